@@ -1,0 +1,86 @@
+-- Bisik schema, version 1 (SQLite).
+--
+-- Rules this schema keeps (DESIGN section 2):
+-- * no column holds report text, identity or message plaintext: only age envelopes (BLOB);
+-- * no IP address, user agent or receipt code; only the receipt's lookup id and what is needed
+--   to check its secret (salt, Argon2id parameters, the derived *public* recipient);
+-- * events caused by a citizen carry a UTC day, never a time of day;
+-- * case rows are WITHOUT ROWID and keyed by a random id, so physical order says nothing about
+--   arrival order.
+
+CREATE TABLE cases (
+    id                 TEXT PRIMARY KEY NOT NULL,
+    lookup_id          INTEGER NOT NULL UNIQUE CHECK (lookup_id BETWEEN 0 AND 99999999),
+    institution        TEXT NOT NULL,
+    kind               TEXT NOT NULL,
+    category           TEXT,
+    privacy            TEXT NOT NULL CHECK (privacy IN ('anonymous', 'confidential')),
+    state              TEXT NOT NULL,
+    received_on        TEXT NOT NULL,           -- YYYY-MM-DD, UTC
+    kdf_salt           BLOB NOT NULL,
+    kdf_memory_kib     INTEGER NOT NULL,
+    kdf_iterations     INTEGER NOT NULL,
+    kdf_parallelism    INTEGER NOT NULL,
+    reporter_recipient TEXT NOT NULL,           -- age1… derived from the receipt secret
+    content            BLOB NOT NULL            -- age envelope: institution readers + reporter
+) WITHOUT ROWID;
+
+CREATE INDEX cases_by_institution ON cases (institution, received_on);
+
+-- A confidential reporter's identity: its own table, its own envelope, sealed to the
+-- institution's custodians and the reporter only.
+CREATE TABLE identities (
+    case_id  TEXT PRIMARY KEY NOT NULL REFERENCES cases (id) ON DELETE CASCADE,
+    envelope BLOB NOT NULL
+) WITHOUT ROWID;
+
+-- Messages on a case, each an envelope to the institution's readers and the reporter.
+CREATE TABLE messages (
+    id           INTEGER PRIMARY KEY,
+    case_id      TEXT NOT NULL REFERENCES cases (id) ON DELETE CASCADE,
+    author       TEXT NOT NULL,                 -- 'reporter' or 'member:<institution>/<handle>'
+    written_on   TEXT NOT NULL,                 -- YYYY-MM-DD, UTC
+    client_nonce BLOB,                          -- makes a re-sent form idempotent
+    envelope     BLOB NOT NULL,
+    UNIQUE (case_id, client_nonce)
+);
+
+CREATE INDEX messages_by_case ON messages (case_id, id);
+
+-- The case's history, by day.
+CREATE TABLE events (
+    id       INTEGER PRIMARY KEY,
+    case_id  TEXT NOT NULL REFERENCES cases (id) ON DELETE CASCADE,
+    day      TEXT NOT NULL,
+    actor    TEXT NOT NULL,
+    state    TEXT NOT NULL,
+    reason   TEXT
+);
+
+CREATE INDEX events_by_case ON events (case_id, id);
+
+-- Member login: a challenge encrypted to the member's recipient, stored as a digest.
+CREATE TABLE challenges (
+    id          TEXT PRIMARY KEY NOT NULL,
+    member      TEXT NOT NULL,
+    digest      BLOB NOT NULL,
+    expires_at  INTEGER NOT NULL                -- unix seconds
+) WITHOUT ROWID;
+
+-- Member sessions, stored as the SHA-256 of the bearer token.
+CREATE TABLE sessions (
+    token_digest BLOB PRIMARY KEY NOT NULL,
+    member       TEXT NOT NULL,
+    expires_at   INTEGER NOT NULL
+) WITHOUT ROWID;
+
+-- Tamper-evident log of member actions: each entry's hash covers the previous one.
+CREATE TABLE audit_log (
+    seq        INTEGER PRIMARY KEY,
+    at         TEXT NOT NULL,                   -- RFC 3339 UTC (members only; citizens: a day)
+    actor      TEXT NOT NULL,
+    action     TEXT NOT NULL,
+    case_id    TEXT,
+    prev_hash  BLOB NOT NULL,
+    hash       BLOB NOT NULL
+);

@@ -1,0 +1,111 @@
+//! Wire types of the member API (`/api/v1`), shared by the server (`web::api`) and the member's
+//! client (`client`). Binary values (envelopes, challenges) travel as unpadded base64url.
+
+use serde::{Deserialize, Serialize};
+
+use crate::domain::clock::day_string;
+use crate::store::{CaseEvent, CaseSummary};
+
+#[derive(Debug, Serialize, Deserialize)]
+pub struct ChallengeRequest {
+    /// The member's `age1…` recipient, derived by the client from its identity file.
+    pub recipient: String,
+}
+
+#[derive(Debug, Serialize, Deserialize)]
+pub struct ChallengeResponse {
+    pub challenge_id: String,
+    /// An age envelope holding 32 random bytes, sealed to the recipient.
+    pub challenge: String,
+}
+
+#[derive(Debug, Serialize, Deserialize)]
+pub struct SessionRequest {
+    pub challenge_id: String,
+    /// The decrypted 32 bytes.
+    pub response: String,
+}
+
+#[derive(Debug, Serialize, Deserialize)]
+pub struct SessionResponse {
+    pub token: String,
+    pub handle: String,
+    pub institution: String,
+    pub roles: Vec<String>,
+    /// Unix seconds.
+    pub expires_at: i64,
+}
+
+#[derive(Debug, Clone, Serialize, Deserialize, PartialEq, Eq)]
+pub struct CaseSummaryJson {
+    pub id: String,
+    pub institution: String,
+    pub kind: String,
+    pub category: Option<String>,
+    pub privacy: String,
+    pub state: String,
+    pub received_on: String,
+}
+
+impl From<&CaseSummary> for CaseSummaryJson {
+    fn from(s: &CaseSummary) -> Self {
+        Self {
+            id: s.id.clone(),
+            institution: s.institution.clone(),
+            kind: s.kind.as_str().into(),
+            category: s.category.clone(),
+            privacy: s.privacy.as_str().into(),
+            state: s.state.as_str().into(),
+            received_on: day_string(s.received_on),
+        }
+    }
+}
+
+#[derive(Debug, Serialize, Deserialize)]
+pub struct CaseListResponse {
+    pub cases: Vec<CaseSummaryJson>,
+}
+
+#[derive(Debug, Clone, Serialize, Deserialize)]
+pub struct EventJson {
+    pub day: String,
+    pub actor: String,
+    pub state: String,
+    pub reason: Option<String>,
+}
+
+impl From<&CaseEvent> for EventJson {
+    fn from(e: &CaseEvent) -> Self {
+        Self {
+            day: day_string(e.day),
+            actor: e.actor.to_column(),
+            state: e.state.as_str().into(),
+            reason: e.reason.clone(),
+        }
+    }
+}
+
+#[derive(Debug, Clone, Serialize, Deserialize)]
+pub struct MessageJson {
+    pub id: i64,
+    pub author: String,
+    pub written_on: String,
+    pub envelope: String,
+}
+
+#[derive(Debug, Serialize, Deserialize)]
+pub struct CaseResponse {
+    pub case: CaseSummaryJson,
+    /// A confidential identity exists (its envelope is only served to custodians).
+    pub has_identity: bool,
+    /// The content envelope.
+    pub content: String,
+    pub events: Vec<EventJson>,
+    pub messages: Vec<MessageJson>,
+}
+
+#[derive(Debug, Serialize, Deserialize)]
+pub struct ErrorResponse {
+    pub error: String,
+    pub message: String,
+}

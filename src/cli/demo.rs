@@ -1,0 +1,216 @@
+//! `bisik demo`: a working service in one command, for trying Bisik out.
+//!
+//! First run: creates `./demo-data` with demo institutions in `keys/` (public recipients only),
+//! a fresh age identity per demo member in `identities/` (outside `keys/`, mode 0600, printed),
+//! a config file, and the SQLite database. Later runs reuse the folder.
+
+use std::collections::BTreeSet;
+use std::io::Write;
+use std::path::{Path, PathBuf};
+
+use age::secrecy::ExposeSecret;
+use age::x25519;
+use clap::Args;
+
+use crate::config::keys::{institution_toml, load_directory};
+use crate::config::{Config, Listen};
+use crate::domain::institution::{Institution, Member, Role};
+use crate::server;
+
+#[derive(Debug, Args)]
+pub struct DemoArgs {
+    /// Folder for the demo's database, keys and identities.
+    #[arg(long, default_value = "demo-data")]
+    data_dir: PathBuf,
+    /// Address to listen on.
+    #[arg(long, default_value = "127.0.0.1:8080")]
+    listen: String,
+}
+
+/// (slug, name_id, name_en, intake desk, members: (handle, roles))
+type DemoInstitution = (
+    &'static str,
+    &'static str,
+    &'static str,
+    bool,
+    &'static [(&'static str, &'static [Role])],
+);
+
+const INSTITUTIONS: &[DemoInstitution] = &[
+    (
+        "desk",
+        "Meja Pengaduan Nasional (demo)",
+        "National Intake Desk (demo)",
+        true,
+        &[
+            ("desk-triage", &[Role::Triage]),
+            ("desk-custodian", &[Role::Custodian]),
+        ],
+    ),
+    (
+        "health",
+        "Dinas Kesehatan Kota Contoh (demo)",
+        "Example City Health Office (demo)",
+        false,
+        &[
+            ("health-investigator", &[Role::Investigator]),
+            ("health-custodian", &[Role::Custodian]),
+        ],
+    ),
+    (
+        "transport",
+        "Dinas Perhubungan Kota Contoh (demo)",
+        "Example City Transport Office (demo)",
+        false,
+        &[
+            ("transport-investigator", &[Role::Investigator]),
+            ("transport-custodian", &[Role::Custodian]),
+        ],
+    ),
+    (
+        "ombudsman",
+        "Ombudsman Republik Contoh (demo)",
+        "Ombudsman of the Example Republic (demo)",
+        false,
+        &[
+            ("ombudsman-officer", &[Role::Triage, Role::Oversight]),
+            ("ombudsman-custodian", &[Role::Custodian]),
+        ],
+    ),
+];
+
+const DEMO_CONFIG_TAIL: &str = r#"
+[[categories]]
+slug = "health"
+name_id = "Kesehatan"
+name_en = "Health"
+
+[[categories]]
+slug = "transport"
+name_id = "Transportasi"
+name_en = "Transport"
+
+[[categories]]
+slug = "education"
+name_id = "Pendidikan"
+name_en = "Education"
+
+[[categories]]
+slug = "corruption"
+name_id = "Korupsi dan pungutan liar"
+name_en = "Corruption and illegal levies"
+
+[[categories]]
+slug = "public-service"
+name_id = "Pelayanan publik"
+name_en = "Public services"
+
+[[categories]]
+slug = "infrastructure"
+name_id = "Infrastruktur"
+name_en = "Infrastructure"
+"#;
+
+pub fn run(args: DemoArgs) -> Result<(), String> {
+    super::init_logging();
+    let listen = Listen::parse(&args.listen).map_err(|e| e.to_string())?;
+    let config_path = args.data_dir.join("bisik.toml");
+    if !config_path.exists() {
+        create(&args.data_dir)
+            .map_err(|e| format!("cannot create the demo in {}: {e}", args.data_dir.display()))?;
+    }
+    let mut config = Config::load(&config_path).map_err(|e| e.to_string())?;
+    config.listen = listen;
+    print_members(&config.keys_dir, &args.data_dir.join("identities"))?;
+    super::runtime()?.block_on(async {
+        server::serve(config, |addr| {
+            println!();
+            println!("Bisik demo is running: open {addr} in a browser (JavaScript may be off).");
+            println!(
+                "Stop it with Ctrl-C. Data stays in {} for the next run.",
+                args.data_dir.display()
+            );
+        })
+        .await
+        .map_err(|e| e.to_string())
+    })
+}
+
+fn create(dir: &Path) -> std::io::Result<()> {
+    let keys = dir.join("keys").join("institutions");
+    let ids = dir.join("identities");
+    std::fs::create_dir_all(&keys)?;
+    std::fs::create_dir_all(&ids)?;
+    for (slug, name_id, name_en, desk, members) in INSTITUTIONS {
+        let mut list = Vec::new();
+        for (handle, roles) in *members {
+            let identity = x25519::Identity::generate();
+            write_identity(&ids.join(format!("{handle}.txt")), handle, &identity)?;
+            list.push(Member {
+                handle: (*handle).into(),
+                display_name: None,
+                institution: (*slug).into(),
+                roles: roles.iter().copied().collect::<BTreeSet<_>>(),
+                recipient: identity.to_public(),
+            });
+        }
+        let inst = Institution {
+            slug: (*slug).into(),
+            name_id: (*name_id).into(),
+            name_en: (*name_en).into(),
+            intake_desk: *desk,
+            members: list,
+        };
+        std::fs::write(keys.join(format!("{slug}.toml")), institution_toml(&inst))?;
+    }
+    let config = format!(
+        "# Bisik demo configuration (generated). Public keys only: identities are in ./identities.\n\
+         data_dir = \".\"\nkeys_dir = \"keys\"\n{DEMO_CONFIG_TAIL}"
+    );
+    std::fs::write(dir.join("bisik.toml"), config)
+}
+
+fn write_identity(path: &Path, handle: &str, identity: &x25519::Identity) -> std::io::Result<()> {
+    use std::os::unix::fs::OpenOptionsExt;
+    let mut f = std::fs::OpenOptions::new()
+        .write(true)
+        .create_new(true)
+        .mode(0o600)
+        .open(path)?;
+    writeln!(
+        f,
+        "# Bisik DEMO identity for member {handle}. For trying the demo only: never use it for real."
+    )?;
+    writeln!(f, "# public key: {}", identity.to_public())?;
+    writeln!(f, "{}", identity.to_string().expose_secret())?;
+    f.sync_all()
+}
+
+fn print_members(keys_dir: &Path, ids: &Path) -> Result<(), String> {
+    let directory = load_directory(keys_dir).map_err(|e| e.to_string())?;
+    println!("Demo members (their identity files are secret keys for this demo only):");
+    for inst in directory.all() {
+        for m in &inst.members {
+            let roles: Vec<&str> = m.roles.iter().map(|r| r.as_str()).collect();
+            println!(
+                "  {:<22} {:<20} {:<10} {}",
+                m.handle,
+                roles.join(","),
+                inst.slug,
+                ids.join(format!("{}.txt", m.handle)).display()
+            );
+        }
+    }
+    let example = ids.join("desk-triage.txt");
+    println!();
+    println!("Read cases as a member, decrypted on your machine:");
+    println!(
+        "  cargo run --release -- case --identity {} list",
+        example.display()
+    );
+    println!(
+        "  cargo run --release -- case --identity {} show <CASE-ID>",
+        example.display()
+    );
+    Ok(())
+}

@@ -1,0 +1,71 @@
+//! The `bisik` command line: parse → call → print. One file per command group.
+
+pub mod case;
+pub mod demo;
+pub mod serve;
+
+use std::path::PathBuf;
+use std::process::ExitCode;
+
+use clap::{Parser, Subcommand};
+
+#[derive(Debug, Parser)]
+#[command(
+    name = "bisik",
+    version,
+    about = "Bisik: encrypted public complaints and whistleblowing"
+)]
+pub struct Cli {
+    #[command(subcommand)]
+    command: Command,
+}
+
+#[derive(Debug, Subcommand)]
+enum Command {
+    /// Run the service with a configuration file.
+    Serve {
+        /// The TOML configuration (see bisik.example.toml).
+        #[arg(long, short, env = "BISIK_CONFIG")]
+        config: PathBuf,
+    },
+    /// Run a demo: SQLite in a local folder, fresh demo member identities, demo institutions.
+    Demo(demo::DemoArgs),
+    /// Member commands: list and read cases (decrypted on this machine).
+    Case(case::CaseArgs),
+}
+
+/// Logs go to stderr; `BISIK_LOG` sets the filter (default `info`). No request data is logged
+/// anywhere in the code, whatever the level.
+pub fn init_logging() {
+    let filter = tracing_subscriber::EnvFilter::try_from_env("BISIK_LOG")
+        .unwrap_or_else(|_| tracing_subscriber::EnvFilter::new("info,sqlx=warn"));
+    let _ = tracing_subscriber::fmt()
+        .with_env_filter(filter)
+        .with_writer(std::io::stderr)
+        .with_target(false)
+        .try_init();
+}
+
+pub fn run() -> ExitCode {
+    let cli = Cli::parse();
+    let result = match cli.command {
+        Command::Serve { config } => serve::run(&config),
+        Command::Demo(args) => demo::run(args),
+        Command::Case(args) => case::run(args),
+    };
+    match result {
+        Ok(()) => ExitCode::SUCCESS,
+        Err(message) => {
+            eprintln!("bisik: {message}");
+            ExitCode::FAILURE
+        }
+    }
+}
+
+/// A tokio runtime for the server commands.
+fn runtime() -> Result<tokio::runtime::Runtime, String> {
+    tokio::runtime::Builder::new_multi_thread()
+        .enable_all()
+        .build()
+        .map_err(|e| format!("cannot start the runtime: {e}"))
+}

@@ -1,0 +1,255 @@
+//! Loading institutions and members from `keys/`, and refusing secret keys.
+//!
+//! Layout: `keys/institutions/<slug>.toml`, one file per institution with its members' public
+//! age recipients (see `keys/README.md`). Every regular file under `keys/` — whatever its name —
+//! is scanned for `AGE-SECRET-KEY-` first, so an identity dropped there by mistake stops the
+//! server instead of silently sitting on it.
+
+use std::collections::BTreeSet;
+use std::path::{Path, PathBuf};
+
+use serde::Deserialize;
+use thiserror::Error;
+
+use crate::crypto::envelope::parse_recipient;
+use crate::domain::institution::{Directory, DirectoryError, Institution, Member, Role};
+
+#[derive(Debug, Error)]
+pub enum KeysError {
+    #[error("cannot read {path}: {source}")]
+    Read {
+        path: PathBuf,
+        source: std::io::Error,
+    },
+    #[error(
+        "refusing to start: {0} holds an age secret key (AGE-SECRET-KEY-…). Only public \
+         recipients (age1…) belong on the server; keep identities on members' own machines."
+    )]
+    SecretKeyFound(PathBuf),
+    #[error("{path}: {message}")]
+    Parse { path: PathBuf, message: String },
+    #[error("{path}: member {handle:?} has an invalid recipient {recipient:?} (expected age1…)")]
+    BadRecipient {
+        path: PathBuf,
+        handle: String,
+        recipient: String,
+    },
+    #[error("{path}: the file name must be the institution's slug ({slug}.toml)")]
+    NameMismatch { path: PathBuf, slug: String },
+    #[error("no institution files found in {0}/institutions")]
+    Empty(PathBuf),
+    #[error("keys directory: {0}")]
+    Directory(#[from] DirectoryError),
+}
+
+/// True if the bytes contain an age secret key marker, in any letter case.
+pub fn holds_secret_key(bytes: &[u8]) -> bool {
+    const NEEDLE: &[u8] = b"age-secret-key-";
+    bytes
+        .windows(NEEDLE.len())
+        .any(|w| w.eq_ignore_ascii_case(NEEDLE))
+}
+
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+struct InstitutionFile {
+    slug: String,
+    name_id: String,
+    name_en: String,
+    #[serde(default)]
+    intake_desk: bool,
+    #[serde(default)]
+    members: Vec<MemberEntry>,
+}
+
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+struct MemberEntry {
+    handle: String,
+    #[serde(default)]
+    display_name: Option<String>,
+    roles: BTreeSet<Role>,
+    recipient: String,
+}
+
+/// Scans every file under `dir` for secret keys, then loads and validates the institutions.
+pub fn load_directory(dir: &Path) -> Result<Directory, KeysError> {
+    refuse_secret_keys(dir)?;
+    let inst_dir = dir.join("institutions");
+    let mut files: Vec<PathBuf> = std::fs::read_dir(&inst_dir)
+        .map_err(|source| KeysError::Read {
+            path: inst_dir.clone(),
+            source,
+        })?
+        .filter_map(|e| e.ok().map(|e| e.path()))
+        .filter(|p| p.extension().is_some_and(|x| x == "toml"))
+        .collect();
+    files.sort();
+    if files.is_empty() {
+        return Err(KeysError::Empty(dir.to_owned()));
+    }
+    let mut list = Vec::with_capacity(files.len());
+    for path in files {
+        let text = std::fs::read_to_string(&path).map_err(|source| KeysError::Read {
+            path: path.clone(),
+            source,
+        })?;
+        let file: InstitutionFile = toml::from_str(&text).map_err(|e| KeysError::Parse {
+            path: path.clone(),
+            message: e.to_string(),
+        })?;
+        if path.file_stem().and_then(|s| s.to_str()) != Some(file.slug.as_str()) {
+            return Err(KeysError::NameMismatch {
+                path,
+                slug: file.slug,
+            });
+        }
+        let mut members = Vec::with_capacity(file.members.len());
+        for m in file.members {
+            let recipient =
+                parse_recipient(&m.recipient).ok_or_else(|| KeysError::BadRecipient {
+                    path: path.clone(),
+                    handle: m.handle.clone(),
+                    recipient: m.recipient.clone(),
+                })?;
+            members.push(Member {
+                handle: m.handle,
+                display_name: m.display_name.filter(|d| !d.trim().is_empty()),
+                institution: file.slug.clone(),
+                roles: m.roles,
+                recipient,
+            });
+        }
+        list.push(Institution {
+            slug: file.slug,
+            name_id: file.name_id,
+            name_en: file.name_en,
+            intake_desk: file.intake_desk,
+            members,
+        });
+    }
+    Ok(Directory::new(list)?)
+}
+
+fn refuse_secret_keys(dir: &Path) -> Result<(), KeysError> {
+    let mut stack = vec![dir.to_owned()];
+    while let Some(d) = stack.pop() {
+        let entries = std::fs::read_dir(&d).map_err(|source| KeysError::Read {
+            path: d.clone(),
+            source,
+        })?;
+        for entry in entries {
+            let entry = entry.map_err(|source| KeysError::Read {
+                path: d.clone(),
+                source,
+            })?;
+            let path = entry.path();
+            // `metadata` follows symlinks: a link to an identity elsewhere is caught too.
+            let meta = std::fs::metadata(&path).map_err(|source| KeysError::Read {
+                path: path.clone(),
+                source,
+            })?;
+            if meta.is_dir() {
+                stack.push(path);
+            } else if meta.is_file() {
+                let bytes = std::fs::read(&path).map_err(|source| KeysError::Read {
+                    path: path.clone(),
+                    source,
+                })?;
+                if holds_secret_key(&bytes) {
+                    return Err(KeysError::SecretKeyFound(path));
+                }
+            }
+        }
+    }
+    Ok(())
+}
+
+/// Writes an institution file (used by `bisik demo`). Public recipients only.
+pub fn institution_toml(inst: &Institution) -> String {
+    let mut out = String::new();
+    out.push_str(&format!("slug = {}\n", toml_str(&inst.slug)));
+    out.push_str(&format!("name_id = {}\n", toml_str(&inst.name_id)));
+    out.push_str(&format!("name_en = {}\n", toml_str(&inst.name_en)));
+    out.push_str(&format!("intake_desk = {}\n", inst.intake_desk));
+    for m in &inst.members {
+        out.push_str("\n[[members]]\n");
+        out.push_str(&format!("handle = {}\n", toml_str(&m.handle)));
+        if let Some(d) = &m.display_name {
+            out.push_str(&format!("display_name = {}\n", toml_str(d)));
+        }
+        let roles: Vec<String> = m.roles.iter().map(|r| toml_str(r.as_str())).collect();
+        out.push_str(&format!("roles = [{}]\n", roles.join(", ")));
+        out.push_str(&format!(
+            "recipient = {}\n",
+            toml_str(&m.recipient.to_string())
+        ));
+    }
+    out
+}
+
+fn toml_str(s: &str) -> String {
+    toml::Value::String(s.to_owned()).to_string()
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use age::secrecy::ExposeSecret;
+
+    fn write_desk(dir: &Path) -> age::x25519::Identity {
+        let id = age::x25519::Identity::generate();
+        let c = age::x25519::Identity::generate();
+        std::fs::create_dir_all(dir.join("institutions")).unwrap();
+        std::fs::write(
+            dir.join("institutions/desk.toml"),
+            format!(
+                "slug = \"desk\"\nname_id = \"Meja\"\nname_en = \"Desk\"\nintake_desk = true\n\n\
+                 [[members]]\nhandle = \"ana\"\nroles = [\"triage\"]\nrecipient = \"{}\"\n\n\
+                 [[members]]\nhandle = \"cus\"\nroles = [\"custodian\"]\nrecipient = \"{}\"\n",
+                id.to_public(),
+                c.to_public()
+            ),
+        )
+        .unwrap();
+        id
+    }
+
+    #[test]
+    fn loads_a_valid_directory() {
+        let dir = tempfile::tempdir().unwrap();
+        write_desk(dir.path());
+        let d = load_directory(dir.path()).unwrap();
+        assert_eq!(d.intake_desk().slug, "desk");
+        assert_eq!(d.intake_desk().members.len(), 2);
+    }
+
+    #[test]
+    fn a_secret_key_anywhere_under_keys_is_refused() {
+        let dir = tempfile::tempdir().unwrap();
+        let id = write_desk(dir.path());
+        std::fs::create_dir_all(dir.path().join("deep/er")).unwrap();
+        std::fs::write(
+            dir.path().join("deep/er/notes.txt"),
+            id.to_string().expose_secret().to_lowercase(),
+        )
+        .unwrap();
+        let err = load_directory(dir.path()).unwrap_err();
+        assert!(
+            matches!(err, KeysError::SecretKeyFound(ref p) if p.ends_with("deep/er/notes.txt")),
+            "{err}"
+        );
+        assert!(err.to_string().contains("refusing to start"));
+    }
+
+    #[test]
+    fn demo_writer_round_trips() {
+        let dir = tempfile::tempdir().unwrap();
+        write_desk(dir.path());
+        let d = load_directory(dir.path()).unwrap();
+        let text = institution_toml(d.intake_desk());
+        std::fs::write(dir.path().join("institutions/desk.toml"), text).unwrap();
+        let again = load_directory(dir.path()).unwrap();
+        assert_eq!(again.intake_desk().readers().len(), 1);
+    }
+}

@@ -1,0 +1,326 @@
+//! One `Config`, read from a TOML file (and a few environment variables), validated at start.
+//!
+//! Relative paths in the file are resolved against the file's own folder so a deployment can be
+//! moved as one directory. The file itself is refused if it holds an age secret key, like every
+//! file under `keys/` (DESIGN 2.1).
+
+pub mod keys;
+
+use std::fmt;
+use std::net::SocketAddr;
+use std::path::{Path, PathBuf};
+
+use serde::Deserialize;
+use thiserror::Error;
+
+use crate::crypto::kdf::KdfParams;
+use crate::domain::report::{Category, TextLimits};
+
+/// Where the server listens. A C tor onion service in front talks to either.
+#[derive(Clone, PartialEq, Eq)]
+pub enum Listen {
+    Tcp(SocketAddr),
+    Unix(PathBuf),
+}
+
+impl fmt::Debug for Listen {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        match self {
+            Listen::Tcp(a) => write!(f, "{a}"),
+            Listen::Unix(p) => write!(f, "unix:{}", p.display()),
+        }
+    }
+}
+
+impl Listen {
+    pub fn parse(s: &str) -> Result<Self, ConfigError> {
+        if let Some(path) = s.strip_prefix("unix:") {
+            if path.is_empty() {
+                return Err(ConfigError::Invalid(
+                    "listen: unix: needs a socket path".into(),
+                ));
+            }
+            return Ok(Listen::Unix(PathBuf::from(path)));
+        }
+        s.parse::<SocketAddr>().map(Listen::Tcp).map_err(|_| {
+            ConfigError::Invalid(format!("listen: {s:?} is neither host:port nor unix:/path"))
+        })
+    }
+}
+
+/// HTTP-level limits.
+#[derive(Debug, Clone, Deserialize)]
+#[serde(default, deny_unknown_fields)]
+pub struct HttpConfig {
+    /// Largest request body accepted, in bytes. Over it, the citizen gets a clear page.
+    pub request_body_max_bytes: usize,
+    /// Whole-request deadline, seconds.
+    pub request_timeout_secs: u64,
+    /// Extra origins allowed to POST (e.g. `https://lapor.example` behind a proxy that rewrites
+    /// `Host`). Same-origin requests never need this.
+    pub trusted_origins: Vec<String>,
+}
+
+impl Default for HttpConfig {
+    fn default() -> Self {
+        Self {
+            request_body_max_bytes: 1024 * 1024,
+            request_timeout_secs: 30,
+            trusted_origins: vec![],
+        }
+    }
+}
+
+/// Global token buckets. No per-IP anything: the server never sees who is asking.
+#[derive(Debug, Clone, Copy, Deserialize)]
+#[serde(default, deny_unknown_fields)]
+pub struct RateConfig {
+    pub submissions_per_minute: u32,
+    pub submission_burst: u32,
+    pub status_checks_per_minute: u32,
+    pub status_check_burst: u32,
+}
+
+impl Default for RateConfig {
+    fn default() -> Self {
+        Self {
+            submissions_per_minute: 60,
+            submission_burst: 20,
+            status_checks_per_minute: 240,
+            status_check_burst: 40,
+        }
+    }
+}
+
+/// Member sessions.
+#[derive(Debug, Clone, Copy, Deserialize)]
+#[serde(default, deny_unknown_fields)]
+pub struct SessionConfig {
+    pub ttl_secs: i64,
+    pub challenge_ttl_secs: i64,
+}
+
+impl Default for SessionConfig {
+    fn default() -> Self {
+        Self {
+            ttl_secs: 15 * 60,
+            challenge_ttl_secs: 120,
+        }
+    }
+}
+
+/// The file as written by the operator.
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+struct RawConfig {
+    listen: Option<String>,
+    data_dir: Option<PathBuf>,
+    keys_dir: Option<PathBuf>,
+    #[serde(default)]
+    kdf: KdfParams,
+    #[serde(default)]
+    limits: TextLimits,
+    #[serde(default)]
+    http: HttpConfig,
+    #[serde(default)]
+    rate: RateConfig,
+    #[serde(default)]
+    session: SessionConfig,
+    #[serde(default)]
+    categories: Vec<Category>,
+}
+
+/// Everything the server needs to start, validated.
+#[derive(Debug, Clone)]
+pub struct Config {
+    pub listen: Listen,
+    pub data_dir: PathBuf,
+    pub keys_dir: PathBuf,
+    pub kdf: KdfParams,
+    pub limits: TextLimits,
+    pub http: HttpConfig,
+    pub rate: RateConfig,
+    pub session: SessionConfig,
+    pub categories: Vec<Category>,
+}
+
+#[derive(Debug, Error)]
+pub enum ConfigError {
+    #[error("cannot read {path}: {source}")]
+    Read {
+        path: PathBuf,
+        source: std::io::Error,
+    },
+    #[error("{path} is not valid configuration: {message}")]
+    Parse { path: PathBuf, message: String },
+    #[error("invalid configuration: {0}")]
+    Invalid(String),
+    #[error(
+        "refusing to start: {0} holds an age secret key (AGE-SECRET-KEY-…). The server must only \
+         ever see public recipients (age1…). Move the identity off this machine and put its \
+         recipient (age-keygen -y) in the file instead."
+    )]
+    SecretKeyFound(PathBuf),
+    #[error(transparent)]
+    Keys(#[from] keys::KeysError),
+}
+
+impl Config {
+    /// Reads and validates a config file. Environment variables `BISIK_LISTEN`,
+    /// `BISIK_DATA_DIR` and `BISIK_KEYS_DIR` override the file.
+    pub fn load(path: &Path) -> Result<Self, ConfigError> {
+        let text = std::fs::read_to_string(path).map_err(|source| ConfigError::Read {
+            path: path.to_owned(),
+            source,
+        })?;
+        if keys::holds_secret_key(text.as_bytes()) {
+            return Err(ConfigError::SecretKeyFound(path.to_owned()));
+        }
+        let raw: RawConfig = toml::from_str(&text).map_err(|e| ConfigError::Parse {
+            path: path.to_owned(),
+            message: e.to_string(),
+        })?;
+        let base = path.parent().map(Path::to_path_buf).unwrap_or_default();
+        let env = |name: &str| std::env::var(name).ok().filter(|v| !v.is_empty());
+        let listen = env("BISIK_LISTEN")
+            .or(raw.listen)
+            .unwrap_or_else(|| "127.0.0.1:8080".into());
+        let data_dir = env("BISIK_DATA_DIR")
+            .map(PathBuf::from)
+            .or(raw.data_dir)
+            .unwrap_or_else(|| "data".into());
+        let keys_dir = env("BISIK_KEYS_DIR")
+            .map(PathBuf::from)
+            .or(raw.keys_dir)
+            .unwrap_or_else(|| "keys".into());
+        let config = Config {
+            listen: Listen::parse(&listen)?,
+            data_dir: base.join(data_dir),
+            keys_dir: base.join(keys_dir),
+            kdf: raw.kdf,
+            limits: raw.limits,
+            http: raw.http,
+            rate: raw.rate,
+            session: raw.session,
+            categories: raw.categories,
+        };
+        config.validate()?;
+        Ok(config)
+    }
+
+    /// Defaults for a given data and keys folder (demo and tests).
+    pub fn with_dirs(data_dir: PathBuf, keys_dir: PathBuf) -> Self {
+        Self {
+            listen: Listen::Tcp(SocketAddr::from(([127, 0, 0, 1], 8080))),
+            data_dir,
+            keys_dir,
+            kdf: KdfParams::default(),
+            limits: TextLimits::default(),
+            http: HttpConfig::default(),
+            rate: RateConfig::default(),
+            session: SessionConfig::default(),
+            categories: vec![],
+        }
+    }
+
+    pub fn validate(&self) -> Result<(), ConfigError> {
+        self.kdf
+            .validate()
+            .map_err(|e| ConfigError::Invalid(e.to_string()))?;
+        let l = &self.limits;
+        if [l.title, l.body, l.location, l.identity, l.message].contains(&0) {
+            return Err(ConfigError::Invalid(
+                "limits must be greater than zero".into(),
+            ));
+        }
+        if self.http.request_body_max_bytes < 16 * 1024 {
+            return Err(ConfigError::Invalid(
+                "http.request_body_max_bytes must be at least 16384".into(),
+            ));
+        }
+        if self.http.request_timeout_secs == 0 {
+            return Err(ConfigError::Invalid(
+                "http.request_timeout_secs must be greater than zero".into(),
+            ));
+        }
+        let r = &self.rate;
+        if [
+            r.submissions_per_minute,
+            r.submission_burst,
+            r.status_checks_per_minute,
+            r.status_check_burst,
+        ]
+        .contains(&0)
+        {
+            return Err(ConfigError::Invalid(
+                "rate limits must be greater than zero".into(),
+            ));
+        }
+        if self.session.ttl_secs <= 0 || self.session.challenge_ttl_secs <= 0 {
+            return Err(ConfigError::Invalid(
+                "session lifetimes must be positive".into(),
+            ));
+        }
+        let mut seen = std::collections::HashSet::new();
+        for c in &self.categories {
+            if c.slug.is_empty() || !seen.insert(c.slug.as_str()) {
+                return Err(ConfigError::Invalid(format!(
+                    "category {:?} is empty or declared twice",
+                    c.slug
+                )));
+            }
+        }
+        Ok(())
+    }
+
+    /// The SQLite database file.
+    pub fn database_path(&self) -> PathBuf {
+        self.data_dir.join("bisik.sqlite")
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn listen_forms() {
+        assert_eq!(
+            Listen::parse("127.0.0.1:9000").unwrap(),
+            Listen::Tcp("127.0.0.1:9000".parse().unwrap())
+        );
+        assert_eq!(
+            Listen::parse("unix:/tmp/b.sock").unwrap(),
+            Listen::Unix("/tmp/b.sock".into())
+        );
+        assert!(Listen::parse("unix:").is_err());
+        assert!(Listen::parse("localhost").is_err());
+    }
+
+    #[test]
+    fn config_file_with_a_secret_key_is_refused() {
+        let dir = tempfile::tempdir().unwrap();
+        let p = dir.path().join("bisik.toml");
+        std::fs::write(&p, "# AGE-SECRET-KEY-1QQQ\nlisten = \"127.0.0.1:1\"\n").unwrap();
+        assert!(matches!(
+            Config::load(&p),
+            Err(ConfigError::SecretKeyFound(_))
+        ));
+    }
+
+    #[test]
+    fn relative_paths_follow_the_file_and_unknown_keys_fail() {
+        let dir = tempfile::tempdir().unwrap();
+        let p = dir.path().join("bisik.toml");
+        std::fs::write(
+            &p,
+            "data_dir = \"d\"\n[kdf]\nmemory_kib = 1024\niterations = 1\nparallelism = 1\n",
+        )
+        .unwrap();
+        let c = Config::load(&p).unwrap();
+        assert_eq!(c.data_dir, dir.path().join("d"));
+        assert_eq!(c.kdf.memory_kib, 1024);
+        std::fs::write(&p, "dat_dir = \"d\"\n").unwrap();
+        assert!(matches!(Config::load(&p), Err(ConfigError::Parse { .. })));
+    }
+}

@@ -1,0 +1,177 @@
+//! The case and its vocabulary (DESIGN section 4). Pure data: no I/O.
+
+use serde::{Deserialize, Serialize};
+
+macro_rules! string_enum {
+    ($(#[$meta:meta])* $name:ident { $($variant:ident => $text:literal),+ $(,)? }) => {
+        $(#[$meta])*
+        #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize)]
+        #[serde(rename_all = "snake_case")]
+        pub enum $name { $($variant),+ }
+
+        impl $name {
+            pub const ALL: &'static [$name] = &[$($name::$variant),+];
+
+            /// The stable name used in forms, the database and the API.
+            pub fn as_str(self) -> &'static str {
+                match self { $($name::$variant => $text),+ }
+            }
+
+            pub fn parse(s: &str) -> Option<Self> {
+                match s { $($text => Some($name::$variant),)+ _ => None }
+            }
+        }
+
+        impl std::fmt::Display for $name {
+            fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+                f.write_str(self.as_str())
+            }
+        }
+    };
+}
+
+string_enum!(
+    /// What the citizen is sending (LAPOR's aspirasi / pengaduan / permintaan informasi, plus
+    /// whistleblowing).
+    Kind {
+        Aspiration => "aspiration",
+        Complaint => "complaint",
+        InformationRequest => "information_request",
+        Whistleblowing => "whistleblowing",
+    }
+);
+
+string_enum!(
+    /// How much of themselves the citizen reveals. An officer may tighten, never loosen.
+    Privacy {
+        Anonymous => "anonymous",
+        Confidential => "confidential",
+    }
+);
+
+string_enum!(
+    /// LAPOR states. Transitions are enforced in a later issue; a new case is `Received`.
+    CaseState {
+        Received => "received",
+        Verified => "verified",
+        OnHold => "on_hold",
+        Archived => "archived",
+        NotOurAuthority => "not_our_authority",
+        Forwarded => "forwarded",
+        InProgress => "in_progress",
+        Answered => "answered",
+        Closed => "closed",
+        Escalated => "escalated",
+    }
+);
+
+/// Who caused an event. Citizen events never carry a time of day (DESIGN 2.4).
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(tag = "type", rename_all = "snake_case")]
+pub enum Actor {
+    Reporter,
+    Member { handle: String, institution: String },
+}
+
+impl Actor {
+    /// Text stored in the `actor` column.
+    pub fn to_column(&self) -> String {
+        match self {
+            Actor::Reporter => "reporter".to_owned(),
+            Actor::Member {
+                handle,
+                institution,
+            } => format!("member:{institution}/{handle}"),
+        }
+    }
+
+    pub fn from_column(s: &str) -> Self {
+        match s
+            .strip_prefix("member:")
+            .and_then(|rest| rest.split_once('/'))
+        {
+            Some((institution, handle)) => Actor::Member {
+                handle: handle.to_owned(),
+                institution: institution.to_owned(),
+            },
+            None => Actor::Reporter,
+        }
+    }
+}
+
+/// The public case number members and citizens use to talk about a case. Random, so the order
+/// of ids reveals nothing about when a case arrived.
+pub fn new_case_id() -> Result<String, getrandom::Error> {
+    // Crockford-like alphabet without 0/O, 1/I/L, U: easy to read aloud and type.
+    const ALPHABET: &[u8; 30] = b"23456789ABCDEFGHJKMNPQRSTVWXYZ";
+    let mut out = String::with_capacity(9);
+    let mut bytes = [0u8; 16];
+    getrandom::fill(&mut bytes)?;
+    let mut i = 0;
+    let mut n = 0;
+    while n < 8 {
+        if i == bytes.len() {
+            getrandom::fill(&mut bytes)?;
+            i = 0;
+        }
+        let b = bytes[i];
+        i += 1;
+        if b < 240 {
+            // 240 = 8 * 30: keeps the choice uniform.
+            if n == 4 {
+                out.push('-');
+            }
+            out.push(char::from(ALPHABET[usize::from(b % 30)]));
+            n += 1;
+        }
+    }
+    Ok(out)
+}
+
+/// Checks a typed case id before it reaches a query.
+pub fn is_case_id(s: &str) -> bool {
+    s.len() == 9
+        && s.bytes().enumerate().all(|(i, b)| {
+            if i == 4 {
+                b == b'-'
+            } else {
+                b.is_ascii_alphanumeric() && b.is_ascii_uppercase() || b.is_ascii_digit()
+            }
+        })
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn enums_round_trip() {
+        for k in Kind::ALL {
+            assert_eq!(Kind::parse(k.as_str()), Some(*k));
+        }
+        for s in CaseState::ALL {
+            assert_eq!(CaseState::parse(s.as_str()), Some(*s));
+        }
+        assert_eq!(Privacy::parse("public"), None);
+    }
+
+    #[test]
+    fn actor_columns_round_trip() {
+        let m = Actor::Member {
+            handle: "ana".into(),
+            institution: "desk".into(),
+        };
+        assert_eq!(Actor::from_column(&m.to_column()), m);
+        assert_eq!(Actor::from_column("reporter"), Actor::Reporter);
+    }
+
+    #[test]
+    fn case_ids_are_well_formed_and_distinct() {
+        let a = new_case_id().unwrap();
+        let b = new_case_id().unwrap();
+        assert!(is_case_id(&a), "{a}");
+        assert_ne!(a, b);
+        assert!(!is_case_id("../etc"));
+        assert!(!is_case_id("abcd-efgh"));
+    }
+}

@@ -1,0 +1,57 @@
+//! What is inside the envelopes: small versioned JSON documents.
+//!
+//! JSON so a member who opens an envelope with the plain `age` CLI can read it (the padding is
+//! whitespace, see `crypto::padding`). The server builds them from a request and forgets them;
+//! the member's CLI parses them after decrypting on the member's machine. Every string is wiped
+//! when the document is dropped.
+
+use serde::{Deserialize, Serialize};
+use zeroize::{Zeroize, ZeroizeOnDrop};
+
+pub const REPORT_TYPE: &str = "bisik.report";
+pub const IDENTITY_TYPE: &str = "bisik.identity";
+pub const MESSAGE_TYPE: &str = "bisik.message";
+
+/// The citizen's report, as sealed to the institution's readers and the reporter.
+#[derive(Clone, Default, Serialize, Deserialize, Zeroize, ZeroizeOnDrop, PartialEq, Eq)]
+pub struct ReportDocument {
+    #[serde(rename = "type")]
+    pub doc_type: String,
+    pub version: u32,
+    pub kind: String,
+    /// Slug of the institution the citizen chose; empty when the intake desk decides.
+    pub institution: String,
+    pub category: String,
+    pub title: String,
+    pub body: String,
+    pub occurred_on: Option<String>,
+    pub location: Option<String>,
+    pub privacy: String,
+    /// UTC day the report arrived.
+    pub submitted_on: String,
+}
+
+/// A confidential reporter's identity, sealed to custodians and the reporter only.
+#[derive(Clone, Default, Serialize, Deserialize, Zeroize, ZeroizeOnDrop, PartialEq, Eq)]
+pub struct IdentityDocument {
+    #[serde(rename = "type")]
+    pub doc_type: String,
+    pub version: u32,
+    pub name: String,
+    pub contact: Option<String>,
+}
+
+/// A message on a case.
+#[derive(Clone, Default, Serialize, Deserialize, Zeroize, ZeroizeOnDrop, PartialEq, Eq)]
+pub struct MessageDocument {
+    #[serde(rename = "type")]
+    pub doc_type: String,
+    pub version: u32,
+    /// `reporter`, or `member:<institution>/<handle>`.
+    pub author: String,
+    pub body: String,
+    /// UTC day it was written.
+    pub written_on: String,
+}
+
+crate::redacted_debug!(ReportDocument, IdentityDocument, MessageDocument);

@@ -1,0 +1,303 @@
+//! Institutions, members and roles: who may read what (DESIGN sections 1 and 3).
+//!
+//! The directory is declared by the operator in `keys/` (public recipients only) and validated
+//! once at start. Everything that decides "who can decrypt this envelope" asks it.
+
+use std::collections::{BTreeMap, BTreeSet, HashSet};
+
+use age::x25519;
+use serde::{Deserialize, Serialize};
+use thiserror::Error;
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum Role {
+    /// Intake officer: verifies, holds, archives, classifies, forwards. A reader.
+    Triage,
+    /// Agency liaison: reads, answers, moves the case. A reader.
+    Investigator,
+    /// Holds reporters' identities; the only role that can open identity envelopes.
+    Custodian,
+    /// Ombudsman: follows escalated cases.
+    Oversight,
+}
+
+impl Role {
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Role::Triage => "triage",
+            Role::Investigator => "investigator",
+            Role::Custodian => "custodian",
+            Role::Oversight => "oversight",
+        }
+    }
+
+    /// Readers receive report content and messages.
+    pub fn is_reader(self) -> bool {
+        matches!(self, Role::Triage | Role::Investigator)
+    }
+}
+
+#[derive(Debug, Clone)]
+pub struct Member {
+    pub handle: String,
+    /// Shown to citizens only if the member chose one.
+    pub display_name: Option<String>,
+    pub institution: String,
+    pub roles: BTreeSet<Role>,
+    pub recipient: x25519::Recipient,
+}
+
+impl Member {
+    pub fn has(&self, role: Role) -> bool {
+        self.roles.contains(&role)
+    }
+
+    pub fn is_reader(&self) -> bool {
+        self.roles.iter().any(|r| r.is_reader())
+    }
+}
+
+#[derive(Debug, Clone)]
+pub struct Institution {
+    pub slug: String,
+    pub name_id: String,
+    pub name_en: String,
+    /// The national intake desk receives every report whose citizen let "the desk decide".
+    pub intake_desk: bool,
+    pub members: Vec<Member>,
+}
+
+impl Institution {
+    pub fn name(&self, english: bool) -> &str {
+        if english {
+            &self.name_en
+        } else {
+            &self.name_id
+        }
+    }
+
+    /// Recipients of report content and messages.
+    pub fn readers(&self) -> Vec<x25519::Recipient> {
+        self.members
+            .iter()
+            .filter(|m| m.is_reader())
+            .map(|m| m.recipient.clone())
+            .collect()
+    }
+
+    /// Recipients of identity envelopes.
+    pub fn custodians(&self) -> Vec<x25519::Recipient> {
+        self.members
+            .iter()
+            .filter(|m| m.has(Role::Custodian))
+            .map(|m| m.recipient.clone())
+            .collect()
+    }
+
+    /// Whether citizens can address reports to it (it has someone to read them).
+    pub fn accepts_reports(&self) -> bool {
+        self.members.iter().any(Member::is_reader)
+    }
+}
+
+#[derive(Debug, Error, PartialEq, Eq)]
+pub enum DirectoryError {
+    #[error("no institution is marked as the intake desk (intake_desk = true)")]
+    NoIntakeDesk,
+    #[error("more than one intake desk: {0} and {1}")]
+    TwoIntakeDesks(String, String),
+    #[error("institution slug {0:?} is declared twice")]
+    DuplicateSlug(String),
+    #[error("invalid institution slug {0:?}: use a-z, 0-9 and '-'")]
+    BadSlug(String),
+    #[error("invalid member handle {0:?}: use a-z, 0-9, '.', '_' and '-'")]
+    BadHandle(String),
+    #[error("member handle {0:?} is declared twice")]
+    DuplicateHandle(String),
+    #[error(
+        "the same recipient is declared for two members ({0} and {1}); each member needs their own key"
+    )]
+    DuplicateRecipient(String, String),
+    #[error("member {0:?} has no roles")]
+    NoRoles(String),
+    #[error("the intake desk {0:?} has no reader (a member with role triage or investigator)")]
+    DeskWithoutReaders(String),
+    #[error(
+        "institution {0:?} accepts reports but has no custodian: confidential identities would have no keeper"
+    )]
+    NoCustodian(String),
+}
+
+/// Every institution, validated.
+#[derive(Debug, Clone)]
+pub struct Directory {
+    institutions: BTreeMap<String, Institution>,
+    intake: String,
+}
+
+fn valid_slug(s: &str) -> bool {
+    !s.is_empty()
+        && s.len() <= 64
+        && s.bytes()
+            .all(|b| b.is_ascii_lowercase() || b.is_ascii_digit() || b == b'-')
+}
+
+fn valid_handle(s: &str) -> bool {
+    !s.is_empty()
+        && s.len() <= 64
+        && s.bytes()
+            .all(|b| b.is_ascii_lowercase() || b.is_ascii_digit() || b"._-".contains(&b))
+}
+
+impl Directory {
+    pub fn new(list: Vec<Institution>) -> Result<Self, DirectoryError> {
+        let mut institutions = BTreeMap::new();
+        let mut intake: Option<String> = None;
+        let mut handles = HashSet::new();
+        let mut recipients: BTreeMap<String, String> = BTreeMap::new();
+        for inst in list {
+            if !valid_slug(&inst.slug) {
+                return Err(DirectoryError::BadSlug(inst.slug));
+            }
+            for m in &inst.members {
+                if !valid_handle(&m.handle) {
+                    return Err(DirectoryError::BadHandle(m.handle.clone()));
+                }
+                if !handles.insert(m.handle.clone()) {
+                    return Err(DirectoryError::DuplicateHandle(m.handle.clone()));
+                }
+                if m.roles.is_empty() {
+                    return Err(DirectoryError::NoRoles(m.handle.clone()));
+                }
+                if let Some(other) = recipients.insert(m.recipient.to_string(), m.handle.clone()) {
+                    return Err(DirectoryError::DuplicateRecipient(other, m.handle.clone()));
+                }
+            }
+            if inst.accepts_reports() && inst.custodians().is_empty() {
+                return Err(DirectoryError::NoCustodian(inst.slug));
+            }
+            if inst.intake_desk {
+                if !inst.accepts_reports() {
+                    return Err(DirectoryError::DeskWithoutReaders(inst.slug));
+                }
+                if let Some(first) = intake.replace(inst.slug.clone()) {
+                    return Err(DirectoryError::TwoIntakeDesks(first, inst.slug));
+                }
+            }
+            let slug = inst.slug.clone();
+            if institutions.insert(slug.clone(), inst).is_some() {
+                return Err(DirectoryError::DuplicateSlug(slug));
+            }
+        }
+        let intake = intake.ok_or(DirectoryError::NoIntakeDesk)?;
+        Ok(Self {
+            institutions,
+            intake,
+        })
+    }
+
+    pub fn get(&self, slug: &str) -> Option<&Institution> {
+        self.institutions.get(slug)
+    }
+
+    pub fn intake_desk(&self) -> &Institution {
+        // Validated in `new`: the desk exists.
+        &self.institutions[&self.intake]
+    }
+
+    /// Institutions a citizen can choose on the form.
+    pub fn selectable(&self) -> impl Iterator<Item = &Institution> {
+        self.institutions.values().filter(|i| i.accepts_reports())
+    }
+
+    pub fn all(&self) -> impl Iterator<Item = &Institution> {
+        self.institutions.values()
+    }
+
+    /// Login is by key: the member is whoever holds the identity for this recipient.
+    pub fn member_by_recipient(&self, recipient: &str) -> Option<&Member> {
+        self.institutions
+            .values()
+            .flat_map(|i| i.members.iter())
+            .find(|m| m.recipient.to_string() == recipient)
+    }
+
+    pub fn member(&self, handle: &str) -> Option<&Member> {
+        self.institutions
+            .values()
+            .flat_map(|i| i.members.iter())
+            .find(|m| m.handle == handle)
+    }
+}
+
+#[cfg(test)]
+pub(crate) mod tests {
+    use super::*;
+
+    pub fn member(handle: &str, inst: &str, roles: &[Role]) -> (Member, x25519::Identity) {
+        let id = x25519::Identity::generate();
+        (
+            Member {
+                handle: handle.into(),
+                display_name: None,
+                institution: inst.into(),
+                roles: roles.iter().copied().collect(),
+                recipient: id.to_public(),
+            },
+            id,
+        )
+    }
+
+    fn inst(slug: &str, desk: bool, members: Vec<Member>) -> Institution {
+        Institution {
+            slug: slug.into(),
+            name_id: slug.into(),
+            name_en: slug.into(),
+            intake_desk: desk,
+            members,
+        }
+    }
+
+    #[test]
+    fn readers_and_custodians_are_separate() {
+        let (t, _) = member("t", "desk", &[Role::Triage]);
+        let (c, _) = member("c", "desk", &[Role::Custodian]);
+        let (o, _) = member("o", "desk", &[Role::Oversight]);
+        let d = Directory::new(vec![inst("desk", true, vec![t.clone(), c.clone(), o])]).unwrap();
+        let desk = d.intake_desk();
+        assert_eq!(desk.readers().len(), 1);
+        assert_eq!(desk.readers()[0].to_string(), t.recipient.to_string());
+        assert_eq!(desk.custodians()[0].to_string(), c.recipient.to_string());
+        assert_eq!(
+            d.member_by_recipient(&c.recipient.to_string())
+                .unwrap()
+                .handle,
+            "c"
+        );
+    }
+
+    #[test]
+    fn validation_catches_operator_mistakes() {
+        let (t, _) = member("t", "desk", &[Role::Triage]);
+        let (c, _) = member("c", "desk", &[Role::Custodian]);
+        assert_eq!(
+            Directory::new(vec![]).unwrap_err(),
+            DirectoryError::NoIntakeDesk
+        );
+        assert_eq!(
+            Directory::new(vec![inst("desk", true, vec![t.clone()])]).unwrap_err(),
+            DirectoryError::NoCustodian("desk".into())
+        );
+        let mut dup = c.clone();
+        dup.handle = "c2".into();
+        assert!(matches!(
+            Directory::new(vec![inst("desk", true, vec![t.clone(), c.clone(), dup])]),
+            Err(DirectoryError::DuplicateRecipient(_, _))
+        ));
+        assert_eq!(
+            Directory::new(vec![inst("Desk!", true, vec![t, c])]).unwrap_err(),
+            DirectoryError::BadSlug("Desk!".into())
+        );
+    }
+}

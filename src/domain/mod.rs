@@ -1,0 +1,9 @@
+//! The product's rules, pure: no network, disk, database or clock (time comes in as a
+//! parameter).
+
+pub mod audit;
+pub mod case;
+pub mod clock;
+pub mod documents;
+pub mod institution;
+pub mod report;

@@ -1,0 +1,40 @@
+//! The one error type above the store. The web layer turns it into a response
+//! (`web::error`): JSON for the member API, a page in the citizen's language otherwise.
+
+use thiserror::Error;
+
+use crate::crypto::envelope::EnvelopeError;
+use crate::crypto::kdf::KdfError;
+use crate::store::StoreError;
+
+#[derive(Debug, Error)]
+pub enum Error {
+    /// Not there, or not yours: both answer the same.
+    #[error("not found")]
+    NotFound,
+    #[error("authentication required")]
+    Unauthorized,
+    #[error("your role does not allow this")]
+    Forbidden,
+    #[error("{0}")]
+    BadRequest(String),
+    /// A global rate limit is exhausted.
+    #[error("too many requests")]
+    TooBusy,
+    #[error(transparent)]
+    Store(#[from] StoreError),
+    #[error(transparent)]
+    Envelope(#[from] EnvelopeError),
+    #[error(transparent)]
+    Kdf(#[from] KdfError),
+    #[error("the operating system's random generator failed")]
+    Rng(#[from] getrandom::Error),
+    #[error("document encoding: {0}")]
+    Json(#[from] serde_json::Error),
+    #[error("page rendering: {0}")]
+    Render(#[from] askama::Error),
+    #[error("internal: {0}")]
+    Internal(String),
+}
+
+pub type Result<T, E = Error> = std::result::Result<T, E>;

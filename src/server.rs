@@ -1,0 +1,119 @@
+//! Starting the service: configuration → keys → store → router → listener.
+
+use std::sync::Arc;
+
+use axum::Router;
+use thiserror::Error;
+use tokio::net::{TcpListener, UnixListener};
+
+use crate::config::keys::load_directory;
+use crate::config::{Config, ConfigError, Listen};
+use crate::domain::clock::{Clock, SystemClock};
+use crate::service::App;
+use crate::store::{Store, StoreError};
+use crate::web;
+
+#[derive(Debug, Error)]
+pub enum StartError {
+    #[error(transparent)]
+    Config(#[from] ConfigError),
+    #[error("cannot open the database: {0}")]
+    Store(#[from] StoreError),
+    #[error("cannot listen on {what}: {source}")]
+    Listen {
+        what: String,
+        source: std::io::Error,
+    },
+    #[error("server stopped: {0}")]
+    Serve(std::io::Error),
+}
+
+/// Builds the application (validating keys and opening the store) without listening.
+pub async fn build(
+    config: Config,
+    clock: Arc<dyn Clock>,
+) -> Result<(Arc<App>, Router), StartError> {
+    config.validate()?;
+    let directory = load_directory(&config.keys_dir).map_err(ConfigError::from)?;
+    let store = Store::open(&config.database_path()).await?;
+    let app = Arc::new(App::new(config, directory, store, clock));
+    let router = web::router(app.clone())?;
+    Ok((app, router))
+}
+
+/// Runs until SIGINT/SIGTERM. `ready` is called with the address once listening (the demo prints
+/// it; tests read it).
+pub async fn serve(config: Config, ready: impl FnOnce(&str)) -> Result<(), StartError> {
+    let listen = config.listen.clone();
+    let (app, router) = build(config, Arc::new(SystemClock)).await?;
+    let result = match listen {
+        Listen::Tcp(addr) => {
+            let listener = TcpListener::bind(addr)
+                .await
+                .map_err(|source| StartError::Listen {
+                    what: addr.to_string(),
+                    source,
+                })?;
+            let local = listener.local_addr().map_err(StartError::Serve)?;
+            ready(&format!("http://{local}/"));
+            axum::serve(listener, router)
+                .with_graceful_shutdown(shutdown_signal())
+                .await
+        }
+        Listen::Unix(path) => {
+            remove_stale_socket(&path)?;
+            let listener = UnixListener::bind(&path).map_err(|source| StartError::Listen {
+                what: path.display().to_string(),
+                source,
+            })?;
+            ready(&format!("unix:{}", path.display()));
+            let r = axum::serve(listener, router)
+                .with_graceful_shutdown(shutdown_signal())
+                .await;
+            let _ = std::fs::remove_file(&path);
+            r
+        }
+    };
+    app.store.close().await;
+    result.map_err(StartError::Serve)
+}
+
+/// A socket file left by a crashed server is removed; any other file at that path is an error.
+fn remove_stale_socket(path: &std::path::Path) -> Result<(), StartError> {
+    use std::os::unix::fs::FileTypeExt;
+    match std::fs::symlink_metadata(path) {
+        Ok(meta) if meta.file_type().is_socket() => {
+            std::fs::remove_file(path).map_err(|source| StartError::Listen {
+                what: path.display().to_string(),
+                source,
+            })
+        }
+        Ok(_) => Err(StartError::Listen {
+            what: path.display().to_string(),
+            source: std::io::Error::new(
+                std::io::ErrorKind::AlreadyExists,
+                "a file that is not a socket is in the way",
+            ),
+        }),
+        Err(_) => Ok(()),
+    }
+}
+
+async fn shutdown_signal() {
+    let ctrl_c = async {
+        let _ = tokio::signal::ctrl_c().await;
+    };
+    let term = async {
+        match tokio::signal::unix::signal(tokio::signal::unix::SignalKind::terminate()) {
+            Ok(mut s) => {
+                s.recv().await;
+            }
+            Err(_) => std::future::pending::<()>().await,
+        }
+    };
+    tokio::select! {
+        () = ctrl_c => {},
+        () = term => {},
+    }
+    tracing::info!("shutting down");
+}

@@ -1,0 +1,236 @@
+//! What a citizen does: submit a report, open their case with the receipt, reply.
+
+use age::x25519;
+use tracing::instrument;
+use zeroize::Zeroizing;
+
+use crate::crypto::envelope::{self, parse_recipient};
+use crate::crypto::kdf::{self, recipients_match};
+use crate::crypto::receipt::{LookupId, Receipt};
+use crate::domain::case::{Actor, CaseState, new_case_id};
+use crate::domain::clock::day_string;
+use crate::domain::documents::{
+    IDENTITY_TYPE, IdentityDocument, MESSAGE_TYPE, MessageDocument, REPORT_TYPE, ReportDocument,
+};
+use crate::domain::report::Checked;
+use crate::error::{Error, Result};
+use crate::store::{CaseEvent, CaseSummary, NewCase, ReceiptRecord, StoreError};
+
+use super::App;
+
+/// A committed report and the receipt that opens it. The receipt exists only in this value.
+#[derive(Debug)]
+pub struct Submitted {
+    pub case_id: String,
+    pub receipt: Receipt,
+}
+
+/// How often to draw fresh random ids when one collides with an existing case.
+const ID_ATTEMPTS: usize = 16;
+
+/// Encrypts and commits a checked report. Returns only after the commit is durable
+/// (DESIGN 2.8); the caller shows the receipt after that and never before.
+#[instrument(skip_all)]
+pub async fn submit(app: &App, report: &Checked<'_>) -> Result<Submitted> {
+    let institution = match report.institution {
+        Some(slug) => app.directory.get(slug).ok_or(Error::NotFound)?,
+        None => app.directory.intake_desk(),
+    };
+    let today = app.clock.today();
+
+    let mut receipt = Receipt::generate(LookupId::random()?)?;
+    let salt = kdf::new_salt()?;
+    let params = app.kdf.params;
+    let reporter = app.kdf.derive(receipt.secret(), &salt, params).await?;
+    let reporter_recipient = reporter.to_public();
+    drop(reporter); // only the public half is needed from here on
+
+    let document = ReportDocument {
+        doc_type: REPORT_TYPE.into(),
+        version: 1,
+        kind: report.kind.as_str().into(),
+        institution: report.institution.unwrap_or_default().into(),
+        category: report.category.unwrap_or_default().into(),
+        title: report.title.into(),
+        body: report.body.into(),
+        occurred_on: report.occurred_on.map(day_string),
+        location: report.location.map(Into::into),
+        privacy: report.privacy.as_str().into(),
+        submitted_on: day_string(today),
+    };
+    let mut readers = institution.readers();
+    readers.push(reporter_recipient.clone());
+    let content = envelope::seal(&readers, &Zeroizing::new(serde_json::to_vec(&document)?))?;
+    drop(document);
+
+    let identity = match report.identity_name {
+        Some(name) => {
+            let doc = IdentityDocument {
+                doc_type: IDENTITY_TYPE.into(),
+                version: 1,
+                name: name.into(),
+                contact: report.identity_contact.map(Into::into),
+            };
+            let mut custodians = institution.custodians();
+            custodians.push(reporter_recipient.clone());
+            Some(envelope::seal(
+                &custodians,
+                &Zeroizing::new(serde_json::to_vec(&doc)?),
+            )?)
+        }
+        None => None,
+    };
+
+    let recipient_text = reporter_recipient.to_string();
+    let mut case_id = new_case_id()?;
+    for _ in 0..ID_ATTEMPTS {
+        let new = NewCase {
+            id: &case_id,
+            lookup_id: receipt.lookup().as_u32(),
+            institution: &institution.slug,
+            kind: report.kind,
+            category: report.category,
+            privacy: report.privacy,
+            received_on: today,
+            kdf_salt: &salt,
+            kdf: params,
+            reporter_recipient: &recipient_text,
+            content: &content,
+            identity: identity.as_deref(),
+        };
+        match app.store.insert_case(&new).await {
+            Ok(()) => return Ok(Submitted { case_id, receipt }),
+            Err(StoreError::Conflict("lookup id")) => {
+                receipt = receipt.with_lookup(LookupId::random()?)
+            }
+            Err(StoreError::Conflict(_)) => case_id = new_case_id()?,
+            Err(e) => return Err(e.into()),
+        }
+    }
+    Err(Error::Internal("could not find a free case id".into()))
+}
+
+/// A message as the reporter sees it.
+pub struct ReporterMessage {
+    pub author: Actor,
+    pub day: time::Date,
+    pub document: MessageDocument,
+}
+
+/// Everything the status page shows, decrypted inside this request.
+pub struct ReporterView {
+    pub summary: CaseSummary,
+    pub events: Vec<CaseEvent>,
+    pub report: ReportDocument,
+    pub identity: Option<IdentityDocument>,
+    pub messages: Vec<ReporterMessage>,
+}
+
+crate::redacted_debug!(ReporterMessage, ReporterView);
+
+impl ReporterView {
+    pub fn state(&self) -> CaseState {
+        self.summary.state
+    }
+}
+
+/// Checks a receipt. Unknown lookup ids and wrong secrets take the same path: one Argon2id run
+/// and one constant-time comparison (DESIGN 2.7). Returns the case's receipt record and the
+/// reporter's key.
+#[instrument(skip_all)]
+async fn verify(app: &App, receipt: &Receipt) -> Result<Option<(ReceiptRecord, x25519::Identity)>> {
+    let record = app.store.receipt_record(receipt.lookup().as_u32()).await?;
+    let (salt, params, expected) = match &record {
+        Some(r) => (r.kdf_salt.as_slice(), r.kdf, r.reporter_recipient.as_str()),
+        None => (
+            app.kdf.dummy_salt().as_slice(),
+            app.kdf.params,
+            app.kdf.dummy_recipient(),
+        ),
+    };
+    let identity = app.kdf.derive(receipt.secret(), salt, params).await?;
+    let derived = identity.to_public().to_string();
+    let matches = recipients_match(&derived, expected);
+    match record {
+        Some(r) if matches => Ok(Some((r, identity))),
+        _ => Ok(None),
+    }
+}
+
+/// Opens the case a receipt belongs to, decrypting it with the reporter's key (wiped on return).
+#[instrument(skip_all)]
+pub async fn open_case(app: &App, receipt: &Receipt) -> Result<Option<ReporterView>> {
+    let Some((record, identity)) = verify(app, receipt).await? else {
+        return Ok(None);
+    };
+    view(app, &record.case_id, &identity).await.map(Some)
+}
+
+async fn view(app: &App, case_id: &str, identity: &x25519::Identity) -> Result<ReporterView> {
+    let record = app
+        .store
+        .case_for_reporter(case_id)
+        .await?
+        .ok_or(Error::NotFound)?;
+    let report: ReportDocument =
+        serde_json::from_slice(&envelope::open(identity, &record.content)?)?;
+    let identity_doc = match &record.identity {
+        Some(env) => Some(serde_json::from_slice(&envelope::open(identity, env)?)?),
+        None => None,
+    };
+    let mut messages = Vec::with_capacity(record.messages.len());
+    for m in &record.messages {
+        let document: MessageDocument =
+            serde_json::from_slice(&envelope::open(identity, &m.envelope)?)?;
+        messages.push(ReporterMessage {
+            author: m.author.clone(),
+            day: m.written_on,
+            document,
+        });
+    }
+    Ok(ReporterView {
+        summary: record.summary,
+        events: record.events,
+        report,
+        identity: identity_doc,
+        messages,
+    })
+}
+
+/// Adds the reporter's message to their case, sealed to the institution's current readers and
+/// the reporter. `nonce` comes from the form, so sending the same form twice adds it once.
+/// Returns the updated view, or `None` for a receipt that does not open a case.
+#[instrument(skip_all)]
+pub async fn reply(
+    app: &App,
+    receipt: &Receipt,
+    text: &str,
+    nonce: &[u8],
+) -> Result<Option<ReporterView>> {
+    let Some((record, identity)) = verify(app, receipt).await? else {
+        return Ok(None);
+    };
+    let case_id = record.case_id.as_str();
+    let institution = app.directory.get(&record.institution).ok_or_else(|| {
+        Error::Internal("case belongs to an institution no longer configured".into())
+    })?;
+    let mut recipients = institution.readers();
+    recipients.push(
+        parse_recipient(&record.reporter_recipient)
+            .ok_or_else(|| Error::Internal("stored recipient".into()))?,
+    );
+    let today = app.clock.today();
+    let doc = MessageDocument {
+        doc_type: MESSAGE_TYPE.into(),
+        version: 1,
+        author: Actor::Reporter.to_column(),
+        body: text.into(),
+        written_on: day_string(today),
+    };
+    let sealed = envelope::seal(&recipients, &Zeroizing::new(serde_json::to_vec(&doc)?))?;
+    drop(doc);
+    app.store
+        .add_message(case_id, &Actor::Reporter, today, Some(nonce), &sealed)
+        .await?;
+    view(app, case_id, &identity).await.map(Some)
+}

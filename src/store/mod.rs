@@ -1,0 +1,111 @@
+//! The only place with SQL.
+//!
+//! Methods take and return domain-shaped values; nothing above this module knows a table name.
+//! SQLite (WAL, `synchronous=FULL`, `secure_delete=ON`, foreign keys) is the embedded default in
+//! [`sqlite`]. A PostgreSQL backend for several stateless servers will implement the same
+//! methods in a sibling module; callers only ever see [`Store`].
+//!
+//! Every method is `#[instrument(skip_all)]`: arguments (envelopes, ids) never reach the logs.
+
+pub mod sqlite;
+
+use time::Date;
+
+use crate::crypto::kdf::KdfParams;
+use crate::domain::case::{Actor, CaseState, Kind, Privacy};
+
+pub use sqlite::SqliteStore as Store;
+
+#[derive(Debug, thiserror::Error)]
+pub enum StoreError {
+    /// A unique key already exists (the caller picks a new random id and retries).
+    #[error("{0} already taken")]
+    Conflict(&'static str),
+    #[error("stored data is inconsistent: {0}")]
+    Corrupt(String),
+    #[error("database: {0}")]
+    Db(#[from] sqlx::Error),
+    #[error("migration: {0}")]
+    Migrate(#[from] sqlx::migrate::MigrateError),
+}
+
+/// A new case, fully encrypted, ready to be committed in one transaction.
+#[derive(Debug)]
+pub struct NewCase<'a> {
+    pub id: &'a str,
+    pub lookup_id: u32,
+    pub institution: &'a str,
+    pub kind: Kind,
+    pub category: Option<&'a str>,
+    pub privacy: Privacy,
+    pub received_on: Date,
+    pub kdf_salt: &'a [u8],
+    pub kdf: KdfParams,
+    pub reporter_recipient: &'a str,
+    pub content: &'a [u8],
+    pub identity: Option<&'a [u8]>,
+}
+
+/// What is needed to check a receipt's secret (and nothing that opens the case).
+#[derive(Debug, Clone)]
+pub struct ReceiptRecord {
+    pub case_id: String,
+    pub institution: String,
+    pub kdf_salt: Vec<u8>,
+    pub kdf: KdfParams,
+    pub reporter_recipient: String,
+}
+
+/// A case's metadata: what lists show. No content.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct CaseSummary {
+    pub id: String,
+    pub institution: String,
+    pub kind: Kind,
+    pub category: Option<String>,
+    pub privacy: Privacy,
+    pub state: CaseState,
+    pub received_on: Date,
+}
+
+/// One line of a case's history.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct CaseEvent {
+    pub day: Date,
+    pub actor: Actor,
+    pub state: CaseState,
+    pub reason: Option<String>,
+}
+
+/// A stored message envelope.
+#[derive(Debug, Clone)]
+pub struct StoredMessage {
+    pub id: i64,
+    pub author: Actor,
+    pub written_on: Date,
+    pub envelope: Vec<u8>,
+}
+
+/// A case with its envelopes and history. `identity` is filled only by the methods meant for
+/// the reporter; member-facing methods never load it.
+#[derive(Debug, Clone)]
+pub struct CaseRecord {
+    pub summary: CaseSummary,
+    pub content: Vec<u8>,
+    pub identity: Option<Vec<u8>>,
+    pub has_identity: bool,
+    pub events: Vec<CaseEvent>,
+    pub messages: Vec<StoredMessage>,
+}
+
+/// One audit entry as stored.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct AuditEntry {
+    pub seq: i64,
+    pub at: String,
+    pub actor: String,
+    pub action: String,
+    pub case_id: Option<String>,
+    pub prev_hash: Vec<u8>,
+    pub hash: Vec<u8>,
+}

@@ -1,0 +1,494 @@
+//! SQLite backend.
+
+use std::path::Path;
+use std::str::FromStr;
+use std::time::Duration;
+
+use sqlx::Row;
+use sqlx::sqlite::{
+    SqliteConnectOptions, SqliteJournalMode, SqlitePool, SqlitePoolOptions, SqliteRow,
+    SqliteSynchronous,
+};
+use time::Date;
+use tracing::instrument;
+
+use super::{
+    AuditEntry, CaseEvent, CaseRecord, CaseSummary, NewCase, ReceiptRecord, StoreError,
+    StoredMessage,
+};
+use crate::crypto::kdf::KdfParams;
+use crate::domain::audit::{AuditFields, GENESIS, entry_hash};
+use crate::domain::case::{Actor, CaseState, Kind, Privacy};
+use crate::domain::clock::{day_string, parse_day};
+
+static MIGRATOR: sqlx::migrate::Migrator = sqlx::migrate!("./migrations/sqlite");
+
+/// The embedded store.
+#[derive(Debug, Clone)]
+pub struct SqliteStore {
+    pool: SqlitePool,
+}
+
+fn is_unique_violation(e: &sqlx::Error) -> bool {
+    matches!(e, sqlx::Error::Database(d) if d.is_unique_violation())
+}
+
+fn date_col(row: &SqliteRow, col: &str) -> Result<Date, StoreError> {
+    let s: String = row.try_get(col)?;
+    parse_day(&s).ok_or_else(|| StoreError::Corrupt(format!("bad date in {col}")))
+}
+
+fn summary_from_row(row: &SqliteRow) -> Result<CaseSummary, StoreError> {
+    let kind: String = row.try_get("kind")?;
+    let privacy: String = row.try_get("privacy")?;
+    let state: String = row.try_get("state")?;
+    Ok(CaseSummary {
+        id: row.try_get("id")?,
+        institution: row.try_get("institution")?,
+        kind: Kind::parse(&kind).ok_or_else(|| StoreError::Corrupt("kind".into()))?,
+        category: row.try_get("category")?,
+        privacy: Privacy::parse(&privacy).ok_or_else(|| StoreError::Corrupt("privacy".into()))?,
+        state: CaseState::parse(&state).ok_or_else(|| StoreError::Corrupt("state".into()))?,
+        received_on: date_col(row, "received_on")?,
+    })
+}
+
+impl SqliteStore {
+    /// Opens (creating if needed) the database file and runs migrations.
+    #[instrument(skip_all)]
+    pub async fn open(path: &Path) -> Result<Self, StoreError> {
+        if let Some(dir) = path.parent() {
+            std::fs::create_dir_all(dir).map_err(|e| StoreError::Db(sqlx::Error::Io(e)))?;
+        }
+        let options = SqliteConnectOptions::from_str("sqlite://")?
+            .filename(path)
+            .create_if_missing(true)
+            .journal_mode(SqliteJournalMode::Wal)
+            // FULL: a commit is on disk before we show a receipt (DESIGN 2.8).
+            .synchronous(SqliteSynchronous::Full)
+            .foreign_keys(true)
+            .busy_timeout(Duration::from_secs(10))
+            // Deleted rows are overwritten with zeros, not left in free pages.
+            .pragma("secure_delete", "ON")
+            // Nothing spills to temp files.
+            .pragma("temp_store", "MEMORY");
+        let pool = SqlitePoolOptions::new()
+            .max_connections(8)
+            .connect_with(options)
+            .await?;
+        MIGRATOR.run(&pool).await?;
+        Ok(Self { pool })
+    }
+
+    /// Closes the pool (checkpoints the WAL).
+    pub async fn close(&self) {
+        self.pool.close().await;
+    }
+
+    /// Commits a case, its identity envelope and its first event in one transaction. Returns
+    /// only after the commit is durable.
+    #[instrument(skip_all)]
+    pub async fn insert_case(&self, c: &NewCase<'_>) -> Result<(), StoreError> {
+        let mut tx = self.pool.begin().await?;
+        let day = day_string(c.received_on);
+        let inserted = sqlx::query(
+            "INSERT INTO cases (id, lookup_id, institution, kind, category, privacy, state, \
+             received_on, kdf_salt, kdf_memory_kib, kdf_iterations, kdf_parallelism, \
+             reporter_recipient, content) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
+        )
+        .bind(c.id)
+        .bind(i64::from(c.lookup_id))
+        .bind(c.institution)
+        .bind(c.kind.as_str())
+        .bind(c.category)
+        .bind(c.privacy.as_str())
+        .bind(CaseState::Received.as_str())
+        .bind(&day)
+        .bind(c.kdf_salt)
+        .bind(i64::from(c.kdf.memory_kib))
+        .bind(i64::from(c.kdf.iterations))
+        .bind(i64::from(c.kdf.parallelism))
+        .bind(c.reporter_recipient)
+        .bind(c.content)
+        .execute(&mut *tx)
+        .await;
+        if let Err(e) = inserted {
+            if is_unique_violation(&e) {
+                let msg = e.to_string();
+                return Err(StoreError::Conflict(if msg.contains("lookup_id") {
+                    "lookup id"
+                } else {
+                    "case id"
+                }));
+            }
+            return Err(e.into());
+        }
+        if let Some(identity) = c.identity {
+            sqlx::query("INSERT INTO identities (case_id, envelope) VALUES (?, ?)")
+                .bind(c.id)
+                .bind(identity)
+                .execute(&mut *tx)
+                .await?;
+        }
+        sqlx::query("INSERT INTO events (case_id, day, actor, state) VALUES (?, ?, ?, ?)")
+            .bind(c.id)
+            .bind(&day)
+            .bind(Actor::Reporter.to_column())
+            .bind(CaseState::Received.as_str())
+            .execute(&mut *tx)
+            .await?;
+        tx.commit().await?;
+        Ok(())
+    }
+
+    /// The receipt check data for a lookup id.
+    #[instrument(skip_all)]
+    pub async fn receipt_record(
+        &self,
+        lookup_id: u32,
+    ) -> Result<Option<ReceiptRecord>, StoreError> {
+        let row = sqlx::query(
+            "SELECT id, institution, kdf_salt, kdf_memory_kib, kdf_iterations, kdf_parallelism, \
+             reporter_recipient FROM cases WHERE lookup_id = ?",
+        )
+        .bind(i64::from(lookup_id))
+        .fetch_optional(&self.pool)
+        .await?;
+        let Some(row) = row else { return Ok(None) };
+        let num = |col: &str| -> Result<u32, StoreError> {
+            let v: i64 = row.try_get(col)?;
+            u32::try_from(v).map_err(|_| StoreError::Corrupt(col.into()))
+        };
+        Ok(Some(ReceiptRecord {
+            case_id: row.try_get("id")?,
+            institution: row.try_get("institution")?,
+            kdf_salt: row.try_get("kdf_salt")?,
+            kdf: KdfParams {
+                memory_kib: num("kdf_memory_kib")?,
+                iterations: num("kdf_iterations")?,
+                parallelism: num("kdf_parallelism")?,
+            },
+            reporter_recipient: row.try_get("reporter_recipient")?,
+        }))
+    }
+
+    async fn events(&self, case_id: &str) -> Result<Vec<CaseEvent>, StoreError> {
+        let rows = sqlx::query(
+            "SELECT day, actor, state, reason FROM events WHERE case_id = ? ORDER BY id",
+        )
+        .bind(case_id)
+        .fetch_all(&self.pool)
+        .await?;
+        rows.iter()
+            .map(|r| {
+                let actor: String = r.try_get("actor")?;
+                let state: String = r.try_get("state")?;
+                Ok(CaseEvent {
+                    day: date_col(r, "day")?,
+                    actor: Actor::from_column(&actor),
+                    state: CaseState::parse(&state)
+                        .ok_or_else(|| StoreError::Corrupt("state".into()))?,
+                    reason: r.try_get("reason")?,
+                })
+            })
+            .collect()
+    }
+
+    async fn messages(&self, case_id: &str) -> Result<Vec<StoredMessage>, StoreError> {
+        let rows = sqlx::query(
+            "SELECT id, author, written_on, envelope FROM messages WHERE case_id = ? ORDER BY id",
+        )
+        .bind(case_id)
+        .fetch_all(&self.pool)
+        .await?;
+        rows.iter()
+            .map(|r| {
+                let author: String = r.try_get("author")?;
+                Ok(StoredMessage {
+                    id: r.try_get("id")?,
+                    author: Actor::from_column(&author),
+                    written_on: date_col(r, "written_on")?,
+                    envelope: r.try_get("envelope")?,
+                })
+            })
+            .collect()
+    }
+
+    async fn record(
+        &self,
+        row: Option<SqliteRow>,
+        with_identity: bool,
+    ) -> Result<Option<CaseRecord>, StoreError> {
+        let Some(row) = row else { return Ok(None) };
+        let summary = summary_from_row(&row)?;
+        let identity: Option<Vec<u8>> =
+            sqlx::query_scalar("SELECT envelope FROM identities WHERE case_id = ?")
+                .bind(&summary.id)
+                .fetch_optional(&self.pool)
+                .await?;
+        let has_identity = identity.is_some();
+        Ok(Some(CaseRecord {
+            content: row.try_get("content")?,
+            identity: identity.filter(|_| with_identity),
+            has_identity,
+            events: self.events(&summary.id).await?,
+            messages: self.messages(&summary.id).await?,
+            summary,
+        }))
+    }
+
+    /// Everything the reporter may see of their own case, identity envelope included.
+    #[instrument(skip_all)]
+    pub async fn case_for_reporter(&self, case_id: &str) -> Result<Option<CaseRecord>, StoreError> {
+        let row = sqlx::query("SELECT id, institution, kind, category, privacy, state, received_on, content FROM cases WHERE id = ?")
+            .bind(case_id)
+            .fetch_optional(&self.pool)
+            .await?;
+        self.record(row, true).await
+    }
+
+    /// A case as a member of `institution` sees it: no identity envelope. `None` when the case
+    /// does not exist *or* belongs to another institution (callers answer 404 for both).
+    #[instrument(skip_all)]
+    pub async fn case_for_institution(
+        &self,
+        institution: &str,
+        case_id: &str,
+    ) -> Result<Option<CaseRecord>, StoreError> {
+        let row = sqlx::query("SELECT id, institution, kind, category, privacy, state, received_on, content FROM cases WHERE id = ? AND institution = ?")
+            .bind(case_id)
+            .bind(institution)
+            .fetch_optional(&self.pool)
+            .await?;
+        self.record(row, false).await
+    }
+
+    /// The identity envelope, only for the owning institution (role checks are the caller's).
+    #[instrument(skip_all)]
+    pub async fn identity_for_institution(
+        &self,
+        institution: &str,
+        case_id: &str,
+    ) -> Result<Option<Vec<u8>>, StoreError> {
+        Ok(sqlx::query_scalar(
+            "SELECT i.envelope FROM identities i JOIN cases c ON c.id = i.case_id \
+             WHERE i.case_id = ? AND c.institution = ?",
+        )
+        .bind(case_id)
+        .bind(institution)
+        .fetch_optional(&self.pool)
+        .await?)
+    }
+
+    /// One page of an institution's cases, newest day first.
+    #[instrument(skip_all)]
+    pub async fn list_cases(
+        &self,
+        institution: &str,
+        limit: u32,
+        offset: u32,
+    ) -> Result<Vec<CaseSummary>, StoreError> {
+        let rows = sqlx::query(
+            "SELECT id, institution, kind, category, privacy, state, received_on FROM cases \
+             WHERE institution = ? ORDER BY received_on DESC, id LIMIT ? OFFSET ?",
+        )
+        .bind(institution)
+        .bind(i64::from(limit))
+        .bind(i64::from(offset))
+        .fetch_all(&self.pool)
+        .await?;
+        rows.iter().map(summary_from_row).collect()
+    }
+
+    /// Adds a message. Returns `false` if the same form was already sent (same nonce).
+    #[instrument(skip_all)]
+    pub async fn add_message(
+        &self,
+        case_id: &str,
+        author: &Actor,
+        day: Date,
+        nonce: Option<&[u8]>,
+        envelope: &[u8],
+    ) -> Result<bool, StoreError> {
+        let res = sqlx::query(
+            "INSERT INTO messages (case_id, author, written_on, client_nonce, envelope) VALUES (?, ?, ?, ?, ?)",
+        )
+        .bind(case_id)
+        .bind(author.to_column())
+        .bind(day_string(day))
+        .bind(nonce)
+        .bind(envelope)
+        .execute(&self.pool)
+        .await;
+        match res {
+            Ok(_) => Ok(true),
+            Err(e) if is_unique_violation(&e) => Ok(false),
+            Err(e) => Err(e.into()),
+        }
+    }
+
+    /// Counts of cases by state (public statistics: metadata only).
+    #[instrument(skip_all)]
+    pub async fn count_by_state(&self) -> Result<Vec<(CaseState, i64)>, StoreError> {
+        let rows =
+            sqlx::query("SELECT state, COUNT(*) AS n FROM cases GROUP BY state ORDER BY state")
+                .fetch_all(&self.pool)
+                .await?;
+        rows.iter()
+            .map(|r| {
+                let s: String = r.try_get("state")?;
+                Ok((
+                    CaseState::parse(&s).ok_or_else(|| StoreError::Corrupt("state".into()))?,
+                    r.try_get("n")?,
+                ))
+            })
+            .collect()
+    }
+
+    /// Stores a login challenge (digest only) and drops expired ones.
+    #[instrument(skip_all)]
+    pub async fn put_challenge(
+        &self,
+        id: &str,
+        member: &str,
+        digest: &[u8],
+        expires_at: i64,
+        now: i64,
+    ) -> Result<(), StoreError> {
+        sqlx::query("DELETE FROM challenges WHERE expires_at < ?")
+            .bind(now)
+            .execute(&self.pool)
+            .await?;
+        sqlx::query("INSERT INTO challenges (id, member, digest, expires_at) VALUES (?, ?, ?, ?)")
+            .bind(id)
+            .bind(member)
+            .bind(digest)
+            .bind(expires_at)
+            .execute(&self.pool)
+            .await?;
+        Ok(())
+    }
+
+    /// Removes and returns a challenge: each can be answered once.
+    #[instrument(skip_all)]
+    pub async fn take_challenge(
+        &self,
+        id: &str,
+    ) -> Result<Option<(String, Vec<u8>, i64)>, StoreError> {
+        let row =
+            sqlx::query("DELETE FROM challenges WHERE id = ? RETURNING member, digest, expires_at")
+                .bind(id)
+                .fetch_optional(&self.pool)
+                .await?;
+        row.map(|r| {
+            Ok((
+                r.try_get("member")?,
+                r.try_get("digest")?,
+                r.try_get("expires_at")?,
+            ))
+        })
+        .transpose()
+    }
+
+    #[instrument(skip_all)]
+    pub async fn put_session(
+        &self,
+        token_digest: &[u8],
+        member: &str,
+        expires_at: i64,
+        now: i64,
+    ) -> Result<(), StoreError> {
+        sqlx::query("DELETE FROM sessions WHERE expires_at < ?")
+            .bind(now)
+            .execute(&self.pool)
+            .await?;
+        sqlx::query("INSERT INTO sessions (token_digest, member, expires_at) VALUES (?, ?, ?)")
+            .bind(token_digest)
+            .bind(member)
+            .bind(expires_at)
+            .execute(&self.pool)
+            .await?;
+        Ok(())
+    }
+
+    /// The member handle of a live session.
+    #[instrument(skip_all)]
+    pub async fn session_member(
+        &self,
+        token_digest: &[u8],
+        now: i64,
+    ) -> Result<Option<String>, StoreError> {
+        Ok(sqlx::query_scalar(
+            "SELECT member FROM sessions WHERE token_digest = ? AND expires_at >= ?",
+        )
+        .bind(token_digest)
+        .bind(now)
+        .fetch_optional(&self.pool)
+        .await?)
+    }
+
+    /// Appends to the hash-chained audit log. `BEGIN IMMEDIATE` takes the write lock before
+    /// reading the chain's head, so two appends can never fork it.
+    #[instrument(skip_all)]
+    pub async fn append_audit(
+        &self,
+        at: &str,
+        actor: &str,
+        action: &str,
+        case_id: Option<&str>,
+    ) -> Result<(), StoreError> {
+        let mut tx = self.pool.begin_with("BEGIN IMMEDIATE").await?;
+        let head = sqlx::query("SELECT seq, hash FROM audit_log ORDER BY seq DESC LIMIT 1")
+            .fetch_optional(&mut *tx)
+            .await?;
+        let (seq, prev): (i64, Vec<u8>) = match head {
+            Some(r) => (r.try_get::<i64, _>("seq")? + 1, r.try_get("hash")?),
+            None => (1, GENESIS.to_vec()),
+        };
+        let hash = entry_hash(
+            &prev,
+            &AuditFields {
+                seq,
+                at,
+                actor,
+                action,
+                case_id,
+            },
+        );
+        sqlx::query("INSERT INTO audit_log (seq, at, actor, action, case_id, prev_hash, hash) VALUES (?, ?, ?, ?, ?, ?, ?)")
+            .bind(seq)
+            .bind(at)
+            .bind(actor)
+            .bind(action)
+            .bind(case_id)
+            .bind(&prev)
+            .bind(hash.as_slice())
+            .execute(&mut *tx)
+            .await?;
+        tx.commit().await?;
+        Ok(())
+    }
+
+    /// The whole audit log in order (for verification and display).
+    #[instrument(skip_all)]
+    pub async fn audit_entries(&self) -> Result<Vec<AuditEntry>, StoreError> {
+        let rows = sqlx::query(
+            "SELECT seq, at, actor, action, case_id, prev_hash, hash FROM audit_log ORDER BY seq",
+        )
+        .fetch_all(&self.pool)
+        .await?;
+        rows.iter()
+            .map(|r| {
+                Ok(AuditEntry {
+                    seq: r.try_get("seq")?,
+                    at: r.try_get("at")?,
+                    actor: r.try_get("actor")?,
+                    action: r.try_get("action")?,
+                    case_id: r.try_get("case_id")?,
+                    prev_hash: r.try_get("prev_hash")?,
+                    hash: r.try_get("hash")?,
+                })
+            })
+            .collect()
+    }
+}

@@ -1,0 +1,570 @@
+//! Citizen pages: the report form, the receipt, the status page and replies.
+//!
+//! Handlers are short: decode the form, call `service::citizen`, render. Every plaintext buffer
+//! they own (the request body, the parsed fields, the rendered page) is wiped when dropped.
+
+use axum::extract::State;
+use axum::http::{HeaderMap, StatusCode, header};
+use axum::response::{IntoResponse, Response};
+use bytes::Bytes;
+use serde::Deserialize;
+use serde::de::DeserializeOwned;
+use tracing::instrument;
+use zeroize::{Zeroize, ZeroizeOnDrop};
+
+use crate::crypto::receipt::{Receipt, ReceiptError};
+use crate::crypto::token;
+use crate::domain::case::{Actor, Kind};
+use crate::domain::clock::day_string;
+use crate::domain::report::{self, Draft, Field};
+use crate::service::citizen::{self as svc, ReporterView};
+
+use super::AppState;
+use super::i18n::{Lang, Texts};
+use super::pages::{
+    Choice, HistoryRow, IndexPage, MessageRow, ReceiptPage, ReportPage, ReportValues, StatsPage,
+    StatusFormPage, StatusPage, error_page, render, switch_href,
+};
+
+pub async fn index(lang: Lang) -> Response {
+    render(
+        StatusCode::OK,
+        &IndexPage {
+            t: lang.texts(),
+            lang,
+            switch_href: switch_href("/", lang),
+        },
+    )
+}
+
+pub async fn healthz() -> &'static str {
+    "ok"
+}
+
+pub async fn stylesheet() -> Response {
+    (
+        [(header::CONTENT_TYPE, "text/css; charset=utf-8")],
+        include_str!("../../static/style.css"),
+    )
+        .into_response()
+}
+
+pub async fn not_found(lang: Lang) -> Response {
+    error_page(StatusCode::NOT_FOUND, lang, lang.texts().err_not_found)
+}
+
+/// Why a form body could not be used.
+enum BodyProblem {
+    UnsupportedType,
+    Malformed,
+}
+
+/// Parses an urlencoded body, then wipes the body buffer if we hold its only reference.
+fn parse_form<T: DeserializeOwned>(headers: &HeaderMap, body: Bytes) -> Result<T, BodyProblem> {
+    let urlencoded = headers
+        .get(header::CONTENT_TYPE)
+        .and_then(|v| v.to_str().ok())
+        .is_some_and(|v| {
+            v.trim_start()
+                .to_ascii_lowercase()
+                .starts_with("application/x-www-form-urlencoded")
+        });
+    let parsed = if urlencoded {
+        serde_urlencoded::from_bytes(&body).map_err(|_| BodyProblem::Malformed)
+    } else {
+        Err(BodyProblem::UnsupportedType)
+    };
+    if let Ok(mut owned) = body.try_into_mut() {
+        owned.as_mut().zeroize();
+    }
+    parsed
+}
+
+fn body_problem_page(lang: Lang, p: BodyProblem) -> Response {
+    let t = lang.texts();
+    match p {
+        BodyProblem::UnsupportedType => error_page(
+            StatusCode::UNSUPPORTED_MEDIA_TYPE,
+            lang,
+            t.err_unsupported_type,
+        ),
+        BodyProblem::Malformed => error_page(StatusCode::BAD_REQUEST, lang, t.err_bad_request),
+    }
+}
+
+fn field_name(f: Field) -> &'static str {
+    match f {
+        Field::Kind => "kind",
+        Field::Institution => "institution",
+        Field::Category => "category",
+        Field::Title => "title",
+        Field::Body => "body",
+        Field::OccurredOn => "occurred_on",
+        Field::Location => "location",
+        Field::Privacy => "privacy",
+        Field::IdentityName => "identity_name",
+        Field::IdentityContact => "identity_contact",
+        Field::Message => "message",
+    }
+}
+
+fn report_page(
+    state: &AppState,
+    lang: Lang,
+    status: StatusCode,
+    values: &ReportValues,
+    errors: Vec<(&'static str, String)>,
+    general_error: Option<&'static str>,
+) -> Response {
+    let t = lang.texts();
+    let app = &state.app;
+    let kinds = Kind::ALL
+        .iter()
+        .map(|k| Choice {
+            value: k.as_str().into(),
+            label: t.kind(*k).into(),
+            explain: t.kind_explanation(*k),
+            selected: values.kind == k.as_str(),
+        })
+        .collect();
+    let institutions = app
+        .directory
+        .selectable()
+        .filter(|i| !i.intake_desk)
+        .map(|i| Choice {
+            value: i.slug.clone(),
+            label: i.name(lang.is_en()).into(),
+            explain: "",
+            selected: values.institution == i.slug,
+        })
+        .collect();
+    let categories = app
+        .config
+        .categories
+        .iter()
+        .map(|c| Choice {
+            value: c.slug.clone(),
+            label: if lang.is_en() {
+                c.name_en.clone()
+            } else {
+                c.name_id.clone()
+            },
+            explain: "",
+            selected: values.category == c.slug,
+        })
+        .collect();
+    render(
+        status,
+        &ReportPage {
+            t,
+            lang,
+            switch_href: switch_href("/report", lang),
+            values,
+            kinds,
+            institutions,
+            categories,
+            limits: app.config.limits,
+            errors,
+            general_error,
+        },
+    )
+}
+
+pub async fn report_form(State(state): State<AppState>, lang: Lang) -> Response {
+    report_page(
+        &state,
+        lang,
+        StatusCode::OK,
+        &ReportValues::default(),
+        vec![],
+        None,
+    )
+}
+
+#[instrument(skip_all)]
+pub async fn report_submit(
+    State(state): State<AppState>,
+    lang: Lang,
+    headers: HeaderMap,
+    body: Bytes,
+) -> Response {
+    let values: ReportValues = match parse_form(&headers, body) {
+        Ok(v) => v,
+        Err(p) => return body_problem_page(lang, p),
+    };
+    let t = lang.texts();
+    let app = &state.app;
+    let draft = Draft {
+        kind: &values.kind,
+        institution: &values.institution,
+        category: &values.category,
+        title: &values.title,
+        body: &values.body,
+        occurred_on: &values.occurred_on,
+        location: &values.location,
+        privacy: &values.privacy,
+        identity_name: &values.identity_name,
+        identity_contact: &values.identity_contact,
+    };
+    let checked = match report::check(
+        &draft,
+        &app.config.limits,
+        &app.config.categories,
+        &app.directory,
+        app.clock.today(),
+    ) {
+        Ok(c) => c,
+        Err(problems) => {
+            let errors = problems
+                .into_iter()
+                .map(|(f, p)| (field_name(f), t.problem(p)))
+                .collect();
+            return report_page(
+                &state,
+                lang,
+                StatusCode::UNPROCESSABLE_ENTITY,
+                &values,
+                errors,
+                None,
+            );
+        }
+    };
+    if state.limits.submissions.check().is_err() {
+        return report_page(
+            &state,
+            lang,
+            StatusCode::TOO_MANY_REQUESTS,
+            &values,
+            vec![],
+            Some(t.err_busy),
+        );
+    }
+    match svc::submit(app, &checked).await {
+        Ok(done) => {
+            let shown = done.receipt.display();
+            render(
+                StatusCode::OK,
+                &ReceiptPage {
+                    t,
+                    lang,
+                    switch_href: switch_href("/", lang),
+                    receipt: &shown,
+                    case_id: &done.case_id,
+                },
+            )
+        }
+        Err(e) => {
+            tracing::error!(error = %e, "report not saved");
+            report_page(
+                &state,
+                lang,
+                StatusCode::SERVICE_UNAVAILABLE,
+                &values,
+                vec![],
+                Some(t.not_saved_retry),
+            )
+        }
+    }
+}
+
+fn status_form_page(
+    lang: Lang,
+    status: StatusCode,
+    error: Option<&'static str>,
+    typed: &str,
+) -> Response {
+    render(
+        status,
+        &StatusFormPage {
+            t: lang.texts(),
+            lang,
+            switch_href: switch_href("/status", lang),
+            error,
+            typed,
+        },
+    )
+}
+
+pub async fn status_form(lang: Lang) -> Response {
+    status_form_page(lang, StatusCode::OK, None, "")
+}
+
+fn receipt_problem(t: &'static Texts, e: ReceiptError) -> &'static str {
+    match e {
+        ReceiptError::Empty => t.receipt_empty,
+        ReceiptError::InvalidCharacter => t.receipt_bad_char,
+        ReceiptError::TooShort => t.receipt_too_short,
+        ReceiptError::TooLong => t.receipt_too_long,
+    }
+}
+
+/// The one page for "no case behind this receipt", whether the lookup id is unknown or the
+/// secret is wrong: same bytes, same status (DESIGN 2.7).
+fn not_found_page(lang: Lang) -> Response {
+    status_form_page(
+        lang,
+        StatusCode::NOT_FOUND,
+        Some(lang.texts().status_not_found),
+        "",
+    )
+}
+
+#[derive(Deserialize, Zeroize, ZeroizeOnDrop, Default)]
+struct StatusForm {
+    #[serde(default)]
+    receipt: String,
+}
+
+#[instrument(skip_all)]
+pub async fn status_check(
+    State(state): State<AppState>,
+    lang: Lang,
+    headers: HeaderMap,
+    body: Bytes,
+) -> Response {
+    let form: StatusForm = match parse_form(&headers, body) {
+        Ok(v) => v,
+        Err(p) => return body_problem_page(lang, p),
+    };
+    let t = lang.texts();
+    let receipt = match Receipt::parse(&form.receipt) {
+        Ok(r) => r,
+        Err(e) => {
+            return status_form_page(
+                lang,
+                StatusCode::UNPROCESSABLE_ENTITY,
+                Some(receipt_problem(t, e)),
+                &form.receipt,
+            );
+        }
+    };
+    if state.limits.status_checks.check().is_err() {
+        return error_page(StatusCode::TOO_MANY_REQUESTS, lang, t.err_busy);
+    }
+    match svc::open_case(&state.app, &receipt).await {
+        Ok(Some(view)) => status_page(&state, lang, &view, &receipt, None, None, ""),
+        Ok(None) => not_found_page(lang),
+        Err(e) => {
+            tracing::error!(error = %e, "status check failed");
+            error_page(StatusCode::INTERNAL_SERVER_ERROR, lang, t.err_internal)
+        }
+    }
+}
+
+#[derive(Deserialize, Zeroize, ZeroizeOnDrop, Default)]
+struct ReplyForm {
+    #[serde(default)]
+    receipt: String,
+    #[serde(default)]
+    nonce: String,
+    #[serde(default)]
+    message: String,
+}
+
+#[instrument(skip_all)]
+pub async fn status_reply(
+    State(state): State<AppState>,
+    lang: Lang,
+    headers: HeaderMap,
+    body: Bytes,
+) -> Response {
+    let form: ReplyForm = match parse_form(&headers, body) {
+        Ok(v) => v,
+        Err(p) => return body_problem_page(lang, p),
+    };
+    let t = lang.texts();
+    let receipt = match Receipt::parse(&form.receipt) {
+        Ok(r) => r,
+        Err(e) => {
+            return status_form_page(
+                lang,
+                StatusCode::UNPROCESSABLE_ENTITY,
+                Some(receipt_problem(t, e)),
+                "",
+            );
+        }
+    };
+    if state.limits.status_checks.check().is_err() {
+        return error_page(StatusCode::TOO_MANY_REQUESTS, lang, t.err_busy);
+    }
+    let app = &state.app;
+    let result = match report::check_message(&form.message, &app.config.limits) {
+        Ok(text) => {
+            let nonce = token::decode(&form.nonce)
+                .filter(|n| n.len() == 16)
+                .unwrap_or_default();
+            svc::reply(app, &receipt, text, &nonce)
+                .await
+                .map(|v| v.map(|v| (v, None)))
+        }
+        // Show the case again with the problem next to the message box and the text kept.
+        Err(p) => svc::open_case(app, &receipt)
+            .await
+            .map(|v| v.map(|v| (v, Some(t.problem(p))))),
+    };
+    match result {
+        Ok(Some((view, None))) => {
+            status_page(&state, lang, &view, &receipt, Some(t.reply_saved), None, "")
+        }
+        Ok(Some((view, Some(problem)))) => status_page(
+            &state,
+            lang,
+            &view,
+            &receipt,
+            None,
+            Some(problem),
+            &form.message,
+        ),
+        Ok(None) => not_found_page(lang),
+        Err(e) => {
+            tracing::error!(error = %e, "reply not saved");
+            error_page(StatusCode::SERVICE_UNAVAILABLE, lang, t.err_internal)
+        }
+    }
+}
+
+fn actor_label(state: &AppState, lang: Lang, actor: &Actor) -> String {
+    let t = lang.texts();
+    match actor {
+        Actor::Reporter => t.you.into(),
+        Actor::Member {
+            handle,
+            institution,
+        } => {
+            let inst = state
+                .app
+                .directory
+                .get(institution)
+                .map(|i| i.name(lang.is_en()).to_owned())
+                .unwrap_or_default();
+            // A personal name only if the member chose to show one.
+            match state
+                .app
+                .directory
+                .member(handle)
+                .and_then(|m| m.display_name.clone())
+            {
+                Some(name) => format!("{name}, {inst}"),
+                None => format!("{} · {inst}", t.officer_of),
+            }
+        }
+    }
+}
+
+fn status_page(
+    state: &AppState,
+    lang: Lang,
+    view: &ReporterView,
+    receipt: &Receipt,
+    notice: Option<&'static str>,
+    reply_error: Option<String>,
+    reply_typed: &str,
+) -> Response {
+    let t = lang.texts();
+    let app = &state.app;
+    let institution = app
+        .directory
+        .get(&view.summary.institution)
+        .map(|i| i.name(lang.is_en()))
+        .unwrap_or("");
+    let history = view
+        .events
+        .iter()
+        .map(|e| HistoryRow {
+            day: day_string(e.day),
+            who: actor_label(state, lang, &e.actor),
+            what: t.state(e.state),
+            reason: e.reason.clone(),
+        })
+        .collect();
+    let messages = view
+        .messages
+        .iter()
+        .map(|m| MessageRow {
+            who: actor_label(state, lang, &m.author),
+            day: day_string(m.day),
+            body: &m.document.body,
+            mine: m.author == Actor::Reporter,
+        })
+        .collect();
+    let category = app
+        .config
+        .categories
+        .iter()
+        .find(|c| c.slug == view.report.category)
+        .map(|c| {
+            if lang.is_en() {
+                c.name_en.clone()
+            } else {
+                c.name_id.clone()
+            }
+        });
+    let shown_receipt = receipt.display();
+    let nonce = token::random_32()
+        .map(|n| token::encode(&n[..16]))
+        .unwrap_or_default();
+    render(
+        StatusCode::OK,
+        &StatusPage {
+            t,
+            lang,
+            switch_href: switch_href("/status", lang),
+            notice,
+            case_id: &view.summary.id,
+            state: t.state(view.state()),
+            institution,
+            history,
+            report_title: &view.report.title,
+            report_body: &view.report.body,
+            kind: t.kind(view.summary.kind),
+            category,
+            occurred_on: view.report.occurred_on.as_deref(),
+            location: view.report.location.as_deref(),
+            privacy: t.privacy(view.summary.privacy),
+            identity: view
+                .identity
+                .as_ref()
+                .map(|i| (i.name.as_str(), i.contact.as_deref())),
+            messages,
+            receipt: &shown_receipt,
+            nonce,
+            limits: app.config.limits,
+            reply_error,
+            reply_typed,
+        },
+    )
+}
+
+pub async fn stats(State(state): State<AppState>, lang: Lang) -> Response {
+    let t = lang.texts();
+    match state.app.store.count_by_state().await {
+        Ok(counts) => {
+            let rows = counts
+                .into_iter()
+                .map(|(s, n)| {
+                    (
+                        t.state(s),
+                        if n < 5 {
+                            "<5".to_owned()
+                        } else {
+                            n.to_string()
+                        },
+                    )
+                })
+                .collect();
+            render(
+                StatusCode::OK,
+                &StatsPage {
+                    t,
+                    lang,
+                    switch_href: switch_href("/stats", lang),
+                    rows,
+                },
+            )
+        }
+        Err(e) => {
+            tracing::error!(error = %e, "stats failed");
+            error_page(StatusCode::INTERNAL_SERVER_ERROR, lang, t.err_internal)
+        }
+    }
+}

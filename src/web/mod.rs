@@ -1,0 +1,114 @@
+//! HTTP: the router, its layers, citizen pages and the member API.
+//!
+//! Layer order, outermost first: security headers → request log → error pages → timeout →
+//! CSRF (Origin / Sec-Fetch-Site) → body size limit → route. So every response, including a
+//! CSRF rejection or an oversized body, carries the headers and a readable message.
+
+pub mod api;
+pub mod citizen;
+pub mod error;
+pub mod i18n;
+pub mod layers;
+pub mod pages;
+
+use std::num::NonZeroU32;
+use std::sync::Arc;
+use std::time::Duration;
+
+use axum::Router;
+use axum::extract::DefaultBodyLimit;
+use axum::http::StatusCode;
+use axum::middleware;
+use axum::routing::{get, post};
+use governor::{DefaultDirectRateLimiter, Quota, RateLimiter};
+use tower_http::csrf::CsrfLayer;
+use tower_http::limit::RequestBodyLimitLayer;
+use tower_http::timeout::TimeoutLayer;
+
+use crate::config::{ConfigError, RateConfig};
+use crate::service::App;
+
+/// Global token buckets. They count requests, never who sent them.
+#[derive(Debug)]
+pub struct RateLimits {
+    pub submissions: DefaultDirectRateLimiter,
+    pub status_checks: DefaultDirectRateLimiter,
+}
+
+fn quota(per_minute: u32, burst: u32) -> Quota {
+    let per_minute = NonZeroU32::new(per_minute).unwrap_or(NonZeroU32::MIN);
+    let burst = NonZeroU32::new(burst).unwrap_or(NonZeroU32::MIN);
+    Quota::per_minute(per_minute).allow_burst(burst)
+}
+
+impl RateLimits {
+    pub fn new(c: &RateConfig) -> Self {
+        Self {
+            submissions: RateLimiter::direct(quota(c.submissions_per_minute, c.submission_burst)),
+            status_checks: RateLimiter::direct(quota(
+                c.status_checks_per_minute,
+                c.status_check_burst,
+            )),
+        }
+    }
+}
+
+/// What every handler gets.
+#[derive(Debug, Clone)]
+pub struct AppState {
+    pub app: Arc<App>,
+    pub limits: Arc<RateLimits>,
+}
+
+/// Builds the whole HTTP application.
+pub fn router(app: Arc<App>) -> Result<Router, ConfigError> {
+    let http = app.config.http.clone();
+    let state = AppState {
+        limits: Arc::new(RateLimits::new(&app.config.rate)),
+        app,
+    };
+
+    let mut csrf = CsrfLayer::new();
+    for origin in &http.trusted_origins {
+        csrf = csrf
+            .add_trusted_origin(origin)
+            .map_err(|e| ConfigError::Invalid(format!("http.trusted_origins: {e}")))?;
+    }
+
+    let api = Router::new()
+        .route("/session/challenge", post(api::challenge))
+        .route("/session", post(api::session))
+        .route("/cases", get(api::list))
+        .route("/cases/{id}", get(api::show))
+        .route("/cases/{id}/envelope", get(api::envelope))
+        .route("/cases/{id}/identity", get(api::identity))
+        .fallback(api::not_found);
+
+    let router = Router::new()
+        .route("/", get(citizen::index))
+        .route(
+            "/report",
+            get(citizen::report_form).post(citizen::report_submit),
+        )
+        .route(
+            "/status",
+            get(citizen::status_form).post(citizen::status_check),
+        )
+        .route("/status/reply", post(citizen::status_reply))
+        .route("/stats", get(citizen::stats))
+        .route("/healthz", get(citizen::healthz))
+        .route("/static/style.css", get(citizen::stylesheet))
+        .nest("/api/v1", api)
+        .fallback(citizen::not_found)
+        .with_state(state)
+        .layer(DefaultBodyLimit::max(http.request_body_max_bytes))
+        .layer(RequestBodyLimitLayer::new(http.request_body_max_bytes))
+        .layer(csrf)
+        .layer(TimeoutLayer::with_status_code(
+            StatusCode::GATEWAY_TIMEOUT,
+            Duration::from_secs(http.request_timeout_secs),
+        ))
+        .layer(middleware::from_fn(layers::error_pages))
+        .layer(middleware::from_fn(layers::log_requests));
+    Ok(layers::with_security_headers(router))
+}

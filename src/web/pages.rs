@@ -1,0 +1,211 @@
+//! Server-rendered citizen pages (askama templates in `templates/`). No JavaScript, nothing from
+//! another origin; askama escapes every value.
+//!
+//! Page structs carry decrypted text, so they deliberately have no `Debug`.
+#![allow(missing_debug_implementations)]
+
+use askama::Template;
+use axum::http::{HeaderValue, StatusCode, header};
+use axum::response::{IntoResponse, Response};
+use bytes::Bytes;
+use zeroize::{Zeroize, ZeroizeOnDrop, Zeroizing};
+
+use crate::domain::report::TextLimits;
+
+use super::i18n::{Lang, Texts};
+
+/// Marks a response as a finished page, so the error-page layer leaves it alone.
+#[derive(Debug, Clone, Copy)]
+pub struct Rendered;
+
+/// Renders a page into a response whose body buffer is wiped when hyper drops it: status pages
+/// carry decrypted report text.
+pub fn render(status: StatusCode, page: &impl Template) -> Response {
+    match page.render() {
+        Ok(html) => {
+            let body = Bytes::from_owner(Zeroizing::new(html.into_bytes()));
+            let mut res = (status, body).into_response();
+            res.headers_mut().insert(
+                header::CONTENT_TYPE,
+                HeaderValue::from_static("text/html; charset=utf-8"),
+            );
+            res.extensions_mut().insert(Rendered);
+            res
+        }
+        Err(e) => {
+            tracing::error!(error = %e, "template rendering failed");
+            StatusCode::INTERNAL_SERVER_ERROR.into_response()
+        }
+    }
+}
+
+/// The language switch link for a page reached by GET.
+pub fn switch_href(path: &str, lang: Lang) -> String {
+    format!("{path}?lang={}", lang.other().code())
+}
+
+#[derive(Template)]
+#[template(path = "index.html")]
+pub struct IndexPage {
+    pub t: &'static Texts,
+    pub lang: Lang,
+    pub switch_href: String,
+}
+
+/// One option of a radio group or select.
+#[derive(Debug, Clone)]
+pub struct Choice {
+    pub value: String,
+    pub label: String,
+    pub explain: &'static str,
+    pub selected: bool,
+}
+
+/// What the citizen typed, echoed back on errors. Wiped on drop.
+#[derive(Default, Clone, serde::Deserialize, Zeroize, ZeroizeOnDrop)]
+pub struct ReportValues {
+    #[serde(default)]
+    pub kind: String,
+    #[serde(default)]
+    pub institution: String,
+    #[serde(default)]
+    pub category: String,
+    #[serde(default)]
+    pub title: String,
+    #[serde(default)]
+    pub body: String,
+    #[serde(default)]
+    pub occurred_on: String,
+    #[serde(default)]
+    pub location: String,
+    #[serde(default)]
+    pub privacy: String,
+    #[serde(default)]
+    pub identity_name: String,
+    #[serde(default)]
+    pub identity_contact: String,
+}
+
+crate::redacted_debug!(ReportValues);
+
+#[derive(Template)]
+#[template(path = "report.html")]
+pub struct ReportPage<'a> {
+    pub t: &'static Texts,
+    pub lang: Lang,
+    pub switch_href: String,
+    pub values: &'a ReportValues,
+    pub kinds: Vec<Choice>,
+    pub institutions: Vec<Choice>,
+    pub categories: Vec<Choice>,
+    pub limits: TextLimits,
+    /// `(field name, message)` for each problem.
+    pub errors: Vec<(&'static str, String)>,
+    /// A problem not tied to one field (e.g. "not saved, try again").
+    pub general_error: Option<&'static str>,
+}
+
+impl ReportPage<'_> {
+    pub fn err(&self, field: &str) -> Option<&str> {
+        self.errors
+            .iter()
+            .find(|(f, _)| *f == field)
+            .map(|(_, m)| m.as_str())
+    }
+}
+
+#[derive(Template)]
+#[template(path = "receipt.html")]
+pub struct ReceiptPage<'a> {
+    pub t: &'static Texts,
+    pub lang: Lang,
+    pub switch_href: String,
+    pub receipt: &'a str,
+    pub case_id: &'a str,
+}
+
+#[derive(Template)]
+#[template(path = "status_form.html")]
+pub struct StatusFormPage<'a> {
+    pub t: &'static Texts,
+    pub lang: Lang,
+    pub switch_href: String,
+    pub error: Option<&'static str>,
+    /// Echoed back only for malformed input (never for wrong or unknown receipts, whose pages
+    /// must be identical).
+    pub typed: &'a str,
+}
+
+#[derive(Debug)]
+pub struct HistoryRow {
+    pub day: String,
+    pub who: String,
+    pub what: &'static str,
+    pub reason: Option<String>,
+}
+
+#[derive(Debug)]
+pub struct MessageRow<'a> {
+    pub who: String,
+    pub day: String,
+    pub body: &'a str,
+    pub mine: bool,
+}
+
+#[derive(Template)]
+#[template(path = "status.html")]
+pub struct StatusPage<'a> {
+    pub t: &'static Texts,
+    pub lang: Lang,
+    pub switch_href: String,
+    pub notice: Option<&'static str>,
+    pub case_id: &'a str,
+    pub state: &'static str,
+    pub institution: &'a str,
+    pub history: Vec<HistoryRow>,
+    pub report_title: &'a str,
+    pub report_body: &'a str,
+    pub kind: &'static str,
+    pub category: Option<String>,
+    pub occurred_on: Option<&'a str>,
+    pub location: Option<&'a str>,
+    pub privacy: &'static str,
+    pub identity: Option<(&'a str, Option<&'a str>)>,
+    pub messages: Vec<MessageRow<'a>>,
+    pub receipt: &'a str,
+    pub nonce: String,
+    pub limits: TextLimits,
+    pub reply_error: Option<String>,
+    pub reply_typed: &'a str,
+}
+
+#[derive(Template)]
+#[template(path = "error.html")]
+pub struct ErrorPage {
+    pub t: &'static Texts,
+    pub lang: Lang,
+    pub switch_href: String,
+    pub message: &'static str,
+}
+
+#[derive(Template)]
+#[template(path = "stats.html")]
+pub struct StatsPage {
+    pub t: &'static Texts,
+    pub lang: Lang,
+    pub switch_href: String,
+    pub rows: Vec<(&'static str, String)>,
+}
+
+/// An error page in the citizen's language.
+pub fn error_page(status: StatusCode, lang: Lang, message: &'static str) -> Response {
+    render(
+        status,
+        &ErrorPage {
+            t: lang.texts(),
+            lang,
+            switch_href: switch_href("/", lang),
+            message,
+        },
+    )
+}
