@@ -87,7 +87,8 @@ impl From<&CaseEvent> for EventJson {
 
 #[derive(Debug, Clone, Serialize, Deserialize)]
 pub struct MessageJson {
-    pub id: i64,
+    /// Position within the case (1, 2, …).
+    pub seq: i64,
     pub author: String,
     pub written_on: String,
     pub envelope: String,

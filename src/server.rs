@@ -8,6 +8,7 @@ use tokio::net::{TcpListener, UnixListener};
 
 use crate::config::keys::load_directory;
 use crate::config::{Config, ConfigError, Listen};
+use crate::crypto::kdf::KdfParams;
 use crate::domain::clock::{Clock, SystemClock};
 use crate::service::App;
 use crate::store::{Store, StoreError};
@@ -34,6 +35,15 @@ pub async fn build(
     clock: Arc<dyn Clock>,
 ) -> Result<(Arc<App>, Router), StartError> {
     config.validate()?;
+    if config.kdf.memory_kib < KdfParams::default().memory_kib
+        || config.kdf.iterations < KdfParams::default().iterations
+    {
+        tracing::warn!(
+            memory_kib = config.kdf.memory_kib,
+            iterations = config.kdf.iterations,
+            "Argon2id parameters are weaker than the defaults: receipts are cheaper to guess offline"
+        );
+    }
     let directory = load_directory(&config.keys_dir).map_err(ConfigError::from)?;
     let store = Store::open(&config.database_path()).await?;
     let app = Arc::new(App::new(config, directory, store, clock));

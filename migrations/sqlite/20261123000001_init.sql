@@ -5,8 +5,9 @@
 -- * no IP address, user agent or receipt code; only the receipt's lookup id and what is needed
 --   to check its secret (salt, Argon2id parameters, the derived *public* recipient);
 -- * events caused by a citizen carry a UTC day, never a time of day;
--- * case rows are WITHOUT ROWID and keyed by a random id, so physical order says nothing about
---   arrival order.
+-- * no table numbers rows across cases: cases are keyed by a random id, messages and events by
+--   (case, sequence within the case), all WITHOUT ROWID, so neither ids nor physical order say
+--   in which order reports or messages arrived.
 
 CREATE TABLE cases (
     id                 TEXT PRIMARY KEY NOT NULL,
@@ -36,28 +37,26 @@ CREATE TABLE identities (
 
 -- Messages on a case, each an envelope to the institution's readers and the reporter.
 CREATE TABLE messages (
-    id           INTEGER PRIMARY KEY,
     case_id      TEXT NOT NULL REFERENCES cases (id) ON DELETE CASCADE,
+    seq          INTEGER NOT NULL,              -- 1, 2, … within the case
     author       TEXT NOT NULL,                 -- 'reporter' or 'member:<institution>/<handle>'
     written_on   TEXT NOT NULL,                 -- YYYY-MM-DD, UTC
     client_nonce BLOB,                          -- makes a re-sent form idempotent
     envelope     BLOB NOT NULL,
+    PRIMARY KEY (case_id, seq),
     UNIQUE (case_id, client_nonce)
-);
-
-CREATE INDEX messages_by_case ON messages (case_id, id);
+) WITHOUT ROWID;
 
 -- The case's history, by day.
 CREATE TABLE events (
-    id       INTEGER PRIMARY KEY,
     case_id  TEXT NOT NULL REFERENCES cases (id) ON DELETE CASCADE,
+    seq      INTEGER NOT NULL,                  -- 1, 2, … within the case
     day      TEXT NOT NULL,
     actor    TEXT NOT NULL,
     state    TEXT NOT NULL,
-    reason   TEXT
-);
-
-CREATE INDEX events_by_case ON events (case_id, id);
+    reason   TEXT,
+    PRIMARY KEY (case_id, seq)
+) WITHOUT ROWID;
 
 -- Member login: a challenge encrypted to the member's recipient, stored as a digest.
 CREATE TABLE challenges (

@@ -136,7 +136,9 @@ pub fn run(args: DemoArgs) -> Result<(), String> {
     })
 }
 
-fn create(dir: &Path) -> std::io::Result<()> {
+/// Writes the demo folder: keys (public), identities (secret, demo only), config. Tests use it
+/// as their fixture, so the demo and the tests exercise the same institutions.
+pub fn create(dir: &Path) -> std::io::Result<()> {
     let keys = dir.join("keys").join("institutions");
     let ids = dir.join("identities");
     std::fs::create_dir_all(&keys)?;

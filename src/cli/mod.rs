@@ -1,5 +1,6 @@
 //! The `bisik` command line: parse → call → print. One file per command group.
 
+pub mod bench;
 pub mod case;
 pub mod demo;
 pub mod serve;
@@ -32,16 +33,22 @@ enum Command {
     Demo(demo::DemoArgs),
     /// Member commands: list and read cases (decrypted on this machine).
     Case(case::CaseArgs),
+    /// Measurements (see BENCHMARKS.md).
+    Bench(bench::BenchArgs),
 }
 
 /// Logs go to stderr; `BISIK_LOG` sets the filter (default `info`). No request data is logged
 /// anywhere in the code, whatever the level.
 pub fn init_logging() {
     let filter = tracing_subscriber::EnvFilter::try_from_env("BISIK_LOG")
-        .unwrap_or_else(|_| tracing_subscriber::EnvFilter::new("info,sqlx=warn"));
+        .unwrap_or_else(|_| tracing_subscriber::EnvFilter::new("info,sqlx=warn"))
+        // tower-http's debug/trace events include request paths; a mistyped URL could hold
+        // anything, so they stay off whatever BISIK_LOG says.
+        .add_directive("tower_http=warn".parse().unwrap_or_default());
     let _ = tracing_subscriber::fmt()
         .with_env_filter(filter)
         .with_writer(std::io::stderr)
+        .with_ansi(std::io::IsTerminal::is_terminal(&std::io::stderr()))
         .with_target(false)
         .try_init();
 }
@@ -52,6 +59,7 @@ pub fn run() -> ExitCode {
         Command::Serve { config } => serve::run(&config),
         Command::Demo(args) => demo::run(args),
         Command::Case(args) => case::run(args),
+        Command::Bench(args) => bench::run(args),
     };
     match result {
         Ok(()) => ExitCode::SUCCESS,

@@ -85,6 +85,9 @@ impl Client {
         let agent: ureq::Agent = ureq::Agent::config_builder()
             .timeout_global(Some(Duration::from_secs(60)))
             .http_status_as_error(false)
+            // No proxy from the environment: a member's traffic goes where they said, nowhere
+            // else (an explicit Tor proxy option comes with the login command).
+            .proxy(None)
             .build()
             .into();
         Self {

@@ -91,14 +91,16 @@ pub async fn answer(app: &App, challenge_id: &str, response: &[u8]) -> Result<Ne
         .await?
         .ok_or(Error::Unauthorized)?;
     let now = app.clock.now().unix_timestamp();
-    if expires_at < now || !token::digests_match(&digest, &token::digest(response)) {
-        return Err(Error::Unauthorized);
-    }
     let member = app
         .directory
         .member(&handle)
         .cloned()
         .ok_or(Error::Unauthorized)?;
+    if expires_at < now || !token::digests_match(&digest, &token::digest(response)) {
+        // A failed answer to a real challenge is worth knowing about: someone tried this key.
+        audit(app, &member, "login_failed", None).await?;
+        return Err(Error::Unauthorized);
+    }
     let raw = token::random_32()?;
     let expires_at = now + app.config.session.ttl_secs;
     app.store

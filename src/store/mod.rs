@@ -80,7 +80,8 @@ pub struct CaseEvent {
 /// A stored message envelope.
 #[derive(Debug, Clone)]
 pub struct StoredMessage {
-    pub id: i64,
+    /// Position within the case (1, 2, …).
+    pub seq: i64,
     pub author: Actor,
     pub written_on: Date,
     pub envelope: Vec<u8>,

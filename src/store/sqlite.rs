@@ -130,7 +130,7 @@ impl SqliteStore {
                 .execute(&mut *tx)
                 .await?;
         }
-        sqlx::query("INSERT INTO events (case_id, day, actor, state) VALUES (?, ?, ?, ?)")
+        sqlx::query("INSERT INTO events (case_id, seq, day, actor, state) VALUES (?, 1, ?, ?, ?)")
             .bind(c.id)
             .bind(&day)
             .bind(Actor::Reporter.to_column())
@@ -174,7 +174,7 @@ impl SqliteStore {
 
     async fn events(&self, case_id: &str) -> Result<Vec<CaseEvent>, StoreError> {
         let rows = sqlx::query(
-            "SELECT day, actor, state, reason FROM events WHERE case_id = ? ORDER BY id",
+            "SELECT day, actor, state, reason FROM events WHERE case_id = ? ORDER BY seq",
         )
         .bind(case_id)
         .fetch_all(&self.pool)
@@ -196,7 +196,7 @@ impl SqliteStore {
 
     async fn messages(&self, case_id: &str) -> Result<Vec<StoredMessage>, StoreError> {
         let rows = sqlx::query(
-            "SELECT id, author, written_on, envelope FROM messages WHERE case_id = ? ORDER BY id",
+            "SELECT seq, author, written_on, envelope FROM messages WHERE case_id = ? ORDER BY seq",
         )
         .bind(case_id)
         .fetch_all(&self.pool)
@@ -205,7 +205,7 @@ impl SqliteStore {
             .map(|r| {
                 let author: String = r.try_get("author")?;
                 Ok(StoredMessage {
-                    id: r.try_get("id")?,
+                    seq: r.try_get("seq")?,
                     author: Actor::from_column(&author),
                     written_on: date_col(r, "written_on")?,
                     envelope: r.try_get("envelope")?,
@@ -311,13 +311,15 @@ impl SqliteStore {
         envelope: &[u8],
     ) -> Result<bool, StoreError> {
         let res = sqlx::query(
-            "INSERT INTO messages (case_id, author, written_on, client_nonce, envelope) VALUES (?, ?, ?, ?, ?)",
+            "INSERT INTO messages (case_id, seq, author, written_on, client_nonce, envelope) \
+             SELECT ?, COALESCE(MAX(seq), 0) + 1, ?, ?, ?, ? FROM messages WHERE case_id = ?",
         )
         .bind(case_id)
         .bind(author.to_column())
         .bind(day_string(day))
         .bind(nonce)
         .bind(envelope)
+        .bind(case_id)
         .execute(&self.pool)
         .await;
         match res {

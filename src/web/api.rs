@@ -111,7 +111,7 @@ pub async fn show(
             .messages
             .iter()
             .map(|msg| MessageJson {
-                id: msg.id,
+                seq: msg.seq,
                 author: msg.author.to_column(),
                 written_on: crate::domain::clock::day_string(msg.written_on),
                 envelope: token::encode(&msg.envelope),

@@ -270,7 +270,7 @@ pub static ID: Texts = Texts {
     nav_report: "Buat laporan",
     nav_status: "Cek status",
     nav_stats: "Statistik",
-    footer: "Laporan Anda dienkripsi sebelum disimpan. Server ini tidak dapat membacanya.",
+    footer: "Laporan Anda dienkripsi sebelum disimpan. Salinan yang tersimpan hanya dapat dibaca oleh petugas yang berhak.",
 
     home_intro: "Sampaikan aspirasi, pengaduan, permintaan informasi, atau laporan pelanggaran. \
         Laporan Anda diteruskan ke instansi yang berwenang, dan hanya petugas yang berhak yang dapat membacanya.",
@@ -305,7 +305,7 @@ pub static ID: Texts = Texts {
     privacy_anonymous: "Anonim",
     privacy_anonymous_explain: "Kami tidak menanyakan dan tidak menyimpan siapa Anda. Petugas tidak dapat menghubungi Anda kecuali lewat halaman status. Anda hanya dapat mengikuti laporan dengan kode tanda terima.",
     privacy_confidential: "Rahasia",
-    privacy_confidential_explain: "Anda memberi nama dan kontak, tetapi identitas itu disegel terpisah dari laporan. Hanya petugas penjaga identitas di instansi tujuan yang dapat membukanya; petugas yang menangani laporan tidak dapat. Setiap permintaan membuka identitas dicatat dan Anda dapat melihatnya.",
+    privacy_confidential_explain: "Anda memberi nama dan kontak, tetapi identitas itu disegel terpisah dari laporan. Hanya petugas penjaga identitas di instansi tujuan yang dapat membukanya; petugas yang menangani laporan tidak dapat.",
     identity_legend: "Identitas Anda (hanya jika memilih Rahasia)",
     identity_name_label: "Nama",
     identity_contact_label: "Kontak (telepon, e-mail, atau alamat)",
@@ -416,7 +416,7 @@ pub static EN: Texts = Texts {
     nav_report: "Make a report",
     nav_status: "Check status",
     nav_stats: "Statistics",
-    footer: "Your report is encrypted before it is stored. This server cannot read it.",
+    footer: "Your report is encrypted before it is stored. The stored copy can be read only by the officers entitled to it.",
 
     home_intro: "Send an aspiration, a complaint, a request for information, or a whistleblowing report. \
         It is passed to the institution with authority, and only the officers entitled to it can read it.",
@@ -451,7 +451,7 @@ pub static EN: Texts = Texts {
     privacy_anonymous: "Anonymous",
     privacy_anonymous_explain: "We do not ask who you are and store nothing about you. Officers cannot contact you except through the status page. You follow the report only with your receipt code.",
     privacy_confidential: "Confidential",
-    privacy_confidential_explain: "You give your name and a contact, but they are sealed apart from the report. Only the identity custodians of the receiving institution can open them; the officers handling the report cannot. Every request to reveal your identity is recorded and shown to you.",
+    privacy_confidential_explain: "You give your name and a contact, but they are sealed apart from the report. Only the identity custodians of the receiving institution can open them; the officers handling the report cannot.",
     identity_legend: "Your identity (only if you chose Confidential)",
     identity_name_label: "Name",
     identity_contact_label: "Contact (phone, e-mail or address)",

@@ -54,23 +54,28 @@ pub fn with_security_headers<S: Clone + Send + Sync + 'static>(
     router
 }
 
-/// Logs method, route *pattern*, status and duration. Never the raw path or query (a mistyped
+/// Logs method, route *pattern*, status and duration — never the raw path or query (a mistyped
 /// URL could hold anything), never an address, never a header.
+///
+/// Citizen requests are not logged at all unless the server failed: a log line's timestamp
+/// would record the time of day someone submitted or checked a report, which the design keeps
+/// to a day (DESIGN 2.4). Member API requests are logged (members are audited anyway).
 pub async fn log_requests(req: Request, next: Next) -> Response {
     let method = req.method().clone();
     let route = req
         .extensions()
         .get::<MatchedPath>()
         .map(|p| p.as_str().to_owned());
+    let is_api = route.as_deref().is_some_and(|r| r.starts_with("/api/"));
     let start = Instant::now();
     let res = next.run(req).await;
-    tracing::info!(
-        method = %method,
-        route = route.as_deref().unwrap_or("<unmatched>"),
-        status = res.status().as_u16(),
-        ms = start.elapsed().as_millis() as u64,
-        "request"
-    );
+    let status = res.status().as_u16();
+    let route = route.as_deref().unwrap_or("<unmatched>");
+    if is_api {
+        tracing::info!(method = %method, route, status, ms = start.elapsed().as_millis() as u64, "member request");
+    } else if res.status().is_server_error() {
+        tracing::warn!(method = %method, route, status, "citizen request failed");
+    }
     res
 }
 

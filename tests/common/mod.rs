@@ -1,0 +1,343 @@
+//! Shared test harness: a demo-shaped fixture in a temp folder, the real router in-process, and
+//! the real `bisik` binary as a server process. Nothing is mocked.
+#![allow(dead_code, clippy::unwrap_used, clippy::expect_used)]
+
+use std::collections::BTreeMap;
+use std::io::{BufRead, BufReader};
+use std::path::{Path, PathBuf};
+use std::process::{Child, Command, Stdio};
+use std::sync::{Arc, Mutex};
+use std::time::{Duration, Instant};
+
+use age::x25519;
+use axum::Router;
+use axum::body::Body;
+use axum::http::{HeaderMap, Request, StatusCode};
+use bisik::config::Config;
+use bisik::domain::clock::FixedClock;
+use bisik::service::App;
+use http_body_util::BodyExt;
+use tower::ServiceExt;
+
+/// Cheap Argon2id for tests that run many checks. Tests that prove the receipt path also run
+/// the production parameters (the default, `PRODUCTION_KDF`).
+pub const CHEAP_KDF: &str = "[kdf]\nmemory_kib = 1024\niterations = 1\nparallelism = 1\n";
+pub const PRODUCTION_KDF: &str = "";
+
+/// The demo institutions and members, in a temp folder, with extra config appended.
+pub struct Fixture {
+    pub dir: tempfile::TempDir,
+    pub config_path: PathBuf,
+}
+
+impl Fixture {
+    pub fn new(extra_config: &str) -> Self {
+        let dir = tempfile::tempdir().unwrap();
+        bisik::cli::demo::create(dir.path()).unwrap();
+        let config_path = dir.path().join("bisik.toml");
+        let mut text = std::fs::read_to_string(&config_path).unwrap();
+        text.push('\n');
+        text.push_str(extra_config);
+        std::fs::write(&config_path, text).unwrap();
+        Self { dir, config_path }
+    }
+
+    pub fn data_dir(&self) -> &Path {
+        self.dir.path()
+    }
+
+    pub fn identity_path(&self, handle: &str) -> PathBuf {
+        self.dir
+            .path()
+            .join("identities")
+            .join(format!("{handle}.txt"))
+    }
+
+    pub fn identity(&self, handle: &str) -> x25519::Identity {
+        bisik::client::read_identity(&self.identity_path(handle)).unwrap()
+    }
+
+    pub fn config(&self) -> Config {
+        Config::load(&self.config_path).unwrap()
+    }
+
+    /// The real router and app, with a fixed clock.
+    pub async fn router(&self) -> (Router, Arc<App>, Arc<FixedClock>) {
+        let clock = Arc::new(FixedClock::new(
+            time::macros::datetime!(2026-11-23 09:30 UTC),
+        ));
+        let (app, router) = bisik::server::build(self.config(), clock.clone())
+            .await
+            .unwrap();
+        (router, app, clock)
+    }
+}
+
+/// A response, read whole.
+pub struct Reply {
+    pub status: StatusCode,
+    pub headers: HeaderMap,
+    pub body: Vec<u8>,
+}
+
+impl Reply {
+    pub fn text(&self) -> String {
+        String::from_utf8(self.body.clone()).unwrap()
+    }
+}
+
+pub async fn send(router: &Router, req: Request<Body>) -> Reply {
+    let res = router.clone().oneshot(req).await.unwrap();
+    let status = res.status();
+    let headers = res.headers().clone();
+    let body = res.into_body().collect().await.unwrap().to_bytes().to_vec();
+    Reply {
+        status,
+        headers,
+        body,
+    }
+}
+
+pub fn get(path: &str) -> Request<Body> {
+    Request::get(path).body(Body::empty()).unwrap()
+}
+
+pub fn form_body(pairs: &[(&str, &str)]) -> String {
+    serde_urlencoded::to_string(pairs).unwrap()
+}
+
+pub fn post_form(path: &str, pairs: &[(&str, &str)]) -> Request<Body> {
+    Request::post(path)
+        .header("content-type", "application/x-www-form-urlencoded")
+        .header("sec-fetch-site", "same-origin")
+        .body(Body::from(form_body(pairs)))
+        .unwrap()
+}
+
+/// The text of the element with `id="…"` (first occurrence, up to the next `<`).
+pub fn element_text(html: &str, id: &str) -> Option<String> {
+    let marker = format!("id=\"{id}\"");
+    let at = html.find(&marker)?;
+    let start = at + html[at..].find('>')? + 1;
+    let end = start + html[start..].find('<')?;
+    Some(html[start..end].to_owned())
+}
+
+/// The value attribute of the input named `name`.
+pub fn input_value(html: &str, name: &str) -> Option<String> {
+    let at = html.find(&format!("name=\"{name}\""))?;
+    let rest = &html[at..];
+    let tag_end = rest.find('>')?;
+    let v = rest[..tag_end].find("value=\"")? + 7;
+    let end = v + rest[v..].find('"')?;
+    Some(rest[v..end].to_owned())
+}
+
+/// A report's fields, with sensible defaults.
+pub fn report_fields<'a>(overrides: &[(&'a str, &'a str)]) -> Vec<(&'a str, &'a str)> {
+    let mut fields: BTreeMap<&str, &str> = [
+        ("kind", "complaint"),
+        ("institution", "health"),
+        ("category", "health"),
+        ("title", "Clinic asks for illegal fees"),
+        (
+            "body",
+            "At the district clinic, staff ask for money before treatment.",
+        ),
+        ("occurred_on", "2026-11-01"),
+        ("location", "Kecamatan Contoh"),
+        ("privacy", "anonymous"),
+        ("identity_name", ""),
+        ("identity_contact", ""),
+    ]
+    .into_iter()
+    .collect();
+    for (k, v) in overrides {
+        fields.insert(k, v);
+    }
+    fields.into_iter().collect()
+}
+
+/// Submits a report through the router and returns (receipt, case id).
+pub async fn submit(router: &Router, overrides: &[(&str, &str)]) -> (String, String) {
+    let r = send(
+        router,
+        post_form("/report?lang=en", &report_fields(overrides)),
+    )
+    .await;
+    assert_eq!(r.status, StatusCode::OK, "{}", r.text());
+    let html = r.text();
+    (
+        element_text(&html, "receipt").expect("receipt"),
+        element_text(&html, "case-id").expect("case id"),
+    )
+}
+
+pub fn json_post(path: &str, body: &str) -> Request<Body> {
+    Request::post(path)
+        .header("content-type", "application/json")
+        .body(Body::from(body.to_owned()))
+        .unwrap()
+}
+
+pub fn authed_get(path: &str, token: &str) -> Request<Body> {
+    Request::get(path)
+        .header("authorization", format!("Bearer {token}"))
+        .body(Body::empty())
+        .unwrap()
+}
+
+/// Logs a member in through the API with their identity; returns the bearer token.
+pub async fn login(router: &Router, identity: &x25519::Identity) -> String {
+    let body = serde_json::json!({ "recipient": identity.to_public().to_string() }).to_string();
+    let r = send(router, json_post("/api/v1/session/challenge", &body)).await;
+    assert_eq!(r.status, StatusCode::OK, "{}", r.text());
+    let c: bisik::api::ChallengeResponse = serde_json::from_slice(&r.body).unwrap();
+    let sealed = bisik::crypto::token::decode(&c.challenge).unwrap();
+    let secret = bisik::crypto::envelope::open(identity, &sealed).unwrap();
+    let body = serde_json::json!({
+        "challenge_id": c.challenge_id,
+        "response": bisik::crypto::token::encode(&secret),
+    })
+    .to_string();
+    let r = send(router, json_post("/api/v1/session", &body)).await;
+    assert_eq!(r.status, StatusCode::OK, "{}", r.text());
+    let s: bisik::api::SessionResponse = serde_json::from_slice(&r.body).unwrap();
+    s.token
+}
+
+/// The `bisik` binary built by cargo for this test run.
+pub fn bisik_bin() -> PathBuf {
+    PathBuf::from(env!("CARGO_BIN_EXE_bisik"))
+}
+
+/// A real `bisik serve` process on 127.0.0.1 (a free port), its output captured.
+pub struct ServerProcess {
+    pub child: Child,
+    pub base: String,
+    pub log: Arc<Mutex<String>>,
+}
+
+impl ServerProcess {
+    pub fn start(config: &Path, extra_env: &[(&str, &str)]) -> Self {
+        let port = free_port();
+        let mut cmd = Command::new(bisik_bin());
+        cmd.arg("serve")
+            .arg("--config")
+            .arg(config)
+            .env("BISIK_LISTEN", format!("127.0.0.1:{port}"))
+            .stdout(Stdio::piped())
+            .stderr(Stdio::piped());
+        for (k, v) in extra_env {
+            cmd.env(k, v);
+        }
+        let mut child = cmd.spawn().unwrap();
+        let log = Arc::new(Mutex::new(String::new()));
+        let streams: [Box<dyn std::io::Read + Send>; 2] = [
+            Box::new(child.stdout.take().unwrap()),
+            Box::new(child.stderr.take().unwrap()),
+        ];
+        for stream in streams {
+            let log = log.clone();
+            std::thread::spawn(move || {
+                for line in BufReader::new(stream).lines().map_while(Result::ok) {
+                    let mut l = log.lock().unwrap();
+                    l.push_str(&line);
+                    l.push('\n');
+                }
+            });
+        }
+        let base = format!("http://127.0.0.1:{port}");
+        let deadline = Instant::now() + Duration::from_secs(30);
+        loop {
+            if let Ok(Some(status)) = child.try_wait() {
+                panic!("server exited early ({status}):\n{}", log.lock().unwrap());
+            }
+            if loopback_agent()
+                .get(&format!("{base}/healthz"))
+                .call()
+                .is_ok()
+            {
+                break;
+            }
+            assert!(
+                Instant::now() < deadline,
+                "server did not start:\n{}",
+                log.lock().unwrap()
+            );
+            std::thread::sleep(Duration::from_millis(50));
+        }
+        Self { child, base, log }
+    }
+
+    /// SIGTERM, then wait for a clean exit; returns everything the server printed.
+    pub fn stop(mut self) -> String {
+        let _ = Command::new("kill")
+            .arg("-TERM")
+            .arg(self.child.id().to_string())
+            .status();
+        let deadline = Instant::now() + Duration::from_secs(20);
+        while self.child.try_wait().unwrap().is_none() {
+            assert!(Instant::now() < deadline, "server did not stop");
+            std::thread::sleep(Duration::from_millis(50));
+        }
+        std::thread::sleep(Duration::from_millis(200));
+        self.log.lock().unwrap().clone()
+    }
+}
+
+impl Drop for ServerProcess {
+    fn drop(&mut self) {
+        let _ = self.child.kill();
+        let _ = self.child.wait();
+    }
+}
+
+/// An HTTP client for 127.0.0.1: no proxy from the environment, bounded, statuses as values.
+pub fn loopback_agent() -> ureq::Agent {
+    ureq::Agent::config_builder()
+        .http_status_as_error(false)
+        .proxy(None)
+        .timeout_global(Some(Duration::from_secs(60)))
+        .build()
+        .into()
+}
+
+pub fn free_port() -> u16 {
+    std::net::TcpListener::bind("127.0.0.1:0")
+        .unwrap()
+        .local_addr()
+        .unwrap()
+        .port()
+}
+
+/// Runs the `bisik` CLI; returns (success, stdout bytes, stderr text).
+pub fn bisik_cli(args: &[&str]) -> (bool, Vec<u8>, String) {
+    let out = Command::new(bisik_bin()).args(args).output().unwrap();
+    (
+        out.status.success(),
+        out.stdout,
+        String::from_utf8_lossy(&out.stderr).into_owned(),
+    )
+}
+
+/// Every regular file under `dir`, recursively.
+pub fn all_files(dir: &Path) -> Vec<PathBuf> {
+    let mut out = vec![];
+    let mut stack = vec![dir.to_owned()];
+    while let Some(d) = stack.pop() {
+        for e in std::fs::read_dir(&d).unwrap() {
+            let p = e.unwrap().path();
+            if p.is_dir() {
+                stack.push(p);
+            } else if p.is_file() {
+                out.push(p);
+            }
+        }
+    }
+    out
+}
+
+pub fn contains(haystack: &[u8], needle: &[u8]) -> bool {
+    !needle.is_empty() && haystack.windows(needle.len()).any(|w| w == needle)
+}
