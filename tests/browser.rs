@@ -31,17 +31,6 @@ const ELEMENT_KEY: &str = "element-6066-11e4-a52e-4f735466cecf";
 /// How long to wait for a page to show the element a step expects.
 const PAGE_WAIT: Duration = Duration::from_secs(20);
 
-/// An HTTP client for 127.0.0.1 only: no proxy from the environment, a hard timeout on every
-/// call, and HTTP error statuses returned as values (WebDriver reports errors as JSON bodies).
-fn agent() -> ureq::Agent {
-    ureq::Agent::config_builder()
-        .http_status_as_error(false)
-        .proxy(None)
-        .timeout_global(Some(Duration::from_secs(60)))
-        .build()
-        .into()
-}
-
 /// A running `chromedriver`, stopped (and its log shown on failure) when dropped.
 struct Driver {
     child: Child,
@@ -70,7 +59,7 @@ impl Driver {
             log_path,
             _dir: dir,
         };
-        let http = agent();
+        let http = common::loopback_agent();
         let deadline = Instant::now() + Duration::from_secs(30);
         loop {
             if let Ok(Some(status)) = driver.child.try_wait() {
@@ -129,7 +118,7 @@ struct Session {
 impl Session {
     fn new(driver: &Driver) -> Self {
         let profile = tempfile::tempdir().unwrap();
-        let http = agent();
+        let http = common::loopback_agent();
         let caps = json!({
             "capabilities": {
                 "alwaysMatch": {

@@ -864,10 +864,16 @@ async fn the_shipped_example_configuration_starts() {
     assert_eq!(app.directory.intake_desk().slug, "desk");
     assert_eq!(app.directory.all().count(), 3);
     let r = send(&router, get("/report?lang=en")).await;
-    assert!(r.text().contains("Health Office") && r.text().contains("Corruption and illegal levies"));
+    assert!(
+        r.text().contains("Health Office") && r.text().contains("Corruption and illegal levies")
+    );
     // The whole keys/ folder in the repository holds public keys only.
     for f in all_files(&root.join("keys")) {
         let bytes = std::fs::read(&f).unwrap();
-        assert!(!bisik::config::keys::holds_secret_key(&bytes), "{}", f.display());
+        assert!(
+            !bisik::config::keys::holds_secret_key(&bytes),
+            "{}",
+            f.display()
+        );
     }
 }

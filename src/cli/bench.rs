@@ -66,25 +66,17 @@ fn kdf(params: KdfParams, rounds: u32) -> Result<(), String> {
             .try_for_each(|h| h.join().map_err(|_| "a thread panicked".to_owned())?)
     })?;
     let per_sec = f64::from(rounds) * cores as f64 / start.elapsed().as_secs_f64();
+    let (p50, p95) = (p(0.5).as_secs_f64() * 1e3, p(0.95).as_secs_f64() * 1e3);
+    let KdfParams {
+        memory_kib: m,
+        iterations: t,
+        parallelism: par,
+    } = params;
     println!(
-        "argon2id m={} KiB t={} p={}: one core p50 {:.1} ms, p95 {:.1} ms; {} cores: {:.2} derivations/s",
-        params.memory_kib,
-        params.iterations,
-        params.parallelism,
-        p(0.5).as_secs_f64() * 1e3,
-        p(0.95).as_secs_f64() * 1e3,
-        cores,
-        per_sec
+        "argon2id m={m} KiB t={t} p={par}: one core p50 {p50:.1} ms, p95 {p95:.1} ms; {cores} cores: {per_sec:.2} derivations/s"
     );
     println!(
-        "{{\"memory_kib\":{},\"iterations\":{},\"parallelism\":{},\"p50_ms\":{:.2},\"p95_ms\":{:.2},\"cores\":{},\"per_second\":{:.2}}}",
-        params.memory_kib,
-        params.iterations,
-        params.parallelism,
-        p(0.5).as_secs_f64() * 1e3,
-        p(0.95).as_secs_f64() * 1e3,
-        cores,
-        per_sec
+        "{{\"memory_kib\":{m},\"iterations\":{t},\"parallelism\":{par},\"p50_ms\":{p50:.2},\"p95_ms\":{p95:.2},\"cores\":{cores},\"per_second\":{per_sec:.2}}}"
     );
     Ok(())
 }

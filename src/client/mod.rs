@@ -25,7 +25,7 @@ pub enum ClientError {
         path: String,
         source: std::io::Error,
     },
-    #[error("{0} holds no age identity (a line starting with AGE-SECRET-KEY-1)")]
+    #[error("{0} holds no age identity (the line that age-keygen writes)")]
     NoIdentity(String),
     #[error(
         "{0} is passphrase-protected; decrypt it with `age -d` first (prompting arrives with the login command)"
@@ -59,7 +59,7 @@ pub fn read_identity(path: &Path) -> Result<x25519::Identity> {
     }
     text.lines()
         .map(str::trim)
-        .find(|l| l.starts_with("AGE-SECRET-KEY-1"))
+        .find(|l| l.starts_with(crate::crypto::SECRET_KEY_PREFIX))
         .and_then(|l| x25519::Identity::from_str(l).ok())
         .ok_or(ClientError::NoIdentity(shown))
 }

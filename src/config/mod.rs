@@ -301,7 +301,14 @@ mod tests {
     fn config_file_with_a_secret_key_is_refused() {
         let dir = tempfile::tempdir().unwrap();
         let p = dir.path().join("bisik.toml");
-        std::fs::write(&p, "# AGE-SECRET-KEY-1QQQ\nlisten = \"127.0.0.1:1\"\n").unwrap();
+        std::fs::write(
+            &p,
+            format!(
+                "# {}QQQ\nlisten = \"127.0.0.1:1\"\n",
+                crate::crypto::SECRET_KEY_PREFIX
+            ),
+        )
+        .unwrap();
         assert!(matches!(
             Config::load(&p),
             Err(ConfigError::SecretKeyFound(_))

