@@ -16,11 +16,6 @@ pub enum Error {
     Unauthorized,
     #[error("your role does not allow this")]
     Forbidden,
-    #[error("{0}")]
-    BadRequest(String),
-    /// A global rate limit is exhausted.
-    #[error("too many requests")]
-    TooBusy,
     #[error(transparent)]
     Store(#[from] StoreError),
     #[error(transparent)]
@@ -31,8 +26,6 @@ pub enum Error {
     Rng(#[from] getrandom::Error),
     #[error("document encoding: {0}")]
     Json(#[from] serde_json::Error),
-    #[error("page rendering: {0}")]
-    Render(#[from] askama::Error),
     #[error("internal: {0}")]
     Internal(String),
 }

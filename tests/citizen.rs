@@ -877,3 +877,41 @@ async fn the_shipped_example_configuration_starts() {
         );
     }
 }
+
+/// A request body that never arrives: what a slow or stalled client sends.
+struct Stalled;
+
+impl http_body::Body for Stalled {
+    type Data = bytes::Bytes;
+    type Error = std::convert::Infallible;
+
+    fn poll_frame(
+        self: std::pin::Pin<&mut Self>,
+        _: &mut std::task::Context<'_>,
+    ) -> std::task::Poll<Option<Result<http_body::Frame<Self::Data>, Self::Error>>> {
+        std::task::Poll::Pending
+    }
+}
+
+#[tokio::test]
+async fn a_stalled_request_times_out_with_a_page() {
+    let fx = Fixture::new(&format!("{CHEAP_KDF}\n[http]\nrequest_timeout_secs = 1\n"));
+    let (router, app, _clock) = fx.router().await;
+    let req = Request::post("/report")
+        .header("content-type", "application/x-www-form-urlencoded")
+        .header("accept-language", "id")
+        .body(Body::new(Stalled))
+        .unwrap();
+    let r = tokio::time::timeout(std::time::Duration::from_secs(20), send(&router, req))
+        .await
+        .expect("the server gave up on its own");
+    assert_eq!(r.status, StatusCode::GATEWAY_TIMEOUT);
+    assert!(
+        r.text()
+            .contains("Permintaan terlalu lama dan dihentikan. Tidak ada yang tersimpan."),
+        "{}",
+        r.text()
+    );
+    assert_security_headers(&r, "timeout");
+    assert!(app.store.count_by_state().await.unwrap().is_empty());
+}

@@ -95,15 +95,7 @@ fn plaintext_canaries_never_reach_disk_or_logs() {
 
     // A member reads it with the CLI (decrypting on "their machine", i.e. in the CLI process).
     let inv = fx.identity_path("health-investigator");
-    let (ok, out, err) = bisik_cli(&[
-        "case",
-        "--server",
-        &server.base,
-        "--identity",
-        inv.to_str().unwrap(),
-        "show",
-        &case_id,
-    ]);
+    let (ok, out, err) = case_cli(&server.base, &inv, &["show", &case_id]);
     assert!(ok, "{err}");
     let shown = String::from_utf8(out).unwrap();
     assert!(
@@ -195,14 +187,7 @@ fn envelopes_open_with_the_reference_age_cli() {
     let cus = fx.identity_path("health-custodian");
 
     // `bisik case list` names the case.
-    let (ok, out, err) = bisik_cli(&[
-        "case",
-        "--server",
-        &server.base,
-        "--identity",
-        inv.to_str().unwrap(),
-        "list",
-    ]);
+    let (ok, out, err) = case_cli(&server.base, &inv, &["list"]);
     assert!(ok, "{err}");
     let listing = String::from_utf8(out).unwrap();
     assert!(
@@ -213,15 +198,7 @@ fn envelopes_open_with_the_reference_age_cli() {
     );
 
     // The content envelope, written raw to stdout by the CLI, opens with `age -d`.
-    let (ok, envelope, err) = bisik_cli(&[
-        "case",
-        "--server",
-        &server.base,
-        "--identity",
-        inv.to_str().unwrap(),
-        "envelope",
-        &case_id,
-    ]);
+    let (ok, envelope, err) = case_cli(&server.base, &inv, &["envelope", &case_id]);
     assert!(ok, "{err}");
     assert!(
         envelope.starts_with(b"age-encryption.org/v1\n"),
@@ -241,28 +218,12 @@ fn envelopes_open_with_the_reference_age_cli() {
     assert!(!ok, "another institution's key cannot open it");
 
     // The identity envelope: a custodian opens it with `age`, an investigator cannot.
-    let (ok, _, err) = bisik_cli(&[
-        "case",
-        "--server",
-        &server.base,
-        "--identity",
-        inv.to_str().unwrap(),
-        "identity-envelope",
-        &case_id,
-    ]);
+    let (ok, _, err) = case_cli(&server.base, &inv, &["identity-envelope", &case_id]);
     assert!(
         !ok && err.contains("403"),
         "the API refuses investigators: {err}"
     );
-    let (ok, id_env, err) = bisik_cli(&[
-        "case",
-        "--server",
-        &server.base,
-        "--identity",
-        cus.to_str().unwrap(),
-        "identity-envelope",
-        &case_id,
-    ]);
+    let (ok, id_env, err) = case_cli(&server.base, &cus, &["identity-envelope", &case_id]);
     assert!(ok, "{err}");
     let id_file = work.path().join("identity.age");
     std::fs::write(&id_file, &id_env).unwrap();

@@ -15,8 +15,6 @@ impl Error {
             Error::NotFound => StatusCode::NOT_FOUND,
             Error::Unauthorized => StatusCode::UNAUTHORIZED,
             Error::Forbidden => StatusCode::FORBIDDEN,
-            Error::BadRequest(_) => StatusCode::BAD_REQUEST,
-            Error::TooBusy => StatusCode::TOO_MANY_REQUESTS,
             _ => StatusCode::INTERNAL_SERVER_ERROR,
         }
     }
@@ -26,8 +24,6 @@ impl Error {
             Error::NotFound => "not_found",
             Error::Unauthorized => "unauthorized",
             Error::Forbidden => "forbidden",
-            Error::BadRequest(_) => "bad_request",
-            Error::TooBusy => "too_busy",
             _ => "internal",
         }
     }

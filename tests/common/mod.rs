@@ -321,6 +321,19 @@ pub fn bisik_cli(args: &[&str]) -> (bool, Vec<u8>, String) {
     )
 }
 
+/// Runs a member command: `bisik case --server <server> --identity <identity> <args…>`.
+pub fn case_cli(server: &str, identity: &Path, args: &[&str]) -> (bool, Vec<u8>, String) {
+    let mut all = vec![
+        "case",
+        "--server",
+        server,
+        "--identity",
+        identity.to_str().unwrap(),
+    ];
+    all.extend_from_slice(args);
+    bisik_cli(&all)
+}
+
 /// Every regular file under `dir`, recursively.
 pub fn all_files(dir: &Path) -> Vec<PathBuf> {
     let mut out = vec![];
