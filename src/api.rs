@@ -71,7 +71,8 @@ pub struct EventJson {
     pub day: String,
     pub actor: String,
     pub state: String,
-    pub reason: Option<String>,
+    /// The reason's envelope (readers + reporter), if the move had one.
+    pub reason_envelope: Option<String>,
 }
 
 impl From<&CaseEvent> for EventJson {
@@ -80,7 +81,10 @@ impl From<&CaseEvent> for EventJson {
             day: day_string(e.day),
             actor: e.actor.to_column(),
             state: e.state.as_str().into(),
-            reason: e.reason.clone(),
+            reason_envelope: e
+                .reason_envelope
+                .as_deref()
+                .map(crate::crypto::token::encode),
         }
     }
 }
@@ -99,6 +103,7 @@ pub struct CaseResponse {
     pub case: CaseSummaryJson,
     /// A confidential identity exists (its envelope is only served to custodians).
     pub has_identity: bool,
+    pub tags: Vec<String>,
     /// The content envelope.
     pub content: String,
     pub events: Vec<EventJson>,
@@ -109,4 +114,47 @@ pub struct CaseResponse {
 pub struct ErrorResponse {
     pub error: String,
     pub message: String,
+}
+
+/// Whom to seal to when writing on a case.
+#[derive(Debug, Serialize, Deserialize)]
+pub struct RecipientsResponse {
+    /// The institution's current readers (triage and investigators).
+    pub readers: Vec<String>,
+    /// The reporter's own recipient.
+    pub reporter: String,
+}
+
+#[derive(Debug, Serialize, Deserialize)]
+pub struct ReplyRequest {
+    /// A `bisik.message` document sealed to every recipient of [`RecipientsResponse`].
+    pub envelope: String,
+}
+
+#[derive(Debug, Serialize, Deserialize)]
+pub struct StateRequest {
+    pub state: String,
+    /// A `bisik.reason` document sealed like a message; required for on_hold, archived and
+    /// not_our_authority.
+    #[serde(default)]
+    pub reason_envelope: Option<String>,
+}
+
+#[derive(Debug, Default, Serialize, Deserialize)]
+pub struct ClassifyRequest {
+    #[serde(default)]
+    pub kind: Option<String>,
+    /// An empty string clears the category.
+    #[serde(default)]
+    pub category: Option<String>,
+    #[serde(default)]
+    pub tags: Option<Vec<String>>,
+    /// Only "anonymous" (tightening) is accepted on a confidential case.
+    #[serde(default)]
+    pub privacy: Option<String>,
+}
+
+#[derive(Debug, Serialize, Deserialize)]
+pub struct OkResponse {
+    pub ok: bool,
 }

@@ -16,6 +16,15 @@ pub enum Error {
     Unauthorized,
     #[error("your role does not allow this")]
     Forbidden,
+    /// Refused for a reason the member should read (e.g. which role a transition needs).
+    #[error("{0}")]
+    Denied(String),
+    /// The request is well-formed but not acceptable (an illegal transition, a bad field).
+    #[error("{0}")]
+    Invalid(String),
+    /// The case changed meanwhile; fetch it again.
+    #[error("{0}")]
+    Conflict(String),
     #[error(transparent)]
     Store(#[from] StoreError),
     #[error(transparent)]

@@ -49,13 +49,22 @@ CREATE TABLE messages (
 
 -- The case's history, by day.
 CREATE TABLE events (
-    case_id  TEXT NOT NULL REFERENCES cases (id) ON DELETE CASCADE,
-    seq      INTEGER NOT NULL,                  -- 1, 2, … within the case
-    day      TEXT NOT NULL,
-    actor    TEXT NOT NULL,
-    state    TEXT NOT NULL,
-    reason   TEXT,
+    case_id         TEXT NOT NULL REFERENCES cases (id) ON DELETE CASCADE,
+    seq             INTEGER NOT NULL,           -- 1, 2, … within the case
+    day             TEXT NOT NULL,
+    actor           TEXT NOT NULL,
+    state           TEXT NOT NULL,
+    -- The reason the citizen is owed (on_hold, archived, …): an envelope like a message,
+    -- sealed by the member's own machine to the institution's readers and the reporter.
+    reason_envelope BLOB,
     PRIMARY KEY (case_id, seq)
+) WITHOUT ROWID;
+
+-- Free-form labels triage puts on a case (classification).
+CREATE TABLE case_tags (
+    case_id TEXT NOT NULL REFERENCES cases (id) ON DELETE CASCADE,
+    tag     TEXT NOT NULL,
+    PRIMARY KEY (case_id, tag)
 ) WITHOUT ROWID;
 
 -- Member login: a challenge encrypted to the member's recipient, stored as a digest.
@@ -71,6 +80,16 @@ CREATE TABLE sessions (
     token_digest BLOB PRIMARY KEY NOT NULL,
     member       TEXT NOT NULL,
     expires_at   INTEGER NOT NULL
+) WITHOUT ROWID;
+
+-- Citizens' actions wait here, keyed by a random id, until their day is over; then they enter
+-- the audit chain in random order, stamped with the day only. Appending them at once would
+-- place them between timestamped member entries and so reveal their time of day.
+CREATE TABLE audit_pending (
+    id      TEXT PRIMARY KEY NOT NULL,
+    day     TEXT NOT NULL,
+    action  TEXT NOT NULL,
+    case_id TEXT
 ) WITHOUT ROWID;
 
 -- Tamper-evident log of member actions: each entry's hash covers the previous one.

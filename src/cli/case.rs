@@ -1,24 +1,51 @@
-//! `bisik case …`: a member's view of their institution's cases. Everything is decrypted here,
-//! on the member's machine, with the member's own identity file.
+//! Member commands: `bisik login`, `bisik logout`, `bisik case …`. Everything is decrypted and
+//! sealed here, on the member's machine, with the member's own identity file.
 
-use std::io::Write;
+use std::io::{IsTerminal, Read, Write};
 use std::path::PathBuf;
 
 use clap::{Args, Subcommand};
+use zeroize::Zeroizing;
 
-use crate::api::CaseResponse;
-use crate::client::{Client, read_identity};
+use crate::api::{CaseResponse, ClassifyRequest};
+use crate::client::{Client, ListFilter, read_identity};
 use crate::crypto::token;
-use crate::domain::documents::{MessageDocument, ReportDocument};
+use crate::domain::documents::{MessageDocument, ReasonDocument, ReportDocument};
+
+/// How to reach the server and who you are. Usable before or after the subcommand.
+#[derive(Debug, Args)]
+pub struct MemberArgs {
+    /// The Bisik server (an onion address works with --proxy).
+    #[arg(
+        long,
+        global = true,
+        env = "BISIK_SERVER",
+        default_value = "http://127.0.0.1:8080"
+    )]
+    server: String,
+    /// Your age identity file (plain or passphrase-protected). It never leaves this machine.
+    #[arg(long, short, global = true, env = "BISIK_IDENTITY")]
+    identity: Option<PathBuf>,
+    /// A SOCKS proxy, e.g. socks5h://127.0.0.1:9050 for a local Tor client.
+    #[arg(long, global = true, env = "BISIK_PROXY")]
+    proxy: Option<String>,
+}
+
+impl MemberArgs {
+    fn client(&self) -> Result<Client, String> {
+        let path = self
+            .identity
+            .as_ref()
+            .ok_or("no identity: pass --identity FILE or set BISIK_IDENTITY")?;
+        let identity = read_identity(path).map_err(|e| e.to_string())?;
+        Client::new(&self.server, identity, self.proxy.as_deref()).map_err(|e| e.to_string())
+    }
+}
 
 #[derive(Debug, Args)]
 pub struct CaseArgs {
-    /// The Bisik server.
-    #[arg(long, env = "BISIK_SERVER", default_value = "http://127.0.0.1:8080")]
-    server: String,
-    /// Your age identity file (never leaves this machine).
-    #[arg(long, short, env = "BISIK_IDENTITY")]
-    identity: PathBuf,
+    #[command(flatten)]
+    member: MemberArgs,
     #[command(subcommand)]
     command: CaseCommand,
 }
@@ -27,33 +54,111 @@ pub struct CaseArgs {
 enum CaseCommand {
     /// List your institution's cases.
     List {
+        /// Only cases in this state (received, verified, on_hold, …).
+        #[arg(long)]
+        state: Option<String>,
+        /// Only this kind (aspiration, complaint, information_request, whistleblowing).
+        #[arg(long)]
+        kind: Option<String>,
+        /// Only this category.
+        #[arg(long)]
+        category: Option<String>,
         #[arg(long, default_value_t = 100)]
         limit: u32,
         #[arg(long, default_value_t = 0)]
         offset: u32,
     },
-    /// Decrypt and show a case: the report, its history and messages.
+    /// Decrypt and show a case: the report, its history (with reasons) and messages.
     Show { id: String },
     /// Write the case's content envelope (a binary age file) to stdout.
     Envelope { id: String },
     /// Write a confidential case's identity envelope to stdout (custodians only).
     IdentityEnvelope { id: String },
+    /// Write to the citizen: TEXT, or --file FILE (- for stdin), or else your $EDITOR.
+    Reply {
+        id: String,
+        text: Option<String>,
+        #[arg(long, conflicts_with = "text")]
+        file: Option<PathBuf>,
+    },
+    /// Move the case: verified, on_hold, archived, not_our_authority, in_progress, answered, closed.
+    SetState {
+        id: String,
+        state: String,
+        /// What the citizen reads (required for on_hold, archived, not_our_authority).
+        #[arg(long)]
+        reason: Option<String>,
+    },
+    /// Reclassify (triage): kind, category, tags; privacy can only be tightened to anonymous.
+    Classify {
+        id: String,
+        #[arg(long)]
+        kind: Option<String>,
+        /// An empty value clears the category.
+        #[arg(long)]
+        category: Option<String>,
+        /// Comma-separated; replaces the case's tags.
+        #[arg(long, value_delimiter = ',')]
+        tags: Option<Vec<String>>,
+        /// Only "anonymous": destroys a confidential reporter's identity envelope.
+        #[arg(long)]
+        privacy: Option<String>,
+    },
+}
+
+/// `bisik login`: log in and cache the session.
+pub fn login(args: MemberArgs) -> Result<(), String> {
+    let mut client = args.client()?;
+    let s = client.login().map_err(|e| e.to_string())?;
+    let until = time::OffsetDateTime::from_unix_timestamp(s.expires_at)
+        .ok()
+        .and_then(|t| {
+            t.format(&time::format_description::well_known::Rfc3339)
+                .ok()
+        })
+        .unwrap_or_default();
+    println!(
+        "logged in as {} ({}: {}) until {until}",
+        s.handle,
+        s.institution,
+        s.roles.join(", ")
+    );
+    Ok(())
+}
+
+/// `bisik logout`: end the session on the server and forget it here.
+pub fn logout(args: MemberArgs) -> Result<(), String> {
+    args.client()?.logout().map_err(|e| e.to_string())?;
+    println!("logged out");
+    Ok(())
 }
 
 pub fn run(args: CaseArgs) -> Result<(), String> {
-    let identity = read_identity(&args.identity).map_err(|e| e.to_string())?;
-    let mut client = Client::new(&args.server, identity);
-    client.login().map_err(|e| e.to_string())?;
+    let mut client = args.member.client()?;
+    let e = |e: crate::client::ClientError| e.to_string();
     match args.command {
-        CaseCommand::List { limit, offset } => {
-            let cases = client.list(limit, offset).map_err(|e| e.to_string())?;
+        CaseCommand::List {
+            state,
+            kind,
+            category,
+            limit,
+            offset,
+        } => {
+            let filter = ListFilter {
+                state,
+                kind,
+                category,
+                limit,
+                offset,
+            };
+            let cases = client.call(|c| c.list(&filter)).map_err(e)?;
             if cases.is_empty() {
                 println!("no cases");
-            } else {
-                println!(
-                    "ID         KIND                 CATEGORY         STATE              RECEIVED     PRIVACY"
-                );
+                return Ok(());
             }
+            println!(
+                "ID         KIND                 CATEGORY         STATE              RECEIVED     PRIVACY"
+            );
             for c in cases {
                 println!(
                     "{:<10} {:<20} {:<16} {:<18} {:<12} {}",
@@ -68,16 +173,96 @@ pub fn run(args: CaseArgs) -> Result<(), String> {
             Ok(())
         }
         CaseCommand::Show { id } => {
-            let case = client.case(&id).map_err(|e| e.to_string())?;
-            print_case(&client, &case).map_err(|e| e.to_string())
+            let case = client.call(|c| c.case(&id)).map_err(e)?;
+            print_case(&client, &case).map_err(e)
         }
-        CaseCommand::Envelope { id } => {
-            write_stdout(&client.envelope(&id).map_err(|e| e.to_string())?)
-        }
+        CaseCommand::Envelope { id } => write_stdout(&client.call(|c| c.envelope(&id)).map_err(e)?),
         CaseCommand::IdentityEnvelope { id } => {
-            write_stdout(&client.identity_envelope(&id).map_err(|e| e.to_string())?)
+            write_stdout(&client.call(|c| c.identity_envelope(&id)).map_err(e)?)
+        }
+        CaseCommand::Reply { id, text, file } => {
+            let text = message_text(text, file)?;
+            if text.trim().is_empty() {
+                return Err("the message is empty: nothing sent".into());
+            }
+            client.call(|c| c.reply(&id, &text)).map_err(e)?;
+            println!("sent");
+            Ok(())
+        }
+        CaseCommand::SetState { id, state, reason } => {
+            client
+                .call(|c| c.set_state(&id, &state, reason.as_deref()))
+                .map_err(e)?;
+            println!("{id} is now {state}");
+            Ok(())
+        }
+        CaseCommand::Classify {
+            id,
+            kind,
+            category,
+            tags,
+            privacy,
+        } => {
+            let req = ClassifyRequest {
+                kind,
+                category,
+                tags,
+                privacy,
+            };
+            client.call(|c| c.classify(&id, &req)).map_err(e)?;
+            println!("{id} reclassified");
+            Ok(())
         }
     }
+}
+
+/// The reply text from the argument, a file (`-`: stdin), or the member's editor.
+fn message_text(text: Option<String>, file: Option<PathBuf>) -> Result<Zeroizing<String>, String> {
+    if let Some(t) = text {
+        return Ok(Zeroizing::new(t));
+    }
+    let mut out = Zeroizing::new(String::new());
+    match file {
+        Some(p) if p.as_os_str() == "-" => {
+            std::io::stdin()
+                .read_to_string(&mut out)
+                .map_err(|e| format!("cannot read stdin: {e}"))?;
+        }
+        Some(p) => {
+            *out = std::fs::read_to_string(&p)
+                .map_err(|e| format!("cannot read {}: {e}", p.display()))?;
+        }
+        None => {
+            let editor = std::env::var("VISUAL")
+                .or_else(|_| std::env::var("EDITOR"))
+                .map_err(|_| {
+                    "no text: give it as an argument, with --file, or set $EDITOR".to_owned()
+                })?;
+            if !std::io::stdin().is_terminal() {
+                return Err("no text and no terminal for $EDITOR: use --file -".into());
+            }
+            // A private temporary file on the member's machine, removed afterwards.
+            let tmp = tempfile::Builder::new()
+                .prefix("bisik-reply-")
+                .suffix(".txt")
+                .tempfile()
+                .map_err(|e| e.to_string())?;
+            let status = std::process::Command::new("sh")
+                .arg("-c")
+                .arg(format!("{editor} \"$1\""))
+                .arg("sh")
+                .arg(tmp.path())
+                .status()
+                .map_err(|e| format!("cannot start {editor}: {e}"))?;
+            if !status.success() {
+                return Err(format!("{editor} failed: nothing sent"));
+            }
+            *out = std::fs::read_to_string(tmp.path()).map_err(|e| e.to_string())?;
+            let len = out.len();
+            let _ = std::fs::write(tmp.path(), vec![0u8; len]);
+        }
+    }
+    Ok(out)
 }
 
 fn write_stdout(bytes: &[u8]) -> Result<(), String> {
@@ -105,6 +290,9 @@ fn print_case(client: &Client, case: &CaseResponse) -> Result<(), crate::client:
             ""
         }
     );
+    if !case.tags.is_empty() {
+        println!("  tags:      {}", case.tags.join(", "));
+    }
     if let Some(d) = &report.occurred_on {
         println!("  occurred:  {d}");
     }
@@ -118,16 +306,14 @@ fn print_case(client: &Client, case: &CaseResponse) -> Result<(), crate::client:
     println!();
     println!("History:");
     for e in &case.events {
-        println!(
-            "  {}  {:<28} {}{}",
-            e.day,
-            e.actor,
-            e.state,
-            e.reason
-                .as_deref()
-                .map(|r| format!(" — {r}"))
-                .unwrap_or_default()
-        );
+        let reason = match e.reason_envelope.as_deref().and_then(token::decode) {
+            Some(sealed) => match client.open_document::<ReasonDocument>(&sealed) {
+                Ok(r) => format!(" — {}", r.text),
+                Err(err) => format!(" — [reason cannot be decrypted: {err}]"),
+            },
+            None => String::new(),
+        };
+        println!("  {}  {:<32} {}{reason}", e.day, e.actor, e.state);
     }
     println!();
     println!("Messages:");
@@ -143,7 +329,7 @@ fn print_case(client: &Client, case: &CaseResponse) -> Result<(), crate::client:
                     println!("    {line}");
                 }
             }
-            Err(e) => println!("  {}  {}: [cannot decrypt: {e}]", m.written_on, m.author),
+            Err(err) => println!("  {}  {}: [cannot decrypt: {err}]", m.written_on, m.author),
         }
     }
     Ok(())

@@ -53,6 +53,7 @@ const INSTITUTIONS: &[DemoInstitution] = &[
         "Example City Health Office (demo)",
         false,
         &[
+            ("health-triage", &[Role::Triage]),
             ("health-investigator", &[Role::Investigator]),
             ("health-custodian", &[Role::Custodian]),
         ],
@@ -63,6 +64,7 @@ const INSTITUTIONS: &[DemoInstitution] = &[
         "Example City Transport Office (demo)",
         false,
         &[
+            ("transport-triage", &[Role::Triage]),
             ("transport-investigator", &[Role::Investigator]),
             ("transport-custodian", &[Role::Custodian]),
         ],

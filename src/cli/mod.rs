@@ -1,5 +1,6 @@
 //! The `bisik` command line: parse → call → print. One file per command group.
 
+pub mod audit;
 pub mod bench;
 pub mod case;
 pub mod demo;
@@ -31,8 +32,14 @@ enum Command {
     },
     /// Run a demo: SQLite in a local folder, fresh demo member identities, demo institutions.
     Demo(demo::DemoArgs),
-    /// Member commands: list and read cases (decrypted on this machine).
+    /// Log in with your age identity; the session is cached (readable only by you).
+    Login(case::MemberArgs),
+    /// End your session on the server and forget it here.
+    Logout(case::MemberArgs),
+    /// Member commands: list, read, answer and move cases (decrypted on this machine).
     Case(case::CaseArgs),
+    /// Operator commands on the audit chain.
+    Audit(audit::AuditArgs),
     /// Measurements (see BENCHMARKS.md).
     Bench(bench::BenchArgs),
 }
@@ -58,7 +65,10 @@ pub fn run() -> ExitCode {
     let result = match cli.command {
         Command::Serve { config } => serve::run(&config),
         Command::Demo(args) => demo::run(args),
+        Command::Login(args) => case::login(args),
+        Command::Logout(args) => case::logout(args),
         Command::Case(args) => case::run(args),
+        Command::Audit(args) => audit::run(args),
         Command::Bench(args) => bench::run(args),
     };
     match result {

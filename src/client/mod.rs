@@ -1,11 +1,14 @@
 //! The member's side of the API, used by the CLI. It holds the member's age identity, answers
-//! the login challenge, and decrypts envelopes locally: plaintext exists only on the member's
-//! machine.
+//! the login challenge, seals what the member writes and opens what they read — plaintext
+//! exists only on the member's machine.
+
+pub mod session;
 
 use std::path::Path;
 use std::str::FromStr;
 use std::time::Duration;
 
+use age::secrecy::SecretString;
 use age::x25519;
 use serde::Serialize;
 use serde::de::DeserializeOwned;
@@ -14,9 +17,12 @@ use zeroize::Zeroizing;
 
 use crate::api::{
     CaseListResponse, CaseResponse, CaseSummaryJson, ChallengeRequest, ChallengeResponse,
-    ErrorResponse, SessionRequest, SessionResponse,
+    ClassifyRequest, ErrorResponse, OkResponse, RecipientsResponse, ReplyRequest, SessionRequest,
+    SessionResponse, StateRequest,
 };
-use crate::crypto::{envelope, token};
+use crate::crypto::envelope::{self, parse_recipient};
+use crate::crypto::token;
+use crate::domain::documents::{MESSAGE_TYPE, MessageDocument, REASON_TYPE, ReasonDocument};
 
 #[derive(Debug, Error)]
 pub enum ClientError {
@@ -28,9 +34,13 @@ pub enum ClientError {
     #[error("{0} holds no age identity (the line that age-keygen writes)")]
     NoIdentity(String),
     #[error(
-        "{0} is passphrase-protected; decrypt it with `age -d` first (prompting arrives with the login command)"
+        "{0} is passphrase-protected and no passphrase was given (run on a terminal, or set BISIK_IDENTITY_PASSPHRASE)"
     )]
-    Encrypted(String),
+    NeedPassphrase(String),
+    #[error("wrong passphrase for {0}, or it is not a passphrase-protected age file")]
+    WrongPassphrase(String),
+    #[error("invalid proxy {0:?}: use socks5h://host:port (Tor: socks5h://127.0.0.1:9050)")]
+    Proxy(String),
     #[error("cannot reach the server: {0}")]
     Transport(String),
     #[error("server answered {status}: {message}")]
@@ -41,22 +51,43 @@ pub enum ClientError {
     Decode(String),
     #[error("cannot decrypt: {0}")]
     Decrypt(#[from] envelope::EnvelopeError),
+    #[error("the server gave an invalid recipient for this case: {0}")]
+    BadRecipient(String),
 }
 
 type Result<T> = std::result::Result<T, ClientError>;
 
-/// Reads an age identity file (the format `age-keygen` writes).
+/// Where a passphrase for an encrypted identity file comes from.
+fn passphrase_for(shown: &str) -> Result<SecretString> {
+    if let Ok(p) = std::env::var("BISIK_IDENTITY_PASSPHRASE") {
+        return Ok(SecretString::from(p));
+    }
+    rpassword::prompt_password(format!("Passphrase for {shown}: "))
+        .map(SecretString::from)
+        .map_err(|_| ClientError::NeedPassphrase(shown.to_owned()))
+}
+
+/// Reads an age identity file: plain (as `age-keygen` writes it) or protected with a
+/// passphrase (`age -p`), in which case the passphrase is asked for on the terminal.
 pub fn read_identity(path: &Path) -> Result<x25519::Identity> {
     let shown = path.display().to_string();
-    let text = Zeroizing::new(std::fs::read_to_string(path).map_err(|source| {
-        ClientError::IdentityFile {
-            path: shown.clone(),
-            source,
-        }
-    })?);
-    if text.starts_with("age-encryption.org/") {
-        return Err(ClientError::Encrypted(shown));
-    }
+    let bytes =
+        Zeroizing::new(
+            std::fs::read(path).map_err(|source| ClientError::IdentityFile {
+                path: shown.clone(),
+                source,
+            })?,
+        );
+    let plain = if bytes.starts_with(b"age-encryption.org/") {
+        let passphrase = passphrase_for(&shown)?;
+        let id = age::scrypt::Identity::new(passphrase);
+        Zeroizing::new(
+            age::decrypt(&id, &bytes).map_err(|_| ClientError::WrongPassphrase(shown.clone()))?,
+        )
+    } else {
+        bytes
+    };
+    let text = std::str::from_utf8(&plain).map_err(|_| ClientError::NoIdentity(shown.clone()))?;
     text.lines()
         .map(str::trim)
         .find(|l| l.starts_with(crate::crypto::SECRET_KEY_PREFIX))
@@ -64,12 +95,22 @@ pub fn read_identity(path: &Path) -> Result<x25519::Identity> {
         .ok_or(ClientError::NoIdentity(shown))
 }
 
+/// List filters.
+#[derive(Debug, Default, Clone)]
+pub struct ListFilter {
+    pub state: Option<String>,
+    pub kind: Option<String>,
+    pub category: Option<String>,
+    pub limit: u32,
+    pub offset: u32,
+}
+
 /// A logged-in (or about to be) member.
 pub struct Client {
     agent: ureq::Agent,
     base: String,
     identity: x25519::Identity,
-    token: Option<Zeroizing<String>>,
+    session: Option<session::Cached>,
 }
 
 impl std::fmt::Debug for Client {
@@ -81,25 +122,33 @@ impl std::fmt::Debug for Client {
 }
 
 impl Client {
-    pub fn new(server: &str, identity: x25519::Identity) -> Self {
+    /// `proxy`: e.g. `socks5h://127.0.0.1:9050` to reach an onion service through Tor. Without
+    /// it, no proxy is used — not even one from the environment.
+    pub fn new(server: &str, identity: x25519::Identity, proxy: Option<&str>) -> Result<Self> {
+        let proxy = match proxy {
+            Some(p) => Some(ureq::Proxy::new(p).map_err(|_| ClientError::Proxy(p.to_owned()))?),
+            None => None,
+        };
         let agent: ureq::Agent = ureq::Agent::config_builder()
-            .timeout_global(Some(Duration::from_secs(60)))
+            .timeout_global(Some(Duration::from_secs(120)))
             .http_status_as_error(false)
-            // No proxy from the environment: a member's traffic goes where they said, nowhere
-            // else (an explicit Tor proxy option comes with the login command).
-            .proxy(None)
+            .proxy(proxy)
             .build()
             .into();
-        Self {
+        Ok(Self {
             agent,
             base: server.trim_end_matches('/').to_owned(),
             identity,
-            token: None,
-        }
+            session: None,
+        })
     }
 
     pub fn identity(&self) -> &x25519::Identity {
         &self.identity
+    }
+
+    fn recipient(&self) -> String {
+        self.identity.to_public().to_string()
     }
 
     fn url(&self, path: &str) -> String {
@@ -124,15 +173,19 @@ impl Client {
             .map_err(|e| ClientError::Decode(e.to_string()))
     }
 
-    fn post<B: Serialize, T: DeserializeOwned>(&self, path: &str, body: &B) -> Result<T> {
-        Self::finish(self.agent.post(&self.url(path)).send_json(body))
+    fn bearer(&self) -> Result<String> {
+        self.session
+            .as_ref()
+            .map(|s| format!("Bearer {}", s.token))
+            .ok_or(ClientError::NotLoggedIn)
     }
 
-    fn bearer(&self) -> Result<String> {
-        self.token
-            .as_ref()
-            .map(|t| format!("Bearer {}", t.as_str()))
-            .ok_or(ClientError::NotLoggedIn)
+    fn post<B: Serialize, T: DeserializeOwned>(&self, path: &str, body: &B) -> Result<T> {
+        let mut req = self.agent.post(&self.url(path));
+        if let Ok(b) = self.bearer() {
+            req = req.header("Authorization", &b);
+        }
+        Self::finish(req.send_json(body))
     }
 
     fn get_json<T: DeserializeOwned>(&self, path: &str) -> Result<T> {
@@ -167,11 +220,15 @@ impl Client {
             .map_err(|e| ClientError::Transport(e.to_string()))
     }
 
-    /// Challenge–response login with the identity.
-    pub fn login(&mut self) -> Result<SessionResponse> {
-        let recipient = self.identity.to_public().to_string();
-        let c: ChallengeResponse =
-            self.post("/session/challenge", &ChallengeRequest { recipient })?;
+    /// Challenge–response login with the identity; the session is cached for later commands.
+    pub fn login(&mut self) -> Result<&session::Cached> {
+        let recipient = self.recipient();
+        let c: ChallengeResponse = self.post(
+            "/session/challenge",
+            &ChallengeRequest {
+                recipient: recipient.clone(),
+            },
+        )?;
         let sealed =
             token::decode(&c.challenge).ok_or_else(|| ClientError::Decode("challenge".into()))?;
         let secret = envelope::open(&self.identity, &sealed).map_err(|_| ClientError::Server {
@@ -185,13 +242,74 @@ impl Client {
                 response: token::encode(&secret),
             },
         )?;
-        self.token = Some(Zeroizing::new(s.token.clone()));
-        Ok(s)
+        let cached = session::Cached {
+            server: self.base.clone(),
+            handle: s.handle.clone(),
+            institution: s.institution.clone(),
+            roles: s.roles.clone(),
+            token: s.token.clone(),
+            expires_at: s.expires_at,
+        };
+        // A cache that cannot be written only costs a login next time.
+        let _ = session::save(&recipient, &cached);
+        Ok(self.session.insert(cached))
     }
 
-    pub fn list(&self, limit: u32, offset: u32) -> Result<Vec<CaseSummaryJson>> {
-        let r: CaseListResponse =
-            self.get_json(&format!("/cases?limit={limit}&offset={offset}"))?;
+    /// Uses a cached session if one is still valid, else logs in.
+    pub fn ensure_session(&mut self) -> Result<()> {
+        if self.session.is_none() {
+            self.session = session::load(&self.base, &self.recipient());
+        }
+        if self.session.is_none() {
+            self.login()?;
+        }
+        Ok(())
+    }
+
+    /// Ends the session on the server and forgets it here.
+    pub fn logout(&mut self) -> Result<()> {
+        self.ensure_session()?;
+        let res = self
+            .agent
+            .delete(&self.url("/session"))
+            .header("Authorization", &self.bearer()?)
+            .call();
+        session::remove(&self.base, &self.recipient());
+        self.session = None;
+        Self::finish::<OkResponse>(res).map(|_| ())
+    }
+
+    /// Runs a call; if the cached session was refused (expired or revoked), logs in once and
+    /// tries again.
+    pub fn call<T>(&mut self, f: impl Fn(&Self) -> Result<T>) -> Result<T> {
+        self.ensure_session()?;
+        match f(self) {
+            Err(ClientError::Server { status: 401, .. }) => {
+                session::remove(&self.base, &self.recipient());
+                self.login()?;
+                f(self)
+            }
+            other => other,
+        }
+    }
+
+    pub fn list(&self, f: &ListFilter) -> Result<Vec<CaseSummaryJson>> {
+        let mut q = vec![
+            ("limit", f.limit.to_string()),
+            ("offset", f.offset.to_string()),
+        ];
+        for (k, v) in [
+            ("state", &f.state),
+            ("kind", &f.kind),
+            ("category", &f.category),
+        ] {
+            if let Some(v) = v {
+                q.push((k, v.clone()));
+            }
+        }
+        let query =
+            serde_urlencoded::to_string(&q).map_err(|e| ClientError::Decode(e.to_string()))?;
+        let r: CaseListResponse = self.get_json(&format!("/cases?{query}"))?;
         Ok(r.cases)
     }
 
@@ -205,6 +323,74 @@ impl Client {
 
     pub fn identity_envelope(&self, id: &str) -> Result<Vec<u8>> {
         self.get_bytes(&format!("/cases/{}/identity", path_segment(id)))
+    }
+
+    /// Seals a document to the case's current readers and its reporter, here.
+    fn seal_for_case(&self, id: &str, plaintext: &[u8]) -> Result<String> {
+        let r: RecipientsResponse =
+            self.get_json(&format!("/cases/{}/recipients", path_segment(id)))?;
+        let mut recipients = Vec::with_capacity(r.readers.len() + 1);
+        for text in r.readers.iter().chain(std::iter::once(&r.reporter)) {
+            recipients.push(
+                parse_recipient(text).ok_or_else(|| ClientError::BadRecipient(text.clone()))?,
+            );
+        }
+        Ok(token::encode(&envelope::seal(&recipients, plaintext)?))
+    }
+
+    /// Writes to the citizen (and the institution's readers), sealed on this machine.
+    pub fn reply(&self, id: &str, text: &str) -> Result<()> {
+        let s = self.session.as_ref().ok_or(ClientError::NotLoggedIn)?;
+        let doc = MessageDocument {
+            doc_type: MESSAGE_TYPE.into(),
+            version: 1,
+            author: format!("member:{}/{}", s.institution, s.handle),
+            body: text.into(),
+            written_on: crate::domain::clock::day_string(time::OffsetDateTime::now_utc().date()),
+        };
+        let envelope = self.seal_for_case(
+            id,
+            &Zeroizing::new(
+                serde_json::to_vec(&doc).map_err(|e| ClientError::Decode(e.to_string()))?,
+            ),
+        )?;
+        let _: OkResponse = self.post(
+            &format!("/cases/{}/messages", path_segment(id)),
+            &ReplyRequest { envelope },
+        )?;
+        Ok(())
+    }
+
+    /// Moves a case; the reason (if any) is sealed here for the readers and the reporter.
+    pub fn set_state(&self, id: &str, state: &str, reason: Option<&str>) -> Result<()> {
+        let reason_envelope = match reason {
+            Some(text) => {
+                let doc = ReasonDocument {
+                    doc_type: REASON_TYPE.into(),
+                    version: 1,
+                    state: state.into(),
+                    text: text.into(),
+                };
+                let json = Zeroizing::new(
+                    serde_json::to_vec(&doc).map_err(|e| ClientError::Decode(e.to_string()))?,
+                );
+                Some(self.seal_for_case(id, &json)?)
+            }
+            None => None,
+        };
+        let _: OkResponse = self.post(
+            &format!("/cases/{}/state", path_segment(id)),
+            &StateRequest {
+                state: state.into(),
+                reason_envelope,
+            },
+        )?;
+        Ok(())
+    }
+
+    pub fn classify(&self, id: &str, req: &ClassifyRequest) -> Result<()> {
+        let _: OkResponse = self.post(&format!("/cases/{}/classify", path_segment(id)), req)?;
+        Ok(())
     }
 
     /// Decrypts an envelope with the member's identity and parses the JSON document inside.

@@ -11,6 +11,7 @@ use zeroize::{Zeroize, ZeroizeOnDrop};
 pub const REPORT_TYPE: &str = "bisik.report";
 pub const IDENTITY_TYPE: &str = "bisik.identity";
 pub const MESSAGE_TYPE: &str = "bisik.message";
+pub const REASON_TYPE: &str = "bisik.reason";
 
 /// The citizen's report, as sealed to the institution's readers and the reporter.
 #[derive(Clone, Default, Serialize, Deserialize, Zeroize, ZeroizeOnDrop, PartialEq, Eq)]
@@ -54,4 +55,21 @@ pub struct MessageDocument {
     pub written_on: String,
 }
 
-crate::redacted_debug!(ReportDocument, IdentityDocument, MessageDocument);
+/// Why a case moved (on hold: the question for the citizen; archived: why), sealed like a
+/// message by the member's own machine.
+#[derive(Clone, Default, Serialize, Deserialize, Zeroize, ZeroizeOnDrop, PartialEq, Eq)]
+pub struct ReasonDocument {
+    #[serde(rename = "type")]
+    pub doc_type: String,
+    pub version: u32,
+    /// The state the reason belongs to.
+    pub state: String,
+    pub text: String,
+}
+
+crate::redacted_debug!(
+    ReportDocument,
+    IdentityDocument,
+    MessageDocument,
+    ReasonDocument
+);

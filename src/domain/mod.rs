@@ -7,3 +7,4 @@ pub mod clock;
 pub mod documents;
 pub mod institution;
 pub mod report;
+pub mod workflow;

@@ -10,11 +10,13 @@ use crate::crypto::receipt::{LookupId, Receipt};
 use crate::domain::case::{Actor, CaseState, new_case_id};
 use crate::domain::clock::day_string;
 use crate::domain::documents::{
-    IDENTITY_TYPE, IdentityDocument, MESSAGE_TYPE, MessageDocument, REPORT_TYPE, ReportDocument,
+    IDENTITY_TYPE, IdentityDocument, MESSAGE_TYPE, MessageDocument, REPORT_TYPE, ReasonDocument,
+    ReportDocument,
 };
 use crate::domain::report::Checked;
+use crate::domain::workflow::after_reporter_message;
 use crate::error::{Error, Result};
-use crate::store::{CaseEvent, CaseSummary, NewCase, ReceiptRecord, StoreError};
+use crate::store::{CaseSummary, NewCase, ReceiptRecord, StoreError};
 
 use super::App;
 
@@ -117,20 +119,41 @@ pub struct ReporterMessage {
     pub document: MessageDocument,
 }
 
+/// One line of the case's history as the reporter sees it, the reason decrypted.
+pub struct ReporterEvent {
+    pub day: time::Date,
+    pub actor: Actor,
+    pub state: CaseState,
+    pub reason: Option<ReasonDocument>,
+}
+
 /// Everything the status page shows, decrypted inside this request.
 pub struct ReporterView {
     pub summary: CaseSummary,
-    pub events: Vec<CaseEvent>,
+    pub events: Vec<ReporterEvent>,
     pub report: ReportDocument,
     pub identity: Option<IdentityDocument>,
     pub messages: Vec<ReporterMessage>,
 }
 
-crate::redacted_debug!(ReporterMessage, ReporterView);
+crate::redacted_debug!(ReporterEvent, ReporterMessage, ReporterView);
 
 impl ReporterView {
     pub fn state(&self) -> CaseState {
         self.summary.state
+    }
+
+    /// The officers' open question, when the case waits for the citizen.
+    pub fn open_question(&self) -> Option<&str> {
+        if self.state() != CaseState::OnHold {
+            return None;
+        }
+        self.events
+            .iter()
+            .rev()
+            .find(|e| e.state == CaseState::OnHold)
+            .and_then(|e| e.reason.as_ref())
+            .map(|r| r.text.as_str())
     }
 }
 
@@ -188,9 +211,22 @@ async fn view(app: &App, case_id: &str, identity: &x25519::Identity) -> Result<R
             document,
         });
     }
+    let mut events = Vec::with_capacity(record.events.len());
+    for e in &record.events {
+        let reason = match &e.reason_envelope {
+            Some(env) => Some(serde_json::from_slice(&envelope::open(identity, env)?)?),
+            None => None,
+        };
+        events.push(ReporterEvent {
+            day: e.day,
+            actor: e.actor.clone(),
+            state: e.state,
+            reason,
+        });
+    }
     Ok(ReporterView {
         summary: record.summary,
-        events: record.events,
+        events,
         report,
         identity: identity_doc,
         messages,
@@ -229,8 +265,17 @@ pub async fn reply(
     };
     let sealed = envelope::seal(&recipients, &Zeroizing::new(serde_json::to_vec(&doc)?))?;
     drop(doc);
+    // An answer reopens an answered case; a reply to a question sends it back to intake.
+    let transition = after_reporter_message(record.state).map(|to| (record.state, to));
     app.store
-        .add_message(case_id, &Actor::Reporter, today, Some(nonce), &sealed)
+        .add_message(
+            case_id,
+            &Actor::Reporter,
+            today,
+            Some(nonce),
+            &sealed,
+            transition,
+        )
         .await?;
     view(app, case_id, &identity).await.map(Some)
 }

@@ -9,10 +9,11 @@ use zeroize::Zeroizing;
 
 use crate::crypto::envelope;
 use crate::crypto::token;
-use crate::domain::case::{Actor, is_case_id};
+use crate::domain::case::{Actor, CaseState, Kind, Privacy, is_case_id};
 use crate::domain::institution::{Member, Role};
+use crate::domain::workflow::{TransitionError, check_member_move, is_final};
 use crate::error::{Error, Result};
-use crate::store::{CaseRecord, CaseSummary};
+use crate::store::{CaseFilter, CaseRecord, CaseSummary, Classification};
 
 use super::App;
 
@@ -131,6 +132,16 @@ pub async fn authenticate<'a>(app: &'a App, bearer: &str) -> Result<&'a Member> 
     app.directory.member(&handle).ok_or(Error::Unauthorized)
 }
 
+/// Ends the session behind a bearer token.
+#[instrument(skip_all)]
+pub async fn logout(app: &App, bearer: &str) -> Result<()> {
+    let m = authenticate(app, bearer).await?.clone();
+    let raw = token::decode(bearer).ok_or(Error::Unauthorized)?;
+    app.store.delete_session(&token::digest(&raw)).await?;
+    audit(app, &m, "logout", None).await?;
+    Ok(())
+}
+
 /// Deny by default: every action names the roles that allow it.
 fn require(ok: bool) -> Result<()> {
     if ok { Ok(()) } else { Err(Error::Forbidden) }
@@ -138,11 +149,17 @@ fn require(ok: bool) -> Result<()> {
 
 /// Cases of the member's own institution.
 #[instrument(skip_all)]
-pub async fn list(app: &App, m: &Member, limit: u32, offset: u32) -> Result<Vec<CaseSummary>> {
+pub async fn list(
+    app: &App,
+    m: &Member,
+    filter: &CaseFilter,
+    limit: u32,
+    offset: u32,
+) -> Result<Vec<CaseSummary>> {
     require(m.is_reader() || m.has(Role::Custodian))?;
     let cases = app
         .store
-        .list_cases(&m.institution, limit.clamp(1, 500), offset)
+        .list_cases(&m.institution, filter, limit.clamp(1, 500), offset)
         .await?;
     audit(app, m, "list_cases", None).await?;
     Ok(cases)
@@ -193,4 +210,190 @@ pub async fn identity_envelope(app: &App, m: &Member, case_id: &str) -> Result<V
         .ok_or(Error::NotFound)?;
     audit(app, m, "download_identity", Some(case_id)).await?;
     Ok(env)
+}
+
+/// Who a member must encrypt to when writing on a case: the institution's current readers and
+/// the reporter. The member's own machine seals; the server never sees the text.
+#[derive(Debug)]
+pub struct CaseRecipients {
+    pub readers: Vec<String>,
+    pub reporter: String,
+}
+
+#[instrument(skip_all)]
+pub async fn recipients(app: &App, m: &Member, case_id: &str) -> Result<CaseRecipients> {
+    require(m.is_reader())?;
+    let (_, reporter, _) = app
+        .store
+        .case_keys(&m.institution, checked_id(case_id)?)
+        .await?
+        .ok_or(Error::NotFound)?;
+    let institution = app.directory.get(&m.institution).ok_or(Error::NotFound)?;
+    audit(app, m, "view_recipients", Some(case_id)).await?;
+    Ok(CaseRecipients {
+        readers: institution
+            .readers()
+            .iter()
+            .map(ToString::to_string)
+            .collect(),
+        reporter,
+    })
+}
+
+/// Rejects anything that is not an age file. The server cannot check who it is sealed to
+/// (X25519 stanzas do not name their recipient); the member's client chooses from
+/// [`recipients`].
+fn require_age_file(bytes: &[u8]) -> Result<()> {
+    age::Decryptor::new_buffered(bytes)
+        .map(|_| ())
+        .map_err(|_| Error::Invalid("the envelope is not an age file".into()))
+}
+
+/// A member's message to the reporter (and their colleagues), sealed on the member's machine.
+#[instrument(skip_all)]
+pub async fn reply(app: &App, m: &Member, case_id: &str, sealed: &[u8]) -> Result<()> {
+    require(m.is_reader())?;
+    require_age_file(sealed)?;
+    let (state, _, _) = app
+        .store
+        .case_keys(&m.institution, checked_id(case_id)?)
+        .await?
+        .ok_or(Error::NotFound)?;
+    if is_final(state) {
+        return Err(Error::Invalid(format!(
+            "the case is {state}: reopen it before writing"
+        )));
+    }
+    let actor = Actor::Member {
+        handle: m.handle.clone(),
+        institution: m.institution.clone(),
+    };
+    app.store
+        .add_message(case_id, &actor, app.clock.today(), None, sealed, None)
+        .await?;
+    audit(app, m, "reply", Some(case_id)).await?;
+    Ok(())
+}
+
+/// Moves a case through the LAPOR states (see `domain::workflow`), recording who and which day.
+#[instrument(skip_all)]
+pub async fn set_state(
+    app: &App,
+    m: &Member,
+    case_id: &str,
+    to: CaseState,
+    reason: Option<&[u8]>,
+) -> Result<()> {
+    require(m.is_reader())?;
+    let case_id = checked_id(case_id)?;
+    if let Some(r) = reason {
+        require_age_file(r)?;
+    }
+    let (from, _, _) = app
+        .store
+        .case_keys(&m.institution, case_id)
+        .await?
+        .ok_or(Error::NotFound)?;
+    let roles: Vec<Role> = m.roles.iter().copied().collect();
+    check_member_move(from, to, &roles, reason.is_some()).map_err(|e| match e {
+        TransitionError::Role { .. } => Error::Denied(e.to_string()),
+        _ => Error::Invalid(e.to_string()),
+    })?;
+    let actor = Actor::Member {
+        handle: m.handle.clone(),
+        institution: m.institution.clone(),
+    };
+    if !app
+        .store
+        .transition(
+            &m.institution,
+            case_id,
+            from,
+            to,
+            app.clock.today(),
+            &actor,
+            reason,
+        )
+        .await?
+    {
+        return Err(Error::Conflict(
+            "the case changed meanwhile; look at it again".into(),
+        ));
+    }
+    audit(app, m, &format!("set_state:{to}"), Some(case_id)).await?;
+    Ok(())
+}
+
+/// What triage may change when classifying.
+#[derive(Debug, Default)]
+pub struct ClassifyRequest<'a> {
+    pub kind: Option<&'a str>,
+    /// `Some("")` clears the category.
+    pub category: Option<&'a str>,
+    pub tags: Option<&'a [String]>,
+    pub privacy: Option<&'a str>,
+}
+
+fn valid_tag(t: &str) -> bool {
+    !t.is_empty()
+        && t.len() <= 32
+        && t.bytes()
+            .all(|b| b.is_ascii_lowercase() || b.is_ascii_digit() || b"-_".contains(&b))
+}
+
+/// Triage reclassifies a case. Privacy can only be tightened (confidential → anonymous, which
+/// destroys the identity envelope); never loosened.
+#[instrument(skip_all)]
+pub async fn classify(
+    app: &App,
+    m: &Member,
+    case_id: &str,
+    req: &ClassifyRequest<'_>,
+) -> Result<()> {
+    require(m.has(Role::Triage))?;
+    let case_id = checked_id(case_id)?;
+    let (_, _, privacy) = app
+        .store
+        .case_keys(&m.institution, case_id)
+        .await?
+        .ok_or(Error::NotFound)?;
+    let mut change = Classification::default();
+    if let Some(k) = req.kind {
+        change.kind =
+            Some(Kind::parse(k).ok_or_else(|| Error::Invalid(format!("unknown kind {k:?}")))?);
+    }
+    if let Some(c) = req.category {
+        if !c.is_empty() && !app.config.categories.iter().any(|x| x.slug == c) {
+            return Err(Error::Invalid(format!("unknown category {c:?}")));
+        }
+        change.category = Some((!c.is_empty()).then(|| c.to_owned()));
+    }
+    if let Some(tags) = req.tags {
+        if tags.len() > 20 || !tags.iter().all(|t| valid_tag(t)) {
+            return Err(Error::Invalid(
+                "tags: at most 20, each 1–32 of a-z, 0-9, '-', '_'".into(),
+            ));
+        }
+        change.tags = Some(tags.to_vec());
+    }
+    match req.privacy.map(Privacy::parse) {
+        None => {}
+        Some(None) => {
+            return Err(Error::Invalid(
+                "privacy must be anonymous or confidential".into(),
+            ));
+        }
+        Some(Some(p)) if p == privacy => {}
+        Some(Some(Privacy::Anonymous)) => change.drop_identity = true,
+        Some(Some(Privacy::Confidential)) => {
+            return Err(Error::Invalid(
+                "privacy can be tightened, never loosened".into(),
+            ));
+        }
+    }
+    if !app.store.classify(&m.institution, case_id, &change).await? {
+        return Err(Error::NotFound);
+    }
+    audit(app, m, "classify", Some(case_id)).await?;
+    Ok(())
 }

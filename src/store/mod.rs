@@ -14,6 +14,7 @@ use time::Date;
 use crate::crypto::kdf::KdfParams;
 use crate::domain::case::{Actor, CaseState, Kind, Privacy};
 
+pub use crate::domain::audit::AuditEntry;
 pub use sqlite::SqliteStore as Store;
 
 #[derive(Debug, thiserror::Error)]
@@ -51,6 +52,7 @@ pub struct NewCase<'a> {
 pub struct ReceiptRecord {
     pub case_id: String,
     pub institution: String,
+    pub state: CaseState,
     pub kdf_salt: Vec<u8>,
     pub kdf: KdfParams,
     pub reporter_recipient: String,
@@ -74,7 +76,8 @@ pub struct CaseEvent {
     pub day: Date,
     pub actor: Actor,
     pub state: CaseState,
-    pub reason: Option<String>,
+    /// The reason the citizen is owed, sealed to the readers and the reporter.
+    pub reason_envelope: Option<Vec<u8>>,
 }
 
 /// A stored message envelope.
@@ -95,18 +98,26 @@ pub struct CaseRecord {
     pub content: Vec<u8>,
     pub identity: Option<Vec<u8>>,
     pub has_identity: bool,
+    pub tags: Vec<String>,
     pub events: Vec<CaseEvent>,
     pub messages: Vec<StoredMessage>,
 }
 
-/// One audit entry as stored.
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub struct AuditEntry {
-    pub seq: i64,
-    pub at: String,
-    pub actor: String,
-    pub action: String,
-    pub case_id: Option<String>,
-    pub prev_hash: Vec<u8>,
-    pub hash: Vec<u8>,
+/// Which cases a list shows. `None` means "any".
+#[derive(Debug, Clone, Default)]
+pub struct CaseFilter {
+    pub state: Option<CaseState>,
+    pub kind: Option<Kind>,
+    pub category: Option<String>,
+}
+
+/// A triage officer's reclassification. `None` leaves a field unchanged.
+#[derive(Debug, Clone, Default)]
+pub struct Classification {
+    pub kind: Option<Kind>,
+    /// `Some(None)` clears the category.
+    pub category: Option<Option<String>>,
+    pub tags: Option<Vec<String>>,
+    /// Confidential → anonymous: the identity envelope is destroyed.
+    pub drop_identity: bool,
 }

@@ -13,8 +13,8 @@ use time::Date;
 use tracing::instrument;
 
 use super::{
-    AuditEntry, CaseEvent, CaseRecord, CaseSummary, NewCase, ReceiptRecord, StoreError,
-    StoredMessage,
+    AuditEntry, CaseEvent, CaseFilter, CaseRecord, CaseSummary, Classification, NewCase,
+    ReceiptRecord, StoreError, StoredMessage,
 };
 use crate::crypto::kdf::KdfParams;
 use crate::domain::audit::{AuditFields, GENESIS, entry_hash};
@@ -137,6 +137,7 @@ impl SqliteStore {
             .bind(CaseState::Received.as_str())
             .execute(&mut *tx)
             .await?;
+        queue_reporter_action(&mut tx, c.received_on, "submit", c.id).await?;
         tx.commit().await?;
         Ok(())
     }
@@ -148,7 +149,7 @@ impl SqliteStore {
         lookup_id: u32,
     ) -> Result<Option<ReceiptRecord>, StoreError> {
         let row = sqlx::query(
-            "SELECT id, institution, kdf_salt, kdf_memory_kib, kdf_iterations, kdf_parallelism, \
+            "SELECT id, institution, state, kdf_salt, kdf_memory_kib, kdf_iterations, kdf_parallelism, \
              reporter_recipient FROM cases WHERE lookup_id = ?",
         )
         .bind(i64::from(lookup_id))
@@ -162,6 +163,10 @@ impl SqliteStore {
         Ok(Some(ReceiptRecord {
             case_id: row.try_get("id")?,
             institution: row.try_get("institution")?,
+            state: {
+                let s: String = row.try_get("state")?;
+                CaseState::parse(&s).ok_or_else(|| StoreError::Corrupt("state".into()))?
+            },
             kdf_salt: row.try_get("kdf_salt")?,
             kdf: KdfParams {
                 memory_kib: num("kdf_memory_kib")?,
@@ -174,7 +179,7 @@ impl SqliteStore {
 
     async fn events(&self, case_id: &str) -> Result<Vec<CaseEvent>, StoreError> {
         let rows = sqlx::query(
-            "SELECT day, actor, state, reason FROM events WHERE case_id = ? ORDER BY seq",
+            "SELECT day, actor, state, reason_envelope FROM events WHERE case_id = ? ORDER BY seq",
         )
         .bind(case_id)
         .fetch_all(&self.pool)
@@ -188,7 +193,7 @@ impl SqliteStore {
                     actor: Actor::from_column(&actor),
                     state: CaseState::parse(&state)
                         .ok_or_else(|| StoreError::Corrupt("state".into()))?,
-                    reason: r.try_get("reason")?,
+                    reason_envelope: r.try_get("reason_envelope")?,
                 })
             })
             .collect()
@@ -227,7 +232,13 @@ impl SqliteStore {
                 .fetch_optional(&self.pool)
                 .await?;
         let has_identity = identity.is_some();
+        let tags: Vec<String> =
+            sqlx::query_scalar("SELECT tag FROM case_tags WHERE case_id = ? ORDER BY tag")
+                .bind(&summary.id)
+                .fetch_all(&self.pool)
+                .await?;
         Ok(Some(CaseRecord {
+            tags,
             content: row.try_get("content")?,
             identity: identity.filter(|_| with_identity),
             has_identity,
@@ -280,19 +291,52 @@ impl SqliteStore {
         .await?)
     }
 
-    /// One page of an institution's cases, newest day first.
+    /// A case's state and the reporter's public recipient, for the owning institution only.
+    #[instrument(skip_all)]
+    pub async fn case_keys(
+        &self,
+        institution: &str,
+        case_id: &str,
+    ) -> Result<Option<(CaseState, String, Privacy)>, StoreError> {
+        let row = sqlx::query(
+            "SELECT state, reporter_recipient, privacy FROM cases WHERE id = ? AND institution = ?",
+        )
+        .bind(case_id)
+        .bind(institution)
+        .fetch_optional(&self.pool)
+        .await?;
+        let Some(r) = row else { return Ok(None) };
+        let state: String = r.try_get("state")?;
+        let privacy: String = r.try_get("privacy")?;
+        Ok(Some((
+            CaseState::parse(&state).ok_or_else(|| StoreError::Corrupt("state".into()))?,
+            r.try_get("reporter_recipient")?,
+            Privacy::parse(&privacy).ok_or_else(|| StoreError::Corrupt("privacy".into()))?,
+        )))
+    }
+
+    /// One page of an institution's cases, newest day first, filtered.
     #[instrument(skip_all)]
     pub async fn list_cases(
         &self,
         institution: &str,
+        filter: &CaseFilter,
         limit: u32,
         offset: u32,
     ) -> Result<Vec<CaseSummary>, StoreError> {
         let rows = sqlx::query(
             "SELECT id, institution, kind, category, privacy, state, received_on FROM cases \
-             WHERE institution = ? ORDER BY received_on DESC, id LIMIT ? OFFSET ?",
+             WHERE institution = ? \
+             AND (? IS NULL OR state = ?) AND (? IS NULL OR kind = ?) AND (? IS NULL OR category = ?) \
+             ORDER BY received_on DESC, id LIMIT ? OFFSET ?",
         )
         .bind(institution)
+        .bind(filter.state.map(CaseState::as_str))
+        .bind(filter.state.map(CaseState::as_str))
+        .bind(filter.kind.map(Kind::as_str))
+        .bind(filter.kind.map(Kind::as_str))
+        .bind(filter.category.as_deref())
+        .bind(filter.category.as_deref())
         .bind(i64::from(limit))
         .bind(i64::from(offset))
         .fetch_all(&self.pool)
@@ -300,7 +344,9 @@ impl SqliteStore {
         rows.iter().map(summary_from_row).collect()
     }
 
-    /// Adds a message. Returns `false` if the same form was already sent (same nonce).
+    /// Adds a message and, if `transition` says so, moves the case (`from` → `to`) in the same
+    /// transaction, recording the event. Returns `false` if the same form was already sent (same
+    /// nonce): nothing changes then.
     #[instrument(skip_all)]
     pub async fn add_message(
         &self,
@@ -309,7 +355,9 @@ impl SqliteStore {
         day: Date,
         nonce: Option<&[u8]>,
         envelope: &[u8],
+        transition: Option<(CaseState, CaseState)>,
     ) -> Result<bool, StoreError> {
+        let mut tx = self.pool.begin_with("BEGIN IMMEDIATE").await?;
         let res = sqlx::query(
             "INSERT INTO messages (case_id, seq, author, written_on, client_nonce, envelope) \
              SELECT ?, COALESCE(MAX(seq), 0) + 1, ?, ?, ?, ? FROM messages WHERE case_id = ?",
@@ -320,13 +368,112 @@ impl SqliteStore {
         .bind(nonce)
         .bind(envelope)
         .bind(case_id)
-        .execute(&self.pool)
+        .execute(&mut *tx)
         .await;
         match res {
-            Ok(_) => Ok(true),
-            Err(e) if is_unique_violation(&e) => Ok(false),
-            Err(e) => Err(e.into()),
+            Ok(_) => {}
+            Err(e) if is_unique_violation(&e) => return Ok(false),
+            Err(e) => return Err(e.into()),
         }
+        if let Some((from, to)) = transition {
+            move_state(&mut tx, case_id, None, from, to, day, author, None).await?;
+        }
+        if *author == Actor::Reporter {
+            queue_reporter_action(&mut tx, day, "reply", case_id).await?;
+        }
+        tx.commit().await?;
+        Ok(true)
+    }
+
+    /// Moves a case of `institution` from `from` to `to` and records the event. Returns `false`
+    /// (and changes nothing) if the case is not in `from` any more.
+    #[instrument(skip_all)]
+    #[allow(clippy::too_many_arguments)]
+    pub async fn transition(
+        &self,
+        institution: &str,
+        case_id: &str,
+        from: CaseState,
+        to: CaseState,
+        day: Date,
+        actor: &Actor,
+        reason_envelope: Option<&[u8]>,
+    ) -> Result<bool, StoreError> {
+        let mut tx = self.pool.begin_with("BEGIN IMMEDIATE").await?;
+        let moved = move_state(
+            &mut tx,
+            case_id,
+            Some(institution),
+            from,
+            to,
+            day,
+            actor,
+            reason_envelope,
+        )
+        .await?;
+        tx.commit().await?;
+        Ok(moved)
+    }
+
+    /// Reclassifies a case of `institution`. `None` leaves a field as it is; `drop_identity`
+    /// tightens a confidential case to anonymous by destroying its identity envelope (secure
+    /// delete overwrites it).
+    #[instrument(skip_all)]
+    pub async fn classify(
+        &self,
+        institution: &str,
+        case_id: &str,
+        change: &Classification,
+    ) -> Result<bool, StoreError> {
+        let mut tx = self.pool.begin_with("BEGIN IMMEDIATE").await?;
+        let exists: Option<String> =
+            sqlx::query_scalar("SELECT id FROM cases WHERE id = ? AND institution = ?")
+                .bind(case_id)
+                .bind(institution)
+                .fetch_optional(&mut *tx)
+                .await?;
+        if exists.is_none() {
+            return Ok(false);
+        }
+        if let Some(kind) = change.kind {
+            sqlx::query("UPDATE cases SET kind = ? WHERE id = ?")
+                .bind(kind.as_str())
+                .bind(case_id)
+                .execute(&mut *tx)
+                .await?;
+        }
+        if let Some(category) = &change.category {
+            sqlx::query("UPDATE cases SET category = ? WHERE id = ?")
+                .bind(category.as_deref())
+                .bind(case_id)
+                .execute(&mut *tx)
+                .await?;
+        }
+        if let Some(tags) = &change.tags {
+            sqlx::query("DELETE FROM case_tags WHERE case_id = ?")
+                .bind(case_id)
+                .execute(&mut *tx)
+                .await?;
+            for tag in tags {
+                sqlx::query("INSERT OR IGNORE INTO case_tags (case_id, tag) VALUES (?, ?)")
+                    .bind(case_id)
+                    .bind(tag)
+                    .execute(&mut *tx)
+                    .await?;
+            }
+        }
+        if change.drop_identity {
+            sqlx::query("DELETE FROM identities WHERE case_id = ?")
+                .bind(case_id)
+                .execute(&mut *tx)
+                .await?;
+            sqlx::query("UPDATE cases SET privacy = 'anonymous' WHERE id = ?")
+                .bind(case_id)
+                .execute(&mut *tx)
+                .await?;
+        }
+        tx.commit().await?;
+        Ok(true)
     }
 
     /// Counts of cases by state (public statistics: metadata only).
@@ -413,6 +560,16 @@ impl SqliteStore {
         Ok(())
     }
 
+    /// Ends a session (logout).
+    #[instrument(skip_all)]
+    pub async fn delete_session(&self, token_digest: &[u8]) -> Result<bool, StoreError> {
+        let r = sqlx::query("DELETE FROM sessions WHERE token_digest = ?")
+            .bind(token_digest)
+            .execute(&self.pool)
+            .await?;
+        Ok(r.rows_affected() == 1)
+    }
+
     /// The member handle of a live session.
     #[instrument(skip_all)]
     pub async fn session_member(
@@ -440,35 +597,57 @@ impl SqliteStore {
         case_id: Option<&str>,
     ) -> Result<(), StoreError> {
         let mut tx = self.pool.begin_with("BEGIN IMMEDIATE").await?;
-        let head = sqlx::query("SELECT seq, hash FROM audit_log ORDER BY seq DESC LIMIT 1")
-            .fetch_optional(&mut *tx)
-            .await?;
-        let (seq, prev): (i64, Vec<u8>) = match head {
-            Some(r) => (r.try_get::<i64, _>("seq")? + 1, r.try_get("hash")?),
-            None => (1, GENESIS.to_vec()),
-        };
-        let hash = entry_hash(
-            &prev,
-            &AuditFields {
-                seq,
-                at,
-                actor,
-                action,
-                case_id,
-            },
-        );
-        sqlx::query("INSERT INTO audit_log (seq, at, actor, action, case_id, prev_hash, hash) VALUES (?, ?, ?, ?, ?, ?, ?)")
-            .bind(seq)
-            .bind(at)
-            .bind(actor)
-            .bind(action)
-            .bind(case_id)
-            .bind(&prev)
-            .bind(hash.as_slice())
-            .execute(&mut *tx)
-            .await?;
+        append_chain(&mut tx, at, actor, action, case_id).await?;
         tx.commit().await?;
         Ok(())
+    }
+
+    /// Moves citizens' actions of days before `today` from the waiting table into the chain, in
+    /// random order (their ids are random), stamped with their day only. Returns how many.
+    #[instrument(skip_all)]
+    pub async fn flush_reporter_actions(&self, today: Date) -> Result<usize, StoreError> {
+        let mut tx = self.pool.begin_with("BEGIN IMMEDIATE").await?;
+        let rows = sqlx::query(
+            "SELECT id, day, action, case_id FROM audit_pending WHERE day < ? ORDER BY id",
+        )
+        .bind(day_string(today))
+        .fetch_all(&mut *tx)
+        .await?;
+        for r in &rows {
+            let day: String = r.try_get("day")?;
+            let action: String = r.try_get("action")?;
+            let case_id: Option<String> = r.try_get("case_id")?;
+            append_chain(
+                &mut tx,
+                &day,
+                &Actor::Reporter.to_column(),
+                &action,
+                case_id.as_deref(),
+            )
+            .await?;
+            let id: String = r.try_get("id")?;
+            sqlx::query("DELETE FROM audit_pending WHERE id = ?")
+                .bind(id)
+                .execute(&mut *tx)
+                .await?;
+        }
+        tx.commit().await?;
+        Ok(rows.len())
+    }
+
+    /// Audit entries that concern one case, in order.
+    #[instrument(skip_all)]
+    pub async fn audit_entries_for_case(
+        &self,
+        case_id: &str,
+    ) -> Result<Vec<AuditEntry>, StoreError> {
+        let rows = sqlx::query(
+            "SELECT seq, at, actor, action, case_id, prev_hash, hash FROM audit_log WHERE case_id = ? ORDER BY seq",
+        )
+        .bind(case_id)
+        .fetch_all(&self.pool)
+        .await?;
+        rows.iter().map(audit_from_row).collect()
     }
 
     /// The whole audit log in order (for verification and display).
@@ -479,18 +658,117 @@ impl SqliteStore {
         )
         .fetch_all(&self.pool)
         .await?;
-        rows.iter()
-            .map(|r| {
-                Ok(AuditEntry {
-                    seq: r.try_get("seq")?,
-                    at: r.try_get("at")?,
-                    actor: r.try_get("actor")?,
-                    action: r.try_get("action")?,
-                    case_id: r.try_get("case_id")?,
-                    prev_hash: r.try_get("prev_hash")?,
-                    hash: r.try_get("hash")?,
-                })
-            })
-            .collect()
+        rows.iter().map(audit_from_row).collect()
     }
+}
+
+fn audit_from_row(r: &SqliteRow) -> Result<AuditEntry, StoreError> {
+    Ok(AuditEntry {
+        seq: r.try_get("seq")?,
+        at: r.try_get("at")?,
+        actor: r.try_get("actor")?,
+        action: r.try_get("action")?,
+        case_id: r.try_get("case_id")?,
+        prev_hash: r.try_get("prev_hash")?,
+        hash: r.try_get("hash")?,
+    })
+}
+
+type Tx<'a> = sqlx::Transaction<'a, sqlx::Sqlite>;
+
+async fn append_chain(
+    tx: &mut Tx<'_>,
+    at: &str,
+    actor: &str,
+    action: &str,
+    case_id: Option<&str>,
+) -> Result<(), StoreError> {
+    let head = sqlx::query("SELECT seq, hash FROM audit_log ORDER BY seq DESC LIMIT 1")
+        .fetch_optional(&mut **tx)
+        .await?;
+    let (seq, prev): (i64, Vec<u8>) = match head {
+        Some(r) => (r.try_get::<i64, _>("seq")? + 1, r.try_get("hash")?),
+        None => (1, GENESIS.to_vec()),
+    };
+    let hash = entry_hash(
+        &prev,
+        &AuditFields {
+            seq,
+            at,
+            actor,
+            action,
+            case_id,
+        },
+    );
+    sqlx::query("INSERT INTO audit_log (seq, at, actor, action, case_id, prev_hash, hash) VALUES (?, ?, ?, ?, ?, ?, ?)")
+        .bind(seq)
+        .bind(at)
+        .bind(actor)
+        .bind(action)
+        .bind(case_id)
+        .bind(&prev)
+        .bind(hash.as_slice())
+        .execute(&mut **tx)
+        .await?;
+    Ok(())
+}
+
+async fn queue_reporter_action(
+    tx: &mut Tx<'_>,
+    day: Date,
+    action: &str,
+    case_id: &str,
+) -> Result<(), StoreError> {
+    let id = crate::crypto::token::random_32()
+        .map(|b| crate::crypto::token::encode(b.as_ref()))
+        .map_err(|e| StoreError::Corrupt(format!("random id: {e}")))?;
+    sqlx::query("INSERT INTO audit_pending (id, day, action, case_id) VALUES (?, ?, ?, ?)")
+        .bind(id)
+        .bind(day_string(day))
+        .bind(action)
+        .bind(case_id)
+        .execute(&mut **tx)
+        .await?;
+    Ok(())
+}
+
+/// `from` → `to` if the case is still in `from` (and, for members, owned by `institution`);
+/// records the event with the next sequence number of the case.
+#[allow(clippy::too_many_arguments)]
+async fn move_state(
+    tx: &mut Tx<'_>,
+    case_id: &str,
+    institution: Option<&str>,
+    from: CaseState,
+    to: CaseState,
+    day: Date,
+    actor: &Actor,
+    reason_envelope: Option<&[u8]>,
+) -> Result<bool, StoreError> {
+    let updated = sqlx::query(
+        "UPDATE cases SET state = ? WHERE id = ? AND state = ? AND (? IS NULL OR institution = ?)",
+    )
+    .bind(to.as_str())
+    .bind(case_id)
+    .bind(from.as_str())
+    .bind(institution)
+    .bind(institution)
+    .execute(&mut **tx)
+    .await?;
+    if updated.rows_affected() != 1 {
+        return Ok(false);
+    }
+    sqlx::query(
+        "INSERT INTO events (case_id, seq, day, actor, state, reason_envelope) \
+         SELECT ?, COALESCE(MAX(seq), 0) + 1, ?, ?, ?, ? FROM events WHERE case_id = ?",
+    )
+    .bind(case_id)
+    .bind(day_string(day))
+    .bind(actor.to_column())
+    .bind(to.as_str())
+    .bind(reason_envelope)
+    .bind(case_id)
+    .execute(&mut **tx)
+    .await?;
+    Ok(true)
 }

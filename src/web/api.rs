@@ -13,12 +13,15 @@ use serde::Deserialize;
 
 use crate::api::{
     CaseListResponse, CaseResponse, CaseSummaryJson, ChallengeRequest, ChallengeResponse,
-    EventJson, MessageJson, SessionRequest, SessionResponse,
+    ClassifyRequest, EventJson, MessageJson, OkResponse, RecipientsResponse, ReplyRequest,
+    SessionRequest, SessionResponse, StateRequest,
 };
 use crate::crypto::token;
+use crate::domain::case::{CaseState, Kind};
 use crate::domain::institution::Member;
 use crate::error::{Error, Result};
 use crate::service::member as svc;
+use crate::store::CaseFilter;
 
 use super::AppState;
 
@@ -26,20 +29,32 @@ use super::AppState;
 #[derive(Debug)]
 pub struct AuthMember(pub Member);
 
+fn bearer(headers: &axum::http::HeaderMap) -> Result<&str> {
+    headers
+        .get(AUTHORIZATION)
+        .and_then(|v| v.to_str().ok())
+        .and_then(|v| v.strip_prefix("Bearer "))
+        .ok_or(Error::Unauthorized)
+}
+
 impl FromRequestParts<AppState> for AuthMember {
     type Rejection = Error;
 
     async fn from_request_parts(parts: &mut Parts, state: &AppState) -> Result<Self> {
-        let bearer = parts
-            .headers
-            .get(AUTHORIZATION)
-            .and_then(|v| v.to_str().ok())
-            .and_then(|v| v.strip_prefix("Bearer "))
-            .ok_or(Error::Unauthorized)?;
         Ok(AuthMember(
-            svc::authenticate(&state.app, bearer).await?.clone(),
+            svc::authenticate(&state.app, bearer(&parts.headers)?)
+                .await?
+                .clone(),
         ))
     }
+}
+
+pub async fn logout(
+    State(state): State<AppState>,
+    headers: axum::http::HeaderMap,
+) -> Result<Json<OkResponse>> {
+    svc::logout(&state.app, bearer(&headers)?).await?;
+    Ok(Json(OkResponse { ok: true }))
 }
 
 pub async fn challenge(
@@ -74,11 +89,17 @@ pub async fn session(
 }
 
 #[derive(Debug, Deserialize)]
-pub struct Paging {
+pub struct ListQuery {
     #[serde(default = "default_limit")]
     limit: u32,
     #[serde(default)]
     offset: u32,
+    #[serde(default)]
+    state: Option<String>,
+    #[serde(default)]
+    kind: Option<String>,
+    #[serde(default)]
+    category: Option<String>,
 }
 
 fn default_limit() -> u32 {
@@ -88,9 +109,24 @@ fn default_limit() -> u32 {
 pub async fn list(
     State(state): State<AppState>,
     AuthMember(m): AuthMember,
-    Query(p): Query<Paging>,
+    Query(p): Query<ListQuery>,
 ) -> Result<Json<CaseListResponse>> {
-    let cases = svc::list(&state.app, &m, p.limit, p.offset).await?;
+    let filter = CaseFilter {
+        state: p
+            .state
+            .as_deref()
+            .map(|s| {
+                CaseState::parse(s).ok_or_else(|| Error::Invalid(format!("unknown state {s:?}")))
+            })
+            .transpose()?,
+        kind: p
+            .kind
+            .as_deref()
+            .map(|k| Kind::parse(k).ok_or_else(|| Error::Invalid(format!("unknown kind {k:?}"))))
+            .transpose()?,
+        category: p.category,
+    };
+    let cases = svc::list(&state.app, &m, &filter, p.limit, p.offset).await?;
     Ok(Json(CaseListResponse {
         cases: cases.iter().map(CaseSummaryJson::from).collect(),
     }))
@@ -105,6 +141,7 @@ pub async fn show(
     Ok(Json(CaseResponse {
         case: CaseSummaryJson::from(&r.summary),
         has_identity: r.has_identity,
+        tags: r.tags.clone(),
         content: token::encode(&r.content),
         events: r.events.iter().map(EventJson::from).collect(),
         messages: r
@@ -138,6 +175,65 @@ pub async fn identity(
     Path(id): Path<String>,
 ) -> Result<Response> {
     Ok(age_file(svc::identity_envelope(&state.app, &m, &id).await?))
+}
+
+pub async fn recipients(
+    State(state): State<AppState>,
+    AuthMember(m): AuthMember,
+    Path(id): Path<String>,
+) -> Result<Json<RecipientsResponse>> {
+    let r = svc::recipients(&state.app, &m, &id).await?;
+    Ok(Json(RecipientsResponse {
+        readers: r.readers,
+        reporter: r.reporter,
+    }))
+}
+
+fn envelope_bytes(b64: &str) -> Result<Vec<u8>> {
+    token::decode(b64).ok_or_else(|| Error::Invalid("the envelope is not valid base64url".into()))
+}
+
+pub async fn reply(
+    State(state): State<AppState>,
+    AuthMember(m): AuthMember,
+    Path(id): Path<String>,
+    Json(req): Json<ReplyRequest>,
+) -> Result<Json<OkResponse>> {
+    svc::reply(&state.app, &m, &id, &envelope_bytes(&req.envelope)?).await?;
+    Ok(Json(OkResponse { ok: true }))
+}
+
+pub async fn set_state(
+    State(state): State<AppState>,
+    AuthMember(m): AuthMember,
+    Path(id): Path<String>,
+    Json(req): Json<StateRequest>,
+) -> Result<Json<OkResponse>> {
+    let to = CaseState::parse(&req.state)
+        .ok_or_else(|| Error::Invalid(format!("unknown state {:?}", req.state)))?;
+    let reason = req
+        .reason_envelope
+        .as_deref()
+        .map(envelope_bytes)
+        .transpose()?;
+    svc::set_state(&state.app, &m, &id, to, reason.as_deref()).await?;
+    Ok(Json(OkResponse { ok: true }))
+}
+
+pub async fn classify(
+    State(state): State<AppState>,
+    AuthMember(m): AuthMember,
+    Path(id): Path<String>,
+    Json(req): Json<ClassifyRequest>,
+) -> Result<Json<OkResponse>> {
+    let r = svc::ClassifyRequest {
+        kind: req.kind.as_deref(),
+        category: req.category.as_deref(),
+        tags: req.tags.as_deref(),
+        privacy: req.privacy.as_deref(),
+    };
+    svc::classify(&state.app, &m, &id, &r).await?;
+    Ok(Json(OkResponse { ok: true }))
 }
 
 pub async fn not_found() -> Error {

@@ -16,6 +16,7 @@ use crate::crypto::receipt::{Receipt, ReceiptError};
 use crate::crypto::token;
 use crate::domain::case::{Actor, Kind};
 use crate::domain::clock::day_string;
+use crate::domain::institution::Role;
 use crate::domain::report::{self, Draft, Field};
 use crate::service::citizen::{self as svc, ReporterView};
 
@@ -431,21 +432,28 @@ fn actor_label(state: &AppState, lang: Lang, actor: &Actor) -> String {
             handle,
             institution,
         } => {
-            let inst = state
-                .app
-                .directory
+            let dir = &state.app.directory;
+            let inst = dir
                 .get(institution)
-                .map(|i| i.name(lang.is_en()).to_owned())
+                .map(|i| i.name(lang.is_en()))
                 .unwrap_or_default();
-            // A personal name only if the member chose to show one.
-            match state
-                .app
-                .directory
-                .member(handle)
-                .and_then(|m| m.display_name.clone())
-            {
-                Some(name) => format!("{name}, {inst}"),
-                None => format!("{} · {inst}", t.officer_of),
+            let member = dir.member(handle);
+            // By institution and role; a personal name only if the member chose to show one.
+            let role = member
+                .and_then(|m| {
+                    [
+                        Role::Investigator,
+                        Role::Triage,
+                        Role::Custodian,
+                        Role::Oversight,
+                    ]
+                    .into_iter()
+                    .find(|r| m.has(*r))
+                })
+                .map_or(t.officer_of, |r| t.role(r));
+            match member.and_then(|m| m.display_name.as_deref()) {
+                Some(name) => format!("{name} · {role} · {inst}"),
+                None => format!("{role} · {inst}"),
             }
         }
     }
@@ -474,7 +482,7 @@ fn status_page(
             day: day_string(e.day),
             who: actor_label(state, lang, &e.actor),
             what: t.state(e.state),
-            reason: e.reason.clone(),
+            reason: e.reason.as_ref().map(|r| r.text.as_str()),
         })
         .collect();
     let messages = view
@@ -514,6 +522,7 @@ fn status_page(
             state: t.state(view.state()),
             institution,
             history,
+            question: view.open_question(),
             report_title: &view.report.title,
             report_body: &view.report.body,
             kind: t.kind(view.summary.kind),

@@ -14,7 +14,9 @@ impl Error {
         match self {
             Error::NotFound => StatusCode::NOT_FOUND,
             Error::Unauthorized => StatusCode::UNAUTHORIZED,
-            Error::Forbidden => StatusCode::FORBIDDEN,
+            Error::Forbidden | Error::Denied(_) => StatusCode::FORBIDDEN,
+            Error::Invalid(_) => StatusCode::UNPROCESSABLE_ENTITY,
+            Error::Conflict(_) => StatusCode::CONFLICT,
             _ => StatusCode::INTERNAL_SERVER_ERROR,
         }
     }
@@ -23,7 +25,9 @@ impl Error {
         match self {
             Error::NotFound => "not_found",
             Error::Unauthorized => "unauthorized",
-            Error::Forbidden => "forbidden",
+            Error::Forbidden | Error::Denied(_) => "forbidden",
+            Error::Invalid(_) => "invalid",
+            Error::Conflict(_) => "conflict",
             _ => "internal",
         }
     }

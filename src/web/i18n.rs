@@ -6,6 +6,7 @@ use axum::http::header::ACCEPT_LANGUAGE;
 use axum::http::request::Parts;
 
 use crate::domain::case::{CaseState, Kind, Privacy};
+use crate::domain::institution::Role;
 use crate::domain::report::Problem;
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
@@ -222,6 +223,10 @@ pub struct Texts {
     pub kind_explain: [&'static str; 4],
     pub states: [&'static str; 10],
     pub privacy_names: [&'static str; 2],
+    /// triage, investigator, custodian, oversight
+    pub role_names: [&'static str; 4],
+    pub question_title: &'static str,
+    pub question_answer_hint: &'static str,
 }
 
 impl Texts {
@@ -239,6 +244,15 @@ impl Texts {
 
     pub fn privacy(&self, p: Privacy) -> &'static str {
         self.privacy_names[Privacy::ALL.iter().position(|x| *x == p).unwrap_or(0)]
+    }
+
+    pub fn role(&self, r: Role) -> &'static str {
+        match r {
+            Role::Triage => self.role_names[0],
+            Role::Investigator => self.role_names[1],
+            Role::Custodian => self.role_names[2],
+            Role::Oversight => self.role_names[3],
+        }
     }
 
     pub fn problem(&self, p: Problem) -> String {
@@ -406,6 +420,14 @@ pub static ID: Texts = Texts {
         "Dieskalasi ke Ombudsman",
     ],
     privacy_names: ["Anonim", "Rahasia"],
+    role_names: [
+        "Petugas verifikasi",
+        "Petugas tindak lanjut",
+        "Penjaga identitas",
+        "Pengawas",
+    ],
+    question_title: "Petugas membutuhkan keterangan dari Anda",
+    question_answer_hint: "Jawab dengan formulir pesan di bawah. Setelah Anda menjawab, laporan kembali diperiksa.",
 };
 
 pub static EN: Texts = Texts {
@@ -552,6 +574,14 @@ pub static EN: Texts = Texts {
         "Escalated to the Ombudsman",
     ],
     privacy_names: ["Anonymous", "Confidential"],
+    role_names: [
+        "Intake officer",
+        "Investigating officer",
+        "Identity custodian",
+        "Oversight officer",
+    ],
+    question_title: "The officers need information from you",
+    question_answer_hint: "Answer with the message form below. Once you answer, the report is looked at again.",
 };
 
 #[cfg(test)]

@@ -77,11 +77,15 @@ pub fn router(app: Arc<App>) -> Result<Router, ConfigError> {
 
     let api = Router::new()
         .route("/session/challenge", post(api::challenge))
-        .route("/session", post(api::session))
+        .route("/session", post(api::session).delete(api::logout))
         .route("/cases", get(api::list))
         .route("/cases/{id}", get(api::show))
         .route("/cases/{id}/envelope", get(api::envelope))
         .route("/cases/{id}/identity", get(api::identity))
+        .route("/cases/{id}/recipients", get(api::recipients))
+        .route("/cases/{id}/messages", post(api::reply))
+        .route("/cases/{id}/state", post(api::set_state))
+        .route("/cases/{id}/classify", post(api::classify))
         .fallback(api::not_found);
 
     let router = Router::new()

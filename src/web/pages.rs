@@ -136,12 +136,11 @@ pub struct StatusFormPage<'a> {
     pub typed: &'a str,
 }
 
-#[derive(Debug)]
-pub struct HistoryRow {
+pub struct HistoryRow<'a> {
     pub day: String,
     pub who: String,
     pub what: &'static str,
-    pub reason: Option<String>,
+    pub reason: Option<&'a str>,
 }
 
 #[derive(Debug)]
@@ -162,7 +161,9 @@ pub struct StatusPage<'a> {
     pub case_id: &'a str,
     pub state: &'static str,
     pub institution: &'a str,
-    pub history: Vec<HistoryRow>,
+    pub history: Vec<HistoryRow<'a>>,
+    /// The officers' open question when the case is on hold, shown first.
+    pub question: Option<&'a str>,
     pub report_title: &'a str,
     pub report_body: &'a str,
     pub kind: &'static str,

@@ -313,12 +313,22 @@ pub fn free_port() -> u16 {
 
 /// Runs the `bisik` CLI; returns (success, stdout bytes, stderr text).
 pub fn bisik_cli(args: &[&str]) -> (bool, Vec<u8>, String) {
-    let out = Command::new(bisik_bin()).args(args).output().unwrap();
+    let out = Command::new(bisik_bin())
+        .args(args)
+        .env("BISIK_STATE_DIR", state_dir())
+        .env_remove("BISIK_IDENTITY_PASSPHRASE")
+        .output()
+        .unwrap();
     (
         out.status.success(),
         out.stdout,
         String::from_utf8_lossy(&out.stderr).into_owned(),
     )
+}
+
+/// Where the CLI caches sessions during tests (not the developer's home).
+pub fn state_dir() -> PathBuf {
+    PathBuf::from(env!("CARGO_TARGET_TMPDIR")).join("bisik-sessions")
 }
 
 /// Runs a member command: `bisik case --server <server> --identity <identity> <args…>`.

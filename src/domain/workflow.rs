@@ -1,0 +1,209 @@
+//! The LAPOR state machine (DESIGN section 4): which state may follow which, who may move a
+//! case there, and whether the citizen must be given a reason. Pure: the caller supplies the
+//! actor's roles; the store records the result with its day.
+
+use thiserror::Error;
+
+use super::case::CaseState;
+use super::institution::Role;
+
+/// Who asks for a transition.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Mover<'a> {
+    /// A member, with all their roles.
+    Member(&'a [Role]),
+    /// The citizen, by writing on their case.
+    Reporter,
+}
+
+/// One legal move.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Rule {
+    pub from: &'static [CaseState],
+    pub to: CaseState,
+    /// Roles that may make it (any one suffices).
+    pub roles: &'static [Role],
+    /// The citizen is owed a reason they can read.
+    pub needs_reason: bool,
+}
+
+use CaseState::*;
+use Role::*;
+
+/// Every move a member can make with `set-state`. Forwarding and escalation are separate acts
+/// (they re-encrypt) and are not in this table.
+pub const RULES: &[Rule] = &[
+    Rule {
+        from: &[Received, OnHold],
+        to: Verified,
+        roles: &[Triage],
+        needs_reason: false,
+    },
+    Rule {
+        from: &[Received, Verified],
+        to: OnHold,
+        roles: &[Triage],
+        needs_reason: true,
+    },
+    Rule {
+        from: &[Received, Verified, OnHold],
+        to: Archived,
+        roles: &[Triage],
+        needs_reason: true,
+    },
+    Rule {
+        from: &[Received, Verified],
+        to: NotOurAuthority,
+        roles: &[Triage],
+        needs_reason: true,
+    },
+    Rule {
+        from: &[Verified, Forwarded, Answered],
+        to: InProgress,
+        roles: &[Investigator],
+        needs_reason: false,
+    },
+    Rule {
+        from: &[InProgress],
+        to: Answered,
+        roles: &[Investigator],
+        needs_reason: false,
+    },
+    Rule {
+        from: &[Answered],
+        to: Closed,
+        roles: &[Investigator, Triage],
+        needs_reason: false,
+    },
+];
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Error)]
+pub enum TransitionError {
+    #[error("a case cannot go from {from} to {to}")]
+    Illegal { from: CaseState, to: CaseState },
+    #[error("moving a case to {to} needs one of the roles: {roles}")]
+    Role { to: CaseState, roles: &'static str },
+    #[error("moving a case to {0} needs a reason the citizen can read (--reason)")]
+    ReasonRequired(CaseState),
+}
+
+fn role_names(roles: &'static [Role]) -> &'static str {
+    match roles {
+        [Triage] => "triage",
+        [Investigator] => "investigator",
+        [Investigator, Triage] | [Triage, Investigator] => "investigator or triage",
+        _ => "(see the rules)",
+    }
+}
+
+/// Checks a member's move. `has_reason` says whether a reason envelope comes with it.
+pub fn check_member_move(
+    from: CaseState,
+    to: CaseState,
+    roles: &[Role],
+    has_reason: bool,
+) -> Result<(), TransitionError> {
+    let rule = RULES
+        .iter()
+        .find(|r| r.to == to && r.from.contains(&from))
+        .ok_or(TransitionError::Illegal { from, to })?;
+    if !rule.roles.iter().any(|r| roles.contains(r)) {
+        return Err(TransitionError::Role {
+            to,
+            roles: role_names(rule.roles),
+        });
+    }
+    if rule.needs_reason && !has_reason {
+        return Err(TransitionError::ReasonRequired(to));
+    }
+    Ok(())
+}
+
+/// What a citizen's message does to the case: an answer reopens it, a reply to a question
+/// sends it back to the intake officers. `None` leaves the state alone.
+pub fn after_reporter_message(state: CaseState) -> Option<CaseState> {
+    match state {
+        Answered => Some(InProgress),
+        OnHold => Some(Received),
+        _ => None,
+    }
+}
+
+/// States after which nothing more happens on the case.
+pub fn is_final(state: CaseState) -> bool {
+    matches!(state, Archived | Closed)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn the_lapor_path_is_legal() {
+        let t = &[Triage][..];
+        let i = &[Investigator][..];
+        assert!(check_member_move(Received, Verified, t, false).is_ok());
+        assert!(check_member_move(Verified, InProgress, i, false).is_ok());
+        assert!(check_member_move(InProgress, Answered, i, false).is_ok());
+        assert!(check_member_move(Answered, Closed, i, false).is_ok());
+        assert!(check_member_move(Answered, InProgress, i, false).is_ok());
+    }
+
+    #[test]
+    fn every_illegal_move_is_refused() {
+        let all = &[Triage, Investigator, Custodian, Oversight][..];
+        for from in CaseState::ALL {
+            for to in CaseState::ALL {
+                let legal = RULES.iter().any(|r| r.to == *to && r.from.contains(from));
+                let res = check_member_move(*from, *to, all, true);
+                assert_eq!(res.is_ok(), legal, "{from} -> {to}");
+                if !legal {
+                    assert_eq!(
+                        res,
+                        Err(TransitionError::Illegal {
+                            from: *from,
+                            to: *to
+                        })
+                    );
+                }
+            }
+        }
+        // Final states stay final; escalation and forwarding are not set-state moves.
+        assert!(RULES.iter().all(|r| !r.from.iter().any(|s| is_final(*s))));
+        assert!(
+            RULES
+                .iter()
+                .all(|r| r.to != Escalated && r.to != Forwarded && r.to != Received)
+        );
+    }
+
+    #[test]
+    fn roles_and_reasons() {
+        assert_eq!(
+            check_member_move(Received, Verified, &[Investigator], false),
+            Err(TransitionError::Role {
+                to: Verified,
+                roles: "triage"
+            })
+        );
+        assert!(check_member_move(Verified, InProgress, &[Triage, Custodian], false).is_err());
+        assert!(check_member_move(Received, Verified, &[Custodian, Oversight], false).is_err());
+        for to in [OnHold, Archived, NotOurAuthority] {
+            assert_eq!(
+                check_member_move(Received, to, &[Triage], false),
+                Err(TransitionError::ReasonRequired(to))
+            );
+            assert!(check_member_move(Received, to, &[Triage], true).is_ok());
+        }
+        // Several roles: any one that allows the move suffices.
+        assert!(check_member_move(Received, Verified, &[Investigator, Triage], false).is_ok());
+    }
+
+    #[test]
+    fn the_citizen_reopens_and_answers() {
+        assert_eq!(after_reporter_message(Answered), Some(InProgress));
+        assert_eq!(after_reporter_message(OnHold), Some(Received));
+        assert_eq!(after_reporter_message(InProgress), None);
+        assert_eq!(after_reporter_message(Closed), None);
+    }
+}
