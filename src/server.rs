@@ -56,6 +56,7 @@ pub async fn build(
 pub async fn serve(config: Config, ready: impl FnOnce(&str)) -> Result<(), StartError> {
     let listen = config.listen.clone();
     let (app, router) = build(config, Arc::new(SystemClock)).await?;
+    let housekeeping = tokio::spawn(housekeeping(app.clone()));
     let result = match listen {
         Listen::Tcp(addr) => {
             let listener = TcpListener::bind(addr)
@@ -84,8 +85,26 @@ pub async fn serve(config: Config, ready: impl FnOnce(&str)) -> Result<(), Start
             r
         }
     };
+    housekeeping.abort();
     app.store.close().await;
     result.map_err(StartError::Serve)
+}
+
+/// Periodic work that needs no request: citizens' actions of past days enter the audit chain.
+/// Runs at start and then every ten minutes; time comes from the app's clock.
+pub async fn housekeeping(app: Arc<App>) {
+    let mut tick = tokio::time::interval(std::time::Duration::from_secs(600));
+    loop {
+        tick.tick().await;
+        match app.store.flush_reporter_actions(app.clock.today()).await {
+            Ok(0) => {}
+            Ok(n) => tracing::info!(
+                entries = n,
+                "citizen actions of past days added to the audit chain"
+            ),
+            Err(e) => tracing::error!(error = %e, "audit housekeeping failed"),
+        }
+    }
 }
 
 /// A socket file left by a crashed server is removed; any other file at that path is an error.

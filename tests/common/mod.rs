@@ -57,6 +57,34 @@ impl Fixture {
         bisik::client::read_identity(&self.identity_path(handle)).unwrap()
     }
 
+    /// Adds a member with a fresh identity to an institution's keys file (before starting).
+    pub fn add_member(&self, institution: &str, handle: &str, roles: &[&str]) -> PathBuf {
+        let id = x25519::Identity::generate();
+        let path = self.identity_path(handle);
+        std::fs::write(
+            &path,
+            format!(
+                "{}\n",
+                age::secrecy::ExposeSecret::expose_secret(&id.to_string())
+            ),
+        )
+        .unwrap();
+        let keys = self
+            .dir
+            .path()
+            .join("keys/institutions")
+            .join(format!("{institution}.toml"));
+        let mut text = std::fs::read_to_string(&keys).unwrap();
+        let roles: Vec<String> = roles.iter().map(|r| format!("\"{r}\"")).collect();
+        text.push_str(&format!(
+            "\n[[members]]\nhandle = \"{handle}\"\nroles = [{}]\nrecipient = \"{}\"\n",
+            roles.join(", "),
+            id.to_public()
+        ));
+        std::fs::write(keys, text).unwrap();
+        path
+    }
+
     pub fn config(&self) -> Config {
         Config::load(&self.config_path).unwrap()
     }
@@ -178,6 +206,110 @@ pub fn json_post(path: &str, body: &str) -> Request<Body> {
         .header("content-type", "application/json")
         .body(Body::from(body.to_owned()))
         .unwrap()
+}
+
+pub fn authed_post(path: &str, token: &str, body: &serde_json::Value) -> Request<Body> {
+    Request::post(path)
+        .header("authorization", format!("Bearer {token}"))
+        .header("content-type", "application/json")
+        .body(Body::from(body.to_string()))
+        .unwrap()
+}
+
+/// Seals a JSON document the way a member's client does: to the case's readers and reporter,
+/// as the API lists them.
+pub async fn seal_for_case(
+    router: &Router,
+    token: &str,
+    case_id: &str,
+    doc: &serde_json::Value,
+) -> String {
+    let r = send(
+        router,
+        authed_get(&format!("/api/v1/cases/{case_id}/recipients"), token),
+    )
+    .await;
+    assert_eq!(r.status, StatusCode::OK, "{}", r.text());
+    let rec: bisik::api::RecipientsResponse = serde_json::from_slice(&r.body).unwrap();
+    let recipients: Vec<x25519::Recipient> = rec
+        .readers
+        .iter()
+        .chain(std::iter::once(&rec.reporter))
+        .map(|t| t.parse().unwrap())
+        .collect();
+    let sealed = bisik::crypto::envelope::seal(&recipients, doc.to_string().as_bytes()).unwrap();
+    bisik::crypto::token::encode(&sealed)
+}
+
+/// A member moves a case through the API (sealing the reason like the CLI does).
+pub async fn set_state(
+    router: &Router,
+    token: &str,
+    case_id: &str,
+    state: &str,
+    reason: Option<&str>,
+) -> Reply {
+    let reason_envelope = match reason {
+        Some(text) => {
+            let doc = serde_json::json!({"type": "bisik.reason", "version": 1, "state": state, "text": text});
+            Some(seal_for_case(router, token, case_id, &doc).await)
+        }
+        None => None,
+    };
+    let body = serde_json::json!({ "state": state, "reason_envelope": reason_envelope });
+    send(
+        router,
+        authed_post(&format!("/api/v1/cases/{case_id}/state"), token, &body),
+    )
+    .await
+}
+
+/// A member writes to the citizen through the API (sealed like the CLI does).
+pub async fn member_reply(
+    router: &Router,
+    token: &str,
+    case_id: &str,
+    author: &str,
+    text: &str,
+) -> Reply {
+    let doc = serde_json::json!({"type": "bisik.message", "version": 1, "author": author, "body": text, "written_on": "2026-11-23"});
+    let envelope = seal_for_case(router, token, case_id, &doc).await;
+    send(
+        router,
+        authed_post(
+            &format!("/api/v1/cases/{case_id}/messages"),
+            token,
+            &serde_json::json!({ "envelope": envelope }),
+        ),
+    )
+    .await
+}
+
+/// The citizen's status page (English) for a receipt.
+pub async fn status_page(router: &Router, receipt: &str) -> String {
+    let r = send(
+        router,
+        post_form("/status?lang=en", &[("receipt", receipt)]),
+    )
+    .await;
+    assert_eq!(r.status, StatusCode::OK, "{}", r.text());
+    r.text()
+}
+
+/// The citizen replies from the status page.
+pub async fn citizen_reply(router: &Router, receipt: &str, text: &str) -> String {
+    let page = status_page(router, receipt).await;
+    let nonce = input_value(&page, "nonce").unwrap();
+    let r = send(
+        router,
+        post_form(
+            "/status/reply?lang=en",
+            &[("receipt", receipt), ("nonce", &nonce), ("message", text)],
+        ),
+    )
+    .await;
+    assert_eq!(r.status, StatusCode::OK, "{}", r.text());
+    r.text()
 }
 
 pub fn authed_get(path: &str, token: &str) -> Request<Body> {

@@ -1,0 +1,488 @@
+//! Two officers work a case from start to finish with nothing but the real `bisik` CLI and their
+//! identity files, against the real server on 127.0.0.1; the citizen follows on the status page.
+//! Also: the audit chain verifies and names the row that was tampered with; sessions are cached
+//! privately; passphrase-protected identities; the CLI through a SOCKS5 proxy; a member's
+//! message opens with the Debian `age` CLI and the reporter's own derived identity.
+#![allow(clippy::unwrap_used, clippy::expect_used)]
+
+mod common;
+
+use std::io::{Read, Write};
+use std::net::{TcpListener, TcpStream};
+use std::path::Path;
+use std::process::Command;
+use std::sync::Arc;
+use std::sync::atomic::{AtomicUsize, Ordering};
+
+use common::*;
+
+fn post(base: &str, path: &str, pairs: &[(&str, &str)]) -> String {
+    let mut res = loopback_agent()
+        .post(format!("{base}{path}"))
+        .header("content-type", "application/x-www-form-urlencoded")
+        .send(form_body(pairs))
+        .unwrap();
+    assert_eq!(res.status().as_u16(), 200);
+    res.body_mut().read_to_string().unwrap()
+}
+
+fn status(base: &str, receipt: &str) -> String {
+    post(base, "/status?lang=en", &[("receipt", receipt)])
+}
+
+fn citizen_reply(base: &str, receipt: &str, text: &str) -> String {
+    let page = status(base, receipt);
+    let nonce = input_value(&page, "nonce").unwrap();
+    post(
+        base,
+        "/status/reply?lang=en",
+        &[("receipt", receipt), ("nonce", &nonce), ("message", text)],
+    )
+}
+
+/// Runs a member command and insists it works.
+fn ok(base: &str, identity: &Path, args: &[&str]) -> String {
+    let (ok, out, err) = case_cli(base, identity, args);
+    assert!(ok, "bisik case {args:?} failed: {err}");
+    String::from_utf8(out).unwrap()
+}
+
+fn audit(config: &Path, args: &[&str]) -> (bool, String) {
+    let mut all = vec!["audit", "--config", config.to_str().unwrap()];
+    all.extend_from_slice(args);
+    let (ok, out, err) = bisik_cli(&all);
+    (ok, format!("{}{err}", String::from_utf8_lossy(&out)))
+}
+
+#[test]
+fn two_officers_work_a_case_to_the_end_with_the_cli() {
+    let fx = Fixture::new(CHEAP_KDF);
+    let server = ServerProcess::start(&fx.config_path, &[]);
+    let base = server.base.clone();
+    let fields = report_fields(&[
+        ("title", "Bus never comes"),
+        ("body", "Route 7 skipped our stop all week."),
+        ("institution", "transport"),
+        ("category", "transport"),
+    ]);
+    let html = post(&base, "/report?lang=en", &fields);
+    let receipt = element_text(&html, "receipt").unwrap();
+    let case_id = element_text(&html, "case-id").unwrap();
+    let triage = fx.identity_path("transport-triage");
+    let inv = fx.identity_path("transport-investigator");
+
+    // Log in once; the session is cached, readable only by the user.
+    let (logged, out, err) = bisik_cli(&[
+        "login",
+        "--server",
+        &base,
+        "--identity",
+        triage.to_str().unwrap(),
+    ]);
+    assert!(logged, "{err}");
+    assert!(
+        String::from_utf8_lossy(&out).contains("logged in as transport-triage (transport: triage)")
+    );
+    let cached: Vec<_> = std::fs::read_dir(state_dir())
+        .unwrap()
+        .filter_map(Result::ok)
+        .collect();
+    assert!(!cached.is_empty());
+    use std::os::unix::fs::PermissionsExt;
+    for f in &cached {
+        assert_eq!(
+            f.metadata().unwrap().permissions().mode() & 0o077,
+            0,
+            "session cache readable by others"
+        );
+    }
+
+    assert!(ok(&base, &triage, &["list", "--state", "received"]).contains(&case_id));
+    ok(&base, &triage, &["set-state", &case_id, "verified"]);
+    ok(
+        &base,
+        &triage,
+        &["classify", &case_id, "--tags", "route-7,schedule"],
+    );
+    ok(&base, &inv, &["set-state", &case_id, "in_progress"]);
+    ok(
+        &base,
+        &inv,
+        &[
+            "reply",
+            &case_id,
+            "We asked the operator for the route 7 logs.",
+        ],
+    );
+
+    let page = status(&base, &receipt);
+    assert_eq!(element_text(&page, "state").unwrap(), "In progress");
+    assert!(page.contains("We asked the operator for the route 7 logs."));
+    let page = citizen_reply(&base, &receipt, "Today it skipped us again at 07:15.");
+    assert!(page.contains("Your message is saved."));
+
+    // The reply from a file, then the answer.
+    let answer = fx.data_dir().join("answer.txt");
+    std::fs::write(
+        &answer,
+        "The operator has been fined; the schedule is fixed from Monday.",
+    )
+    .unwrap();
+    ok(
+        &base,
+        &inv,
+        &["reply", &case_id, "--file", answer.to_str().unwrap()],
+    );
+    ok(&base, &inv, &["set-state", &case_id, "answered"]);
+    let page = status(&base, &receipt);
+    assert_eq!(element_text(&page, "state").unwrap(), "Answered");
+    assert!(page.contains("The operator has been fined"));
+
+    // The citizen is not satisfied: the case reopens.
+    citizen_reply(&base, &receipt, "Monday came and went; still no bus.");
+    assert_eq!(
+        element_text(&status(&base, &receipt), "state").unwrap(),
+        "In progress"
+    );
+    let shown = ok(&base, &inv, &["show", &case_id]);
+    for text in [
+        "Route 7 skipped our stop",
+        "07:15",
+        "still no bus",
+        "route-7, schedule",
+        "in_progress",
+    ] {
+        assert!(shown.contains(text), "{text} missing from:\n{shown}");
+    }
+
+    // Illegal moves and wrong roles get a clear message from the CLI.
+    let (moved, _, err) = case_cli(&base, &triage, &["set-state", &case_id, "answered"]);
+    assert!(
+        !moved && err.contains("403") && err.contains("investigator"),
+        "{err}"
+    );
+    let (moved, _, err) = case_cli(&base, &triage, &["set-state", &case_id, "archived"]);
+    assert!(
+        !moved && err.contains("a case cannot go from in_progress to archived"),
+        "{err}"
+    );
+
+    // Close, with a reason-less final move by the investigator.
+    ok(&base, &inv, &["set-state", &case_id, "answered"]);
+    ok(&base, &inv, &["set-state", &case_id, "closed"]);
+    assert_eq!(
+        element_text(&status(&base, &receipt), "state").unwrap(),
+        "Closed"
+    );
+
+    // A member's message opens with the Debian age CLI and the *reporter's* key, derived from
+    // the receipt exactly as the server derives it.
+    let reporter_key = reporter_identity_file(&fx, &receipt);
+    let case_json = member_case_json(&base, &fx.identity_path("transport-investigator"), &case_id);
+    let member_msg = case_json["messages"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|m| m["author"].as_str().unwrap().starts_with("member:"))
+        .unwrap();
+    let sealed = bisik::crypto::token::decode(member_msg["envelope"].as_str().unwrap()).unwrap();
+    let msg_file = fx.data_dir().join("message.age");
+    std::fs::write(&msg_file, sealed).unwrap();
+    let out = Command::new("age")
+        .arg("-d")
+        .arg("-i")
+        .arg(&reporter_key)
+        .arg(&msg_file)
+        .output()
+        .expect("age CLI");
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    let doc: serde_json::Value = serde_json::from_slice(&out.stdout).unwrap();
+    assert_eq!(doc["body"], "We asked the operator for the route 7 logs.");
+
+    // Logout ends the session on the server too.
+    let (out_ok, _, err) = bisik_cli(&[
+        "logout",
+        "--server",
+        &base,
+        "--identity",
+        triage.to_str().unwrap(),
+    ]);
+    assert!(out_ok, "{err}");
+
+    // The audit chain: intact, with every member action; then stop the server and tamper.
+    let (verified, text) = audit(&fx.config_path, &["verify"]);
+    assert!(verified && text.contains("audit log intact"), "{text}");
+    let (_, shown) = audit(&fx.config_path, &["show", "--case", &case_id]);
+    for action in [
+        "set_state:verified",
+        "classify",
+        "set_state:in_progress",
+        "reply",
+        "set_state:answered",
+        "set_state:closed",
+        "view_case",
+    ] {
+        assert!(shown.contains(action), "{action} missing:\n{shown}");
+    }
+    let (_, all) = audit(&fx.config_path, &["show"]);
+    let triage_logins = all
+        .lines()
+        .filter(|l| l.contains("transport-triage") && l.split_whitespace().nth(3) == Some("login"))
+        .count();
+    assert_eq!(
+        triage_logins, 1,
+        "later commands reused the cached session:\n{all}"
+    );
+    assert!(all.contains("logout"));
+    server.stop();
+    tamper_and_verify(&fx);
+}
+
+/// Derives the reporter's age identity from a receipt, as the server does, into a test file.
+fn reporter_identity_file(fx: &Fixture, receipt: &str) -> std::path::PathBuf {
+    let receipt = bisik::crypto::receipt::Receipt::parse(receipt).unwrap();
+    let rt = tokio::runtime::Builder::new_current_thread()
+        .enable_all()
+        .build()
+        .unwrap();
+    let record = rt.block_on(async {
+        let store = bisik::store::Store::open(&fx.config().database_path())
+            .await
+            .unwrap();
+        let r = store
+            .receipt_record(receipt.lookup().as_u32())
+            .await
+            .unwrap()
+            .unwrap();
+        store.close().await;
+        r
+    });
+    let id = bisik::crypto::kdf::derive_reporter_identity(
+        receipt.secret(),
+        &record.kdf_salt,
+        &record.kdf,
+    )
+    .unwrap();
+    assert_eq!(id.to_public().to_string(), record.reporter_recipient);
+    let path = fx.data_dir().join("TEST-ONLY-reporter-identity.txt");
+    std::fs::write(
+        &path,
+        format!(
+            "{}\n",
+            age::secrecy::ExposeSecret::expose_secret(&id.to_string())
+        ),
+    )
+    .unwrap();
+    path
+}
+
+fn member_case_json(base: &str, identity: &Path, case_id: &str) -> serde_json::Value {
+    let id = bisik::client::read_identity(identity).unwrap();
+    let mut client = bisik::client::Client::new(base, id, None).unwrap();
+    client.login().unwrap();
+    serde_json::to_value(client.case(case_id).unwrap()).unwrap()
+}
+
+/// Copies the stopped server's data, changes one audit row, and expects `bisik audit verify` to
+/// fail naming that row.
+fn tamper_and_verify(fx: &Fixture) {
+    let cases: [(&str, &[&'static str], &str); 3] = [
+        (
+            "edit",
+            &["UPDATE audit_log SET action = 'list_cases' WHERE seq = 3"],
+            "entry 3",
+        ),
+        (
+            "delete",
+            &["DELETE FROM audit_log WHERE seq = 4"],
+            "entry 5",
+        ),
+        (
+            "reorder",
+            &[
+                "UPDATE audit_log SET seq = -5 WHERE seq = 5",
+                "UPDATE audit_log SET seq = 5 WHERE seq = 6",
+                "UPDATE audit_log SET seq = 6 WHERE seq = -5",
+            ],
+            "entry 5",
+        ),
+    ];
+    for (what, statements, named) in cases {
+        let copy = tempfile::tempdir().unwrap();
+        for f in ["bisik.toml", "bisik.sqlite"] {
+            std::fs::copy(fx.data_dir().join(f), copy.path().join(f)).unwrap();
+        }
+        copy_dir(&fx.data_dir().join("keys"), &copy.path().join("keys"));
+        let config = copy.path().join("bisik.toml");
+        let (intact, _) = audit(&config, &["verify"]);
+        assert!(intact, "the copy verifies before tampering");
+        let rt = tokio::runtime::Builder::new_current_thread()
+            .enable_all()
+            .build()
+            .unwrap();
+        rt.block_on(async {
+            use sqlx::ConnectOptions;
+            let mut conn = sqlx::sqlite::SqliteConnectOptions::new()
+                .filename(copy.path().join("bisik.sqlite"))
+                .connect()
+                .await
+                .unwrap();
+            for sql in statements {
+                sqlx::query(*sql).execute(&mut conn).await.unwrap();
+            }
+        });
+        let (intact, text) = audit(&config, &["verify"]);
+        assert!(!intact, "{what}: tampering not detected");
+        assert!(
+            text.contains("BROKEN") && text.contains(named),
+            "{what}: {text}"
+        );
+    }
+}
+
+fn copy_dir(from: &Path, to: &Path) {
+    std::fs::create_dir_all(to).unwrap();
+    for e in std::fs::read_dir(from).unwrap() {
+        let e = e.unwrap();
+        if e.path().is_dir() {
+            copy_dir(&e.path(), &to.join(e.file_name()));
+        } else {
+            std::fs::copy(e.path(), to.join(e.file_name())).unwrap();
+        }
+    }
+}
+
+#[test]
+fn passphrase_protected_identities_are_accepted() {
+    let fx = Fixture::new(CHEAP_KDF);
+    let server = ServerProcess::start(&fx.config_path, &[]);
+    let plain = std::fs::read(fx.identity_path("health-triage")).unwrap();
+    let mut recipient =
+        age::scrypt::Recipient::new(age::secrecy::SecretString::from("correct horse".to_owned()));
+    recipient.set_work_factor(10);
+    let protected = age::encrypt(&recipient, &plain).unwrap();
+    let path = fx.data_dir().join("identities/health-triage.protected.age");
+    std::fs::write(&path, protected).unwrap();
+
+    let run = |passphrase: &str| {
+        Command::new(bisik_bin())
+            .args([
+                "case",
+                "--server",
+                &server.base,
+                "--identity",
+                path.to_str().unwrap(),
+                "list",
+            ])
+            .env("BISIK_STATE_DIR", state_dir())
+            .env("BISIK_IDENTITY_PASSPHRASE", passphrase)
+            .stdin(std::process::Stdio::null())
+            .output()
+            .unwrap()
+    };
+    let good = run("correct horse");
+    assert!(
+        good.status.success(),
+        "{}",
+        String::from_utf8_lossy(&good.stderr)
+    );
+    let bad = run("wrong");
+    assert!(!bad.status.success());
+    assert!(String::from_utf8_lossy(&bad.stderr).contains("wrong passphrase"));
+    // No passphrase and no terminal: a clear message, not a hang.
+    let (none_ok, _, err) = case_cli(&server.base, &path, &["list"]);
+    assert!(!none_ok && err.contains("passphrase"), "{err}");
+    server.stop();
+}
+
+/// A minimal SOCKS5 proxy (no auth, CONNECT only) on 127.0.0.1 that counts connections and only
+/// ever connects to 127.0.0.1 ports.
+fn socks5_proxy() -> (u16, Arc<AtomicUsize>) {
+    let listener = TcpListener::bind("127.0.0.1:0").unwrap();
+    let port = listener.local_addr().unwrap().port();
+    let count = Arc::new(AtomicUsize::new(0));
+    let seen = count.clone();
+    std::thread::spawn(move || {
+        for client in listener.incoming().take(16) {
+            let Ok(mut client) = client else { continue };
+            seen.fetch_add(1, Ordering::SeqCst);
+            std::thread::spawn(move || {
+                let mut b = [0u8; 262];
+                client.read_exact(&mut b[..2]).unwrap();
+                let methods = usize::from(b[1]);
+                client.read_exact(&mut b[..methods]).unwrap();
+                client.write_all(&[5, 0]).unwrap();
+                client.read_exact(&mut b[..4]).unwrap();
+                assert_eq!(&b[..2], &[5, 1], "CONNECT");
+                let port = match b[3] {
+                    1 => {
+                        client.read_exact(&mut b[..6]).unwrap();
+                        u16::from_be_bytes([b[4], b[5]])
+                    }
+                    3 => {
+                        client.read_exact(&mut b[..1]).unwrap();
+                        let n = usize::from(b[0]);
+                        client.read_exact(&mut b[..n + 2]).unwrap();
+                        let host = String::from_utf8_lossy(&b[..n]).into_owned();
+                        assert_eq!(host, "127.0.0.1", "the proxy only serves loopback");
+                        u16::from_be_bytes([b[n], b[n + 1]])
+                    }
+                    t => panic!("address type {t}"),
+                };
+                let mut upstream = TcpStream::connect(("127.0.0.1", port)).unwrap();
+                client.write_all(&[5, 0, 0, 1, 127, 0, 0, 1, 0, 0]).unwrap();
+                let mut c2 = client.try_clone().unwrap();
+                let mut u2 = upstream.try_clone().unwrap();
+                let t = std::thread::spawn(move || {
+                    let _ = std::io::copy(&mut c2, &mut u2);
+                    let _ = u2.shutdown(std::net::Shutdown::Write);
+                });
+                let _ = std::io::copy(&mut upstream, &mut client);
+                let _ = client.shutdown(std::net::Shutdown::Write);
+                let _ = t.join();
+            });
+        }
+    });
+    (port, count)
+}
+
+#[test]
+fn the_cli_reaches_the_server_through_a_socks_proxy() {
+    let fx = Fixture::new(CHEAP_KDF);
+    let server = ServerProcess::start(&fx.config_path, &[]);
+    let (port, count) = socks5_proxy();
+    let proxy = format!("socks5h://127.0.0.1:{port}");
+    let id = fx.identity_path("desk-triage");
+    let (ok, out, err) = bisik_cli(&[
+        "case",
+        "--server",
+        &server.base,
+        "--identity",
+        id.to_str().unwrap(),
+        "--proxy",
+        &proxy,
+        "list",
+    ]);
+    assert!(ok, "{err}");
+    assert!(String::from_utf8_lossy(&out).contains("no cases"));
+    assert!(
+        count.load(Ordering::SeqCst) >= 1,
+        "the CLI went through the proxy"
+    );
+    let (ok, _, err) = bisik_cli(&[
+        "case",
+        "--server",
+        &server.base,
+        "--identity",
+        id.to_str().unwrap(),
+        "--proxy",
+        "ftp://nope",
+        "list",
+    ]);
+    assert!(!ok && err.contains("invalid proxy"), "{err}");
+    server.stop();
+}
