@@ -121,6 +121,36 @@ fn two_officers_work_a_case_to_the_end_with_the_cli() {
     let page = citizen_reply(&base, &receipt, "Today it skipped us again at 07:15.");
     assert!(page.contains("Your message is saved."));
 
+    // A reply written in the member's $EDITOR (here a script that types for them).
+    let editor = fx.data_dir().join("fake-editor.sh");
+    std::fs::write(
+        &editor,
+        "#!/bin/sh\nprintf 'Written in the editor.' > \"$1\"\n",
+    )
+    .unwrap();
+    std::fs::set_permissions(&editor, std::fs::Permissions::from_mode(0o755)).unwrap();
+    let out = Command::new(bisik_bin())
+        .args([
+            "case",
+            "--server",
+            &base,
+            "--identity",
+            inv.to_str().unwrap(),
+            "reply",
+            &case_id,
+        ])
+        .env("BISIK_STATE_DIR", state_dir())
+        .env("EDITOR", &editor)
+        .env_remove("VISUAL")
+        .output()
+        .unwrap();
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    assert!(status(&base, &receipt).contains("Written in the editor."));
+
     // The reply from a file, then the answer.
     let answer = fx.data_dir().join("answer.txt");
     std::fs::write(

@@ -1,7 +1,7 @@
 //! Member commands: `bisik login`, `bisik logout`, `bisik case …`. Everything is decrypted and
 //! sealed here, on the member's machine, with the member's own identity file.
 
-use std::io::{IsTerminal, Read, Write};
+use std::io::{Read, Write};
 use std::path::PathBuf;
 
 use clap::{Args, Subcommand};
@@ -238,9 +238,6 @@ fn message_text(text: Option<String>, file: Option<PathBuf>) -> Result<Zeroizing
                 .map_err(|_| {
                     "no text: give it as an argument, with --file, or set $EDITOR".to_owned()
                 })?;
-            if !std::io::stdin().is_terminal() {
-                return Err("no text and no terminal for $EDITOR: use --file -".into());
-            }
             // A private temporary file on the member's machine, removed afterwards.
             let tmp = tempfile::Builder::new()
                 .prefix("bisik-reply-")
