@@ -299,14 +299,7 @@ fn reporter_identity_file(fx: &Fixture, receipt: &str) -> std::path::PathBuf {
     .unwrap();
     assert_eq!(id.to_public().to_string(), record.reporter_recipient);
     let path = fx.data_dir().join("TEST-ONLY-reporter-identity.txt");
-    std::fs::write(
-        &path,
-        format!(
-            "{}\n",
-            age::secrecy::ExposeSecret::expose_secret(&id.to_string())
-        ),
-    )
-    .unwrap();
+    write_identity(&path, &id);
     path
 }
 

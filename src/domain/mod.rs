@@ -2,6 +2,7 @@
 //! parameter).
 
 pub mod audit;
+pub mod calendar;
 pub mod case;
 pub mod clock;
 pub mod documents;

@@ -61,14 +61,7 @@ impl Fixture {
     pub fn add_member(&self, institution: &str, handle: &str, roles: &[&str]) -> PathBuf {
         let id = x25519::Identity::generate();
         let path = self.identity_path(handle);
-        std::fs::write(
-            &path,
-            format!(
-                "{}\n",
-                age::secrecy::ExposeSecret::expose_secret(&id.to_string())
-            ),
-        )
-        .unwrap();
+        write_identity(&path, &id);
         let keys = self
             .dir
             .path()
@@ -99,6 +92,12 @@ impl Fixture {
             .unwrap();
         (router, app, clock)
     }
+}
+
+/// Writes an age identity file (tests only: real identities never touch the server's disk).
+pub fn write_identity(path: &Path, id: &x25519::Identity) {
+    let line = age::secrecy::ExposeSecret::expose_secret(&id.to_string()).to_owned();
+    std::fs::write(path, format!("{line}\n")).unwrap();
 }
 
 /// A response, read whole.
