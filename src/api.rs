@@ -45,6 +45,13 @@ pub struct CaseSummaryJson {
     pub privacy: String,
     pub state: String,
     pub received_on: String,
+    /// The current stage's due day, if it has one.
+    #[serde(default)]
+    pub due_on: Option<String>,
+    #[serde(default)]
+    pub escalated_on: Option<String>,
+    #[serde(default)]
+    pub channel: String,
 }
 
 impl From<&CaseSummary> for CaseSummaryJson {
@@ -57,6 +64,9 @@ impl From<&CaseSummary> for CaseSummaryJson {
             privacy: s.privacy.as_str().into(),
             state: s.state.as_str().into(),
             received_on: day_string(s.received_on),
+            due_on: s.due_on.map(day_string),
+            escalated_on: s.escalated_on.map(day_string),
+            channel: s.channel.clone(),
         }
     }
 }
@@ -73,6 +83,9 @@ pub struct EventJson {
     pub state: String,
     /// The reason's envelope (readers + reporter), if the move had one.
     pub reason_envelope: Option<String>,
+    /// Set when this event extended the deadline (the state stayed).
+    #[serde(default)]
+    pub extension_days: Option<u32>,
 }
 
 impl From<&CaseEvent> for EventJson {
@@ -85,6 +98,7 @@ impl From<&CaseEvent> for EventJson {
                 .reason_envelope
                 .as_deref()
                 .map(crate::crypto::token::encode),
+            extension_days: e.extension_days,
         }
     }
 }
@@ -157,4 +171,17 @@ pub struct ClassifyRequest {
 #[derive(Debug, Serialize, Deserialize)]
 pub struct OkResponse {
     pub ok: bool,
+}
+
+#[derive(Debug, Serialize, Deserialize)]
+pub struct ExtendRequest {
+    /// Working days to add to the current stage's deadline.
+    pub days: u32,
+    /// A `bisik.reason` document sealed like a message (required).
+    pub reason_envelope: String,
+}
+
+#[derive(Debug, Serialize, Deserialize)]
+pub struct ExtendResponse {
+    pub due_on: Option<String>,
 }

@@ -90,19 +90,20 @@ pub async fn serve(config: Config, ready: impl FnOnce(&str)) -> Result<(), Start
     result.map_err(StartError::Serve)
 }
 
-/// Periodic work that needs no request: citizens' actions of past days enter the audit chain.
-/// Runs at start and then every ten minutes; time comes from the app's clock.
+/// Periodic work that needs no request (see `service::housekeeping`): at start, then every ten
+/// minutes; time comes from the app's clock.
 pub async fn housekeeping(app: Arc<App>) {
     let mut tick = tokio::time::interval(std::time::Duration::from_secs(600));
     loop {
         tick.tick().await;
-        match app.store.flush_reporter_actions(app.clock.today()).await {
-            Ok(0) => {}
-            Ok(n) => tracing::info!(
-                entries = n,
-                "citizen actions of past days added to the audit chain"
+        match crate::service::housekeeping::run_once(&app).await {
+            Ok(round) if round == Default::default() => {}
+            Ok(round) => tracing::info!(
+                closed = round.closed,
+                audit_entries = round.audit_entries,
+                "housekeeping"
             ),
-            Err(e) => tracing::error!(error = %e, "audit housekeeping failed"),
+            Err(e) => tracing::error!(error = %e, "housekeeping failed"),
         }
     }
 }

@@ -339,10 +339,12 @@ fn tamper_and_verify(fx: &Fixture) {
         for f in ["bisik.toml", "bisik.sqlite"] {
             std::fs::copy(fx.data_dir().join(f), copy.path().join(f)).unwrap();
         }
-        copy_dir(&fx.data_dir().join("keys"), &copy.path().join("keys"));
+        for d in ["keys", "calendars"] {
+            copy_dir(&fx.data_dir().join(d), &copy.path().join(d));
+        }
         let config = copy.path().join("bisik.toml");
-        let (intact, _) = audit(&config, &["verify"]);
-        assert!(intact, "the copy verifies before tampering");
+        let (intact, text) = audit(&config, &["verify"]);
+        assert!(intact, "the copy verifies before tampering: {text}");
         let rt = tokio::runtime::Builder::new_current_thread()
             .enable_all()
             .build()

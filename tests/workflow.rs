@@ -637,3 +637,129 @@ async fn list_filters_and_new_members_get_new_envelopes() {
         "but not what was sealed before they joined"
     );
 }
+
+#[tokio::test]
+async fn deadlines_in_working_days_overdue_extensions_and_auto_close() {
+    let fx = Fixture::new(CHEAP_KDF);
+    let (router, app, clock) = fx.router().await;
+    // Monday 23 Nov 2026: verification is due 3 working days later.
+    let (receipt, case_id) = submit(&router, &[]).await;
+    let page = status_page(&router, &receipt).await;
+    assert_eq!(element_text(&page, "deadline").unwrap(), "2026-11-26");
+    assert!(page.contains("Due for this stage by"));
+    let triage = login(&router, &fx.identity("health-triage")).await;
+    let list = |r: Reply| -> Vec<bisik::api::CaseSummaryJson> {
+        serde_json::from_slice::<bisik::api::CaseListResponse>(&r.body)
+            .unwrap()
+            .cases
+    };
+    let cases = list(send(&router, authed_get("/api/v1/cases", &triage)).await);
+    assert_eq!(cases[0].due_on.as_deref(), Some("2026-11-26"));
+    assert!(
+        list(send(&router, authed_get("/api/v1/cases?overdue=true", &triage)).await).is_empty()
+    );
+
+    // Friday 27 Nov: overdue.
+    clock.advance(time::Duration::days(4));
+    let triage = login(&router, &fx.identity("health-triage")).await;
+    let overdue = list(send(&router, authed_get("/api/v1/cases?overdue=true", &triage)).await);
+    assert_eq!(overdue.len(), 1);
+    let page = status_page(&router, &receipt).await;
+    assert!(page.contains("Overdue since") && page.contains("class=\"overdue\""));
+
+    // An extension with a reason moves the due day; the citizen sees both.
+    let reason = json!({"type": "bisik.reason", "version": 1, "state": "extension", "text": "Waiting for the clinic's records."});
+    let envelope = seal_for_case(&router, &triage, &case_id, &reason).await;
+    let r = send(
+        &router,
+        authed_post(
+            &format!("/api/v1/cases/{case_id}/extend"),
+            &triage,
+            &json!({"days": 5, "reason_envelope": envelope}),
+        ),
+    )
+    .await;
+    assert_eq!(r.status, StatusCode::OK, "{}", r.text());
+    let due: bisik::api::ExtendResponse = serde_json::from_slice(&r.body).unwrap();
+    assert_eq!(
+        due.due_on.as_deref(),
+        Some("2026-12-03"),
+        "26 Nov + 5 working days"
+    );
+    let page = status_page(&router, &receipt).await;
+    assert_eq!(element_text(&page, "deadline").unwrap(), "2026-12-03");
+    assert!(
+        page.contains("Deadline extended by 5 working days")
+            && page.contains("Waiting for the clinic")
+    );
+    let r = send(
+        &router,
+        authed_post(
+            &format!("/api/v1/cases/{case_id}/extend"),
+            &triage,
+            &json!({"days": 0, "reason_envelope": envelope}),
+        ),
+    )
+    .await;
+    assert_eq!(r.status, StatusCode::UNPROCESSABLE_ENTITY);
+
+    // Verified (Fri 27 Nov) → the agency's plan is due 5 working days later; then answered.
+    assert_eq!(
+        set_state(&router, &triage, &case_id, "verified", None)
+            .await
+            .status,
+        StatusCode::OK
+    );
+    let cases = list(send(&router, authed_get("/api/v1/cases", &triage)).await);
+    assert_eq!(cases[0].due_on.as_deref(), Some("2026-12-04"));
+    let inv = login(&router, &fx.identity("health-investigator")).await;
+    set_state(&router, &inv, &case_id, "in_progress", None).await;
+    let cases = list(send(&router, authed_get("/api/v1/cases", &inv)).await);
+    let complete = app
+        .config
+        .calendar
+        .add_working_days(time::macros::date!(2026 - 11 - 27), 60);
+    assert_eq!(
+        cases[0].due_on,
+        Some(bisik::domain::clock::day_string(complete))
+    );
+    set_state(&router, &inv, &case_id, "answered", None).await;
+    let page = status_page(&router, &receipt).await;
+    assert!(page.contains("Closes automatically if you do not reply by"));
+    assert_eq!(
+        element_text(&page, "deadline").unwrap(),
+        "2026-12-11",
+        "Fri 27 Nov + 10 working days"
+    );
+
+    // The housekeeping round closes it only once the silence has lasted.
+    clock.advance(time::Duration::days(13)); // Thu 10 Dec
+    assert_eq!(
+        bisik::service::housekeeping::close_silent_answered(&app)
+            .await
+            .unwrap(),
+        0
+    );
+    clock.advance(time::Duration::days(1)); // Fri 11 Dec
+    assert_eq!(
+        bisik::service::housekeeping::close_silent_answered(&app)
+            .await
+            .unwrap(),
+        1
+    );
+    let page = status_page(&router, &receipt).await;
+    assert_eq!(element_text(&page, "state").unwrap(), "Closed");
+    assert!(page.contains("Automatic"));
+}
+
+#[tokio::test]
+async fn holidays_from_the_calendar_file_are_not_working_days() {
+    let fx = Fixture::new(CHEAP_KDF);
+    let (router, _app, clock) = fx.router().await;
+    // Tuesday 17 March 2026, just before Nyepi and the Idul Fitri block (18–24 March).
+    clock.set(time::macros::datetime!(2026-03-17 10:00 UTC));
+    let (receipt, _) = submit(&router, &[("occurred_on", "2026-03-16")]).await;
+    let page = status_page(&router, &receipt).await;
+    // Wed 25, Thu 26, Fri 27 March.
+    assert_eq!(element_text(&page, "deadline").unwrap(), "2026-03-27");
+}

@@ -63,6 +63,12 @@ enum CaseCommand {
         /// Only this category.
         #[arg(long)]
         category: Option<String>,
+        /// Only cases past their due day.
+        #[arg(long)]
+        overdue: bool,
+        /// Only cases escalated to the oversight body.
+        #[arg(long)]
+        escalated: bool,
         #[arg(long, default_value_t = 100)]
         limit: u32,
         #[arg(long, default_value_t = 0)]
@@ -88,6 +94,14 @@ enum CaseCommand {
         /// What the citizen reads (required for on_hold, archived, not_our_authority).
         #[arg(long)]
         reason: Option<String>,
+    },
+    /// Extend the current stage's deadline by working days; the citizen sees it and the reason.
+    Extend {
+        id: String,
+        #[arg(long)]
+        days: u32,
+        #[arg(long)]
+        reason: String,
     },
     /// Reclassify (triage): kind, category, tags; privacy can only be tightened to anonymous.
     Classify {
@@ -141,6 +155,8 @@ pub fn run(args: CaseArgs) -> Result<(), String> {
             state,
             kind,
             category,
+            overdue,
+            escalated,
             limit,
             offset,
         } => {
@@ -148,6 +164,8 @@ pub fn run(args: CaseArgs) -> Result<(), String> {
                 state,
                 kind,
                 category,
+                overdue,
+                escalated,
                 limit,
                 offset,
             };
@@ -157,17 +175,29 @@ pub fn run(args: CaseArgs) -> Result<(), String> {
                 return Ok(());
             }
             println!(
-                "ID         KIND                 CATEGORY         STATE              RECEIVED     PRIVACY"
+                "ID         KIND                 CATEGORY         STATE              RECEIVED     DUE          PRIVACY"
             );
+            let today = crate::domain::clock::day_string(time::OffsetDateTime::now_utc().date());
             for c in cases {
+                let due = match c.due_on.as_deref() {
+                    Some(d) if d < today.as_str() => format!("{d}!"),
+                    Some(d) => d.to_owned(),
+                    None => "-".into(),
+                };
                 println!(
-                    "{:<10} {:<20} {:<16} {:<18} {:<12} {}",
+                    "{:<10} {:<20} {:<16} {:<18} {:<12} {:<12} {}{}",
                     c.id,
                     c.kind,
                     c.category.as_deref().unwrap_or("-"),
                     c.state,
                     c.received_on,
-                    c.privacy
+                    due,
+                    c.privacy,
+                    if c.escalated_on.is_some() {
+                        " (escalated)"
+                    } else {
+                        ""
+                    }
                 );
             }
             Ok(())
@@ -194,6 +224,11 @@ pub fn run(args: CaseArgs) -> Result<(), String> {
                 .call(|c| c.set_state(&id, &state, reason.as_deref()))
                 .map_err(e)?;
             println!("{id} is now {state}");
+            Ok(())
+        }
+        CaseCommand::Extend { id, days, reason } => {
+            let due = client.call(|c| c.extend(&id, days, &reason)).map_err(e)?;
+            println!("{id} now due {}", due.as_deref().unwrap_or("-"));
             Ok(())
         }
         CaseCommand::Classify {
@@ -278,6 +313,10 @@ fn print_case(client: &Client, case: &CaseResponse) -> Result<(), crate::client:
     println!("  category:  {}", c.category.as_deref().unwrap_or("-"));
     println!("  state:     {}", c.state);
     println!("  received:  {}", c.received_on);
+    println!("  due:       {}", c.due_on.as_deref().unwrap_or("-"));
+    if c.channel != "web" {
+        println!("  channel:   {}", c.channel);
+    }
     println!(
         "  privacy:   {}{}",
         c.privacy,
@@ -310,7 +349,11 @@ fn print_case(client: &Client, case: &CaseResponse) -> Result<(), crate::client:
             },
             None => String::new(),
         };
-        println!("  {}  {:<32} {}{reason}", e.day, e.actor, e.state);
+        let what = match e.extension_days {
+            Some(d) => format!("deadline +{d} working days"),
+            None => e.state.clone(),
+        };
+        println!("  {}  {:<32} {what}{reason}", e.day, e.actor);
     }
     println!();
     println!("Messages:");

@@ -81,6 +81,9 @@ const INSTITUTIONS: &[DemoInstitution] = &[
     ),
 ];
 
+/// Shipped as data in the repository (`calendars/`), embedded so the demo works anywhere.
+const INDONESIAN_HOLIDAYS: &str = include_str!("../../calendars/indonesia-2026-2027.toml");
+
 const DEMO_CONFIG_TAIL: &str = r#"
 [[categories]]
 slug = "health"
@@ -167,9 +170,17 @@ pub fn create(dir: &Path) -> std::io::Result<()> {
         };
         std::fs::write(keys.join(format!("{slug}.toml")), institution_toml(&inst))?;
     }
+    // Indonesia's national holidays and joint leave days: deadlines count working days.
+    let calendars = dir.join("calendars");
+    std::fs::create_dir_all(&calendars)?;
+    std::fs::write(
+        calendars.join("indonesia-2026-2027.toml"),
+        INDONESIAN_HOLIDAYS,
+    )?;
     let config = format!(
         "# Bisik demo configuration (generated). Public keys only: identities are in ./identities.\n\
-         data_dir = \".\"\nkeys_dir = \"keys\"\n{DEMO_CONFIG_TAIL}"
+         data_dir = \".\"\nkeys_dir = \"keys\"\n\n\
+         [calendar]\nholiday_files = [\"calendars/indonesia-2026-2027.toml\"]\n{DEMO_CONFIG_TAIL}"
     );
     std::fs::write(dir.join("bisik.toml"), config)
 }

@@ -17,8 +17,8 @@ use zeroize::Zeroizing;
 
 use crate::api::{
     CaseListResponse, CaseResponse, CaseSummaryJson, ChallengeRequest, ChallengeResponse,
-    ClassifyRequest, ErrorResponse, OkResponse, RecipientsResponse, ReplyRequest, SessionRequest,
-    SessionResponse, StateRequest,
+    ClassifyRequest, ErrorResponse, ExtendRequest, ExtendResponse, OkResponse, RecipientsResponse,
+    ReplyRequest, SessionRequest, SessionResponse, StateRequest,
 };
 use crate::crypto::envelope::{self, parse_recipient};
 use crate::crypto::token;
@@ -101,6 +101,8 @@ pub struct ListFilter {
     pub state: Option<String>,
     pub kind: Option<String>,
     pub category: Option<String>,
+    pub overdue: bool,
+    pub escalated: bool,
     pub limit: u32,
     pub offset: u32,
 }
@@ -307,6 +309,11 @@ impl Client {
                 q.push((k, v.clone()));
             }
         }
+        for (k, on) in [("overdue", f.overdue), ("escalated", f.escalated)] {
+            if on {
+                q.push((k, "true".into()));
+            }
+        }
         let query =
             serde_urlencoded::to_string(&q).map_err(|e| ClientError::Decode(e.to_string()))?;
         let r: CaseListResponse = self.get_json(&format!("/cases?{query}"))?;
@@ -386,6 +393,28 @@ impl Client {
             },
         )?;
         Ok(())
+    }
+
+    /// Extends the current stage's deadline; the reason is sealed here like a message.
+    pub fn extend(&self, id: &str, days: u32, reason: &str) -> Result<Option<String>> {
+        let doc = ReasonDocument {
+            doc_type: REASON_TYPE.into(),
+            version: 1,
+            state: "extension".into(),
+            text: reason.into(),
+        };
+        let json = Zeroizing::new(
+            serde_json::to_vec(&doc).map_err(|e| ClientError::Decode(e.to_string()))?,
+        );
+        let reason_envelope = self.seal_for_case(id, &json)?;
+        let r: ExtendResponse = self.post(
+            &format!("/cases/{}/extend", path_segment(id)),
+            &ExtendRequest {
+                days,
+                reason_envelope,
+            },
+        )?;
+        Ok(r.due_on)
     }
 
     pub fn classify(&self, id: &str, req: &ClassifyRequest) -> Result<()> {

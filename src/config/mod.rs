@@ -14,6 +14,9 @@ use serde::Deserialize;
 use thiserror::Error;
 
 use crate::crypto::kdf::KdfParams;
+use crate::domain::calendar::Calendar;
+use crate::domain::clock::parse_day;
+use crate::domain::deadline::DeadlineRules;
 use crate::domain::report::{Category, TextLimits};
 
 /// Where the server listens. A C tor onion service in front talks to either.
@@ -109,6 +112,60 @@ impl Default for SessionConfig {
     }
 }
 
+/// Holidays: single days, and files of `[[holiday]]` entries (see `calendars/`).
+#[derive(Debug, Clone, Default, Deserialize)]
+#[serde(default, deny_unknown_fields)]
+struct CalendarConfig {
+    holidays: Vec<String>,
+    holiday_files: Vec<PathBuf>,
+}
+
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+struct HolidayFile {
+    #[serde(default)]
+    holiday: Vec<HolidayEntry>,
+}
+
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+struct HolidayEntry {
+    date: String,
+    #[allow(dead_code)]
+    name: String,
+    /// Marks a date not yet confirmed by the official decree; counted all the same.
+    #[serde(default)]
+    #[allow(dead_code)]
+    estimate: bool,
+}
+
+fn load_calendar(base: &Path, c: &CalendarConfig) -> Result<Calendar, ConfigError> {
+    let mut days = Vec::new();
+    let parse = |s: &str, whence: &str| {
+        parse_day(s).ok_or_else(|| {
+            ConfigError::Invalid(format!("{whence}: {s:?} is not a YYYY-MM-DD date"))
+        })
+    };
+    for d in &c.holidays {
+        days.push(parse(d, "calendar.holidays")?);
+    }
+    for f in &c.holiday_files {
+        let path = base.join(f);
+        let text = std::fs::read_to_string(&path).map_err(|source| ConfigError::Read {
+            path: path.clone(),
+            source,
+        })?;
+        let file: HolidayFile = toml::from_str(&text).map_err(|e| ConfigError::Parse {
+            path: path.clone(),
+            message: e.to_string(),
+        })?;
+        for h in file.holiday {
+            days.push(parse(&h.date, &path.display().to_string())?);
+        }
+    }
+    Ok(Calendar::new(days))
+}
+
 /// The file as written by the operator.
 #[derive(Debug, Deserialize)]
 #[serde(deny_unknown_fields)]
@@ -128,6 +185,10 @@ struct RawConfig {
     session: SessionConfig,
     #[serde(default)]
     categories: Vec<Category>,
+    #[serde(default)]
+    calendar: CalendarConfig,
+    #[serde(default)]
+    deadlines: DeadlineRules,
 }
 
 /// Everything the server needs to start, validated.
@@ -142,6 +203,9 @@ pub struct Config {
     pub rate: RateConfig,
     pub session: SessionConfig,
     pub categories: Vec<Category>,
+    /// Weekends and holidays: what a working day is.
+    pub calendar: Calendar,
+    pub deadlines: DeadlineRules,
 }
 
 #[derive(Debug, Error)]
@@ -203,6 +267,8 @@ impl Config {
             rate: raw.rate,
             session: raw.session,
             categories: raw.categories,
+            calendar: load_calendar(&base, &raw.calendar)?,
+            deadlines: raw.deadlines,
         };
         config.validate()?;
         Ok(config)
@@ -220,6 +286,8 @@ impl Config {
             rate: RateConfig::default(),
             session: SessionConfig::default(),
             categories: vec![],
+            calendar: Calendar::default(),
+            deadlines: DeadlineRules::default(),
         }
     }
 

@@ -13,7 +13,9 @@ pub struct Calendar {
 
 impl Calendar {
     pub fn new(holidays: impl IntoIterator<Item = Date>) -> Self {
-        Self { holidays: holidays.into_iter().collect() }
+        Self {
+            holidays: holidays.into_iter().collect(),
+        }
     }
 
     pub fn is_working_day(&self, d: Date) -> bool {
@@ -35,7 +37,11 @@ impl Calendar {
 
     /// Working days in `(from, to]`; negative when `to` is before `from`.
     pub fn working_days_between(&self, from: Date, to: Date) -> i64 {
-        let (a, b, sign) = if from <= to { (from, to, 1) } else { (to, from, -1) };
+        let (a, b, sign) = if from <= to {
+            (from, to, 1)
+        } else {
+            (to, from, -1)
+        };
         let mut n = 0i64;
         let mut d = a;
         while d < b {
@@ -69,14 +75,32 @@ mod tests {
     fn weekends_and_holiday_blocks_are_skipped() {
         let c = lebaran();
         // Tuesday 17 March + 1 working day jumps the whole block (and the weekend) to Wed 25.
-        assert_eq!(c.add_working_days(date!(2026 - 03 - 17), 1), date!(2026 - 03 - 25));
+        assert_eq!(
+            c.add_working_days(date!(2026 - 03 - 17), 1),
+            date!(2026 - 03 - 25)
+        );
         // Friday + 1 = Monday without holidays.
-        assert_eq!(Calendar::default().add_working_days(date!(2026 - 11 - 20), 1), date!(2026 - 11 - 23));
+        assert_eq!(
+            Calendar::default().add_working_days(date!(2026 - 11 - 20), 1),
+            date!(2026 - 11 - 23)
+        );
         // 3 working days from Monday 16 March: Tue 17, Wed 25, Thu 26.
-        assert_eq!(c.add_working_days(date!(2026 - 03 - 16), 3), date!(2026 - 03 - 26));
-        assert_eq!(c.working_days_between(date!(2026 - 03 - 16), date!(2026 - 03 - 26)), 3);
-        assert_eq!(c.working_days_between(date!(2026 - 03 - 26), date!(2026 - 03 - 16)), -3);
-        assert_eq!(c.add_working_days(date!(2026 - 03 - 21), 0), date!(2026 - 03 - 21));
+        assert_eq!(
+            c.add_working_days(date!(2026 - 03 - 16), 3),
+            date!(2026 - 03 - 26)
+        );
+        assert_eq!(
+            c.working_days_between(date!(2026 - 03 - 16), date!(2026 - 03 - 26)),
+            3
+        );
+        assert_eq!(
+            c.working_days_between(date!(2026 - 03 - 26), date!(2026 - 03 - 16)),
+            -3
+        );
+        assert_eq!(
+            c.add_working_days(date!(2026 - 03 - 21), 0),
+            date!(2026 - 03 - 21)
+        );
     }
 
     fn any_date() -> impl Strategy<Value = Date> {

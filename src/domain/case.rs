@@ -70,7 +70,12 @@ string_enum!(
 #[serde(tag = "type", rename_all = "snake_case")]
 pub enum Actor {
     Reporter,
-    Member { handle: String, institution: String },
+    Member {
+        handle: String,
+        institution: String,
+    },
+    /// Bisik itself, by rule (e.g. closing an answered case after the citizen's silence).
+    System,
 }
 
 impl Actor {
@@ -78,6 +83,7 @@ impl Actor {
     pub fn to_column(&self) -> String {
         match self {
             Actor::Reporter => "reporter".to_owned(),
+            Actor::System => "system".to_owned(),
             Actor::Member {
                 handle,
                 institution,
@@ -86,6 +92,9 @@ impl Actor {
     }
 
     pub fn from_column(s: &str) -> Self {
+        if s == "system" {
+            return Actor::System;
+        }
         match s
             .strip_prefix("member:")
             .and_then(|rest| rest.split_once('/'))

@@ -5,6 +5,7 @@ pub mod audit;
 pub mod calendar;
 pub mod case;
 pub mod clock;
+pub mod deadline;
 pub mod documents;
 pub mod institution;
 pub mod report;

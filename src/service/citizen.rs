@@ -16,7 +16,7 @@ use crate::domain::documents::{
 use crate::domain::report::Checked;
 use crate::domain::workflow::after_reporter_message;
 use crate::error::{Error, Result};
-use crate::store::{CaseSummary, NewCase, ReceiptRecord, StoreError};
+use crate::store::{CaseSummary, Move, NewCase, ReceiptRecord, StoreError};
 
 use super::App;
 
@@ -99,6 +99,8 @@ pub async fn submit(app: &App, report: &Checked<'_>) -> Result<Submitted> {
             reporter_recipient: &recipient_text,
             content: &content,
             identity: identity.as_deref(),
+            due_on: super::deadline::due_for_new(app, report.kind, report.category, today),
+            channel: "web",
         };
         match app.store.insert_case(&new).await {
             Ok(()) => return Ok(Submitted { case_id, receipt }),
@@ -124,6 +126,7 @@ pub struct ReporterEvent {
     pub day: time::Date,
     pub actor: Actor,
     pub state: CaseState,
+    pub extension_days: Option<u32>,
     pub reason: Option<ReasonDocument>,
 }
 
@@ -151,7 +154,7 @@ impl ReporterView {
         self.events
             .iter()
             .rev()
-            .find(|e| e.state == CaseState::OnHold)
+            .find(|e| e.state == CaseState::OnHold && e.extension_days.is_none())
             .and_then(|e| e.reason.as_ref())
             .map(|r| r.text.as_str())
     }
@@ -221,6 +224,7 @@ async fn view(app: &App, case_id: &str, identity: &x25519::Identity) -> Result<R
             day: e.day,
             actor: e.actor.clone(),
             state: e.state,
+            extension_days: e.extension_days,
             reason,
         });
     }
@@ -266,7 +270,21 @@ pub async fn reply(
     let sealed = envelope::seal(&recipients, &Zeroizing::new(serde_json::to_vec(&doc)?))?;
     drop(doc);
     // An answer reopens an answered case; a reply to a question sends it back to intake.
-    let transition = after_reporter_message(record.state).map(|to| (record.state, to));
+    let transition = match after_reporter_message(record.state) {
+        Some(to) => {
+            let (summary, _) = app
+                .store
+                .case_summary(None, case_id)
+                .await?
+                .ok_or(Error::NotFound)?;
+            Some(Move {
+                from: record.state,
+                to,
+                due_on: super::deadline::due_after_move(app, &summary, to, today),
+            })
+        }
+        None => None,
+    };
     app.store
         .add_message(
             case_id,

@@ -13,7 +13,7 @@ use crate::domain::case::{Actor, CaseState, Kind, Privacy, is_case_id};
 use crate::domain::institution::{Member, Role};
 use crate::domain::workflow::{TransitionError, check_member_move, is_final};
 use crate::error::{Error, Result};
-use crate::store::{CaseFilter, CaseRecord, CaseSummary, Classification};
+use crate::store::{CaseFilter, CaseRecord, CaseSummary, Classification, Move};
 
 use super::App;
 
@@ -212,6 +212,14 @@ pub async fn identity_envelope(app: &App, m: &Member, case_id: &str) -> Result<V
     Ok(env)
 }
 
+/// The case (and its reporter's recipient) if the member's institution owns it; 404 otherwise.
+async fn owned_case(app: &App, m: &Member, case_id: &str) -> Result<(CaseSummary, String)> {
+    app.store
+        .case_summary(Some(&m.institution), checked_id(case_id)?)
+        .await?
+        .ok_or(Error::NotFound)
+}
+
 /// Who a member must encrypt to when writing on a case: the institution's current readers and
 /// the reporter. The member's own machine seals; the server never sees the text.
 #[derive(Debug)]
@@ -223,11 +231,7 @@ pub struct CaseRecipients {
 #[instrument(skip_all)]
 pub async fn recipients(app: &App, m: &Member, case_id: &str) -> Result<CaseRecipients> {
     require(m.is_reader())?;
-    let (_, reporter, _) = app
-        .store
-        .case_keys(&m.institution, checked_id(case_id)?)
-        .await?
-        .ok_or(Error::NotFound)?;
+    let (_, reporter) = owned_case(app, m, case_id).await?;
     let institution = app.directory.get(&m.institution).ok_or(Error::NotFound)?;
     audit(app, m, "view_recipients", Some(case_id)).await?;
     Ok(CaseRecipients {
@@ -254,11 +258,7 @@ fn require_age_file(bytes: &[u8]) -> Result<()> {
 pub async fn reply(app: &App, m: &Member, case_id: &str, sealed: &[u8]) -> Result<()> {
     require(m.is_reader())?;
     require_age_file(sealed)?;
-    let (state, _, _) = app
-        .store
-        .case_keys(&m.institution, checked_id(case_id)?)
-        .await?
-        .ok_or(Error::NotFound)?;
+    let state = owned_case(app, m, case_id).await?.0.state;
     if is_final(state) {
         return Err(Error::Invalid(format!(
             "the case is {state}: reopen it before writing"
@@ -289,11 +289,9 @@ pub async fn set_state(
     if let Some(r) = reason {
         require_age_file(r)?;
     }
-    let (from, _, _) = app
-        .store
-        .case_keys(&m.institution, case_id)
-        .await?
-        .ok_or(Error::NotFound)?;
+    let (case, _) = owned_case(app, m, case_id).await?;
+    let from = case.state;
+    let today = app.clock.today();
     let roles: Vec<Role> = m.roles.iter().copied().collect();
     check_member_move(from, to, &roles, reason.is_some()).map_err(|e| match e {
         TransitionError::Role { .. } => Error::Denied(e.to_string()),
@@ -308,9 +306,12 @@ pub async fn set_state(
         .transition(
             &m.institution,
             case_id,
-            from,
-            to,
-            app.clock.today(),
+            Move {
+                from,
+                to,
+                due_on: super::deadline::due_after_move(app, &case, to, today),
+            },
+            today,
             &actor,
             reason,
         )
@@ -352,11 +353,7 @@ pub async fn classify(
 ) -> Result<()> {
     require(m.has(Role::Triage))?;
     let case_id = checked_id(case_id)?;
-    let (_, _, privacy) = app
-        .store
-        .case_keys(&m.institution, case_id)
-        .await?
-        .ok_or(Error::NotFound)?;
+    let privacy = owned_case(app, m, case_id).await?.0.privacy;
     let mut change = Classification::default();
     if let Some(k) = req.kind {
         change.kind =
@@ -396,4 +393,60 @@ pub async fn classify(
     }
     audit(app, m, "classify", Some(case_id)).await?;
     Ok(())
+}
+
+/// Extends the current stage's deadline by working days, with a reason the citizen reads
+/// (sealed on the member's machine like a message).
+#[instrument(skip_all)]
+pub async fn extend(
+    app: &App,
+    m: &Member,
+    case_id: &str,
+    days: u32,
+    reason: &[u8],
+) -> Result<Option<time::Date>> {
+    require(m.is_reader())?;
+    require_age_file(reason)?;
+    if !(1..=60).contains(&days) {
+        return Err(Error::Invalid(
+            "an extension is 1 to 60 working days".into(),
+        ));
+    }
+    let (case, _) = owned_case(app, m, case_id).await?;
+    let mut times = super::deadline::times(&case);
+    times.extended_days += days;
+    let due = app
+        .config
+        .deadlines
+        .due_on(&app.config.calendar, &times)
+        .ok_or_else(|| {
+            Error::Invalid(format!(
+                "a case that is {} has no deadline to extend",
+                case.state
+            ))
+        })?;
+    let actor = Actor::Member {
+        handle: m.handle.clone(),
+        institution: m.institution.clone(),
+    };
+    if !app
+        .store
+        .extend(
+            &m.institution,
+            &case.id,
+            case.state,
+            days,
+            due,
+            app.clock.today(),
+            &actor,
+            reason,
+        )
+        .await?
+    {
+        return Err(Error::Conflict(
+            "the case changed meanwhile; look at it again".into(),
+        ));
+    }
+    audit(app, m, "extend_deadline", Some(&case.id)).await?;
+    Ok(Some(due))
 }

@@ -3,6 +3,8 @@
 //! HTTP; web handlers decode, call one of these, and render.
 
 pub mod citizen;
+pub mod deadline;
+pub mod housekeeping;
 pub mod kdf;
 pub mod member;
 

@@ -45,6 +45,8 @@ pub struct NewCase<'a> {
     pub reporter_recipient: &'a str,
     pub content: &'a [u8],
     pub identity: Option<&'a [u8]>,
+    pub due_on: Option<Date>,
+    pub channel: &'a str,
 }
 
 /// What is needed to check a receipt's secret (and nothing that opens the case).
@@ -68,6 +70,18 @@ pub struct CaseSummary {
     pub privacy: Privacy,
     pub state: CaseState,
     pub received_on: Date,
+    /// The day the current state began.
+    pub state_since: Date,
+    /// The last day the case was verified or forwarded.
+    pub accepted_on: Option<Date>,
+    /// The current stage's due day (see `domain::deadline`).
+    pub due_on: Option<Date>,
+    /// Working days granted by extensions in the current stage.
+    pub extended_days: u32,
+    /// The day the citizen escalated it to the oversight body.
+    pub escalated_on: Option<Date>,
+    /// How it arrived: web, phone, post, …
+    pub channel: String,
 }
 
 /// One line of a case's history.
@@ -78,6 +92,8 @@ pub struct CaseEvent {
     pub state: CaseState,
     /// The reason the citizen is owed, sealed to the readers and the reporter.
     pub reason_envelope: Option<Vec<u8>>,
+    /// Set when the event extended the deadline (the state did not change).
+    pub extension_days: Option<u32>,
 }
 
 /// A stored message envelope.
@@ -109,6 +125,18 @@ pub struct CaseFilter {
     pub state: Option<CaseState>,
     pub kind: Option<Kind>,
     pub category: Option<String>,
+    /// Only cases whose due day is before this day.
+    pub overdue_on: Option<Date>,
+    /// Only escalated cases.
+    pub escalated: bool,
+}
+
+/// A state change with the due day of the new stage.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Move {
+    pub from: CaseState,
+    pub to: CaseState,
+    pub due_on: Option<Date>,
 }
 
 /// A triage officer's reclassification. `None` leaves a field unchanged.

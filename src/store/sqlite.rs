@@ -13,7 +13,7 @@ use time::Date;
 use tracing::instrument;
 
 use super::{
-    AuditEntry, CaseEvent, CaseFilter, CaseRecord, CaseSummary, Classification, NewCase,
+    AuditEntry, CaseEvent, CaseFilter, CaseRecord, CaseSummary, Classification, Move, NewCase,
     ReceiptRecord, StoreError, StoredMessage,
 };
 use crate::crypto::kdf::KdfParams;
@@ -38,6 +38,20 @@ fn date_col(row: &SqliteRow, col: &str) -> Result<Date, StoreError> {
     parse_day(&s).ok_or_else(|| StoreError::Corrupt(format!("bad date in {col}")))
 }
 
+/// The columns [`summary_from_row`] reads, as a literal so queries stay static strings.
+macro_rules! summary_cols {
+    () => {
+        "id, institution, kind, category, privacy, state, received_on, state_since, accepted_on, \
+         due_on, extended_days, escalated_on, channel"
+    };
+}
+
+fn opt_date_col(row: &SqliteRow, col: &str) -> Result<Option<Date>, StoreError> {
+    let s: Option<String> = row.try_get(col)?;
+    s.map(|s| parse_day(&s).ok_or_else(|| StoreError::Corrupt(format!("bad date in {col}"))))
+        .transpose()
+}
+
 fn summary_from_row(row: &SqliteRow) -> Result<CaseSummary, StoreError> {
     let kind: String = row.try_get("kind")?;
     let privacy: String = row.try_get("privacy")?;
@@ -50,6 +64,12 @@ fn summary_from_row(row: &SqliteRow) -> Result<CaseSummary, StoreError> {
         privacy: Privacy::parse(&privacy).ok_or_else(|| StoreError::Corrupt("privacy".into()))?,
         state: CaseState::parse(&state).ok_or_else(|| StoreError::Corrupt("state".into()))?,
         received_on: date_col(row, "received_on")?,
+        state_since: date_col(row, "state_since")?,
+        accepted_on: opt_date_col(row, "accepted_on")?,
+        due_on: opt_date_col(row, "due_on")?,
+        extended_days: u32::try_from(row.try_get::<i64, _>("extended_days")?).unwrap_or(0),
+        escalated_on: opt_date_col(row, "escalated_on")?,
+        channel: row.try_get("channel")?,
     })
 }
 
@@ -94,7 +114,8 @@ impl SqliteStore {
         let inserted = sqlx::query(
             "INSERT INTO cases (id, lookup_id, institution, kind, category, privacy, state, \
              received_on, kdf_salt, kdf_memory_kib, kdf_iterations, kdf_parallelism, \
-             reporter_recipient, content) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
+             reporter_recipient, content, state_since, due_on, channel) \
+             VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
         )
         .bind(c.id)
         .bind(i64::from(c.lookup_id))
@@ -110,6 +131,9 @@ impl SqliteStore {
         .bind(i64::from(c.kdf.parallelism))
         .bind(c.reporter_recipient)
         .bind(c.content)
+        .bind(&day)
+        .bind(c.due_on.map(day_string))
+        .bind(c.channel)
         .execute(&mut *tx)
         .await;
         if let Err(e) = inserted {
@@ -179,7 +203,7 @@ impl SqliteStore {
 
     async fn events(&self, case_id: &str) -> Result<Vec<CaseEvent>, StoreError> {
         let rows = sqlx::query(
-            "SELECT day, actor, state, reason_envelope FROM events WHERE case_id = ? ORDER BY seq",
+            "SELECT day, actor, state, reason_envelope, extension_days FROM events WHERE case_id = ? ORDER BY seq",
         )
         .bind(case_id)
         .fetch_all(&self.pool)
@@ -194,6 +218,9 @@ impl SqliteStore {
                     state: CaseState::parse(&state)
                         .ok_or_else(|| StoreError::Corrupt("state".into()))?,
                     reason_envelope: r.try_get("reason_envelope")?,
+                    extension_days: r
+                        .try_get::<Option<i64>, _>("extension_days")?
+                        .and_then(|d| u32::try_from(d).ok()),
                 })
             })
             .collect()
@@ -251,10 +278,14 @@ impl SqliteStore {
     /// Everything the reporter may see of their own case, identity envelope included.
     #[instrument(skip_all)]
     pub async fn case_for_reporter(&self, case_id: &str) -> Result<Option<CaseRecord>, StoreError> {
-        let row = sqlx::query("SELECT id, institution, kind, category, privacy, state, received_on, content FROM cases WHERE id = ?")
-            .bind(case_id)
-            .fetch_optional(&self.pool)
-            .await?;
+        let row = sqlx::query(concat!(
+            "SELECT ",
+            summary_cols!(),
+            ", content FROM cases WHERE id = ?"
+        ))
+        .bind(case_id)
+        .fetch_optional(&self.pool)
+        .await?;
         self.record(row, true).await
     }
 
@@ -266,11 +297,15 @@ impl SqliteStore {
         institution: &str,
         case_id: &str,
     ) -> Result<Option<CaseRecord>, StoreError> {
-        let row = sqlx::query("SELECT id, institution, kind, category, privacy, state, received_on, content FROM cases WHERE id = ? AND institution = ?")
-            .bind(case_id)
-            .bind(institution)
-            .fetch_optional(&self.pool)
-            .await?;
+        let row = sqlx::query(concat!(
+            "SELECT ",
+            summary_cols!(),
+            ", content FROM cases WHERE id = ? AND institution = ?"
+        ))
+        .bind(case_id)
+        .bind(institution)
+        .fetch_optional(&self.pool)
+        .await?;
         self.record(row, false).await
     }
 
@@ -291,28 +326,26 @@ impl SqliteStore {
         .await?)
     }
 
-    /// A case's state and the reporter's public recipient, for the owning institution only.
+    /// A case's metadata and the reporter's public recipient; with `Some(institution)`, only if
+    /// that institution owns it.
     #[instrument(skip_all)]
-    pub async fn case_keys(
+    pub async fn case_summary(
         &self,
-        institution: &str,
+        institution: Option<&str>,
         case_id: &str,
-    ) -> Result<Option<(CaseState, String, Privacy)>, StoreError> {
-        let row = sqlx::query(
-            "SELECT state, reporter_recipient, privacy FROM cases WHERE id = ? AND institution = ?",
-        )
+    ) -> Result<Option<(CaseSummary, String)>, StoreError> {
+        let row = sqlx::query(concat!(
+            "SELECT ",
+            summary_cols!(),
+            ", reporter_recipient FROM cases WHERE id = ? AND (? IS NULL OR institution = ?)"
+        ))
         .bind(case_id)
+        .bind(institution)
         .bind(institution)
         .fetch_optional(&self.pool)
         .await?;
-        let Some(r) = row else { return Ok(None) };
-        let state: String = r.try_get("state")?;
-        let privacy: String = r.try_get("privacy")?;
-        Ok(Some((
-            CaseState::parse(&state).ok_or_else(|| StoreError::Corrupt("state".into()))?,
-            r.try_get("reporter_recipient")?,
-            Privacy::parse(&privacy).ok_or_else(|| StoreError::Corrupt("privacy".into()))?,
-        )))
+        row.map(|r| Ok((summary_from_row(&r)?, r.try_get("reporter_recipient")?)))
+            .transpose()
     }
 
     /// One page of an institution's cases, newest day first, filtered.
@@ -324,12 +357,14 @@ impl SqliteStore {
         limit: u32,
         offset: u32,
     ) -> Result<Vec<CaseSummary>, StoreError> {
-        let rows = sqlx::query(
-            "SELECT id, institution, kind, category, privacy, state, received_on FROM cases \
-             WHERE institution = ? \
+        let rows = sqlx::query(concat!(
+            "SELECT ",
+            summary_cols!(),
+            " FROM cases WHERE institution = ? \
              AND (? IS NULL OR state = ?) AND (? IS NULL OR kind = ?) AND (? IS NULL OR category = ?) \
-             ORDER BY received_on DESC, id LIMIT ? OFFSET ?",
-        )
+             AND (? IS NULL OR due_on < ?) AND (? = 0 OR escalated_on IS NOT NULL) \
+             ORDER BY received_on DESC, id LIMIT ? OFFSET ?"
+        ))
         .bind(institution)
         .bind(filter.state.map(CaseState::as_str))
         .bind(filter.state.map(CaseState::as_str))
@@ -337,6 +372,9 @@ impl SqliteStore {
         .bind(filter.kind.map(Kind::as_str))
         .bind(filter.category.as_deref())
         .bind(filter.category.as_deref())
+        .bind(filter.overdue_on.map(day_string))
+        .bind(filter.overdue_on.map(day_string))
+        .bind(filter.escalated)
         .bind(i64::from(limit))
         .bind(i64::from(offset))
         .fetch_all(&self.pool)
@@ -355,7 +393,7 @@ impl SqliteStore {
         day: Date,
         nonce: Option<&[u8]>,
         envelope: &[u8],
-        transition: Option<(CaseState, CaseState)>,
+        transition: Option<Move>,
     ) -> Result<bool, StoreError> {
         let mut tx = self.pool.begin_with("BEGIN IMMEDIATE").await?;
         let res = sqlx::query(
@@ -375,8 +413,8 @@ impl SqliteStore {
             Err(e) if is_unique_violation(&e) => return Ok(false),
             Err(e) => return Err(e.into()),
         }
-        if let Some((from, to)) = transition {
-            move_state(&mut tx, case_id, None, from, to, day, author, None).await?;
+        if let Some(mv) = transition {
+            move_state(&mut tx, case_id, None, mv, day, author, None).await?;
         }
         if *author == Actor::Reporter {
             queue_reporter_action(&mut tx, day, "reply", case_id).await?;
@@ -393,8 +431,7 @@ impl SqliteStore {
         &self,
         institution: &str,
         case_id: &str,
-        from: CaseState,
-        to: CaseState,
+        mv: Move,
         day: Date,
         actor: &Actor,
         reason_envelope: Option<&[u8]>,
@@ -404,8 +441,7 @@ impl SqliteStore {
             &mut tx,
             case_id,
             Some(institution),
-            from,
-            to,
+            mv,
             day,
             actor,
             reason_envelope,
@@ -413,6 +449,63 @@ impl SqliteStore {
         .await?;
         tx.commit().await?;
         Ok(moved)
+    }
+
+    /// Extends the current stage's deadline by `days` working days (the new due day computed by
+    /// the caller); recorded as an event with its reason. `false` if the case moved meanwhile.
+    #[instrument(skip_all)]
+    #[allow(clippy::too_many_arguments)]
+    pub async fn extend(
+        &self,
+        institution: &str,
+        case_id: &str,
+        state: CaseState,
+        days: u32,
+        due_on: Date,
+        day: Date,
+        actor: &Actor,
+        reason_envelope: &[u8],
+    ) -> Result<bool, StoreError> {
+        let mut tx = self.pool.begin_with("BEGIN IMMEDIATE").await?;
+        let updated = sqlx::query(
+            "UPDATE cases SET extended_days = extended_days + ?, due_on = ? \
+             WHERE id = ? AND institution = ? AND state = ?",
+        )
+        .bind(i64::from(days))
+        .bind(day_string(due_on))
+        .bind(case_id)
+        .bind(institution)
+        .bind(state.as_str())
+        .execute(&mut *tx)
+        .await?;
+        if updated.rows_affected() != 1 {
+            return Ok(false);
+        }
+        insert_event(
+            &mut tx,
+            case_id,
+            day,
+            actor,
+            state,
+            Some(reason_envelope),
+            Some(days),
+        )
+        .await?;
+        tx.commit().await?;
+        Ok(true)
+    }
+
+    /// Answered cases (all institutions): candidates for closing after the citizen's silence.
+    #[instrument(skip_all)]
+    pub async fn answered_cases(&self) -> Result<Vec<CaseSummary>, StoreError> {
+        let rows = sqlx::query(concat!(
+            "SELECT ",
+            summary_cols!(),
+            " FROM cases WHERE state = 'answered'"
+        ))
+        .fetch_all(&self.pool)
+        .await?;
+        rows.iter().map(summary_from_row).collect()
     }
 
     /// Reclassifies a case of `institution`. `None` leaves a field as it is; `drop_identity`
@@ -733,24 +826,31 @@ async fn queue_reporter_action(
 }
 
 /// `from` → `to` if the case is still in `from` (and, for members, owned by `institution`);
-/// records the event with the next sequence number of the case.
-#[allow(clippy::too_many_arguments)]
+/// starts the new stage (its day, its due day, no extension) and records the event with the next
+/// sequence number of the case.
 async fn move_state(
     tx: &mut Tx<'_>,
     case_id: &str,
     institution: Option<&str>,
-    from: CaseState,
-    to: CaseState,
+    mv: Move,
     day: Date,
     actor: &Actor,
     reason_envelope: Option<&[u8]>,
 ) -> Result<bool, StoreError> {
+    let today = day_string(day);
+    let accepted = matches!(mv.to, CaseState::Verified | CaseState::Forwarded);
     let updated = sqlx::query(
-        "UPDATE cases SET state = ? WHERE id = ? AND state = ? AND (? IS NULL OR institution = ?)",
+        "UPDATE cases SET state = ?, state_since = ?, due_on = ?, extended_days = 0, \
+         accepted_on = CASE WHEN ? THEN ? ELSE accepted_on END \
+         WHERE id = ? AND state = ? AND (? IS NULL OR institution = ?)",
     )
-    .bind(to.as_str())
+    .bind(mv.to.as_str())
+    .bind(&today)
+    .bind(mv.due_on.map(day_string))
+    .bind(accepted)
+    .bind(&today)
     .bind(case_id)
-    .bind(from.as_str())
+    .bind(mv.from.as_str())
     .bind(institution)
     .bind(institution)
     .execute(&mut **tx)
@@ -758,17 +858,31 @@ async fn move_state(
     if updated.rows_affected() != 1 {
         return Ok(false);
     }
+    insert_event(tx, case_id, day, actor, mv.to, reason_envelope, None).await?;
+    Ok(true)
+}
+
+async fn insert_event(
+    tx: &mut Tx<'_>,
+    case_id: &str,
+    day: Date,
+    actor: &Actor,
+    state: CaseState,
+    reason_envelope: Option<&[u8]>,
+    extension_days: Option<u32>,
+) -> Result<(), StoreError> {
     sqlx::query(
-        "INSERT INTO events (case_id, seq, day, actor, state, reason_envelope) \
-         SELECT ?, COALESCE(MAX(seq), 0) + 1, ?, ?, ?, ? FROM events WHERE case_id = ?",
+        "INSERT INTO events (case_id, seq, day, actor, state, reason_envelope, extension_days) \
+         SELECT ?, COALESCE(MAX(seq), 0) + 1, ?, ?, ?, ?, ? FROM events WHERE case_id = ?",
     )
     .bind(case_id)
     .bind(day_string(day))
     .bind(actor.to_column())
-    .bind(to.as_str())
+    .bind(state.as_str())
     .bind(reason_envelope)
+    .bind(extension_days.map(i64::from))
     .bind(case_id)
     .execute(&mut **tx)
     .await?;
-    Ok(true)
+    Ok(())
 }

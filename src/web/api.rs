@@ -13,8 +13,8 @@ use serde::Deserialize;
 
 use crate::api::{
     CaseListResponse, CaseResponse, CaseSummaryJson, ChallengeRequest, ChallengeResponse,
-    ClassifyRequest, EventJson, MessageJson, OkResponse, RecipientsResponse, ReplyRequest,
-    SessionRequest, SessionResponse, StateRequest,
+    ClassifyRequest, EventJson, ExtendRequest, ExtendResponse, MessageJson, OkResponse,
+    RecipientsResponse, ReplyRequest, SessionRequest, SessionResponse, StateRequest,
 };
 use crate::crypto::token;
 use crate::domain::case::{CaseState, Kind};
@@ -100,6 +100,12 @@ pub struct ListQuery {
     kind: Option<String>,
     #[serde(default)]
     category: Option<String>,
+    /// Only cases past their due day.
+    #[serde(default)]
+    overdue: bool,
+    /// Only cases escalated to the oversight body.
+    #[serde(default)]
+    escalated: bool,
 }
 
 fn default_limit() -> u32 {
@@ -125,6 +131,8 @@ pub async fn list(
             .map(|k| Kind::parse(k).ok_or_else(|| Error::Invalid(format!("unknown kind {k:?}"))))
             .transpose()?,
         category: p.category,
+        overdue_on: p.overdue.then(|| state.app.clock.today()),
+        escalated: p.escalated,
     };
     let cases = svc::list(&state.app, &m, &filter, p.limit, p.offset).await?;
     Ok(Json(CaseListResponse {
@@ -234,6 +242,19 @@ pub async fn classify(
     };
     svc::classify(&state.app, &m, &id, &r).await?;
     Ok(Json(OkResponse { ok: true }))
+}
+
+pub async fn extend(
+    State(state): State<AppState>,
+    AuthMember(m): AuthMember,
+    Path(id): Path<String>,
+    Json(req): Json<ExtendRequest>,
+) -> Result<Json<ExtendResponse>> {
+    let reason = envelope_bytes(&req.reason_envelope)?;
+    let due = svc::extend(&state.app, &m, &id, req.days, &reason).await?;
+    Ok(Json(ExtendResponse {
+        due_on: due.map(crate::domain::clock::day_string),
+    }))
 }
 
 pub async fn not_found() -> Error {

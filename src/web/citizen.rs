@@ -14,7 +14,7 @@ use zeroize::{Zeroize, ZeroizeOnDrop};
 
 use crate::crypto::receipt::{Receipt, ReceiptError};
 use crate::crypto::token;
-use crate::domain::case::{Actor, Kind};
+use crate::domain::case::{Actor, CaseState, Kind};
 use crate::domain::clock::day_string;
 use crate::domain::institution::Role;
 use crate::domain::report::{self, Draft, Field};
@@ -428,6 +428,7 @@ fn actor_label(state: &AppState, lang: Lang, actor: &Actor) -> String {
     let t = lang.texts();
     match actor {
         Actor::Reporter => t.you.into(),
+        Actor::System => t.automatic.into(),
         Actor::Member {
             handle,
             institution,
@@ -481,10 +482,28 @@ fn status_page(
         .map(|e| HistoryRow {
             day: day_string(e.day),
             who: actor_label(state, lang, &e.actor),
-            what: t.state(e.state),
+            what: match e.extension_days {
+                Some(days) => t.extended_by.replace("{days}", &days.to_string()),
+                None => t.state(e.state).to_owned(),
+            },
             reason: e.reason.as_ref().map(|r| r.text.as_str()),
         })
         .collect();
+    let today = app.clock.today();
+    let summary = &view.summary;
+    let deadline = match (summary.state, summary.due_on) {
+        (CaseState::Answered, _) => app
+            .config
+            .deadlines
+            .closes_on(
+                &app.config.calendar,
+                &crate::service::deadline::times(summary),
+            )
+            .map(|d| (t.closes_label, day_string(d), false)),
+        (_, Some(due)) if due < today => Some((t.overdue_label, day_string(due), true)),
+        (_, Some(due)) => Some((t.due_label, day_string(due), false)),
+        (_, None) => None,
+    };
     let messages = view
         .messages
         .iter()
@@ -523,6 +542,7 @@ fn status_page(
             institution,
             history,
             question: view.open_question(),
+            deadline,
             report_title: &view.report.title,
             report_body: &view.report.body,
             kind: t.kind(view.summary.kind),

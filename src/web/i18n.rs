@@ -227,6 +227,11 @@ pub struct Texts {
     pub role_names: [&'static str; 4],
     pub question_title: &'static str,
     pub question_answer_hint: &'static str,
+    pub automatic: &'static str,
+    pub due_label: &'static str,
+    pub overdue_label: &'static str,
+    pub closes_label: &'static str,
+    pub extended_by: &'static str,
 }
 
 impl Texts {
@@ -428,6 +433,11 @@ pub static ID: Texts = Texts {
     ],
     question_title: "Petugas membutuhkan keterangan dari Anda",
     question_answer_hint: "Jawab dengan formulir pesan di bawah. Setelah Anda menjawab, laporan kembali diperiksa.",
+    automatic: "Otomatis",
+    due_label: "Batas waktu tahap ini",
+    overdue_label: "Terlambat sejak",
+    closes_label: "Ditutup otomatis jika Anda tidak membalas sampai",
+    extended_by: "Batas waktu diperpanjang {days} hari kerja",
 };
 
 pub static EN: Texts = Texts {
@@ -582,6 +592,11 @@ pub static EN: Texts = Texts {
     ],
     question_title: "The officers need information from you",
     question_answer_hint: "Answer with the message form below. Once you answer, the report is looked at again.",
+    automatic: "Automatic",
+    due_label: "Due for this stage by",
+    overdue_label: "Overdue since",
+    closes_label: "Closes automatically if you do not reply by",
+    extended_by: "Deadline extended by {days} working days",
 };
 
 #[cfg(test)]

@@ -86,6 +86,7 @@ pub fn router(app: Arc<App>) -> Result<Router, ConfigError> {
         .route("/cases/{id}/messages", post(api::reply))
         .route("/cases/{id}/state", post(api::set_state))
         .route("/cases/{id}/classify", post(api::classify))
+        .route("/cases/{id}/extend", post(api::extend))
         .fallback(api::not_found);
 
     let router = Router::new()

@@ -139,7 +139,7 @@ pub struct StatusFormPage<'a> {
 pub struct HistoryRow<'a> {
     pub day: String,
     pub who: String,
-    pub what: &'static str,
+    pub what: String,
     pub reason: Option<&'a str>,
 }
 
@@ -164,6 +164,8 @@ pub struct StatusPage<'a> {
     pub history: Vec<HistoryRow<'a>>,
     /// The officers' open question when the case is on hold, shown first.
     pub question: Option<&'a str>,
+    /// (label, day, overdue) for the current stage's deadline.
+    pub deadline: Option<(&'static str, String, bool)>,
     pub report_title: &'a str,
     pub report_body: &'a str,
     pub kind: &'static str,

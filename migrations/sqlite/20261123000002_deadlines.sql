@@ -1,0 +1,17 @@
+-- Deadlines, escalation and offline channels (working days are computed in Rust from the
+-- calendar in the configuration; these columns keep what the computation needs and its result
+-- so lists can filter overdue cases in SQL). All dates are UTC days.
+
+ALTER TABLE cases ADD COLUMN state_since TEXT;                      -- day the current state began
+ALTER TABLE cases ADD COLUMN accepted_on TEXT;                      -- last verified/forwarded day
+ALTER TABLE cases ADD COLUMN due_on TEXT;                           -- current stage's due day
+ALTER TABLE cases ADD COLUMN extended_days INTEGER NOT NULL DEFAULT 0;
+ALTER TABLE cases ADD COLUMN escalated_on TEXT;                     -- the Ombudsman follows it too
+ALTER TABLE cases ADD COLUMN channel TEXT NOT NULL DEFAULT 'web';   -- web, phone, post, …
+
+UPDATE cases SET state_since = received_on WHERE state_since IS NULL;
+
+-- An extension of the deadline is an event that keeps the state.
+ALTER TABLE events ADD COLUMN extension_days INTEGER;
+
+CREATE INDEX cases_by_due ON cases (institution, due_on);

@@ -1,0 +1,60 @@
+//! Work no request asks for, driven by the app's (injectable) clock: closing answered cases
+//! after the citizen's silence, and moving citizens' actions of past days into the audit chain.
+
+use tracing::instrument;
+
+use crate::domain::case::{Actor, CaseState};
+use crate::error::Result;
+use crate::store::Move;
+
+use super::App;
+use super::deadline::times;
+
+/// What one round did.
+#[derive(Debug, Default, PartialEq, Eq)]
+pub struct Round {
+    pub closed: usize,
+    pub audit_entries: usize,
+}
+
+/// Closes every answered case whose citizen stayed silent for the configured working days.
+#[instrument(skip_all)]
+pub async fn close_silent_answered(app: &App) -> Result<usize> {
+    let today = app.clock.today();
+    let mut closed = 0;
+    for case in app.store.answered_cases().await? {
+        let Some(closes_on) = app
+            .config
+            .deadlines
+            .closes_on(&app.config.calendar, &times(&case))
+        else {
+            continue;
+        };
+        if closes_on > today {
+            continue;
+        }
+        let mv = Move {
+            from: CaseState::Answered,
+            to: CaseState::Closed,
+            due_on: None,
+        };
+        if app
+            .store
+            .transition(&case.institution, &case.id, mv, today, &Actor::System, None)
+            .await?
+        {
+            closed += 1;
+        }
+    }
+    Ok(closed)
+}
+
+/// One round of housekeeping.
+pub async fn run_once(app: &App) -> Result<Round> {
+    let closed = close_silent_answered(app).await?;
+    let audit_entries = app.store.flush_reporter_actions(app.clock.today()).await?;
+    Ok(Round {
+        closed,
+        audit_entries,
+    })
+}
