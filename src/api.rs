@@ -185,3 +185,14 @@ pub struct ExtendRequest {
 pub struct ExtendResponse {
     pub due_on: Option<String>,
 }
+
+#[derive(Debug, Serialize, Deserialize)]
+pub struct OverdueCount {
+    pub institution: String,
+    pub overdue: i64,
+}
+
+#[derive(Debug, Serialize, Deserialize)]
+pub struct OverdueResponse {
+    pub institutions: Vec<OverdueCount>,
+}

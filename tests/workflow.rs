@@ -376,7 +376,7 @@ async fn every_role_boundary() {
                 S::FORBIDDEN,
                 S::NOT_FOUND,
                 S::FORBIDDEN,
-                S::FORBIDDEN,
+                S::NOT_FOUND,
             ],
         ),
         (
@@ -387,7 +387,7 @@ async fn every_role_boundary() {
                 S::FORBIDDEN,
                 S::NOT_FOUND,
                 S::FORBIDDEN,
-                S::FORBIDDEN,
+                S::NOT_FOUND,
             ],
         ),
         (
@@ -434,7 +434,8 @@ async fn every_role_boundary() {
                 S::FORBIDDEN,
             ],
         ),
-        ("list", [S::OK, S::OK, S::OK, S::OK, S::OK, S::FORBIDDEN]),
+        // Oversight-only members list escalated cases (none yet).
+        ("list", [S::OK, S::OK, S::OK, S::OK, S::OK, S::OK]),
     ];
     for (action, expected) in &table {
         for ((handle, token), want) in tokens.iter().zip(expected) {
@@ -762,4 +763,181 @@ async fn holidays_from_the_calendar_file_are_not_working_days() {
     let page = status_page(&router, &receipt).await;
     // Wed 25, Thu 26, Fri 27 March.
     assert_eq!(element_text(&page, "deadline").unwrap(), "2026-03-27");
+}
+
+#[tokio::test]
+async fn an_overdue_case_escalated_by_the_citizen_opens_for_the_ombudsman() {
+    let fx = Fixture::new(CHEAP_KDF);
+    let watch = fx.add_member("ombudsman", "ombudsman-watch", &["oversight"]);
+    let (router, _app, clock) = fx.router().await;
+    let (receipt, case_id) = submit(
+        &router,
+        &[
+            ("title", "Escalate me"),
+            ("body", "Nobody answers"),
+            ("privacy", "confidential"),
+            ("identity_name", "Dewi Lestari"),
+        ],
+    )
+    .await;
+    let triage = login(&router, &fx.identity("health-triage")).await;
+    assert_eq!(
+        set_state(&router, &triage, &case_id, "on_hold", Some("Which ward?"))
+            .await
+            .status,
+        StatusCode::OK
+    );
+    citizen_reply(&router, &receipt, "Ward 3.").await;
+    let inv = login(&router, &fx.identity("health-investigator")).await;
+    member_reply(
+        &router,
+        &inv,
+        &case_id,
+        "member:health/health-investigator",
+        "Looking into ward 3.",
+    )
+    .await;
+
+    // Not overdue yet: no escalation offered, and a forged request is refused.
+    let page = status_page(&router, &receipt).await;
+    assert!(!page.contains("id=\"escalate\""));
+    let r = send(
+        &router,
+        post_form("/status/escalate?lang=en", &[("receipt", &receipt)]),
+    )
+    .await;
+    assert!(r.text().contains("cannot be escalated now"), "{}", r.text());
+
+    clock.advance(time::Duration::days(7));
+    let inv = login(&router, &fx.identity("health-investigator")).await;
+    let page = status_page(&router, &receipt).await;
+    assert!(page.contains("id=\"escalate\"") && page.contains("Your report is overdue"));
+    let r = send(
+        &router,
+        post_form("/status/escalate?lang=en", &[("receipt", &receipt)]),
+    )
+    .await;
+    assert_eq!(r.status, StatusCode::OK);
+    let page = r.text();
+    assert!(page.contains("The Ombudsman now follows your report too."));
+    assert!(page.contains("Escalated to the Ombudsman"));
+    assert!(!page.contains("id=\"escalate\""), "once is enough");
+
+    // The oversight-only member lists it, reads content, messages and reasons — not the identity.
+    let w = login(&router, &bisik::client::read_identity(&watch).unwrap()).await;
+    let listed: bisik::api::CaseListResponse =
+        serde_json::from_slice(&send(&router, authed_get("/api/v1/cases", &w)).await.body).unwrap();
+    assert_eq!(listed.cases.len(), 1);
+    assert!(listed.cases[0].escalated_on.is_some());
+    let watch_id = bisik::client::read_identity(&watch).unwrap();
+    let case: CaseResponse = serde_json::from_slice(
+        &send(&router, authed_get(&format!("/api/v1/cases/{case_id}"), &w))
+            .await
+            .body,
+    )
+    .unwrap();
+    let open = |b64: &str| {
+        bisik::crypto::envelope::open(&watch_id, &bisik::crypto::token::decode(b64).unwrap())
+            .map(|p| String::from_utf8_lossy(&p).into_owned())
+    };
+    assert!(open(&case.content).unwrap().contains("Nobody answers"));
+    assert!(!open(&case.content).unwrap().contains("Dewi"));
+    let texts: Vec<String> = case
+        .messages
+        .iter()
+        .map(|m| open(&m.envelope).unwrap())
+        .collect();
+    assert!(
+        texts.iter().any(|t| t.contains("Ward 3."))
+            && texts.iter().any(|t| t.contains("Looking into ward 3."))
+    );
+    let reason = case
+        .events
+        .iter()
+        .find_map(|e| e.reason_envelope.clone())
+        .unwrap();
+    assert!(open(&reason).unwrap().contains("Which ward?"));
+    assert_eq!(
+        send(
+            &router,
+            authed_get(&format!("/api/v1/cases/{case_id}/identity"), &w)
+        )
+        .await
+        .status,
+        StatusCode::FORBIDDEN
+    );
+    // The institution still reads everything, and the reporter too (the status page decrypts).
+    let inv_id = fx.identity("health-investigator");
+    assert!(
+        bisik::crypto::envelope::open(
+            &inv_id,
+            &bisik::crypto::token::decode(&case.content).unwrap()
+        )
+        .is_ok()
+    );
+    assert!(
+        status_page(&router, &receipt)
+            .await
+            .contains("Looking into ward 3.")
+    );
+
+    // What is written afterwards reaches the Ombudsman too.
+    member_reply(
+        &router,
+        &inv,
+        &case_id,
+        "member:health/health-investigator",
+        "Fixed ward 3.",
+    )
+    .await;
+    citizen_reply(&router, &receipt, "Confirmed, thanks.").await;
+    let case: CaseResponse = serde_json::from_slice(
+        &send(&router, authed_get(&format!("/api/v1/cases/{case_id}"), &w))
+            .await
+            .body,
+    )
+    .unwrap();
+    let texts: Vec<String> = case
+        .messages
+        .iter()
+        .map(|m| open(&m.envelope).unwrap())
+        .collect();
+    assert!(
+        texts.iter().any(|t| t.contains("Fixed ward 3."))
+            && texts.iter().any(|t| t.contains("Confirmed, thanks."))
+    );
+
+    // The Debian age CLI opens the content envelope with the Ombudsman member's identity file.
+    let r = send(
+        &router,
+        authed_get(&format!("/api/v1/cases/{case_id}/envelope"), &w),
+    )
+    .await;
+    let file = fx.data_dir().join("escalated.age");
+    std::fs::write(&file, &r.body).unwrap();
+    let out = std::process::Command::new("age")
+        .arg("-d")
+        .arg("-i")
+        .arg(&watch)
+        .arg(&file)
+        .output()
+        .expect("age CLI");
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    assert!(String::from_utf8_lossy(&out.stdout).contains("Escalate me"));
+
+    // Overdue counts per institution, metadata only, for oversight.
+    let r = send(&router, authed_get("/api/v1/oversight/overdue", &w)).await;
+    assert_eq!(r.status, StatusCode::OK);
+    let counts: bisik::api::OverdueResponse = serde_json::from_slice(&r.body).unwrap();
+    assert!(counts.institutions.iter().all(|c| c.overdue >= 0));
+    assert_eq!(
+        send(&router, authed_get("/api/v1/oversight/overdue", &inv))
+            .await
+            .status,
+        StatusCode::FORBIDDEN
+    );
 }

@@ -223,6 +223,16 @@ impl Directory {
             .find(|m| m.recipient.to_string() == recipient)
     }
 
+    /// The oversight body: every member with the `oversight` role, whatever their institution.
+    pub fn oversight(&self) -> Vec<x25519::Recipient> {
+        self.institutions
+            .values()
+            .flat_map(|i| i.members.iter())
+            .filter(|m| m.has(Role::Oversight))
+            .map(|m| m.recipient.clone())
+            .collect()
+    }
+
     pub fn member(&self, handle: &str) -> Option<&Member> {
         self.institutions
             .values()

@@ -251,14 +251,12 @@ pub async fn reply(
         return Ok(None);
     };
     let case_id = record.case_id.as_str();
-    let institution = app.directory.get(&record.institution).ok_or_else(|| {
-        Error::Internal("case belongs to an institution no longer configured".into())
-    })?;
-    let mut recipients = institution.readers();
-    recipients.push(
-        parse_recipient(&record.reporter_recipient)
-            .ok_or_else(|| Error::Internal("stored recipient".into()))?,
-    );
+    let (summary, reporter) = app
+        .store
+        .case_summary(None, case_id)
+        .await?
+        .ok_or(Error::NotFound)?;
+    let recipients = with_reporter(app.case_readers(&summary)?, &reporter)?;
     let today = app.clock.today();
     let doc = MessageDocument {
         doc_type: MESSAGE_TYPE.into(),
@@ -270,21 +268,11 @@ pub async fn reply(
     let sealed = envelope::seal(&recipients, &Zeroizing::new(serde_json::to_vec(&doc)?))?;
     drop(doc);
     // An answer reopens an answered case; a reply to a question sends it back to intake.
-    let transition = match after_reporter_message(record.state) {
-        Some(to) => {
-            let (summary, _) = app
-                .store
-                .case_summary(None, case_id)
-                .await?
-                .ok_or(Error::NotFound)?;
-            Some(Move {
-                from: record.state,
-                to,
-                due_on: super::deadline::due_after_move(app, &summary, to, today),
-            })
-        }
-        None => None,
-    };
+    let transition = after_reporter_message(summary.state).map(|to| Move {
+        from: summary.state,
+        to,
+        due_on: super::deadline::due_after_move(app, &summary, to, today),
+    });
     app.store
         .add_message(
             case_id,
@@ -294,6 +282,71 @@ pub async fn reply(
             &sealed,
             transition,
         )
+        .await?;
+    view(app, case_id, &identity).await.map(Some)
+}
+
+fn with_reporter(
+    mut readers: Vec<x25519::Recipient>,
+    reporter: &str,
+) -> Result<Vec<x25519::Recipient>> {
+    readers
+        .push(parse_recipient(reporter).ok_or_else(|| Error::Internal("stored recipient".into()))?);
+    Ok(readers)
+}
+
+/// Whether the citizen may escalate their case now: past its due day, not yet escalated, and
+/// still open.
+pub fn can_escalate(summary: &CaseSummary, today: time::Date) -> bool {
+    summary.escalated_on.is_none()
+        && !crate::domain::workflow::is_final(summary.state)
+        && summary.due_on.is_some_and(|d| d < today)
+}
+
+/// The citizen asks the oversight body to follow an overdue case. Inside this request the
+/// reporter's key opens the content, the messages and the reasons, and seals them again to the
+/// institution's readers, the oversight body and the reporter. The identity envelope is left as
+/// it is: escalation does not reveal who reported.
+#[instrument(skip_all)]
+pub async fn escalate(app: &App, receipt: &Receipt) -> Result<Option<ReporterView>> {
+    let Some((record, identity)) = verify(app, receipt).await? else {
+        return Ok(None);
+    };
+    let case_id = record.case_id.as_str();
+    let today = app.clock.today();
+    let (mut summary, reporter) = app
+        .store
+        .case_summary(None, case_id)
+        .await?
+        .ok_or(Error::NotFound)?;
+    if !can_escalate(&summary, today) {
+        return Err(Error::Invalid("this case cannot be escalated now".into()));
+    }
+    summary.escalated_on = Some(today);
+    let recipients = with_reporter(app.case_readers(&summary)?, &reporter)?;
+    let stored = app
+        .store
+        .case_for_reporter(case_id)
+        .await?
+        .ok_or(Error::NotFound)?;
+    let reseal = |sealed: &[u8]| -> Result<Vec<u8>> {
+        let plain = envelope::open(&identity, sealed)?;
+        Ok(envelope::seal(&recipients, &plain)?)
+    };
+    let content = reseal(&stored.content)?;
+    let messages = stored
+        .messages
+        .iter()
+        .map(|m| Ok((m.seq, reseal(&m.envelope)?)))
+        .collect::<Result<Vec<_>>>()?;
+    let reasons = stored
+        .events
+        .iter()
+        .filter_map(|e| e.reason_envelope.as_ref().map(|env| (e.seq, env)))
+        .map(|(seq, env)| Ok((seq, reseal(env)?)))
+        .collect::<Result<Vec<_>>>()?;
+    app.store
+        .escalate(case_id, today, &content, &messages, &reasons)
         .await?;
     view(app, case_id, &identity).await.map(Some)
 }

@@ -147,7 +147,8 @@ fn require(ok: bool) -> Result<()> {
     if ok { Ok(()) } else { Err(Error::Forbidden) }
 }
 
-/// Cases of the member's own institution.
+/// Cases of the member's own institution; for the oversight body (the `oversight` role), the
+/// escalated cases of every institution — an oversight-only member sees nothing else.
 #[instrument(skip_all)]
 pub async fn list(
     app: &App,
@@ -156,13 +157,44 @@ pub async fn list(
     limit: u32,
     offset: u32,
 ) -> Result<Vec<CaseSummary>> {
-    require(m.is_reader() || m.has(Role::Custodian))?;
-    let cases = app
-        .store
-        .list_cases(&m.institution, filter, limit.clamp(1, 500), offset)
-        .await?;
+    let limit = limit.clamp(1, 500);
+    let own = m.is_reader() || m.has(Role::Custodian);
+    let cases = if m.has(Role::Oversight) && (filter.escalated || !own) {
+        app.store.list_escalated(limit, offset).await?
+    } else {
+        require(own)?;
+        app.store
+            .list_cases(&m.institution, filter, limit, offset)
+            .await?
+    };
     audit(app, m, "list_cases", None).await?;
     Ok(cases)
+}
+
+/// How many cases each institution has past their due day: oversight only, metadata only.
+#[instrument(skip_all)]
+pub async fn overdue_counts(app: &App, m: &Member) -> Result<Vec<(String, i64)>> {
+    require(m.has(Role::Oversight))?;
+    let counts = app.store.overdue_counts(app.clock.today()).await?;
+    audit(app, m, "view_overdue_counts", None).await?;
+    Ok(counts)
+}
+
+/// A case the member may read: their institution's (readers), or an escalated one (oversight).
+async fn readable_case(app: &App, m: &Member, case_id: &str) -> Result<CaseRecord> {
+    let id = checked_id(case_id)?;
+    require(m.is_reader() || m.has(Role::Oversight))?;
+    if m.is_reader()
+        && let Some(r) = app.store.case_for_institution(&m.institution, id).await?
+    {
+        return Ok(r);
+    }
+    if m.has(Role::Oversight)
+        && let Some(r) = app.store.escalated_case(id).await?
+    {
+        return Ok(r);
+    }
+    Err(Error::NotFound)
 }
 
 fn checked_id(case_id: &str) -> Result<&str> {
@@ -176,12 +208,7 @@ fn checked_id(case_id: &str) -> Result<&str> {
 /// One case with its content envelope, messages and history — never its identity envelope.
 #[instrument(skip_all)]
 pub async fn case(app: &App, m: &Member, case_id: &str) -> Result<CaseRecord> {
-    require(m.is_reader())?;
-    let record = app
-        .store
-        .case_for_institution(&m.institution, checked_id(case_id)?)
-        .await?
-        .ok_or(Error::NotFound)?;
+    let record = readable_case(app, m, case_id).await?;
     audit(app, m, "view_case", Some(&record.summary.id)).await?;
     Ok(record)
 }
@@ -189,12 +216,7 @@ pub async fn case(app: &App, m: &Member, case_id: &str) -> Result<CaseRecord> {
 /// The raw content envelope (the `bisik case envelope` contract).
 #[instrument(skip_all)]
 pub async fn content_envelope(app: &App, m: &Member, case_id: &str) -> Result<Vec<u8>> {
-    require(m.is_reader())?;
-    let record = app
-        .store
-        .case_for_institution(&m.institution, checked_id(case_id)?)
-        .await?
-        .ok_or(Error::NotFound)?;
+    let record = readable_case(app, m, case_id).await?;
     audit(app, m, "download_content", Some(&record.summary.id)).await?;
     Ok(record.content)
 }
@@ -231,15 +253,11 @@ pub struct CaseRecipients {
 #[instrument(skip_all)]
 pub async fn recipients(app: &App, m: &Member, case_id: &str) -> Result<CaseRecipients> {
     require(m.is_reader())?;
-    let (_, reporter) = owned_case(app, m, case_id).await?;
-    let institution = app.directory.get(&m.institution).ok_or(Error::NotFound)?;
+    let (case, reporter) = owned_case(app, m, case_id).await?;
+    let readers = app.case_readers(&case)?;
     audit(app, m, "view_recipients", Some(case_id)).await?;
     Ok(CaseRecipients {
-        readers: institution
-            .readers()
-            .iter()
-            .map(ToString::to_string)
-            .collect(),
+        readers: readers.iter().map(ToString::to_string).collect(),
         reporter,
     })
 }

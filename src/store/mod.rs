@@ -87,6 +87,8 @@ pub struct CaseSummary {
 /// One line of a case's history.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct CaseEvent {
+    /// Position within the case (1, 2, …).
+    pub seq: i64,
     pub day: Date,
     pub actor: Actor,
     pub state: CaseState,

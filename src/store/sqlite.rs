@@ -203,7 +203,7 @@ impl SqliteStore {
 
     async fn events(&self, case_id: &str) -> Result<Vec<CaseEvent>, StoreError> {
         let rows = sqlx::query(
-            "SELECT day, actor, state, reason_envelope, extension_days FROM events WHERE case_id = ? ORDER BY seq",
+            "SELECT seq, day, actor, state, reason_envelope, extension_days FROM events WHERE case_id = ? ORDER BY seq",
         )
         .bind(case_id)
         .fetch_all(&self.pool)
@@ -213,6 +213,7 @@ impl SqliteStore {
                 let actor: String = r.try_get("actor")?;
                 let state: String = r.try_get("state")?;
                 Ok(CaseEvent {
+                    seq: r.try_get("seq")?,
                     day: date_col(r, "day")?,
                     actor: Actor::from_column(&actor),
                     state: CaseState::parse(&state)
@@ -493,6 +494,106 @@ impl SqliteStore {
         .await?;
         tx.commit().await?;
         Ok(true)
+    }
+
+    /// Re-seals a case for the oversight body (done in the citizen's request with the
+    /// reporter's key) and marks it escalated — all in one transaction. `false` if it already
+    /// was escalated.
+    #[instrument(skip_all)]
+    pub async fn escalate(
+        &self,
+        case_id: &str,
+        day: Date,
+        content: &[u8],
+        messages: &[(i64, Vec<u8>)],
+        reasons: &[(i64, Vec<u8>)],
+    ) -> Result<bool, StoreError> {
+        let mut tx = self.pool.begin_with("BEGIN IMMEDIATE").await?;
+        let updated = sqlx::query(
+            "UPDATE cases SET escalated_on = ?, content = ? WHERE id = ? AND escalated_on IS NULL",
+        )
+        .bind(day_string(day))
+        .bind(content)
+        .bind(case_id)
+        .execute(&mut *tx)
+        .await?;
+        if updated.rows_affected() != 1 {
+            return Ok(false);
+        }
+        for (seq, env) in messages {
+            sqlx::query("UPDATE messages SET envelope = ? WHERE case_id = ? AND seq = ?")
+                .bind(env)
+                .bind(case_id)
+                .bind(seq)
+                .execute(&mut *tx)
+                .await?;
+        }
+        for (seq, env) in reasons {
+            sqlx::query("UPDATE events SET reason_envelope = ? WHERE case_id = ? AND seq = ?")
+                .bind(env)
+                .bind(case_id)
+                .bind(seq)
+                .execute(&mut *tx)
+                .await?;
+        }
+        insert_event(
+            &mut tx,
+            case_id,
+            day,
+            &Actor::Reporter,
+            CaseState::Escalated,
+            None,
+            None,
+        )
+        .await?;
+        queue_reporter_action(&mut tx, day, "escalate", case_id).await?;
+        tx.commit().await?;
+        Ok(true)
+    }
+
+    /// Escalated cases of every institution (for the oversight body), newest day first.
+    #[instrument(skip_all)]
+    pub async fn list_escalated(
+        &self,
+        limit: u32,
+        offset: u32,
+    ) -> Result<Vec<CaseSummary>, StoreError> {
+        let rows = sqlx::query(concat!(
+            "SELECT ",
+            summary_cols!(),
+            " FROM cases WHERE escalated_on IS NOT NULL ORDER BY escalated_on DESC, id LIMIT ? OFFSET ?"
+        ))
+        .bind(i64::from(limit))
+        .bind(i64::from(offset))
+        .fetch_all(&self.pool)
+        .await?;
+        rows.iter().map(summary_from_row).collect()
+    }
+
+    /// An escalated case as the oversight body sees it (no identity envelope).
+    #[instrument(skip_all)]
+    pub async fn escalated_case(&self, case_id: &str) -> Result<Option<CaseRecord>, StoreError> {
+        let row = sqlx::query(concat!(
+            "SELECT ",
+            summary_cols!(),
+            ", content FROM cases WHERE id = ? AND escalated_on IS NOT NULL"
+        ))
+        .bind(case_id)
+        .fetch_optional(&self.pool)
+        .await?;
+        self.record(row, false).await
+    }
+
+    /// How many cases each institution has past their due day (metadata only).
+    #[instrument(skip_all)]
+    pub async fn overdue_counts(&self, today: Date) -> Result<Vec<(String, i64)>, StoreError> {
+        let rows = sqlx::query("SELECT institution, COUNT(*) AS n FROM cases WHERE due_on < ? GROUP BY institution ORDER BY institution")
+            .bind(day_string(today))
+            .fetch_all(&self.pool)
+            .await?;
+        rows.iter()
+            .map(|r| Ok((r.try_get("institution")?, r.try_get("n")?)))
+            .collect()
     }
 
     /// Answered cases (all institutions): candidates for closing after the citizen's silence.

@@ -14,7 +14,8 @@ use serde::Deserialize;
 use crate::api::{
     CaseListResponse, CaseResponse, CaseSummaryJson, ChallengeRequest, ChallengeResponse,
     ClassifyRequest, EventJson, ExtendRequest, ExtendResponse, MessageJson, OkResponse,
-    RecipientsResponse, ReplyRequest, SessionRequest, SessionResponse, StateRequest,
+    OverdueCount, OverdueResponse, RecipientsResponse, ReplyRequest, SessionRequest,
+    SessionResponse, StateRequest,
 };
 use crate::crypto::token;
 use crate::domain::case::{CaseState, Kind};
@@ -254,6 +255,22 @@ pub async fn extend(
     let due = svc::extend(&state.app, &m, &id, req.days, &reason).await?;
     Ok(Json(ExtendResponse {
         due_on: due.map(crate::domain::clock::day_string),
+    }))
+}
+
+pub async fn overdue(
+    State(state): State<AppState>,
+    AuthMember(m): AuthMember,
+) -> Result<Json<OverdueResponse>> {
+    let counts = svc::overdue_counts(&state.app, &m).await?;
+    Ok(Json(OverdueResponse {
+        institutions: counts
+            .into_iter()
+            .map(|(institution, overdue)| OverdueCount {
+                institution,
+                overdue,
+            })
+            .collect(),
     }))
 }
 

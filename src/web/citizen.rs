@@ -424,6 +424,68 @@ pub async fn status_reply(
     }
 }
 
+#[derive(Deserialize, Zeroize, ZeroizeOnDrop, Default)]
+struct EscalateForm {
+    #[serde(default)]
+    receipt: String,
+}
+
+#[instrument(skip_all)]
+pub async fn status_escalate(
+    State(state): State<AppState>,
+    lang: Lang,
+    headers: HeaderMap,
+    body: Bytes,
+) -> Response {
+    let form: EscalateForm = match parse_form(&headers, body) {
+        Ok(v) => v,
+        Err(p) => return body_problem_page(lang, p),
+    };
+    let t = lang.texts();
+    let receipt = match Receipt::parse(&form.receipt) {
+        Ok(r) => r,
+        Err(e) => {
+            return status_form_page(
+                lang,
+                StatusCode::UNPROCESSABLE_ENTITY,
+                Some(receipt_problem(t, e)),
+                "",
+            );
+        }
+    };
+    if state.limits.status_checks.check().is_err() {
+        return error_page(StatusCode::TOO_MANY_REQUESTS, lang, t.err_busy);
+    }
+    match svc::escalate(&state.app, &receipt).await {
+        Ok(Some(view)) => status_page(
+            &state,
+            lang,
+            &view,
+            &receipt,
+            Some(t.escalated_notice),
+            None,
+            "",
+        ),
+        Ok(None) => not_found_page(lang),
+        Err(crate::error::Error::Invalid(_)) => match svc::open_case(&state.app, &receipt).await {
+            Ok(Some(view)) => status_page(
+                &state,
+                lang,
+                &view,
+                &receipt,
+                Some(t.cannot_escalate),
+                None,
+                "",
+            ),
+            _ => not_found_page(lang),
+        },
+        Err(e) => {
+            tracing::error!(error = %e, "escalation not saved");
+            error_page(StatusCode::SERVICE_UNAVAILABLE, lang, t.err_internal)
+        }
+    }
+}
+
 fn actor_label(state: &AppState, lang: Lang, actor: &Actor) -> String {
     let t = lang.texts();
     match actor {
@@ -543,6 +605,7 @@ fn status_page(
             history,
             question: view.open_question(),
             deadline,
+            can_escalate: svc::can_escalate(summary, today),
             report_title: &view.report.title,
             report_body: &view.report.body,
             kind: t.kind(view.summary.kind),

@@ -232,6 +232,11 @@ pub struct Texts {
     pub overdue_label: &'static str,
     pub closes_label: &'static str,
     pub extended_by: &'static str,
+    pub escalate_title: &'static str,
+    pub escalate_explain: &'static str,
+    pub escalate_submit: &'static str,
+    pub escalated_notice: &'static str,
+    pub cannot_escalate: &'static str,
 }
 
 impl Texts {
@@ -438,6 +443,11 @@ pub static ID: Texts = Texts {
     overdue_label: "Terlambat sejak",
     closes_label: "Ditutup otomatis jika Anda tidak membalas sampai",
     extended_by: "Batas waktu diperpanjang {days} hari kerja",
+    escalate_title: "Laporan Anda terlambat ditangani",
+    escalate_explain: "Anda dapat meminta Ombudsman ikut mengawasi laporan ini. Ombudsman akan dapat membaca laporan dan percakapan ini, tetapi tidak identitas Anda.",
+    escalate_submit: "Minta Ombudsman mengawasi",
+    escalated_notice: "Ombudsman sekarang ikut mengawasi laporan Anda.",
+    cannot_escalate: "Laporan ini tidak dapat dieskalasi sekarang (belum terlambat, sudah dieskalasi, atau sudah selesai).",
 };
 
 pub static EN: Texts = Texts {
@@ -597,6 +607,11 @@ pub static EN: Texts = Texts {
     overdue_label: "Overdue since",
     closes_label: "Closes automatically if you do not reply by",
     extended_by: "Deadline extended by {days} working days",
+    escalate_title: "Your report is overdue",
+    escalate_explain: "You can ask the Ombudsman to follow this report. The Ombudsman will be able to read the report and this conversation, but not your identity.",
+    escalate_submit: "Ask the Ombudsman to follow it",
+    escalated_notice: "The Ombudsman now follows your report too.",
+    cannot_escalate: "This report cannot be escalated now (it is not overdue, already escalated, or finished).",
 };
 
 #[cfg(test)]

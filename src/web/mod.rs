@@ -87,6 +87,7 @@ pub fn router(app: Arc<App>) -> Result<Router, ConfigError> {
         .route("/cases/{id}/state", post(api::set_state))
         .route("/cases/{id}/classify", post(api::classify))
         .route("/cases/{id}/extend", post(api::extend))
+        .route("/oversight/overdue", get(api::overdue))
         .fallback(api::not_found);
 
     let router = Router::new()
@@ -100,6 +101,7 @@ pub fn router(app: Arc<App>) -> Result<Router, ConfigError> {
             get(citizen::status_form).post(citizen::status_check),
         )
         .route("/status/reply", post(citizen::status_reply))
+        .route("/status/escalate", post(citizen::status_escalate))
         .route("/stats", get(citizen::stats))
         .route("/healthz", get(citizen::healthz))
         .route("/static/style.css", get(citizen::stylesheet))

@@ -166,6 +166,8 @@ pub struct StatusPage<'a> {
     pub question: Option<&'a str>,
     /// (label, day, overdue) for the current stage's deadline.
     pub deadline: Option<(&'static str, String, bool)>,
+    /// Overdue and not yet escalated: offer the escalation form.
+    pub can_escalate: bool,
     pub report_title: &'a str,
     pub report_body: &'a str,
     pub kind: &'static str,
