@@ -836,19 +836,68 @@ async fn cross_site_posts_are_refused_with_a_page() {
 }
 
 #[tokio::test]
-async fn stats_hide_small_numbers() {
+async fn stats_hide_small_numbers_in_html_json_and_csv() {
     let fx = Fixture::new(CHEAP_KDF);
     let (router, _app, _clock) = fx.router().await;
-    for _ in 0..2 {
-        submit(&router, &[]).await;
+    for _ in 0..6 {
+        submit(&router, &[("institution", "health")]).await;
     }
-    let r = send(&router, get("/stats?lang=en")).await;
+    for _ in 0..2 {
+        submit(
+            &router,
+            &[("institution", "transport"), ("kind", "aspiration")],
+        )
+        .await;
+    }
+    let html = send(&router, get("/stats?lang=en")).await;
+    assert_security_headers(&html, "stats");
+    let html = html.text();
+    assert_self_contained_html(&html, "stats");
     assert!(
-        r.text().contains("&#60;5") || r.text().contains("&lt;5"),
-        "{}",
-        r.text()
+        html.contains("<svg") && html.contains("<rect"),
+        "server-rendered bar charts"
     );
-    assert!(!r.text().contains(">2<"));
+    assert_eq!(element_text(&html, "stats-total").unwrap(), "8");
+    assert!(html.contains("&#60;5"), "small cells shown as <5");
+    assert!(
+        !html.contains(">2<"),
+        "the number 2 never appears as a count"
+    );
+    assert!(html.contains("Example City Health Office (demo)") && html.contains(">6<"));
+
+    let json = send(&router, get("/stats.json")).await;
+    assert_eq!(
+        json.headers.get("content-type").unwrap(),
+        "application/json"
+    );
+    let v: serde_json::Value = serde_json::from_slice(&json.body).unwrap();
+    let inst = v["groups"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|g| g["dimension"] == "institution")
+        .unwrap();
+    assert_eq!(
+        inst["rows"],
+        serde_json::json!([["health", 6], ["transport", "<5"]])
+    );
+    assert!(!json.text().contains(",2]"));
+
+    let csv = send(&router, get("/stats.csv")).await;
+    assert!(
+        csv.headers
+            .get("content-type")
+            .unwrap()
+            .to_str()
+            .unwrap()
+            .starts_with("text/csv")
+    );
+    let csv = csv.text();
+    assert!(csv.starts_with("dimension,value,count\n"));
+    assert!(csv.contains("institution,health,6\n") && csv.contains("institution,transport,<5\n"));
+    assert!(csv.contains("kind,aspiration,<5\n"));
+    assert!(!csv.lines().any(|l| l.ends_with(",2")));
+    assert!(csv.contains("answered_on_time,percent,<5"));
 }
 
 #[tokio::test]

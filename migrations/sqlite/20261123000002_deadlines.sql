@@ -9,6 +9,10 @@ ALTER TABLE cases ADD COLUMN extended_days INTEGER NOT NULL DEFAULT 0;
 ALTER TABLE cases ADD COLUMN escalated_on TEXT;                     -- the Ombudsman follows it too
 ALTER TABLE cases ADD COLUMN channel TEXT NOT NULL DEFAULT 'web';   -- web, phone, post, …
 
+-- For public statistics: the first day the case was answered, and whether that was by its due day.
+ALTER TABLE cases ADD COLUMN first_answered_on TEXT;
+ALTER TABLE cases ADD COLUMN answered_on_time INTEGER;
+
 UPDATE cases SET state_since = received_on WHERE state_since IS NULL;
 
 -- An extension of the deadline is an event that keeps the state.

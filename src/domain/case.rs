@@ -65,6 +65,18 @@ string_enum!(
     }
 );
 
+/// Ways a report arrives: the web form, or an officer digitising one received offline.
+pub const CHANNELS: [&str; 8] = [
+    "web",
+    "phone",
+    "post",
+    "complaint_box",
+    "counter",
+    "fax",
+    "sms",
+    "email",
+];
+
 /// Who caused an event. Citizen events never carry a time of day (DESIGN 2.4).
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(tag = "type", rename_all = "snake_case")]

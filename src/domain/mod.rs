@@ -9,4 +9,5 @@ pub mod deadline;
 pub mod documents;
 pub mod institution;
 pub mod report;
+pub mod stats;
 pub mod workflow;

@@ -7,6 +7,7 @@ pub mod deadline;
 pub mod housekeeping;
 pub mod kdf;
 pub mod member;
+pub mod stats;
 
 use std::sync::Arc;
 

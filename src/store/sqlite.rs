@@ -688,6 +688,31 @@ impl SqliteStore {
             .collect()
     }
 
+    /// Every case's metadata for public statistics (no content, no ids).
+    #[instrument(skip_all)]
+    pub async fn stat_rows(&self) -> Result<Vec<crate::domain::stats::StatRow>, StoreError> {
+        let rows = sqlx::query(
+            "SELECT institution, kind, category, channel, state, received_on, first_answered_on, \
+             answered_on_time FROM cases",
+        )
+        .fetch_all(&self.pool)
+        .await?;
+        rows.iter()
+            .map(|r| {
+                Ok(crate::domain::stats::StatRow {
+                    institution: r.try_get("institution")?,
+                    kind: r.try_get("kind")?,
+                    category: r.try_get("category")?,
+                    channel: r.try_get("channel")?,
+                    state: r.try_get("state")?,
+                    received_on: date_col(r, "received_on")?,
+                    first_answered_on: opt_date_col(r, "first_answered_on")?,
+                    answered_on_time: r.try_get::<Option<bool>, _>("answered_on_time")?,
+                })
+            })
+            .collect()
+    }
+
     /// Stores a login challenge (digest only) and drops expired ones.
     #[instrument(skip_all)]
     pub async fn put_challenge(
@@ -940,15 +965,23 @@ async fn move_state(
 ) -> Result<bool, StoreError> {
     let today = day_string(day);
     let accepted = matches!(mv.to, CaseState::Verified | CaseState::Forwarded);
+    let answered = mv.to == CaseState::Answered;
     let updated = sqlx::query(
         "UPDATE cases SET state = ?, state_since = ?, due_on = ?, extended_days = 0, \
-         accepted_on = CASE WHEN ? THEN ? ELSE accepted_on END \
+         accepted_on = CASE WHEN ? THEN ? ELSE accepted_on END, \
+         answered_on_time = CASE WHEN ? AND first_answered_on IS NULL \
+             THEN (due_on IS NULL OR ? <= due_on) ELSE answered_on_time END, \
+         first_answered_on = CASE WHEN ? AND first_answered_on IS NULL THEN ? ELSE first_answered_on END \
          WHERE id = ? AND state = ? AND (? IS NULL OR institution = ?)",
     )
     .bind(mv.to.as_str())
     .bind(&today)
     .bind(mv.due_on.map(day_string))
     .bind(accepted)
+    .bind(&today)
+    .bind(answered)
+    .bind(&today)
+    .bind(answered)
     .bind(&today)
     .bind(case_id)
     .bind(mv.from.as_str())

@@ -22,9 +22,11 @@ use crate::service::citizen::{self as svc, ReporterView};
 
 use super::AppState;
 use super::i18n::{Lang, Texts};
+use crate::domain::stats::Group;
+
 use super::pages::{
-    Choice, HistoryRow, IndexPage, MessageRow, ReceiptPage, ReportPage, ReportValues, StatsPage,
-    StatusFormPage, StatusPage, error_page, render, switch_href,
+    Bar, Chart, Choice, HistoryRow, IndexPage, MessageRow, ReceiptPage, ReportPage, ReportValues,
+    StatsPage, StatusFormPage, StatusPage, error_page, render, switch_href,
 };
 
 pub async fn index(lang: Lang) -> Response {
@@ -627,36 +629,101 @@ fn status_page(
     )
 }
 
+fn chart(state: &AppState, lang: Lang, group: &Group) -> Chart {
+    let t = lang.texts();
+    let app = &state.app;
+    let label = |k: &str| -> String {
+        match group.dimension {
+            "state" => CaseState::parse(k).map_or(k.to_owned(), |s| t.state(s).to_owned()),
+            "kind" => Kind::parse(k).map_or(k.to_owned(), |x| t.kind(x).to_owned()),
+            "institution" => app
+                .directory
+                .get(k)
+                .map_or(k.to_owned(), |i| i.name(lang.is_en()).to_owned()),
+            "category" => app
+                .config
+                .categories
+                .iter()
+                .find(|c| c.slug == k)
+                .map_or_else(
+                    || {
+                        if k == "-" {
+                            t.category_none.to_owned()
+                        } else {
+                            k.to_owned()
+                        }
+                    },
+                    |c| {
+                        if lang.is_en() {
+                            c.name_en.clone()
+                        } else {
+                            c.name_id.clone()
+                        }
+                    },
+                ),
+            _ => t.channel(k).to_owned(),
+        }
+    };
+    let max = group
+        .rows
+        .iter()
+        .filter_map(|(_, n)| n.exact())
+        .max()
+        .unwrap_or(1)
+        .max(1);
+    let bars = group
+        .rows
+        .iter()
+        .enumerate()
+        .map(|(i, (k, n))| Bar {
+            label: label(k),
+            value: n.to_string(),
+            y: 4 + 26 * i as u32,
+            text_y: 18 + 26 * i as u32,
+            width: n.exact().map_or(0, |v| ((v * 200).div_ceil(max)) as u32),
+        })
+        .collect::<Vec<_>>();
+    Chart {
+        id: group.dimension,
+        title: t.stats_dimension(group.dimension),
+        height: 8 + 26 * bars.len() as u32,
+        bars,
+    }
+}
+
 pub async fn stats(State(state): State<AppState>, lang: Lang) -> Response {
     let t = lang.texts();
-    match state.app.store.count_by_state().await {
-        Ok(counts) => {
-            let rows = counts
-                .into_iter()
-                .map(|(s, n)| {
-                    (
-                        t.state(s),
-                        if n < 5 {
-                            "<5".to_owned()
-                        } else {
-                            n.to_string()
-                        },
-                    )
-                })
-                .collect();
-            render(
-                StatusCode::OK,
-                &StatsPage {
-                    t,
-                    lang,
-                    switch_href: switch_href("/stats", lang),
-                    rows,
-                },
-            )
-        }
+    match crate::service::stats::public(&state.app).await {
+        Ok(s) => render(
+            StatusCode::OK,
+            &StatsPage {
+                t,
+                lang,
+                switch_href: switch_href("/stats", lang),
+                total: s.total.to_string(),
+                on_time: s.answered_on_time_percent,
+                median: s.median_working_days_to_first_answer,
+                charts: s.groups.iter().map(|g| chart(&state, lang, g)).collect(),
+            },
+        ),
         Err(e) => {
             tracing::error!(error = %e, "stats failed");
             error_page(StatusCode::INTERNAL_SERVER_ERROR, lang, t.err_internal)
         }
     }
+}
+
+pub async fn stats_json(
+    State(state): State<AppState>,
+) -> Result<axum::Json<crate::domain::stats::Stats>, crate::error::Error> {
+    Ok(axum::Json(crate::service::stats::public(&state.app).await?))
+}
+
+pub async fn stats_csv(State(state): State<AppState>) -> Result<Response, crate::error::Error> {
+    let s = crate::service::stats::public(&state.app).await?;
+    Ok((
+        [(header::CONTENT_TYPE, "text/csv; charset=utf-8")],
+        crate::domain::stats::to_csv(&s),
+    )
+        .into_response())
 }

@@ -5,7 +5,7 @@ use axum::extract::FromRequestParts;
 use axum::http::header::ACCEPT_LANGUAGE;
 use axum::http::request::Parts;
 
-use crate::domain::case::{CaseState, Kind, Privacy};
+use crate::domain::case::{CHANNELS, CaseState, Kind, Privacy};
 use crate::domain::institution::Role;
 use crate::domain::report::Problem;
 
@@ -237,6 +237,14 @@ pub struct Texts {
     pub escalate_submit: &'static str,
     pub escalated_notice: &'static str,
     pub cannot_escalate: &'static str,
+    pub stats_total: &'static str,
+    pub stats_on_time: &'static str,
+    pub stats_median: &'static str,
+    pub stats_too_few: &'static str,
+    /// state, institution, kind, category, channel
+    pub stats_dimensions: [&'static str; 5],
+    /// web, phone, post, complaint_box, counter, fax, sms, email
+    pub channels: [&'static str; 8],
 }
 
 impl Texts {
@@ -263,6 +271,21 @@ impl Texts {
             Role::Custodian => self.role_names[2],
             Role::Oversight => self.role_names[3],
         }
+    }
+
+    pub fn stats_dimension(&self, d: &str) -> &'static str {
+        let i = ["state", "institution", "kind", "category", "channel"]
+            .iter()
+            .position(|x| *x == d)
+            .unwrap_or(0);
+        self.stats_dimensions[i]
+    }
+
+    pub fn channel(&self, c: &str) -> &'static str {
+        CHANNELS
+            .iter()
+            .position(|x| *x == c)
+            .map_or("?", |i| self.channels[i])
     }
 
     pub fn problem(&self, p: Problem) -> String {
@@ -448,6 +471,27 @@ pub static ID: Texts = Texts {
     escalate_submit: "Minta Ombudsman mengawasi",
     escalated_notice: "Ombudsman sekarang ikut mengawasi laporan Anda.",
     cannot_escalate: "Laporan ini tidak dapat dieskalasi sekarang (belum terlambat, sudah dieskalasi, atau sudah selesai).",
+    stats_total: "Jumlah laporan",
+    stats_on_time: "Dijawab tepat waktu",
+    stats_median: "Median hari kerja sampai jawaban pertama",
+    stats_too_few: "terlalu sedikit untuk ditampilkan",
+    stats_dimensions: [
+        "Menurut status",
+        "Menurut instansi",
+        "Menurut jenis",
+        "Menurut kategori",
+        "Menurut saluran",
+    ],
+    channels: [
+        "Situs web",
+        "Telepon",
+        "Pos",
+        "Kotak pengaduan",
+        "Loket",
+        "Faks",
+        "SMS",
+        "E-mail",
+    ],
 };
 
 pub static EN: Texts = Texts {
@@ -612,6 +656,27 @@ pub static EN: Texts = Texts {
     escalate_submit: "Ask the Ombudsman to follow it",
     escalated_notice: "The Ombudsman now follows your report too.",
     cannot_escalate: "This report cannot be escalated now (it is not overdue, already escalated, or finished).",
+    stats_total: "Reports",
+    stats_on_time: "Answered on time",
+    stats_median: "Median working days to a first answer",
+    stats_too_few: "too few to show",
+    stats_dimensions: [
+        "By status",
+        "By institution",
+        "By type",
+        "By category",
+        "By channel",
+    ],
+    channels: [
+        "Website",
+        "Phone",
+        "Post",
+        "Complaint box",
+        "Counter",
+        "Fax",
+        "SMS",
+        "E-mail",
+    ],
 };
 
 #[cfg(test)]

@@ -103,6 +103,8 @@ pub fn router(app: Arc<App>) -> Result<Router, ConfigError> {
         .route("/status/reply", post(citizen::status_reply))
         .route("/status/escalate", post(citizen::status_escalate))
         .route("/stats", get(citizen::stats))
+        .route("/stats.json", get(citizen::stats_json))
+        .route("/stats.csv", get(citizen::stats_csv))
         .route("/healthz", get(citizen::healthz))
         .route("/static/style.css", get(citizen::stylesheet))
         .nest("/api/v1", api)

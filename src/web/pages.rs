@@ -193,13 +193,32 @@ pub struct ErrorPage {
     pub message: &'static str,
 }
 
+/// One bar of a chart: suppressed cells get no bar, only their "<5".
+pub struct Bar {
+    pub label: String,
+    pub value: String,
+    pub y: u32,
+    pub text_y: u32,
+    pub width: u32,
+}
+
+pub struct Chart {
+    pub id: &'static str,
+    pub title: &'static str,
+    pub height: u32,
+    pub bars: Vec<Bar>,
+}
+
 #[derive(Template)]
 #[template(path = "stats.html")]
 pub struct StatsPage {
     pub t: &'static Texts,
     pub lang: Lang,
     pub switch_href: String,
-    pub rows: Vec<(&'static str, String)>,
+    pub total: String,
+    pub on_time: Option<u64>,
+    pub median: Option<i64>,
+    pub charts: Vec<Chart>,
 }
 
 /// An error page in the citizen's language.
