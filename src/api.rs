@@ -78,6 +78,12 @@ pub struct CaseListResponse {
 
 #[derive(Debug, Clone, Serialize, Deserialize)]
 pub struct EventJson {
+    /// Position within the case.
+    #[serde(default)]
+    pub seq: i64,
+    /// For a forwarding: where the case went.
+    #[serde(default)]
+    pub forwarded_to: Option<String>,
     pub day: String,
     pub actor: String,
     pub state: String,
@@ -91,6 +97,8 @@ pub struct EventJson {
 impl From<&CaseEvent> for EventJson {
     fn from(e: &CaseEvent) -> Self {
         Self {
+            seq: e.seq,
+            forwarded_to: e.forwarded_to.clone(),
             day: day_string(e.day),
             actor: e.actor.to_column(),
             state: e.state.as_str().into(),
@@ -195,4 +203,53 @@ pub struct OverdueCount {
 #[derive(Debug, Serialize, Deserialize)]
 pub struct OverdueResponse {
     pub institutions: Vec<OverdueCount>,
+}
+
+#[derive(Debug, Clone, Serialize, Deserialize)]
+pub struct InstitutionJson {
+    pub slug: String,
+    pub name_id: String,
+    pub name_en: String,
+    pub parent: Option<String>,
+    pub categories: Vec<String>,
+    pub intake_desk: bool,
+    pub accepts_reports: bool,
+}
+
+#[derive(Debug, Serialize, Deserialize)]
+pub struct InstitutionsResponse {
+    pub institutions: Vec<InstitutionJson>,
+}
+
+/// One re-sealed envelope of a case, by its position.
+#[derive(Debug, Clone, Serialize, Deserialize)]
+pub struct SealedItem {
+    pub seq: i64,
+    pub envelope: String,
+}
+
+#[derive(Debug, Serialize, Deserialize)]
+pub struct ForwardRequest {
+    pub to: String,
+    /// Why (sealed like a message, to the target's readers and the reporter).
+    pub reason_envelope: String,
+    /// The content, re-sealed for the target.
+    pub content: String,
+    /// Every message, re-sealed for the target.
+    pub messages: Vec<SealedItem>,
+    /// Every reason in the history, re-sealed for the target.
+    pub reasons: Vec<SealedItem>,
+}
+
+#[derive(Debug, Serialize, Deserialize)]
+pub struct IdentityRequest {
+    /// The identity document re-sealed to the case's current custodians and the reporter.
+    pub envelope: String,
+}
+
+#[derive(Debug, Deserialize)]
+pub struct RecipientsQuery {
+    /// Recipients as if the case belonged to this institution (for forwarding).
+    #[serde(default, rename = "for")]
+    pub for_institution: Option<String>,
 }

@@ -511,3 +511,141 @@ fn the_cli_reaches_the_server_through_a_socks_proxy() {
     assert!(!ok && err.contains("invalid proxy"), "{err}");
     server.stop();
 }
+
+#[test]
+fn forwarding_re_encrypts_for_the_institution_with_authority() {
+    let fx = Fixture::new(CHEAP_KDF);
+    let server = ServerProcess::start(&fx.config_path, &[]);
+    let base = server.base.clone();
+    let fields = report_fields(&[
+        ("institution", ""),
+        ("title", "Clinic asks for money"),
+        ("body", "Wrong door on purpose"),
+        ("privacy", "confidential"),
+        ("identity_name", "Sari Handayani"),
+    ]);
+    let html = post(&base, "/report?lang=en", &fields);
+    let receipt = element_text(&html, "receipt").unwrap();
+    let case_id = element_text(&html, "case-id").unwrap();
+    citizen_reply(&base, &receipt, "Before the forward.");
+    let desk = fx.identity_path("desk-triage");
+    ok(
+        &base,
+        &desk,
+        &[
+            "set-state",
+            &case_id,
+            "not_our_authority",
+            "--reason",
+            "The health office has authority.",
+        ],
+    );
+    let (moved, _, err) = case_cli(&base, &desk, &["set-state", &case_id, "verified"]);
+    assert!(
+        !moved && err.contains("a case cannot go from not_our_authority to verified"),
+        "{err}"
+    );
+    ok(
+        &base,
+        &desk,
+        &[
+            "forward",
+            &case_id,
+            "--to",
+            "health",
+            "--reason",
+            "Dinas Kesehatan handles clinics.",
+        ],
+    );
+
+    // The target reads content, messages and reasons (re-sealed on the desk officer's machine).
+    let inv = fx.identity_path("health-investigator");
+    let shown = ok(&base, &inv, &["show", &case_id]);
+    for text in [
+        "Wrong door on purpose",
+        "Before the forward.",
+        "The health office has authority.",
+        "Dinas Kesehatan handles clinics.",
+        "forwarded to health",
+    ] {
+        assert!(shown.contains(text), "{text} missing:\n{shown}");
+    }
+    assert!(ok(&base, &inv, &["list"]).contains(&case_id));
+
+    // The citizen sees where it went and why.
+    let page = status(&base, &receipt);
+    assert!(
+        page.contains("Forwarded to Example City Health Office (demo)"),
+        "{page}"
+    );
+    assert!(page.contains("Dinas Kesehatan handles clinics."));
+
+    // The source keeps state and history, not content.
+    let shown = ok(&base, &desk, &["show", &case_id]);
+    assert!(
+        shown.contains("no longer yours to read") && shown.contains("forwarded to health"),
+        "{shown}"
+    );
+    assert!(!shown.contains("Wrong door"));
+    let (got, _, err) = case_cli(&base, &desk, &["envelope", &case_id]);
+    assert!(!got && err.contains("404"), "{err}");
+
+    // A message written after the forward is sealed for health, not for the desk.
+    citizen_reply(&base, &receipt, "After the forward.");
+    let case = member_case_json(&base, &inv, &case_id);
+    let last = case["messages"].as_array().unwrap().last().unwrap()["envelope"]
+        .as_str()
+        .unwrap()
+        .to_owned();
+    let sealed = bisik::crypto::token::decode(&last).unwrap();
+    assert!(bisik::crypto::envelope::open(&fx.identity("health-investigator"), &sealed).is_ok());
+    assert!(bisik::crypto::envelope::open(&fx.identity("desk-triage"), &sealed).is_err());
+    // The reporter still reads everything.
+    let page = status(&base, &receipt);
+    assert!(
+        page.contains("Before the forward.")
+            && page.contains("After the forward.")
+            && page.contains("Sari Handayani")
+    );
+
+    // The identity moves only when a custodian of the source hands it over.
+    let hc = fx.identity_path("health-custodian");
+    let dc = fx.identity_path("desk-custodian");
+    let (got, _, err) = case_cli(&base, &hc, &["identity-envelope", &case_id]);
+    assert!(!got && err.contains("404"), "{err}");
+    let (handed, _, err) = case_cli(&base, &hc, &["hand-over-identity", &case_id]);
+    assert!(
+        !handed,
+        "the target's custodian cannot hand over what it does not hold: {err}"
+    );
+    ok(&base, &dc, &["hand-over-identity", &case_id]);
+    let (got, env, err) = case_cli(&base, &hc, &["identity-envelope", &case_id]);
+    assert!(got, "{err}");
+    let file = fx.data_dir().join("identity.age");
+    std::fs::write(&file, env).unwrap();
+    let out = Command::new("age")
+        .arg("-d")
+        .arg("-i")
+        .arg(&hc)
+        .arg(&file)
+        .output()
+        .expect("age CLI");
+    assert!(
+        out.status.success() && String::from_utf8_lossy(&out.stdout).contains("Sari Handayani")
+    );
+    let out = Command::new("age")
+        .arg("-d")
+        .arg("-i")
+        .arg(&inv)
+        .arg(&file)
+        .output()
+        .expect("age CLI");
+    assert!(!out.status.success(), "investigators never open identities");
+    let (got, _, _) = case_cli(&base, &dc, &["identity-envelope", &case_id]);
+    assert!(!got, "the desk no longer holds it");
+    assert!(
+        status(&base, &receipt).contains("Sari Handayani"),
+        "the reporter still reads their identity"
+    );
+    server.stop();
+}

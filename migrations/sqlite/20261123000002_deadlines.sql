@@ -19,3 +19,17 @@ UPDATE cases SET state_since = received_on WHERE state_since IS NULL;
 ALTER TABLE events ADD COLUMN extension_days INTEGER;
 
 CREATE INDEX cases_by_due ON cases (institution, due_on);
+
+-- Forwarding (disposisi). The identity envelope stays sealed to the custodians of the
+-- institution that holds it until one of them re-seals it for the new owner.
+ALTER TABLE identities ADD COLUMN holder TEXT;
+UPDATE identities SET holder = (SELECT institution FROM cases WHERE cases.id = identities.case_id);
+
+-- Institutions a case was forwarded away from: they still see its state and history.
+CREATE TABLE case_past_owners (
+    case_id     TEXT NOT NULL REFERENCES cases (id) ON DELETE CASCADE,
+    institution TEXT NOT NULL,
+    PRIMARY KEY (case_id, institution)
+) WITHOUT ROWID;
+
+ALTER TABLE events ADD COLUMN forwarded_to TEXT;

@@ -103,6 +103,21 @@ enum CaseCommand {
         #[arg(long)]
         reason: String,
     },
+    /// Forward the case to the institution with authority (triage). The whole case is opened
+    /// and sealed again here, for the target's readers and the reporter.
+    Forward {
+        id: String,
+        #[arg(long)]
+        to: String,
+        /// Why, for the citizen.
+        #[arg(long)]
+        reason: String,
+    },
+    /// Hand a confidential identity over to the custodians of the case's current institution
+    /// (a custodian of the institution that holds it; re-sealed here).
+    HandOverIdentity { id: String },
+    /// The institutions, with their parents and the categories they handle.
+    Institutions,
     /// Reclassify (triage): kind, category, tags; privacy can only be tightened to anonymous.
     Classify {
         id: String,
@@ -231,6 +246,29 @@ pub fn run(args: CaseArgs) -> Result<(), String> {
             println!("{id} now due {}", due.as_deref().unwrap_or("-"));
             Ok(())
         }
+        CaseCommand::Forward { id, to, reason } => {
+            client.call(|c| c.forward(&id, &to, &reason)).map_err(e)?;
+            println!("{id} forwarded to {to}");
+            Ok(())
+        }
+        CaseCommand::HandOverIdentity { id } => {
+            client.call(|c| c.hand_over_identity(&id)).map_err(e)?;
+            println!("identity of {id} handed over");
+            Ok(())
+        }
+        CaseCommand::Institutions => {
+            for i in client.call(|c| c.institutions()).map_err(e)? {
+                println!(
+                    "{:<14} {:<12} {:<30} {}{}",
+                    i.slug,
+                    i.parent.as_deref().unwrap_or("-"),
+                    i.categories.join(","),
+                    i.name_en,
+                    if i.intake_desk { " (intake desk)" } else { "" }
+                );
+            }
+            Ok(())
+        }
         CaseCommand::Classify {
             id,
             kind,
@@ -305,6 +343,25 @@ fn write_stdout(bytes: &[u8]) -> Result<(), String> {
 }
 
 fn print_case(client: &Client, case: &CaseResponse) -> Result<(), crate::client::ClientError> {
+    if case.content.is_empty() {
+        // Forwarded away from the member's institution: state and history only.
+        let c = &case.case;
+        println!(
+            "Case {}  (now with {}; its content is no longer yours to read)",
+            c.id, c.institution
+        );
+        println!("  state:     {}", c.state);
+        println!();
+        println!("History:");
+        for e in &case.events {
+            let what = e
+                .forwarded_to
+                .as_deref()
+                .map_or_else(|| e.state.clone(), |to| format!("forwarded to {to}"));
+            println!("  {}  {:<32} {what}", e.day, e.actor);
+        }
+        return Ok(());
+    }
     let sealed = token::decode(&case.content).unwrap_or_default();
     let report: ReportDocument = client.open_document(&sealed)?;
     let c = &case.case;
@@ -349,9 +406,10 @@ fn print_case(client: &Client, case: &CaseResponse) -> Result<(), crate::client:
             },
             None => String::new(),
         };
-        let what = match e.extension_days {
-            Some(d) => format!("deadline +{d} working days"),
-            None => e.state.clone(),
+        let what = match (e.extension_days, &e.forwarded_to) {
+            (Some(d), _) => format!("deadline +{d} working days"),
+            (None, Some(to)) => format!("forwarded to {to}"),
+            (None, None) => e.state.clone(),
         };
         println!("  {}  {:<32} {what}{reason}", e.day, e.actor);
     }

@@ -36,6 +36,14 @@ type DemoInstitution = (
     &'static [(&'static str, &'static [Role])],
 );
 
+/// (slug, parent, categories handled)
+const TREE: &[(&str, Option<&str>, &[&str])] = &[
+    ("desk", None, &[]),
+    ("health", Some("desk"), &["health"]),
+    ("transport", Some("desk"), &["transport", "infrastructure"]),
+    ("ombudsman", None, &[]),
+];
+
 const INSTITUTIONS: &[DemoInstitution] = &[
     (
         "desk",
@@ -166,6 +174,16 @@ pub fn create(dir: &Path) -> std::io::Result<()> {
             name_id: (*name_id).into(),
             name_en: (*name_en).into(),
             intake_desk: *desk,
+            parent: TREE
+                .iter()
+                .find(|t| t.0 == *slug)
+                .and_then(|t| t.1)
+                .map(Into::into),
+            categories: TREE
+                .iter()
+                .find(|t| t.0 == *slug)
+                .map(|t| t.2.iter().map(|c| (*c).to_owned()).collect())
+                .unwrap_or_default(),
             members: list,
         };
         std::fs::write(keys.join(format!("{slug}.toml")), institution_toml(&inst))?;

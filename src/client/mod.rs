@@ -17,8 +17,9 @@ use zeroize::Zeroizing;
 
 use crate::api::{
     CaseListResponse, CaseResponse, CaseSummaryJson, ChallengeRequest, ChallengeResponse,
-    ClassifyRequest, ErrorResponse, ExtendRequest, ExtendResponse, OkResponse, RecipientsResponse,
-    ReplyRequest, SessionRequest, SessionResponse, StateRequest,
+    ClassifyRequest, ErrorResponse, ExtendRequest, ExtendResponse, ForwardRequest, IdentityRequest,
+    InstitutionJson, InstitutionsResponse, OkResponse, RecipientsResponse, ReplyRequest,
+    SealedItem, SessionRequest, SessionResponse, StateRequest,
 };
 use crate::crypto::envelope::{self, parse_recipient};
 use crate::crypto::token;
@@ -415,6 +416,95 @@ impl Client {
             },
         )?;
         Ok(r.due_on)
+    }
+
+    pub fn institutions(&self) -> Result<Vec<InstitutionJson>> {
+        let r: InstitutionsResponse = self.get_json("/institutions")?;
+        Ok(r.institutions)
+    }
+
+    fn recipients_at(&self, path: &str) -> Result<Vec<x25519::Recipient>> {
+        let r: RecipientsResponse = self.get_json(path)?;
+        r.readers
+            .iter()
+            .chain(std::iter::once(&r.reporter))
+            .map(|t| parse_recipient(t).ok_or_else(|| ClientError::BadRecipient(t.clone())))
+            .collect()
+    }
+
+    /// Disposisi: opens the whole case here and seals it again for the target institution's
+    /// readers and the reporter, then asks the server to move it.
+    pub fn forward(&self, id: &str, to: &str, reason: &str) -> Result<()> {
+        let case = self.case(id)?;
+        let recipients = self.recipients_at(&format!(
+            "/cases/{}/recipients?for={}",
+            path_segment(id),
+            path_segment(to)
+        ))?;
+        let reseal = |b64: &str| -> Result<String> {
+            let sealed =
+                token::decode(b64).ok_or_else(|| ClientError::Decode("envelope".into()))?;
+            let plain = envelope::open(&self.identity, &sealed)?;
+            Ok(token::encode(&envelope::seal(&recipients, &plain)?))
+        };
+        let content = reseal(&case.content)?;
+        let messages = case
+            .messages
+            .iter()
+            .map(|m| {
+                Ok(SealedItem {
+                    seq: m.seq,
+                    envelope: reseal(&m.envelope)?,
+                })
+            })
+            .collect::<Result<Vec<_>>>()?;
+        let reasons = case
+            .events
+            .iter()
+            .filter_map(|e| e.reason_envelope.as_ref().map(|r| (e.seq, r)))
+            .map(|(seq, r)| {
+                Ok(SealedItem {
+                    seq,
+                    envelope: reseal(r)?,
+                })
+            })
+            .collect::<Result<Vec<_>>>()?;
+        let doc = ReasonDocument {
+            doc_type: REASON_TYPE.into(),
+            version: 1,
+            state: "forwarded".into(),
+            text: reason.into(),
+        };
+        let json = Zeroizing::new(
+            serde_json::to_vec(&doc).map_err(|e| ClientError::Decode(e.to_string()))?,
+        );
+        let reason_envelope = token::encode(&envelope::seal(&recipients, &json)?);
+        let _: OkResponse = self.post(
+            &format!("/cases/{}/forward", path_segment(id)),
+            &ForwardRequest {
+                to: to.into(),
+                reason_envelope,
+                content,
+                messages,
+                reasons,
+            },
+        )?;
+        Ok(())
+    }
+
+    /// A custodian of the institution holding a confidential identity re-seals it for the
+    /// custodians of the case's current institution (and the reporter).
+    pub fn hand_over_identity(&self, id: &str) -> Result<()> {
+        let sealed = self.identity_envelope(id)?;
+        let plain = envelope::open(&self.identity, &sealed)?;
+        let recipients =
+            self.recipients_at(&format!("/cases/{}/identity-recipients", path_segment(id)))?;
+        let envelope = token::encode(&envelope::seal(&recipients, &plain)?);
+        let _: OkResponse = self.post(
+            &format!("/cases/{}/identity", path_segment(id)),
+            &IdentityRequest { envelope },
+        )?;
+        Ok(())
     }
 
     pub fn classify(&self, id: &str, req: &ClassifyRequest) -> Result<()> {

@@ -59,6 +59,10 @@ struct InstitutionFile {
     #[serde(default)]
     intake_desk: bool,
     #[serde(default)]
+    parent: Option<String>,
+    #[serde(default)]
+    categories: Vec<String>,
+    #[serde(default)]
     members: Vec<MemberEntry>,
 }
 
@@ -125,6 +129,8 @@ pub fn load_directory(dir: &Path) -> Result<Directory, KeysError> {
             name_id: file.name_id,
             name_en: file.name_en,
             intake_desk: file.intake_desk,
+            parent: file.parent,
+            categories: file.categories,
             members,
         });
     }
@@ -172,6 +178,13 @@ pub fn institution_toml(inst: &Institution) -> String {
     out.push_str(&format!("name_id = {}\n", toml_str(&inst.name_id)));
     out.push_str(&format!("name_en = {}\n", toml_str(&inst.name_en)));
     out.push_str(&format!("intake_desk = {}\n", inst.intake_desk));
+    if let Some(p) = &inst.parent {
+        out.push_str(&format!("parent = {}\n", toml_str(p)));
+    }
+    if !inst.categories.is_empty() {
+        let cats: Vec<String> = inst.categories.iter().map(|c| toml_str(c)).collect();
+        out.push_str(&format!("categories = [{}]\n", cats.join(", ")));
+    }
     for m in &inst.members {
         out.push_str("\n[[members]]\n");
         out.push_str(&format!("handle = {}\n", toml_str(&m.handle)));

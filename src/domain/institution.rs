@@ -65,6 +65,10 @@ pub struct Institution {
     pub name_en: String,
     /// The national intake desk receives every report whose citizen let "the desk decide".
     pub intake_desk: bool,
+    /// The institution above it (national desk → province → regency → agency).
+    pub parent: Option<String>,
+    /// Categories it handles: the form suggests it for them.
+    pub categories: Vec<String>,
     pub members: Vec<Member>,
 }
 
@@ -127,6 +131,10 @@ pub enum DirectoryError {
         "institution {0:?} accepts reports but has no custodian: confidential identities would have no keeper"
     )]
     NoCustodian(String),
+    #[error("institution {0:?} names a parent {1:?} that is not declared")]
+    UnknownParent(String, String),
+    #[error("institution {0:?} is its own ancestor (parents form a loop)")]
+    ParentLoop(String),
 }
 
 /// Every institution, validated.
@@ -191,6 +199,19 @@ impl Directory {
             }
         }
         let intake = intake.ok_or(DirectoryError::NoIntakeDesk)?;
+        for inst in institutions.values() {
+            let mut steps = 0;
+            let mut cur = inst;
+            while let Some(p) = &cur.parent {
+                cur = institutions
+                    .get(p)
+                    .ok_or_else(|| DirectoryError::UnknownParent(cur.slug.clone(), p.clone()))?;
+                steps += 1;
+                if steps > institutions.len() {
+                    return Err(DirectoryError::ParentLoop(inst.slug.clone()));
+                }
+            }
+        }
         Ok(Self {
             institutions,
             intake,
@@ -221,6 +242,12 @@ impl Directory {
             .values()
             .flat_map(|i| i.members.iter())
             .find(|m| m.recipient.to_string() == recipient)
+    }
+
+    /// The institution the form suggests for a category (the first that handles it).
+    pub fn suggested_for(&self, category: &str) -> Option<&Institution> {
+        self.selectable()
+            .find(|i| i.categories.iter().any(|c| c == category))
     }
 
     /// The oversight body: every member with the `oversight` role, whatever their institution.
@@ -265,8 +292,32 @@ pub(crate) mod tests {
             name_id: slug.into(),
             name_en: slug.into(),
             intake_desk: desk,
+            parent: None,
+            categories: vec![],
             members,
         }
+    }
+
+    #[test]
+    fn parents_must_exist_and_not_loop() {
+        let (t, _) = member("t", "desk", &[Role::Triage]);
+        let (c, _) = member("c", "desk", &[Role::Custodian]);
+        let desk = inst("desk", true, vec![t, c]);
+        let mut a = inst("a", false, vec![]);
+        a.parent = Some("b".into());
+        assert_eq!(
+            Directory::new(vec![desk.clone(), a.clone()]).unwrap_err(),
+            DirectoryError::UnknownParent("a".into(), "b".into())
+        );
+        let mut b = inst("b", false, vec![]);
+        b.parent = Some("a".into());
+        assert!(matches!(
+            Directory::new(vec![desk.clone(), a.clone(), b]),
+            Err(DirectoryError::ParentLoop(_))
+        ));
+        let mut b = inst("b", false, vec![]);
+        b.parent = Some("desk".into());
+        assert!(Directory::new(vec![desk, a, b]).is_ok());
     }
 
     #[test]

@@ -264,6 +264,8 @@ mod tests {
                 name_id: "Meja".into(),
                 name_en: "Desk".into(),
                 intake_desk: true,
+                parent: None,
+                categories: vec![],
                 members: vec![t, c],
             },
             Institution {
@@ -271,6 +273,8 @@ mod tests {
                 name_id: "O".into(),
                 name_en: "O".into(),
                 intake_desk: false,
+                parent: None,
+                categories: vec![],
                 members: vec![o],
             },
         ])

@@ -119,6 +119,12 @@ pub fn check_member_move(
     Ok(())
 }
 
+/// Forwarding (disposisi) is its own act, by triage, from these states; it is the only way out
+/// of `not_our_authority`.
+pub fn can_forward(from: CaseState) -> bool {
+    matches!(from, Received | Verified | NotOurAuthority)
+}
+
 /// What a citizen's message does to the case: an answer reopens it, a reply to a question
 /// sends it back to the intake officers. `None` leaves the state alone.
 pub fn after_reporter_message(state: CaseState) -> Option<CaseState> {

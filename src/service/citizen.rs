@@ -127,6 +127,7 @@ pub struct ReporterEvent {
     pub actor: Actor,
     pub state: CaseState,
     pub extension_days: Option<u32>,
+    pub forwarded_to: Option<String>,
     pub reason: Option<ReasonDocument>,
 }
 
@@ -225,6 +226,7 @@ async fn view(app: &App, case_id: &str, identity: &x25519::Identity) -> Result<R
             actor: e.actor.clone(),
             state: e.state,
             extension_days: e.extension_days,
+            forwarded_to: e.forwarded_to.clone(),
             reason,
         });
     }

@@ -11,7 +11,7 @@ use crate::crypto::envelope;
 use crate::crypto::token;
 use crate::domain::case::{Actor, CaseState, Kind, Privacy, is_case_id};
 use crate::domain::institution::{Member, Role};
-use crate::domain::workflow::{TransitionError, check_member_move, is_final};
+use crate::domain::workflow::{TransitionError, can_forward, check_member_move, is_final};
 use crate::error::{Error, Result};
 use crate::store::{CaseFilter, CaseRecord, CaseSummary, Classification, Move};
 
@@ -208,7 +208,15 @@ fn checked_id(case_id: &str) -> Result<&str> {
 /// One case with its content envelope, messages and history — never its identity envelope.
 #[instrument(skip_all)]
 pub async fn case(app: &App, m: &Member, case_id: &str) -> Result<CaseRecord> {
-    let record = readable_case(app, m, case_id).await?;
+    let record = match readable_case(app, m, case_id).await {
+        // An institution that forwarded the case away still sees its state and history.
+        Err(Error::NotFound) if m.is_reader() => app
+            .store
+            .case_for_past_owner(&m.institution, checked_id(case_id)?)
+            .await?
+            .ok_or(Error::NotFound)?,
+        other => other?,
+    };
     audit(app, m, "view_case", Some(&record.summary.id)).await?;
     Ok(record)
 }
@@ -467,4 +475,145 @@ pub async fn extend(
     }
     audit(app, m, "extend_deadline", Some(&case.id)).await?;
     Ok(Some(due))
+}
+
+/// Whom to seal to when forwarding a case to `to`: that institution's readers (and the
+/// oversight body if the case is escalated) and the reporter.
+#[instrument(skip_all)]
+pub async fn forward_recipients(
+    app: &App,
+    m: &Member,
+    case_id: &str,
+    to: &str,
+) -> Result<CaseRecipients> {
+    require(m.has(Role::Triage))?;
+    let (mut case, reporter) = owned_case(app, m, case_id).await?;
+    let target = app
+        .directory
+        .get(to)
+        .filter(|i| i.accepts_reports())
+        .ok_or_else(|| Error::Invalid(format!("no institution {to:?} takes reports")))?;
+    case.institution = target.slug.clone();
+    let readers = app.case_readers(&case)?;
+    audit(app, m, "view_recipients", Some(&case.id)).await?;
+    Ok(CaseRecipients {
+        readers: readers.iter().map(ToString::to_string).collect(),
+        reporter,
+    })
+}
+
+/// A forwarding, re-sealed on the officer's machine.
+#[derive(Debug)]
+pub struct Forwarding<'a> {
+    pub to: &'a str,
+    pub reason: &'a [u8],
+    pub content: &'a [u8],
+    pub messages: &'a [(i64, Vec<u8>)],
+    pub reasons: &'a [(i64, Vec<u8>)],
+}
+
+/// Disposisi: triage moves a case to the institution with authority. Everything readable was
+/// re-sealed for the new readers by the officer's CLI; the identity envelope stays with the
+/// source's custodians until one of them hands it over.
+#[instrument(skip_all)]
+pub async fn forward(app: &App, m: &Member, case_id: &str, f: &Forwarding<'_>) -> Result<()> {
+    require(m.has(Role::Triage))?;
+    let (case, _) = owned_case(app, m, case_id).await?;
+    if !can_forward(case.state) {
+        return Err(Error::Invalid(format!(
+            "a case that is {} cannot be forwarded",
+            case.state
+        )));
+    }
+    if f.to == case.institution {
+        return Err(Error::Invalid(
+            "the case is already with that institution".into(),
+        ));
+    }
+    app.directory
+        .get(f.to)
+        .filter(|i| i.accepts_reports())
+        .ok_or_else(|| Error::Invalid(format!("no institution {:?} takes reports", f.to)))?;
+    require_age_file(f.reason)?;
+    require_age_file(f.content)?;
+    for (_, env) in f.messages.iter().chain(f.reasons) {
+        require_age_file(env)?;
+    }
+    let today = app.clock.today();
+    let mv = Move {
+        from: case.state,
+        to: CaseState::Forwarded,
+        due_on: super::deadline::due_after_move(app, &case, CaseState::Forwarded, today),
+    };
+    let actor = Actor::Member {
+        handle: m.handle.clone(),
+        institution: m.institution.clone(),
+    };
+    if !app
+        .store
+        .forward(
+            &m.institution,
+            &case.id,
+            f.to,
+            mv,
+            today,
+            &actor,
+            f.reason,
+            f.content,
+            f.messages,
+            f.reasons,
+        )
+        .await?
+    {
+        return Err(Error::Conflict(
+            "the case changed meanwhile (a new message?); forward it again".into(),
+        ));
+    }
+    audit(app, m, &format!("forward:{}", f.to), Some(&case.id)).await?;
+    Ok(())
+}
+
+/// Whom a custodian seals a handed-over identity to: the current institution's custodians and
+/// the reporter.
+#[instrument(skip_all)]
+pub async fn identity_recipients(app: &App, m: &Member, case_id: &str) -> Result<CaseRecipients> {
+    require(m.has(Role::Custodian))?;
+    let id = checked_id(case_id)?;
+    app.store
+        .identity_for_institution(&m.institution, id)
+        .await?
+        .ok_or(Error::NotFound)?;
+    let (case, reporter) = app
+        .store
+        .case_summary(None, id)
+        .await?
+        .ok_or(Error::NotFound)?;
+    let custodians = app
+        .directory
+        .get(&case.institution)
+        .map(|i| i.custodians())
+        .unwrap_or_default();
+    audit(app, m, "view_identity_recipients", Some(id)).await?;
+    Ok(CaseRecipients {
+        readers: custodians.iter().map(ToString::to_string).collect(),
+        reporter,
+    })
+}
+
+/// A custodian of the institution holding a confidential identity hands it over to the
+/// custodians of the case's current institution (re-sealed on the custodian's machine).
+#[instrument(skip_all)]
+pub async fn hand_over_identity(app: &App, m: &Member, case_id: &str, sealed: &[u8]) -> Result<()> {
+    require(m.has(Role::Custodian))?;
+    require_age_file(sealed)?;
+    let id = checked_id(case_id)?;
+    if !app
+        .store
+        .hand_over_identity(&m.institution, id, sealed)
+        .await?
+    {
+        return Err(Error::NotFound);
+    }
+    audit(app, m, "hand_over_identity", Some(id)).await?;
+    Ok(())
 }

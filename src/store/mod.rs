@@ -89,6 +89,8 @@ pub struct CaseSummary {
 pub struct CaseEvent {
     /// Position within the case (1, 2, …).
     pub seq: i64,
+    /// For a forwarding: the institution it went to.
+    pub forwarded_to: Option<String>,
     pub day: Date,
     pub actor: Actor,
     pub state: CaseState,

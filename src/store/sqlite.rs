@@ -148,9 +148,10 @@ impl SqliteStore {
             return Err(e.into());
         }
         if let Some(identity) = c.identity {
-            sqlx::query("INSERT INTO identities (case_id, envelope) VALUES (?, ?)")
+            sqlx::query("INSERT INTO identities (case_id, envelope, holder) VALUES (?, ?, ?)")
                 .bind(c.id)
                 .bind(identity)
+                .bind(c.institution)
                 .execute(&mut *tx)
                 .await?;
         }
@@ -203,7 +204,7 @@ impl SqliteStore {
 
     async fn events(&self, case_id: &str) -> Result<Vec<CaseEvent>, StoreError> {
         let rows = sqlx::query(
-            "SELECT seq, day, actor, state, reason_envelope, extension_days FROM events WHERE case_id = ? ORDER BY seq",
+            "SELECT seq, day, actor, state, reason_envelope, extension_days, forwarded_to FROM events WHERE case_id = ? ORDER BY seq",
         )
         .bind(case_id)
         .fetch_all(&self.pool)
@@ -214,6 +215,7 @@ impl SqliteStore {
                 let state: String = r.try_get("state")?;
                 Ok(CaseEvent {
                     seq: r.try_get("seq")?,
+                    forwarded_to: r.try_get("forwarded_to")?,
                     day: date_col(r, "day")?,
                     actor: Actor::from_column(&actor),
                     state: CaseState::parse(&state)
@@ -317,14 +319,13 @@ impl SqliteStore {
         institution: &str,
         case_id: &str,
     ) -> Result<Option<Vec<u8>>, StoreError> {
-        Ok(sqlx::query_scalar(
-            "SELECT i.envelope FROM identities i JOIN cases c ON c.id = i.case_id \
-             WHERE i.case_id = ? AND c.institution = ?",
+        Ok(
+            sqlx::query_scalar("SELECT envelope FROM identities WHERE case_id = ? AND holder = ?")
+                .bind(case_id)
+                .bind(institution)
+                .fetch_optional(&self.pool)
+                .await?,
         )
-        .bind(case_id)
-        .bind(institution)
-        .fetch_optional(&self.pool)
-        .await?)
     }
 
     /// A case's metadata and the reporter's public recipient; with `Some(institution)`, only if
@@ -594,6 +595,146 @@ impl SqliteStore {
         rows.iter()
             .map(|r| Ok((r.try_get("institution")?, r.try_get("n")?)))
             .collect()
+    }
+
+    /// Moves a case to another institution with everything re-sealed for its readers (done on
+    /// the forwarding officer's machine). The re-sealed messages and reasons must cover every
+    /// message and reason of the case, or nothing changes (`Ok(false)`): no envelope may stay
+    /// readable only by the old institution.
+    #[instrument(skip_all)]
+    #[allow(clippy::too_many_arguments)]
+    pub async fn forward(
+        &self,
+        from_institution: &str,
+        case_id: &str,
+        to_institution: &str,
+        mv: Move,
+        day: Date,
+        actor: &Actor,
+        reason_envelope: &[u8],
+        content: &[u8],
+        messages: &[(i64, Vec<u8>)],
+        reasons: &[(i64, Vec<u8>)],
+    ) -> Result<bool, StoreError> {
+        let mut tx = self.pool.begin_with("BEGIN IMMEDIATE").await?;
+        let mut have: Vec<i64> =
+            sqlx::query_scalar("SELECT seq FROM messages WHERE case_id = ? ORDER BY seq")
+                .bind(case_id)
+                .fetch_all(&mut *tx)
+                .await?;
+        let mut got: Vec<i64> = messages.iter().map(|m| m.0).collect();
+        got.sort_unstable();
+        have.sort_unstable();
+        let mut have_reasons: Vec<i64> = sqlx::query_scalar(
+            "SELECT seq FROM events WHERE case_id = ? AND reason_envelope IS NOT NULL ORDER BY seq",
+        )
+        .bind(case_id)
+        .fetch_all(&mut *tx)
+        .await?;
+        let mut got_reasons: Vec<i64> = reasons.iter().map(|r| r.0).collect();
+        got_reasons.sort_unstable();
+        have_reasons.sort_unstable();
+        if have != got || have_reasons != got_reasons {
+            return Ok(false);
+        }
+        if !move_state(
+            &mut tx,
+            case_id,
+            Some(from_institution),
+            mv,
+            day,
+            actor,
+            Some(reason_envelope),
+        )
+        .await?
+        {
+            return Ok(false);
+        }
+        sqlx::query("UPDATE events SET forwarded_to = ? WHERE case_id = ? AND seq = (SELECT MAX(seq) FROM events WHERE case_id = ?)")
+            .bind(to_institution)
+            .bind(case_id)
+            .bind(case_id)
+            .execute(&mut *tx)
+            .await?;
+        sqlx::query("UPDATE cases SET institution = ?, content = ? WHERE id = ?")
+            .bind(to_institution)
+            .bind(content)
+            .bind(case_id)
+            .execute(&mut *tx)
+            .await?;
+        for (seq, env) in messages {
+            sqlx::query("UPDATE messages SET envelope = ? WHERE case_id = ? AND seq = ?")
+                .bind(env)
+                .bind(case_id)
+                .bind(seq)
+                .execute(&mut *tx)
+                .await?;
+        }
+        for (seq, env) in reasons {
+            sqlx::query("UPDATE events SET reason_envelope = ? WHERE case_id = ? AND seq = ?")
+                .bind(env)
+                .bind(case_id)
+                .bind(seq)
+                .execute(&mut *tx)
+                .await?;
+        }
+        sqlx::query("INSERT OR IGNORE INTO case_past_owners (case_id, institution) VALUES (?, ?)")
+            .bind(case_id)
+            .bind(from_institution)
+            .execute(&mut *tx)
+            .await?;
+        tx.commit().await?;
+        Ok(true)
+    }
+
+    /// A case's summary and history for an institution it was forwarded away from.
+    #[instrument(skip_all)]
+    pub async fn case_for_past_owner(
+        &self,
+        institution: &str,
+        case_id: &str,
+    ) -> Result<Option<CaseRecord>, StoreError> {
+        let row = sqlx::query(concat!(
+            "SELECT ",
+            summary_cols!(),
+            ", content FROM cases WHERE id = ? AND id IN (SELECT case_id FROM case_past_owners WHERE institution = ?)"
+        ))
+        .bind(case_id)
+        .bind(institution)
+        .fetch_optional(&self.pool)
+        .await?;
+        let Some(mut record) = self.record(row, false).await? else {
+            return Ok(None);
+        };
+        // State and history only: the content and messages are no longer theirs to read.
+        record.content.clear();
+        record.messages.clear();
+        for e in &mut record.events {
+            e.reason_envelope = None;
+        }
+        Ok(Some(record))
+    }
+
+    /// Re-seals a confidential identity for the case's current institution (done on a
+    /// custodian's machine); `holder` must be the custodian's institution.
+    #[instrument(skip_all)]
+    pub async fn hand_over_identity(
+        &self,
+        holder: &str,
+        case_id: &str,
+        envelope: &[u8],
+    ) -> Result<bool, StoreError> {
+        let r = sqlx::query(
+            "UPDATE identities SET envelope = ?, holder = (SELECT institution FROM cases WHERE id = ?) \
+             WHERE case_id = ? AND holder = ?",
+        )
+        .bind(envelope)
+        .bind(case_id)
+        .bind(case_id)
+        .bind(holder)
+        .execute(&self.pool)
+        .await?;
+        Ok(r.rows_affected() == 1)
     }
 
     /// Answered cases (all institutions): candidates for closing after the citizen's silence.

@@ -13,9 +13,10 @@ use serde::Deserialize;
 
 use crate::api::{
     CaseListResponse, CaseResponse, CaseSummaryJson, ChallengeRequest, ChallengeResponse,
-    ClassifyRequest, EventJson, ExtendRequest, ExtendResponse, MessageJson, OkResponse,
-    OverdueCount, OverdueResponse, RecipientsResponse, ReplyRequest, SessionRequest,
-    SessionResponse, StateRequest,
+    ClassifyRequest, EventJson, ExtendRequest, ExtendResponse, ForwardRequest, IdentityRequest,
+    InstitutionJson, InstitutionsResponse, MessageJson, OkResponse, OverdueCount, OverdueResponse,
+    RecipientsQuery, RecipientsResponse, ReplyRequest, SealedItem, SessionRequest, SessionResponse,
+    StateRequest,
 };
 use crate::crypto::token;
 use crate::domain::case::{CaseState, Kind};
@@ -190,8 +191,12 @@ pub async fn recipients(
     State(state): State<AppState>,
     AuthMember(m): AuthMember,
     Path(id): Path<String>,
+    Query(q): Query<RecipientsQuery>,
 ) -> Result<Json<RecipientsResponse>> {
-    let r = svc::recipients(&state.app, &m, &id).await?;
+    let r = match q.for_institution.as_deref() {
+        Some(to) => svc::forward_recipients(&state.app, &m, &id, to).await?,
+        None => svc::recipients(&state.app, &m, &id).await?,
+    };
     Ok(Json(RecipientsResponse {
         readers: r.readers,
         reporter: r.reporter,
@@ -272,6 +277,77 @@ pub async fn overdue(
             })
             .collect(),
     }))
+}
+
+pub async fn institutions(
+    State(state): State<AppState>,
+    AuthMember(_m): AuthMember,
+) -> Json<InstitutionsResponse> {
+    let institutions = state
+        .app
+        .directory
+        .all()
+        .map(|i| InstitutionJson {
+            slug: i.slug.clone(),
+            name_id: i.name_id.clone(),
+            name_en: i.name_en.clone(),
+            parent: i.parent.clone(),
+            categories: i.categories.clone(),
+            intake_desk: i.intake_desk,
+            accepts_reports: i.accepts_reports(),
+        })
+        .collect();
+    Json(InstitutionsResponse { institutions })
+}
+
+fn sealed_items(items: &[SealedItem]) -> Result<Vec<(i64, Vec<u8>)>> {
+    items
+        .iter()
+        .map(|i| Ok((i.seq, envelope_bytes(&i.envelope)?)))
+        .collect()
+}
+
+pub async fn forward(
+    State(state): State<AppState>,
+    AuthMember(m): AuthMember,
+    Path(id): Path<String>,
+    Json(req): Json<ForwardRequest>,
+) -> Result<Json<OkResponse>> {
+    let reason = envelope_bytes(&req.reason_envelope)?;
+    let content = envelope_bytes(&req.content)?;
+    let messages = sealed_items(&req.messages)?;
+    let reasons = sealed_items(&req.reasons)?;
+    let f = svc::Forwarding {
+        to: &req.to,
+        reason: &reason,
+        content: &content,
+        messages: &messages,
+        reasons: &reasons,
+    };
+    svc::forward(&state.app, &m, &id, &f).await?;
+    Ok(Json(OkResponse { ok: true }))
+}
+
+pub async fn identity_recipients(
+    State(state): State<AppState>,
+    AuthMember(m): AuthMember,
+    Path(id): Path<String>,
+) -> Result<Json<RecipientsResponse>> {
+    let r = svc::identity_recipients(&state.app, &m, &id).await?;
+    Ok(Json(RecipientsResponse {
+        readers: r.readers,
+        reporter: r.reporter,
+    }))
+}
+
+pub async fn hand_over_identity(
+    State(state): State<AppState>,
+    AuthMember(m): AuthMember,
+    Path(id): Path<String>,
+    Json(req): Json<IdentityRequest>,
+) -> Result<Json<OkResponse>> {
+    svc::hand_over_identity(&state.app, &m, &id, &envelope_bytes(&req.envelope)?).await?;
+    Ok(Json(OkResponse { ok: true }))
 }
 
 pub async fn not_found() -> Error {

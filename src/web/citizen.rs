@@ -136,7 +136,26 @@ fn report_page(
         .filter(|i| !i.intake_desk)
         .map(|i| Choice {
             value: i.slug.clone(),
-            label: i.name(lang.is_en()).into(),
+            // The categories it handles, so the citizen sees which agency fits.
+            label: {
+                let cats: Vec<String> = i
+                    .categories
+                    .iter()
+                    .filter_map(|c| app.config.categories.iter().find(|k| &k.slug == c))
+                    .map(|k| {
+                        if lang.is_en() {
+                            k.name_en.clone()
+                        } else {
+                            k.name_id.clone()
+                        }
+                    })
+                    .collect();
+                if cats.is_empty() {
+                    i.name(lang.is_en()).to_owned()
+                } else {
+                    format!("{} — {}", i.name(lang.is_en()), cats.join(", "))
+                }
+            },
             explain: "",
             selected: values.institution == i.slug,
         })
@@ -546,9 +565,16 @@ fn status_page(
         .map(|e| HistoryRow {
             day: day_string(e.day),
             who: actor_label(state, lang, &e.actor),
-            what: match e.extension_days {
-                Some(days) => t.extended_by.replace("{days}", &days.to_string()),
-                None => t.state(e.state).to_owned(),
+            what: match (e.extension_days, &e.forwarded_to) {
+                (Some(days), _) => t.extended_by.replace("{days}", &days.to_string()),
+                (None, Some(to)) => {
+                    let name = app
+                        .directory
+                        .get(to)
+                        .map_or(to.as_str(), |i| i.name(lang.is_en()));
+                    t.forwarded_to.replace("{institution}", name)
+                }
+                (None, None) => t.state(e.state).to_owned(),
             },
             reason: e.reason.as_ref().map(|r| r.text.as_str()),
         })

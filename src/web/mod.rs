@@ -81,7 +81,16 @@ pub fn router(app: Arc<App>) -> Result<Router, ConfigError> {
         .route("/cases", get(api::list))
         .route("/cases/{id}", get(api::show))
         .route("/cases/{id}/envelope", get(api::envelope))
-        .route("/cases/{id}/identity", get(api::identity))
+        .route(
+            "/cases/{id}/identity",
+            get(api::identity).post(api::hand_over_identity),
+        )
+        .route(
+            "/cases/{id}/identity-recipients",
+            get(api::identity_recipients),
+        )
+        .route("/cases/{id}/forward", post(api::forward))
+        .route("/institutions", get(api::institutions))
         .route("/cases/{id}/recipients", get(api::recipients))
         .route("/cases/{id}/messages", post(api::reply))
         .route("/cases/{id}/state", post(api::set_state))
