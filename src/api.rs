@@ -253,3 +253,36 @@ pub struct RecipientsQuery {
     #[serde(default, rename = "for")]
     pub for_institution: Option<String>,
 }
+
+/// What an officer's CLI needs to build a report received offline.
+#[derive(Debug, Serialize, Deserialize)]
+pub struct IntakeParamsResponse {
+    pub institution: String,
+    /// Argon2id parameters the server uses for new reports.
+    pub kdf: crate::crypto::kdf::KdfParams,
+    pub readers: Vec<String>,
+    pub custodians: Vec<String>,
+}
+
+/// A report built and sealed on the officer's machine: only envelopes and what checks the
+/// receipt travel.
+#[derive(Debug, Serialize, Deserialize)]
+pub struct IntakeRequest {
+    pub channel: String,
+    pub kind: String,
+    #[serde(default)]
+    pub category: Option<String>,
+    pub privacy: String,
+    pub lookup_id: u32,
+    pub kdf_salt: String,
+    pub kdf: crate::crypto::kdf::KdfParams,
+    pub reporter_recipient: String,
+    pub content: String,
+    #[serde(default)]
+    pub identity: Option<String>,
+}
+
+#[derive(Debug, Serialize, Deserialize)]
+pub struct IntakeResponse {
+    pub case_id: String,
+}

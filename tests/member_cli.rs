@@ -649,3 +649,103 @@ fn forwarding_re_encrypts_for_the_institution_with_authority() {
     );
     server.stop();
 }
+
+#[test]
+fn staff_intake_prints_a_receipt_that_opens_the_status_page() {
+    let fx = Fixture::new(CHEAP_KDF);
+    let server = ServerProcess::start(&fx.config_path, &[]);
+    let base = server.base.clone();
+    let desk = fx.identity_path("desk-triage");
+    let out = ok(
+        &base,
+        &desk,
+        &[
+            "intake",
+            "--channel",
+            "phone",
+            "--kind",
+            "complaint",
+            "--category",
+            "health",
+            "--title",
+            "Called in: clinic fees",
+            "--body",
+            "The caller says the clinic charges for free vaccines.",
+            "--name",
+            "Pak Budi",
+            "--contact",
+            "0812-555",
+        ],
+    );
+    let receipt = out
+        .lines()
+        .find_map(|l| l.split(": ").nth(1).filter(|r| r.len() == 29))
+        .expect(&out)
+        .to_owned();
+    let case_id = out.split_whitespace().nth(1).unwrap().to_owned();
+    let page = status(&base, &receipt);
+    assert_eq!(
+        element_text(&page, "report-title").unwrap(),
+        "Called in: clinic fees"
+    );
+    assert!(
+        page.contains("Pak Budi"),
+        "the reporter sees their sealed identity"
+    );
+    assert_eq!(element_text(&page, "case-id").unwrap(), case_id);
+    let shown = ok(&base, &desk, &["show", &case_id]);
+    assert!(
+        shown.contains("channel:   phone") && shown.contains("free vaccines"),
+        "{shown}"
+    );
+    // The identity envelope is the custodian's, as for web reports.
+    let (got, env, err) = case_cli(
+        &base,
+        &fx.identity_path("desk-custodian"),
+        &["identity-envelope", &case_id],
+    );
+    assert!(got, "{err}");
+    assert!(bisik::crypto::envelope::open(&fx.identity("desk-custodian"), &env).is_ok());
+    assert!(bisik::crypto::envelope::open(&fx.identity("desk-triage"), &env).is_err());
+    // The channel is counted (and small counts hidden).
+    let mut res = loopback_agent()
+        .get(format!("{base}/stats.csv"))
+        .call()
+        .unwrap();
+    let csv = res.body_mut().read_to_string().unwrap();
+    assert!(csv.contains("channel,phone,<5"), "{csv}");
+    // Bad input and the wrong role are refused.
+    let (done, _, err) = case_cli(
+        &base,
+        &desk,
+        &[
+            "intake",
+            "--channel",
+            "web",
+            "--kind",
+            "complaint",
+            "--title",
+            "x",
+            "--body",
+            "y",
+        ],
+    );
+    assert!(!done && err.contains("unknown channel"), "{err}");
+    let (done, _, err) = case_cli(
+        &base,
+        &fx.identity_path("health-investigator"),
+        &[
+            "intake",
+            "--channel",
+            "post",
+            "--kind",
+            "complaint",
+            "--title",
+            "x",
+            "--body",
+            "y",
+        ],
+    );
+    assert!(!done && err.contains("403"), "{err}");
+    server.stop();
+}

@@ -116,6 +116,33 @@ enum CaseCommand {
     /// Hand a confidential identity over to the custodians of the case's current institution
     /// (a custodian of the institution that holds it; re-sealed here).
     HandOverIdentity { id: String },
+    /// Digitise a report received offline (triage): built and sealed here; prints the receipt
+    /// to hand to the citizen.
+    Intake {
+        /// phone, post, complaint_box, counter, fax, sms or email.
+        #[arg(long)]
+        channel: String,
+        #[arg(long)]
+        kind: String,
+        #[arg(long)]
+        category: Option<String>,
+        #[arg(long)]
+        title: String,
+        /// The report text, or --body-file FILE (- for stdin).
+        #[arg(long, conflicts_with = "body_file")]
+        body: Option<String>,
+        #[arg(long)]
+        body_file: Option<PathBuf>,
+        #[arg(long)]
+        occurred_on: Option<String>,
+        #[arg(long)]
+        location: Option<String>,
+        /// A confidential reporter's name (omit for anonymous).
+        #[arg(long)]
+        name: Option<String>,
+        #[arg(long, requires = "name")]
+        contact: Option<String>,
+    },
     /// The institutions, with their parents and the categories they handle.
     Institutions,
     /// Reclassify (triage): kind, category, tags; privacy can only be tightened to anonymous.
@@ -254,6 +281,43 @@ pub fn run(args: CaseArgs) -> Result<(), String> {
         CaseCommand::HandOverIdentity { id } => {
             client.call(|c| c.hand_over_identity(&id)).map_err(e)?;
             println!("identity of {id} handed over");
+            Ok(())
+        }
+        CaseCommand::Intake {
+            channel,
+            kind,
+            category,
+            title,
+            body,
+            body_file,
+            occurred_on,
+            location,
+            name,
+            contact,
+        } => {
+            let body = match (body, body_file) {
+                (Some(b), _) => Zeroizing::new(b),
+                (None, f) => message_text(None, Some(f.ok_or("give --body or --body-file")?))?,
+            };
+            if title.trim().is_empty() || body.trim().is_empty() {
+                return Err("a report needs a title and a body".into());
+            }
+            let report = crate::client::OfflineReport {
+                channel,
+                kind,
+                category,
+                title,
+                body: body.to_string(),
+                occurred_on,
+                location,
+                identity: name.map(|n| (n, contact)),
+            };
+            let (case_id, receipt) = client.call(|c| c.intake(&report)).map_err(e)?;
+            println!("case {case_id} saved.");
+            println!(
+                "Receipt for the citizen (hand it over, keep no copy): {}",
+                receipt.as_str()
+            );
             Ok(())
         }
         CaseCommand::Institutions => {

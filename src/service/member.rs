@@ -8,6 +8,7 @@ use tracing::instrument;
 use zeroize::Zeroizing;
 
 use crate::crypto::envelope;
+use crate::crypto::kdf::KdfParams;
 use crate::crypto::token;
 use crate::domain::case::{Actor, CaseState, Kind, Privacy, is_case_id};
 use crate::domain::institution::{Member, Role};
@@ -616,4 +617,96 @@ pub async fn hand_over_identity(app: &App, m: &Member, case_id: &str, sealed: &[
     }
     audit(app, m, "hand_over_identity", Some(id)).await?;
     Ok(())
+}
+
+/// Parameters for an offline intake into the officer's own institution.
+#[instrument(skip_all)]
+pub async fn intake_params(app: &App, m: &Member) -> Result<(KdfParams, Vec<String>, Vec<String>)> {
+    require(m.has(Role::Triage))?;
+    let inst = app.directory.get(&m.institution).ok_or(Error::NotFound)?;
+    let s = |v: Vec<age::x25519::Recipient>| v.iter().map(ToString::to_string).collect();
+    Ok((app.kdf.params, s(inst.readers()), s(inst.custodians())))
+}
+
+/// An offline report, built and sealed on the officer's machine.
+#[derive(Debug)]
+pub struct Intake<'a> {
+    pub channel: &'a str,
+    pub kind: &'a str,
+    pub category: Option<&'a str>,
+    pub privacy: &'a str,
+    pub lookup_id: u32,
+    pub kdf_salt: &'a [u8],
+    pub kdf: KdfParams,
+    pub reporter_recipient: &'a str,
+    pub content: &'a [u8],
+    pub identity: Option<&'a [u8]>,
+}
+
+/// Staff intake (phone, post, complaint box, …) into the officer's own institution. Returns
+/// the case id; a taken lookup id answers `Conflict` so the CLI draws another.
+#[instrument(skip_all)]
+pub async fn intake(app: &App, m: &Member, r: &Intake<'_>) -> Result<String> {
+    require(m.has(Role::Triage))?;
+    if r.channel == "web" || !crate::domain::case::CHANNELS.contains(&r.channel) {
+        return Err(Error::Invalid(format!("unknown channel {:?}", r.channel)));
+    }
+    let kind =
+        Kind::parse(r.kind).ok_or_else(|| Error::Invalid(format!("unknown kind {:?}", r.kind)))?;
+    let privacy = Privacy::parse(r.privacy)
+        .ok_or_else(|| Error::Invalid("privacy must be anonymous or confidential".into()))?;
+    if let Some(c) = r.category
+        && !app.config.categories.iter().any(|x| x.slug == c)
+    {
+        return Err(Error::Invalid(format!("unknown category {c:?}")));
+    }
+    if (privacy == Privacy::Confidential) != r.identity.is_some() {
+        return Err(Error::Invalid(
+            "a confidential report needs an identity envelope, an anonymous one none".into(),
+        ));
+    }
+    let p = app.kdf.params;
+    if r.kdf.memory_kib < p.memory_kib
+        || r.kdf.iterations < p.iterations
+        || r.kdf_salt.len() != crate::crypto::kdf::SALT_LEN
+    {
+        return Err(Error::Invalid(
+            "the receipt's key derivation is weaker than this server's".into(),
+        ));
+    }
+    crate::crypto::envelope::parse_recipient(r.reporter_recipient)
+        .ok_or_else(|| Error::Invalid("bad reporter recipient".into()))?;
+    require_age_file(r.content)?;
+    if let Some(i) = r.identity {
+        require_age_file(i)?;
+    }
+    let today = app.clock.today();
+    let case_id = crate::domain::case::new_case_id()?;
+    let new = crate::store::NewCase {
+        id: &case_id,
+        lookup_id: crate::crypto::receipt::LookupId::from_u32(r.lookup_id)
+            .ok_or_else(|| Error::Invalid("bad lookup id".into()))?
+            .as_u32(),
+        institution: &m.institution,
+        kind,
+        category: r.category,
+        privacy,
+        received_on: today,
+        kdf_salt: r.kdf_salt,
+        kdf: r.kdf,
+        reporter_recipient: r.reporter_recipient,
+        content: r.content,
+        identity: r.identity,
+        due_on: super::deadline::due_for_new(app, kind, r.category, today),
+        channel: r.channel,
+    };
+    match app.store.insert_case(&new).await {
+        Ok(()) => {}
+        Err(crate::store::StoreError::Conflict(what)) => {
+            return Err(Error::Conflict(format!("{what} taken; try again")));
+        }
+        Err(e) => return Err(e.into()),
+    }
+    audit(app, m, &format!("intake:{}", r.channel), Some(&case_id)).await?;
+    Ok(case_id)
 }

@@ -14,9 +14,9 @@ use serde::Deserialize;
 use crate::api::{
     CaseListResponse, CaseResponse, CaseSummaryJson, ChallengeRequest, ChallengeResponse,
     ClassifyRequest, EventJson, ExtendRequest, ExtendResponse, ForwardRequest, IdentityRequest,
-    InstitutionJson, InstitutionsResponse, MessageJson, OkResponse, OverdueCount, OverdueResponse,
-    RecipientsQuery, RecipientsResponse, ReplyRequest, SealedItem, SessionRequest, SessionResponse,
-    StateRequest,
+    InstitutionJson, InstitutionsResponse, IntakeParamsResponse, IntakeRequest, IntakeResponse,
+    MessageJson, OkResponse, OverdueCount, OverdueResponse, RecipientsQuery, RecipientsResponse,
+    ReplyRequest, SealedItem, SessionRequest, SessionResponse, StateRequest,
 };
 use crate::crypto::token;
 use crate::domain::case::{CaseState, Kind};
@@ -348,6 +348,44 @@ pub async fn hand_over_identity(
 ) -> Result<Json<OkResponse>> {
     svc::hand_over_identity(&state.app, &m, &id, &envelope_bytes(&req.envelope)?).await?;
     Ok(Json(OkResponse { ok: true }))
+}
+
+pub async fn intake_params(
+    State(state): State<AppState>,
+    AuthMember(m): AuthMember,
+) -> Result<Json<IntakeParamsResponse>> {
+    let (kdf, readers, custodians) = svc::intake_params(&state.app, &m).await?;
+    Ok(Json(IntakeParamsResponse {
+        institution: m.institution.clone(),
+        kdf,
+        readers,
+        custodians,
+    }))
+}
+
+pub async fn intake(
+    State(state): State<AppState>,
+    AuthMember(m): AuthMember,
+    Json(req): Json<IntakeRequest>,
+) -> Result<Json<IntakeResponse>> {
+    let salt = envelope_bytes(&req.kdf_salt)?;
+    let content = envelope_bytes(&req.content)?;
+    let identity = req.identity.as_deref().map(envelope_bytes).transpose()?;
+    let r = svc::Intake {
+        channel: &req.channel,
+        kind: &req.kind,
+        category: req.category.as_deref().filter(|c| !c.is_empty()),
+        privacy: &req.privacy,
+        lookup_id: req.lookup_id,
+        kdf_salt: &salt,
+        kdf: req.kdf,
+        reporter_recipient: &req.reporter_recipient,
+        content: &content,
+        identity: identity.as_deref(),
+    };
+    Ok(Json(IntakeResponse {
+        case_id: svc::intake(&state.app, &m, &r).await?,
+    }))
 }
 
 pub async fn not_found() -> Error {

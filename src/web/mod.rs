@@ -91,6 +91,7 @@ pub fn router(app: Arc<App>) -> Result<Router, ConfigError> {
         )
         .route("/cases/{id}/forward", post(api::forward))
         .route("/institutions", get(api::institutions))
+        .route("/intake", get(api::intake_params).post(api::intake))
         .route("/cases/{id}/recipients", get(api::recipients))
         .route("/cases/{id}/messages", post(api::reply))
         .route("/cases/{id}/state", post(api::set_state))
