@@ -37,7 +37,7 @@ enum Command {
     /// End your session on the server and forget it here.
     Logout(case::MemberArgs),
     /// Member commands: list, read, answer and move cases (decrypted on this machine).
-    Case(case::CaseArgs),
+    Case(Box<case::CaseArgs>),
     /// Operator commands on the audit chain.
     Audit(audit::AuditArgs),
     /// Measurements (see BENCHMARKS.md).
@@ -67,7 +67,7 @@ pub fn run() -> ExitCode {
         Command::Demo(args) => demo::run(args),
         Command::Login(args) => case::login(args),
         Command::Logout(args) => case::logout(args),
-        Command::Case(args) => case::run(args),
+        Command::Case(args) => case::run(*args),
         Command::Audit(args) => audit::run(args),
         Command::Bench(args) => bench::run(args),
     };
