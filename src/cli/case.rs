@@ -143,6 +143,8 @@ enum CaseCommand {
         #[arg(long, requires = "name")]
         contact: Option<String>,
     },
+    /// Oversight: cases past their due day, counted per institution (no content).
+    OverdueCounts,
     /// The institutions, with their parents and the categories they handle.
     Institutions,
     /// Reclassify (triage): kind, category, tags; privacy can only be tightened to anonymous.
@@ -318,6 +320,12 @@ pub fn run(args: CaseArgs) -> Result<(), String> {
                 "Receipt for the citizen (hand it over, keep no copy): {}",
                 receipt.as_str()
             );
+            Ok(())
+        }
+        CaseCommand::OverdueCounts => {
+            for c in client.call(|c| c.overdue_counts()).map_err(e)? {
+                println!("{:<14} {}", c.institution, c.overdue);
+            }
             Ok(())
         }
         CaseCommand::Institutions => {

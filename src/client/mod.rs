@@ -17,7 +17,7 @@ use zeroize::Zeroizing;
 
 use crate::api::{
     CaseListResponse, CaseResponse, CaseSummaryJson, ChallengeRequest, ChallengeResponse,
-    ClassifyRequest, ErrorResponse, ExtendRequest, ExtendResponse, ForwardRequest, IdentityRequest,
+    ClassifyRequest, ErrorResponse, OverdueCount, OverdueResponse, ExtendRequest, ExtendResponse, ForwardRequest, IdentityRequest,
     InstitutionJson, InstitutionsResponse, IntakeParamsResponse, IntakeRequest, IntakeResponse,
     OkResponse, RecipientsResponse, ReplyRequest, SealedItem, SessionRequest, SessionResponse,
     StateRequest,
@@ -437,6 +437,12 @@ impl Client {
             },
         )?;
         Ok(r.due_on)
+    }
+
+    /// Oversight: how many cases each institution has past their due day.
+    pub fn overdue_counts(&self) -> Result<Vec<OverdueCount>> {
+        let r: OverdueResponse = self.get_json("/oversight/overdue")?;
+        Ok(r.institutions)
     }
 
     pub fn institutions(&self) -> Result<Vec<InstitutionJson>> {

@@ -702,11 +702,15 @@ fn chart(state: &AppState, lang: Lang, group: &Group) -> Chart {
         .iter()
         .enumerate()
         .map(|(i, (k, n))| Bar {
+            short: {
+                let l = label(k);
+                if l.chars().count() > 40 { format!("{}…", l.chars().take(39).collect::<String>()) } else { l }
+            },
             label: label(k),
             value: n.to_string(),
             y: 4 + 26 * i as u32,
             text_y: 18 + 26 * i as u32,
-            width: n.exact().map_or(0, |v| ((v * 200).div_ceil(max)) as u32),
+            width: n.exact().map_or(0, |v| ((v * 160).div_ceil(max)) as u32),
         })
         .collect::<Vec<_>>();
     Chart {

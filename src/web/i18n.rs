@@ -405,7 +405,7 @@ pub static ID: Texts = Texts {
     leave_hint: "Setelah selesai, tutup tab ini. Kode tanda terima ada di halaman ini selama tab terbuka.",
 
     stats_title: "Statistik",
-    stats_intro: "Jumlah laporan menurut status. Angka di bawah 5 ditampilkan sebagai \"<5\" agar tidak ada pelapor yang dapat dikenali.",
+    stats_intro: "Jumlah laporan menurut status, instansi, jenis, kategori dan saluran. Angka di bawah 5 ditampilkan sebagai \"<5\" agar tidak ada pelapor yang dapat dikenali.",
     stats_state: "Status",
     stats_count: "Jumlah",
     stats_empty: "Belum ada laporan.",
@@ -591,7 +591,7 @@ pub static EN: Texts = Texts {
     leave_hint: "When you are done, close this tab. The receipt code is in this page for as long as the tab is open.",
 
     stats_title: "Statistics",
-    stats_intro: "Reports by status. Numbers below 5 are shown as \"<5\" so that no reporter can be singled out.",
+    stats_intro: "Reports by status, institution, type, category and channel. Numbers below 5 are shown as \"<5\" so that no reporter can be singled out.",
     stats_state: "Status",
     stats_count: "Count",
     stats_empty: "No reports yet.",

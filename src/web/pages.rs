@@ -196,6 +196,8 @@ pub struct ErrorPage {
 /// One bar of a chart: suppressed cells get no bar, only their "<5".
 pub struct Bar {
     pub label: String,
+    /// The label cut to fit beside the bar (the table has it whole).
+    pub short: String,
     pub value: String,
     pub y: u32,
     pub text_y: u32,
