@@ -716,9 +716,19 @@ fn staff_intake_prints_a_receipt_that_opens_the_status_page() {
     assert!(csv.contains("channel,phone,<5"), "{csv}");
     // Members see the institution tree; the oversight body gets overdue counts (none yet).
     let tree = ok(&base, &desk, &["institutions"]);
-    assert!(tree.contains("health") && tree.contains("desk") && tree.contains("(intake desk)"), "{tree}");
-    let counts = ok(&base, &fx.identity_path("ombudsman-officer"), &["overdue-counts"]);
-    assert!(!counts.contains("desk "), "nothing is overdue on the day it arrived: {counts}");
+    assert!(
+        tree.contains("health") && tree.contains("desk") && tree.contains("(intake desk)"),
+        "{tree}"
+    );
+    let counts = ok(
+        &base,
+        &fx.identity_path("ombudsman-officer"),
+        &["overdue-counts"],
+    );
+    assert!(
+        !counts.contains("desk "),
+        "nothing is overdue on the day it arrived: {counts}"
+    );
     // Bad input and the wrong role are refused.
     let (done, _, err) = case_cli(
         &base,

@@ -17,10 +17,10 @@ use zeroize::Zeroizing;
 
 use crate::api::{
     CaseListResponse, CaseResponse, CaseSummaryJson, ChallengeRequest, ChallengeResponse,
-    ClassifyRequest, ErrorResponse, OverdueCount, OverdueResponse, ExtendRequest, ExtendResponse, ForwardRequest, IdentityRequest,
+    ClassifyRequest, ErrorResponse, ExtendRequest, ExtendResponse, ForwardRequest, IdentityRequest,
     InstitutionJson, InstitutionsResponse, IntakeParamsResponse, IntakeRequest, IntakeResponse,
-    OkResponse, RecipientsResponse, ReplyRequest, SealedItem, SessionRequest, SessionResponse,
-    StateRequest,
+    OkResponse, OverdueCount, OverdueResponse, RecipientsResponse, ReplyRequest, SealedItem,
+    SessionRequest, SessionResponse, StateRequest,
 };
 use crate::crypto::envelope::{self, parse_recipient};
 use crate::crypto::kdf;

@@ -521,22 +521,7 @@ impl SqliteStore {
         if updated.rows_affected() != 1 {
             return Ok(false);
         }
-        for (seq, env) in messages {
-            sqlx::query("UPDATE messages SET envelope = ? WHERE case_id = ? AND seq = ?")
-                .bind(env)
-                .bind(case_id)
-                .bind(seq)
-                .execute(&mut *tx)
-                .await?;
-        }
-        for (seq, env) in reasons {
-            sqlx::query("UPDATE events SET reason_envelope = ? WHERE case_id = ? AND seq = ?")
-                .bind(env)
-                .bind(case_id)
-                .bind(seq)
-                .execute(&mut *tx)
-                .await?;
-        }
+        replace_envelopes(&mut tx, case_id, messages, reasons).await?;
         insert_event(
             &mut tx,
             case_id,
@@ -662,22 +647,7 @@ impl SqliteStore {
             .bind(case_id)
             .execute(&mut *tx)
             .await?;
-        for (seq, env) in messages {
-            sqlx::query("UPDATE messages SET envelope = ? WHERE case_id = ? AND seq = ?")
-                .bind(env)
-                .bind(case_id)
-                .bind(seq)
-                .execute(&mut *tx)
-                .await?;
-        }
-        for (seq, env) in reasons {
-            sqlx::query("UPDATE events SET reason_envelope = ? WHERE case_id = ? AND seq = ?")
-                .bind(env)
-                .bind(case_id)
-                .bind(seq)
-                .execute(&mut *tx)
-                .await?;
-        }
+        replace_envelopes(&mut tx, case_id, messages, reasons).await?;
         sqlx::query("INSERT OR IGNORE INTO case_past_owners (case_id, institution) VALUES (?, ?)")
             .bind(case_id)
             .bind(from_institution)
@@ -1135,6 +1105,32 @@ async fn move_state(
     }
     insert_event(tx, case_id, day, actor, mv.to, reason_envelope, None).await?;
     Ok(true)
+}
+
+/// Swaps re-sealed message and reason envelopes in, by their position in the case.
+async fn replace_envelopes(
+    tx: &mut Tx<'_>,
+    case_id: &str,
+    messages: &[(i64, Vec<u8>)],
+    reasons: &[(i64, Vec<u8>)],
+) -> Result<(), StoreError> {
+    for (seq, env) in messages {
+        sqlx::query("UPDATE messages SET envelope = ? WHERE case_id = ? AND seq = ?")
+            .bind(env)
+            .bind(case_id)
+            .bind(seq)
+            .execute(&mut **tx)
+            .await?;
+    }
+    for (seq, env) in reasons {
+        sqlx::query("UPDATE events SET reason_envelope = ? WHERE case_id = ? AND seq = ?")
+            .bind(env)
+            .bind(case_id)
+            .bind(seq)
+            .execute(&mut **tx)
+            .await?;
+    }
+    Ok(())
 }
 
 async fn insert_event(

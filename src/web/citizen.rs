@@ -373,6 +373,29 @@ pub async fn status_check(
     }
 }
 
+/// The receipt carried by a status-page form (reply, escalate): parsed, and counted against
+/// the receipt-check bucket since it costs one Argon2id run. The error is the page to answer.
+#[allow(clippy::result_large_err)]
+fn receipt_from_hidden_field(
+    state: &AppState,
+    lang: Lang,
+    typed: &str,
+) -> Result<Receipt, Response> {
+    let t = lang.texts();
+    let receipt = Receipt::parse(typed).map_err(|e| {
+        status_form_page(
+            lang,
+            StatusCode::UNPROCESSABLE_ENTITY,
+            Some(receipt_problem(t, e)),
+            "",
+        )
+    })?;
+    if state.limits.status_checks.check().is_err() {
+        return Err(error_page(StatusCode::TOO_MANY_REQUESTS, lang, t.err_busy));
+    }
+    Ok(receipt)
+}
+
 #[derive(Deserialize, Zeroize, ZeroizeOnDrop, Default)]
 struct ReplyForm {
     #[serde(default)]
@@ -395,20 +418,10 @@ pub async fn status_reply(
         Err(p) => return body_problem_page(lang, p),
     };
     let t = lang.texts();
-    let receipt = match Receipt::parse(&form.receipt) {
+    let receipt = match receipt_from_hidden_field(&state, lang, &form.receipt) {
         Ok(r) => r,
-        Err(e) => {
-            return status_form_page(
-                lang,
-                StatusCode::UNPROCESSABLE_ENTITY,
-                Some(receipt_problem(t, e)),
-                "",
-            );
-        }
+        Err(page) => return page,
     };
-    if state.limits.status_checks.check().is_err() {
-        return error_page(StatusCode::TOO_MANY_REQUESTS, lang, t.err_busy);
-    }
     let app = &state.app;
     let result = match report::check_message(&form.message, &app.config.limits) {
         Ok(text) => {
@@ -463,20 +476,10 @@ pub async fn status_escalate(
         Err(p) => return body_problem_page(lang, p),
     };
     let t = lang.texts();
-    let receipt = match Receipt::parse(&form.receipt) {
+    let receipt = match receipt_from_hidden_field(&state, lang, &form.receipt) {
         Ok(r) => r,
-        Err(e) => {
-            return status_form_page(
-                lang,
-                StatusCode::UNPROCESSABLE_ENTITY,
-                Some(receipt_problem(t, e)),
-                "",
-            );
-        }
+        Err(page) => return page,
     };
-    if state.limits.status_checks.check().is_err() {
-        return error_page(StatusCode::TOO_MANY_REQUESTS, lang, t.err_busy);
-    }
     match svc::escalate(&state.app, &receipt).await {
         Ok(Some(view)) => status_page(
             &state,
@@ -704,7 +707,11 @@ fn chart(state: &AppState, lang: Lang, group: &Group) -> Chart {
         .map(|(i, (k, n))| Bar {
             short: {
                 let l = label(k);
-                if l.chars().count() > 40 { format!("{}…", l.chars().take(39).collect::<String>()) } else { l }
+                if l.chars().count() > 40 {
+                    format!("{}…", l.chars().take(39).collect::<String>())
+                } else {
+                    l
+                }
             },
             label: label(k),
             value: n.to_string(),
