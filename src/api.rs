@@ -252,6 +252,9 @@ pub struct RecipientsQuery {
     /// Recipients as if the case belonged to this institution (for forwarding).
     #[serde(default, rename = "for")]
     pub for_institution: Option<String>,
+    /// Recipients without this member (for the reason of their exclusion).
+    #[serde(default)]
+    pub without: Option<String>,
 }
 
 /// What an officer's CLI needs to build a report received offline.
@@ -285,4 +288,61 @@ pub struct IntakeRequest {
 #[derive(Debug, Serialize, Deserialize)]
 pub struct IntakeResponse {
     pub case_id: String,
+}
+
+#[derive(Debug, Serialize, Deserialize)]
+pub struct ExcludeRequest {
+    pub handle: String,
+    /// Why, sealed to the readers without the excluded member, and the reporter.
+    pub reason_envelope: String,
+}
+
+#[derive(Debug, Serialize, Deserialize)]
+pub struct RekeyRequest {
+    pub content: String,
+    pub messages: Vec<SealedItem>,
+    pub reasons: Vec<SealedItem>,
+}
+
+#[derive(Debug, Serialize, Deserialize)]
+pub struct RevealRequestBody {
+    /// Why, sealed to the custodians, the requester and the reporter.
+    pub reason_envelope: String,
+}
+
+#[derive(Debug, Serialize, Deserialize)]
+pub struct RevealCreated {
+    pub seq: i64,
+}
+
+#[derive(Debug, Serialize, Deserialize)]
+pub struct PendingRevealJson {
+    pub case_id: String,
+    pub seq: i64,
+    pub requester: String,
+    pub requester_institution: String,
+    pub requester_recipient: String,
+    pub requested_on: String,
+    pub reason_envelope: String,
+    /// Whom to seal the decision's reason to.
+    pub recipients: Vec<String>,
+}
+
+#[derive(Debug, Serialize, Deserialize)]
+pub struct PendingRevealsResponse {
+    pub requests: Vec<PendingRevealJson>,
+}
+
+#[derive(Debug, Serialize, Deserialize)]
+pub struct RevealDecisionBody {
+    pub approve: bool,
+    pub decision_envelope: String,
+    /// Approvals: the identity sealed to the requester alone.
+    #[serde(default)]
+    pub grant_envelope: Option<String>,
+}
+
+#[derive(Debug, Serialize, Deserialize)]
+pub struct RevealDecided {
+    pub available_on: Option<String>,
 }

@@ -143,6 +143,24 @@ enum CaseCommand {
         #[arg(long, requires = "name")]
         contact: Option<String>,
     },
+    /// Conflict of interest: exclude a member (triage, or yourself) from the case; they no
+    /// longer see it and are left out of everything written afterwards.
+    Exclude {
+        id: String,
+        handle: String,
+        #[arg(long)]
+        reason: String,
+    },
+    /// Re-seal every envelope of the case for its current readers (after a member left).
+    Rekey { id: String },
+    /// Ask the custodians for a confidential reporter's identity; the reporter is told.
+    RevealRequest {
+        id: String,
+        #[arg(long)]
+        reason: String,
+    },
+    /// Show the identity a custodian granted you (decrypted here).
+    Identity { id: String },
     /// Oversight: cases past their due day, counted per institution (no content).
     OverdueCounts,
     /// The institutions, with their parents and the categories they handle.
@@ -322,6 +340,29 @@ pub fn run(args: CaseArgs) -> Result<(), String> {
             );
             Ok(())
         }
+        CaseCommand::Exclude { id, handle, reason } => {
+            client
+                .call(|c| c.exclude(&id, &handle, &reason))
+                .map_err(e)?;
+            println!("{handle} excluded from {id}");
+            Ok(())
+        }
+        CaseCommand::Rekey { id } => {
+            client.call(|c| c.rekey(&id)).map_err(e)?;
+            println!("{id} re-sealed for its current readers");
+            Ok(())
+        }
+        CaseCommand::RevealRequest { id, reason } => {
+            let seq = client.call(|c| c.request_reveal(&id, &reason)).map_err(e)?;
+            println!("reveal request {seq} on {id} sent to the custodians; the reporter is told");
+            Ok(())
+        }
+        CaseCommand::Identity { id } => {
+            let doc = client.call(|c| c.granted_identity(&id)).map_err(e)?;
+            println!("name:    {}", doc.name);
+            println!("contact: {}", doc.contact.as_deref().unwrap_or("-"));
+            Ok(())
+        }
         CaseCommand::OverdueCounts => {
             for c in client.call(|c| c.overdue_counts()).map_err(e)? {
                 println!("{:<14} {}", c.institution, c.overdue);
@@ -464,6 +505,11 @@ fn print_case(client: &Client, case: &CaseResponse) -> Result<(), crate::client:
     if let Some(l) = &report.location {
         println!("  location:  {l}");
     }
+    if let Some(c) = &report.concerns {
+        println!(
+            "  concerns:  {c}   (people or units named by the citizen: consider `case exclude`)"
+        );
+    }
     println!();
     println!("Title: {}", report.title);
     println!();
@@ -503,4 +549,76 @@ fn print_case(client: &Client, case: &CaseResponse) -> Result<(), crate::client:
         }
     }
     Ok(())
+}
+
+#[derive(Debug, Args)]
+pub struct CustodyArgs {
+    #[command(flatten)]
+    member: MemberArgs,
+    #[command(subcommand)]
+    command: CustodyCommand,
+}
+
+#[derive(Debug, Subcommand)]
+enum CustodyCommand {
+    /// Pending requests to reveal identities you keep, with their reasons (decrypted here).
+    List,
+    /// Approve: the identity is opened here and sealed to the requester alone.
+    Approve {
+        id: String,
+        seq: i64,
+        #[arg(long)]
+        reason: String,
+    },
+    /// Deny, with a reason the requester and the reporter read.
+    Deny {
+        id: String,
+        seq: i64,
+        #[arg(long)]
+        reason: String,
+    },
+}
+
+/// `bisik custody …`: identity custodians decide reveal requests.
+pub fn custody(args: CustodyArgs) -> Result<(), String> {
+    let mut client = args.member.client()?;
+    let e = |e: crate::client::ClientError| e.to_string();
+    match args.command {
+        CustodyCommand::List => {
+            let pending = client.call(|c| c.pending_reveals()).map_err(e)?;
+            if pending.is_empty() {
+                println!("no pending requests");
+            }
+            for p in pending {
+                let reason = token::decode(&p.reason_envelope)
+                    .and_then(|s| client.open_document::<ReasonDocument>(&s).ok())
+                    .map_or_else(
+                        || "[reason cannot be decrypted]".to_owned(),
+                        |r| r.text.clone(),
+                    );
+                println!(
+                    "{} #{}  {}  by {} ({}): {reason}",
+                    p.case_id, p.seq, p.requested_on, p.requester, p.requester_institution
+                );
+            }
+            Ok(())
+        }
+        CustodyCommand::Approve { id, seq, reason } => {
+            let from = client
+                .call(|c| c.decide_reveal(&id, seq, true, &reason))
+                .map_err(e)?;
+            println!(
+                "approved; the requester can open it from {}",
+                from.as_deref().unwrap_or("-")
+            );
+            Ok(())
+        }
+        CustodyCommand::Deny { id, seq, reason } => {
+            client
+                .call(|c| c.decide_reveal(&id, seq, false, &reason))
+                .map_err(e)?;
+            println!("denied");
+            Ok(())
+        }
+    }
 }

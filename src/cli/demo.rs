@@ -174,6 +174,7 @@ pub fn create(dir: &Path) -> std::io::Result<()> {
             name_id: (*name_id).into(),
             name_en: (*name_en).into(),
             intake_desk: *desk,
+            reveal_notice_days: 0,
             parent: TREE
                 .iter()
                 .find(|t| t.0 == *slug)

@@ -38,6 +38,8 @@ enum Command {
     Logout(case::MemberArgs),
     /// Member commands: list, read, answer and move cases (decrypted on this machine).
     Case(Box<case::CaseArgs>),
+    /// Identity custodians: decide requests to reveal a confidential reporter's identity.
+    Custody(Box<case::CustodyArgs>),
     /// Operator commands on the audit chain.
     Audit(audit::AuditArgs),
     /// Measurements (see BENCHMARKS.md).
@@ -69,6 +71,7 @@ pub fn run() -> ExitCode {
         Command::Logout(args) => case::logout(args),
         Command::Case(args) => case::run(*args),
         Command::Audit(args) => audit::run(args),
+        Command::Custody(args) => case::custody(*args),
         Command::Bench(args) => bench::run(args),
     };
     match result {

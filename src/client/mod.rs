@@ -17,10 +17,12 @@ use zeroize::Zeroizing;
 
 use crate::api::{
     CaseListResponse, CaseResponse, CaseSummaryJson, ChallengeRequest, ChallengeResponse,
-    ClassifyRequest, ErrorResponse, ExtendRequest, ExtendResponse, ForwardRequest, IdentityRequest,
-    InstitutionJson, InstitutionsResponse, IntakeParamsResponse, IntakeRequest, IntakeResponse,
-    OkResponse, OverdueCount, OverdueResponse, RecipientsResponse, ReplyRequest, SealedItem,
-    SessionRequest, SessionResponse, StateRequest,
+    ClassifyRequest, ErrorResponse, ExcludeRequest, ExtendRequest, ExtendResponse, ForwardRequest,
+    IdentityRequest, InstitutionJson, InstitutionsResponse, IntakeParamsResponse, IntakeRequest,
+    IntakeResponse, OkResponse, OverdueCount, OverdueResponse, PendingRevealJson,
+    PendingRevealsResponse, RecipientsResponse, RekeyRequest, ReplyRequest, RevealCreated,
+    RevealDecided, RevealDecisionBody, RevealRequestBody, SealedItem, SessionRequest,
+    SessionResponse, StateRequest,
 };
 use crate::crypto::envelope::{self, parse_recipient};
 use crate::crypto::kdf;
@@ -459,20 +461,17 @@ impl Client {
             .collect()
     }
 
-    /// Disposisi: opens the whole case here and seals it again for the target institution's
-    /// readers and the reporter, then asks the server to move it.
-    pub fn forward(&self, id: &str, to: &str, reason: &str) -> Result<()> {
-        let case = self.case(id)?;
-        let recipients = self.recipients_at(&format!(
-            "/cases/{}/recipients?for={}",
-            path_segment(id),
-            path_segment(to)
-        ))?;
+    /// Opens every envelope of a case here and seals it again to `recipients`.
+    fn reseal_case(
+        &self,
+        case: &CaseResponse,
+        recipients: &[x25519::Recipient],
+    ) -> Result<(String, Vec<SealedItem>, Vec<SealedItem>)> {
         let reseal = |b64: &str| -> Result<String> {
             let sealed =
                 token::decode(b64).ok_or_else(|| ClientError::Decode("envelope".into()))?;
             let plain = envelope::open(&self.identity, &sealed)?;
-            Ok(token::encode(&envelope::seal(&recipients, &plain)?))
+            Ok(token::encode(&envelope::seal(recipients, &plain)?))
         };
         let content = reseal(&case.content)?;
         let messages = case
@@ -496,16 +495,34 @@ impl Client {
                 })
             })
             .collect::<Result<Vec<_>>>()?;
+        Ok((content, messages, reasons))
+    }
+
+    /// Seals a reason document (state tells what it explains) to `recipients`.
+    fn seal_reason(recipients: &[x25519::Recipient], state: &str, text: &str) -> Result<String> {
         let doc = ReasonDocument {
             doc_type: REASON_TYPE.into(),
             version: 1,
-            state: "forwarded".into(),
-            text: reason.into(),
+            state: state.into(),
+            text: text.into(),
         };
         let json = Zeroizing::new(
             serde_json::to_vec(&doc).map_err(|e| ClientError::Decode(e.to_string()))?,
         );
-        let reason_envelope = token::encode(&envelope::seal(&recipients, &json)?);
+        Ok(token::encode(&envelope::seal(recipients, &json)?))
+    }
+
+    /// Disposisi: opens the whole case here and seals it again for the target institution's
+    /// readers and the reporter, then asks the server to move it.
+    pub fn forward(&self, id: &str, to: &str, reason: &str) -> Result<()> {
+        let case = self.case(id)?;
+        let recipients = self.recipients_at(&format!(
+            "/cases/{}/recipients?for={}",
+            path_segment(id),
+            path_segment(to)
+        ))?;
+        let (content, messages, reasons) = self.reseal_case(&case, &recipients)?;
+        let reason_envelope = Self::seal_reason(&recipients, "forwarded", reason)?;
         let _: OkResponse = self.post(
             &format!("/cases/{}/forward", path_segment(id)),
             &ForwardRequest {
@@ -517,6 +534,114 @@ impl Client {
             },
         )?;
         Ok(())
+    }
+
+    /// Re-seals every envelope of a case for its current readers (after a member left).
+    pub fn rekey(&self, id: &str) -> Result<()> {
+        let case = self.case(id)?;
+        let recipients = self.recipients_at(&format!("/cases/{}/recipients", path_segment(id)))?;
+        let (content, messages, reasons) = self.reseal_case(&case, &recipients)?;
+        let _: OkResponse = self.post(
+            &format!("/cases/{}/rekey", path_segment(id)),
+            &RekeyRequest {
+                content,
+                messages,
+                reasons,
+            },
+        )?;
+        Ok(())
+    }
+
+    /// Excludes a member from a case (conflict of interest), with a reason they cannot read.
+    pub fn exclude(&self, id: &str, handle: &str, reason: &str) -> Result<()> {
+        let recipients = self.recipients_at(&format!(
+            "/cases/{}/recipients?without={}",
+            path_segment(id),
+            path_segment_handle(handle)
+        ))?;
+        let reason_envelope = Self::seal_reason(&recipients, "exclusion", reason)?;
+        let _: OkResponse = self.post(
+            &format!("/cases/{}/exclusions", path_segment(id)),
+            &ExcludeRequest {
+                handle: handle.into(),
+                reason_envelope,
+            },
+        )?;
+        Ok(())
+    }
+
+    /// Asks the custodians for the reporter's identity; the reporter sees the request.
+    pub fn request_reveal(&self, id: &str, reason: &str) -> Result<i64> {
+        let recipients =
+            self.recipients_at(&format!("/cases/{}/reveal-recipients", path_segment(id)))?;
+        let reason_envelope = Self::seal_reason(&recipients, "reveal_request", reason)?;
+        let r: RevealCreated = self.post(
+            &format!("/cases/{}/reveal-requests", path_segment(id)),
+            &RevealRequestBody { reason_envelope },
+        )?;
+        Ok(r.seq)
+    }
+
+    /// Pending reveal requests this custodian can decide.
+    pub fn pending_reveals(&self) -> Result<Vec<PendingRevealJson>> {
+        let r: PendingRevealsResponse = self.get_json("/custody/requests")?;
+        Ok(r.requests)
+    }
+
+    /// Decides a reveal request. Approving opens the identity here and seals it to the
+    /// requester alone.
+    pub fn decide_reveal(
+        &self,
+        id: &str,
+        seq: i64,
+        approve: bool,
+        reason: &str,
+    ) -> Result<Option<String>> {
+        let pending = self.pending_reveals()?;
+        let p = pending
+            .iter()
+            .find(|p| p.case_id == id && p.seq == seq)
+            .ok_or_else(|| ClientError::Server {
+                status: 404,
+                message: "no such pending request".into(),
+            })?;
+        let recipients = p
+            .recipients
+            .iter()
+            .map(|t| parse_recipient(t).ok_or_else(|| ClientError::BadRecipient(t.clone())))
+            .collect::<Result<Vec<_>>>()?;
+        let decision_envelope = Self::seal_reason(
+            &recipients,
+            if approve {
+                "reveal_approved"
+            } else {
+                "reveal_denied"
+            },
+            reason,
+        )?;
+        let grant_envelope = if approve {
+            let requester = parse_recipient(&p.requester_recipient)
+                .ok_or_else(|| ClientError::BadRecipient(p.requester_recipient.clone()))?;
+            let plain = envelope::open(&self.identity, &self.identity_envelope(id)?)?;
+            Some(token::encode(&envelope::seal(&[requester], &plain)?))
+        } else {
+            None
+        };
+        let r: RevealDecided = self.post(
+            &format!("/cases/{}/reveal-requests/{seq}/decision", path_segment(id)),
+            &RevealDecisionBody {
+                approve,
+                decision_envelope,
+                grant_envelope,
+            },
+        )?;
+        Ok(r.available_on)
+    }
+
+    /// The identity a custodian granted to this member, decrypted here.
+    pub fn granted_identity(&self, id: &str) -> Result<IdentityDocument> {
+        let sealed = self.get_bytes(&format!("/cases/{}/identity-grant", path_segment(id)))?;
+        self.open_document(&sealed)
     }
 
     /// A custodian of the institution holding a confidential identity re-seals it for the
@@ -570,6 +695,7 @@ impl Client {
             location: r.location.clone(),
             privacy: privacy.into(),
             submitted_on: today,
+            concerns: None,
         };
         let json = Zeroizing::new(
             serde_json::to_vec(&doc).map_err(|e| ClientError::Decode(e.to_string()))?,
@@ -630,6 +756,13 @@ impl Client {
         let plain = envelope::open(&self.identity, sealed)?;
         serde_json::from_slice(&plain).map_err(|e| ClientError::Decode(e.to_string()))
     }
+}
+
+/// Keeps a typed handle from changing the request query.
+fn path_segment_handle(h: &str) -> String {
+    h.chars()
+        .filter(|c| c.is_ascii_alphanumeric() || "._-".contains(*c))
+        .collect()
 }
 
 /// Keeps a typed id from changing the request path.

@@ -63,6 +63,8 @@ struct InstitutionFile {
     #[serde(default)]
     categories: Vec<String>,
     #[serde(default)]
+    reveal_notice_days: u32,
+    #[serde(default)]
     members: Vec<MemberEntry>,
 }
 
@@ -131,6 +133,7 @@ pub fn load_directory(dir: &Path) -> Result<Directory, KeysError> {
             intake_desk: file.intake_desk,
             parent: file.parent,
             categories: file.categories,
+            reveal_notice_days: file.reveal_notice_days,
             members,
         });
     }
@@ -180,6 +183,12 @@ pub fn institution_toml(inst: &Institution) -> String {
     out.push_str(&format!("intake_desk = {}\n", inst.intake_desk));
     if let Some(p) = &inst.parent {
         out.push_str(&format!("parent = {}\n", toml_str(p)));
+    }
+    if inst.reveal_notice_days > 0 {
+        out.push_str(&format!(
+            "reveal_notice_days = {}\n",
+            inst.reveal_notice_days
+        ));
     }
     if !inst.categories.is_empty() {
         let cats: Vec<String> = inst.categories.iter().map(|c| toml_str(c)).collect();

@@ -30,6 +30,9 @@ pub struct ReportDocument {
     pub privacy: String,
     /// UTC day the report arrived.
     pub submitted_on: String,
+    /// People or units the report concerns, named by the citizen (conflict-of-interest hints).
+    #[serde(default)]
+    pub concerns: Option<String>,
 }
 
 /// A confidential reporter's identity, sealed to custodians and the reporter only.

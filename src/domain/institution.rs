@@ -69,6 +69,9 @@ pub struct Institution {
     pub parent: Option<String>,
     /// Categories it handles: the form suggests it for them.
     pub categories: Vec<String>,
+    /// Days between a custodian approving a reveal and the identity being handed out, so the
+    /// reporter is told first (EU Directive Art. 16 style). 0: at once.
+    pub reveal_notice_days: u32,
     pub members: Vec<Member>,
 }
 
@@ -250,16 +253,6 @@ impl Directory {
             .find(|i| i.categories.iter().any(|c| c == category))
     }
 
-    /// The oversight body: every member with the `oversight` role, whatever their institution.
-    pub fn oversight(&self) -> Vec<x25519::Recipient> {
-        self.institutions
-            .values()
-            .flat_map(|i| i.members.iter())
-            .filter(|m| m.has(Role::Oversight))
-            .map(|m| m.recipient.clone())
-            .collect()
-    }
-
     pub fn member(&self, handle: &str) -> Option<&Member> {
         self.institutions
             .values()
@@ -292,6 +285,7 @@ pub(crate) mod tests {
             name_id: slug.into(),
             name_en: slug.into(),
             intake_desk: desk,
+            reveal_notice_days: 0,
             parent: None,
             categories: vec![],
             members,

@@ -55,6 +55,7 @@ pub enum Field {
     Privacy,
     IdentityName,
     IdentityContact,
+    Concerns,
     Message,
 }
 
@@ -86,6 +87,8 @@ pub struct Draft<'a> {
     pub privacy: &'a str,
     pub identity_name: &'a str,
     pub identity_contact: &'a str,
+    /// People or units the report concerns (optional): triage keeps them away from it.
+    pub concerns: &'a str,
 }
 
 /// A draft that passed every check.
@@ -102,6 +105,7 @@ pub struct Checked<'a> {
     pub privacy: Privacy,
     pub identity_name: Option<&'a str>,
     pub identity_contact: Option<&'a str>,
+    pub concerns: Option<&'a str>,
 }
 
 crate::redacted_debug!(Draft<'a>, Checked<'a>);
@@ -206,6 +210,11 @@ pub fn check<'a>(
         }),
     };
 
+    let concerns = non_blank(d.concerns);
+    if let Some(c) = concerns {
+        check_len(&mut problems, Field::Concerns, c, limits.identity);
+    }
+
     let identity_name = non_blank(d.identity_name);
     let identity_contact = non_blank(d.identity_contact);
     match privacy {
@@ -242,6 +251,7 @@ pub fn check<'a>(
                 privacy,
                 identity_name: identity_name.filter(|_| privacy == Privacy::Confidential),
                 identity_contact: identity_contact.filter(|_| privacy == Privacy::Confidential),
+                concerns,
             })
         }
         _ => Err(problems),
@@ -264,6 +274,7 @@ mod tests {
                 name_id: "Meja".into(),
                 name_en: "Desk".into(),
                 intake_desk: true,
+                reveal_notice_days: 0,
                 parent: None,
                 categories: vec![],
                 members: vec![t, c],
@@ -273,6 +284,7 @@ mod tests {
                 name_id: "O".into(),
                 name_en: "O".into(),
                 intake_desk: false,
+                reveal_notice_days: 0,
                 parent: None,
                 categories: vec![],
                 members: vec![o],
@@ -293,6 +305,7 @@ mod tests {
             privacy: "anonymous",
             identity_name: "",
             identity_contact: "",
+            concerns: "",
         }
     }
 
@@ -336,6 +349,7 @@ mod tests {
             privacy: "anonymous",
             identity_name: "Budi",
             identity_contact: "",
+            concerns: "",
         };
         let p = check(&d, &TextLimits::default(), &cats(), &directory(), TODAY).unwrap_err();
         assert!(p.contains(&(Field::Kind, Problem::NotAnOption)));

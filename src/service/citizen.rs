@@ -59,6 +59,7 @@ pub async fn submit(app: &App, report: &Checked<'_>) -> Result<Submitted> {
         location: report.location.map(Into::into),
         privacy: report.privacy.as_str().into(),
         submitted_on: day_string(today),
+        concerns: report.concerns.map(Into::into),
     };
     let mut readers = institution.readers();
     readers.push(reporter_recipient.clone());
@@ -131,8 +132,19 @@ pub struct ReporterEvent {
     pub reason: Option<ReasonDocument>,
 }
 
+/// A request to reveal the reporter's identity, as the reporter sees it.
+pub struct ReporterReveal {
+    pub requested_on: time::Date,
+    pub status: String,
+    pub decided_on: Option<time::Date>,
+    pub available_on: Option<time::Date>,
+    pub reason: Option<ReasonDocument>,
+    pub decision: Option<ReasonDocument>,
+}
+
 /// Everything the status page shows, decrypted inside this request.
 pub struct ReporterView {
+    pub reveals: Vec<ReporterReveal>,
     pub summary: CaseSummary,
     pub events: Vec<ReporterEvent>,
     pub report: ReportDocument,
@@ -140,7 +152,7 @@ pub struct ReporterView {
     pub messages: Vec<ReporterMessage>,
 }
 
-crate::redacted_debug!(ReporterEvent, ReporterMessage, ReporterView);
+crate::redacted_debug!(ReporterEvent, ReporterMessage, ReporterReveal, ReporterView);
 
 impl ReporterView {
     pub fn state(&self) -> CaseState {
@@ -230,7 +242,27 @@ async fn view(app: &App, case_id: &str, identity: &x25519::Identity) -> Result<R
             reason,
         });
     }
+    let open_reason = |env: &[u8]| -> Option<ReasonDocument> {
+        envelope::open(identity, env)
+            .ok()
+            .and_then(|p| serde_json::from_slice(&p).ok())
+    };
+    let reveals = app
+        .store
+        .reveal_requests(case_id)
+        .await?
+        .iter()
+        .map(|r| ReporterReveal {
+            requested_on: r.requested_on,
+            status: r.status.clone(),
+            decided_on: r.decided_on,
+            available_on: r.available_on,
+            reason: open_reason(&r.reason_envelope),
+            decision: r.decision_envelope.as_deref().and_then(open_reason),
+        })
+        .collect();
     Ok(ReporterView {
+        reveals,
         summary: record.summary,
         events,
         report,
@@ -258,7 +290,7 @@ pub async fn reply(
         .case_summary(None, case_id)
         .await?
         .ok_or(Error::NotFound)?;
-    let recipients = with_reporter(app.case_readers(&summary)?, &reporter)?;
+    let recipients = with_reporter(app.case_readers(&summary).await?, &reporter)?;
     let today = app.clock.today();
     let doc = MessageDocument {
         doc_type: MESSAGE_TYPE.into(),
@@ -325,7 +357,7 @@ pub async fn escalate(app: &App, receipt: &Receipt) -> Result<Option<ReporterVie
         return Err(Error::Invalid("this case cannot be escalated now".into()));
     }
     summary.escalated_on = Some(today);
-    let recipients = with_reporter(app.case_readers(&summary)?, &reporter)?;
+    let recipients = with_reporter(app.case_readers(&summary).await?, &reporter)?;
     let stored = app
         .store
         .case_for_reporter(case_id)

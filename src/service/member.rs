@@ -161,11 +161,13 @@ pub async fn list(
     let limit = limit.clamp(1, 500);
     let own = m.is_reader() || m.has(Role::Custodian);
     let cases = if m.has(Role::Oversight) && (filter.escalated || !own) {
-        app.store.list_escalated(limit, offset).await?
+        app.store.list_escalated(&m.handle, limit, offset).await?
     } else {
         require(own)?;
+        let mut filter = filter.clone();
+        filter.viewer = Some(m.handle.clone());
         app.store
-            .list_cases(&m.institution, filter, limit, offset)
+            .list_cases(&m.institution, &filter, limit, offset)
             .await?
     };
     audit(app, m, "list_cases", None).await?;
@@ -183,7 +185,7 @@ pub async fn overdue_counts(app: &App, m: &Member) -> Result<Vec<(String, i64)>>
 
 /// A case the member may read: their institution's (readers), or an escalated one (oversight).
 async fn readable_case(app: &App, m: &Member, case_id: &str) -> Result<CaseRecord> {
-    let id = checked_id(case_id)?;
+    let id = not_excluded(app, m, case_id).await?;
     require(m.is_reader() || m.has(Role::Oversight))?;
     if m.is_reader()
         && let Some(r) = app.store.case_for_institution(&m.institution, id).await?
@@ -196,6 +198,15 @@ async fn readable_case(app: &App, m: &Member, case_id: &str) -> Result<CaseRecor
         return Ok(r);
     }
     Err(Error::NotFound)
+}
+
+/// A member excluded from a case (conflict of interest) is told it does not exist.
+async fn not_excluded<'a>(app: &App, m: &Member, case_id: &'a str) -> Result<&'a str> {
+    let id = checked_id(case_id)?;
+    if app.store.excluded(id).await?.contains(&m.handle) {
+        return Err(Error::NotFound);
+    }
+    Ok(id)
 }
 
 fn checked_id(case_id: &str) -> Result<&str> {
@@ -213,7 +224,7 @@ pub async fn case(app: &App, m: &Member, case_id: &str) -> Result<CaseRecord> {
         // An institution that forwarded the case away still sees its state and history.
         Err(Error::NotFound) if m.is_reader() => app
             .store
-            .case_for_past_owner(&m.institution, checked_id(case_id)?)
+            .case_for_past_owner(&m.institution, not_excluded(app, m, case_id).await?)
             .await?
             .ok_or(Error::NotFound)?,
         other => other?,
@@ -236,7 +247,7 @@ pub async fn identity_envelope(app: &App, m: &Member, case_id: &str) -> Result<V
     require(m.has(Role::Custodian))?;
     let env = app
         .store
-        .identity_for_institution(&m.institution, checked_id(case_id)?)
+        .identity_for_institution(&m.institution, not_excluded(app, m, case_id).await?)
         .await?
         .ok_or(Error::NotFound)?;
     audit(app, m, "download_identity", Some(case_id)).await?;
@@ -246,7 +257,7 @@ pub async fn identity_envelope(app: &App, m: &Member, case_id: &str) -> Result<V
 /// The case (and its reporter's recipient) if the member's institution owns it; 404 otherwise.
 async fn owned_case(app: &App, m: &Member, case_id: &str) -> Result<(CaseSummary, String)> {
     app.store
-        .case_summary(Some(&m.institution), checked_id(case_id)?)
+        .case_summary(Some(&m.institution), not_excluded(app, m, case_id).await?)
         .await?
         .ok_or(Error::NotFound)
 }
@@ -263,7 +274,7 @@ pub struct CaseRecipients {
 pub async fn recipients(app: &App, m: &Member, case_id: &str) -> Result<CaseRecipients> {
     require(m.is_reader())?;
     let (case, reporter) = owned_case(app, m, case_id).await?;
-    let readers = app.case_readers(&case)?;
+    let readers = app.case_readers(&case).await?;
     audit(app, m, "view_recipients", Some(case_id)).await?;
     Ok(CaseRecipients {
         readers: readers.iter().map(ToString::to_string).collect(),
@@ -495,7 +506,7 @@ pub async fn forward_recipients(
         .filter(|i| i.accepts_reports())
         .ok_or_else(|| Error::Invalid(format!("no institution {to:?} takes reports")))?;
     case.institution = target.slug.clone();
-    let readers = app.case_readers(&case)?;
+    let readers = app.case_readers(&case).await?;
     audit(app, m, "view_recipients", Some(&case.id)).await?;
     Ok(CaseRecipients {
         readers: readers.iter().map(ToString::to_string).collect(),
@@ -579,7 +590,7 @@ pub async fn forward(app: &App, m: &Member, case_id: &str, f: &Forwarding<'_>) -
 #[instrument(skip_all)]
 pub async fn identity_recipients(app: &App, m: &Member, case_id: &str) -> Result<CaseRecipients> {
     require(m.has(Role::Custodian))?;
-    let id = checked_id(case_id)?;
+    let id = not_excluded(app, m, case_id).await?;
     app.store
         .identity_for_institution(&m.institution, id)
         .await?
@@ -607,7 +618,7 @@ pub async fn identity_recipients(app: &App, m: &Member, case_id: &str) -> Result
 pub async fn hand_over_identity(app: &App, m: &Member, case_id: &str, sealed: &[u8]) -> Result<()> {
     require(m.has(Role::Custodian))?;
     require_age_file(sealed)?;
-    let id = checked_id(case_id)?;
+    let id = not_excluded(app, m, case_id).await?;
     if !app
         .store
         .hand_over_identity(&m.institution, id, sealed)
@@ -709,4 +720,255 @@ pub async fn intake(app: &App, m: &Member, r: &Intake<'_>) -> Result<String> {
     }
     audit(app, m, &format!("intake:{}", r.channel), Some(&case_id)).await?;
     Ok(case_id)
+}
+
+/// Recipients for sealing the reason of an exclusion: the case's readers without the member
+/// being excluded, and the reporter.
+#[instrument(skip_all)]
+pub async fn recipients_without(
+    app: &App,
+    m: &Member,
+    case_id: &str,
+    handle: &str,
+) -> Result<CaseRecipients> {
+    // Triage excluding someone, or any member stepping aside themself.
+    require(m.has(Role::Triage) || m.handle == handle)?;
+    let (case, reporter) = owned_case(app, m, case_id).await?;
+    let readers = app.case_readers_without(&case, Some(handle)).await?;
+    audit(app, m, "view_recipients", Some(&case.id)).await?;
+    Ok(CaseRecipients {
+        readers: readers.iter().map(ToString::to_string).collect(),
+        reporter,
+    })
+}
+
+/// Conflict of interest: triage (or the member themself) excludes a member from a case. The
+/// excluded member no longer sees it and is left out of every envelope written afterwards.
+#[instrument(skip_all)]
+pub async fn exclude(
+    app: &App,
+    m: &Member,
+    case_id: &str,
+    handle: &str,
+    reason: &[u8],
+) -> Result<()> {
+    require(m.has(Role::Triage) || m.handle == handle)?;
+    require_age_file(reason)?;
+    let (case, _) = owned_case(app, m, case_id).await?;
+    app.directory
+        .member(handle)
+        .ok_or_else(|| Error::Invalid(format!("no member {handle:?}")))?;
+    if !app
+        .store
+        .exclude(
+            &case.institution,
+            &case.id,
+            handle,
+            app.clock.today(),
+            &m.handle,
+            reason,
+        )
+        .await?
+    {
+        return Err(Error::Invalid(format!(
+            "{handle} is already excluded from this case"
+        )));
+    }
+    audit(app, m, &format!("exclude:{handle}"), Some(&case.id)).await?;
+    Ok(())
+}
+
+/// Replaces a case's envelopes with copies sealed (on a reader's machine) for its current
+/// readers: after a member leaves, their key no longer opens the stored copies.
+#[instrument(skip_all)]
+pub async fn rekey(
+    app: &App,
+    m: &Member,
+    case_id: &str,
+    content: &[u8],
+    messages: &[(i64, Vec<u8>)],
+    reasons: &[(i64, Vec<u8>)],
+) -> Result<()> {
+    require(m.is_reader())?;
+    let (case, _) = owned_case(app, m, case_id).await?;
+    for env in
+        std::iter::once(content).chain(messages.iter().chain(reasons).map(|(_, e)| e.as_slice()))
+    {
+        require_age_file(env)?;
+    }
+    if !app
+        .store
+        .rekey(&case.institution, &case.id, content, messages, reasons)
+        .await?
+    {
+        return Err(Error::Conflict(
+            "the case changed meanwhile (a new message?); rekey it again".into(),
+        ));
+    }
+    audit(app, m, "rekey", Some(&case.id)).await?;
+    Ok(())
+}
+
+/// Whom a reveal request's reason is sealed to: the custodians keeping the identity, the
+/// requester, and the reporter (who is told).
+#[instrument(skip_all)]
+pub async fn reveal_recipients(app: &App, m: &Member, case_id: &str) -> Result<CaseRecipients> {
+    require(m.is_reader())?;
+    let (case, reporter) = owned_case(app, m, case_id).await?;
+    let holder = app
+        .store
+        .identity_holder(&case.id)
+        .await?
+        .ok_or_else(|| Error::Invalid("this case has no identity to reveal".into()))?;
+    let mut readers = app.case_custodians(&case.id, &holder).await?;
+    readers.push(m.recipient.clone());
+    Ok(CaseRecipients {
+        readers: readers.iter().map(ToString::to_string).collect(),
+        reporter,
+    })
+}
+
+/// A member working the case asks for the reporter's identity, with a reason.
+#[instrument(skip_all)]
+pub async fn request_reveal(app: &App, m: &Member, case_id: &str, reason: &[u8]) -> Result<i64> {
+    require(m.is_reader())?;
+    require_age_file(reason)?;
+    let (case, _) = owned_case(app, m, case_id).await?;
+    app.store
+        .identity_holder(&case.id)
+        .await?
+        .ok_or_else(|| Error::Invalid("this case has no identity to reveal".into()))?;
+    let seq = app
+        .store
+        .add_reveal_request(
+            &case.id,
+            &m.handle,
+            &m.institution,
+            app.clock.today(),
+            reason,
+        )
+        .await?;
+    audit(app, m, "reveal_request", Some(&case.id)).await?;
+    Ok(seq)
+}
+
+/// A pending request as a custodian sees it, with what they need to decide and seal.
+#[derive(Debug)]
+pub struct PendingReveal {
+    pub request: crate::store::RevealRequest,
+    pub requester_recipient: String,
+    /// Custodians, requester and reporter: for the decision's reason.
+    pub recipients: Vec<String>,
+}
+
+#[instrument(skip_all)]
+pub async fn pending_reveals(app: &App, m: &Member) -> Result<Vec<PendingReveal>> {
+    require(m.has(Role::Custodian))?;
+    let mut out = Vec::new();
+    for request in app.store.pending_reveals(&m.institution).await? {
+        if app
+            .store
+            .excluded(&request.case_id)
+            .await?
+            .contains(&m.handle)
+        {
+            continue;
+        }
+        let Some(requester) = app.directory.member(&request.requester) else {
+            continue;
+        };
+        let Some((_, reporter)) = app.store.case_summary(None, &request.case_id).await? else {
+            continue;
+        };
+        let mut recipients: Vec<String> = app
+            .case_custodians(&request.case_id, &m.institution)
+            .await?
+            .iter()
+            .map(ToString::to_string)
+            .collect();
+        recipients.push(requester.recipient.to_string());
+        recipients.push(reporter);
+        out.push(PendingReveal {
+            requester_recipient: requester.recipient.to_string(),
+            recipients,
+            request,
+        });
+    }
+    audit(app, m, "list_reveal_requests", None).await?;
+    Ok(out)
+}
+
+/// A custodian decides. On approval `grant` is the identity sealed to the requester alone (on
+/// the custodian's machine); it is handed out from today plus the institution's notice days.
+#[instrument(skip_all)]
+pub async fn decide_reveal(
+    app: &App,
+    m: &Member,
+    case_id: &str,
+    seq: i64,
+    approve: bool,
+    decision: &[u8],
+    grant: Option<&[u8]>,
+) -> Result<Option<time::Date>> {
+    require(m.has(Role::Custodian))?;
+    let id = not_excluded(app, m, case_id).await?;
+    require_age_file(decision)?;
+    match (approve, grant) {
+        (true, Some(g)) => require_age_file(g)?,
+        (true, None) => {
+            return Err(Error::Invalid(
+                "an approval carries the identity sealed to the requester".into(),
+            ));
+        }
+        (false, Some(_)) => return Err(Error::Invalid("a denial carries no identity".into())),
+        (false, None) => {}
+    }
+    let today = app.clock.today();
+    let notice = app
+        .directory
+        .get(&m.institution)
+        .map_or(0, |i| i.reveal_notice_days);
+    let available_on = approve.then(|| today + time::Duration::days(i64::from(notice)));
+    let d = crate::store::RevealDecision {
+        approve,
+        day: today,
+        decider: &m.handle,
+        decision_envelope: decision,
+        grant_envelope: grant,
+        available_on,
+    };
+    if !app.store.decide_reveal(&m.institution, id, seq, &d).await? {
+        return Err(Error::NotFound);
+    }
+    audit(
+        app,
+        m,
+        if approve {
+            "reveal_approve"
+        } else {
+            "reveal_deny"
+        },
+        Some(id),
+    )
+    .await?;
+    Ok(available_on)
+}
+
+/// The identity granted to the requesting member, once the notice period is over.
+#[instrument(skip_all)]
+pub async fn identity_grant(app: &App, m: &Member, case_id: &str) -> Result<Vec<u8>> {
+    let id = not_excluded(app, m, case_id).await?;
+    let (grant, available_on) = app
+        .store
+        .reveal_grant(id, &m.handle)
+        .await?
+        .ok_or(Error::NotFound)?;
+    if app.clock.today() < available_on {
+        return Err(Error::Denied(format!(
+            "approved; available from {} (the reporter is given notice first)",
+            crate::domain::clock::day_string(available_on)
+        )));
+    }
+    audit(app, m, "reveal_open", Some(id)).await?;
+    Ok(grant)
 }

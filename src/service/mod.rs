@@ -28,25 +28,73 @@ pub struct App {
 
 impl App {
     /// Who may read a case's content and messages now: its institution's readers, and the
-    /// oversight body once the case is escalated. The reporter is added by the caller.
-    pub fn case_readers(
+    /// oversight body once the case is escalated — minus members excluded from the case. The
+    /// reporter is added by the caller.
+    pub async fn case_readers(
         &self,
         case: &crate::store::CaseSummary,
     ) -> crate::error::Result<Vec<age::x25519::Recipient>> {
+        self.case_readers_without(case, None).await
+    }
+
+    /// [`Self::case_readers`], also leaving out one more member (the one being excluded).
+    pub async fn case_readers_without(
+        &self,
+        case: &crate::store::CaseSummary,
+        also_without: Option<&str>,
+    ) -> crate::error::Result<Vec<age::x25519::Recipient>> {
+        use crate::domain::institution::Role;
         let institution = self.directory.get(&case.institution).ok_or_else(|| {
             crate::error::Error::Internal(
                 "case belongs to an institution no longer configured".into(),
             )
         })?;
-        let mut readers = institution.readers();
+        let excluded = self.store.excluded(&case.id).await?;
+        let keep = |h: &str| !excluded.iter().any(|e| e == h) && also_without != Some(h);
+        let mut readers: Vec<age::x25519::Recipient> = institution
+            .members
+            .iter()
+            .filter(|m| m.is_reader() && keep(&m.handle))
+            .map(|m| m.recipient.clone())
+            .collect();
         if case.escalated_on.is_some() {
-            for r in self.directory.oversight() {
-                if !readers.iter().any(|x| x.to_string() == r.to_string()) {
-                    readers.push(r);
+            for m in self
+                .directory
+                .all()
+                .flat_map(|i| i.members.iter())
+                .filter(|m| m.has(Role::Oversight))
+            {
+                if keep(&m.handle)
+                    && !readers
+                        .iter()
+                        .any(|x| x.to_string() == m.recipient.to_string())
+                {
+                    readers.push(m.recipient.clone());
                 }
             }
         }
         Ok(readers)
+    }
+
+    /// The custodians of an institution for a case, minus members excluded from it.
+    pub async fn case_custodians(
+        &self,
+        case_id: &str,
+        institution: &str,
+    ) -> crate::error::Result<Vec<age::x25519::Recipient>> {
+        use crate::domain::institution::Role;
+        let excluded = self.store.excluded(case_id).await?;
+        Ok(self
+            .directory
+            .get(institution)
+            .map(|i| {
+                i.members
+                    .iter()
+                    .filter(|m| m.has(Role::Custodian) && !excluded.contains(&m.handle))
+                    .map(|m| m.recipient.clone())
+                    .collect()
+            })
+            .unwrap_or_default())
     }
 
     pub fn new(config: Config, directory: Directory, store: Store, clock: Arc<dyn Clock>) -> Self {

@@ -133,6 +133,36 @@ pub struct CaseFilter {
     pub overdue_on: Option<Date>,
     /// Only escalated cases.
     pub escalated: bool,
+    /// Hide cases this member is excluded from (conflict of interest).
+    pub viewer: Option<String>,
+}
+
+/// A request to reveal a confidential reporter's identity.
+#[derive(Debug, Clone)]
+pub struct RevealRequest {
+    pub case_id: String,
+    pub seq: i64,
+    pub requester: String,
+    pub institution: String,
+    pub requested_on: Date,
+    pub reason_envelope: Vec<u8>,
+    pub status: String,
+    pub decided_on: Option<Date>,
+    pub decider: Option<String>,
+    pub decision_envelope: Option<Vec<u8>>,
+    pub available_on: Option<Date>,
+}
+
+/// A custodian's decision on a reveal request.
+#[derive(Debug, Clone)]
+pub struct RevealDecision<'a> {
+    pub approve: bool,
+    pub day: Date,
+    pub decider: &'a str,
+    pub decision_envelope: &'a [u8],
+    /// The identity sealed to the requester alone (approvals only).
+    pub grant_envelope: Option<&'a [u8]>,
+    pub available_on: Option<Date>,
 }
 
 /// A state change with the due day of the new stage.

@@ -14,7 +14,7 @@ use tracing::instrument;
 
 use super::{
     AuditEntry, CaseEvent, CaseFilter, CaseRecord, CaseSummary, Classification, Move, NewCase,
-    ReceiptRecord, StoreError, StoredMessage,
+    ReceiptRecord, RevealDecision, RevealRequest, StoreError, StoredMessage,
 };
 use crate::crypto::kdf::KdfParams;
 use crate::domain::audit::{AuditFields, GENESIS, entry_hash};
@@ -44,6 +44,29 @@ macro_rules! summary_cols {
         "id, institution, kind, category, privacy, state, received_on, state_since, accepted_on, \
          due_on, extended_days, escalated_on, channel"
     };
+}
+
+macro_rules! reveal_cols {
+    () => {
+        "case_id, seq, requester, institution, requested_on, reason_envelope, status, decided_on, \
+         decider, decision_envelope, available_on"
+    };
+}
+
+fn reveal_from_row(r: &SqliteRow) -> Result<RevealRequest, StoreError> {
+    Ok(RevealRequest {
+        case_id: r.try_get("case_id")?,
+        seq: r.try_get("seq")?,
+        requester: r.try_get("requester")?,
+        institution: r.try_get("institution")?,
+        requested_on: date_col(r, "requested_on")?,
+        reason_envelope: r.try_get("reason_envelope")?,
+        status: r.try_get("status")?,
+        decided_on: opt_date_col(r, "decided_on")?,
+        decider: r.try_get("decider")?,
+        decision_envelope: r.try_get("decision_envelope")?,
+        available_on: opt_date_col(r, "available_on")?,
+    })
 }
 
 fn opt_date_col(row: &SqliteRow, col: &str) -> Result<Option<Date>, StoreError> {
@@ -365,6 +388,7 @@ impl SqliteStore {
             " FROM cases WHERE institution = ? \
              AND (? IS NULL OR state = ?) AND (? IS NULL OR kind = ?) AND (? IS NULL OR category = ?) \
              AND (? IS NULL OR due_on < ?) AND (? = 0 OR escalated_on IS NOT NULL) \
+             AND (? IS NULL OR id NOT IN (SELECT case_id FROM exclusions WHERE handle = ?)) \
              ORDER BY received_on DESC, id LIMIT ? OFFSET ?"
         ))
         .bind(institution)
@@ -377,6 +401,8 @@ impl SqliteStore {
         .bind(filter.overdue_on.map(day_string))
         .bind(filter.overdue_on.map(day_string))
         .bind(filter.escalated)
+        .bind(filter.viewer.as_deref())
+        .bind(filter.viewer.as_deref())
         .bind(i64::from(limit))
         .bind(i64::from(offset))
         .fetch_all(&self.pool)
@@ -541,14 +567,18 @@ impl SqliteStore {
     #[instrument(skip_all)]
     pub async fn list_escalated(
         &self,
+        viewer: &str,
         limit: u32,
         offset: u32,
     ) -> Result<Vec<CaseSummary>, StoreError> {
         let rows = sqlx::query(concat!(
             "SELECT ",
             summary_cols!(),
-            " FROM cases WHERE escalated_on IS NOT NULL ORDER BY escalated_on DESC, id LIMIT ? OFFSET ?"
+            " FROM cases WHERE escalated_on IS NOT NULL \
+             AND id NOT IN (SELECT case_id FROM exclusions WHERE handle = ?) \
+             ORDER BY escalated_on DESC, id LIMIT ? OFFSET ?"
         ))
+        .bind(viewer)
         .bind(i64::from(limit))
         .bind(i64::from(offset))
         .fetch_all(&self.pool)
@@ -602,24 +632,7 @@ impl SqliteStore {
         reasons: &[(i64, Vec<u8>)],
     ) -> Result<bool, StoreError> {
         let mut tx = self.pool.begin_with("BEGIN IMMEDIATE").await?;
-        let mut have: Vec<i64> =
-            sqlx::query_scalar("SELECT seq FROM messages WHERE case_id = ? ORDER BY seq")
-                .bind(case_id)
-                .fetch_all(&mut *tx)
-                .await?;
-        let mut got: Vec<i64> = messages.iter().map(|m| m.0).collect();
-        got.sort_unstable();
-        have.sort_unstable();
-        let mut have_reasons: Vec<i64> = sqlx::query_scalar(
-            "SELECT seq FROM events WHERE case_id = ? AND reason_envelope IS NOT NULL ORDER BY seq",
-        )
-        .bind(case_id)
-        .fetch_all(&mut *tx)
-        .await?;
-        let mut got_reasons: Vec<i64> = reasons.iter().map(|r| r.0).collect();
-        got_reasons.sort_unstable();
-        have_reasons.sort_unstable();
-        if have != got || have_reasons != got_reasons {
+        if !covers_all(&mut tx, case_id, messages, reasons).await? {
             return Ok(false);
         }
         if !move_state(
@@ -655,6 +668,198 @@ impl SqliteStore {
             .await?;
         tx.commit().await?;
         Ok(true)
+    }
+
+    /// Replaces every envelope of a case with copies re-sealed for its current readers (done on a
+    /// reader's machine). All or nothing, like [`Self::forward`].
+    #[instrument(skip_all)]
+    pub async fn rekey(
+        &self,
+        institution: &str,
+        case_id: &str,
+        content: &[u8],
+        messages: &[(i64, Vec<u8>)],
+        reasons: &[(i64, Vec<u8>)],
+    ) -> Result<bool, StoreError> {
+        let mut tx = self.pool.begin_with("BEGIN IMMEDIATE").await?;
+        if !covers_all(&mut tx, case_id, messages, reasons).await? {
+            return Ok(false);
+        }
+        let r = sqlx::query("UPDATE cases SET content = ? WHERE id = ? AND institution = ?")
+            .bind(content)
+            .bind(case_id)
+            .bind(institution)
+            .execute(&mut *tx)
+            .await?;
+        if r.rows_affected() != 1 {
+            return Ok(false);
+        }
+        replace_envelopes(&mut tx, case_id, messages, reasons).await?;
+        tx.commit().await?;
+        Ok(true)
+    }
+
+    /// The institution whose custodians keep a case's identity envelope, if it has one.
+    #[instrument(skip_all)]
+    pub async fn identity_holder(&self, case_id: &str) -> Result<Option<String>, StoreError> {
+        Ok(
+            sqlx::query_scalar("SELECT holder FROM identities WHERE case_id = ?")
+                .bind(case_id)
+                .fetch_optional(&self.pool)
+                .await?
+                .flatten(),
+        )
+    }
+
+    /// Handles of the members excluded from a case.
+    #[instrument(skip_all)]
+    pub async fn excluded(&self, case_id: &str) -> Result<Vec<String>, StoreError> {
+        Ok(
+            sqlx::query_scalar("SELECT handle FROM exclusions WHERE case_id = ? ORDER BY handle")
+                .bind(case_id)
+                .fetch_all(&self.pool)
+                .await?,
+        )
+    }
+
+    /// Excludes a member from a case of `institution`. `false` if already excluded.
+    #[instrument(skip_all)]
+    pub async fn exclude(
+        &self,
+        institution: &str,
+        case_id: &str,
+        handle: &str,
+        day: Date,
+        by: &str,
+        reason: &[u8],
+    ) -> Result<bool, StoreError> {
+        let r = sqlx::query(
+            "INSERT OR IGNORE INTO exclusions (case_id, handle, excluded_on, excluded_by, reason_envelope) \
+             SELECT id, ?, ?, ?, ? FROM cases WHERE id = ? AND institution = ?",
+        )
+        .bind(handle)
+        .bind(day_string(day))
+        .bind(by)
+        .bind(reason)
+        .bind(case_id)
+        .bind(institution)
+        .execute(&self.pool)
+        .await?;
+        Ok(r.rows_affected() == 1)
+    }
+
+    /// Records a reveal request; returns its position in the case.
+    #[instrument(skip_all)]
+    pub async fn add_reveal_request(
+        &self,
+        case_id: &str,
+        requester: &str,
+        institution: &str,
+        day: Date,
+        reason: &[u8],
+    ) -> Result<i64, StoreError> {
+        let mut tx = self.pool.begin_with("BEGIN IMMEDIATE").await?;
+        let seq: i64 = sqlx::query_scalar(
+            "SELECT COALESCE(MAX(seq), 0) + 1 FROM reveal_requests WHERE case_id = ?",
+        )
+        .bind(case_id)
+        .fetch_one(&mut *tx)
+        .await?;
+        sqlx::query(
+            "INSERT INTO reveal_requests (case_id, seq, requester, institution, requested_on, reason_envelope, status) \
+             VALUES (?, ?, ?, ?, ?, ?, 'pending')",
+        )
+        .bind(case_id)
+        .bind(seq)
+        .bind(requester)
+        .bind(institution)
+        .bind(day_string(day))
+        .bind(reason)
+        .execute(&mut *tx)
+        .await?;
+        tx.commit().await?;
+        Ok(seq)
+    }
+
+    /// Reveal requests of one case, in order.
+    #[instrument(skip_all)]
+    pub async fn reveal_requests(&self, case_id: &str) -> Result<Vec<RevealRequest>, StoreError> {
+        let rows = sqlx::query(concat!(
+            "SELECT ",
+            reveal_cols!(),
+            " FROM reveal_requests WHERE case_id = ? ORDER BY seq"
+        ))
+        .bind(case_id)
+        .fetch_all(&self.pool)
+        .await?;
+        rows.iter().map(reveal_from_row).collect()
+    }
+
+    /// Pending requests on cases whose identity `holder` (an institution) keeps.
+    #[instrument(skip_all)]
+    pub async fn pending_reveals(&self, holder: &str) -> Result<Vec<RevealRequest>, StoreError> {
+        let rows = sqlx::query(concat!(
+            "SELECT ",
+            reveal_cols!(),
+            " FROM reveal_requests WHERE status = 'pending' \
+             AND case_id IN (SELECT case_id FROM identities WHERE holder = ?) ORDER BY requested_on, case_id, seq"
+        ))
+        .bind(holder)
+        .fetch_all(&self.pool)
+        .await?;
+        rows.iter().map(reveal_from_row).collect()
+    }
+
+    /// Decides a pending request on a case whose identity `holder` keeps.
+    #[instrument(skip_all)]
+    pub async fn decide_reveal(
+        &self,
+        holder: &str,
+        case_id: &str,
+        seq: i64,
+        d: &RevealDecision<'_>,
+    ) -> Result<bool, StoreError> {
+        let r = sqlx::query(
+            "UPDATE reveal_requests SET status = ?, decided_on = ?, decider = ?, decision_envelope = ?, \
+             grant_envelope = ?, available_on = ? \
+             WHERE case_id = ? AND seq = ? AND status = 'pending' \
+             AND case_id IN (SELECT case_id FROM identities WHERE holder = ?)",
+        )
+        .bind(if d.approve { "approved" } else { "denied" })
+        .bind(day_string(d.day))
+        .bind(d.decider)
+        .bind(d.decision_envelope)
+        .bind(d.grant_envelope)
+        .bind(d.available_on.map(day_string))
+        .bind(case_id)
+        .bind(seq)
+        .bind(holder)
+        .execute(&self.pool)
+        .await?;
+        Ok(r.rows_affected() == 1)
+    }
+
+    /// The identity granted to `requester` on a case, with the day it becomes available.
+    #[instrument(skip_all)]
+    pub async fn reveal_grant(
+        &self,
+        case_id: &str,
+        requester: &str,
+    ) -> Result<Option<(Vec<u8>, Date)>, StoreError> {
+        let row = sqlx::query(
+            "SELECT grant_envelope, available_on FROM reveal_requests WHERE case_id = ? AND requester = ? \
+             AND status = 'approved' ORDER BY seq DESC LIMIT 1",
+        )
+        .bind(case_id)
+        .bind(requester)
+        .fetch_optional(&self.pool)
+        .await?;
+        let Some(r) = row else { return Ok(None) };
+        let env: Option<Vec<u8>> = r.try_get("grant_envelope")?;
+        Ok(match (env, opt_date_col(&r, "available_on")?) {
+            (Some(e), Some(d)) => Some((e, d)),
+            _ => None,
+        })
     }
 
     /// A case's summary and history for an institution it was forwarded away from.
@@ -1105,6 +1310,32 @@ async fn move_state(
     }
     insert_event(tx, case_id, day, actor, mv.to, reason_envelope, None).await?;
     Ok(true)
+}
+
+/// Whether re-sealed items cover every message and every reason of the case, no more, no less.
+async fn covers_all(
+    tx: &mut Tx<'_>,
+    case_id: &str,
+    messages: &[(i64, Vec<u8>)],
+    reasons: &[(i64, Vec<u8>)],
+) -> Result<bool, StoreError> {
+    let have: Vec<i64> =
+        sqlx::query_scalar("SELECT seq FROM messages WHERE case_id = ? ORDER BY seq")
+            .bind(case_id)
+            .fetch_all(&mut **tx)
+            .await?;
+    let have_reasons: Vec<i64> = sqlx::query_scalar(
+        "SELECT seq FROM events WHERE case_id = ? AND reason_envelope IS NOT NULL ORDER BY seq",
+    )
+    .bind(case_id)
+    .fetch_all(&mut **tx)
+    .await?;
+    let sorted = |items: &[(i64, Vec<u8>)]| {
+        let mut v: Vec<i64> = items.iter().map(|i| i.0).collect();
+        v.sort_unstable();
+        v
+    };
+    Ok(have == sorted(messages) && have_reasons == sorted(reasons))
 }
 
 /// Swaps re-sealed message and reason envelopes in, by their position in the case.

@@ -13,10 +13,12 @@ use serde::Deserialize;
 
 use crate::api::{
     CaseListResponse, CaseResponse, CaseSummaryJson, ChallengeRequest, ChallengeResponse,
-    ClassifyRequest, EventJson, ExtendRequest, ExtendResponse, ForwardRequest, IdentityRequest,
-    InstitutionJson, InstitutionsResponse, IntakeParamsResponse, IntakeRequest, IntakeResponse,
-    MessageJson, OkResponse, OverdueCount, OverdueResponse, RecipientsQuery, RecipientsResponse,
-    ReplyRequest, SealedItem, SessionRequest, SessionResponse, StateRequest,
+    ClassifyRequest, EventJson, ExcludeRequest, ExtendRequest, ExtendResponse, ForwardRequest,
+    IdentityRequest, InstitutionJson, InstitutionsResponse, IntakeParamsResponse, IntakeRequest,
+    IntakeResponse, MessageJson, OkResponse, OverdueCount, OverdueResponse, PendingRevealJson,
+    PendingRevealsResponse, RecipientsQuery, RecipientsResponse, RekeyRequest, ReplyRequest,
+    RevealCreated, RevealDecided, RevealDecisionBody, RevealRequestBody, SealedItem,
+    SessionRequest, SessionResponse, StateRequest,
 };
 use crate::crypto::token;
 use crate::domain::case::{CaseState, Kind};
@@ -135,6 +137,7 @@ pub async fn list(
         category: p.category,
         overdue_on: p.overdue.then(|| state.app.clock.today()),
         escalated: p.escalated,
+        viewer: None,
     };
     let cases = svc::list(&state.app, &m, &filter, p.limit, p.offset).await?;
     Ok(Json(CaseListResponse {
@@ -193,9 +196,10 @@ pub async fn recipients(
     Path(id): Path<String>,
     Query(q): Query<RecipientsQuery>,
 ) -> Result<Json<RecipientsResponse>> {
-    let r = match q.for_institution.as_deref() {
-        Some(to) => svc::forward_recipients(&state.app, &m, &id, to).await?,
-        None => svc::recipients(&state.app, &m, &id).await?,
+    let r = match (q.for_institution.as_deref(), q.without.as_deref()) {
+        (Some(to), _) => svc::forward_recipients(&state.app, &m, &id, to).await?,
+        (None, Some(handle)) => svc::recipients_without(&state.app, &m, &id, handle).await?,
+        (None, None) => svc::recipients(&state.app, &m, &id).await?,
     };
     Ok(Json(RecipientsResponse {
         readers: r.readers,
@@ -386,6 +390,121 @@ pub async fn intake(
     Ok(Json(IntakeResponse {
         case_id: svc::intake(&state.app, &m, &r).await?,
     }))
+}
+
+pub async fn exclude(
+    State(state): State<AppState>,
+    AuthMember(m): AuthMember,
+    Path(id): Path<String>,
+    Json(req): Json<ExcludeRequest>,
+) -> Result<Json<OkResponse>> {
+    svc::exclude(
+        &state.app,
+        &m,
+        &id,
+        &req.handle,
+        &envelope_bytes(&req.reason_envelope)?,
+    )
+    .await?;
+    Ok(Json(OkResponse { ok: true }))
+}
+
+pub async fn rekey(
+    State(state): State<AppState>,
+    AuthMember(m): AuthMember,
+    Path(id): Path<String>,
+    Json(req): Json<RekeyRequest>,
+) -> Result<Json<OkResponse>> {
+    let content = envelope_bytes(&req.content)?;
+    svc::rekey(
+        &state.app,
+        &m,
+        &id,
+        &content,
+        &sealed_items(&req.messages)?,
+        &sealed_items(&req.reasons)?,
+    )
+    .await?;
+    Ok(Json(OkResponse { ok: true }))
+}
+
+pub async fn reveal_recipients(
+    State(state): State<AppState>,
+    AuthMember(m): AuthMember,
+    Path(id): Path<String>,
+) -> Result<Json<RecipientsResponse>> {
+    let r = svc::reveal_recipients(&state.app, &m, &id).await?;
+    Ok(Json(RecipientsResponse {
+        readers: r.readers,
+        reporter: r.reporter,
+    }))
+}
+
+pub async fn request_reveal(
+    State(state): State<AppState>,
+    AuthMember(m): AuthMember,
+    Path(id): Path<String>,
+    Json(req): Json<RevealRequestBody>,
+) -> Result<Json<RevealCreated>> {
+    let seq =
+        svc::request_reveal(&state.app, &m, &id, &envelope_bytes(&req.reason_envelope)?).await?;
+    Ok(Json(RevealCreated { seq }))
+}
+
+pub async fn pending_reveals(
+    State(state): State<AppState>,
+    AuthMember(m): AuthMember,
+) -> Result<Json<PendingRevealsResponse>> {
+    let requests = svc::pending_reveals(&state.app, &m)
+        .await?
+        .into_iter()
+        .map(|p| PendingRevealJson {
+            case_id: p.request.case_id.clone(),
+            seq: p.request.seq,
+            requester: p.request.requester.clone(),
+            requester_institution: p.request.institution.clone(),
+            requester_recipient: p.requester_recipient,
+            requested_on: crate::domain::clock::day_string(p.request.requested_on),
+            reason_envelope: token::encode(&p.request.reason_envelope),
+            recipients: p.recipients,
+        })
+        .collect();
+    Ok(Json(PendingRevealsResponse { requests }))
+}
+
+pub async fn decide_reveal(
+    State(state): State<AppState>,
+    AuthMember(m): AuthMember,
+    Path((id, seq)): Path<(String, i64)>,
+    Json(req): Json<RevealDecisionBody>,
+) -> Result<Json<RevealDecided>> {
+    let decision = envelope_bytes(&req.decision_envelope)?;
+    let grant = req
+        .grant_envelope
+        .as_deref()
+        .map(envelope_bytes)
+        .transpose()?;
+    let available = svc::decide_reveal(
+        &state.app,
+        &m,
+        &id,
+        seq,
+        req.approve,
+        &decision,
+        grant.as_deref(),
+    )
+    .await?;
+    Ok(Json(RevealDecided {
+        available_on: available.map(crate::domain::clock::day_string),
+    }))
+}
+
+pub async fn identity_grant(
+    State(state): State<AppState>,
+    AuthMember(m): AuthMember,
+    Path(id): Path<String>,
+) -> Result<Response> {
+    Ok(age_file(svc::identity_grant(&state.app, &m, &id).await?))
 }
 
 pub async fn not_found() -> Error {

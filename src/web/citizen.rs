@@ -26,7 +26,7 @@ use crate::domain::stats::Group;
 
 use super::pages::{
     Bar, Chart, Choice, HistoryRow, IndexPage, MessageRow, ReceiptPage, ReportPage, ReportValues,
-    StatsPage, StatusFormPage, StatusPage, error_page, render, switch_href,
+    RevealRow, StatsPage, StatusFormPage, StatusPage, error_page, render, switch_href,
 };
 
 pub async fn index(lang: Lang) -> Response {
@@ -107,6 +107,7 @@ fn field_name(f: Field) -> &'static str {
         Field::Privacy => "privacy",
         Field::IdentityName => "identity_name",
         Field::IdentityContact => "identity_contact",
+        Field::Concerns => "concerns",
         Field::Message => "message",
     }
 }
@@ -227,6 +228,7 @@ pub async fn report_submit(
         privacy: &values.privacy,
         identity_name: &values.identity_name,
         identity_contact: &values.identity_contact,
+        concerns: &values.concerns,
     };
     let checked = match report::check(
         &draft,
@@ -648,6 +650,22 @@ fn status_page(
                 .identity
                 .as_ref()
                 .map(|i| (i.name.as_str(), i.contact.as_deref())),
+            reveals: view
+                .reveals
+                .iter()
+                .map(|r| RevealRow {
+                    requested_on: day_string(r.requested_on),
+                    status: match r.status.as_str() {
+                        "approved" => t.reveal_approved,
+                        "denied" => t.reveal_denied,
+                        _ => t.reveal_pending,
+                    },
+                    decided_on: r.decided_on.map(day_string),
+                    available_on: r.available_on.map(day_string),
+                    reason: r.reason.as_ref().map(|d| d.text.as_str()),
+                    decision: r.decision.as_ref().map(|d| d.text.as_str()),
+                })
+                .collect(),
             messages,
             receipt: &shown_receipt,
             nonce,

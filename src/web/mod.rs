@@ -91,6 +91,16 @@ pub fn router(app: Arc<App>) -> Result<Router, ConfigError> {
         )
         .route("/cases/{id}/forward", post(api::forward))
         .route("/institutions", get(api::institutions))
+        .route("/cases/{id}/exclusions", post(api::exclude))
+        .route("/cases/{id}/rekey", post(api::rekey))
+        .route("/cases/{id}/reveal-recipients", get(api::reveal_recipients))
+        .route("/cases/{id}/reveal-requests", post(api::request_reveal))
+        .route(
+            "/cases/{id}/reveal-requests/{seq}/decision",
+            post(api::decide_reveal),
+        )
+        .route("/cases/{id}/identity-grant", get(api::identity_grant))
+        .route("/custody/requests", get(api::pending_reveals))
         .route("/intake", get(api::intake_params).post(api::intake))
         .route("/cases/{id}/recipients", get(api::recipients))
         .route("/cases/{id}/messages", post(api::reply))

@@ -84,6 +84,8 @@ pub struct ReportValues {
     pub identity_name: String,
     #[serde(default)]
     pub identity_contact: String,
+    #[serde(default)]
+    pub concerns: String,
 }
 
 crate::redacted_debug!(ReportValues);
@@ -144,6 +146,16 @@ pub struct HistoryRow<'a> {
 }
 
 #[derive(Debug)]
+pub struct RevealRow<'a> {
+    pub requested_on: String,
+    pub status: &'static str,
+    pub decided_on: Option<String>,
+    pub available_on: Option<String>,
+    pub reason: Option<&'a str>,
+    pub decision: Option<&'a str>,
+}
+
+#[derive(Debug)]
 pub struct MessageRow<'a> {
     pub who: String,
     pub day: String,
@@ -176,6 +188,7 @@ pub struct StatusPage<'a> {
     pub location: Option<&'a str>,
     pub privacy: &'static str,
     pub identity: Option<(&'a str, Option<&'a str>)>,
+    pub reveals: Vec<RevealRow<'a>>,
     pub messages: Vec<MessageRow<'a>>,
     pub receipt: &'a str,
     pub nonce: String,

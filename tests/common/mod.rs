@@ -78,6 +78,37 @@ impl Fixture {
         path
     }
 
+    /// Removes a member from an institution's keys file (a member who left; restart after).
+    pub fn remove_member(&self, institution: &str, handle: &str) {
+        let keys = self
+            .dir
+            .path()
+            .join("keys/institutions")
+            .join(format!("{institution}.toml"));
+        let text = std::fs::read_to_string(&keys).unwrap();
+        let mut blocks = text.split("\n[[members]]");
+        let mut out = blocks.next().unwrap().to_owned();
+        for b in blocks {
+            if !b.contains(&format!("handle = \"{handle}\"")) {
+                out.push_str("\n[[members]]");
+                out.push_str(b);
+            }
+        }
+        assert_ne!(out, text, "{handle} was not in {institution}");
+        std::fs::write(keys, out).unwrap();
+    }
+
+    /// Sets an institution's notice period before a granted identity is handed out.
+    pub fn set_reveal_notice(&self, institution: &str, days: u32) {
+        let keys = self
+            .dir
+            .path()
+            .join("keys/institutions")
+            .join(format!("{institution}.toml"));
+        let text = std::fs::read_to_string(&keys).unwrap();
+        std::fs::write(keys, format!("reveal_notice_days = {days}\n{text}")).unwrap();
+    }
+
     pub fn config(&self) -> Config {
         Config::load(&self.config_path).unwrap()
     }
