@@ -346,3 +346,17 @@ pub struct RevealDecisionBody {
 pub struct RevealDecided {
     pub available_on: Option<String>,
 }
+
+#[derive(Debug, Clone, Serialize, Deserialize)]
+pub struct AttachmentJson {
+    pub seq: i64,
+    /// The `bisik.file` manifest envelope: name, content type, size, scrubbed.
+    pub manifest: String,
+    pub stored_size: u64,
+    pub added_on: String,
+}
+
+#[derive(Debug, Serialize, Deserialize)]
+pub struct AttachmentsResponse {
+    pub attachments: Vec<AttachmentJson>,
+}

@@ -11,6 +11,7 @@ use crate::config::{Config, ConfigError, Listen};
 use crate::crypto::kdf::KdfParams;
 use crate::domain::clock::{Clock, SystemClock};
 use crate::service::App;
+use crate::store::blobs::BlobStore;
 use crate::store::{Store, StoreError};
 use crate::web;
 
@@ -25,6 +26,8 @@ pub enum StartError {
         what: String,
         source: std::io::Error,
     },
+    #[error("blob folder: {0}")]
+    Blobs(std::io::Error),
     #[error("server stopped: {0}")]
     Serve(std::io::Error),
 }
@@ -46,7 +49,18 @@ pub async fn build(
     }
     let directory = load_directory(&config.keys_dir).map_err(ConfigError::from)?;
     let store = Store::open(&config.database_path()).await?;
-    let app = Arc::new(App::new(config, directory, store, clock));
+    let blobs = BlobStore::open(&config.data_dir).map_err(StartError::Blobs)?;
+    // A crash between a blob's rename and its row's commit leaves a blob nobody refers to.
+    let swept = blobs
+        .sweep(&store.blob_ids().await?)
+        .map_err(StartError::Blobs)?;
+    if swept > 0 {
+        tracing::warn!(
+            blobs = swept,
+            "removed blobs of uploads that were never committed"
+        );
+    }
+    let app = Arc::new(App::new(config, directory, store, blobs, clock));
     let router = web::router(app.clone())?;
     Ok((app, router))
 }

@@ -153,6 +153,12 @@ enum CaseCommand {
     },
     /// Re-seal every envelope of the case for its current readers (after a member left).
     Rekey { id: String },
+    /// Decrypt every attachment into DIR (names made safe: nothing lands outside DIR).
+    Files {
+        id: String,
+        #[arg(long)]
+        out: PathBuf,
+    },
     /// Ask the custodians for a confidential reporter's identity; the reporter is told.
     RevealRequest {
         id: String,
@@ -345,6 +351,22 @@ pub fn run(args: CaseArgs) -> Result<(), String> {
                 .call(|c| c.exclude(&id, &handle, &reason))
                 .map_err(e)?;
             println!("{handle} excluded from {id}");
+            Ok(())
+        }
+        CaseCommand::Files { id, out } => {
+            for (path, m) in client.call(|c| c.save_attachments(&id, &out)).map_err(e)? {
+                println!(
+                    "{}  ({}, {} bytes){}",
+                    path.display(),
+                    m.content_type,
+                    m.size,
+                    if m.scrubbed {
+                        ""
+                    } else {
+                        "  — NOT scrubbed: may carry hidden data about its author"
+                    }
+                );
+            }
             Ok(())
         }
         CaseCommand::Rekey { id } => {

@@ -2,9 +2,12 @@
 //! the login challenge, seals what the member writes and opens what they read — plaintext
 //! exists only on the member's machine.
 
+pub mod files;
 pub mod session;
 
 use std::path::Path;
+
+use crate::service::evidence::FileManifest;
 use std::str::FromStr;
 use std::time::Duration;
 
@@ -16,13 +19,13 @@ use thiserror::Error;
 use zeroize::Zeroizing;
 
 use crate::api::{
-    CaseListResponse, CaseResponse, CaseSummaryJson, ChallengeRequest, ChallengeResponse,
-    ClassifyRequest, ErrorResponse, ExcludeRequest, ExtendRequest, ExtendResponse, ForwardRequest,
-    IdentityRequest, InstitutionJson, InstitutionsResponse, IntakeParamsResponse, IntakeRequest,
-    IntakeResponse, OkResponse, OverdueCount, OverdueResponse, PendingRevealJson,
-    PendingRevealsResponse, RecipientsResponse, RekeyRequest, ReplyRequest, RevealCreated,
-    RevealDecided, RevealDecisionBody, RevealRequestBody, SealedItem, SessionRequest,
-    SessionResponse, StateRequest,
+    AttachmentJson, AttachmentsResponse, CaseListResponse, CaseResponse, CaseSummaryJson,
+    ChallengeRequest, ChallengeResponse, ClassifyRequest, ErrorResponse, ExcludeRequest,
+    ExtendRequest, ExtendResponse, ForwardRequest, IdentityRequest, InstitutionJson,
+    InstitutionsResponse, IntakeParamsResponse, IntakeRequest, IntakeResponse, OkResponse,
+    OverdueCount, OverdueResponse, PendingRevealJson, PendingRevealsResponse, RecipientsResponse,
+    RekeyRequest, ReplyRequest, RevealCreated, RevealDecided, RevealDecisionBody,
+    RevealRequestBody, SealedItem, SessionRequest, SessionResponse, StateRequest,
 };
 use crate::crypto::envelope::{self, parse_recipient};
 use crate::crypto::kdf;
@@ -636,6 +639,73 @@ impl Client {
             },
         )?;
         Ok(r.available_on)
+    }
+
+    pub fn attachments(&self, id: &str) -> Result<Vec<AttachmentJson>> {
+        let r: AttachmentsResponse =
+            self.get_json(&format!("/cases/{}/attachments", path_segment(id)))?;
+        Ok(r.attachments)
+    }
+
+    /// Decrypts every attachment of a case into `dir`, streaming (the file never sits whole in
+    /// memory), with names made safe. Returns (saved path, manifest) per file.
+    pub fn save_attachments(
+        &self,
+        id: &str,
+        dir: &Path,
+    ) -> Result<Vec<(std::path::PathBuf, FileManifest)>> {
+        std::fs::create_dir_all(dir)
+            .map_err(|e| ClientError::Transport(format!("cannot create {}: {e}", dir.display())))?;
+        let mut out = Vec::new();
+        for a in self.attachments(id)? {
+            let manifest: FileManifest = self.open_document(
+                &token::decode(&a.manifest)
+                    .ok_or_else(|| ClientError::Decode("manifest".into()))?,
+            )?;
+            let part = dir.join(format!(".bisik-{}-{}.part", path_segment(id), a.seq));
+            let mut res = self
+                .agent
+                .get(&self.url(&format!(
+                    "/cases/{}/attachments/{}",
+                    path_segment(id),
+                    a.seq
+                )))
+                .header("Authorization", &self.bearer()?)
+                .call()
+                .map_err(|e| ClientError::Transport(e.to_string()))?;
+            if res.status().as_u16() >= 400 {
+                return Err(ClientError::Server {
+                    status: res.status().as_u16(),
+                    message: "attachment".into(),
+                });
+            }
+            let reader = res.body_mut().with_config().limit(u64::MAX).reader();
+            let decryptor =
+                age::Decryptor::new(reader).map_err(|_| envelope::EnvelopeError::Malformed)?;
+            let mut plain = decryptor
+                .decrypt(std::iter::once(&self.identity as &dyn age::Identity))
+                .map_err(|_| envelope::EnvelopeError::NotARecipient)?;
+            let io = |e: std::io::Error| {
+                ClientError::Transport(format!("cannot write {}: {e}", part.display()))
+            };
+            let mut f = std::fs::OpenOptions::new()
+                .read(true)
+                .write(true)
+                .create(true)
+                .truncate(true)
+                .open(&part)
+                .map_err(io)?;
+            std::io::copy(&mut plain, &mut f).map_err(io)?;
+            files::unpad_file(&mut f).map_err(io)?;
+            f.sync_all().map_err(io)?;
+            let target = files::unique_path(
+                dir,
+                &files::safe_name(&manifest.name, &format!("attachment-{}", a.seq)),
+            );
+            std::fs::rename(&part, &target).map_err(io)?;
+            out.push((target, manifest));
+        }
+        Ok(out)
     }
 
     /// The identity a custodian granted to this member, decrypted here.

@@ -95,6 +95,31 @@ impl Default for RateConfig {
     }
 }
 
+/// Evidence uploads.
+#[derive(Debug, Clone, Copy, Deserialize)]
+#[serde(default, deny_unknown_fields)]
+pub struct AttachmentConfig {
+    pub max_file_bytes: u64,
+    pub max_report_bytes: u64,
+    pub max_files: usize,
+    /// Remove EXIF/XMP/text metadata from JPEG and PNG images (the citizen can opt out).
+    pub scrub_images: bool,
+    /// Images are held in memory to be scrubbed; larger ones are stored as sent (and flagged).
+    pub scrub_max_bytes: u64,
+}
+
+impl Default for AttachmentConfig {
+    fn default() -> Self {
+        Self {
+            max_file_bytes: 100 * 1024 * 1024,
+            max_report_bytes: 500 * 1024 * 1024,
+            max_files: 20,
+            scrub_images: true,
+            scrub_max_bytes: 32 * 1024 * 1024,
+        }
+    }
+}
+
 /// Member sessions.
 #[derive(Debug, Clone, Copy, Deserialize)]
 #[serde(default, deny_unknown_fields)]
@@ -189,6 +214,8 @@ struct RawConfig {
     calendar: CalendarConfig,
     #[serde(default)]
     deadlines: DeadlineRules,
+    #[serde(default)]
+    attachments: AttachmentConfig,
 }
 
 /// Everything the server needs to start, validated.
@@ -206,6 +233,7 @@ pub struct Config {
     /// Weekends and holidays: what a working day is.
     pub calendar: Calendar,
     pub deadlines: DeadlineRules,
+    pub attachments: AttachmentConfig,
 }
 
 #[derive(Debug, Error)]
@@ -269,6 +297,7 @@ impl Config {
             categories: raw.categories,
             calendar: load_calendar(&base, &raw.calendar)?,
             deadlines: raw.deadlines,
+            attachments: raw.attachments,
         };
         config.validate()?;
         Ok(config)
@@ -288,6 +317,7 @@ impl Config {
             categories: vec![],
             calendar: Calendar::default(),
             deadlines: DeadlineRules::default(),
+            attachments: AttachmentConfig::default(),
         }
     }
 

@@ -14,4 +14,5 @@ pub mod envelope;
 pub mod kdf;
 pub mod padding;
 pub mod receipt;
+pub mod stream;
 pub mod token;

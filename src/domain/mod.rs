@@ -9,5 +9,6 @@ pub mod deadline;
 pub mod documents;
 pub mod institution;
 pub mod report;
+pub mod scrub;
 pub mod stats;
 pub mod workflow;

@@ -16,7 +16,7 @@ use crate::domain::documents::{
 use crate::domain::report::Checked;
 use crate::domain::workflow::after_reporter_message;
 use crate::error::{Error, Result};
-use crate::store::{CaseSummary, Move, NewCase, ReceiptRecord, StoreError};
+use crate::store::{CaseSummary, Move, NewAttachment, NewCase, ReceiptRecord, StoreError};
 
 use super::App;
 
@@ -30,23 +30,72 @@ pub struct Submitted {
 /// How often to draw fresh random ids when one collides with an existing case.
 const ID_ATTEMPTS: usize = 16;
 
-/// Encrypts and commits a checked report. Returns only after the commit is durable
-/// (DESIGN 2.8); the caller shows the receipt after that and never before.
+/// The keys of a report about to be filed: made before any file is sealed, since files are
+/// sealed to the same readers and the reporter's derived recipient.
+pub struct Prepared {
+    receipt: Receipt,
+    salt: [u8; kdf::SALT_LEN],
+    params: crate::crypto::kdf::KdfParams,
+    institution: String,
+    reporter: age::x25519::Recipient,
+    readers: Vec<age::x25519::Recipient>,
+}
+
+crate::redacted_debug!(Prepared);
+
+impl Prepared {
+    /// Recipients of the content and of every attachment: readers and the reporter.
+    pub fn content_recipients(&self) -> Vec<age::x25519::Recipient> {
+        let mut r = self.readers.clone();
+        r.push(self.reporter.clone());
+        r
+    }
+}
+
+/// Draws the receipt and derives the reporter's key (one Argon2id run).
 #[instrument(skip_all)]
-pub async fn submit(app: &App, report: &Checked<'_>) -> Result<Submitted> {
+pub async fn prepare(app: &App, report: &Checked<'_>) -> Result<Prepared> {
     let institution = match report.institution {
         Some(slug) => app.directory.get(slug).ok_or(Error::NotFound)?,
         None => app.directory.intake_desk(),
     };
-    let today = app.clock.today();
-
-    let mut receipt = Receipt::generate(LookupId::random()?)?;
+    let receipt = Receipt::generate(LookupId::random()?)?;
     let salt = kdf::new_salt()?;
     let params = app.kdf.params;
-    let reporter = app.kdf.derive(receipt.secret(), &salt, params).await?;
-    let reporter_recipient = reporter.to_public();
-    drop(reporter); // only the public half is needed from here on
+    let reporter = app
+        .kdf
+        .derive(receipt.secret(), &salt, params)
+        .await?
+        .to_public();
+    Ok(Prepared {
+        receipt,
+        salt,
+        params,
+        institution: institution.slug.clone(),
+        reporter,
+        readers: institution.readers(),
+    })
+}
 
+/// Encrypts and commits a checked report. Returns only after the commit is durable
+/// (DESIGN 2.8); the caller shows the receipt after that and never before.
+#[instrument(skip_all)]
+pub async fn submit(app: &App, report: &Checked<'_>) -> Result<Submitted> {
+    let prepared = prepare(app, report).await?;
+    commit(app, prepared, report, &[]).await
+}
+
+/// Seals the report (and identity) and commits them with the already-stored attachments in one
+/// transaction.
+#[instrument(skip_all)]
+pub async fn commit(
+    app: &App,
+    p: Prepared,
+    report: &Checked<'_>,
+    attachments: &[NewAttachment],
+) -> Result<Submitted> {
+    let today = app.clock.today();
+    let institution = app.directory.get(&p.institution).ok_or(Error::NotFound)?;
     let document = ReportDocument {
         doc_type: REPORT_TYPE.into(),
         version: 1,
@@ -61,9 +110,10 @@ pub async fn submit(app: &App, report: &Checked<'_>) -> Result<Submitted> {
         submitted_on: day_string(today),
         concerns: report.concerns.map(Into::into),
     };
-    let mut readers = institution.readers();
-    readers.push(reporter_recipient.clone());
-    let content = envelope::seal(&readers, &Zeroizing::new(serde_json::to_vec(&document)?))?;
+    let content = envelope::seal(
+        &p.content_recipients(),
+        &Zeroizing::new(serde_json::to_vec(&document)?),
+    )?;
     drop(document);
 
     let identity = match report.identity_name {
@@ -75,7 +125,7 @@ pub async fn submit(app: &App, report: &Checked<'_>) -> Result<Submitted> {
                 contact: report.identity_contact.map(Into::into),
             };
             let mut custodians = institution.custodians();
-            custodians.push(reporter_recipient.clone());
+            custodians.push(p.reporter.clone());
             Some(envelope::seal(
                 &custodians,
                 &Zeroizing::new(serde_json::to_vec(&doc)?),
@@ -84,7 +134,8 @@ pub async fn submit(app: &App, report: &Checked<'_>) -> Result<Submitted> {
         None => None,
     };
 
-    let recipient_text = reporter_recipient.to_string();
+    let recipient_text = p.reporter.to_string();
+    let mut receipt = p.receipt;
     let mut case_id = new_case_id()?;
     for _ in 0..ID_ATTEMPTS {
         let new = NewCase {
@@ -95,13 +146,14 @@ pub async fn submit(app: &App, report: &Checked<'_>) -> Result<Submitted> {
             category: report.category,
             privacy: report.privacy,
             received_on: today,
-            kdf_salt: &salt,
-            kdf: params,
+            kdf_salt: &p.salt,
+            kdf: p.params,
             reporter_recipient: &recipient_text,
             content: &content,
             identity: identity.as_deref(),
             due_on: super::deadline::due_for_new(app, report.kind, report.category, today),
             channel: "web",
+            attachments,
         };
         match app.store.insert_case(&new).await {
             Ok(()) => return Ok(Submitted { case_id, receipt }),

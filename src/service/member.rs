@@ -710,6 +710,7 @@ pub async fn intake(app: &App, m: &Member, r: &Intake<'_>) -> Result<String> {
         identity: r.identity,
         due_on: super::deadline::due_for_new(app, kind, r.category, today),
         channel: r.channel,
+        attachments: &[],
     };
     match app.store.insert_case(&new).await {
         Ok(()) => {}
@@ -971,4 +972,39 @@ pub async fn identity_grant(app: &App, m: &Member, case_id: &str) -> Result<Vec<
     }
     audit(app, m, "reveal_open", Some(id)).await?;
     Ok(grant)
+}
+
+/// A case's attachments (manifests only), for a member who may read the case.
+#[instrument(skip_all)]
+pub async fn attachments(
+    app: &App,
+    m: &Member,
+    case_id: &str,
+) -> Result<Vec<crate::store::StoredAttachment>> {
+    let record = readable_case(app, m, case_id).await?;
+    let list = app.store.attachments(&record.summary.id).await?;
+    audit(app, m, "list_attachments", Some(&record.summary.id)).await?;
+    Ok(list)
+}
+
+/// The blob of one attachment, as stored (an age file), for a member who may read the case.
+#[instrument(skip_all)]
+pub async fn attachment_blob(
+    app: &App,
+    m: &Member,
+    case_id: &str,
+    seq: i64,
+) -> Result<std::path::PathBuf> {
+    let record = readable_case(app, m, case_id).await?;
+    let a = app
+        .store
+        .attachments(&record.summary.id)
+        .await?
+        .into_iter()
+        .find(|a| a.seq == seq)
+        .ok_or(Error::NotFound)?;
+    audit(app, m, "download_attachment", Some(&record.summary.id)).await?;
+    app.blobs
+        .path(&a.blob)
+        .map_err(|e| Error::Internal(e.to_string()))
 }

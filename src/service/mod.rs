@@ -4,6 +4,7 @@
 
 pub mod citizen;
 pub mod deadline;
+pub mod evidence;
 pub mod housekeeping;
 pub mod kdf;
 pub mod member;
@@ -22,6 +23,7 @@ pub struct App {
     pub config: Config,
     pub directory: Directory,
     pub store: Store,
+    pub blobs: crate::store::blobs::BlobStore,
     pub kdf: kdf::KdfPool,
     pub clock: Arc<dyn Clock>,
 }
@@ -97,12 +99,19 @@ impl App {
             .unwrap_or_default())
     }
 
-    pub fn new(config: Config, directory: Directory, store: Store, clock: Arc<dyn Clock>) -> Self {
+    pub fn new(
+        config: Config,
+        directory: Directory,
+        store: Store,
+        blobs: crate::store::blobs::BlobStore,
+        clock: Arc<dyn Clock>,
+    ) -> Self {
         let kdf = kdf::KdfPool::new(config.kdf);
         Self {
             config,
             directory,
             store,
+            blobs,
             kdf,
             clock,
         }

@@ -7,6 +7,7 @@
 //!
 //! Every method is `#[instrument(skip_all)]`: arguments (envelopes, ids) never reach the logs.
 
+pub mod blobs;
 pub mod sqlite;
 
 use time::Date;
@@ -47,6 +48,27 @@ pub struct NewCase<'a> {
     pub identity: Option<&'a [u8]>,
     pub due_on: Option<Date>,
     pub channel: &'a str,
+    /// Blobs already committed to the blob folder; their rows join this transaction.
+    pub attachments: &'a [NewAttachment],
+}
+
+/// A sealed file in the blob folder, to be referenced by a row.
+#[derive(Debug, Clone)]
+pub struct NewAttachment {
+    pub blob: String,
+    /// Envelope of the file's name, content type, size and whether it was scrubbed.
+    pub manifest: Vec<u8>,
+    pub stored_size: u64,
+}
+
+/// An attachment row.
+#[derive(Debug, Clone)]
+pub struct StoredAttachment {
+    pub seq: i64,
+    pub blob: String,
+    pub manifest: Vec<u8>,
+    pub stored_size: u64,
+    pub added_on: Date,
 }
 
 /// What is needed to check a receipt's secret (and nothing that opens the case).

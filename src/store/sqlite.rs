@@ -13,8 +13,9 @@ use time::Date;
 use tracing::instrument;
 
 use super::{
-    AuditEntry, CaseEvent, CaseFilter, CaseRecord, CaseSummary, Classification, Move, NewCase,
-    ReceiptRecord, RevealDecision, RevealRequest, StoreError, StoredMessage,
+    AuditEntry, CaseEvent, CaseFilter, CaseRecord, CaseSummary, Classification, Move,
+    NewAttachment, NewCase, ReceiptRecord, RevealDecision, RevealRequest, StoreError,
+    StoredAttachment, StoredMessage,
 };
 use crate::crypto::kdf::KdfParams;
 use crate::domain::audit::{AuditFields, GENESIS, entry_hash};
@@ -185,6 +186,7 @@ impl SqliteStore {
             .bind(CaseState::Received.as_str())
             .execute(&mut *tx)
             .await?;
+        insert_attachments(&mut tx, c.id, c.received_on, c.attachments).await?;
         queue_reporter_action(&mut tx, c.received_on, "submit", c.id).await?;
         tx.commit().await?;
         Ok(())
@@ -709,6 +711,50 @@ impl SqliteStore {
                 .await?
                 .flatten(),
         )
+    }
+
+    /// Files the citizen adds later (from the status page), committed in one transaction.
+    #[instrument(skip_all)]
+    pub async fn add_attachments(
+        &self,
+        case_id: &str,
+        day: Date,
+        list: &[NewAttachment],
+    ) -> Result<(), StoreError> {
+        let mut tx = self.pool.begin_with("BEGIN IMMEDIATE").await?;
+        insert_attachments(&mut tx, case_id, day, list).await?;
+        queue_reporter_action(&mut tx, day, "attach", case_id).await?;
+        tx.commit().await?;
+        Ok(())
+    }
+
+    /// A case's attachments, in order.
+    #[instrument(skip_all)]
+    pub async fn attachments(&self, case_id: &str) -> Result<Vec<StoredAttachment>, StoreError> {
+        let rows = sqlx::query("SELECT seq, blob, manifest, stored_size, added_on FROM attachments WHERE case_id = ? ORDER BY seq")
+            .bind(case_id)
+            .fetch_all(&self.pool)
+            .await?;
+        rows.iter()
+            .map(|r| {
+                Ok(StoredAttachment {
+                    seq: r.try_get("seq")?,
+                    blob: r.try_get("blob")?,
+                    manifest: r.try_get("manifest")?,
+                    stored_size: u64::try_from(r.try_get::<i64, _>("stored_size")?).unwrap_or(0),
+                    added_on: date_col(r, "added_on")?,
+                })
+            })
+            .collect()
+    }
+
+    /// Every blob a row refers to (for the start-up sweep).
+    #[instrument(skip_all)]
+    pub async fn blob_ids(&self) -> Result<std::collections::HashSet<String>, StoreError> {
+        let ids: Vec<String> = sqlx::query_scalar("SELECT blob FROM attachments")
+            .fetch_all(&self.pool)
+            .await?;
+        Ok(ids.into_iter().collect())
     }
 
     /// Handles of the members excluded from a case.
@@ -1336,6 +1382,29 @@ async fn covers_all(
         v
     };
     Ok(have == sorted(messages) && have_reasons == sorted(reasons))
+}
+
+async fn insert_attachments(
+    tx: &mut Tx<'_>,
+    case_id: &str,
+    day: Date,
+    list: &[NewAttachment],
+) -> Result<(), StoreError> {
+    for a in list {
+        sqlx::query(
+            "INSERT INTO attachments (case_id, seq, blob, manifest, stored_size, added_on) \
+             SELECT ?, COALESCE(MAX(seq), 0) + 1, ?, ?, ?, ? FROM attachments WHERE case_id = ?",
+        )
+        .bind(case_id)
+        .bind(&a.blob)
+        .bind(&a.manifest)
+        .bind(i64::try_from(a.stored_size).unwrap_or(i64::MAX))
+        .bind(day_string(day))
+        .bind(case_id)
+        .execute(&mut **tx)
+        .await?;
+    }
+    Ok(())
 }
 
 /// Swaps re-sealed message and reason envelopes in, by their position in the case.

@@ -12,13 +12,14 @@ use axum::response::{IntoResponse, Response};
 use serde::Deserialize;
 
 use crate::api::{
-    CaseListResponse, CaseResponse, CaseSummaryJson, ChallengeRequest, ChallengeResponse,
-    ClassifyRequest, EventJson, ExcludeRequest, ExtendRequest, ExtendResponse, ForwardRequest,
-    IdentityRequest, InstitutionJson, InstitutionsResponse, IntakeParamsResponse, IntakeRequest,
-    IntakeResponse, MessageJson, OkResponse, OverdueCount, OverdueResponse, PendingRevealJson,
-    PendingRevealsResponse, RecipientsQuery, RecipientsResponse, RekeyRequest, ReplyRequest,
-    RevealCreated, RevealDecided, RevealDecisionBody, RevealRequestBody, SealedItem,
-    SessionRequest, SessionResponse, StateRequest,
+    AttachmentJson, AttachmentsResponse, CaseListResponse, CaseResponse, CaseSummaryJson,
+    ChallengeRequest, ChallengeResponse, ClassifyRequest, EventJson, ExcludeRequest, ExtendRequest,
+    ExtendResponse, ForwardRequest, IdentityRequest, InstitutionJson, InstitutionsResponse,
+    IntakeParamsResponse, IntakeRequest, IntakeResponse, MessageJson, OkResponse, OverdueCount,
+    OverdueResponse, PendingRevealJson, PendingRevealsResponse, RecipientsQuery,
+    RecipientsResponse, RekeyRequest, ReplyRequest, RevealCreated, RevealDecided,
+    RevealDecisionBody, RevealRequestBody, SealedItem, SessionRequest, SessionResponse,
+    StateRequest,
 };
 use crate::crypto::token;
 use crate::domain::case::{CaseState, Kind};
@@ -505,6 +506,39 @@ pub async fn identity_grant(
     Path(id): Path<String>,
 ) -> Result<Response> {
     Ok(age_file(svc::identity_grant(&state.app, &m, &id).await?))
+}
+
+pub async fn attachments(
+    State(state): State<AppState>,
+    AuthMember(m): AuthMember,
+    Path(id): Path<String>,
+) -> Result<Json<AttachmentsResponse>> {
+    let list = svc::attachments(&state.app, &m, &id).await?;
+    Ok(Json(AttachmentsResponse {
+        attachments: list
+            .into_iter()
+            .map(|a| AttachmentJson {
+                seq: a.seq,
+                manifest: token::encode(&a.manifest),
+                stored_size: a.stored_size,
+                added_on: crate::domain::clock::day_string(a.added_on),
+            })
+            .collect(),
+    }))
+}
+
+/// Streams a blob from disk: memory stays flat whatever its size.
+pub async fn attachment(
+    State(state): State<AppState>,
+    AuthMember(m): AuthMember,
+    Path((id, seq)): Path<(String, i64)>,
+) -> Result<Response> {
+    let path = svc::attachment_blob(&state.app, &m, &id, seq).await?;
+    let file = tokio::fs::File::open(path)
+        .await
+        .map_err(|e| Error::Internal(e.to_string()))?;
+    let body = axum::body::Body::from_stream(tokio_util::io::ReaderStream::new(file));
+    Ok(([(CONTENT_TYPE, "application/octet-stream")], body).into_response())
 }
 
 pub async fn not_found() -> Error {

@@ -57,7 +57,7 @@ pub async fn not_found(lang: Lang) -> Response {
 }
 
 /// Why a form body could not be used.
-enum BodyProblem {
+pub(super) enum BodyProblem {
     UnsupportedType,
     Malformed,
 }
@@ -83,7 +83,7 @@ fn parse_form<T: DeserializeOwned>(headers: &HeaderMap, body: Bytes) -> Result<T
     parsed
 }
 
-fn body_problem_page(lang: Lang, p: BodyProblem) -> Response {
+pub(super) fn body_problem_page(lang: Lang, p: BodyProblem) -> Response {
     let t = lang.texts();
     match p {
         BodyProblem::UnsupportedType => error_page(
@@ -112,7 +112,7 @@ fn field_name(f: Field) -> &'static str {
     }
 }
 
-fn report_page(
+pub(super) fn report_page(
     state: &AppState,
     lang: Lang,
     status: StatusCode,
@@ -189,6 +189,14 @@ fn report_page(
             limits: app.config.limits,
             errors,
             general_error,
+            attachment_hint: {
+                let a = app.config.attachments;
+                let mb = |b: u64| (b / (1024 * 1024)).to_string();
+                t.attachment_hint
+                    .replace("{files}", &a.max_files.to_string())
+                    .replace("{file}", &mb(a.max_file_bytes))
+                    .replace("{total}", &mb(a.max_report_bytes))
+            },
         },
     )
 }
@@ -208,14 +216,103 @@ pub async fn report_form(State(state): State<AppState>, lang: Lang) -> Response 
 pub async fn report_submit(
     State(state): State<AppState>,
     lang: Lang,
-    headers: HeaderMap,
-    body: Bytes,
+    req: axum::extract::Request,
 ) -> Response {
-    let values: ReportValues = match parse_form(&headers, body) {
+    let is_multipart = req
+        .headers()
+        .get(header::CONTENT_TYPE)
+        .and_then(|v| v.to_str().ok())
+        .is_some_and(|v| {
+            v.trim_start()
+                .to_ascii_lowercase()
+                .starts_with("multipart/form-data")
+        });
+    if is_multipart {
+        return super::upload::report_multipart(state, lang, req).await;
+    }
+    let (parts, body) = req.into_parts();
+    let body = match axum::body::to_bytes(body, state.app.config.http.request_body_max_bytes).await
+    {
+        Ok(b) => b,
+        Err(_) => {
+            return error_page(
+                StatusCode::PAYLOAD_TOO_LARGE,
+                lang,
+                lang.texts().err_too_large,
+            );
+        }
+    };
+    let values: ReportValues = match parse_form(&parts.headers, body) {
         Ok(v) => v,
         Err(p) => return body_problem_page(lang, p),
     };
+    finish_report(&state, lang, &values).await
+}
+
+/// Checks the typed fields of a report without files and files it.
+pub(super) async fn finish_report(state: &AppState, lang: Lang, values: &ReportValues) -> Response {
     let t = lang.texts();
+    let app = &state.app;
+    let checked = match check_report(state, lang, values) {
+        Ok(c) => c,
+        Err(errors) => {
+            return report_page(
+                state,
+                lang,
+                StatusCode::UNPROCESSABLE_ENTITY,
+                values,
+                errors,
+                None,
+            );
+        }
+    };
+    if state.limits.submissions.check().is_err() {
+        return report_page(
+            state,
+            lang,
+            StatusCode::TOO_MANY_REQUESTS,
+            values,
+            vec![],
+            Some(t.err_busy),
+        );
+    }
+    match svc::submit(app, &checked).await {
+        Ok(done) => receipt_page(lang, &done),
+        Err(e) => {
+            tracing::error!(error = %e, "report not saved");
+            report_page(
+                state,
+                lang,
+                StatusCode::SERVICE_UNAVAILABLE,
+                values,
+                vec![],
+                Some(t.not_saved_retry),
+            )
+        }
+    }
+}
+
+/// The page that shows the receipt — only ever after the commit.
+pub(super) fn receipt_page(lang: Lang, done: &svc::Submitted) -> Response {
+    let shown = done.receipt.display();
+    render(
+        StatusCode::OK,
+        &ReceiptPage {
+            t: lang.texts(),
+            lang,
+            switch_href: switch_href("/", lang),
+            receipt: &shown,
+            case_id: &done.case_id,
+        },
+    )
+}
+
+/// Validates a report's typed fields; problems come back worded for the form.
+pub(super) fn check_report<'a>(
+    state: &AppState,
+    lang: Lang,
+    values: &'a ReportValues,
+) -> Result<report::Checked<'a>, Vec<(&'static str, String)>> {
     let app = &state.app;
     let draft = Draft {
         kind: &values.kind,
@@ -230,65 +327,19 @@ pub async fn report_submit(
         identity_contact: &values.identity_contact,
         concerns: &values.concerns,
     };
-    let checked = match report::check(
+    report::check(
         &draft,
         &app.config.limits,
         &app.config.categories,
         &app.directory,
         app.clock.today(),
-    ) {
-        Ok(c) => c,
-        Err(problems) => {
-            let errors = problems
-                .into_iter()
-                .map(|(f, p)| (field_name(f), t.problem(p)))
-                .collect();
-            return report_page(
-                &state,
-                lang,
-                StatusCode::UNPROCESSABLE_ENTITY,
-                &values,
-                errors,
-                None,
-            );
-        }
-    };
-    if state.limits.submissions.check().is_err() {
-        return report_page(
-            &state,
-            lang,
-            StatusCode::TOO_MANY_REQUESTS,
-            &values,
-            vec![],
-            Some(t.err_busy),
-        );
-    }
-    match svc::submit(app, &checked).await {
-        Ok(done) => {
-            let shown = done.receipt.display();
-            render(
-                StatusCode::OK,
-                &ReceiptPage {
-                    t,
-                    lang,
-                    switch_href: switch_href("/", lang),
-                    receipt: &shown,
-                    case_id: &done.case_id,
-                },
-            )
-        }
-        Err(e) => {
-            tracing::error!(error = %e, "report not saved");
-            report_page(
-                &state,
-                lang,
-                StatusCode::SERVICE_UNAVAILABLE,
-                &values,
-                vec![],
-                Some(t.not_saved_retry),
-            )
-        }
-    }
+    )
+    .map_err(|problems| {
+        problems
+            .into_iter()
+            .map(|(f, p)| (field_name(f), lang.texts().problem(p)))
+            .collect()
+    })
 }
 
 fn status_form_page(

@@ -10,6 +10,7 @@ pub mod error;
 pub mod i18n;
 pub mod layers;
 pub mod pages;
+pub mod upload;
 
 use std::num::NonZeroU32;
 use std::sync::Arc;
@@ -63,6 +64,12 @@ pub struct AppState {
 /// Builds the whole HTTP application.
 pub fn router(app: Arc<App>) -> Result<Router, ConfigError> {
     let http = app.config.http.clone();
+    // Forms with files may be as large as the attachment limits allow; every other body keeps
+    // the small limit (the report handler applies it itself to forms without files).
+    let upload_limit = usize::try_from(app.config.attachments.max_report_bytes)
+        .unwrap_or(usize::MAX)
+        .saturating_add(1024 * 1024)
+        .max(http.request_body_max_bytes);
     let state = AppState {
         limits: Arc::new(RateLimits::new(&app.config.rate)),
         app,
@@ -91,6 +98,8 @@ pub fn router(app: Arc<App>) -> Result<Router, ConfigError> {
         )
         .route("/cases/{id}/forward", post(api::forward))
         .route("/institutions", get(api::institutions))
+        .route("/cases/{id}/attachments", get(api::attachments))
+        .route("/cases/{id}/attachments/{seq}", get(api::attachment))
         .route("/cases/{id}/exclusions", post(api::exclude))
         .route("/cases/{id}/rekey", post(api::rekey))
         .route("/cases/{id}/reveal-recipients", get(api::reveal_recipients))
@@ -114,7 +123,9 @@ pub fn router(app: Arc<App>) -> Result<Router, ConfigError> {
         .route("/", get(citizen::index))
         .route(
             "/report",
-            get(citizen::report_form).post(citizen::report_submit),
+            get(citizen::report_form)
+                .post(citizen::report_submit)
+                .layer(DefaultBodyLimit::max(upload_limit)),
         )
         .route(
             "/status",
@@ -131,7 +142,7 @@ pub fn router(app: Arc<App>) -> Result<Router, ConfigError> {
         .fallback(citizen::not_found)
         .with_state(state)
         .layer(DefaultBodyLimit::max(http.request_body_max_bytes))
-        .layer(RequestBodyLimitLayer::new(http.request_body_max_bytes))
+        .layer(RequestBodyLimitLayer::new(upload_limit))
         .layer(csrf)
         .layer(TimeoutLayer::with_status_code(
             StatusCode::GATEWAY_TIMEOUT,

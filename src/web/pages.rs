@@ -105,6 +105,8 @@ pub struct ReportPage<'a> {
     pub errors: Vec<(&'static str, String)>,
     /// A problem not tied to one field (e.g. "not saved, try again").
     pub general_error: Option<&'static str>,
+    /// The file limits, in words.
+    pub attachment_hint: String,
 }
 
 impl ReportPage<'_> {

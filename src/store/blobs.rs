@@ -1,0 +1,111 @@
+//! The blob folder: one age file per attachment, written to a temporary name, fsynced, renamed,
+//! and only then referenced by a committed row. At start, temporary files and blobs no row
+//! refers to (a crash between rename and commit) are removed, so a crash never leaves a report
+//! pointing to a missing blob, nor a blob without its report.
+
+use std::collections::HashSet;
+use std::fs::File;
+use std::io;
+use std::path::{Path, PathBuf};
+
+use crate::crypto::token;
+
+#[derive(Debug, Clone)]
+pub struct BlobStore {
+    dir: PathBuf,
+}
+
+/// A blob being written.
+#[derive(Debug)]
+pub struct TempBlob {
+    pub path: PathBuf,
+    pub file: File,
+}
+
+fn valid_id(id: &str) -> bool {
+    !id.is_empty()
+        && id.len() <= 64
+        && id
+            .bytes()
+            .all(|b| b.is_ascii_alphanumeric() || b == b'-' || b == b'_')
+}
+
+impl BlobStore {
+    /// Opens (creating) `data_dir/blobs`, removing any temporary file left by a crash.
+    pub fn open(data_dir: &Path) -> io::Result<Self> {
+        let dir = data_dir.join("blobs");
+        std::fs::create_dir_all(dir.join("tmp"))?;
+        for e in std::fs::read_dir(dir.join("tmp"))? {
+            let _ = std::fs::remove_file(e?.path());
+        }
+        Ok(Self { dir })
+    }
+
+    pub fn create_temp(&self) -> io::Result<TempBlob> {
+        let name = token::random_32()
+            .map(|b| token::encode(&b[..16]))
+            .map_err(io::Error::other)?;
+        let path = self.dir.join("tmp").join(format!("{name}.tmp"));
+        let file = std::fs::OpenOptions::new()
+            .write(true)
+            .create_new(true)
+            .open(&path)?;
+        Ok(TempBlob { path, file })
+    }
+
+    /// fsync, rename into place, fsync the folder; returns the blob id.
+    pub fn commit(&self, temp: TempBlob) -> io::Result<(String, u64)> {
+        temp.file.sync_all()?;
+        let size = temp.file.metadata()?.len();
+        drop(temp.file);
+        let id = token::random_32()
+            .map(|b| token::encode(&b[..18]))
+            .map_err(io::Error::other)?;
+        std::fs::rename(&temp.path, self.path(&id)?)?;
+        File::open(&self.dir)?.sync_all()?;
+        Ok((id, size))
+    }
+
+    pub fn discard(&self, temp: TempBlob) {
+        drop(temp.file);
+        let _ = std::fs::remove_file(temp.path);
+    }
+
+    pub fn path(&self, id: &str) -> io::Result<PathBuf> {
+        if valid_id(id) {
+            Ok(self.dir.join(format!("{id}.age")))
+        } else {
+            Err(io::Error::new(io::ErrorKind::InvalidInput, "bad blob id"))
+        }
+    }
+
+    pub fn open_blob(&self, id: &str) -> io::Result<File> {
+        File::open(self.path(id)?)
+    }
+
+    pub fn remove(&self, id: &str) {
+        if let Ok(p) = self.path(id) {
+            let _ = std::fs::remove_file(p);
+        }
+    }
+
+    /// Removes blobs no committed row refers to. Returns how many.
+    pub fn sweep(&self, referenced: &HashSet<String>) -> io::Result<usize> {
+        let mut removed = 0;
+        for e in std::fs::read_dir(&self.dir)? {
+            let p = e?.path();
+            let Some(id) = p
+                .file_name()
+                .and_then(|n| n.to_str())
+                .and_then(|n| n.strip_suffix(".age"))
+            else {
+                continue;
+            };
+            if !referenced.contains(id) {
+                std::fs::remove_file(&p)?;
+                removed += 1;
+            }
+        }
+        Ok(removed)
+    }
+}

@@ -1,0 +1,253 @@
+//! The report form with files (`multipart/form-data`): typed fields first, then each file is
+//! streamed into `service::evidence` while it arrives. Any problem — a file too large, too many
+//! files, an interrupted upload, a field that fails validation — answers with the form again,
+//! every typed field kept, and removes the blobs this request stored.
+
+use axum::extract::{FromRequest, Multipart, Request};
+use axum::http::StatusCode;
+use axum::response::Response;
+use zeroize::Zeroizing;
+
+use crate::service::citizen as svc;
+use crate::service::evidence::{self, FilePlan, Piece, UploadError};
+use crate::store::NewAttachment;
+
+use super::AppState;
+use super::citizen::{
+    BodyProblem, body_problem_page, check_report, finish_report, receipt_page, report_page,
+};
+use super::i18n::Lang;
+use super::pages::ReportValues;
+
+/// Reads a text field, keeping at most `cap` bytes (more is a problem with the request).
+async fn read_text(
+    field: &mut axum::extract::multipart::Field<'_>,
+    cap: usize,
+) -> Result<Zeroizing<String>, ()> {
+    let mut buf = Zeroizing::new(Vec::new());
+    while let Some(chunk) = field.chunk().await.map_err(|_| ())? {
+        if buf.len() + chunk.len() > cap {
+            return Err(());
+        }
+        buf.extend_from_slice(&chunk);
+    }
+    String::from_utf8(std::mem::take(&mut *buf))
+        .map(Zeroizing::new)
+        .map_err(|_| ())
+}
+
+async fn drain(field: &mut axum::extract::multipart::Field<'_>) {
+    while let Ok(Some(_)) = field.chunk().await {}
+}
+
+fn set_value(values: &mut ReportValues, name: &str, text: &str) {
+    let slot = match name {
+        "kind" => &mut values.kind,
+        "institution" => &mut values.institution,
+        "category" => &mut values.category,
+        "title" => &mut values.title,
+        "body" => &mut values.body,
+        "occurred_on" => &mut values.occurred_on,
+        "location" => &mut values.location,
+        "privacy" => &mut values.privacy,
+        "identity_name" => &mut values.identity_name,
+        "identity_contact" => &mut values.identity_contact,
+        "concerns" => &mut values.concerns,
+        _ => return,
+    };
+    slot.clear();
+    slot.push_str(text);
+}
+
+pub async fn report_multipart(state: AppState, lang: Lang, req: Request) -> Response {
+    let t = lang.texts();
+    let mut mp = match Multipart::from_request(req, &state).await {
+        Ok(m) => m,
+        Err(_) => return body_problem_page(lang, BodyProblem::Malformed),
+    };
+    let app = state.app.clone();
+    let lim = app.config.attachments;
+    // Text fields are small; 4 bytes a character, times the largest limit, is ample.
+    let text_cap = 4 * app.config.limits.body.max(app.config.limits.message) + 1024;
+    let mut values = ReportValues::default();
+    let mut keep_original = false;
+    let mut prepared: Option<svc::Prepared> = None;
+    let mut form_errors: Option<Vec<(&'static str, String)>> = None;
+    let mut problem: Option<(StatusCode, &'static str)> = None;
+    let mut stored: Vec<NewAttachment> = Vec::new();
+    let mut total: u64 = 0;
+
+    loop {
+        let mut field = match mp.next_field().await {
+            Ok(Some(f)) => f,
+            Ok(None) => break,
+            Err(e) => {
+                problem = Some(if e.status() == StatusCode::PAYLOAD_TOO_LARGE {
+                    (StatusCode::PAYLOAD_TOO_LARGE, t.err_report_too_large)
+                } else {
+                    (StatusCode::BAD_REQUEST, t.err_upload_interrupted)
+                });
+                break;
+            }
+        };
+        let name = field.name().unwrap_or_default().to_owned();
+        if name != "attachment" {
+            match read_text(&mut field, text_cap).await {
+                Ok(text) if name == "keep_metadata" => keep_original = !text.is_empty(),
+                Ok(text) => set_value(&mut values, &name, &text),
+                Err(()) => {
+                    problem.get_or_insert((StatusCode::BAD_REQUEST, t.err_upload_interrupted));
+                }
+            }
+            continue;
+        }
+        let file_name = field.file_name().unwrap_or_default().to_owned();
+        let content_type = field
+            .content_type()
+            .unwrap_or("application/octet-stream")
+            .to_owned();
+        if problem.is_some() || form_errors.is_some() {
+            drain(&mut field).await;
+            continue;
+        }
+        // An empty file input still sends a part: skip it.
+        let first = match field.chunk().await {
+            Ok(Some(c)) => c,
+            Ok(None) => continue,
+            Err(_) => {
+                problem = Some((StatusCode::BAD_REQUEST, t.err_upload_interrupted));
+                continue;
+            }
+        };
+        if prepared.is_none() {
+            match check_report(&state, lang, &values) {
+                Err(errors) => {
+                    form_errors = Some(errors);
+                    drain(&mut field).await;
+                    continue;
+                }
+                Ok(checked) => {
+                    if state.limits.submissions.check().is_err() {
+                        problem = Some((StatusCode::TOO_MANY_REQUESTS, t.err_busy));
+                        drain(&mut field).await;
+                        continue;
+                    }
+                    match svc::prepare(&app, &checked).await {
+                        Ok(p) => prepared = Some(p),
+                        Err(e) => {
+                            tracing::error!(error = %e, "report not prepared");
+                            problem = Some((StatusCode::SERVICE_UNAVAILABLE, t.not_saved_retry));
+                            drain(&mut field).await;
+                            continue;
+                        }
+                    }
+                }
+            }
+        }
+        let Some(p) = prepared.as_ref() else { continue };
+        if stored.len() >= lim.max_files {
+            problem = Some((StatusCode::PAYLOAD_TOO_LARGE, t.err_too_many_files));
+            drain(&mut field).await;
+            continue;
+        }
+        let plan = FilePlan {
+            recipients: p.content_recipients(),
+            name: file_name,
+            content_type,
+            max_bytes: lim
+                .max_file_bytes
+                .min(lim.max_report_bytes.saturating_sub(total)),
+            scrub: lim.scrub_images && !keep_original,
+            scrub_max_bytes: lim.scrub_max_bytes,
+        };
+        let (tx, handle) = evidence::start(app.blobs.clone(), plan);
+        let mut next = Some(first);
+        let mut interrupted = false;
+        while let Some(chunk) = next.take() {
+            total += chunk.len() as u64;
+            if tx.send(Piece::Chunk(chunk)).await.is_err() {
+                break; // the sealer stopped (too large): its result says why
+            }
+            match field.chunk().await {
+                Ok(Some(c)) => next = Some(c),
+                Ok(None) => {
+                    let _ = tx.send(Piece::End).await;
+                }
+                Err(_) => interrupted = true,
+            }
+        }
+        drop(tx);
+        match handle.await {
+            Ok(Ok(a)) => stored.push(a),
+            Ok(Err(UploadError::TooLarge)) => {
+                drain(&mut field).await;
+                problem = Some((StatusCode::PAYLOAD_TOO_LARGE, t.err_file_too_large));
+            }
+            Ok(Err(UploadError::Interrupted)) => {
+                problem = Some((StatusCode::BAD_REQUEST, t.err_upload_interrupted));
+            }
+            Ok(Err(e)) => {
+                tracing::error!(error = %e, "file not stored");
+                problem = Some((StatusCode::SERVICE_UNAVAILABLE, t.not_saved_retry));
+            }
+            Err(_) => problem = Some((StatusCode::SERVICE_UNAVAILABLE, t.not_saved_retry)),
+        }
+        if interrupted {
+            problem.get_or_insert((StatusCode::BAD_REQUEST, t.err_upload_interrupted));
+        }
+    }
+
+    let discard = |stored: &[NewAttachment]| {
+        for a in stored {
+            app.blobs.remove(&a.blob);
+        }
+    };
+    if let Some(errors) = form_errors {
+        discard(&stored);
+        return report_page(
+            &state,
+            lang,
+            StatusCode::UNPROCESSABLE_ENTITY,
+            &values,
+            errors,
+            None,
+        );
+    }
+    if let Some((status, message)) = problem {
+        discard(&stored);
+        return report_page(&state, lang, status, &values, vec![], Some(message));
+    }
+    let Some(prepared) = prepared else {
+        // No files after all: the plain path.
+        return finish_report(&state, lang, &values).await;
+    };
+    let checked = match check_report(&state, lang, &values) {
+        Ok(c) => c,
+        Err(errors) => {
+            discard(&stored);
+            return report_page(
+                &state,
+                lang,
+                StatusCode::UNPROCESSABLE_ENTITY,
+                &values,
+                errors,
+                None,
+            );
+        }
+    };
+    match svc::commit(&app, prepared, &checked, &stored).await {
+        Ok(done) => receipt_page(lang, &done),
+        Err(e) => {
+            tracing::error!(error = %e, "report not saved");
+            discard(&stored);
+            report_page(
+                &state,
+                lang,
+                StatusCode::SERVICE_UNAVAILABLE,
+                &values,
+                vec![],
+                Some(t.not_saved_retry),
+            )
+        }
+    }
+}
