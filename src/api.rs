@@ -239,6 +239,23 @@ pub struct ForwardRequest {
     pub messages: Vec<SealedItem>,
     /// Every reason in the history, re-sealed for the target.
     pub reasons: Vec<SealedItem>,
+    /// Every attachment, re-sealed for the target (blobs uploaded first to `/blobs`).
+    #[serde(default)]
+    pub attachments: Vec<SealedAttachment>,
+}
+
+/// A re-sealed attachment: its new blob (uploaded to `/blobs`) and manifest envelope.
+#[derive(Debug, Clone, Serialize, Deserialize)]
+pub struct SealedAttachment {
+    pub seq: i64,
+    pub blob: String,
+    pub manifest: String,
+}
+
+#[derive(Debug, Serialize, Deserialize)]
+pub struct BlobUploaded {
+    pub blob: String,
+    pub stored_size: u64,
 }
 
 #[derive(Debug, Serialize, Deserialize)]
@@ -302,6 +319,8 @@ pub struct RekeyRequest {
     pub content: String,
     pub messages: Vec<SealedItem>,
     pub reasons: Vec<SealedItem>,
+    #[serde(default)]
+    pub attachments: Vec<SealedAttachment>,
 }
 
 #[derive(Debug, Serialize, Deserialize)]

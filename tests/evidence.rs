@@ -347,3 +347,207 @@ fn a_server_killed_mid_upload_leaves_no_orphan_and_no_case_without_its_files() {
     );
     server.stop();
 }
+
+fn status_multipart(base: &str, receipt: &str, files: &[(&str, &str, &[u8])]) -> (u16, String) {
+    let body = multipart(&[("receipt", receipt)], files);
+    let mut res = loopback_agent()
+        .post(format!("{base}/status/attach?lang=en"))
+        .header(
+            "content-type",
+            format!("multipart/form-data; boundary={BOUNDARY}"),
+        )
+        .send(&body[..])
+        .unwrap();
+    (
+        res.status().as_u16(),
+        res.body_mut().read_to_string().unwrap(),
+    )
+}
+
+fn member_files(base: &str, identity: &Path, case_id: &str, out: &Path) -> Result<String, String> {
+    let (ok, listing, err) = case_cli(
+        base,
+        identity,
+        &["files", case_id, "--out", out.to_str().unwrap()],
+    );
+    if ok {
+        Ok(String::from_utf8(listing).unwrap())
+    } else {
+        Err(err)
+    }
+}
+
+/// Files travel with the case: added later from the status page, forwarded (re-sealed on the
+/// officer's machine) and rekeyed.
+#[test]
+fn files_follow_the_case_through_forward_and_rekey() {
+    let fx = Fixture::new(CHEAP_KDF);
+    let leaver = fx.add_member("transport", "transport-leaver", &["investigator"]);
+    let server = ServerProcess::start(&fx.config_path, &[]);
+    let base = server.base.clone();
+    let big: Vec<u8> = (0..300_000u32).map(|i| (i % 253) as u8).collect();
+    let (status, html) = post_multipart(
+        &base,
+        multipart(
+            &report_fields(&[("institution", "")]),
+            &[("first.bin", "application/octet-stream", &big)],
+        ),
+    );
+    assert_eq!(status, 200, "{html}");
+    let receipt = element_text(&html, "receipt").unwrap();
+    let case_id = element_text(&html, "case-id").unwrap();
+
+    // Added later from the status page.
+    let (status, page) = status_multipart(
+        &base,
+        &receipt,
+        &[("later.txt", "text/plain", b"added later")],
+    );
+    assert_eq!(status, 200, "{page}");
+    assert!(page.contains("Your files are encrypted and saved"));
+    let (status, page) = status_multipart(
+        &base,
+        "1111-2222-3333-4444-5555-6666",
+        &[("x.txt", "text/plain", b"x")],
+    );
+    assert_eq!(status, 404, "{page}");
+
+    // Forward from the desk to transport: the target reads both files, the desk no longer.
+    let desk = fx.identity_path("desk-triage");
+    let out = fx.data_dir().join("desk-out");
+    member_files(&base, &desk, &case_id, &out).unwrap();
+    assert_eq!(std::fs::read(out.join("first.bin")).unwrap(), big);
+    let (ok, _, err) = case_cli(
+        &base,
+        &desk,
+        &[
+            "forward",
+            &case_id,
+            "--to",
+            "transport",
+            "--reason",
+            "Transport handles it.",
+        ],
+    );
+    assert!(ok, "{err}");
+    let out = fx.data_dir().join("transport-out");
+    let inv = fx.identity_path("transport-investigator");
+    let listing = member_files(&base, &inv, &case_id, &out).unwrap();
+    assert_eq!(std::fs::read(out.join("first.bin")).unwrap(), big);
+    assert_eq!(
+        std::fs::read(out.join("later.txt")).unwrap(),
+        b"added later"
+    );
+    assert!(listing.contains("later.txt"));
+    assert!(member_files(&base, &desk, &case_id, &fx.data_dir().join("x")).is_err());
+    assert_eq!(
+        all_files(&fx.data_dir().join("blobs")).len(),
+        2,
+        "old blobs removed after the forward"
+    );
+
+    // Rekey after a member leaves: their key no longer opens the blobs.
+    server.stop();
+    fx.remove_member("transport", "transport-leaver");
+    let server = ServerProcess::start(&fx.config_path, &[]);
+    let base = server.base.clone();
+    let (ok, _, err) = case_cli(&base, &inv, &["rekey", &case_id]);
+    assert!(ok, "{err}");
+    for blob in all_files(&fx.data_dir().join("blobs")) {
+        let o = Command::new("age")
+            .arg("-d")
+            .arg("-i")
+            .arg(&leaver)
+            .arg(&blob)
+            .output()
+            .expect("age CLI");
+        assert!(
+            !o.status.success(),
+            "the leaver's key no longer opens {}",
+            blob.display()
+        );
+        let o = Command::new("age")
+            .arg("-d")
+            .arg("-i")
+            .arg(&inv)
+            .arg(&blob)
+            .output()
+            .unwrap();
+        assert!(o.status.success());
+    }
+
+    server.stop();
+}
+
+/// Escalation re-seals the files inside the citizen's request (fake clock, real router and store).
+#[tokio::test]
+async fn escalation_re_seals_files_for_the_ombudsman() {
+    use axum::body::Body;
+    use axum::http::{Request, StatusCode};
+    let fx = Fixture::new(CHEAP_KDF);
+    let watch = fx.add_member("ombudsman", "ombudsman-watch", &["oversight"]);
+    let (router, _app, clock) = fx.router().await;
+    let big: Vec<u8> = (0..200_000u32).map(|i| (i % 241) as u8).collect();
+    let req = Request::post("/report?lang=en")
+        .header(
+            "content-type",
+            format!("multipart/form-data; boundary={BOUNDARY}"),
+        )
+        .body(Body::from(multipart(
+            &report_fields(&[]),
+            &[("evidence.bin", "application/octet-stream", &big)],
+        )))
+        .unwrap();
+    let r = send(&router, req).await;
+    assert_eq!(r.status, StatusCode::OK, "{}", r.text());
+    let receipt = element_text(&r.text(), "receipt").unwrap();
+    let case_id = element_text(&r.text(), "case-id").unwrap();
+    clock.advance(time::Duration::days(7));
+    let r = send(
+        &router,
+        post_form("/status/escalate?lang=en", &[("receipt", &receipt)]),
+    )
+    .await;
+    assert!(
+        r.text()
+            .contains("The Ombudsman now follows your report too."),
+        "{}",
+        r.text()
+    );
+    assert_eq!(
+        all_files(&fx.data_dir().join("blobs")).len(),
+        1,
+        "the old blob is gone"
+    );
+
+    let w_id = bisik::client::read_identity(&watch).unwrap();
+    let w = login(&router, &w_id).await;
+    let list: bisik::api::AttachmentsResponse = serde_json::from_slice(
+        &send(
+            &router,
+            authed_get(&format!("/api/v1/cases/{case_id}/attachments"), &w),
+        )
+        .await
+        .body,
+    )
+    .unwrap();
+    assert_eq!(list.attachments.len(), 1);
+    let manifest = bisik::crypto::envelope::open(
+        &w_id,
+        &bisik::crypto::token::decode(&list.attachments[0].manifest).unwrap(),
+    )
+    .unwrap();
+    assert!(String::from_utf8_lossy(&manifest).contains("evidence.bin"));
+    let blob = send(
+        &router,
+        authed_get(&format!("/api/v1/cases/{case_id}/attachments/1"), &w),
+    )
+    .await;
+    assert_eq!(blob.status, StatusCode::OK);
+    // envelope::open unpads once: exactly the file, so the old padding was not sealed again.
+    let plain = bisik::crypto::envelope::open(&w_id, &blob.body)
+        .expect("the Ombudsman member opens the escalated file");
+    assert_eq!(plain.as_slice(), big.as_slice());
+    // The institution still opens it too.
+    assert!(bisik::crypto::envelope::open(&fx.identity("health-investigator"), &blob.body).is_ok());
+}

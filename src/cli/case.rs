@@ -553,6 +553,37 @@ fn print_case(client: &Client, case: &CaseResponse) -> Result<(), crate::client:
         };
         println!("  {}  {:<32} {what}{reason}", e.day, e.actor);
     }
+    if let Ok(files) = client.attachments(&c.id) {
+        if !files.is_empty() {
+            println!();
+            println!(
+                "Files (save them with `bisik case files {} --out DIR`):",
+                c.id
+            );
+        }
+        for a in files {
+            let m = token::decode(&a.manifest).and_then(|s| {
+                client
+                    .open_document::<crate::service::evidence::FileManifest>(&s)
+                    .ok()
+            });
+            match m {
+                Some(m) => println!(
+                    "  #{}  {}  {} ({} bytes){}",
+                    a.seq,
+                    a.added_on,
+                    crate::client::files::safe_name(&m.name, "attachment"),
+                    m.size,
+                    if m.scrubbed {
+                        ""
+                    } else {
+                        "  — NOT scrubbed: may carry hidden data about its author"
+                    }
+                ),
+                None => println!("  #{}  [cannot decrypt]", a.seq),
+            }
+        }
+    }
     println!();
     println!("Messages:");
     if case.messages.is_empty() {

@@ -19,13 +19,14 @@ use thiserror::Error;
 use zeroize::Zeroizing;
 
 use crate::api::{
-    AttachmentJson, AttachmentsResponse, CaseListResponse, CaseResponse, CaseSummaryJson,
-    ChallengeRequest, ChallengeResponse, ClassifyRequest, ErrorResponse, ExcludeRequest,
-    ExtendRequest, ExtendResponse, ForwardRequest, IdentityRequest, InstitutionJson,
-    InstitutionsResponse, IntakeParamsResponse, IntakeRequest, IntakeResponse, OkResponse,
-    OverdueCount, OverdueResponse, PendingRevealJson, PendingRevealsResponse, RecipientsResponse,
-    RekeyRequest, ReplyRequest, RevealCreated, RevealDecided, RevealDecisionBody,
-    RevealRequestBody, SealedItem, SessionRequest, SessionResponse, StateRequest,
+    AttachmentJson, AttachmentsResponse, BlobUploaded, CaseListResponse, CaseResponse,
+    CaseSummaryJson, ChallengeRequest, ChallengeResponse, ClassifyRequest, ErrorResponse,
+    ExcludeRequest, ExtendRequest, ExtendResponse, ForwardRequest, IdentityRequest,
+    InstitutionJson, InstitutionsResponse, IntakeParamsResponse, IntakeRequest, IntakeResponse,
+    OkResponse, OverdueCount, OverdueResponse, PendingRevealJson, PendingRevealsResponse,
+    RecipientsResponse, RekeyRequest, ReplyRequest, RevealCreated, RevealDecided,
+    RevealDecisionBody, RevealRequestBody, SealedAttachment, SealedItem, SessionRequest,
+    SessionResponse, StateRequest,
 };
 use crate::crypto::envelope::{self, parse_recipient};
 use crate::crypto::kdf;
@@ -464,12 +465,13 @@ impl Client {
             .collect()
     }
 
-    /// Opens every envelope of a case here and seals it again to `recipients`.
+    /// Opens every envelope of a case here and seals it again to `recipients` — the files too,
+    /// streamed through a local temporary file and uploaded before the caller refers to them.
     fn reseal_case(
         &self,
         case: &CaseResponse,
         recipients: &[x25519::Recipient],
-    ) -> Result<(String, Vec<SealedItem>, Vec<SealedItem>)> {
+    ) -> Result<Resealed> {
         let reseal = |b64: &str| -> Result<String> {
             let sealed =
                 token::decode(b64).ok_or_else(|| ClientError::Decode("envelope".into()))?;
@@ -498,7 +500,85 @@ impl Client {
                 })
             })
             .collect::<Result<Vec<_>>>()?;
-        Ok((content, messages, reasons))
+        let mut attachments = Vec::new();
+        for a in self.attachments(&case.case.id)? {
+            let blob = self.reseal_attachment(&case.case.id, a.seq, recipients)?;
+            attachments.push(SealedAttachment {
+                seq: a.seq,
+                blob,
+                manifest: reseal(&a.manifest)?,
+            });
+        }
+        Ok(Resealed {
+            content,
+            messages,
+            reasons,
+            attachments,
+        })
+    }
+
+    /// Downloads one attachment, re-seals it chunk by chunk into a temporary file (ciphertext
+    /// only), uploads it, and returns the new blob id.
+    fn reseal_attachment(
+        &self,
+        id: &str,
+        seq: i64,
+        recipients: &[x25519::Recipient],
+    ) -> Result<String> {
+        use std::io::Read;
+        let mut res = self
+            .agent
+            .get(&self.url(&format!("/cases/{}/attachments/{seq}", path_segment(id))))
+            .header("Authorization", &self.bearer()?)
+            .call()
+            .map_err(|e| ClientError::Transport(e.to_string()))?;
+        if res.status().as_u16() >= 400 {
+            return Err(ClientError::Server {
+                status: res.status().as_u16(),
+                message: "attachment".into(),
+            });
+        }
+        let reader = res.body_mut().with_config().limit(u64::MAX).reader();
+        let mut plain = age::Decryptor::new(reader)
+            .map_err(|_| envelope::EnvelopeError::Malformed)?
+            .decrypt(std::iter::once(&self.identity as &dyn age::Identity))
+            .map_err(|_| envelope::EnvelopeError::NotARecipient)?;
+        let io = |e: std::io::Error| ClientError::Transport(format!("temporary file: {e}"));
+        let mut tmp = tempfile::tempfile().map_err(io)?;
+        let mut sealer =
+            crate::crypto::stream::Sealer::new(recipients, std::io::BufWriter::new(&mut tmp))?;
+        // Hold back one padding step so the old padding is not sealed again.
+        let mut held: Vec<u8> = Vec::new();
+        let mut buf = Zeroizing::new(vec![0u8; 64 * 1024]);
+        const STEP: usize = 64 * 1024 + 1;
+        loop {
+            let n = plain.read(&mut buf).map_err(io)?;
+            if n == 0 {
+                break;
+            }
+            held.extend_from_slice(&buf[..n]);
+            if held.len() > STEP {
+                let k = held.len() - STEP;
+                sealer.write_all(&held[..k]).map_err(io)?;
+                held.drain(..k);
+            }
+        }
+        let keep = crate::crypto::padding::unpadded_len(&held)
+            .map_err(|_| envelope::EnvelopeError::Malformed)?;
+        sealer.write_all(&held[..keep]).map_err(io)?;
+        zeroize::Zeroize::zeroize(&mut held);
+        let mut w = sealer.finish().map_err(io)?;
+        std::io::Write::flush(&mut w).map_err(io)?;
+        drop(w);
+        std::io::Seek::seek(&mut tmp, std::io::SeekFrom::Start(0)).map_err(io)?;
+        let up: BlobUploaded = Self::finish(
+            self.agent
+                .post(&self.url("/blobs"))
+                .header("Authorization", &self.bearer()?)
+                .header("Content-Type", "application/octet-stream")
+                .send(ureq::SendBody::from_reader(&mut tmp)),
+        )?;
+        Ok(up.blob)
     }
 
     /// Seals a reason document (state tells what it explains) to `recipients`.
@@ -524,16 +604,17 @@ impl Client {
             path_segment(id),
             path_segment(to)
         ))?;
-        let (content, messages, reasons) = self.reseal_case(&case, &recipients)?;
+        let r = self.reseal_case(&case, &recipients)?;
         let reason_envelope = Self::seal_reason(&recipients, "forwarded", reason)?;
         let _: OkResponse = self.post(
             &format!("/cases/{}/forward", path_segment(id)),
             &ForwardRequest {
                 to: to.into(),
                 reason_envelope,
-                content,
-                messages,
-                reasons,
+                content: r.content,
+                messages: r.messages,
+                reasons: r.reasons,
+                attachments: r.attachments,
             },
         )?;
         Ok(())
@@ -543,13 +624,14 @@ impl Client {
     pub fn rekey(&self, id: &str) -> Result<()> {
         let case = self.case(id)?;
         let recipients = self.recipients_at(&format!("/cases/{}/recipients", path_segment(id)))?;
-        let (content, messages, reasons) = self.reseal_case(&case, &recipients)?;
+        let r = self.reseal_case(&case, &recipients)?;
         let _: OkResponse = self.post(
             &format!("/cases/{}/rekey", path_segment(id)),
             &RekeyRequest {
-                content,
-                messages,
-                reasons,
+                content: r.content,
+                messages: r.messages,
+                reasons: r.reasons,
+                attachments: r.attachments,
             },
         )?;
         Ok(())
@@ -826,6 +908,14 @@ impl Client {
         let plain = envelope::open(&self.identity, sealed)?;
         serde_json::from_slice(&plain).map_err(|e| ClientError::Decode(e.to_string()))
     }
+}
+
+/// A case sealed again on this machine, ready to send.
+struct Resealed {
+    content: String,
+    messages: Vec<SealedItem>,
+    reasons: Vec<SealedItem>,
+    attachments: Vec<SealedAttachment>,
 }
 
 /// Keeps a typed handle from changing the request query.

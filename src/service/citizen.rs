@@ -16,7 +16,9 @@ use crate::domain::documents::{
 use crate::domain::report::Checked;
 use crate::domain::workflow::after_reporter_message;
 use crate::error::{Error, Result};
-use crate::store::{CaseSummary, Move, NewAttachment, NewCase, ReceiptRecord, StoreError};
+use crate::store::{
+    CaseSummary, Move, NewAttachment, NewCase, ReceiptRecord, Resealed, StoreError,
+};
 
 use super::App;
 
@@ -431,8 +433,70 @@ pub async fn escalate(app: &App, receipt: &Receipt) -> Result<Option<ReporterVie
         .filter_map(|e| e.reason_envelope.as_ref().map(|env| (e.seq, env)))
         .map(|(seq, env)| Ok((seq, reseal(env)?)))
         .collect::<Result<Vec<_>>>()?;
-    app.store
-        .escalate(case_id, today, &content, &messages, &reasons)
-        .await?;
+    // Files too, streamed blob to blob on the blocking pool with the reporter's key.
+    let old = app.store.attachments(case_id).await?;
+    let mut attachments = Vec::with_capacity(old.len());
+    for a in &old {
+        let (blobs, blob, id, rcpt) = (
+            app.blobs.clone(),
+            a.blob.clone(),
+            identity.clone(),
+            recipients.clone(),
+        );
+        let (new_blob, stored_size) = tokio::task::spawn_blocking(move || {
+            super::evidence::reseal_blob(&blobs, &blob, &id, &rcpt)
+        })
+        .await
+        .map_err(|_| Error::Internal("reseal task failed".into()))?
+        .map_err(|e| Error::Internal(e.to_string()))?;
+        attachments.push(crate::store::ResealedAttachment {
+            seq: a.seq,
+            blob: new_blob,
+            manifest: reseal(&a.manifest)?,
+            stored_size,
+        });
+    }
+    let resealed = Resealed {
+        content,
+        messages,
+        reasons,
+        attachments,
+    };
+    let done = app.store.escalate(case_id, today, &resealed).await;
+    super::evidence::settle(&app.blobs, &old, &resealed, matches!(done, Ok(true)));
+    if !done? {
+        return Err(Error::Invalid("this case cannot be escalated now".into()));
+    }
     view(app, case_id, &identity).await.map(Some)
+}
+
+/// Who files added from the status page are sealed to: the case's readers now and the reporter.
+/// `None` for a receipt that opens nothing (same work as a status check).
+#[instrument(skip_all)]
+pub async fn upload_target(
+    app: &App,
+    receipt: &Receipt,
+) -> Result<Option<(String, Vec<age::x25519::Recipient>)>> {
+    let Some((record, _identity)) = verify(app, receipt).await? else {
+        return Ok(None);
+    };
+    let (summary, reporter) = app
+        .store
+        .case_summary(None, &record.case_id)
+        .await?
+        .ok_or(Error::NotFound)?;
+    if crate::domain::workflow::is_final(summary.state) {
+        return Err(Error::Invalid("the case is closed".into()));
+    }
+    let recipients = with_reporter(app.case_readers(&summary).await?, &reporter)?;
+    Ok(Some((record.case_id, recipients)))
+}
+
+/// Commits files already sealed into the blob folder to the case.
+#[instrument(skip_all)]
+pub async fn add_files(app: &App, case_id: &str, files: &[NewAttachment]) -> Result<()> {
+    app.store
+        .add_attachments(case_id, app.clock.today(), files)
+        .await?;
+    Ok(())
 }

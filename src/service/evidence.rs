@@ -54,6 +54,9 @@ pub enum UploadError {
     Io(String),
 }
 
+/// A running upload: await it for its result.
+pub type Upload<T> = tokio::task::JoinHandle<Result<T, UploadError>>;
+
 /// How one file is handled.
 #[derive(Debug, Clone)]
 pub struct FilePlan {
@@ -67,13 +70,7 @@ pub struct FilePlan {
 }
 
 /// Starts sealing one file; feed it [`Piece`]s, then await the handle.
-pub fn start(
-    blobs: BlobStore,
-    plan: FilePlan,
-) -> (
-    mpsc::Sender<Piece>,
-    tokio::task::JoinHandle<Result<NewAttachment, UploadError>>,
-) {
+pub fn start(blobs: BlobStore, plan: FilePlan) -> (mpsc::Sender<Piece>, Upload<NewAttachment>) {
     let (tx, rx) = mpsc::channel::<Piece>(4);
     let handle = tokio::task::spawn_blocking(move || {
         let temp = blobs
@@ -174,4 +171,178 @@ fn seal_file(
     let json = Zeroizing::new(serde_json::to_vec(&manifest).map_err(io)?);
     let sealed = envelope::seal(&plan.recipients, &json).map_err(io)?;
     Ok((TempBlob { path, file }, sealed))
+}
+
+/// Passes a decrypted, padded stream on without its padding: the last bucket step is held back
+/// until the end, where the padding is found and dropped. Memory stays at one step.
+struct Unpadder {
+    held: Vec<u8>,
+}
+
+/// Padding never exceeds one 64 KiB step (plus its marker byte).
+const MAX_PADDING: usize = 64 * 1024 + 1;
+
+impl Unpadder {
+    fn push(
+        &mut self,
+        buf: &[u8],
+        mut out: impl FnMut(&[u8]) -> std::io::Result<()>,
+    ) -> std::io::Result<()> {
+        self.held.extend_from_slice(buf);
+        if self.held.len() > MAX_PADDING {
+            let n = self.held.len() - MAX_PADDING;
+            out(&self.held[..n])?;
+            self.held.drain(..n);
+        }
+        Ok(())
+    }
+
+    fn finish(mut self, mut out: impl FnMut(&[u8]) -> std::io::Result<()>) -> std::io::Result<()> {
+        let len = crate::crypto::padding::unpadded_len(&self.held)
+            .map_err(|_| std::io::Error::other("padding is malformed"))?;
+        out(&self.held[..len])?;
+        self.held.zeroize();
+        Ok(())
+    }
+}
+
+/// Re-seals a stored blob (opened with `identity`) for `recipients` into a new committed blob;
+/// streaming, so any size fits. Returns the new blob id and its stored size. Blocking: run it
+/// on the blocking pool.
+pub fn reseal_blob(
+    blobs: &BlobStore,
+    blob: &str,
+    identity: &dyn age::Identity,
+    recipients: &[x25519::Recipient],
+) -> Result<(String, u64), UploadError> {
+    use std::io::Read;
+    let file = blobs.open_blob(blob).map_err(io)?;
+    let decryptor = age::Decryptor::new(std::io::BufReader::new(file)).map_err(io)?;
+    let mut plain = decryptor.decrypt(std::iter::once(identity)).map_err(io)?;
+    let temp = blobs.create_temp().map_err(io)?;
+    let path = temp.path.clone();
+    let result = (|| {
+        let mut sealer =
+            Sealer::new(recipients, BufWriter::with_capacity(64 * 1024, temp.file)).map_err(io)?;
+        let mut unpad = Unpadder {
+            held: Vec::with_capacity(2 * MAX_PADDING),
+        };
+        let mut buf = Zeroizing::new(vec![0u8; 64 * 1024]);
+        loop {
+            let n = plain.read(&mut buf).map_err(io)?;
+            if n == 0 {
+                break;
+            }
+            unpad.push(&buf[..n], |b| sealer.write_all(b)).map_err(io)?;
+        }
+        unpad.finish(|b| sealer.write_all(b)).map_err(io)?;
+        let mut writer = sealer.finish().map_err(io)?;
+        writer.flush().map_err(io)?;
+        let file = writer.into_inner().map_err(|e| io(e.error()))?;
+        blobs
+            .commit(TempBlob {
+                path: path.clone(),
+                file,
+            })
+            .map_err(io)
+    })();
+    if result.is_err() {
+        let _ = std::fs::remove_file(&path);
+    }
+    result
+}
+
+/// After a re-seal: on success the old blobs go, on failure the new ones do.
+pub fn settle(
+    blobs: &BlobStore,
+    old: &[crate::store::StoredAttachment],
+    new: &crate::store::Resealed,
+    committed: bool,
+) {
+    if committed {
+        for a in old {
+            blobs.remove(&a.blob);
+        }
+    } else {
+        for a in &new.attachments {
+            blobs.remove(&a.blob);
+        }
+    }
+}
+
+/// Stores a blob a member's client already sealed (forward, rekey): written as it arrives,
+/// checked to be an age file, fsynced, renamed. Feed it [`Piece`]s.
+pub fn start_sealed_upload(
+    blobs: BlobStore,
+    max_bytes: u64,
+) -> (mpsc::Sender<Piece>, Upload<(String, u64)>) {
+    let (tx, mut rx) = mpsc::channel::<Piece>(4);
+    let handle = tokio::task::spawn_blocking(move || {
+        let temp = blobs.create_temp().map_err(io)?;
+        let path = temp.path.clone();
+        let mut w = BufWriter::with_capacity(64 * 1024, temp.file);
+        let mut total: u64 = 0;
+        let mut head: Vec<u8> = Vec::new();
+        let outcome = loop {
+            match rx.blocking_recv() {
+                Some(Piece::Chunk(c)) => {
+                    total += c.len() as u64;
+                    if total > max_bytes {
+                        break Err(UploadError::TooLarge);
+                    }
+                    if head.len() < 22 {
+                        head.extend_from_slice(&c[..c.len().min(22 - head.len())]);
+                    }
+                    if let Err(e) = w.write_all(&c) {
+                        break Err(io(e));
+                    }
+                }
+                Some(Piece::End) if head.starts_with(b"age-encryption.org/v1\n") => break Ok(()),
+                Some(Piece::End) => break Err(UploadError::Io("not an age file".into())),
+                None => break Err(UploadError::Interrupted),
+            }
+        };
+        let committed = outcome.and_then(|()| {
+            let file = w.into_inner().map_err(|e| io(e.error()))?;
+            blobs
+                .commit(TempBlob {
+                    path: path.clone(),
+                    file,
+                })
+                .map_err(io)
+        });
+        if committed.is_err() {
+            let _ = std::fs::remove_file(&path);
+        }
+        committed
+    });
+    (tx, handle)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn the_unpadder_drops_exactly_the_padding() {
+        for len in [0usize, 10, 70_000, 200_000] {
+            let data: Vec<u8> = (0..len).map(|i| (i % 7) as u8 + b'a').collect();
+            let padded = crate::crypto::padding::pad(&data);
+            let mut out = Vec::new();
+            let mut u = Unpadder { held: Vec::new() };
+            for chunk in padded.chunks(5000) {
+                u.push(chunk, |b| {
+                    out.extend_from_slice(b);
+                    Ok(())
+                })
+                .unwrap();
+            }
+            u.finish(|b| {
+                out.extend_from_slice(b);
+                Ok(())
+            })
+            .unwrap();
+            assert_eq!(out, data);
+        }
+    }
 }

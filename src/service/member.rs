@@ -519,9 +519,52 @@ pub async fn forward_recipients(
 pub struct Forwarding<'a> {
     pub to: &'a str,
     pub reason: &'a [u8],
-    pub content: &'a [u8],
-    pub messages: &'a [(i64, Vec<u8>)],
-    pub reasons: &'a [(i64, Vec<u8>)],
+    pub resealed: crate::store::Resealed,
+}
+
+/// Re-sealed attachments as a client sends them: the new blob (uploaded first) and manifest.
+#[derive(Debug)]
+pub struct ClientAttachment {
+    pub seq: i64,
+    pub blob: String,
+    pub manifest: Vec<u8>,
+}
+
+/// Checks what a client re-sealed and turns it into what the store swaps in.
+pub fn resealed_from_client(
+    app: &App,
+    content: Vec<u8>,
+    messages: Vec<(i64, Vec<u8>)>,
+    reasons: Vec<(i64, Vec<u8>)>,
+    attachments: Vec<ClientAttachment>,
+) -> Result<crate::store::Resealed> {
+    require_age_file(&content)?;
+    for (_, env) in messages.iter().chain(&reasons) {
+        require_age_file(env)?;
+    }
+    let mut out = Vec::with_capacity(attachments.len());
+    for a in attachments {
+        require_age_file(&a.manifest)?;
+        let path = app
+            .blobs
+            .path(&a.blob)
+            .map_err(|_| Error::Invalid("bad blob id".into()))?;
+        let stored_size = std::fs::metadata(path)
+            .map_err(|_| Error::Invalid(format!("blob {} was not uploaded", a.blob)))?
+            .len();
+        out.push(crate::store::ResealedAttachment {
+            seq: a.seq,
+            blob: a.blob,
+            manifest: a.manifest,
+            stored_size,
+        });
+    }
+    Ok(crate::store::Resealed {
+        content,
+        messages,
+        reasons,
+        attachments: out,
+    })
 }
 
 /// Disposisi: triage moves a case to the institution with authority. Everything readable was
@@ -547,10 +590,6 @@ pub async fn forward(app: &App, m: &Member, case_id: &str, f: &Forwarding<'_>) -
         .filter(|i| i.accepts_reports())
         .ok_or_else(|| Error::Invalid(format!("no institution {:?} takes reports", f.to)))?;
     require_age_file(f.reason)?;
-    require_age_file(f.content)?;
-    for (_, env) in f.messages.iter().chain(f.reasons) {
-        require_age_file(env)?;
-    }
     let today = app.clock.today();
     let mv = Move {
         from: case.state,
@@ -561,7 +600,8 @@ pub async fn forward(app: &App, m: &Member, case_id: &str, f: &Forwarding<'_>) -
         handle: m.handle.clone(),
         institution: m.institution.clone(),
     };
-    if !app
+    let old = app.store.attachments(&case.id).await?;
+    let done = app
         .store
         .forward(
             &m.institution,
@@ -571,14 +611,13 @@ pub async fn forward(app: &App, m: &Member, case_id: &str, f: &Forwarding<'_>) -
             today,
             &actor,
             f.reason,
-            f.content,
-            f.messages,
-            f.reasons,
+            &f.resealed,
         )
-        .await?
-    {
+        .await;
+    super::evidence::settle(&app.blobs, &old, &f.resealed, matches!(done, Ok(true)));
+    if !done? {
         return Err(Error::Conflict(
-            "the case changed meanwhile (a new message?); forward it again".into(),
+            "the case changed meanwhile (a new message or file?); forward it again".into(),
         ));
     }
     audit(app, m, &format!("forward:{}", f.to), Some(&case.id)).await?;
@@ -786,28 +825,26 @@ pub async fn rekey(
     app: &App,
     m: &Member,
     case_id: &str,
-    content: &[u8],
-    messages: &[(i64, Vec<u8>)],
-    reasons: &[(i64, Vec<u8>)],
+    resealed: &crate::store::Resealed,
 ) -> Result<()> {
     require(m.is_reader())?;
     let (case, _) = owned_case(app, m, case_id).await?;
-    for env in
-        std::iter::once(content).chain(messages.iter().chain(reasons).map(|(_, e)| e.as_slice()))
-    {
-        require_age_file(env)?;
-    }
-    if !app
-        .store
-        .rekey(&case.institution, &case.id, content, messages, reasons)
-        .await?
-    {
+    let old = app.store.attachments(&case.id).await?;
+    let done = app.store.rekey(&case.institution, &case.id, resealed).await;
+    super::evidence::settle(&app.blobs, &old, resealed, matches!(done, Ok(true)));
+    if !done? {
         return Err(Error::Conflict(
-            "the case changed meanwhile (a new message?); rekey it again".into(),
+            "the case changed meanwhile (a new message or file?); rekey it again".into(),
         ));
     }
     audit(app, m, "rekey", Some(&case.id)).await?;
     Ok(())
+}
+
+/// Stores a blob a member's client sealed (before a forward or rekey refers to it).
+#[instrument(skip_all)]
+pub fn may_upload_blob(m: &Member) -> Result<()> {
+    require(m.is_reader())
 }
 
 /// Whom a reveal request's reason is sealed to: the custodians keeping the identity, the

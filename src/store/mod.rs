@@ -61,6 +61,25 @@ pub struct NewAttachment {
     pub stored_size: u64,
 }
 
+/// Every envelope of a case sealed again for new readers (forward, escalate, rekey): applied
+/// all or nothing, and only if it covers every message, reason and attachment.
+#[derive(Debug, Clone, Default)]
+pub struct Resealed {
+    pub content: Vec<u8>,
+    pub messages: Vec<(i64, Vec<u8>)>,
+    pub reasons: Vec<(i64, Vec<u8>)>,
+    pub attachments: Vec<ResealedAttachment>,
+}
+
+/// An attachment's new blob (already committed to the blob folder) and manifest.
+#[derive(Debug, Clone)]
+pub struct ResealedAttachment {
+    pub seq: i64,
+    pub blob: String,
+    pub manifest: Vec<u8>,
+    pub stored_size: u64,
+}
+
 /// An attachment row.
 #[derive(Debug, Clone)]
 pub struct StoredAttachment {

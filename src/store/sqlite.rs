@@ -14,7 +14,7 @@ use tracing::instrument;
 
 use super::{
     AuditEntry, CaseEvent, CaseFilter, CaseRecord, CaseSummary, Classification, Move,
-    NewAttachment, NewCase, ReceiptRecord, RevealDecision, RevealRequest, StoreError,
+    NewAttachment, NewCase, ReceiptRecord, Resealed, RevealDecision, RevealRequest, StoreError,
     StoredAttachment, StoredMessage,
 };
 use crate::crypto::kdf::KdfParams;
@@ -533,23 +533,24 @@ impl SqliteStore {
         &self,
         case_id: &str,
         day: Date,
-        content: &[u8],
-        messages: &[(i64, Vec<u8>)],
-        reasons: &[(i64, Vec<u8>)],
+        r: &Resealed,
     ) -> Result<bool, StoreError> {
         let mut tx = self.pool.begin_with("BEGIN IMMEDIATE").await?;
+        if !covers_all(&mut tx, case_id, r).await? {
+            return Ok(false);
+        }
         let updated = sqlx::query(
             "UPDATE cases SET escalated_on = ?, content = ? WHERE id = ? AND escalated_on IS NULL",
         )
         .bind(day_string(day))
-        .bind(content)
+        .bind(&r.content)
         .bind(case_id)
         .execute(&mut *tx)
         .await?;
         if updated.rows_affected() != 1 {
             return Ok(false);
         }
-        replace_envelopes(&mut tx, case_id, messages, reasons).await?;
+        replace_envelopes(&mut tx, case_id, r).await?;
         insert_event(
             &mut tx,
             case_id,
@@ -629,12 +630,10 @@ impl SqliteStore {
         day: Date,
         actor: &Actor,
         reason_envelope: &[u8],
-        content: &[u8],
-        messages: &[(i64, Vec<u8>)],
-        reasons: &[(i64, Vec<u8>)],
+        r: &Resealed,
     ) -> Result<bool, StoreError> {
         let mut tx = self.pool.begin_with("BEGIN IMMEDIATE").await?;
-        if !covers_all(&mut tx, case_id, messages, reasons).await? {
+        if !covers_all(&mut tx, case_id, r).await? {
             return Ok(false);
         }
         if !move_state(
@@ -658,11 +657,11 @@ impl SqliteStore {
             .await?;
         sqlx::query("UPDATE cases SET institution = ?, content = ? WHERE id = ?")
             .bind(to_institution)
-            .bind(content)
+            .bind(&r.content)
             .bind(case_id)
             .execute(&mut *tx)
             .await?;
-        replace_envelopes(&mut tx, case_id, messages, reasons).await?;
+        replace_envelopes(&mut tx, case_id, r).await?;
         sqlx::query("INSERT OR IGNORE INTO case_past_owners (case_id, institution) VALUES (?, ?)")
             .bind(case_id)
             .bind(from_institution)
@@ -679,24 +678,22 @@ impl SqliteStore {
         &self,
         institution: &str,
         case_id: &str,
-        content: &[u8],
-        messages: &[(i64, Vec<u8>)],
-        reasons: &[(i64, Vec<u8>)],
+        r: &Resealed,
     ) -> Result<bool, StoreError> {
         let mut tx = self.pool.begin_with("BEGIN IMMEDIATE").await?;
-        if !covers_all(&mut tx, case_id, messages, reasons).await? {
+        if !covers_all(&mut tx, case_id, r).await? {
             return Ok(false);
         }
-        let r = sqlx::query("UPDATE cases SET content = ? WHERE id = ? AND institution = ?")
-            .bind(content)
+        let updated = sqlx::query("UPDATE cases SET content = ? WHERE id = ? AND institution = ?")
+            .bind(&r.content)
             .bind(case_id)
             .bind(institution)
             .execute(&mut *tx)
             .await?;
-        if r.rows_affected() != 1 {
+        if updated.rows_affected() != 1 {
             return Ok(false);
         }
-        replace_envelopes(&mut tx, case_id, messages, reasons).await?;
+        replace_envelopes(&mut tx, case_id, r).await?;
         tx.commit().await?;
         Ok(true)
     }
@@ -1358,32 +1355,6 @@ async fn move_state(
     Ok(true)
 }
 
-/// Whether re-sealed items cover every message and every reason of the case, no more, no less.
-async fn covers_all(
-    tx: &mut Tx<'_>,
-    case_id: &str,
-    messages: &[(i64, Vec<u8>)],
-    reasons: &[(i64, Vec<u8>)],
-) -> Result<bool, StoreError> {
-    let have: Vec<i64> =
-        sqlx::query_scalar("SELECT seq FROM messages WHERE case_id = ? ORDER BY seq")
-            .bind(case_id)
-            .fetch_all(&mut **tx)
-            .await?;
-    let have_reasons: Vec<i64> = sqlx::query_scalar(
-        "SELECT seq FROM events WHERE case_id = ? AND reason_envelope IS NOT NULL ORDER BY seq",
-    )
-    .bind(case_id)
-    .fetch_all(&mut **tx)
-    .await?;
-    let sorted = |items: &[(i64, Vec<u8>)]| {
-        let mut v: Vec<i64> = items.iter().map(|i| i.0).collect();
-        v.sort_unstable();
-        v
-    };
-    Ok(have == sorted(messages) && have_reasons == sorted(reasons))
-}
-
 async fn insert_attachments(
     tx: &mut Tx<'_>,
     case_id: &str,
@@ -1407,14 +1378,37 @@ async fn insert_attachments(
     Ok(())
 }
 
-/// Swaps re-sealed message and reason envelopes in, by their position in the case.
-async fn replace_envelopes(
-    tx: &mut Tx<'_>,
-    case_id: &str,
-    messages: &[(i64, Vec<u8>)],
-    reasons: &[(i64, Vec<u8>)],
-) -> Result<(), StoreError> {
-    for (seq, env) in messages {
+/// Whether re-sealed items cover every message, reason and attachment of the case, no more,
+/// no less.
+async fn covers_all(tx: &mut Tx<'_>, case_id: &str, r: &Resealed) -> Result<bool, StoreError> {
+    let have: Vec<i64> =
+        sqlx::query_scalar("SELECT seq FROM messages WHERE case_id = ? ORDER BY seq")
+            .bind(case_id)
+            .fetch_all(&mut **tx)
+            .await?;
+    let have_reasons: Vec<i64> = sqlx::query_scalar(
+        "SELECT seq FROM events WHERE case_id = ? AND reason_envelope IS NOT NULL ORDER BY seq",
+    )
+    .bind(case_id)
+    .fetch_all(&mut **tx)
+    .await?;
+    let have_files: Vec<i64> =
+        sqlx::query_scalar("SELECT seq FROM attachments WHERE case_id = ? ORDER BY seq")
+            .bind(case_id)
+            .fetch_all(&mut **tx)
+            .await?;
+    let sorted = |mut v: Vec<i64>| {
+        v.sort_unstable();
+        v
+    };
+    Ok(have == sorted(r.messages.iter().map(|i| i.0).collect())
+        && have_reasons == sorted(r.reasons.iter().map(|i| i.0).collect())
+        && have_files == sorted(r.attachments.iter().map(|a| a.seq).collect()))
+}
+
+/// Swaps re-sealed message, reason and attachment envelopes in, by their position in the case.
+async fn replace_envelopes(tx: &mut Tx<'_>, case_id: &str, r: &Resealed) -> Result<(), StoreError> {
+    for (seq, env) in &r.messages {
         sqlx::query("UPDATE messages SET envelope = ? WHERE case_id = ? AND seq = ?")
             .bind(env)
             .bind(case_id)
@@ -1422,11 +1416,21 @@ async fn replace_envelopes(
             .execute(&mut **tx)
             .await?;
     }
-    for (seq, env) in reasons {
+    for (seq, env) in &r.reasons {
         sqlx::query("UPDATE events SET reason_envelope = ? WHERE case_id = ? AND seq = ?")
             .bind(env)
             .bind(case_id)
             .bind(seq)
+            .execute(&mut **tx)
+            .await?;
+    }
+    for a in &r.attachments {
+        sqlx::query("UPDATE attachments SET blob = ?, manifest = ?, stored_size = ? WHERE case_id = ? AND seq = ?")
+            .bind(&a.blob)
+            .bind(&a.manifest)
+            .bind(i64::try_from(a.stored_size).unwrap_or(i64::MAX))
+            .bind(case_id)
+            .bind(a.seq)
             .execute(&mut **tx)
             .await?;
     }

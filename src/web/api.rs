@@ -12,14 +12,14 @@ use axum::response::{IntoResponse, Response};
 use serde::Deserialize;
 
 use crate::api::{
-    AttachmentJson, AttachmentsResponse, CaseListResponse, CaseResponse, CaseSummaryJson,
-    ChallengeRequest, ChallengeResponse, ClassifyRequest, EventJson, ExcludeRequest, ExtendRequest,
-    ExtendResponse, ForwardRequest, IdentityRequest, InstitutionJson, InstitutionsResponse,
-    IntakeParamsResponse, IntakeRequest, IntakeResponse, MessageJson, OkResponse, OverdueCount,
-    OverdueResponse, PendingRevealJson, PendingRevealsResponse, RecipientsQuery,
-    RecipientsResponse, RekeyRequest, ReplyRequest, RevealCreated, RevealDecided,
-    RevealDecisionBody, RevealRequestBody, SealedItem, SessionRequest, SessionResponse,
-    StateRequest,
+    AttachmentJson, AttachmentsResponse, BlobUploaded, CaseListResponse, CaseResponse,
+    CaseSummaryJson, ChallengeRequest, ChallengeResponse, ClassifyRequest, EventJson,
+    ExcludeRequest, ExtendRequest, ExtendResponse, ForwardRequest, IdentityRequest,
+    InstitutionJson, InstitutionsResponse, IntakeParamsResponse, IntakeRequest, IntakeResponse,
+    MessageJson, OkResponse, OverdueCount, OverdueResponse, PendingRevealJson,
+    PendingRevealsResponse, RecipientsQuery, RecipientsResponse, RekeyRequest, ReplyRequest,
+    RevealCreated, RevealDecided, RevealDecisionBody, RevealRequestBody, SealedAttachment,
+    SealedItem, SessionRequest, SessionResponse, StateRequest,
 };
 use crate::crypto::token;
 use crate::domain::case::{CaseState, Kind};
@@ -312,6 +312,32 @@ fn sealed_items(items: &[SealedItem]) -> Result<Vec<(i64, Vec<u8>)>> {
         .collect()
 }
 
+fn client_resealed(
+    state: &AppState,
+    content: &str,
+    messages: &[SealedItem],
+    reasons: &[SealedItem],
+    attachments: &[SealedAttachment],
+) -> Result<crate::store::Resealed> {
+    let attachments = attachments
+        .iter()
+        .map(|a| {
+            Ok(svc::ClientAttachment {
+                seq: a.seq,
+                blob: a.blob.clone(),
+                manifest: envelope_bytes(&a.manifest)?,
+            })
+        })
+        .collect::<Result<Vec<_>>>()?;
+    svc::resealed_from_client(
+        &state.app,
+        envelope_bytes(content)?,
+        sealed_items(messages)?,
+        sealed_items(reasons)?,
+        attachments,
+    )
+}
+
 pub async fn forward(
     State(state): State<AppState>,
     AuthMember(m): AuthMember,
@@ -319,15 +345,17 @@ pub async fn forward(
     Json(req): Json<ForwardRequest>,
 ) -> Result<Json<OkResponse>> {
     let reason = envelope_bytes(&req.reason_envelope)?;
-    let content = envelope_bytes(&req.content)?;
-    let messages = sealed_items(&req.messages)?;
-    let reasons = sealed_items(&req.reasons)?;
+    let resealed = client_resealed(
+        &state,
+        &req.content,
+        &req.messages,
+        &req.reasons,
+        &req.attachments,
+    )?;
     let f = svc::Forwarding {
         to: &req.to,
         reason: &reason,
-        content: &content,
-        messages: &messages,
-        reasons: &reasons,
+        resealed,
     };
     svc::forward(&state.app, &m, &id, &f).await?;
     Ok(Json(OkResponse { ok: true }))
@@ -416,17 +444,78 @@ pub async fn rekey(
     Path(id): Path<String>,
     Json(req): Json<RekeyRequest>,
 ) -> Result<Json<OkResponse>> {
-    let content = envelope_bytes(&req.content)?;
-    svc::rekey(
-        &state.app,
-        &m,
-        &id,
-        &content,
-        &sealed_items(&req.messages)?,
-        &sealed_items(&req.reasons)?,
-    )
-    .await?;
+    let resealed = client_resealed(
+        &state,
+        &req.content,
+        &req.messages,
+        &req.reasons,
+        &req.attachments,
+    )?;
+    svc::rekey(&state.app, &m, &id, &resealed).await?;
     Ok(Json(OkResponse { ok: true }))
+}
+
+/// A blob sealed on a member's machine, streamed to disk as it arrives.
+pub async fn upload_blob(
+    State(state): State<AppState>,
+    AuthMember(m): AuthMember,
+    body: axum::body::Body,
+) -> Result<Json<BlobUploaded>> {
+    use futures_util_lite::next_frame;
+    svc::may_upload_blob(&m)?;
+    let max = state
+        .app
+        .config
+        .attachments
+        .max_file_bytes
+        .saturating_add(2 * 1024 * 1024);
+    let (tx, handle) = crate::service::evidence::start_sealed_upload(state.app.blobs.clone(), max);
+    let mut body = body;
+    loop {
+        match next_frame(&mut body).await {
+            Some(Ok(chunk)) => {
+                if tx
+                    .send(crate::service::evidence::Piece::Chunk(chunk))
+                    .await
+                    .is_err()
+                {
+                    break;
+                }
+            }
+            Some(Err(())) => break,
+            None => {
+                let _ = tx.send(crate::service::evidence::Piece::End).await;
+                break;
+            }
+        }
+    }
+    drop(tx);
+    match handle.await {
+        Ok(Ok((blob, stored_size))) => Ok(Json(BlobUploaded { blob, stored_size })),
+        Ok(Err(e)) => Err(Error::Invalid(e.to_string())),
+        Err(_) => Err(Error::Internal("upload task failed".into())),
+    }
+}
+
+/// Reading a body frame by frame without pulling in a futures crate.
+mod futures_util_lite {
+    use axum::body::Body;
+    use bytes::Bytes;
+    use http_body::Body as _;
+
+    pub async fn next_frame(body: &mut Body) -> Option<Result<Bytes, ()>> {
+        loop {
+            let frame =
+                std::future::poll_fn(|cx| std::pin::Pin::new(&mut *body).poll_frame(cx)).await?;
+            match frame {
+                Ok(f) => match f.into_data() {
+                    Ok(d) => return Some(Ok(d)),
+                    Err(_) => continue, // trailers
+                },
+                Err(_) => return Some(Err(())),
+            }
+        }
+    }
 }
 
 pub async fn reveal_recipients(

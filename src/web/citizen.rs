@@ -429,7 +429,7 @@ pub async fn status_check(
 /// The receipt carried by a status-page form (reply, escalate): parsed, and counted against
 /// the receipt-check bucket since it costs one Argon2id run. The error is the page to answer.
 #[allow(clippy::result_large_err)]
-fn receipt_from_hidden_field(
+pub(super) fn receipt_from_hidden_field(
     state: &AppState,
     lang: Lang,
     typed: &str,

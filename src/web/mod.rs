@@ -98,6 +98,10 @@ pub fn router(app: Arc<App>) -> Result<Router, ConfigError> {
         )
         .route("/cases/{id}/forward", post(api::forward))
         .route("/institutions", get(api::institutions))
+        .route(
+            "/blobs",
+            post(api::upload_blob).layer(DefaultBodyLimit::disable()),
+        )
         .route("/cases/{id}/attachments", get(api::attachments))
         .route("/cases/{id}/attachments/{seq}", get(api::attachment))
         .route("/cases/{id}/exclusions", post(api::exclude))
@@ -133,6 +137,10 @@ pub fn router(app: Arc<App>) -> Result<Router, ConfigError> {
         )
         .route("/status/reply", post(citizen::status_reply))
         .route("/status/escalate", post(citizen::status_escalate))
+        .route(
+            "/status/attach",
+            post(upload::status_attach).layer(DefaultBodyLimit::max(upload_limit)),
+        )
         .route("/stats", get(citizen::stats))
         .route("/stats.json", get(citizen::stats_json))
         .route("/stats.csv", get(citizen::stats_csv))

@@ -250,3 +250,25 @@ pub fn error_page(status: StatusCode, lang: Lang, message: &'static str) -> Resp
         },
     )
 }
+
+#[derive(Template)]
+#[template(path = "notice.html")]
+pub struct NoticePage {
+    pub t: &'static Texts,
+    pub lang: Lang,
+    pub switch_href: String,
+    pub message: &'static str,
+}
+
+/// A page confirming something was saved.
+pub fn notice_page(lang: Lang, message: &'static str) -> Response {
+    render(
+        StatusCode::OK,
+        &NoticePage {
+            t: lang.texts(),
+            lang,
+            switch_href: switch_href("/status", lang),
+            message,
+        },
+    )
+}

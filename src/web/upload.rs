@@ -160,40 +160,9 @@ pub async fn report_multipart(state: AppState, lang: Lang, req: Request) -> Resp
             scrub: lim.scrub_images && !keep_original,
             scrub_max_bytes: lim.scrub_max_bytes,
         };
-        let (tx, handle) = evidence::start(app.blobs.clone(), plan);
-        let mut next = Some(first);
-        let mut interrupted = false;
-        while let Some(chunk) = next.take() {
-            total += chunk.len() as u64;
-            if tx.send(Piece::Chunk(chunk)).await.is_err() {
-                break; // the sealer stopped (too large): its result says why
-            }
-            match field.chunk().await {
-                Ok(Some(c)) => next = Some(c),
-                Ok(None) => {
-                    let _ = tx.send(Piece::End).await;
-                }
-                Err(_) => interrupted = true,
-            }
-        }
-        drop(tx);
-        match handle.await {
-            Ok(Ok(a)) => stored.push(a),
-            Ok(Err(UploadError::TooLarge)) => {
-                drain(&mut field).await;
-                problem = Some((StatusCode::PAYLOAD_TOO_LARGE, t.err_file_too_large));
-            }
-            Ok(Err(UploadError::Interrupted)) => {
-                problem = Some((StatusCode::BAD_REQUEST, t.err_upload_interrupted));
-            }
-            Ok(Err(e)) => {
-                tracing::error!(error = %e, "file not stored");
-                problem = Some((StatusCode::SERVICE_UNAVAILABLE, t.not_saved_retry));
-            }
-            Err(_) => problem = Some((StatusCode::SERVICE_UNAVAILABLE, t.not_saved_retry)),
-        }
-        if interrupted {
-            problem.get_or_insert((StatusCode::BAD_REQUEST, t.err_upload_interrupted));
+        match stream_file(&app, &mut field, first, plan, &mut total).await {
+            Ok(a) => stored.push(a),
+            Err(p) => problem = Some(p(t)),
         }
     }
 
@@ -250,4 +219,175 @@ pub async fn report_multipart(state: AppState, lang: Lang, req: Request) -> Resp
             )
         }
     }
+}
+
+/// Files added from the status page: the receipt comes first in the form, is checked (one
+/// Argon2id run), then each file streams in sealed for the case's readers and the reporter.
+pub async fn status_attach(
+    axum::extract::State(state): axum::extract::State<AppState>,
+    lang: Lang,
+    req: Request,
+) -> Response {
+    let t = lang.texts();
+    let mut mp = match Multipart::from_request(req, &state).await {
+        Ok(m) => m,
+        Err(_) => return body_problem_page(lang, BodyProblem::Malformed),
+    };
+    let app = state.app.clone();
+    let lim = app.config.attachments;
+    let mut receipt_text = Zeroizing::new(String::new());
+    let mut keep_original = false;
+    let mut target: Option<(String, Vec<age::x25519::Recipient>)> = None;
+    let mut stored: Vec<NewAttachment> = Vec::new();
+    let mut problem: Option<(StatusCode, &'static str)> = None;
+    let mut total: u64 = 0;
+    loop {
+        let mut field = match mp.next_field().await {
+            Ok(Some(f)) => f,
+            Ok(None) => break,
+            Err(_) => {
+                problem = Some((StatusCode::BAD_REQUEST, t.err_upload_interrupted));
+                break;
+            }
+        };
+        let name = field.name().unwrap_or_default().to_owned();
+        if name != "attachment" {
+            if let Ok(text) = read_text(&mut field, 4096).await {
+                match name.as_str() {
+                    "receipt" => receipt_text = text,
+                    "keep_metadata" => keep_original = !text.is_empty(),
+                    _ => {}
+                }
+            }
+            continue;
+        }
+        if problem.is_some() {
+            drain(&mut field).await;
+            continue;
+        }
+        let file_name = field.file_name().unwrap_or_default().to_owned();
+        let content_type = field
+            .content_type()
+            .unwrap_or("application/octet-stream")
+            .to_owned();
+        let first = match field.chunk().await {
+            Ok(Some(c)) => c,
+            Ok(None) => continue,
+            Err(_) => {
+                problem = Some((StatusCode::BAD_REQUEST, t.err_upload_interrupted));
+                continue;
+            }
+        };
+        if target.is_none() {
+            let receipt =
+                match super::citizen::receipt_from_hidden_field(&state, lang, &receipt_text) {
+                    Ok(r) => r,
+                    Err(page) => {
+                        drain(&mut field).await;
+                        while let Ok(Some(mut f)) = mp.next_field().await {
+                            drain(&mut f).await;
+                        }
+                        return page;
+                    }
+                };
+            match svc::upload_target(&app, &receipt).await {
+                Ok(Some(tg)) => target = Some(tg),
+                Ok(None) => {
+                    problem = Some((StatusCode::NOT_FOUND, t.status_not_found));
+                    drain(&mut field).await;
+                    continue;
+                }
+                Err(_) => {
+                    problem = Some((StatusCode::UNPROCESSABLE_ENTITY, t.cannot_attach));
+                    drain(&mut field).await;
+                    continue;
+                }
+            }
+        }
+        let Some((_, recipients)) = target.as_ref() else {
+            continue;
+        };
+        if stored.len() >= lim.max_files {
+            problem = Some((StatusCode::PAYLOAD_TOO_LARGE, t.err_too_many_files));
+            drain(&mut field).await;
+            continue;
+        }
+        let plan = FilePlan {
+            recipients: recipients.clone(),
+            name: file_name,
+            content_type,
+            max_bytes: lim
+                .max_file_bytes
+                .min(lim.max_report_bytes.saturating_sub(total)),
+            scrub: lim.scrub_images && !keep_original,
+            scrub_max_bytes: lim.scrub_max_bytes,
+        };
+        match stream_file(&app, &mut field, first, plan, &mut total).await {
+            Ok(a) => stored.push(a),
+            Err(p) => problem = Some(p(t)),
+        }
+    }
+    let discard = |stored: &[NewAttachment]| stored.iter().for_each(|a| app.blobs.remove(&a.blob));
+    if let Some((status, message)) = problem {
+        discard(&stored);
+        return super::pages::error_page(status, lang, message);
+    }
+    let Some((case_id, _)) = target else {
+        return super::pages::error_page(StatusCode::UNPROCESSABLE_ENTITY, lang, t.no_files_chosen);
+    };
+    if let Err(e) = svc::add_files(&app, &case_id, &stored).await {
+        tracing::error!(error = %e, "files not saved");
+        discard(&stored);
+        return super::pages::error_page(StatusCode::SERVICE_UNAVAILABLE, lang, t.err_internal);
+    }
+    super::pages::notice_page(lang, t.files_added)
+}
+
+type Problem = fn(&'static super::i18n::Texts) -> (StatusCode, &'static str);
+
+/// Streams one file's chunks into the sealer; `first` is the chunk already read.
+async fn stream_file(
+    app: &crate::service::App,
+    field: &mut axum::extract::multipart::Field<'_>,
+    first: bytes::Bytes,
+    plan: FilePlan,
+    total: &mut u64,
+) -> Result<NewAttachment, Problem> {
+    let (tx, handle) = evidence::start(app.blobs.clone(), plan);
+    let mut next = Some(first);
+    let mut interrupted = false;
+    while let Some(chunk) = next.take() {
+        *total += chunk.len() as u64;
+        if tx.send(Piece::Chunk(chunk)).await.is_err() {
+            break;
+        }
+        match field.chunk().await {
+            Ok(Some(c)) => next = Some(c),
+            Ok(None) => {
+                let _ = tx.send(Piece::End).await;
+            }
+            Err(_) => interrupted = true,
+        }
+    }
+    drop(tx);
+    let result = match handle.await {
+        Ok(Ok(a)) => Ok(a),
+        Ok(Err(UploadError::TooLarge)) => {
+            drain(field).await;
+            Err((|t| (StatusCode::PAYLOAD_TOO_LARGE, t.err_file_too_large)) as Problem)
+        }
+        Ok(Err(UploadError::Interrupted)) => {
+            Err((|t| (StatusCode::BAD_REQUEST, t.err_upload_interrupted)) as Problem)
+        }
+        Ok(Err(e)) => {
+            tracing::error!(error = %e, "file not stored");
+            Err((|t| (StatusCode::SERVICE_UNAVAILABLE, t.not_saved_retry)) as Problem)
+        }
+        Err(_) => Err((|t| (StatusCode::SERVICE_UNAVAILABLE, t.not_saved_retry)) as Problem),
+    };
+    if interrupted && let Ok(a) = &result {
+        app.blobs.remove(&a.blob);
+        return Err((|t| (StatusCode::BAD_REQUEST, t.err_upload_interrupted)) as Problem);
+    }
+    result
 }
