@@ -440,7 +440,11 @@ impl SqliteStore {
         .await;
         match res {
             Ok(_) => {}
-            Err(e) if is_unique_violation(&e) => return Ok(false),
+            // The same form sent again (same nonce): acknowledged once, stored once. Any other
+            // conflict is an error, never a silent "saved".
+            Err(e) if is_unique_violation(&e) && e.to_string().contains("client_nonce") => {
+                return Ok(false);
+            }
             Err(e) => return Err(e.into()),
         }
         if let Some(mv) = transition {
