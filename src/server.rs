@@ -37,6 +37,19 @@ pub async fn build(
     config: Config,
     clock: Arc<dyn Clock>,
 ) -> Result<(Arc<App>, Router), StartError> {
+    let app = open_app(config, clock, true).await?;
+    let router = web::router(app.clone())?;
+    Ok((app, router))
+}
+
+/// Opens everything the service needs. `starting` (the server itself): clean up after a crash —
+/// temporary blobs and blobs no row refers to. Operator commands that may run next to a live
+/// server (purge) pass `false`, so an upload in flight is never swept away.
+pub async fn open_app(
+    config: Config,
+    clock: Arc<dyn Clock>,
+    starting: bool,
+) -> Result<Arc<App>, StartError> {
     config.validate()?;
     if config.kdf.memory_kib < KdfParams::default().memory_kib
         || config.kdf.iterations < KdfParams::default().iterations
@@ -49,20 +62,23 @@ pub async fn build(
     }
     let directory = load_directory(&config.keys_dir).map_err(ConfigError::from)?;
     let store = Store::open(&config.database_path()).await?;
-    let blobs = BlobStore::open(&config.data_dir).map_err(StartError::Blobs)?;
-    // A crash between a blob's rename and its row's commit leaves a blob nobody refers to.
-    let swept = blobs
-        .sweep(&store.blob_ids().await?)
-        .map_err(StartError::Blobs)?;
-    if swept > 0 {
-        tracing::warn!(
-            blobs = swept,
-            "removed blobs of uploads that were never committed"
-        );
-    }
-    let app = Arc::new(App::new(config, directory, store, blobs, clock));
-    let router = web::router(app.clone())?;
-    Ok((app, router))
+    let blobs = if starting {
+        let blobs = BlobStore::open(&config.data_dir).map_err(StartError::Blobs)?;
+        // A crash between a blob's rename and its row's commit leaves a blob nobody refers to.
+        let swept = blobs
+            .sweep(&store.blob_ids().await?)
+            .map_err(StartError::Blobs)?;
+        if swept > 0 {
+            tracing::warn!(
+                blobs = swept,
+                "removed blobs of uploads that were never committed"
+            );
+        }
+        blobs
+    } else {
+        BlobStore::attach(&config.data_dir)
+    };
+    Ok(Arc::new(App::new(config, directory, store, blobs, clock)))
 }
 
 /// Runs until SIGINT/SIGTERM. `ready` is called with the address once listening (the demo prints
@@ -115,6 +131,7 @@ pub async fn housekeeping(app: Arc<App>) {
             Ok(round) => tracing::info!(
                 closed = round.closed,
                 audit_entries = round.audit_entries,
+                purged = round.purged,
                 "housekeeping"
             ),
             Err(e) => tracing::error!(error = %e, "housekeeping failed"),

@@ -14,27 +14,6 @@ use std::time::Duration;
 
 use common::*;
 
-const BOUNDARY: &str = "----bisik-test-boundary-7Q2";
-
-/// A multipart body: text fields, then files (name, content type, bytes).
-fn multipart(fields: &[(&str, &str)], files: &[(&str, &str, &[u8])]) -> Vec<u8> {
-    let mut b = Vec::new();
-    for (k, v) in fields {
-        write!(
-            b,
-            "--{BOUNDARY}\r\nContent-Disposition: form-data; name=\"{k}\"\r\n\r\n{v}\r\n"
-        )
-        .unwrap();
-    }
-    for (name, ct, data) in files {
-        write!(b, "--{BOUNDARY}\r\nContent-Disposition: form-data; name=\"attachment\"; filename=\"{name}\"\r\nContent-Type: {ct}\r\n\r\n").unwrap();
-        b.extend_from_slice(data);
-        b.extend_from_slice(b"\r\n");
-    }
-    write!(b, "--{BOUNDARY}--\r\n").unwrap();
-    b
-}
-
 fn post_multipart(base: &str, body: Vec<u8>) -> (u16, String) {
     let mut res = loopback_agent()
         .post(format!("{base}/report?lang=en"))

@@ -125,3 +125,99 @@ fn nothing_acknowledged_is_lost_when_the_server_is_killed() {
         server.stop();
     }
 }
+
+/// Retention: closed and archived cases go with everything that hangs off them, after their
+/// institution's period; the purge is audited as counts; open cases stay.
+#[tokio::test]
+async fn purge_deletes_finished_cases_after_the_retention_period() {
+    use axum::http::StatusCode;
+    let fx = Fixture::new(CHEAP_KDF);
+    fx.set_retention("health", 30);
+    let (router, app, clock) = fx.router().await;
+    clock.set(time::macros::datetime!(2026-01-05 10:00 UTC));
+    let req = axum::http::Request::post("/report?lang=en")
+        .header(
+            "content-type",
+            format!("multipart/form-data; boundary={BOUNDARY}"),
+        )
+        .body(axum::body::Body::from(multipart(
+            &report_fields(&[
+                ("privacy", "confidential"),
+                ("identity_name", "Purged Person"),
+                ("occurred_on", ""),
+            ]),
+            &[("evidence.txt", "text/plain", b"to be purged")],
+        )))
+        .unwrap();
+    let html = send(&router, req).await.text();
+    let (gone_receipt, gone_id) = (
+        element_text(&html, "receipt").unwrap(),
+        element_text(&html, "case-id").unwrap(),
+    );
+    assert_eq!(all_files(&fx.data_dir().join("blobs")).len(), 1);
+    let (kept_receipt, _kept_id) = submit(&router, &[("occurred_on", "")]).await;
+    let triage = login(&router, &fx.identity("health-triage")).await;
+    let r = set_state(&router, &triage, &gone_id, "archived", Some("Duplicate.")).await;
+    assert_eq!(r.status, StatusCode::OK);
+
+    // Not yet: 29 days later.
+    clock.advance(time::Duration::days(29));
+    assert!(
+        bisik::service::retention::plan(&app)
+            .await
+            .unwrap()
+            .is_empty()
+    );
+
+    // The operator's dry run (system clock: months later) lists it and deletes nothing.
+    let (ok, out, err) = bisik_cli(&[
+        "purge",
+        "--config",
+        fx.config_path.to_str().unwrap(),
+        "--dry-run",
+    ]);
+    assert!(ok, "{err}");
+    let out = String::from_utf8(out).unwrap();
+    assert!(
+        out.contains("would purge health: 1 cases") && out.contains(&gone_id),
+        "{out}"
+    );
+
+    clock.advance(time::Duration::days(2));
+    let done = bisik::service::retention::purge(&app).await.unwrap();
+    assert_eq!(done.len(), 1);
+    assert_eq!(done[0].cases, vec![gone_id.clone()]);
+    let r = send(
+        &router,
+        post_form("/status?lang=en", &[("receipt", &gone_receipt)]),
+    )
+    .await;
+    assert_eq!(
+        r.status,
+        StatusCode::NOT_FOUND,
+        "the purged case no longer opens"
+    );
+    let r = send(
+        &router,
+        post_form("/status?lang=en", &[("receipt", &kept_receipt)]),
+    )
+    .await;
+    assert_eq!(r.status, StatusCode::OK, "the open case stays");
+    let entries = app.store.audit_entries().await.unwrap();
+    assert!(
+        entries
+            .iter()
+            .any(|e| e.actor == "system" && e.action == "purge:health:1cases:1files")
+    );
+    assert!(
+        all_files(&fx.data_dir().join("blobs")).is_empty(),
+        "its file is gone too"
+    );
+    assert!(bisik::domain::audit::verify_chain(&entries).is_ok());
+    assert!(
+        bisik::service::retention::plan(&app)
+            .await
+            .unwrap()
+            .is_empty()
+    );
+}

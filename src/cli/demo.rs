@@ -175,6 +175,7 @@ pub fn create(dir: &Path) -> std::io::Result<()> {
             name_en: (*name_en).into(),
             intake_desk: *desk,
             reveal_notice_days: 0,
+            retention_days: None,
             parent: TREE
                 .iter()
                 .find(|t| t.0 == *slug)

@@ -4,6 +4,7 @@ pub mod audit;
 pub mod bench;
 pub mod case;
 pub mod demo;
+pub mod purge;
 pub mod serve;
 
 use std::path::PathBuf;
@@ -40,6 +41,8 @@ enum Command {
     Case(Box<case::CaseArgs>),
     /// Identity custodians: decide requests to reveal a confidential reporter's identity.
     Custody(Box<case::CustodyArgs>),
+    /// Delete closed and archived cases past their institution's retention period.
+    Purge(purge::PurgeArgs),
     /// Operator commands on the audit chain.
     Audit(audit::AuditArgs),
     /// Measurements (see BENCHMARKS.md).
@@ -71,6 +74,7 @@ pub fn run() -> ExitCode {
         Command::Logout(args) => case::logout(args),
         Command::Case(args) => case::run(*args),
         Command::Audit(args) => audit::run(args),
+        Command::Purge(args) => purge::run(args),
         Command::Custody(args) => case::custody(*args),
         Command::Bench(args) => bench::run(args),
     };

@@ -65,6 +65,8 @@ struct InstitutionFile {
     #[serde(default)]
     reveal_notice_days: u32,
     #[serde(default)]
+    retention_days: Option<u32>,
+    #[serde(default)]
     members: Vec<MemberEntry>,
 }
 
@@ -134,6 +136,7 @@ pub fn load_directory(dir: &Path) -> Result<Directory, KeysError> {
             parent: file.parent,
             categories: file.categories,
             reveal_notice_days: file.reveal_notice_days,
+            retention_days: file.retention_days,
             members,
         });
     }
@@ -183,6 +186,9 @@ pub fn institution_toml(inst: &Institution) -> String {
     out.push_str(&format!("intake_desk = {}\n", inst.intake_desk));
     if let Some(p) = &inst.parent {
         out.push_str(&format!("parent = {}\n", toml_str(p)));
+    }
+    if let Some(d) = inst.retention_days {
+        out.push_str(&format!("retention_days = {d}\n"));
     }
     if inst.reveal_notice_days > 0 {
         out.push_str(&format!(

@@ -72,6 +72,8 @@ pub struct Institution {
     /// Days between a custodian approving a reveal and the identity being handed out, so the
     /// reporter is told first (EU Directive Art. 16 style). 0: at once.
     pub reveal_notice_days: u32,
+    /// Days after which its closed and archived cases are purged; `None` keeps them.
+    pub retention_days: Option<u32>,
     pub members: Vec<Member>,
 }
 
@@ -286,6 +288,7 @@ pub(crate) mod tests {
             name_en: slug.into(),
             intake_desk: desk,
             reveal_notice_days: 0,
+            retention_days: None,
             parent: None,
             categories: vec![],
             members,

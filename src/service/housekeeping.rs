@@ -15,6 +15,7 @@ use super::deadline::times;
 pub struct Round {
     pub closed: usize,
     pub audit_entries: usize,
+    pub purged: usize,
 }
 
 /// Closes every answered case whose citizen stayed silent for the configured working days.
@@ -53,8 +54,14 @@ pub async fn close_silent_answered(app: &App) -> Result<usize> {
 pub async fn run_once(app: &App) -> Result<Round> {
     let closed = close_silent_answered(app).await?;
     let audit_entries = app.store.flush_reporter_actions(app.clock.today()).await?;
+    let purged = super::retention::purge(app)
+        .await?
+        .iter()
+        .map(|p| p.cases.len())
+        .sum();
     Ok(Round {
         closed,
         audit_entries,
+        purged,
     })
 }

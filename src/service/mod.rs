@@ -8,6 +8,7 @@ pub mod evidence;
 pub mod housekeeping;
 pub mod kdf;
 pub mod member;
+pub mod retention;
 pub mod stats;
 
 use std::sync::Arc;

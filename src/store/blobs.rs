@@ -41,6 +41,14 @@ impl BlobStore {
         Ok(Self { dir })
     }
 
+    /// The blob folder of a data folder, without any clean-up (for operator commands that may
+    /// run next to a live server).
+    pub fn attach(data_dir: &Path) -> Self {
+        Self {
+            dir: data_dir.join("blobs"),
+        }
+    }
+
     pub fn create_temp(&self) -> io::Result<TempBlob> {
         let name = token::random_32()
             .map(|b| token::encode(&b[..16]))

@@ -749,6 +749,59 @@ impl SqliteStore {
             .collect()
     }
 
+    /// Closed or archived cases of `institution` finished before `before`: (case id, its blobs).
+    #[instrument(skip_all)]
+    pub async fn purge_candidates(
+        &self,
+        institution: &str,
+        before: Date,
+    ) -> Result<Vec<(String, Vec<String>)>, StoreError> {
+        let ids: Vec<String> = sqlx::query_scalar(
+            "SELECT id FROM cases WHERE institution = ? AND state IN ('closed', 'archived') AND state_since < ? ORDER BY id",
+        )
+        .bind(institution)
+        .bind(day_string(before))
+        .fetch_all(&self.pool)
+        .await?;
+        let mut out = Vec::with_capacity(ids.len());
+        for id in ids {
+            let blobs: Vec<String> =
+                sqlx::query_scalar("SELECT blob FROM attachments WHERE case_id = ?")
+                    .bind(&id)
+                    .fetch_all(&self.pool)
+                    .await?;
+            out.push((id, blobs));
+        }
+        Ok(out)
+    }
+
+    /// Deletes cases with everything that hangs off them (envelopes, identities, messages,
+    /// history, files' rows, requests, exclusions) in one transaction — secure_delete overwrites
+    /// the freed pages — then checkpoints the WAL so no old page lingers there. The purge
+    /// itself is audited with a count.
+    #[instrument(skip_all)]
+    pub async fn purge(&self, ids: &[String], at: &str, action: &str) -> Result<usize, StoreError> {
+        let mut tx = self.pool.begin_with("BEGIN IMMEDIATE").await?;
+        let mut n = 0;
+        for id in ids {
+            sqlx::query("DELETE FROM audit_pending WHERE case_id = ?")
+                .bind(id)
+                .execute(&mut *tx)
+                .await?;
+            n += sqlx::query("DELETE FROM cases WHERE id = ?")
+                .bind(id)
+                .execute(&mut *tx)
+                .await?
+                .rows_affected() as usize;
+        }
+        append_chain(&mut tx, at, &Actor::System.to_column(), action, None).await?;
+        tx.commit().await?;
+        sqlx::query("PRAGMA wal_checkpoint(TRUNCATE)")
+            .execute(&self.pool)
+            .await?;
+        Ok(n)
+    }
+
     /// Every blob a row refers to (for the start-up sweep).
     #[instrument(skip_all)]
     pub async fn blob_ids(&self) -> Result<std::collections::HashSet<String>, StoreError> {

@@ -98,6 +98,17 @@ impl Fixture {
         std::fs::write(keys, out).unwrap();
     }
 
+    /// Sets how long an institution keeps its closed and archived cases.
+    pub fn set_retention(&self, institution: &str, days: u32) {
+        let keys = self
+            .dir
+            .path()
+            .join("keys/institutions")
+            .join(format!("{institution}.toml"));
+        let text = std::fs::read_to_string(&keys).unwrap();
+        std::fs::write(keys, format!("retention_days = {days}\n{text}")).unwrap();
+    }
+
     /// Sets an institution's notice period before a granted identity is handed out.
     pub fn set_reveal_notice(&self, institution: &str, days: u32) {
         let keys = self
@@ -525,4 +536,30 @@ pub fn all_files(dir: &Path) -> Vec<PathBuf> {
 
 pub fn contains(haystack: &[u8], needle: &[u8]) -> bool {
     !needle.is_empty() && haystack.windows(needle.len()).any(|w| w == needle)
+}
+
+pub const BOUNDARY: &str = "----bisik-test-boundary-7Q2";
+
+/// A multipart body: text fields, then files (name, content type, bytes).
+pub fn multipart(fields: &[(&str, &str)], files: &[(&str, &str, &[u8])]) -> Vec<u8> {
+    use std::io::Write as _;
+    let mut b = Vec::new();
+    for (k, v) in fields {
+        write!(
+            b,
+            "--{BOUNDARY}\r\nContent-Disposition: form-data; name=\"{k}\"\r\n\r\n{v}\r\n"
+        )
+        .unwrap();
+    }
+    for (name, ct, data) in files {
+        write!(
+            b,
+            "--{BOUNDARY}\r\nContent-Disposition: form-data; name=\"attachment\"; filename=\"{name}\"\r\nContent-Type: {ct}\r\n\r\n"
+        )
+        .unwrap();
+        b.extend_from_slice(data);
+        b.extend_from_slice(b"\r\n");
+    }
+    write!(b, "--{BOUNDARY}--\r\n").unwrap();
+    b
 }
