@@ -22,6 +22,9 @@ pub enum Error {
     /// The request is well-formed but not acceptable (an illegal transition, a bad field).
     #[error("{0}")]
     Invalid(String),
+    /// Too much work is waiting: try again shortly (nothing was saved).
+    #[error("too busy right now")]
+    Busy,
     /// The case changed meanwhile; fetch it again.
     #[error("{0}")]
     Conflict(String),

@@ -14,6 +14,7 @@ use crate::service::App;
 use crate::store::blobs::BlobStore;
 use crate::store::{Store, StoreError};
 use crate::web;
+use crate::web::listen::{self, Bound, ServeOptions};
 
 #[derive(Debug, Error)]
 pub enum StartError {
@@ -85,9 +86,20 @@ pub async fn open_app(
 /// it; tests read it).
 pub async fn serve(config: Config, ready: impl FnOnce(&str)) -> Result<(), StartError> {
     let listen = config.listen.clone();
+    let opts = ServeOptions {
+        header_timeout: std::time::Duration::from_secs(config.http.header_timeout_secs),
+        proxy_protocol: config.http.proxy_protocol,
+    };
+    let socket_mode = u32::from_str_radix(config.http.unix_socket_mode.trim_start_matches("0o"), 8)
+        .map_err(|_| {
+            ConfigError::Invalid(format!(
+                "http.unix_socket_mode {:?} is not octal",
+                config.http.unix_socket_mode
+            ))
+        })?;
     let (app, router) = build(config, Arc::new(SystemClock)).await?;
     let housekeeping = tokio::spawn(housekeeping(app.clone()));
-    let result = match listen {
+    match listen {
         Listen::Tcp(addr) => {
             let listener = TcpListener::bind(addr)
                 .await
@@ -97,9 +109,7 @@ pub async fn serve(config: Config, ready: impl FnOnce(&str)) -> Result<(), Start
                 })?;
             let local = listener.local_addr().map_err(StartError::Serve)?;
             ready(&format!("http://{local}/"));
-            axum::serve(listener, router)
-                .with_graceful_shutdown(shutdown_signal())
-                .await
+            listen::serve(Bound::Tcp(listener), router, opts, shutdown_signal()).await;
         }
         Listen::Unix(path) => {
             remove_stale_socket(&path)?;
@@ -107,17 +117,21 @@ pub async fn serve(config: Config, ready: impl FnOnce(&str)) -> Result<(), Start
                 what: path.display().to_string(),
                 source,
             })?;
+            use std::os::unix::fs::PermissionsExt;
+            std::fs::set_permissions(&path, std::fs::Permissions::from_mode(socket_mode)).map_err(
+                |source| StartError::Listen {
+                    what: path.display().to_string(),
+                    source,
+                },
+            )?;
             ready(&format!("unix:{}", path.display()));
-            let r = axum::serve(listener, router)
-                .with_graceful_shutdown(shutdown_signal())
-                .await;
+            listen::serve(Bound::Unix(listener), router, opts, shutdown_signal()).await;
             let _ = std::fs::remove_file(&path);
-            r
         }
-    };
+    }
     housekeeping.abort();
     app.store.close().await;
-    result.map_err(StartError::Serve)
+    Ok(())
 }
 
 /// Periodic work that needs no request (see `service::housekeeping`): at start, then every ten

@@ -964,3 +964,25 @@ async fn a_stalled_request_times_out_with_a_page() {
     assert_security_headers(&r, "timeout");
     assert!(app.store.count_by_state().await.unwrap().is_empty());
 }
+
+#[tokio::test]
+async fn onion_location_only_when_also_on_clearnet() {
+    let fx = Fixture::new(CHEAP_KDF);
+    let (router, _app, _clock) = fx.router().await;
+    assert!(
+        send(&router, get("/report"))
+            .await
+            .headers
+            .get("onion-location")
+            .is_none()
+    );
+    let fx = Fixture::new(&format!(
+        "{CHEAP_KDF}\n[http]\nclearnet_origin = \"https://bisik.example\"\nonion_address = \"http://bisikxyz.onion\"\n"
+    ));
+    let (router, _app, _clock) = fx.router().await;
+    let r = send(&router, get("/report?lang=en")).await;
+    assert_eq!(
+        r.headers.get("onion-location").unwrap(),
+        "http://bisikxyz.onion/report"
+    );
+}

@@ -298,6 +298,14 @@ fn serves_on_a_unix_socket_replacing_a_stale_one() {
         }
     };
     assert!(response.ends_with("ok"));
+    use std::os::unix::fs::{FileTypeExt, PermissionsExt};
+    let meta = std::fs::metadata(&sock).unwrap();
+    assert!(meta.file_type().is_socket());
+    assert_eq!(
+        meta.permissions().mode() & 0o777,
+        0o660,
+        "only the owner and the tor group may connect"
+    );
     assert!(
         response
             .to_ascii_lowercase()

@@ -221,3 +221,174 @@ async fn purge_deletes_finished_cases_after_the_retention_period() {
             .is_empty()
     );
 }
+
+fn raw_http(addr: &str, prefix: &str, request: &str) -> String {
+    use std::io::{Read, Write};
+    let mut s = std::net::TcpStream::connect(addr).unwrap();
+    s.set_read_timeout(Some(Duration::from_secs(20))).unwrap();
+    s.write_all(prefix.as_bytes()).unwrap();
+    s.write_all(request.as_bytes()).unwrap();
+    let mut out = String::new();
+    let _ = s.read_to_string(&mut out);
+    out
+}
+
+fn report_request(addr: &str) -> String {
+    let body = form_body(&report_fields(&[]));
+    format!(
+        "POST /report?lang=en HTTP/1.1\r\nHost: {addr}\r\nContent-Type: application/x-www-form-urlencoded\r\n\
+         Content-Length: {}\r\nConnection: close\r\n\r\n{body}",
+        body.len()
+    )
+}
+
+/// Behind tor with `HiddenServiceExportCircuitID haproxy`: each circuit has its own bucket, and
+/// a connection without the PROXY line is dropped.
+#[test]
+fn per_circuit_buckets_from_the_proxy_line() {
+    let fx = Fixture::new(&format!(
+        "{CHEAP_KDF}\n[http]\nproxy_protocol = true\n[rate]\nper_circuit_submissions_per_minute = 1\nper_circuit_submission_burst = 1\n"
+    ));
+    // The harness's readiness probe cannot speak PROXY: start by hand.
+    let port = free_port();
+    let addr = format!("127.0.0.1:{port}");
+    let mut child = std::process::Command::new(bisik_bin())
+        .args(["serve", "--config", fx.config_path.to_str().unwrap()])
+        .env("BISIK_LISTEN", &addr)
+        .stdout(std::process::Stdio::null())
+        .stderr(std::process::Stdio::null())
+        .spawn()
+        .unwrap();
+    let deadline = std::time::Instant::now() + Duration::from_secs(30);
+    while std::net::TcpStream::connect(&addr).is_err() {
+        assert!(std::time::Instant::now() < deadline);
+        std::thread::sleep(Duration::from_millis(50));
+    }
+    let circuit = |n: u32| {
+        format!(
+            "PROXY TCP6 fc00:dead:beef:4dad::{:x}:{:x} ::1 65535 80\r\n",
+            n >> 16,
+            n & 0xffff
+        )
+    };
+    let first = raw_http(&addr, &circuit(7), &report_request(&addr));
+    assert!(
+        first.starts_with("HTTP/1.1 200") && first.contains("id=\"receipt\""),
+        "{first}"
+    );
+    let again = raw_http(&addr, &circuit(7), &report_request(&addr));
+    assert!(
+        again.starts_with("HTTP/1.1 429") && again.contains("very busy"),
+        "{again}"
+    );
+    let other = raw_http(&addr, &circuit(8), &report_request(&addr));
+    assert!(
+        other.starts_with("HTTP/1.1 200"),
+        "another circuit has its own bucket: {other}"
+    );
+    let bare = raw_http(
+        &addr,
+        "",
+        "GET /healthz HTTP/1.1\r\nHost: x\r\nConnection: close\r\n\r\n",
+    );
+    assert!(bare.is_empty(), "no PROXY line, no answer: {bare}");
+    let healthy = raw_http(
+        &addr,
+        "PROXY UNKNOWN\r\n",
+        "GET /healthz HTTP/1.1\r\nHost: x\r\nConnection: close\r\n\r\n",
+    );
+    assert!(healthy.starts_with("HTTP/1.1 200"), "{healthy}");
+    let _ = child.kill();
+    let _ = child.wait();
+}
+
+/// A client that trickles its request head is cut off.
+#[test]
+fn slow_clients_are_cut_off() {
+    use std::io::{Read, Write};
+    let fx = Fixture::new(&format!("{CHEAP_KDF}\n[http]\nheader_timeout_secs = 1\n"));
+    let server = ServerProcess::start(&fx.config_path, &[]);
+    let addr = server.base.trim_start_matches("http://").to_owned();
+    let mut s = std::net::TcpStream::connect(&addr).unwrap();
+    s.set_read_timeout(Some(Duration::from_secs(20))).unwrap();
+    s.write_all(b"GET /healthz HTTP/1.1\r\nHost: x\r\n")
+        .unwrap();
+    let started = std::time::Instant::now();
+    let mut buf = Vec::new();
+    let _ = s.read_to_end(&mut buf);
+    let text = String::from_utf8_lossy(&buf);
+    assert!(buf.is_empty() || text.starts_with("HTTP/1.1 408"), "{text}");
+    assert!(
+        started.elapsed() < Duration::from_secs(15),
+        "the connection was closed by the server"
+    );
+    server.stop();
+}
+
+/// Under a flood of submissions (production Argon2id), receipt checks and /healthz still answer:
+/// submissions beyond a few waiting are turned away at once instead of queueing.
+#[test]
+fn receipt_checks_survive_a_submission_flood() {
+    let fx = Fixture::new(
+        "[rate]\nsubmissions_per_minute = 100000\nsubmission_burst = 100000\n\
+         status_checks_per_minute = 100000\nstatus_check_burst = 100000\n",
+    );
+    let server = ServerProcess::start(&fx.config_path, &[]);
+    let base = server.base.clone();
+    let (status, html) = post(
+        &base,
+        "/report?lang=en",
+        &report_fields(&[("title", "Before the flood")]),
+    )
+    .unwrap();
+    assert_eq!(status, 200);
+    let receipt = element_text(&html, "receipt").unwrap();
+    let stop = Arc::new(AtomicBool::new(false));
+    let outcomes: Arc<Mutex<Vec<u16>>> = Arc::default();
+    let flood: Vec<_> = (0..16)
+        .map(|_| {
+            let (base, stop, outcomes) = (base.clone(), stop.clone(), outcomes.clone());
+            std::thread::spawn(move || {
+                while !stop.load(Ordering::SeqCst) {
+                    if let Some((s, _)) = post(&base, "/report?lang=en", &report_fields(&[])) {
+                        outcomes.lock().unwrap().push(s);
+                    }
+                }
+            })
+        })
+        .collect();
+    std::thread::sleep(Duration::from_millis(500));
+    // The stated bound: every receipt check under the flood answers within 15 seconds.
+    let bound = Duration::from_secs(15);
+    let mut worst = Duration::ZERO;
+    for _ in 0..5 {
+        let started = std::time::Instant::now();
+        let (s, page) = post(&base, "/status?lang=en", &[("receipt", &receipt)]).unwrap();
+        let took = started.elapsed();
+        worst = worst.max(took);
+        assert_eq!(s, 200, "{page}");
+        assert!(page.contains("Before the flood"));
+        assert!(
+            took < bound,
+            "a receipt check took {took:?} under the flood"
+        );
+        let health = loopback_agent()
+            .get(format!("{base}/healthz"))
+            .call()
+            .unwrap()
+            .status()
+            .as_u16();
+        assert_eq!(health, 200);
+    }
+    stop.store(true, Ordering::SeqCst);
+    for t in flood {
+        t.join().unwrap();
+    }
+    let outcomes = outcomes.lock().unwrap().clone();
+    let shed = outcomes.iter().filter(|s| **s == 503).count();
+    let ok = outcomes.iter().filter(|s| **s == 200).count();
+    eprintln!("flood: {ok} accepted, {shed} turned away busy; worst receipt check {worst:?}");
+    assert!(shed > 0, "the flood should have been shed: {outcomes:?}");
+    assert!(ok > 0);
+    server.stop();
+}

@@ -62,6 +62,20 @@ pub struct HttpConfig {
     /// Extra origins allowed to POST (e.g. `https://lapor.example` behind a proxy that rewrites
     /// `Host`). Same-origin requests never need this.
     pub trusted_origins: Vec<String>,
+    /// Deadline for requests that carry files (they may be large, over Tor), seconds.
+    pub upload_timeout_secs: u64,
+    /// Deadline for a client to send a request's head, seconds (slow clients are cut off).
+    pub header_timeout_secs: u64,
+    /// Expect tor's PROXY v1 line (`HiddenServiceExportCircuitID haproxy`) on every connection
+    /// and rate-limit per circuit as well.
+    pub proxy_protocol: bool,
+    /// Permissions of the unix socket (octal), e.g. "0660" so only the tor user's group can use it.
+    pub unix_socket_mode: String,
+    /// With `onion_address`: this service is also reached over clearnet HTTPS at this origin,
+    /// and pages tell Tor Browser about the onion address (`Onion-Location`).
+    pub clearnet_origin: Option<String>,
+    /// The onion service's address, e.g. `http://xxxxxxxx.onion`.
+    pub onion_address: Option<String>,
 }
 
 impl Default for HttpConfig {
@@ -70,6 +84,12 @@ impl Default for HttpConfig {
             request_body_max_bytes: 1024 * 1024,
             request_timeout_secs: 30,
             trusted_origins: vec![],
+            upload_timeout_secs: 1800,
+            header_timeout_secs: 10,
+            proxy_protocol: false,
+            unix_socket_mode: "0660".into(),
+            clearnet_origin: None,
+            onion_address: None,
         }
     }
 }
@@ -82,6 +102,14 @@ pub struct RateConfig {
     pub submission_burst: u32,
     pub status_checks_per_minute: u32,
     pub status_check_burst: u32,
+    /// Per tor circuit (only with `http.proxy_protocol`).
+    pub per_circuit_submissions_per_minute: u32,
+    pub per_circuit_submission_burst: u32,
+    pub per_circuit_status_checks_per_minute: u32,
+    pub per_circuit_status_check_burst: u32,
+    /// Submissions allowed to wait for the key derivation; more are turned away at once with a
+    /// "busy" page, so a flood cannot stall receipt checks behind it.
+    pub max_waiting_submissions: usize,
 }
 
 impl Default for RateConfig {
@@ -91,6 +119,11 @@ impl Default for RateConfig {
             submission_burst: 20,
             status_checks_per_minute: 240,
             status_check_burst: 40,
+            per_circuit_submissions_per_minute: 6,
+            per_circuit_submission_burst: 3,
+            per_circuit_status_checks_per_minute: 20,
+            per_circuit_status_check_burst: 5,
+            max_waiting_submissions: 4,
         }
     }
 }

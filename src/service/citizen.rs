@@ -66,7 +66,7 @@ pub async fn prepare(app: &App, report: &Checked<'_>) -> Result<Prepared> {
     let params = app.kdf.params;
     let reporter = app
         .kdf
-        .derive(receipt.secret(), &salt, params)
+        .derive_for_submission(receipt.secret(), &salt, params)
         .await?
         .to_public();
     Ok(Prepared {

@@ -23,10 +23,14 @@ pub struct KdfPool {
     dummy_salt: [u8; SALT_LEN],
     /// A recipient nobody's receipt derives to, compared against for unknown lookup ids.
     dummy_recipient: String,
+    /// New reports waiting for a derivation, and how many may wait: more are turned away at
+    /// once, so a flood of submissions cannot queue receipt checks behind it.
+    waiting_submissions: Arc<std::sync::atomic::AtomicUsize>,
+    max_waiting_submissions: usize,
 }
 
 impl KdfPool {
-    pub fn new(params: KdfParams) -> Self {
+    pub fn new(params: KdfParams, max_waiting_submissions: usize) -> Self {
         let cores = std::thread::available_parallelism()
             .map(|n| n.get())
             .unwrap_or(1);
@@ -39,6 +43,8 @@ impl KdfPool {
             params,
             dummy_salt,
             dummy_recipient,
+            waiting_submissions: Arc::default(),
+            max_waiting_submissions: max_waiting_submissions.max(1),
         }
     }
 
@@ -48,6 +54,24 @@ impl KdfPool {
 
     pub fn dummy_recipient(&self) -> &str {
         &self.dummy_recipient
+    }
+
+    /// Like [`Self::derive`], for a new report: `Error::Busy` at once when too many are waiting.
+    pub async fn derive_for_submission(
+        &self,
+        secret: &[u8],
+        salt: &[u8],
+        params: KdfParams,
+    ) -> Result<x25519::Identity> {
+        use std::sync::atomic::Ordering;
+        let before = self.waiting_submissions.fetch_add(1, Ordering::SeqCst);
+        let result = if before >= self.max_waiting_submissions {
+            Err(Error::Busy)
+        } else {
+            self.derive(secret, salt, params).await
+        };
+        self.waiting_submissions.fetch_sub(1, Ordering::SeqCst);
+        result
     }
 
     /// Derives the reporter identity for a receipt secret.

@@ -107,7 +107,7 @@ impl App {
         blobs: crate::store::blobs::BlobStore,
         clock: Arc<dyn Clock>,
     ) -> Self {
-        let kdf = kdf::KdfPool::new(config.kdf);
+        let kdf = kdf::KdfPool::new(config.kdf, config.rate.max_waiting_submissions);
         Self {
             config,
             directory,

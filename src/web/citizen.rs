@@ -20,8 +20,9 @@ use crate::domain::institution::Role;
 use crate::domain::report::{self, Draft, Field};
 use crate::service::citizen::{self as svc, ReporterView};
 
-use super::AppState;
 use super::i18n::{Lang, Texts};
+use super::listen::Circuit;
+use super::{AppState, CircuitOf};
 use crate::domain::stats::Group;
 
 use super::pages::{
@@ -218,6 +219,7 @@ pub async fn report_submit(
     lang: Lang,
     req: axum::extract::Request,
 ) -> Response {
+    let circuit = req.extensions().get::<Circuit>().copied();
     let is_multipart = req
         .headers()
         .get(header::CONTENT_TYPE)
@@ -246,11 +248,16 @@ pub async fn report_submit(
         Ok(v) => v,
         Err(p) => return body_problem_page(lang, p),
     };
-    finish_report(&state, lang, &values).await
+    finish_report(&state, lang, circuit, &values).await
 }
 
 /// Checks the typed fields of a report without files and files it.
-pub(super) async fn finish_report(state: &AppState, lang: Lang, values: &ReportValues) -> Response {
+pub(super) async fn finish_report(
+    state: &AppState,
+    lang: Lang,
+    circuit: Option<Circuit>,
+    values: &ReportValues,
+) -> Response {
     let t = lang.texts();
     let app = &state.app;
     let checked = match check_report(state, lang, values) {
@@ -266,7 +273,7 @@ pub(super) async fn finish_report(state: &AppState, lang: Lang, values: &ReportV
             );
         }
     };
-    if state.limits.submissions.check().is_err() {
+    if !state.limits.allow_submission(circuit) {
         return report_page(
             state,
             lang,
@@ -278,6 +285,14 @@ pub(super) async fn finish_report(state: &AppState, lang: Lang, values: &ReportV
     }
     match svc::submit(app, &checked).await {
         Ok(done) => receipt_page(lang, &done),
+        Err(crate::error::Error::Busy) => report_page(
+            state,
+            lang,
+            StatusCode::SERVICE_UNAVAILABLE,
+            values,
+            vec![],
+            Some(t.err_busy),
+        ),
         Err(e) => {
             tracing::error!(error = %e, "report not saved");
             report_page(
@@ -394,6 +409,7 @@ struct StatusForm {
 pub async fn status_check(
     State(state): State<AppState>,
     lang: Lang,
+    CircuitOf(circuit): CircuitOf,
     headers: HeaderMap,
     body: Bytes,
 ) -> Response {
@@ -413,7 +429,7 @@ pub async fn status_check(
             );
         }
     };
-    if state.limits.status_checks.check().is_err() {
+    if !state.limits.allow_status_check(circuit) {
         return error_page(StatusCode::TOO_MANY_REQUESTS, lang, t.err_busy);
     }
     match svc::open_case(&state.app, &receipt).await {
@@ -432,6 +448,7 @@ pub async fn status_check(
 pub(super) fn receipt_from_hidden_field(
     state: &AppState,
     lang: Lang,
+    circuit: Option<Circuit>,
     typed: &str,
 ) -> Result<Receipt, Response> {
     let t = lang.texts();
@@ -443,7 +460,7 @@ pub(super) fn receipt_from_hidden_field(
             "",
         )
     })?;
-    if state.limits.status_checks.check().is_err() {
+    if !state.limits.allow_status_check(circuit) {
         return Err(error_page(StatusCode::TOO_MANY_REQUESTS, lang, t.err_busy));
     }
     Ok(receipt)
@@ -463,6 +480,7 @@ struct ReplyForm {
 pub async fn status_reply(
     State(state): State<AppState>,
     lang: Lang,
+    CircuitOf(circuit): CircuitOf,
     headers: HeaderMap,
     body: Bytes,
 ) -> Response {
@@ -471,7 +489,7 @@ pub async fn status_reply(
         Err(p) => return body_problem_page(lang, p),
     };
     let t = lang.texts();
-    let receipt = match receipt_from_hidden_field(&state, lang, &form.receipt) {
+    let receipt = match receipt_from_hidden_field(&state, lang, circuit, &form.receipt) {
         Ok(r) => r,
         Err(page) => return page,
     };
@@ -521,6 +539,7 @@ struct EscalateForm {
 pub async fn status_escalate(
     State(state): State<AppState>,
     lang: Lang,
+    CircuitOf(circuit): CircuitOf,
     headers: HeaderMap,
     body: Bytes,
 ) -> Response {
@@ -529,7 +548,7 @@ pub async fn status_escalate(
         Err(p) => return body_problem_page(lang, p),
     };
     let t = lang.texts();
-    let receipt = match receipt_from_hidden_field(&state, lang, &form.receipt) {
+    let receipt = match receipt_from_hidden_field(&state, lang, circuit, &form.receipt) {
         Ok(r) => r,
         Err(page) => return page,
     };

@@ -17,6 +17,7 @@ impl Error {
             Error::Forbidden | Error::Denied(_) => StatusCode::FORBIDDEN,
             Error::Invalid(_) => StatusCode::UNPROCESSABLE_ENTITY,
             Error::Conflict(_) => StatusCode::CONFLICT,
+            Error::Busy => StatusCode::SERVICE_UNAVAILABLE,
             _ => StatusCode::INTERNAL_SERVER_ERROR,
         }
     }
@@ -28,6 +29,7 @@ impl Error {
             Error::Forbidden | Error::Denied(_) => "forbidden",
             Error::Invalid(_) => "invalid",
             Error::Conflict(_) => "conflict",
+            Error::Busy => "busy",
             _ => "internal",
         }
     }

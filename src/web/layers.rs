@@ -79,6 +79,38 @@ pub async fn log_requests(req: Request, next: Next) -> Response {
     res
 }
 
+/// Requests that carry files get the long deadline: a report with files, files added from the
+/// status page, a member's re-sealed blob.
+pub fn is_upload(req: &Request) -> bool {
+    let path = req.uri().path();
+    let multipart = req.headers().get(header::CONTENT_TYPE).is_some_and(|v| {
+        v.as_bytes()
+            .to_ascii_lowercase()
+            .starts_with(b"multipart/form-data")
+    });
+    req.method() == Method::POST
+        && (path == "/status/attach" || path == "/api/v1/blobs" || (path == "/report" && multipart))
+}
+
+/// `Onion-Location` on every page when the service is also on clearnet HTTPS, so Tor Browser
+/// offers the onion address. Never set for onion-only deployments.
+pub fn onion_location(
+    onion: String,
+) -> impl Fn(Request, Next) -> std::pin::Pin<Box<dyn std::future::Future<Output = Response> + Send>>
++ Clone {
+    move |req: Request, next: Next| {
+        let target = format!("{}{}", onion.trim_end_matches('/'), req.uri().path());
+        Box::pin(async move {
+            let mut res = next.run(req).await;
+            if let Ok(v) = HeaderValue::from_str(&target) {
+                res.headers_mut()
+                    .insert(HeaderName::from_static("onion-location"), v);
+            }
+            res
+        })
+    }
+}
+
 /// Turns bare error responses into something a person can act on: a page in their language for
 /// citizen routes, a JSON error for the member API.
 pub async fn error_pages(req: Request, next: Next) -> Response {

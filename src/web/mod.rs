@@ -9,6 +9,7 @@ pub mod citizen;
 pub mod error;
 pub mod i18n;
 pub mod layers;
+pub mod listen;
 pub mod pages;
 pub mod upload;
 
@@ -21,19 +22,21 @@ use axum::extract::DefaultBodyLimit;
 use axum::http::StatusCode;
 use axum::middleware;
 use axum::routing::{get, post};
-use governor::{DefaultDirectRateLimiter, Quota, RateLimiter};
+use governor::{DefaultDirectRateLimiter, DefaultKeyedRateLimiter, Quota, RateLimiter};
 use tower_http::csrf::CsrfLayer;
 use tower_http::limit::RequestBodyLimitLayer;
-use tower_http::timeout::TimeoutLayer;
 
 use crate::config::{ConfigError, RateConfig};
 use crate::service::App;
 
-/// Global token buckets. They count requests, never who sent them.
+/// Token buckets: global ones count requests, never who sent them; with tor's PROXY protocol,
+/// per-circuit ones too (a circuit id says nothing about who is behind it, and is never kept).
 #[derive(Debug)]
 pub struct RateLimits {
-    pub submissions: DefaultDirectRateLimiter,
-    pub status_checks: DefaultDirectRateLimiter,
+    submissions: DefaultDirectRateLimiter,
+    status_checks: DefaultDirectRateLimiter,
+    circuit_submissions: DefaultKeyedRateLimiter<u32>,
+    circuit_status_checks: DefaultKeyedRateLimiter<u32>,
 }
 
 fn quota(per_minute: u32, burst: u32) -> Quota {
@@ -50,7 +53,53 @@ impl RateLimits {
                 c.status_checks_per_minute,
                 c.status_check_burst,
             )),
+            circuit_submissions: RateLimiter::keyed(quota(
+                c.per_circuit_submissions_per_minute,
+                c.per_circuit_submission_burst,
+            )),
+            circuit_status_checks: RateLimiter::keyed(quota(
+                c.per_circuit_status_checks_per_minute,
+                c.per_circuit_status_check_burst,
+            )),
         }
+    }
+
+    /// May one more report be filed now (from this circuit, if known)?
+    pub fn allow_submission(&self, circuit: Option<listen::Circuit>) -> bool {
+        self.forget_idle_circuits_if_many();
+        circuit.is_none_or(|c| self.circuit_submissions.check_key(&c.0).is_ok())
+            && self.submissions.check().is_ok()
+    }
+
+    /// May one more receipt be checked now (from this circuit, if known)?
+    pub fn allow_status_check(&self, circuit: Option<listen::Circuit>) -> bool {
+        circuit.is_none_or(|c| self.circuit_status_checks.check_key(&c.0).is_ok())
+            && self.status_checks.check().is_ok()
+    }
+
+    /// Keeps the per-circuit tables small: circuits whose buckets are full again are forgotten.
+    fn forget_idle_circuits_if_many(&self) {
+        if self.circuit_submissions.len() + self.circuit_status_checks.len() > 10_000 {
+            self.circuit_submissions.retain_recent();
+            self.circuit_status_checks.retain_recent();
+        }
+    }
+}
+
+/// The circuit a request came on, if tor told us (see `listen`).
+#[derive(Debug, Clone, Copy)]
+pub struct CircuitOf(pub Option<listen::Circuit>);
+
+impl<S: Send + Sync> axum::extract::FromRequestParts<S> for CircuitOf {
+    type Rejection = std::convert::Infallible;
+
+    async fn from_request_parts(
+        parts: &mut axum::http::request::Parts,
+        _: &S,
+    ) -> Result<Self, Self::Rejection> {
+        Ok(CircuitOf(
+            parts.extensions.get::<listen::Circuit>().copied(),
+        ))
     }
 }
 
@@ -64,6 +113,9 @@ pub struct AppState {
 /// Builds the whole HTTP application.
 pub fn router(app: Arc<App>) -> Result<Router, ConfigError> {
     let http = app.config.http.clone();
+    let request_timeout = Duration::from_secs(http.request_timeout_secs);
+    let upload_timeout =
+        Duration::from_secs(http.upload_timeout_secs.max(http.request_timeout_secs));
     // Forms with files may be as large as the attachment limits allow; every other body keeps
     // the small limit (the report handler applies it itself to forms without files).
     let upload_limit = usize::try_from(app.config.attachments.max_report_bytes)
@@ -152,11 +204,31 @@ pub fn router(app: Arc<App>) -> Result<Router, ConfigError> {
         .layer(DefaultBodyLimit::max(http.request_body_max_bytes))
         .layer(RequestBodyLimitLayer::new(upload_limit))
         .layer(csrf)
-        .layer(TimeoutLayer::with_status_code(
-            StatusCode::GATEWAY_TIMEOUT,
-            Duration::from_secs(http.request_timeout_secs),
+        .layer(middleware::from_fn(
+            move |req: axum::extract::Request, next: middleware::Next| {
+                let long = layers::is_upload(&req);
+                async move {
+                    let limit = if long {
+                        upload_timeout
+                    } else {
+                        request_timeout
+                    };
+                    match tokio::time::timeout(limit, next.run(req)).await {
+                        Ok(res) => res,
+                        Err(_) => {
+                            axum::response::IntoResponse::into_response(StatusCode::GATEWAY_TIMEOUT)
+                        }
+                    }
+                }
+            },
         ))
         .layer(middleware::from_fn(layers::error_pages))
         .layer(middleware::from_fn(layers::log_requests));
+    let router = match (&http.clearnet_origin, &http.onion_address) {
+        (Some(_), Some(onion)) => {
+            router.layer(middleware::from_fn(layers::onion_location(onion.clone())))
+        }
+        _ => router,
+    };
     Ok(layers::with_security_headers(router))
 }

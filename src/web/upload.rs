@@ -61,6 +61,7 @@ fn set_value(values: &mut ReportValues, name: &str, text: &str) {
 
 pub async fn report_multipart(state: AppState, lang: Lang, req: Request) -> Response {
     let t = lang.texts();
+    let circuit = req.extensions().get::<super::listen::Circuit>().copied();
     let mut mp = match Multipart::from_request(req, &state).await {
         Ok(m) => m,
         Err(_) => return body_problem_page(lang, BodyProblem::Malformed),
@@ -127,13 +128,18 @@ pub async fn report_multipart(state: AppState, lang: Lang, req: Request) -> Resp
                     continue;
                 }
                 Ok(checked) => {
-                    if state.limits.submissions.check().is_err() {
+                    if !state.limits.allow_submission(circuit) {
                         problem = Some((StatusCode::TOO_MANY_REQUESTS, t.err_busy));
                         drain(&mut field).await;
                         continue;
                     }
                     match svc::prepare(&app, &checked).await {
                         Ok(p) => prepared = Some(p),
+                        Err(crate::error::Error::Busy) => {
+                            problem = Some((StatusCode::SERVICE_UNAVAILABLE, t.err_busy));
+                            drain(&mut field).await;
+                            continue;
+                        }
                         Err(e) => {
                             tracing::error!(error = %e, "report not prepared");
                             problem = Some((StatusCode::SERVICE_UNAVAILABLE, t.not_saved_retry));
@@ -188,7 +194,7 @@ pub async fn report_multipart(state: AppState, lang: Lang, req: Request) -> Resp
     }
     let Some(prepared) = prepared else {
         // No files after all: the plain path.
-        return finish_report(&state, lang, &values).await;
+        return finish_report(&state, lang, circuit, &values).await;
     };
     let checked = match check_report(&state, lang, &values) {
         Ok(c) => c,
@@ -229,6 +235,7 @@ pub async fn status_attach(
     req: Request,
 ) -> Response {
     let t = lang.texts();
+    let circuit = req.extensions().get::<super::listen::Circuit>().copied();
     let mut mp = match Multipart::from_request(req, &state).await {
         Ok(m) => m,
         Err(_) => return body_problem_page(lang, BodyProblem::Malformed),
@@ -279,17 +286,21 @@ pub async fn status_attach(
             }
         };
         if target.is_none() {
-            let receipt =
-                match super::citizen::receipt_from_hidden_field(&state, lang, &receipt_text) {
-                    Ok(r) => r,
-                    Err(page) => {
-                        drain(&mut field).await;
-                        while let Ok(Some(mut f)) = mp.next_field().await {
-                            drain(&mut f).await;
-                        }
-                        return page;
+            let receipt = match super::citizen::receipt_from_hidden_field(
+                &state,
+                lang,
+                circuit,
+                &receipt_text,
+            ) {
+                Ok(r) => r,
+                Err(page) => {
+                    drain(&mut field).await;
+                    while let Ok(Some(mut f)) = mp.next_field().await {
+                        drain(&mut f).await;
                     }
-                };
+                    return page;
+                }
+            };
             match svc::upload_target(&app, &receipt).await {
                 Ok(Some(tg)) => target = Some(tg),
                 Ok(None) => {
