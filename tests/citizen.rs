@@ -136,6 +136,25 @@ async fn whole_path_anonymous_and_confidential() {
     // Sending the same form again (browser refresh) does not add it twice.
     let r = send(&router, post_form("/status/reply?lang=en", &reply)).await;
     assert_eq!(r.text().matches("More evidence R1").count(), 1);
+    // Without a valid nonce (a hand-made form, a load generator) nothing is de-duplicated:
+    // two different messages must both be kept, never folded into one shared empty nonce.
+    for text in ["No nonce N1", "No nonce N2"] {
+        let r = send(
+            &router,
+            post_form(
+                "/status/reply?lang=en",
+                &[("receipt", conf_receipt.as_str()), ("message", text)],
+            ),
+        )
+        .await;
+        assert_eq!(r.status, StatusCode::OK, "{}", r.text());
+    }
+    let r = send(
+        &router,
+        post_form("/status?lang=en", &[("receipt", &conf_receipt)]),
+    )
+    .await;
+    assert!(r.text().contains("No nonce N1") && r.text().contains("No nonce N2"));
 
     // A desk member logs in with nothing but their identity, lists, and decrypts locally.
     let triage = fx.identity("desk-triage");
@@ -172,7 +191,7 @@ async fn whole_path_anonymous_and_confidential() {
         !String::from_utf8_lossy(&content).contains("Siti"),
         "identity is not in the content"
     );
-    assert_eq!(case.messages.len(), 1);
+    assert_eq!(case.messages.len(), 3, "R1 once, N1 and N2");
     let msg = envelope::open(&triage, &token::decode(&case.messages[0].envelope).unwrap()).unwrap();
     let msg: MessageDocument = serde_json::from_slice(&msg).unwrap();
     assert_eq!(msg.body, "More evidence R1");

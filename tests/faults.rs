@@ -392,3 +392,58 @@ fn receipt_checks_survive_a_submission_flood() {
     assert!(ok > 0);
     server.stop();
 }
+
+/// The load generator itself, as a short smoke run: it starts its own server, drives every flow
+/// and prints the table and the JSON with a ratio to the Argon2id ceiling (the real numbers
+/// are in BENCHMARKS.md, measured with a release build and production parameters).
+#[test]
+fn load_generator_produces_its_table() {
+    let out = std::process::Command::new(env!("CARGO_BIN_EXE_bisik"))
+        .args([
+            "bench",
+            "load",
+            "--clients",
+            "1,2",
+            "--seconds",
+            "1",
+            "--seed",
+            "30",
+            "--kdf-memory-kib",
+            "1024",
+            "--kdf-iterations",
+            "1",
+        ])
+        .output()
+        .unwrap();
+    let stdout = String::from_utf8_lossy(&out.stdout);
+    assert!(
+        out.status.success(),
+        "{stdout}\n{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    assert!(stdout.contains("clients  flow"), "{stdout}");
+    assert!(stdout.contains("server peak memory"), "{stdout}");
+    let json: serde_json::Value =
+        serde_json::from_str(stdout.lines().last().unwrap()).expect("JSON on the last line");
+    assert!(json["ceiling_per_second"].as_f64().unwrap() > 0.0);
+    assert_eq!(json["seeded_cases"], 30);
+    assert!(json["server_peak_rss_kib"].as_u64().unwrap() > 0);
+    let results = json["results"].as_array().unwrap();
+    for clients in [1, 2] {
+        for flow in ["submit", "status", "reply", "member list", "member fetch"] {
+            let r = results
+                .iter()
+                .find(|r| r["clients"] == clients && r["flow"] == flow)
+                .unwrap_or_else(|| panic!("{flow} at {clients} missing: {stdout}"));
+            assert!(r["ok"].as_u64().unwrap() > 0, "{flow}: {r}");
+            assert_eq!(r["ok"], r["requests"], "every request succeeded: {r}");
+            assert!(r["p99_ms"].as_f64().unwrap() >= r["p50_ms"].as_f64().unwrap());
+            let ratio = &r["ratio_to_ceiling"];
+            if flow.starts_with("member") {
+                assert!(ratio.is_null());
+            } else {
+                assert!(ratio.as_f64().unwrap() > 0.0, "{r}");
+            }
+        }
+    }
+}

@@ -16,6 +16,26 @@ pub struct BenchArgs {
 
 #[derive(Debug, Subcommand)]
 enum BenchCommand {
+    /// Drive a real server on loopback with concurrent citizens and members (see BENCHMARKS.md).
+    Load {
+        /// Concurrent clients, one run each, e.g. 1,4,16,64.
+        #[arg(long, value_delimiter = ',', default_value = "1,4,16")]
+        clients: Vec<usize>,
+        /// Seconds per flow and concurrency.
+        #[arg(long, default_value_t = 10)]
+        seconds: u64,
+        /// Seed the store with this many cases first.
+        #[arg(long, default_value_t = 0)]
+        seed: usize,
+        /// Attach a file of this many KiB to every submission.
+        #[arg(long, default_value_t = 0)]
+        attachment_kib: u64,
+        /// Argon2id memory (KiB) and passes for the run (default: production).
+        #[arg(long)]
+        kdf_memory_kib: Option<u32>,
+        #[arg(long)]
+        kdf_iterations: Option<u32>,
+    },
     /// Argon2id latency (one core) and throughput (all cores) with the configured parameters.
     Kdf {
         /// Read the parameters from this config file (default: the built-in defaults).
@@ -29,6 +49,31 @@ enum BenchCommand {
 
 pub fn run(args: BenchArgs) -> Result<(), String> {
     match args.command {
+        BenchCommand::Load {
+            clients,
+            seconds,
+            seed,
+            attachment_kib,
+            kdf_memory_kib,
+            kdf_iterations,
+        } => {
+            let d = KdfParams::default();
+            let kdf = KdfParams {
+                memory_kib: kdf_memory_kib.unwrap_or(d.memory_kib),
+                iterations: kdf_iterations.unwrap_or(d.iterations),
+                parallelism: d.parallelism,
+            };
+            kdf.validate().map_err(|e| e.to_string())?;
+            let opts = super::load::LoadOptions {
+                clients,
+                seconds: seconds.max(1),
+                seed,
+                attachment_kib,
+                kdf,
+            };
+            super::load::print(&super::load::run(&opts)?);
+            Ok(())
+        }
         BenchCommand::Kdf { config, rounds } => {
             let params = match config {
                 Some(p) => Config::load(&p).map_err(|e| e.to_string())?.kdf,
@@ -46,16 +91,26 @@ fn one(params: &KdfParams) -> Result<Duration, String> {
     Ok(start.elapsed())
 }
 
-fn kdf(params: KdfParams, rounds: u32) -> Result<(), String> {
+/// What Argon2id costs on this machine with some parameters.
+#[derive(Debug, Clone, Copy)]
+pub struct Ceiling {
+    pub cores: usize,
+    pub p50_ms: f64,
+    pub p95_ms: f64,
+    /// Derivations per second with every core busy: the most any Argon2id-bound flow can do.
+    pub per_second: f64,
+}
+
+pub fn measure(params: KdfParams, rounds: u32) -> Result<Ceiling, String> {
     let cores = std::thread::available_parallelism()
         .map(|n| n.get())
         .unwrap_or(1);
     one(&params)?; // warm up
-    let mut times: Vec<Duration> = (0..rounds)
+    let mut times: Vec<Duration> = (0..rounds.max(1))
         .map(|_| one(&params))
         .collect::<Result<_, _>>()?;
     times.sort();
-    let p = |q: f64| times[((times.len() - 1) as f64 * q).round() as usize];
+    let p = |q: f64| times[((times.len() - 1) as f64 * q).round() as usize].as_secs_f64() * 1e3;
     let start = Instant::now();
     std::thread::scope(|s| {
         let handles: Vec<_> = (0..cores)
@@ -65,8 +120,21 @@ fn kdf(params: KdfParams, rounds: u32) -> Result<(), String> {
             .into_iter()
             .try_for_each(|h| h.join().map_err(|_| "a thread panicked".to_owned())?)
     })?;
-    let per_sec = f64::from(rounds) * cores as f64 / start.elapsed().as_secs_f64();
-    let (p50, p95) = (p(0.5).as_secs_f64() * 1e3, p(0.95).as_secs_f64() * 1e3);
+    Ok(Ceiling {
+        cores,
+        p50_ms: p(0.5),
+        p95_ms: p(0.95),
+        per_second: f64::from(rounds) * cores as f64 / start.elapsed().as_secs_f64(),
+    })
+}
+
+fn kdf(params: KdfParams, rounds: u32) -> Result<(), String> {
+    let Ceiling {
+        cores,
+        p50_ms: p50,
+        p95_ms: p95,
+        per_second: per_sec,
+    } = measure(params, rounds)?;
     let KdfParams {
         memory_kib: m,
         iterations: t,

@@ -4,6 +4,7 @@ pub mod audit;
 pub mod bench;
 pub mod case;
 pub mod demo;
+pub mod load;
 pub mod purge;
 pub mod serve;
 

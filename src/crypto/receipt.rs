@@ -253,6 +253,16 @@ mod tests {
         }
 
         #[test]
+        fn arbitrary_text_parses_or_names_its_problem(s in any::<String>()) {
+            // No panic; and whatever is accepted is exactly 24 digits once separators go.
+            if let Ok(r) = Receipt::parse(&s) {
+                let digits: String = s.chars().filter(char::is_ascii_digit).collect();
+                prop_assert_eq!(digits.len(), RECEIPT_DIGITS);
+                prop_assert_eq!(r.display().replace('-', ""), digits);
+            }
+        }
+
+        #[test]
         fn wrong_digit_counts_are_rejected(n in 1usize..60) {
             let s = "7".repeat(n);
             let r = Receipt::parse(&s);

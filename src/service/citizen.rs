@@ -333,7 +333,7 @@ pub async fn reply(
     app: &App,
     receipt: &Receipt,
     text: &str,
-    nonce: &[u8],
+    nonce: Option<&[u8]>,
 ) -> Result<Option<ReporterView>> {
     let Some((record, identity)) = verify(app, receipt).await? else {
         return Ok(None);
@@ -362,14 +362,7 @@ pub async fn reply(
         due_on: super::deadline::due_after_move(app, &summary, to, today),
     });
     app.store
-        .add_message(
-            case_id,
-            &Actor::Reporter,
-            today,
-            Some(nonce),
-            &sealed,
-            transition,
-        )
+        .add_message(case_id, &Actor::Reporter, today, nonce, &sealed, transition)
         .await?;
     view(app, case_id, &identity).await.map(Some)
 }

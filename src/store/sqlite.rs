@@ -134,60 +134,18 @@ impl SqliteStore {
     #[instrument(skip_all)]
     pub async fn insert_case(&self, c: &NewCase<'_>) -> Result<(), StoreError> {
         let mut tx = self.pool.begin().await?;
-        let day = day_string(c.received_on);
-        let inserted = sqlx::query(
-            "INSERT INTO cases (id, lookup_id, institution, kind, category, privacy, state, \
-             received_on, kdf_salt, kdf_memory_kib, kdf_iterations, kdf_parallelism, \
-             reporter_recipient, content, state_since, due_on, channel) \
-             VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
-        )
-        .bind(c.id)
-        .bind(i64::from(c.lookup_id))
-        .bind(c.institution)
-        .bind(c.kind.as_str())
-        .bind(c.category)
-        .bind(c.privacy.as_str())
-        .bind(CaseState::Received.as_str())
-        .bind(&day)
-        .bind(c.kdf_salt)
-        .bind(i64::from(c.kdf.memory_kib))
-        .bind(i64::from(c.kdf.iterations))
-        .bind(i64::from(c.kdf.parallelism))
-        .bind(c.reporter_recipient)
-        .bind(c.content)
-        .bind(&day)
-        .bind(c.due_on.map(day_string))
-        .bind(c.channel)
-        .execute(&mut *tx)
-        .await;
-        if let Err(e) = inserted {
-            if is_unique_violation(&e) {
-                let msg = e.to_string();
-                return Err(StoreError::Conflict(if msg.contains("lookup_id") {
-                    "lookup id"
-                } else {
-                    "case id"
-                }));
-            }
-            return Err(e.into());
+        insert_case_in(&mut tx, c).await?;
+        tx.commit().await?;
+        Ok(())
+    }
+
+    /// Many cases in one transaction (load tests seed large stores with it).
+    #[instrument(skip_all)]
+    pub async fn insert_cases(&self, cases: &[NewCase<'_>]) -> Result<(), StoreError> {
+        let mut tx = self.pool.begin().await?;
+        for c in cases {
+            insert_case_in(&mut tx, c).await?;
         }
-        if let Some(identity) = c.identity {
-            sqlx::query("INSERT INTO identities (case_id, envelope, holder) VALUES (?, ?, ?)")
-                .bind(c.id)
-                .bind(identity)
-                .bind(c.institution)
-                .execute(&mut *tx)
-                .await?;
-        }
-        sqlx::query("INSERT INTO events (case_id, seq, day, actor, state) VALUES (?, 1, ?, ?, ?)")
-            .bind(c.id)
-            .bind(&day)
-            .bind(Actor::Reporter.to_column())
-            .bind(CaseState::Received.as_str())
-            .execute(&mut *tx)
-            .await?;
-        insert_attachments(&mut tx, c.id, c.received_on, c.attachments).await?;
-        queue_reporter_action(&mut tx, c.received_on, "submit", c.id).await?;
         tx.commit().await?;
         Ok(())
     }
@@ -1410,6 +1368,64 @@ async fn move_state(
     }
     insert_event(tx, case_id, day, actor, mv.to, reason_envelope, None).await?;
     Ok(true)
+}
+
+async fn insert_case_in(tx: &mut Tx<'_>, c: &NewCase<'_>) -> Result<(), StoreError> {
+    let day = day_string(c.received_on);
+    let inserted = sqlx::query(
+        "INSERT INTO cases (id, lookup_id, institution, kind, category, privacy, state, \
+         received_on, kdf_salt, kdf_memory_kib, kdf_iterations, kdf_parallelism, \
+         reporter_recipient, content, state_since, due_on, channel) \
+         VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
+    )
+    .bind(c.id)
+    .bind(i64::from(c.lookup_id))
+    .bind(c.institution)
+    .bind(c.kind.as_str())
+    .bind(c.category)
+    .bind(c.privacy.as_str())
+    .bind(CaseState::Received.as_str())
+    .bind(&day)
+    .bind(c.kdf_salt)
+    .bind(i64::from(c.kdf.memory_kib))
+    .bind(i64::from(c.kdf.iterations))
+    .bind(i64::from(c.kdf.parallelism))
+    .bind(c.reporter_recipient)
+    .bind(c.content)
+    .bind(&day)
+    .bind(c.due_on.map(day_string))
+    .bind(c.channel)
+    .execute(&mut **tx)
+    .await;
+    if let Err(e) = inserted {
+        if is_unique_violation(&e) {
+            let msg = e.to_string();
+            return Err(StoreError::Conflict(if msg.contains("lookup_id") {
+                "lookup id"
+            } else {
+                "case id"
+            }));
+        }
+        return Err(e.into());
+    }
+    if let Some(identity) = c.identity {
+        sqlx::query("INSERT INTO identities (case_id, envelope, holder) VALUES (?, ?, ?)")
+            .bind(c.id)
+            .bind(identity)
+            .bind(c.institution)
+            .execute(&mut **tx)
+            .await?;
+    }
+    sqlx::query("INSERT INTO events (case_id, seq, day, actor, state) VALUES (?, 1, ?, ?, ?)")
+        .bind(c.id)
+        .bind(&day)
+        .bind(Actor::Reporter.to_column())
+        .bind(CaseState::Received.as_str())
+        .execute(&mut **tx)
+        .await?;
+    insert_attachments(tx, c.id, c.received_on, c.attachments).await?;
+    queue_reporter_action(tx, c.received_on, "submit", c.id).await?;
+    Ok(())
 }
 
 async fn insert_attachments(

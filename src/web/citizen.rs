@@ -496,10 +496,9 @@ pub async fn status_reply(
     let app = &state.app;
     let result = match report::check_message(&form.message, &app.config.limits) {
         Ok(text) => {
-            let nonce = token::decode(&form.nonce)
-                .filter(|n| n.len() == 16)
-                .unwrap_or_default();
-            svc::reply(app, &receipt, text, &nonce)
+            // No valid nonce: no de-duplication (never a shared empty one).
+            let nonce = token::decode(&form.nonce).filter(|n| n.len() == 16);
+            svc::reply(app, &receipt, text, nonce.as_deref())
                 .await
                 .map(|v| v.map(|v| (v, None)))
         }

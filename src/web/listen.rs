@@ -151,6 +151,42 @@ pub async fn serve(
 #[cfg(test)]
 mod tests {
     use super::*;
+    use proptest::prelude::*;
+
+    proptest! {
+        #[test]
+        fn arbitrary_lines_never_panic(line in any::<String>()) {
+            // Either a clear rejection or a well-formed header; never a panic.
+            if parse_proxy_line(&line).is_ok() {
+                prop_assert!(line.starts_with("PROXY "));
+            }
+        }
+
+        #[test]
+        fn arbitrary_bytes_before_a_request_are_refused_cleanly(
+            bytes in prop::collection::vec(any::<u8>(), 0..200)
+        ) {
+            let rt = tokio::runtime::Builder::new_current_thread().build().unwrap();
+            let result = rt.block_on(async {
+                let (mut client, server) = tokio::io::duplex(512);
+                tokio::io::AsyncWriteExt::write_all(&mut client, &bytes).await.ok();
+                drop(client);
+                let mut io: Box<dyn Io> = Box::new(server);
+                read_proxy_line(&mut io).await
+            });
+            if result.is_ok() {
+                prop_assert!(bytes.starts_with(b"PROXY "));
+                prop_assert!(bytes.len() <= 108);
+            }
+        }
+
+        #[test]
+        fn every_circuit_id_comes_back(id in any::<u32>(), port in any::<u16>()) {
+            let addr = Ipv6Addr::new(0xfc00, 0xdead, 0xbeef, 0x4dad, 0, 0, (id >> 16) as u16, id as u16);
+            let line = format!("PROXY TCP6 {addr} ::1 {port} 80\r\n");
+            prop_assert_eq!(parse_proxy_line(&line), Ok(Some(id)));
+        }
+    }
 
     #[test]
     fn tor_proxy_lines() {

@@ -1,0 +1,444 @@
+//! `bisik bench load`: a load generator against a real server on loopback. It creates a
+//! throw-away demo folder, optionally seeds it with many cases, starts `bisik serve` as a child
+//! process (so its peak memory can be read), and drives N concurrent simulated citizens and
+//! members through each flow for a fixed time. It prints a table and JSON, and compares the
+//! Argon2id-bound flows to the ceiling measured on this machine with the same parameters.
+
+use std::path::Path;
+use std::process::{Child, Command, Stdio};
+use std::sync::atomic::{AtomicBool, AtomicUsize, Ordering};
+use std::sync::{Arc, Mutex};
+use std::time::{Duration, Instant};
+
+use serde::Serialize;
+
+use crate::crypto::kdf::KdfParams;
+
+/// One flow at one concurrency.
+#[derive(Debug, Clone, Serialize)]
+pub struct FlowResult {
+    pub clients: usize,
+    pub flow: &'static str,
+    pub requests: usize,
+    pub ok: usize,
+    pub per_second: f64,
+    pub p50_ms: f64,
+    pub p95_ms: f64,
+    pub p99_ms: f64,
+    /// Throughput over the Argon2id ceiling, for flows that run one derivation per request.
+    pub ratio_to_ceiling: Option<f64>,
+}
+
+#[derive(Debug, Serialize)]
+pub struct Report {
+    pub kdf: KdfParams,
+    pub ceiling_per_second: f64,
+    pub kdf_p50_ms: f64,
+    pub seeded_cases: usize,
+    pub attachment_kib: u64,
+    pub server_peak_rss_kib: Option<u64>,
+    pub results: Vec<FlowResult>,
+}
+
+#[derive(Debug, Clone)]
+pub struct LoadOptions {
+    pub clients: Vec<usize>,
+    pub seconds: u64,
+    pub seed: usize,
+    pub attachment_kib: u64,
+    pub kdf: KdfParams,
+}
+
+struct ServerChild(Child);
+
+impl Drop for ServerChild {
+    fn drop(&mut self) {
+        let _ = self.0.kill();
+        let _ = self.0.wait();
+    }
+}
+
+fn agent() -> ureq::Agent {
+    ureq::Agent::config_builder()
+        .http_status_as_error(false)
+        .proxy(None)
+        .timeout_global(Some(Duration::from_secs(120)))
+        .build()
+        .into()
+}
+
+fn free_port() -> Result<u16, String> {
+    std::net::TcpListener::bind("127.0.0.1:0")
+        .and_then(|l| l.local_addr())
+        .map(|a| a.port())
+        .map_err(|e| e.to_string())
+}
+
+fn peak_rss_kib(pid: u32) -> Option<u64> {
+    let status = std::fs::read_to_string(format!("/proc/{pid}/status")).ok()?;
+    status
+        .lines()
+        .find_map(|l| l.strip_prefix("VmHWM:"))
+        .and_then(|v| v.trim().trim_end_matches("kB").trim().parse().ok())
+}
+
+fn percentile(sorted: &[Duration], q: f64) -> f64 {
+    if sorted.is_empty() {
+        return 0.0;
+    }
+    let i = ((sorted.len() - 1) as f64 * q).round() as usize;
+    sorted[i].as_secs_f64() * 1e3
+}
+
+fn element(html: &str, id: &str) -> Option<String> {
+    let at = html.find(&format!("id=\"{id}\""))?;
+    let start = at + html[at..].find('>')? + 1;
+    let end = start + html[start..].find('<')?;
+    Some(html[start..end].to_owned())
+}
+
+fn form(pairs: &[(&str, &str)]) -> String {
+    serde_urlencoded::to_string(pairs).unwrap_or_default()
+}
+
+const REPORT: &[(&str, &str)] = &[
+    ("kind", "complaint"),
+    ("institution", "health"),
+    ("category", "health"),
+    ("title", "Load test report"),
+    ("body", "A report written by the load generator."),
+    ("privacy", "anonymous"),
+];
+
+/// Runs `work` from `clients` threads for `seconds`; each call returns whether it succeeded.
+fn run_flow(
+    clients: usize,
+    seconds: u64,
+    flow: &'static str,
+    ceiling: Option<f64>,
+    work: impl Fn(usize, usize) -> bool + Send + Sync + 'static,
+) -> FlowResult {
+    let work = Arc::new(work);
+    let stop = Arc::new(AtomicBool::new(false));
+    let latencies: Arc<Mutex<Vec<Duration>>> = Arc::default();
+    let ok = Arc::new(AtomicUsize::new(0));
+    let started = Instant::now();
+    let threads: Vec<_> = (0..clients)
+        .map(|c| {
+            let (work, stop, latencies, ok) =
+                (work.clone(), stop.clone(), latencies.clone(), ok.clone());
+            std::thread::spawn(move || {
+                let mut n = 0;
+                let mut mine = Vec::new();
+                while !stop.load(Ordering::Relaxed) {
+                    let t = Instant::now();
+                    if work(c, n) {
+                        ok.fetch_add(1, Ordering::Relaxed);
+                    }
+                    mine.push(t.elapsed());
+                    n += 1;
+                }
+                latencies.lock().map(|mut l| l.extend(mine)).ok();
+            })
+        })
+        .collect();
+    std::thread::sleep(Duration::from_secs(seconds));
+    stop.store(true, Ordering::Relaxed);
+    for t in threads {
+        let _ = t.join();
+    }
+    let elapsed = started.elapsed().as_secs_f64();
+    let mut l = latencies.lock().map(|l| l.clone()).unwrap_or_default();
+    l.sort();
+    let ok = ok.load(Ordering::Relaxed);
+    let per_second = ok as f64 / elapsed;
+    FlowResult {
+        clients,
+        flow,
+        requests: l.len(),
+        ok,
+        per_second,
+        p50_ms: percentile(&l, 0.5),
+        p95_ms: percentile(&l, 0.95),
+        p99_ms: percentile(&l, 0.99),
+        ratio_to_ceiling: ceiling.map(|c| per_second / c),
+    }
+}
+
+fn seed(config_path: &Path, n: usize) -> Result<(), String> {
+    use crate::domain::case::{Kind, Privacy, new_case_id};
+    use crate::store::{NewCase, Store};
+    let config = crate::config::Config::load(config_path).map_err(|e| e.to_string())?;
+    let rt = super::runtime()?;
+    rt.block_on(async {
+        let store = Store::open(&config.database_path())
+            .await
+            .map_err(|e| e.to_string())?;
+        // Realistic sizes: a padded 1 KiB report sealed to four readers and a reporter.
+        let keys: Vec<_> = (0..5)
+            .map(|_| age::x25519::Identity::generate().to_public())
+            .collect();
+        let content = crate::crypto::envelope::seal(&keys, b"{}").map_err(|e| e.to_string())?;
+        let recipient = keys[4].to_string();
+        let today = time::OffsetDateTime::now_utc().date();
+        let mut done = 0;
+        while done < n {
+            let batch = (n - done).min(5000);
+            let ids: Vec<String> = (0..batch)
+                .map(|_| new_case_id().unwrap_or_default())
+                .collect();
+            let cases: Vec<NewCase<'_>> = ids
+                .iter()
+                .enumerate()
+                .map(|(i, id)| NewCase {
+                    id,
+                    // Lookup ids far from the random ones the load draws are fine: unique here.
+                    lookup_id: u32::try_from(done + i).unwrap_or(0),
+                    institution: "health",
+                    kind: Kind::Complaint,
+                    category: Some("health"),
+                    privacy: Privacy::Anonymous,
+                    received_on: today - time::Duration::days((i % 700) as i64),
+                    kdf_salt: &[0u8; 16],
+                    kdf: KdfParams::default(),
+                    reporter_recipient: &recipient,
+                    content: &content,
+                    identity: None,
+                    due_on: None,
+                    channel: "web",
+                    attachments: &[],
+                })
+                .collect();
+            store
+                .insert_cases(&cases)
+                .await
+                .map_err(|e| e.to_string())?;
+            done += batch;
+        }
+        store.close().await;
+        Ok(())
+    })
+}
+
+pub fn run(opts: &LoadOptions) -> Result<Report, String> {
+    let dir = tempfile::tempdir().map_err(|e| e.to_string())?;
+    super::demo::create(dir.path()).map_err(|e| e.to_string())?;
+    let max_clients = opts.clients.iter().copied().max().unwrap_or(1);
+    let config_path = dir.path().join("bisik.toml");
+    let mut text = std::fs::read_to_string(&config_path).map_err(|e| e.to_string())?;
+    text.push_str(&format!(
+        "\n[kdf]\nmemory_kib = {}\niterations = {}\nparallelism = {}\n\
+         [rate]\nsubmissions_per_minute = 10000000\nsubmission_burst = 10000000\n\
+         status_checks_per_minute = 10000000\nstatus_check_burst = 10000000\nmax_waiting_submissions = {}\n",
+        opts.kdf.memory_kib,
+        opts.kdf.iterations,
+        opts.kdf.parallelism,
+        max_clients * 2
+    ));
+    std::fs::write(&config_path, text).map_err(|e| e.to_string())?;
+    if opts.seed > 0 {
+        eprintln!("seeding {} cases…", opts.seed);
+        seed(&config_path, opts.seed)?;
+    }
+
+    eprintln!("measuring the Argon2id ceiling…");
+    let measured = super::bench::measure(opts.kdf, 10)?;
+    let (kdf_p50_ms, ceiling) = (measured.p50_ms, measured.per_second);
+    let port = free_port()?;
+    let base = format!("http://127.0.0.1:{port}");
+    let exe = std::env::current_exe().map_err(|e| e.to_string())?;
+    let child = Command::new(exe)
+        .args(["serve", "--config"])
+        .arg(&config_path)
+        .env("BISIK_LISTEN", format!("127.0.0.1:{port}"))
+        .env("BISIK_LOG", "warn")
+        .stdout(Stdio::null())
+        .stderr(Stdio::null())
+        .spawn()
+        .map_err(|e| e.to_string())?;
+    let server = ServerChild(child);
+    let deadline = Instant::now() + Duration::from_secs(30);
+    while agent().get(format!("{base}/healthz")).call().is_err() {
+        if Instant::now() > deadline {
+            return Err("the server did not start".into());
+        }
+        std::thread::sleep(Duration::from_millis(50));
+    }
+
+    let attachment: Arc<Vec<u8>> = Arc::new(
+        (0..opts.attachment_kib * 1024)
+            .map(|i| (i % 251) as u8)
+            .collect(),
+    );
+    let receipts: Arc<Mutex<Vec<String>>> = Arc::default();
+    let mut results = Vec::new();
+    for &n in &opts.clients {
+        eprintln!("{n} clients…");
+        let (b, r, a) = (base.clone(), receipts.clone(), attachment.clone());
+        results.push(run_flow(n, opts.seconds, "submit", Some(ceiling), move |_, _| {
+            let res = if a.is_empty() {
+                agent().post(format!("{b}/report?lang=en")).header("content-type", "application/x-www-form-urlencoded").send(form(REPORT))
+            } else {
+                let boundary = "----bisik-load";
+                let mut body = Vec::new();
+                for (k, v) in REPORT {
+                    body.extend_from_slice(format!("--{boundary}\r\nContent-Disposition: form-data; name=\"{k}\"\r\n\r\n{v}\r\n").as_bytes());
+                }
+                body.extend_from_slice(
+                    format!("--{boundary}\r\nContent-Disposition: form-data; name=\"attachment\"; filename=\"f.bin\"\r\nContent-Type: application/octet-stream\r\n\r\n").as_bytes(),
+                );
+                body.extend_from_slice(&a);
+                body.extend_from_slice(format!("\r\n--{boundary}--\r\n").as_bytes());
+                agent()
+                    .post(format!("{b}/report?lang=en"))
+                    .header("content-type", format!("multipart/form-data; boundary={boundary}"))
+                    .send(&body[..])
+            };
+            let Ok(mut res) = res else { return false };
+            let html = res.body_mut().read_to_string().unwrap_or_default();
+            match element(&html, "receipt") {
+                Some(receipt) => {
+                    r.lock().map(|mut v| v.push(receipt)).ok();
+                    true
+                }
+                None => false,
+            }
+        }));
+        let known: Arc<Vec<String>> =
+            Arc::new(receipts.lock().map(|v| v.clone()).unwrap_or_default());
+        if known.is_empty() {
+            return Err("no submission succeeded".into());
+        }
+        let (b, k) = (base.clone(), known.clone());
+        results.push(run_flow(
+            n,
+            opts.seconds,
+            "status",
+            Some(ceiling),
+            move |c, i| {
+                let receipt = &k[(c * 7919 + i) % k.len()];
+                agent()
+                    .post(format!("{b}/status?lang=en"))
+                    .header("content-type", "application/x-www-form-urlencoded")
+                    .send(form(&[("receipt", receipt)]))
+                    .is_ok_and(|r| r.status().as_u16() == 200)
+            },
+        ));
+        let (b, k) = (base.clone(), known.clone());
+        results.push(run_flow(
+            n,
+            opts.seconds,
+            "reply",
+            Some(ceiling),
+            move |c, i| {
+                let receipt = &k[(c * 104_729 + i) % k.len()];
+                agent()
+                    .post(format!("{b}/status/reply?lang=en"))
+                    .header("content-type", "application/x-www-form-urlencoded")
+                    .send(form(&[
+                        ("receipt", receipt),
+                        ("message", "A reply from the load generator."),
+                    ]))
+                    .is_ok_and(|r| r.status().as_u16() == 200)
+            },
+        ));
+        // Members: each client logs in once (outside the timing), then lists or fetches.
+        let ids = dir.path().join("identities");
+        let clients_for = |n: usize| -> Result<Vec<crate::client::Client>, String> {
+            (0..n)
+                .map(|_| {
+                    let id = crate::client::read_identity(&ids.join("health-investigator.txt"))
+                        .map_err(|e| e.to_string())?;
+                    let mut c =
+                        crate::client::Client::new(&base, id, None).map_err(|e| e.to_string())?;
+                    c.login().map_err(|e| e.to_string())?;
+                    Ok(c)
+                })
+                .collect()
+        };
+        let members = Arc::new(clients_for(n)?);
+        let m = members.clone();
+        results.push(run_flow(
+            n,
+            opts.seconds,
+            "member list",
+            None,
+            move |c, _| {
+                m[c].list(&crate::client::ListFilter {
+                    limit: 50,
+                    ..Default::default()
+                })
+                .is_ok()
+            },
+        ));
+        let case_ids: Arc<Vec<String>> = Arc::new(
+            members[0]
+                .list(&crate::client::ListFilter {
+                    limit: 200,
+                    ..Default::default()
+                })
+                .map_err(|e| e.to_string())?
+                .into_iter()
+                .map(|c| c.id)
+                .collect(),
+        );
+        let m = members.clone();
+        results.push(run_flow(
+            n,
+            opts.seconds,
+            "member fetch",
+            None,
+            move |c, i| m[c].case(&case_ids[(c * 31 + i) % case_ids.len()]).is_ok(),
+        ));
+    }
+    let server_peak_rss_kib = peak_rss_kib(server.0.id());
+    drop(server);
+    Ok(Report {
+        kdf: opts.kdf,
+        ceiling_per_second: ceiling,
+        kdf_p50_ms,
+        seeded_cases: opts.seed,
+        attachment_kib: opts.attachment_kib,
+        server_peak_rss_kib,
+        results,
+    })
+}
+
+pub fn print(report: &Report) {
+    println!(
+        "Argon2id m={} KiB t={} p={}: {:.1} ms per derivation, ceiling {:.2}/s on {} cores; seeded cases: {}; attachment: {} KiB",
+        report.kdf.memory_kib,
+        report.kdf.iterations,
+        report.kdf.parallelism,
+        report.kdf_p50_ms,
+        report.ceiling_per_second,
+        std::thread::available_parallelism()
+            .map(|n| n.get())
+            .unwrap_or(1),
+        report.seeded_cases,
+        report.attachment_kib
+    );
+    println!(
+        "{:>7}  {:<13} {:>8} {:>8} {:>9} {:>9} {:>9} {:>9} {:>9}",
+        "clients", "flow", "requests", "ok", "req/s", "p50 ms", "p95 ms", "p99 ms", "ceiling"
+    );
+    for r in &report.results {
+        println!(
+            "{:>7}  {:<13} {:>8} {:>8} {:>9.2} {:>9.1} {:>9.1} {:>9.1} {:>9}",
+            r.clients,
+            r.flow,
+            r.requests,
+            r.ok,
+            r.per_second,
+            r.p50_ms,
+            r.p95_ms,
+            r.p99_ms,
+            r.ratio_to_ceiling
+                .map_or_else(|| "-".into(), |x| format!("{:.0}%", x * 100.0))
+        );
+    }
+    if let Some(kib) = report.server_peak_rss_kib {
+        println!("server peak memory (VmHWM): {:.1} MiB", kib as f64 / 1024.0);
+    }
+    println!("{}", serde_json::to_string(report).unwrap_or_default());
+}
