@@ -425,7 +425,11 @@ fn load_generator_produces_its_table() {
     assert!(stdout.contains("server peak memory"), "{stdout}");
     let json: serde_json::Value =
         serde_json::from_str(stdout.lines().last().unwrap()).expect("JSON on the last line");
-    assert!(json["ceiling_per_second"].as_f64().unwrap() > 0.0);
+    let ceilings = json["ceilings"].as_array().unwrap();
+    assert_eq!(ceilings.len(), 2, "one ceiling per concurrency");
+    for c in ceilings {
+        assert!(c["before"].as_f64().unwrap() > 0.0 && c["after"].as_f64().unwrap() > 0.0);
+    }
     assert_eq!(json["seeded_cases"], 30);
     assert!(json["server_peak_rss_kib"].as_u64().unwrap() > 0);
     let results = json["results"].as_array().unwrap();
