@@ -428,7 +428,9 @@ fn load_generator_produces_its_table() {
     let ceilings = json["ceilings"].as_array().unwrap();
     assert_eq!(ceilings.len(), 2, "one ceiling per concurrency");
     for c in ceilings {
-        assert!(c["before"].as_f64().unwrap() > 0.0 && c["after"].as_f64().unwrap() > 0.0);
+        let m = c["measured"].as_array().unwrap();
+        assert_eq!(m.len(), 4, "around each of submit, status and reply");
+        assert!(m.iter().all(|x| x.as_f64().unwrap() > 0.0));
     }
     assert_eq!(json["seeded_cases"], 30);
     assert!(json["server_peak_rss_kib"].as_u64().unwrap() > 0);
@@ -450,4 +452,127 @@ fn load_generator_produces_its_table() {
             }
         }
     }
+}
+
+fn post_multipart(base: &str, path: &str, body: Vec<u8>) -> Option<(u16, String)> {
+    let mut res = loopback_agent()
+        .post(format!("{base}{path}"))
+        .header(
+            "content-type",
+            format!("multipart/form-data; boundary={BOUNDARY}"),
+        )
+        .send(&body[..])
+        .ok()?;
+    let status = res.status().as_u16();
+    Some((status, res.body_mut().read_to_string().ok()?))
+}
+
+/// The disk fills up under the server (a 2 MiB tmpfs as its data folder, in a private mount
+/// namespace): every report is either saved — its receipt opens it — or answered with the
+/// "NOT saved, please send it again" page that keeps what was typed and shows no receipt.
+#[test]
+fn a_full_disk_answers_not_saved_and_never_shows_a_receipt() {
+    let fx = Fixture::new(CHEAP_KDF);
+    let data = fx.dir.path().join("small-disk");
+    std::fs::create_dir(&data).unwrap();
+    let data_str = data.to_str().unwrap();
+    let wrapper = [
+        "unshare",
+        "--map-root-user",
+        "--mount",
+        "sh",
+        "-c",
+        "mount -t tmpfs -o size=2m bisik-small-disk \"$BISIK_DATA_DIR\" && exec \"$@\"",
+        "sh",
+    ];
+    let server =
+        ServerProcess::start_in(&wrapper, &fx.config_path, &[("BISIK_DATA_DIR", data_str)]);
+    let base = server.base.clone();
+
+    let mut saved: Vec<(String, String)> = Vec::new();
+    let mut refused = 0;
+    let evidence = vec![0x5a_u8; 192 * 1024];
+    for i in 0..40 {
+        let title = format!("Full disk report {i}");
+        let fields = report_fields(&[("title", &title)]);
+        let body = multipart(
+            &fields,
+            &[("scan.bin", "application/octet-stream", &evidence)],
+        );
+        let (status, html) = post_multipart(&base, "/report?lang=en", body).expect("an answer");
+        if let Some(receipt) = element_text(&html, "receipt") {
+            assert_eq!(status, 200);
+            saved.push((receipt, title));
+        } else {
+            assert_eq!(status, 503, "{html}");
+            assert!(html.contains("NOT saved"), "{html}");
+            assert!(html.contains(&title), "what was typed is kept");
+            refused += 1;
+            if refused == 3 {
+                break;
+            }
+        }
+    }
+    assert!(!saved.is_empty(), "some reports fit before the disk filled");
+    assert_eq!(refused, 3, "the disk never filled: {} saved", saved.len());
+
+    // Now the database itself runs out of room: text-only reports, each padded to 16 KiB,
+    // until SQLite cannot grow its log any more. Then it must keep working for what still fits.
+    let long_body = "Laporan panjang. ".repeat(900);
+    let mut db_refused = 0;
+    for i in 0..200 {
+        let title = format!("Text report {i}");
+        let fields = report_fields(&[("title", &title), ("body", &long_body)]);
+        let (status, html) = post(&base, "/report?lang=en", &fields).unwrap();
+        match element_text(&html, "receipt") {
+            Some(receipt) => saved.push((receipt, title)),
+            None => {
+                assert_eq!(status, 503, "{html}");
+                assert!(html.contains("NOT saved") && html.contains(&title));
+                db_refused += 1;
+                if db_refused == 3 {
+                    break;
+                }
+            }
+        }
+    }
+    assert_eq!(db_refused, 3, "the database never filled up");
+    let text = "A reply written when the disk was full";
+    let (status, html) = post(
+        &base,
+        "/status/reply?lang=en",
+        &[("receipt", &saved[0].0), ("message", text)],
+    )
+    .unwrap();
+    assert_eq!(status, 200, "{html}");
+    let reply_saved = html.contains("Your message is saved.");
+    assert!(
+        reply_saved || (html.contains("NOT saved") && html.contains(text)),
+        "{html}"
+    );
+    // Every receipt that was shown opens its report.
+    for (receipt, title) in &saved {
+        let (status, page) = post(&base, "/status?lang=en", &[("receipt", receipt)]).unwrap();
+        assert_eq!(status, 200, "{title}: {}", server.log.lock().unwrap());
+        assert_eq!(
+            element_text(&page, "report-title").as_deref(),
+            Some(title.as_str())
+        );
+    }
+    let health = loopback_agent()
+        .get(format!("{base}/healthz"))
+        .call()
+        .unwrap();
+    assert_eq!(health.status().as_u16(), 200);
+    let (_, page) = post(&base, "/status?lang=en", &[("receipt", &saved[0].0)]).unwrap();
+    assert_eq!(
+        page.contains(text),
+        reply_saved,
+        "a reply is there exactly when it said so"
+    );
+    eprintln!(
+        "full disk: {} saved, {refused} refused for files, {db_refused} for the database; reply saved: {reply_saved}",
+        saved.len()
+    );
+    drop(server);
 }

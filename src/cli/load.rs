@@ -26,21 +26,21 @@ pub struct FlowResult {
     pub p95_ms: f64,
     pub p99_ms: f64,
     /// Throughput over the Argon2id ceiling (the higher of the measurements just before and just
-    /// after), for flows that run one derivation per request.
+    /// after this flow), for flows that run one derivation per request.
     pub ratio_to_ceiling: Option<f64>,
 }
 
-#[derive(Debug, Clone, Copy, Serialize)]
+#[derive(Debug, Clone, Serialize)]
 pub struct CeilingAt {
     pub clients: usize,
-    pub before: f64,
-    pub after: f64,
+    /// Before submit, after submit, after status, after reply.
+    pub measured: Vec<f64>,
 }
 
 #[derive(Debug, Serialize)]
 pub struct Report {
     pub kdf: KdfParams,
-    /// Derivations per second on all cores, measured before and after each concurrency.
+    /// Derivations per second on all cores, measured around each Argon2id-bound flow.
     pub ceilings: Vec<CeilingAt>,
     pub kdf_p50_ms: f64,
     pub seeded_cases: usize,
@@ -251,9 +251,9 @@ pub fn run(opts: &LoadOptions) -> Result<Report, String> {
 
     eprintln!("measuring one Argon2id derivation…");
     let (kdf_p50_ms, _) = super::bench::latency(opts.kdf, 10)?;
-    // The ceiling is measured right before and right after each concurrency's Argon2id-bound
-    // flows, and the higher of the two is used: shared cloud cores drift by ±15% over minutes,
-    // and a ceiling measured once at the start can flatter (or wrong) the server.
+    // The ceiling is measured right before and right after each Argon2id-bound flow, and the
+    // higher of the two is used: shared cloud cores drift by ±15% within minutes, and a ceiling
+    // measured once at the start can flatter (or wrong) the server.
     let window = Duration::from_secs_f64((kdf_p50_ms / 1e3 * 12.0).max(1.0));
     let port = free_port()?;
     let base = format!("http://127.0.0.1:{port}");
@@ -286,7 +286,8 @@ pub fn run(opts: &LoadOptions) -> Result<Report, String> {
     let mut ceilings = Vec::new();
     for &n in &opts.clients {
         eprintln!("{n} clients…");
-        let before = super::bench::throughput(opts.kdf, window)?;
+        // Measured before the first Argon2id-bound flow and after each of them.
+        let mut measured = vec![super::bench::throughput(opts.kdf, window)?];
         let first = results.len();
         let (b, r, a) = (base.clone(), receipts.clone(), attachment.clone());
         results.push(run_flow(n, opts.seconds, "submit",  move |_, _| {
@@ -318,6 +319,7 @@ pub fn run(opts: &LoadOptions) -> Result<Report, String> {
                 None => false,
             }
         }));
+        measured.push(super::bench::throughput(opts.kdf, window)?);
         let known: Arc<Vec<String>> =
             Arc::new(receipts.lock().map(|v| v.clone()).unwrap_or_default());
         if known.is_empty() {
@@ -332,6 +334,7 @@ pub fn run(opts: &LoadOptions) -> Result<Report, String> {
                 .send(form(&[("receipt", receipt)]))
                 .is_ok_and(|r| r.status().as_u16() == 200)
         }));
+        measured.push(super::bench::throughput(opts.kdf, window)?);
         let (b, k) = (base.clone(), known.clone());
         results.push(run_flow(n, opts.seconds, "reply", move |c, i| {
             let receipt = &k[(c * 104_729 + i) % k.len()];
@@ -344,15 +347,13 @@ pub fn run(opts: &LoadOptions) -> Result<Report, String> {
                 ]))
                 .is_ok_and(|r| r.status().as_u16() == 200)
         }));
-        let after = super::bench::throughput(opts.kdf, window)?;
-        let ceiling = before.max(after);
-        for r in &mut results[first..] {
-            r.ratio_to_ceiling = Some(r.per_second / ceiling);
+        measured.push(super::bench::throughput(opts.kdf, window)?);
+        for (i, r) in results[first..].iter_mut().enumerate() {
+            r.ratio_to_ceiling = Some(r.per_second / measured[i].max(measured[i + 1]));
         }
         ceilings.push(CeilingAt {
             clients: n,
-            before,
-            after,
+            measured,
         });
         // Members: each client logs in once (outside the timing), then lists or fetches.
         let ids = dir.path().join("identities");
@@ -420,9 +421,11 @@ pub fn print(report: &Report) {
         report.attachment_kib
     );
     for c in &report.ceilings {
+        let m: Vec<String> = c.measured.iter().map(|x| format!("{x:.2}")).collect();
         println!(
-            "ceiling around {:>2} clients: {:.2}/s before, {:.2}/s after (ratios use the higher)",
-            c.clients, c.before, c.after
+            "ceiling at {:>2} clients, derivations/s before submit | status | reply | after: {}",
+            c.clients,
+            m.join(" | ")
         );
     }
     println!(

@@ -325,16 +325,25 @@ async fn view(app: &App, case_id: &str, identity: &x25519::Identity) -> Result<R
     })
 }
 
+/// A citizen's message, after trying to save it.
+#[derive(Debug)]
+pub enum Replied {
+    Saved(ReporterView),
+    /// The write failed (the disk is full, the database is locked …): the case as it stands, so
+    /// the page can show it again with the message still in its box.
+    NotSaved(ReporterView),
+}
+
 /// Adds the reporter's message to their case, sealed to the institution's current readers and
 /// the reporter. `nonce` comes from the form, so sending the same form twice adds it once.
-/// Returns the updated view, or `None` for a receipt that does not open a case.
+/// `None` for a receipt that does not open a case.
 #[instrument(skip_all)]
 pub async fn reply(
     app: &App,
     receipt: &Receipt,
     text: &str,
     nonce: Option<&[u8]>,
-) -> Result<Option<ReporterView>> {
+) -> Result<Option<Replied>> {
     let Some((record, identity)) = verify(app, receipt).await? else {
         return Ok(None);
     };
@@ -361,10 +370,18 @@ pub async fn reply(
         to,
         due_on: super::deadline::due_after_move(app, &summary, to, today),
     });
-    app.store
+    let saved = app
+        .store
         .add_message(case_id, &Actor::Reporter, today, nonce, &sealed, transition)
-        .await?;
-    view(app, case_id, &identity).await.map(Some)
+        .await;
+    let view = view(app, case_id, &identity).await?;
+    Ok(Some(match saved {
+        Ok(_) => Replied::Saved(view),
+        Err(e) => {
+            tracing::error!(error = %e, "reply not saved");
+            Replied::NotSaved(view)
+        }
+    }))
 }
 
 fn with_reporter(
@@ -456,7 +473,7 @@ pub async fn escalate(app: &App, receipt: &Receipt) -> Result<Option<ReporterVie
         attachments,
     };
     let done = app.store.escalate(case_id, today, &resealed).await;
-    super::evidence::settle(&app.blobs, &old, &resealed, matches!(done, Ok(true)));
+    super::evidence::settle(&app.blobs, &old, &resealed, matches!(done, Ok(true))).await;
     if !done? {
         return Err(Error::Invalid("this case cannot be escalated now".into()));
     }

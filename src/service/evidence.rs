@@ -253,21 +253,18 @@ pub fn reseal_blob(
 }
 
 /// After a re-seal: on success the old blobs go, on failure the new ones do.
-pub fn settle(
+pub async fn settle(
     blobs: &BlobStore,
     old: &[crate::store::StoredAttachment],
     new: &crate::store::Resealed,
     committed: bool,
 ) {
-    if committed {
-        for a in old {
-            blobs.remove(&a.blob);
-        }
+    let gone = if committed {
+        old.iter().map(|a| a.blob.clone()).collect()
     } else {
-        for a in &new.attachments {
-            blobs.remove(&a.blob);
-        }
-    }
+        new.attachments.iter().map(|a| a.blob.clone()).collect()
+    };
+    blobs.remove_many(gone).await;
 }
 
 /// Stores a blob a member's client already sealed (forward, rekey): written as it arrives,

@@ -614,7 +614,7 @@ pub async fn forward(app: &App, m: &Member, case_id: &str, f: &Forwarding<'_>) -
             &f.resealed,
         )
         .await;
-    super::evidence::settle(&app.blobs, &old, &f.resealed, matches!(done, Ok(true)));
+    super::evidence::settle(&app.blobs, &old, &f.resealed, matches!(done, Ok(true))).await;
     if !done? {
         return Err(Error::Conflict(
             "the case changed meanwhile (a new message or file?); forward it again".into(),
@@ -831,7 +831,7 @@ pub async fn rekey(
     let (case, _) = owned_case(app, m, case_id).await?;
     let old = app.store.attachments(&case.id).await?;
     let done = app.store.rekey(&case.institution, &case.id, resealed).await;
-    super::evidence::settle(&app.blobs, &old, resealed, matches!(done, Ok(true)));
+    super::evidence::settle(&app.blobs, &old, resealed, matches!(done, Ok(true))).await;
     if !done? {
         return Err(Error::Conflict(
             "the case changed meanwhile (a new message or file?); rekey it again".into(),

@@ -63,9 +63,7 @@ pub async fn purge(app: &App) -> Result<Vec<Plan>> {
             p.blobs
         );
         app.store.purge(&p.cases, &at, &action).await?;
-        for b in &blobs {
-            app.blobs.remove(b);
-        }
+        app.blobs.remove_many(blobs).await;
         done.push(p);
     }
     Ok(done)

@@ -91,10 +91,34 @@ impl BlobStore {
         File::open(self.path(id)?)
     }
 
+    /// Overwrites a blob with zeros, syncs, then unlinks it: like SQLite's `secure_delete`, so
+    /// the ciphertext of a purged or re-sealed file does not stay in free blocks for someone
+    /// who later gets both the disk and a member's old key. (On flash or copy-on-write storage
+    /// the old blocks may survive anyway; disk encryption is what covers that.)
     pub fn remove(&self, id: &str) {
-        if let Ok(p) = self.path(id) {
-            let _ = std::fs::remove_file(p);
+        use std::io::Write as _;
+        let Ok(p) = self.path(id) else { return };
+        if let Ok(mut f) = std::fs::OpenOptions::new().write(true).open(&p) {
+            let len = f.metadata().map(|m| m.len()).unwrap_or(0);
+            let zeros = [0u8; 64 * 1024];
+            let mut left = len;
+            while left > 0 {
+                let n = left.min(zeros.len() as u64) as usize;
+                if f.write_all(&zeros[..n]).is_err() {
+                    break;
+                }
+                left -= n as u64;
+            }
+            let _ = f.sync_data();
         }
+        let _ = std::fs::remove_file(p);
+    }
+
+    /// [`Self::remove`] for several blobs, off the async workers (overwriting takes a while).
+    pub async fn remove_many(&self, ids: Vec<String>) {
+        let this = self.clone();
+        let _ =
+            tokio::task::spawn_blocking(move || ids.iter().for_each(|id| this.remove(id))).await;
     }
 
     /// Removes blobs no committed row refers to. Returns how many.

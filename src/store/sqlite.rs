@@ -118,6 +118,20 @@ impl SqliteStore {
             .pragma("temp_store", "MEMORY");
         let pool = SqlitePoolOptions::new()
             .max_connections(8)
+            // A connection goes back to the pool only outside any transaction. When a write
+            // fails (SQLITE_FULL on a full disk, an I/O error) SQLite may roll the transaction
+            // back by itself; sqlx's ROLLBACK on drop then fails and its depth counter stays at
+            // one, so the next "transaction" on that connection would be a savepoint inside a
+            // dead one — and a receipt could be shown for a report that was never committed
+            // (tests/faults.rs, full disk). The queued rollback runs first, then this probe:
+            // `BEGIN` fails inside a real transaction, and the depth must be back to zero.
+            // Either way the connection is closed, never reused.
+            .after_release(|conn, _| {
+                Box::pin(async move {
+                    sqlx::raw_sql("BEGIN; ROLLBACK").execute(&mut *conn).await?;
+                    Ok(!sqlx::Connection::is_in_transaction(conn))
+                })
+            })
             .connect_with(options)
             .await?;
         MIGRATOR.run(&pool).await?;
@@ -349,7 +363,7 @@ impl SqliteStore {
              AND (? IS NULL OR state = ?) AND (? IS NULL OR kind = ?) AND (? IS NULL OR category = ?) \
              AND (? IS NULL OR due_on < ?) AND (? = 0 OR escalated_on IS NOT NULL) \
              AND (? IS NULL OR id NOT IN (SELECT case_id FROM exclusions WHERE handle = ?)) \
-             ORDER BY received_on DESC, id LIMIT ? OFFSET ?"
+             ORDER BY received_on DESC, id DESC LIMIT ? OFFSET ?"
         ))
         .bind(institution)
         .bind(filter.state.map(CaseState::as_str))

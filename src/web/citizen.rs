@@ -500,7 +500,12 @@ pub async fn status_reply(
             let nonce = token::decode(&form.nonce).filter(|n| n.len() == 16);
             svc::reply(app, &receipt, text, nonce.as_deref())
                 .await
-                .map(|v| v.map(|v| (v, None)))
+                .map(|v| {
+                    v.map(|r| match r {
+                        svc::Replied::Saved(view) => (view, None),
+                        svc::Replied::NotSaved(view) => (view, Some(t.reply_not_saved.to_owned())),
+                    })
+                })
         }
         // Show the case again with the problem next to the message box and the text kept.
         Err(p) => svc::open_case(app, &receipt)

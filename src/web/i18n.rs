@@ -207,6 +207,7 @@ pub struct Texts {
     pub reply_label: &'static str,
     pub reply_submit: &'static str,
     pub reply_saved: &'static str,
+    pub reply_not_saved: &'static str,
     pub leave_hint: &'static str,
 
     pub stats_title: &'static str,
@@ -440,6 +441,7 @@ pub static ID: Texts = Texts {
     reply_label: "Tulis pesan atau tambahan keterangan",
     reply_submit: "Kirim pesan",
     reply_saved: "Pesan Anda telah tersimpan.",
+    reply_not_saved: "Pesan Anda BELUM tersimpan karena gangguan di server. Isinya masih ada di kotak pesan. Silakan kirim lagi.",
     leave_hint: "Setelah selesai, tutup tab ini. Kode tanda terima ada di halaman ini selama tab terbuka.",
 
     stats_title: "Statistik",
@@ -649,6 +651,7 @@ pub static EN: Texts = Texts {
     reply_label: "Write a message or add information",
     reply_submit: "Send message",
     reply_saved: "Your message is saved.",
+    reply_not_saved: "Your message was NOT saved because of a problem on the server. It is still in the message box. Please send it again.",
     leave_hint: "When you are done, close this tab. The receipt code is in this page for as long as the tab is open.",
 
     stats_title: "Statistics",

@@ -172,13 +172,8 @@ pub async fn report_multipart(state: AppState, lang: Lang, req: Request) -> Resp
         }
     }
 
-    let discard = |stored: &[NewAttachment]| {
-        for a in stored {
-            app.blobs.remove(&a.blob);
-        }
-    };
     if let Some(errors) = form_errors {
-        discard(&stored);
+        discard(&app, &stored).await;
         return report_page(
             &state,
             lang,
@@ -189,7 +184,7 @@ pub async fn report_multipart(state: AppState, lang: Lang, req: Request) -> Resp
         );
     }
     if let Some((status, message)) = problem {
-        discard(&stored);
+        discard(&app, &stored).await;
         return report_page(&state, lang, status, &values, vec![], Some(message));
     }
     let Some(prepared) = prepared else {
@@ -199,7 +194,7 @@ pub async fn report_multipart(state: AppState, lang: Lang, req: Request) -> Resp
     let checked = match check_report(&state, lang, &values) {
         Ok(c) => c,
         Err(errors) => {
-            discard(&stored);
+            discard(&app, &stored).await;
             return report_page(
                 &state,
                 lang,
@@ -214,7 +209,7 @@ pub async fn report_multipart(state: AppState, lang: Lang, req: Request) -> Resp
         Ok(done) => receipt_page(lang, &done),
         Err(e) => {
             tracing::error!(error = %e, "report not saved");
-            discard(&stored);
+            discard(&app, &stored).await;
             report_page(
                 &state,
                 lang,
@@ -338,9 +333,8 @@ pub async fn status_attach(
             Err(p) => problem = Some(p(t)),
         }
     }
-    let discard = |stored: &[NewAttachment]| stored.iter().for_each(|a| app.blobs.remove(&a.blob));
     if let Some((status, message)) = problem {
-        discard(&stored);
+        discard(&app, &stored).await;
         return super::pages::error_page(status, lang, message);
     }
     let Some((case_id, _)) = target else {
@@ -348,7 +342,7 @@ pub async fn status_attach(
     };
     if let Err(e) = svc::add_files(&app, &case_id, &stored).await {
         tracing::error!(error = %e, "files not saved");
-        discard(&stored);
+        discard(&app, &stored).await;
         return super::pages::error_page(StatusCode::SERVICE_UNAVAILABLE, lang, t.err_internal);
     }
     super::pages::notice_page(lang, t.files_added)
@@ -397,8 +391,14 @@ async fn stream_file(
         Err(_) => Err((|t| (StatusCode::SERVICE_UNAVAILABLE, t.not_saved_retry)) as Problem),
     };
     if interrupted && let Ok(a) = &result {
-        app.blobs.remove(&a.blob);
+        app.blobs.remove_many(vec![a.blob.clone()]).await;
         return Err((|t| (StatusCode::BAD_REQUEST, t.err_upload_interrupted)) as Problem);
     }
     result
+}
+
+/// Files stored for a report or message that will not be committed: overwritten and removed.
+async fn discard(app: &crate::service::App, stored: &[NewAttachment]) {
+    let ids = stored.iter().map(|a| a.blob.clone()).collect();
+    app.blobs.remove_many(ids).await;
 }

@@ -393,8 +393,21 @@ pub struct ServerProcess {
 
 impl ServerProcess {
     pub fn start(config: &Path, extra_env: &[(&str, &str)]) -> Self {
+        Self::start_in(&[], config, extra_env)
+    }
+
+    /// Like [`Self::start`], through `wrapper` (a program and its arguments; the `bisik` command
+    /// line is appended), e.g. to give the server a tiny filesystem of its own.
+    pub fn start_in(wrapper: &[&str], config: &Path, extra_env: &[(&str, &str)]) -> Self {
         let port = free_port();
-        let mut cmd = Command::new(bisik_bin());
+        let mut cmd = match wrapper.split_first() {
+            Some((program, args)) => {
+                let mut c = Command::new(program);
+                c.args(args).arg(bisik_bin());
+                c
+            }
+            None => Command::new(bisik_bin()),
+        };
         cmd.arg("serve")
             .arg("--config")
             .arg(config)
