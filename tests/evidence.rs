@@ -14,19 +14,8 @@ use std::time::Duration;
 
 use common::*;
 
-fn post_multipart(base: &str, body: Vec<u8>) -> (u16, String) {
-    let mut res = loopback_agent()
-        .post(format!("{base}/report?lang=en"))
-        .header(
-            "content-type",
-            format!("multipart/form-data; boundary={BOUNDARY}"),
-        )
-        .send(&body[..])
-        .unwrap();
-    (
-        res.status().as_u16(),
-        res.body_mut().read_to_string().unwrap(),
-    )
+fn submit_multipart(base: &str, body: Vec<u8>) -> (u16, String) {
+    post_multipart(base, "/report?lang=en", body).expect("an answer")
 }
 
 /// A minimal JPEG whose EXIF holds a GPS marker (same shape as the unit test's).
@@ -66,7 +55,7 @@ fn files_are_sealed_scrubbed_and_opened_only_by_readers() {
             ("../../evil.txt", "text/plain", b"outside?"),
         ],
     );
-    let (status, html) = post_multipart(&server.base, body);
+    let (status, html) = submit_multipart(&server.base, body);
     assert_eq!(status, 200, "{html}");
     let receipt = element_text(&html, "receipt").unwrap();
     let case_id = element_text(&html, "case-id").unwrap();
@@ -170,7 +159,7 @@ fn the_citizen_can_keep_a_photo_as_it_is() {
     let photo = jpeg_with_gps("KEEPME");
     let mut fields = report_fields(&[]);
     fields.push(("keep_metadata", "1"));
-    let (status, html) = post_multipart(
+    let (status, html) = submit_multipart(
         &server.base,
         multipart(&fields, &[("p.jpg", "image/jpeg", &photo)]),
     );
@@ -201,7 +190,7 @@ fn limits_answer_with_the_form_and_leave_no_blob() {
         ("identity_name", "Kept Name"),
     ]);
     let big = vec![b'x'; 10_000];
-    let (status, html) = post_multipart(
+    let (status, html) = submit_multipart(
         &server.base,
         multipart(
             &fields,
@@ -218,7 +207,7 @@ fn limits_answer_with_the_form_and_leave_no_blob() {
     assert!(html.contains("Kept body"));
     assert!(element_text(&html, "receipt").is_none());
 
-    let (status, html) = post_multipart(
+    let (status, html) = submit_multipart(
         &server.base,
         multipart(
             &fields,
@@ -235,7 +224,7 @@ fn limits_answer_with_the_form_and_leave_no_blob() {
 
     // Invalid typed fields with a file: the form, and the file is not kept.
     let bad = report_fields(&[("title", "")]);
-    let (status, html) = post_multipart(
+    let (status, html) = submit_multipart(
         &server.base,
         multipart(&bad, &[("a.txt", "text/plain", b"small")]),
     );
@@ -255,7 +244,7 @@ fn a_server_killed_mid_upload_leaves_no_orphan_and_no_case_without_its_files() {
     let fx = Fixture::new(CHEAP_KDF);
     let server = ServerProcess::start(&fx.config_path, &[]);
     // One complete report with a file first.
-    let (status, html) = post_multipart(
+    let (status, html) = submit_multipart(
         &server.base,
         multipart(
             &report_fields(&[("title", "Complete")]),
@@ -365,7 +354,7 @@ fn files_follow_the_case_through_forward_and_rekey() {
     let server = ServerProcess::start(&fx.config_path, &[]);
     let base = server.base.clone();
     let big: Vec<u8> = (0..300_000u32).map(|i| (i % 253) as u8).collect();
-    let (status, html) = post_multipart(
+    let (status, html) = submit_multipart(
         &base,
         multipart(
             &report_fields(&[("institution", "")]),

@@ -443,6 +443,7 @@ fn load_generator_produces_its_table() {
                 .unwrap_or_else(|| panic!("{flow} at {clients} missing: {stdout}"));
             assert!(r["ok"].as_u64().unwrap() > 0, "{flow}: {r}");
             assert_eq!(r["ok"], r["requests"], "every request succeeded: {r}");
+            assert_eq!(r["busy"], 0, "nothing shed by default: {r}");
             assert!(r["p99_ms"].as_f64().unwrap() >= r["p50_ms"].as_f64().unwrap());
             let ratio = &r["ratio_to_ceiling"];
             if flow.starts_with("member") {
@@ -452,19 +453,6 @@ fn load_generator_produces_its_table() {
             }
         }
     }
-}
-
-fn post_multipart(base: &str, path: &str, body: Vec<u8>) -> Option<(u16, String)> {
-    let mut res = loopback_agent()
-        .post(format!("{base}{path}"))
-        .header(
-            "content-type",
-            format!("multipart/form-data; boundary={BOUNDARY}"),
-        )
-        .send(&body[..])
-        .ok()?;
-    let status = res.status().as_u16();
-    Some((status, res.body_mut().read_to_string().ok()?))
 }
 
 /// The disk fills up under the server (a 2 MiB tmpfs as its data folder, in a private mount

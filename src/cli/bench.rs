@@ -36,6 +36,10 @@ enum BenchCommand {
         kdf_memory_kib: Option<u32>,
         #[arg(long)]
         kdf_iterations: Option<u32>,
+        /// The server's `rate.max_waiting_submissions` (production default 4); by default
+        /// enough that no submission is shed, to measure throughput.
+        #[arg(long)]
+        max_waiting: Option<usize>,
     },
     /// Argon2id latency (one core) and throughput (all cores) with the configured parameters.
     Kdf {
@@ -57,6 +61,7 @@ pub fn run(args: BenchArgs) -> Result<(), String> {
             attachment_kib,
             kdf_memory_kib,
             kdf_iterations,
+            max_waiting,
         } => {
             let d = KdfParams::default();
             let kdf = KdfParams {
@@ -71,6 +76,7 @@ pub fn run(args: BenchArgs) -> Result<(), String> {
                 seed,
                 attachment_kib,
                 kdf,
+                max_waiting,
             };
             super::load::print(&super::load::run(&opts)?);
             Ok(())

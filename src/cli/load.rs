@@ -21,6 +21,9 @@ pub struct FlowResult {
     pub flow: &'static str,
     pub requests: usize,
     pub ok: usize,
+    /// Turned away at once because too many were waiting for Argon2id.
+    pub busy: usize,
+    /// Successful requests per second; the percentiles are over successful requests.
     pub per_second: f64,
     pub p50_ms: f64,
     pub p95_ms: f64,
@@ -45,6 +48,7 @@ pub struct Report {
     pub kdf_p50_ms: f64,
     pub seeded_cases: usize,
     pub attachment_kib: u64,
+    pub max_waiting_submissions: Option<usize>,
     pub server_peak_rss_kib: Option<u64>,
     pub results: Vec<FlowResult>,
 }
@@ -56,6 +60,8 @@ pub struct LoadOptions {
     pub seed: usize,
     pub attachment_kib: u64,
     pub kdf: KdfParams,
+    /// `rate.max_waiting_submissions` for the server; default: enough that nothing is shed.
+    pub max_waiting: Option<usize>,
 }
 
 struct ServerChild(Child);
@@ -110,6 +116,19 @@ fn form(pairs: &[(&str, &str)]) -> String {
     serde_urlencoded::to_string(pairs).unwrap_or_default()
 }
 
+/// A citizen's form post that must answer with a 200 page containing `marker`.
+fn post_expecting_page(url: String, pairs: &[(&str, &str)], marker: &str) -> Outcome {
+    let Ok(mut res) = agent()
+        .post(url)
+        .header("content-type", "application/x-www-form-urlencoded")
+        .send(form(pairs))
+    else {
+        return Outcome::Failed;
+    };
+    let page = res.body_mut().read_to_string().unwrap_or_default();
+    (res.status().as_u16() == 200 && page.contains(marker)).into()
+}
+
 const REPORT: &[(&str, &str)] = &[
     ("kind", "complaint"),
     ("institution", "health"),
@@ -119,31 +138,58 @@ const REPORT: &[(&str, &str)] = &[
     ("privacy", "anonymous"),
 ];
 
-/// Runs `work` from `clients` threads for `seconds`; each call returns whether it succeeded.
+/// What one request came to.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum Outcome {
+    Ok,
+    /// Turned away at once with the "busy, nothing saved" page (load shedding).
+    Busy,
+    Failed,
+}
+
+impl From<bool> for Outcome {
+    fn from(ok: bool) -> Self {
+        if ok { Self::Ok } else { Self::Failed }
+    }
+}
+
+/// Runs `work` from `clients` threads for `seconds`. Latencies are those of successful
+/// requests; a client turned away busy waits 50 ms before it tries again, as a person would
+/// (much longer, in truth).
 fn run_flow(
     clients: usize,
     seconds: u64,
     flow: &'static str,
-    work: impl Fn(usize, usize) -> bool + Send + Sync + 'static,
+    work: impl Fn(usize, usize) -> Outcome + Send + Sync + 'static,
 ) -> FlowResult {
     let work = Arc::new(work);
     let stop = Arc::new(AtomicBool::new(false));
     let latencies: Arc<Mutex<Vec<Duration>>> = Arc::default();
-    let ok = Arc::new(AtomicUsize::new(0));
+    let (requests, busy) = (Arc::new(AtomicUsize::new(0)), Arc::new(AtomicUsize::new(0)));
     let started = Instant::now();
     let threads: Vec<_> = (0..clients)
         .map(|c| {
-            let (work, stop, latencies, ok) =
-                (work.clone(), stop.clone(), latencies.clone(), ok.clone());
+            let (work, stop, latencies, requests, busy) = (
+                work.clone(),
+                stop.clone(),
+                latencies.clone(),
+                requests.clone(),
+                busy.clone(),
+            );
             std::thread::spawn(move || {
                 let mut n = 0;
                 let mut mine = Vec::new();
                 while !stop.load(Ordering::Relaxed) {
                     let t = Instant::now();
-                    if work(c, n) {
-                        ok.fetch_add(1, Ordering::Relaxed);
+                    match work(c, n) {
+                        Outcome::Ok => mine.push(t.elapsed()),
+                        Outcome::Busy => {
+                            busy.fetch_add(1, Ordering::Relaxed);
+                            std::thread::sleep(Duration::from_millis(50));
+                        }
+                        Outcome::Failed => {}
                     }
-                    mine.push(t.elapsed());
+                    requests.fetch_add(1, Ordering::Relaxed);
                     n += 1;
                 }
                 latencies.lock().map(|mut l| l.extend(mine)).ok();
@@ -158,13 +204,14 @@ fn run_flow(
     let elapsed = started.elapsed().as_secs_f64();
     let mut l = latencies.lock().map(|l| l.clone()).unwrap_or_default();
     l.sort();
-    let ok = ok.load(Ordering::Relaxed);
+    let ok = l.len();
     let per_second = ok as f64 / elapsed;
     FlowResult {
         clients,
         flow,
-        requests: l.len(),
+        requests: requests.load(Ordering::Relaxed),
         ok,
+        busy: busy.load(Ordering::Relaxed),
         per_second,
         p50_ms: percentile(&l, 0.5),
         p95_ms: percentile(&l, 0.95),
@@ -241,7 +288,7 @@ pub fn run(opts: &LoadOptions) -> Result<Report, String> {
         opts.kdf.memory_kib,
         opts.kdf.iterations,
         opts.kdf.parallelism,
-        max_clients * 2
+        opts.max_waiting.unwrap_or(max_clients * 2)
     ));
     std::fs::write(&config_path, text).map_err(|e| e.to_string())?;
     if opts.seed > 0 {
@@ -309,14 +356,15 @@ pub fn run(opts: &LoadOptions) -> Result<Report, String> {
                     .header("content-type", format!("multipart/form-data; boundary={boundary}"))
                     .send(&body[..])
             };
-            let Ok(mut res) = res else { return false };
+            let Ok(mut res) = res else { return Outcome::Failed };
             let html = res.body_mut().read_to_string().unwrap_or_default();
             match element(&html, "receipt") {
                 Some(receipt) => {
                     r.lock().map(|mut v| v.push(receipt)).ok();
-                    true
+                    Outcome::Ok
                 }
-                None => false,
+                None if html.contains("very busy") => Outcome::Busy,
+                None => Outcome::Failed,
             }
         }));
         measured.push(super::bench::throughput(opts.kdf, window)?);
@@ -328,24 +376,24 @@ pub fn run(opts: &LoadOptions) -> Result<Report, String> {
         let (b, k) = (base.clone(), known.clone());
         results.push(run_flow(n, opts.seconds, "status", move |c, i| {
             let receipt = &k[(c * 7919 + i) % k.len()];
-            agent()
-                .post(format!("{b}/status?lang=en"))
-                .header("content-type", "application/x-www-form-urlencoded")
-                .send(form(&[("receipt", receipt)]))
-                .is_ok_and(|r| r.status().as_u16() == 200)
+            post_expecting_page(
+                format!("{b}/status?lang=en"),
+                &[("receipt", receipt)],
+                "id=\"report-title\"",
+            )
         }));
         measured.push(super::bench::throughput(opts.kdf, window)?);
         let (b, k) = (base.clone(), known.clone());
         results.push(run_flow(n, opts.seconds, "reply", move |c, i| {
             let receipt = &k[(c * 104_729 + i) % k.len()];
-            agent()
-                .post(format!("{b}/status/reply?lang=en"))
-                .header("content-type", "application/x-www-form-urlencoded")
-                .send(form(&[
+            post_expecting_page(
+                format!("{b}/status/reply?lang=en"),
+                &[
                     ("receipt", receipt),
                     ("message", "A reply from the load generator."),
-                ]))
-                .is_ok_and(|r| r.status().as_u16() == 200)
+                ],
+                "Your message is saved.",
+            )
         }));
         measured.push(super::bench::throughput(opts.kdf, window)?);
         for (i, r) in results[first..].iter_mut().enumerate() {
@@ -377,6 +425,7 @@ pub fn run(opts: &LoadOptions) -> Result<Report, String> {
                 ..Default::default()
             })
             .is_ok()
+            .into()
         }));
         let case_ids: Arc<Vec<String>> = Arc::new(
             members[0]
@@ -391,7 +440,9 @@ pub fn run(opts: &LoadOptions) -> Result<Report, String> {
         );
         let m = members.clone();
         results.push(run_flow(n, opts.seconds, "member fetch", move |c, i| {
-            m[c].case(&case_ids[(c * 31 + i) % case_ids.len()]).is_ok()
+            m[c].case(&case_ids[(c * 31 + i) % case_ids.len()])
+                .is_ok()
+                .into()
         }));
     }
     let server_peak_rss_kib = peak_rss_kib(server.0.id());
@@ -402,6 +453,7 @@ pub fn run(opts: &LoadOptions) -> Result<Report, String> {
         kdf_p50_ms,
         seeded_cases: opts.seed,
         attachment_kib: opts.attachment_kib,
+        max_waiting_submissions: opts.max_waiting,
         server_peak_rss_kib,
         results,
     })
@@ -429,16 +481,26 @@ pub fn print(report: &Report) {
         );
     }
     println!(
-        "{:>7}  {:<13} {:>8} {:>8} {:>9} {:>9} {:>9} {:>9} {:>9}",
-        "clients", "flow", "requests", "ok", "req/s", "p50 ms", "p95 ms", "p99 ms", "ceiling"
+        "{:>7}  {:<13} {:>8} {:>8} {:>6} {:>9} {:>9} {:>9} {:>9} {:>9}",
+        "clients",
+        "flow",
+        "requests",
+        "ok",
+        "busy",
+        "ok/s",
+        "p50 ms",
+        "p95 ms",
+        "p99 ms",
+        "ceiling"
     );
     for r in &report.results {
         println!(
-            "{:>7}  {:<13} {:>8} {:>8} {:>9.2} {:>9.1} {:>9.1} {:>9.1} {:>9}",
+            "{:>7}  {:<13} {:>8} {:>8} {:>6} {:>9.2} {:>9.1} {:>9.1} {:>9.1} {:>9}",
             r.clients,
             r.flow,
             r.requests,
             r.ok,
+            r.busy,
             r.per_second,
             r.p50_ms,
             r.p95_ms,

@@ -369,9 +369,16 @@ impl Config {
                 "http.request_body_max_bytes must be at least 16384".into(),
             ));
         }
-        if self.http.request_timeout_secs == 0 {
+        let h = &self.http;
+        if [
+            h.request_timeout_secs,
+            h.upload_timeout_secs,
+            h.header_timeout_secs,
+        ]
+        .contains(&0)
+        {
             return Err(ConfigError::Invalid(
-                "http.request_timeout_secs must be greater than zero".into(),
+                "http timeouts (request, upload, header) must be greater than zero".into(),
             ));
         }
         let r = &self.rate;

@@ -252,19 +252,20 @@ pub fn reseal_blob(
     result
 }
 
-/// After a re-seal: on success the old blobs go, on failure the new ones do.
+/// After a re-seal: on success the old blobs go (unlinked, not overwritten: a member may be
+/// downloading one right now), on failure the new ones do (nobody has them yet: overwritten).
 pub async fn settle(
     blobs: &BlobStore,
     old: &[crate::store::StoredAttachment],
     new: &crate::store::Resealed,
     committed: bool,
 ) {
-    let gone = if committed {
-        old.iter().map(|a| a.blob.clone()).collect()
+    if committed {
+        old.iter().for_each(|a| blobs.remove(&a.blob));
     } else {
-        new.attachments.iter().map(|a| a.blob.clone()).collect()
-    };
-    blobs.remove_many(gone).await;
+        let unused = new.attachments.iter().map(|a| a.blob.clone()).collect();
+        blobs.shred_many(unused).await;
+    }
 }
 
 /// Stores a blob a member's client already sealed (forward, rekey): written as it arrives,

@@ -63,15 +63,21 @@ impl KdfPool {
         salt: &[u8],
         params: KdfParams,
     ) -> Result<x25519::Identity> {
-        use std::sync::atomic::Ordering;
+        use std::sync::atomic::{AtomicUsize, Ordering};
+        /// Counts a waiting submission for as long as it lives: dropped on return and also when
+        /// the request is cancelled (deadline, client gone, shutdown), so the count never leaks.
+        struct Waiting<'a>(&'a AtomicUsize);
+        impl Drop for Waiting<'_> {
+            fn drop(&mut self) {
+                self.0.fetch_sub(1, Ordering::SeqCst);
+            }
+        }
         let before = self.waiting_submissions.fetch_add(1, Ordering::SeqCst);
-        let result = if before >= self.max_waiting_submissions {
-            Err(Error::Busy)
-        } else {
-            self.derive(secret, salt, params).await
-        };
-        self.waiting_submissions.fetch_sub(1, Ordering::SeqCst);
-        result
+        let _waiting = Waiting(&self.waiting_submissions);
+        if before >= self.max_waiting_submissions {
+            return Err(Error::Busy);
+        }
+        self.derive(secret, salt, params).await
     }
 
     /// Derives the reporter identity for a receipt secret.
@@ -92,5 +98,32 @@ impl KdfPool {
             .await
             .map_err(|_| Error::Internal("kdf task failed".into()))?
             .map_err(Error::from)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// A submission whose request is cancelled while it waits (deadline, client gone) must stop
+    /// counting as waiting, or a few closed tabs would turn every later report away as "busy".
+    #[tokio::test]
+    async fn a_cancelled_submission_stops_counting() {
+        let params = KdfParams {
+            memory_kib: 1024,
+            iterations: 1,
+            parallelism: 1,
+        };
+        let pool = KdfPool::new(params, 1);
+        let salt = [7u8; SALT_LEN];
+        let cancelled = tokio::time::timeout(
+            std::time::Duration::ZERO,
+            pool.derive_for_submission(b"0123456789abcdef", &salt, params),
+        )
+        .await;
+        assert!(cancelled.is_err(), "the first poll should still be waiting");
+        pool.derive_for_submission(b"0123456789abcdef", &salt, params)
+            .await
+            .expect("not busy: the cancelled one is no longer counted");
     }
 }

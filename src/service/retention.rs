@@ -46,25 +46,34 @@ pub async fn plan(app: &App) -> Result<Vec<(Plan, Vec<String>)>> {
     Ok(out)
 }
 
-/// Deletes what [`plan`] finds; returns the plans carried out.
+/// Deletes what is due; returns what was deleted. Each institution's cases are chosen again
+/// inside the deleting transaction (so a case reopened, or a file re-sealed, since [`plan`]
+/// ran is not touched), and the audit entry counts what was really deleted.
 #[instrument(skip_all)]
 pub async fn purge(app: &App) -> Result<Vec<Plan>> {
+    let today = app.clock.today();
     let mut done = Vec::new();
-    for (p, blobs) in plan(app).await? {
+    for inst in app.directory.all() {
+        let Some(days) = inst.retention_days else {
+            continue;
+        };
+        let before = today - time::Duration::days(i64::from(days));
         let at = app
             .clock
             .now()
             .format(&Rfc3339)
             .map_err(|e| Error::Internal(e.to_string()))?;
-        let action = format!(
-            "purge:{}:{}cases:{}files",
-            p.institution,
-            p.cases.len(),
-            p.blobs
-        );
-        app.store.purge(&p.cases, &at, &action).await?;
-        app.blobs.remove_many(blobs).await;
-        done.push(p);
+        let (cases, blobs) = app.store.purge(&inst.slug, before, &at).await?;
+        if cases.is_empty() {
+            continue;
+        }
+        done.push(Plan {
+            institution: inst.slug.clone(),
+            retention_days: days,
+            cases,
+            blobs: blobs.len(),
+        });
+        app.blobs.shred_many(blobs).await;
     }
     Ok(done)
 }

@@ -91,37 +91,30 @@ impl BlobStore {
         File::open(self.path(id)?)
     }
 
-    /// Overwrites a blob with zeros, syncs, then unlinks it: like SQLite's `secure_delete`, so
-    /// the ciphertext of a purged or re-sealed file does not stay in free blocks for someone
-    /// who later gets both the disk and a member's old key. (On flash or copy-on-write storage
-    /// the old blocks may survive anyway; disk encryption is what covers that.)
+    /// Unlinks a blob that may still be being read: a member downloading the copy a rekey or
+    /// forward just replaced keeps reading it through the open file.
     pub fn remove(&self, id: &str) {
-        use std::io::Write as _;
-        let Ok(p) = self.path(id) else { return };
-        if let Ok(mut f) = std::fs::OpenOptions::new().write(true).open(&p) {
-            let len = f.metadata().map(|m| m.len()).unwrap_or(0);
-            let zeros = [0u8; 64 * 1024];
-            let mut left = len;
-            while left > 0 {
-                let n = left.min(zeros.len() as u64) as usize;
-                if f.write_all(&zeros[..n]).is_err() {
-                    break;
-                }
-                left -= n as u64;
-            }
-            let _ = f.sync_data();
+        if let Ok(p) = self.path(id) {
+            let _ = std::fs::remove_file(p);
         }
-        let _ = std::fs::remove_file(p);
     }
 
-    /// [`Self::remove`] for several blobs, off the async workers (overwriting takes a while).
-    pub async fn remove_many(&self, ids: Vec<String>) {
+    /// Overwrites a blob with zeros, syncs, then unlinks it: like SQLite's `secure_delete`, so
+    /// the ciphertext of a purged or discarded file does not stay in free blocks for someone
+    /// who later gets both the disk and a member's key. (On flash or copy-on-write storage
+    /// the old blocks may survive anyway; disk encryption is what covers that.)
+    pub fn shred(&self, id: &str) {
+        let Ok(p) = self.path(id) else { return };
+        shred_file(&p);
+    }
+
+    /// [`Self::shred`] for several blobs, off the async workers (overwriting takes a while).
+    pub async fn shred_many(&self, ids: Vec<String>) {
         let this = self.clone();
-        let _ =
-            tokio::task::spawn_blocking(move || ids.iter().for_each(|id| this.remove(id))).await;
+        let _ = tokio::task::spawn_blocking(move || ids.iter().for_each(|id| this.shred(id))).await;
     }
 
-    /// Removes blobs no committed row refers to. Returns how many.
+    /// Removes blobs no committed row refers to (overwritten). Returns how many.
     pub fn sweep(&self, referenced: &HashSet<String>) -> io::Result<usize> {
         let mut removed = 0;
         for e in std::fs::read_dir(&self.dir)? {
@@ -134,10 +127,27 @@ impl BlobStore {
                 continue;
             };
             if !referenced.contains(id) {
-                std::fs::remove_file(&p)?;
+                shred_file(&p);
                 removed += 1;
             }
         }
         Ok(removed)
     }
+}
+
+fn shred_file(p: &Path) {
+    use std::io::Write as _;
+    if let Ok(mut f) = std::fs::OpenOptions::new().write(true).open(p) {
+        let zeros = [0u8; 64 * 1024];
+        let mut left = f.metadata().map(|m| m.len()).unwrap_or(0);
+        while left > 0 {
+            let n = left.min(zeros.len() as u64) as usize;
+            if f.write_all(&zeros[..n]).is_err() {
+                break;
+            }
+            left -= n as u64;
+        }
+        let _ = f.sync_data();
+    }
+    let _ = std::fs::remove_file(p);
 }

@@ -747,31 +747,59 @@ impl SqliteStore {
         Ok(out)
     }
 
-    /// Deletes cases with everything that hangs off them (envelopes, identities, messages,
-    /// history, files' rows, requests, exclusions) in one transaction — secure_delete overwrites
-    /// the freed pages — then checkpoints the WAL so no old page lingers there. The purge
-    /// itself is audited with a count.
+    /// Deletes an institution's closed and archived cases whose state is older than `before`,
+    /// chosen inside the deleting transaction, with everything that hangs off them (envelopes,
+    /// identities, messages, history, files' rows, requests, exclusions) — secure_delete
+    /// overwrites the freed pages — then checkpoints the WAL. Audited with counts. Returns the
+    /// deleted case ids and the blob files to remove.
     #[instrument(skip_all)]
-    pub async fn purge(&self, ids: &[String], at: &str, action: &str) -> Result<usize, StoreError> {
+    pub async fn purge(
+        &self,
+        institution: &str,
+        before: Date,
+        at: &str,
+    ) -> Result<(Vec<String>, Vec<String>), StoreError> {
         let mut tx = self.pool.begin_with("BEGIN IMMEDIATE").await?;
-        let mut n = 0;
-        for id in ids {
+        let ids: Vec<String> = sqlx::query_scalar(
+            "SELECT id FROM cases WHERE institution = ? AND state IN ('closed', 'archived') AND state_since < ? ORDER BY id",
+        )
+        .bind(institution)
+        .bind(day_string(before))
+        .fetch_all(&mut *tx)
+        .await?;
+        if ids.is_empty() {
+            return Ok((ids, vec![]));
+        }
+        let mut blobs = Vec::new();
+        for id in &ids {
+            let mut files: Vec<String> =
+                sqlx::query_scalar("DELETE FROM attachments WHERE case_id = ? RETURNING blob")
+                    .bind(id)
+                    .fetch_all(&mut *tx)
+                    .await?;
+            blobs.append(&mut files);
             sqlx::query("DELETE FROM audit_pending WHERE case_id = ?")
                 .bind(id)
                 .execute(&mut *tx)
                 .await?;
-            n += sqlx::query("DELETE FROM cases WHERE id = ?")
+            sqlx::query("DELETE FROM cases WHERE id = ?")
                 .bind(id)
                 .execute(&mut *tx)
-                .await?
-                .rows_affected() as usize;
+                .await?;
         }
-        append_chain(&mut tx, at, &Actor::System.to_column(), action, None).await?;
+        let action = format!(
+            "purge:{institution}:{}cases:{}files",
+            ids.len(),
+            blobs.len()
+        );
+        append_chain(&mut tx, at, &Actor::System.to_column(), &action, None).await?;
         tx.commit().await?;
+        // Deleted pages leave the WAL too. With readers active SQLite may checkpoint only part
+        // of it now; the rest goes at a later checkpoint (the pages are overwritten either way).
         sqlx::query("PRAGMA wal_checkpoint(TRUNCATE)")
             .execute(&self.pool)
             .await?;
-        Ok(n)
+        Ok((ids, blobs))
     }
 
     /// Every blob a row refers to (for the start-up sweep).

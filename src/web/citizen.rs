@@ -285,14 +285,14 @@ pub(super) async fn finish_report(
     }
     match svc::submit(app, &checked).await {
         Ok(done) => receipt_page(lang, &done),
-        Err(crate::error::Error::Busy) => report_page(
+        Err(crate::error::Error::Busy) => super::layers::shed(report_page(
             state,
             lang,
             StatusCode::SERVICE_UNAVAILABLE,
             values,
             vec![],
             Some(t.err_busy),
-        ),
+        )),
         Err(e) => {
             tracing::error!(error = %e, "report not saved");
             report_page(

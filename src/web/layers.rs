@@ -60,6 +60,17 @@ pub fn with_security_headers<S: Clone + Send + Sync + 'static>(
 /// Citizen requests are not logged at all unless the server failed: a log line's timestamp
 /// would record the time of day someone submitted or checked a report, which the design keeps
 /// to a day (DESIGN 2.4). Member API requests are logged (members are audited anyway).
+/// Marks a response that turned a citizen away because the server is busy (load shedding). It
+/// is not a failure, and logging each one would record when citizens tried to act.
+#[derive(Debug, Clone, Copy)]
+pub struct Shed;
+
+/// Marks `res` as [`Shed`].
+pub fn shed(mut res: Response) -> Response {
+    res.extensions_mut().insert(Shed);
+    res
+}
+
 pub async fn log_requests(req: Request, next: Next) -> Response {
     let method = req.method().clone();
     let route = req
@@ -73,7 +84,7 @@ pub async fn log_requests(req: Request, next: Next) -> Response {
     let route = route.as_deref().unwrap_or("<unmatched>");
     if is_api {
         tracing::info!(method = %method, route, status, ms = start.elapsed().as_millis() as u64, "member request");
-    } else if res.status().is_server_error() {
+    } else if res.status().is_server_error() && res.extensions().get::<Shed>().is_none() {
         tracing::warn!(method = %method, route, status, "citizen request failed");
     }
     res

@@ -73,13 +73,15 @@ impl RateLimits {
 
     /// May one more receipt be checked now (from this circuit, if known)?
     pub fn allow_status_check(&self, circuit: Option<listen::Circuit>) -> bool {
+        self.forget_idle_circuits_if_many();
         circuit.is_none_or(|c| self.circuit_status_checks.check_key(&c.0).is_ok())
             && self.status_checks.check().is_ok()
     }
 
-    /// Keeps the per-circuit tables small: circuits whose buckets are full again are forgotten.
+    /// Keeps the per-circuit tables small: once they hold more than 1,000 circuits, those whose
+    /// buckets are full again are forgotten.
     fn forget_idle_circuits_if_many(&self) {
-        if self.circuit_submissions.len() + self.circuit_status_checks.len() > 10_000 {
+        if self.circuit_submissions.len() + self.circuit_status_checks.len() > 1_000 {
             self.circuit_submissions.retain_recent();
             self.circuit_status_checks.retain_recent();
         }

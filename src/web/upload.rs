@@ -185,7 +185,12 @@ pub async fn report_multipart(state: AppState, lang: Lang, req: Request) -> Resp
     }
     if let Some((status, message)) = problem {
         discard(&app, &stored).await;
-        return report_page(&state, lang, status, &values, vec![], Some(message));
+        let page = report_page(&state, lang, status, &values, vec![], Some(message));
+        return if message == t.err_busy {
+            super::layers::shed(page)
+        } else {
+            page
+        };
     }
     let Some(prepared) = prepared else {
         // No files after all: the plain path.
@@ -391,7 +396,7 @@ async fn stream_file(
         Err(_) => Err((|t| (StatusCode::SERVICE_UNAVAILABLE, t.not_saved_retry)) as Problem),
     };
     if interrupted && let Ok(a) = &result {
-        app.blobs.remove_many(vec![a.blob.clone()]).await;
+        app.blobs.shred_many(vec![a.blob.clone()]).await;
         return Err((|t| (StatusCode::BAD_REQUEST, t.err_upload_interrupted)) as Problem);
     }
     result
@@ -400,5 +405,5 @@ async fn stream_file(
 /// Files stored for a report or message that will not be committed: overwritten and removed.
 async fn discard(app: &crate::service::App, stored: &[NewAttachment]) {
     let ids = stored.iter().map(|a| a.blob.clone()).collect();
-    app.blobs.remove_many(ids).await;
+    app.blobs.shred_many(ids).await;
 }

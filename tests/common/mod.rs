@@ -98,26 +98,25 @@ impl Fixture {
         std::fs::write(keys, out).unwrap();
     }
 
-    /// Sets how long an institution keeps its closed and archived cases.
-    pub fn set_retention(&self, institution: &str, days: u32) {
+    /// Puts a top-level `line` at the start of an institution's keys file.
+    fn prepend_to_institution(&self, institution: &str, line: &str) {
         let keys = self
             .dir
             .path()
             .join("keys/institutions")
             .join(format!("{institution}.toml"));
         let text = std::fs::read_to_string(&keys).unwrap();
-        std::fs::write(keys, format!("retention_days = {days}\n{text}")).unwrap();
+        std::fs::write(keys, format!("{line}\n{text}")).unwrap();
+    }
+
+    /// Sets how long an institution keeps its closed and archived cases.
+    pub fn set_retention(&self, institution: &str, days: u32) {
+        self.prepend_to_institution(institution, &format!("retention_days = {days}"));
     }
 
     /// Sets an institution's notice period before a granted identity is handed out.
     pub fn set_reveal_notice(&self, institution: &str, days: u32) {
-        let keys = self
-            .dir
-            .path()
-            .join("keys/institutions")
-            .join(format!("{institution}.toml"));
-        let text = std::fs::read_to_string(&keys).unwrap();
-        std::fs::write(keys, format!("reveal_notice_days = {days}\n{text}")).unwrap();
+        self.prepend_to_institution(institution, &format!("reveal_notice_days = {days}"));
     }
 
     pub fn config(&self) -> Config {
@@ -552,6 +551,20 @@ pub fn contains(haystack: &[u8], needle: &[u8]) -> bool {
 }
 
 pub const BOUNDARY: &str = "----bisik-test-boundary-7Q2";
+
+/// POSTs a [`multipart`] body to a real server; `None` if the connection failed.
+pub fn post_multipart(base: &str, path: &str, body: Vec<u8>) -> Option<(u16, String)> {
+    let mut res = loopback_agent()
+        .post(format!("{base}{path}"))
+        .header(
+            "content-type",
+            format!("multipart/form-data; boundary={BOUNDARY}"),
+        )
+        .send(&body[..])
+        .ok()?;
+    let status = res.status().as_u16();
+    Some((status, res.body_mut().read_to_string().ok()?))
+}
 
 /// A multipart body: text fields, then files (name, content type, bytes).
 pub fn multipart(fields: &[(&str, &str)], files: &[(&str, &str, &[u8])]) -> Vec<u8> {
