@@ -67,7 +67,6 @@ pub async fn report_multipart(state: AppState, lang: Lang, req: Request) -> Resp
         Err(_) => return body_problem_page(lang, BodyProblem::Malformed),
     };
     let app = state.app.clone();
-    let lim = app.config.attachments;
     // Text fields are small; 4 bytes a character, times the largest limit, is ample.
     let text_cap = 4 * app.config.limits.body.max(app.config.limits.message) + 1024;
     let mut values = ReportValues::default();
@@ -151,24 +150,23 @@ pub async fn report_multipart(state: AppState, lang: Lang, req: Request) -> Resp
             }
         }
         let Some(p) = prepared.as_ref() else { continue };
-        if stored.len() >= lim.max_files {
-            problem = Some((StatusCode::PAYLOAD_TOO_LARGE, t.err_too_many_files));
-            drain(&mut field).await;
-            continue;
-        }
-        let plan = FilePlan {
-            recipients: p.content_recipients(),
+        let file = NewFile {
+            first,
             name: file_name,
             content_type,
-            max_bytes: lim
-                .max_file_bytes
-                .min(lim.max_report_bytes.saturating_sub(total)),
-            scrub: lim.scrub_images && !keep_original,
-            scrub_max_bytes: lim.scrub_max_bytes,
+            keep_original,
         };
-        match stream_file(&app, &mut field, first, plan, &mut total).await {
-            Ok(a) => stored.push(a),
-            Err(p) => problem = Some(p(t)),
+        if let Err(p) = take_file(
+            &app,
+            &mut field,
+            file,
+            p.content_recipients(),
+            &mut stored,
+            &mut total,
+        )
+        .await
+        {
+            problem = Some(p(t));
         }
     }
 
@@ -241,7 +239,6 @@ pub async fn status_attach(
         Err(_) => return body_problem_page(lang, BodyProblem::Malformed),
     };
     let app = state.app.clone();
-    let lim = app.config.attachments;
     let mut receipt_text = Zeroizing::new(String::new());
     let mut keep_original = false;
     let mut target: Option<(String, Vec<age::x25519::Recipient>)> = None;
@@ -318,24 +315,23 @@ pub async fn status_attach(
         let Some((_, recipients)) = target.as_ref() else {
             continue;
         };
-        if stored.len() >= lim.max_files {
-            problem = Some((StatusCode::PAYLOAD_TOO_LARGE, t.err_too_many_files));
-            drain(&mut field).await;
-            continue;
-        }
-        let plan = FilePlan {
-            recipients: recipients.clone(),
+        let file = NewFile {
+            first,
             name: file_name,
             content_type,
-            max_bytes: lim
-                .max_file_bytes
-                .min(lim.max_report_bytes.saturating_sub(total)),
-            scrub: lim.scrub_images && !keep_original,
-            scrub_max_bytes: lim.scrub_max_bytes,
+            keep_original,
         };
-        match stream_file(&app, &mut field, first, plan, &mut total).await {
-            Ok(a) => stored.push(a),
-            Err(p) => problem = Some(p(t)),
+        if let Err(p) = take_file(
+            &app,
+            &mut field,
+            file,
+            recipients.clone(),
+            &mut stored,
+            &mut total,
+        )
+        .await
+        {
+            problem = Some(p(t));
         }
     }
     if let Some((status, message)) = problem {
@@ -354,6 +350,43 @@ pub async fn status_attach(
 }
 
 type Problem = fn(&'static super::i18n::Texts) -> (StatusCode, &'static str);
+
+/// A file field as it arrives: its first chunk (already read) and what the form said of it.
+struct NewFile {
+    first: bytes::Bytes,
+    name: String,
+    content_type: String,
+    keep_original: bool,
+}
+
+/// One file of a report or of an addition from the status page: counted against the limits
+/// (`[attachments]`) and sealed to `recipients` as it streams in.
+async fn take_file(
+    app: &crate::service::App,
+    field: &mut axum::extract::multipart::Field<'_>,
+    file: NewFile,
+    recipients: Vec<age::x25519::Recipient>,
+    stored: &mut Vec<NewAttachment>,
+    total: &mut u64,
+) -> Result<(), Problem> {
+    let lim = app.config.attachments;
+    if stored.len() >= lim.max_files {
+        drain(field).await;
+        return Err(|t| (StatusCode::PAYLOAD_TOO_LARGE, t.err_too_many_files));
+    }
+    let plan = FilePlan {
+        recipients,
+        name: file.name,
+        content_type: file.content_type,
+        max_bytes: lim
+            .max_file_bytes
+            .min(lim.max_report_bytes.saturating_sub(*total)),
+        scrub: lim.scrub_images && !file.keep_original,
+        scrub_max_bytes: lim.scrub_max_bytes,
+    };
+    stored.push(stream_file(app, field, file.first, plan, total).await?);
+    Ok(())
+}
 
 /// Streams one file's chunks into the sealer; `first` is the chunk already read.
 async fn stream_file(
