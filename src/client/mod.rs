@@ -517,16 +517,9 @@ impl Client {
         })
     }
 
-    /// Downloads one attachment, re-seals it chunk by chunk into a temporary file (ciphertext
-    /// only), uploads it, and returns the new blob id.
-    fn reseal_attachment(
-        &self,
-        id: &str,
-        seq: i64,
-        recipients: &[x25519::Recipient],
-    ) -> Result<String> {
-        use std::io::Read;
-        let mut res = self
+    /// One attachment, downloaded and decrypted as it is read (still padded).
+    fn open_attachment(&self, id: &str, seq: i64) -> Result<impl std::io::Read + use<>> {
+        let res = self
             .agent
             .get(&self.url(&format!("/cases/{}/attachments/{seq}", path_segment(id))))
             .header("Authorization", &self.bearer()?)
@@ -538,11 +531,23 @@ impl Client {
                 message: "attachment".into(),
             });
         }
-        let reader = res.body_mut().with_config().limit(u64::MAX).reader();
-        let mut plain = age::Decryptor::new(reader)
+        let reader = res.into_body().into_with_config().limit(u64::MAX).reader();
+        Ok(age::Decryptor::new(reader)
             .map_err(|_| envelope::EnvelopeError::Malformed)?
             .decrypt(std::iter::once(&self.identity as &dyn age::Identity))
-            .map_err(|_| envelope::EnvelopeError::NotARecipient)?;
+            .map_err(|_| envelope::EnvelopeError::NotARecipient)?)
+    }
+
+    /// Downloads one attachment, re-seals it chunk by chunk into a temporary file (ciphertext
+    /// only), uploads it, and returns the new blob id.
+    fn reseal_attachment(
+        &self,
+        id: &str,
+        seq: i64,
+        recipients: &[x25519::Recipient],
+    ) -> Result<String> {
+        use std::io::Read;
+        let mut plain = self.open_attachment(id, seq)?;
         let io = |e: std::io::Error| ClientError::Transport(format!("temporary file: {e}"));
         let mut tmp = tempfile::tempfile().map_err(io)?;
         let mut sealer =
@@ -745,28 +750,7 @@ impl Client {
                     .ok_or_else(|| ClientError::Decode("manifest".into()))?,
             )?;
             let part = dir.join(format!(".bisik-{}-{}.part", path_segment(id), a.seq));
-            let mut res = self
-                .agent
-                .get(&self.url(&format!(
-                    "/cases/{}/attachments/{}",
-                    path_segment(id),
-                    a.seq
-                )))
-                .header("Authorization", &self.bearer()?)
-                .call()
-                .map_err(|e| ClientError::Transport(e.to_string()))?;
-            if res.status().as_u16() >= 400 {
-                return Err(ClientError::Server {
-                    status: res.status().as_u16(),
-                    message: "attachment".into(),
-                });
-            }
-            let reader = res.body_mut().with_config().limit(u64::MAX).reader();
-            let decryptor =
-                age::Decryptor::new(reader).map_err(|_| envelope::EnvelopeError::Malformed)?;
-            let mut plain = decryptor
-                .decrypt(std::iter::once(&self.identity as &dyn age::Identity))
-                .map_err(|_| envelope::EnvelopeError::NotARecipient)?;
+            let mut plain = self.open_attachment(id, a.seq)?;
             let io = |e: std::io::Error| {
                 ClientError::Transport(format!("cannot write {}: {e}", part.display()))
             };

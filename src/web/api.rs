@@ -202,10 +202,14 @@ pub async fn recipients(
         (None, Some(handle)) => svc::recipients_without(&state.app, &m, &id, handle).await?,
         (None, None) => svc::recipients(&state.app, &m, &id).await?,
     };
-    Ok(Json(RecipientsResponse {
+    Ok(Json(recipients_response(r)))
+}
+
+fn recipients_response(r: svc::CaseRecipients) -> RecipientsResponse {
+    RecipientsResponse {
         readers: r.readers,
         reporter: r.reporter,
-    }))
+    }
 }
 
 fn envelope_bytes(b64: &str) -> Result<Vec<u8>> {
@@ -367,10 +371,7 @@ pub async fn identity_recipients(
     Path(id): Path<String>,
 ) -> Result<Json<RecipientsResponse>> {
     let r = svc::identity_recipients(&state.app, &m, &id).await?;
-    Ok(Json(RecipientsResponse {
-        readers: r.readers,
-        reporter: r.reporter,
-    }))
+    Ok(Json(recipients_response(r)))
 }
 
 pub async fn hand_over_identity(
@@ -524,10 +525,7 @@ pub async fn reveal_recipients(
     Path(id): Path<String>,
 ) -> Result<Json<RecipientsResponse>> {
     let r = svc::reveal_recipients(&state.app, &m, &id).await?;
-    Ok(Json(RecipientsResponse {
-        readers: r.readers,
-        reporter: r.reporter,
-    }))
+    Ok(Json(recipients_response(r)))
 }
 
 pub async fn request_reveal(
