@@ -130,6 +130,10 @@ pub struct CaseResponse {
     pub content: String,
     pub events: Vec<EventJson>,
     pub messages: Vec<MessageJson>,
+    /// Items the reporter's key could not open on the status page ("message 3", "reason 2",
+    /// "content", "identity"): sealed to the wrong keys; triage should have them re-sealed.
+    #[serde(default)]
+    pub reporter_could_not_open: Vec<String>,
 }
 
 #[derive(Debug, Serialize, Deserialize)]

@@ -42,4 +42,24 @@ pub enum Error {
     Internal(String),
 }
 
+impl Error {
+    /// A fixed word for the kind of failure, for counting without details.
+    pub fn kind(&self) -> &'static str {
+        match self {
+            Error::NotFound => "not_found",
+            Error::Unauthorized => "unauthorized",
+            Error::Forbidden | Error::Denied(_) => "forbidden",
+            Error::Invalid(_) => "invalid",
+            Error::Busy => "busy",
+            Error::Conflict(_) => "conflict",
+            Error::Store(_) => "database",
+            Error::Envelope(_) => "envelope",
+            Error::Kdf(_) => "key_derivation",
+            Error::Rng(_) => "random_generator",
+            Error::Json(_) => "document",
+            Error::Internal(_) => "internal",
+        }
+    }
+}
+
 pub type Result<T, E = Error> = std::result::Result<T, E>;

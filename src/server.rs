@@ -75,10 +75,14 @@ pub async fn open_app(
                 "removed blobs of uploads that were never committed"
             );
         }
+        // Members' uploads that no forward or rekey used were just swept with the rest.
+        store.clear_member_uploads().await?;
         blobs
     } else {
         BlobStore::attach(&config.data_dir)
     };
+    // Blob and folder times are set to the app's day.
+    let blobs = blobs.with_clock(clock.clone());
     Ok(Arc::new(App::new(config, directory, store, blobs, clock)))
 }
 
@@ -89,6 +93,7 @@ pub async fn serve(config: Config, ready: impl FnOnce(&str)) -> Result<(), Start
     let opts = ServeOptions {
         header_timeout: std::time::Duration::from_secs(config.http.header_timeout_secs),
         proxy_protocol: config.http.proxy_protocol,
+        max_connections: config.http.max_connections,
     };
     let socket_mode = u32::from_str_radix(config.http.unix_socket_mode.trim_start_matches("0o"), 8)
         .map_err(|_| {
@@ -99,6 +104,13 @@ pub async fn serve(config: Config, ready: impl FnOnce(&str)) -> Result<(), Start
         })?;
     let (app, router) = build(config, Arc::new(SystemClock)).await?;
     let housekeeping = tokio::spawn(housekeeping(app.clone()));
+    let settling = tokio::spawn(settle_disk(app.clone()));
+    // At SIGTERM, key derivations still queued answer "busy" at once instead of running.
+    let pool = app.kdf.clone();
+    let shutdown = async move {
+        shutdown_signal().await;
+        pool.close();
+    };
     match listen {
         Listen::Tcp(addr) => {
             let listener = TcpListener::bind(addr)
@@ -109,7 +121,7 @@ pub async fn serve(config: Config, ready: impl FnOnce(&str)) -> Result<(), Start
                 })?;
             let local = listener.local_addr().map_err(StartError::Serve)?;
             ready(&format!("http://{local}/"));
-            listen::serve(Bound::Tcp(listener), router, opts, shutdown_signal()).await;
+            listen::serve(Bound::Tcp(listener), router, opts, shutdown).await;
         }
         Listen::Unix(path) => {
             remove_stale_socket(&path)?;
@@ -125,13 +137,31 @@ pub async fn serve(config: Config, ready: impl FnOnce(&str)) -> Result<(), Start
                 },
             )?;
             ready(&format!("unix:{}", path.display()));
-            listen::serve(Bound::Unix(listener), router, opts, shutdown_signal()).await;
+            listen::serve(Bound::Unix(listener), router, opts, shutdown).await;
             let _ = std::fs::remove_file(&path);
         }
     }
     housekeeping.abort();
+    app.incidents.write_to_log("since the last report");
+    settling.abort();
     app.store.close().await;
+    // Closing removed the WAL and its index: the folder's times are the day's again.
+    let _ = crate::store::disk::set_day_times(&app.config.data_dir, app.clock.today());
     Ok(())
+}
+
+/// Every `storage.wal_checkpoint_secs`: the WAL emptied and the data files' times set back to
+/// the day (see `service::housekeeping::settle_disk`). Nothing is logged unless it fails.
+pub async fn settle_disk(app: Arc<App>) {
+    let every = std::time::Duration::from_secs(app.config.storage.wal_checkpoint_secs.max(1));
+    let mut tick = tokio::time::interval(every);
+    tick.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
+    loop {
+        tick.tick().await;
+        if let Err(e) = crate::service::housekeeping::settle_disk(&app).await {
+            tracing::error!(error = %e, "emptying the WAL failed");
+        }
+    }
 }
 
 /// Periodic work that needs no request (see `service::housekeeping`): at start, then every ten
@@ -140,6 +170,8 @@ pub async fn housekeeping(app: Arc<App>) {
     let mut tick = tokio::time::interval(std::time::Duration::from_secs(600));
     loop {
         tick.tick().await;
+        // Failures of citizens' requests reach the log once a day, as counts.
+        app.incidents.report_daily(app.clock.today());
         match crate::service::housekeeping::run_once(&app).await {
             Ok(round) if round == Default::default() => {}
             Ok(round) => tracing::info!(

@@ -361,10 +361,13 @@ async fn every_role_boundary() {
         }
         v
     };
-    let any_envelope = bisik::crypto::token::encode(
-        &bisik::crypto::envelope::seal(&[age::x25519::Identity::generate().to_public()], b"{}")
-            .unwrap(),
-    );
+    // An envelope with as many recipients as the case has (two health readers + the reporter):
+    // the server refuses one with another count before it looks at roles' writes.
+    let strangers: Vec<_> = (0..3)
+        .map(|_| age::x25519::Identity::generate().to_public())
+        .collect();
+    let any_envelope =
+        bisik::crypto::token::encode(&bisik::crypto::envelope::seal(&strangers, b"{}").unwrap());
     use StatusCode as S;
     // (action, expected for each member in `tokens` order)
     let table: Vec<(&str, [S; 6])> = vec![

@@ -59,10 +59,10 @@ pub fn run(args: AuditArgs) -> Result<(), String> {
                     println!(
                         "{:>6}  {:<25} {:<32} {:<22} {}",
                         e.seq,
-                        e.at,
-                        e.actor,
-                        e.action,
-                        e.case_id.as_deref().unwrap_or("-")
+                        super::one(&e.at),
+                        super::one(&e.actor),
+                        super::one(&e.action),
+                        super::one(e.case_id.as_deref().unwrap_or("-"))
                     );
                 }
                 Ok(())

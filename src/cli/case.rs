@@ -7,6 +7,7 @@ use std::path::PathBuf;
 use clap::{Args, Subcommand};
 use zeroize::Zeroizing;
 
+use super::{many, one};
 use crate::api::{CaseResponse, ClassifyRequest};
 use crate::client::{Client, ListFilter, read_identity};
 use crate::crypto::token;
@@ -201,9 +202,9 @@ pub fn login(args: MemberArgs) -> Result<(), String> {
         .unwrap_or_default();
     println!(
         "logged in as {} ({}: {}) until {until}",
-        s.handle,
-        s.institution,
-        s.roles.join(", ")
+        one(&s.handle),
+        one(&s.institution),
+        one(&s.roles.join(", "))
     );
     Ok(())
 }
@@ -248,19 +249,20 @@ pub fn run(args: CaseArgs) -> Result<(), String> {
             let today = crate::domain::clock::day_string(time::OffsetDateTime::now_utc().date());
             for c in cases {
                 let due = match c.due_on.as_deref() {
-                    Some(d) if d < today.as_str() => format!("{d}!"),
-                    Some(d) => d.to_owned(),
+                    Some(d) if d < today.as_str() => format!("{}!", one(d)),
+                    Some(d) => one(d).into_owned(),
                     None => "-".into(),
                 };
+                // Every column is one line: nothing from the server can start a line of its own.
                 println!(
                     "{:<10} {:<20} {:<16} {:<18} {:<12} {:<12} {}{}",
-                    c.id,
-                    c.kind,
-                    c.category.as_deref().unwrap_or("-"),
-                    c.state,
-                    c.received_on,
+                    one(&c.id),
+                    one(&c.kind),
+                    one(c.category.as_deref().unwrap_or("-")),
+                    one(&c.state),
+                    one(&c.received_on),
                     due,
-                    c.privacy,
+                    one(&c.privacy),
                     if c.escalated_on.is_some() {
                         " (escalated)"
                     } else {
@@ -296,7 +298,7 @@ pub fn run(args: CaseArgs) -> Result<(), String> {
         }
         CaseCommand::Extend { id, days, reason } => {
             let due = client.call(|c| c.extend(&id, days, &reason)).map_err(e)?;
-            println!("{id} now due {}", due.as_deref().unwrap_or("-"));
+            println!("{id} now due {}", one(due.as_deref().unwrap_or("-")));
             Ok(())
         }
         CaseCommand::Forward { id, to, reason } => {
@@ -339,7 +341,7 @@ pub fn run(args: CaseArgs) -> Result<(), String> {
                 identity: name.map(|n| (n, contact)),
             };
             let (case_id, receipt) = client.call(|c| c.intake(&report)).map_err(e)?;
-            println!("case {case_id} saved.");
+            println!("case {} saved.", one(&case_id));
             println!(
                 "Receipt for the citizen (hand it over, keep no copy): {}",
                 receipt.as_str()
@@ -357,8 +359,8 @@ pub fn run(args: CaseArgs) -> Result<(), String> {
             for (path, m) in client.call(|c| c.save_attachments(&id, &out)).map_err(e)? {
                 println!(
                     "{}  ({}, {} bytes){}",
-                    path.display(),
-                    m.content_type,
+                    one(&path.display().to_string()),
+                    one(&m.content_type),
                     m.size,
                     if m.scrubbed {
                         ""
@@ -381,13 +383,13 @@ pub fn run(args: CaseArgs) -> Result<(), String> {
         }
         CaseCommand::Identity { id } => {
             let doc = client.call(|c| c.granted_identity(&id)).map_err(e)?;
-            println!("name:    {}", doc.name);
-            println!("contact: {}", doc.contact.as_deref().unwrap_or("-"));
+            println!("name:    {}", one(&doc.name));
+            println!("contact: {}", one(doc.contact.as_deref().unwrap_or("-")));
             Ok(())
         }
         CaseCommand::OverdueCounts => {
             for c in client.call(|c| c.overdue_counts()).map_err(e)? {
-                println!("{:<14} {}", c.institution, c.overdue);
+                println!("{:<14} {}", one(&c.institution), c.overdue);
             }
             Ok(())
         }
@@ -395,10 +397,10 @@ pub fn run(args: CaseArgs) -> Result<(), String> {
             for i in client.call(|c| c.institutions()).map_err(e)? {
                 println!(
                     "{:<14} {:<12} {:<30} {}{}",
-                    i.slug,
-                    i.parent.as_deref().unwrap_or("-"),
-                    i.categories.join(","),
-                    i.name_en,
+                    one(&i.slug),
+                    one(i.parent.as_deref().unwrap_or("-")),
+                    one(&i.categories.join(",")),
+                    one(&i.name_en),
                     if i.intake_desk { " (intake desk)" } else { "" }
                 );
             }
@@ -483,9 +485,10 @@ fn print_case(client: &Client, case: &CaseResponse) -> Result<(), crate::client:
         let c = &case.case;
         println!(
             "Case {}  (now with {}; its content is no longer yours to read)",
-            c.id, c.institution
+            one(&c.id),
+            one(&c.institution)
         );
-        println!("  state:     {}", c.state);
+        println!("  state:     {}", one(&c.state));
         println!();
         println!("History:");
         for e in &case.events {
@@ -493,25 +496,28 @@ fn print_case(client: &Client, case: &CaseResponse) -> Result<(), crate::client:
                 .forwarded_to
                 .as_deref()
                 .map_or_else(|| e.state.clone(), |to| format!("forwarded to {to}"));
-            println!("  {}  {:<32} {what}", e.day, e.actor);
+            println!("  {}  {:<32} {}", one(&e.day), one(&e.actor), one(&what));
         }
         return Ok(());
     }
     let sealed = token::decode(&case.content).unwrap_or_default();
     let report: ReportDocument = client.open_document(&sealed)?;
+    // Everything below comes from the server, a citizen or another member: every line is
+    // printed with control and format characters made visible (`domain::text`), and one-line
+    // fields cannot start a line of their own.
     let c = &case.case;
-    println!("Case {}  ({})", c.id, c.institution);
-    println!("  kind:      {}", c.kind);
-    println!("  category:  {}", c.category.as_deref().unwrap_or("-"));
-    println!("  state:     {}", c.state);
-    println!("  received:  {}", c.received_on);
-    println!("  due:       {}", c.due_on.as_deref().unwrap_or("-"));
+    println!("Case {}  ({})", one(&c.id), one(&c.institution));
+    println!("  kind:      {}", one(&c.kind));
+    println!("  category:  {}", one(c.category.as_deref().unwrap_or("-")));
+    println!("  state:     {}", one(&c.state));
+    println!("  received:  {}", one(&c.received_on));
+    println!("  due:       {}", one(c.due_on.as_deref().unwrap_or("-")));
     if c.channel != "web" {
-        println!("  channel:   {}", c.channel);
+        println!("  channel:   {}", one(&c.channel));
     }
     println!(
         "  privacy:   {}{}",
-        c.privacy,
+        one(&c.privacy),
         if case.has_identity {
             " (identity sealed to custodians)"
         } else {
@@ -519,46 +525,57 @@ fn print_case(client: &Client, case: &CaseResponse) -> Result<(), crate::client:
         }
     );
     if !case.tags.is_empty() {
-        println!("  tags:      {}", case.tags.join(", "));
+        println!("  tags:      {}", one(&case.tags.join(", ")));
+    }
+    if !case.reporter_could_not_open.is_empty() {
+        println!(
+            "  WARNING:   the reporter could not open: {} — sealed to the wrong keys; \
+             write it again (or `case rekey`) so they can read it",
+            one(&case.reporter_could_not_open.join(", "))
+        );
     }
     if let Some(d) = &report.occurred_on {
-        println!("  occurred:  {d}");
+        println!("  occurred:  {}", one(d));
     }
     if let Some(l) = &report.location {
-        println!("  location:  {l}");
+        println!("  location:  {}", one(l));
     }
     if let Some(c) = &report.concerns {
         println!(
-            "  concerns:  {c}   (people or units named by the citizen: consider `case exclude`)"
+            "  concerns:  {}   (people or units named by the citizen: consider `case exclude`)",
+            one(c)
         );
     }
     println!();
-    println!("Title: {}", report.title);
+    println!("Title: {}", one(&report.title));
     println!();
-    println!("{}", report.body);
+    // Indented, so no line of the body can pass for a heading of this page.
+    for line in many(&report.body).lines() {
+        println!("  {line}");
+    }
     println!();
     println!("History:");
     for e in &case.events {
         let reason = match e.reason_envelope.as_deref().and_then(token::decode) {
             Some(sealed) => match client.open_document::<ReasonDocument>(&sealed) {
-                Ok(r) => format!(" — {}", r.text),
+                Ok(r) => format!(" — {}", one(&r.text)),
                 Err(err) => format!(" — [reason cannot be decrypted: {err}]"),
             },
             None => String::new(),
         };
         let what = match (e.extension_days, &e.forwarded_to) {
             (Some(d), _) => format!("deadline +{d} working days"),
-            (None, Some(to)) => format!("forwarded to {to}"),
-            (None, None) => e.state.clone(),
+            (None, Some(to)) => format!("forwarded to {}", one(to)),
+            (None, None) => one(&e.state).into_owned(),
         };
-        println!("  {}  {:<32} {what}{reason}", e.day, e.actor);
+        println!("  {}  {:<32} {what}{reason}", one(&e.day), one(&e.actor));
     }
     if let Ok(files) = client.attachments(&c.id) {
         if !files.is_empty() {
             println!();
             println!(
                 "Files (save them with `bisik case files {} --out DIR`):",
-                c.id
+                one(&c.id)
             );
         }
         for a in files {
@@ -571,8 +588,8 @@ fn print_case(client: &Client, case: &CaseResponse) -> Result<(), crate::client:
                 Some(m) => println!(
                     "  #{}  {}  {} ({} bytes){}",
                     a.seq,
-                    a.added_on,
-                    crate::client::files::safe_name(&m.name, "attachment"),
+                    one(&a.added_on),
+                    one(&crate::client::files::safe_name(&m.name, "attachment")),
                     m.size,
                     if m.scrubbed {
                         ""
@@ -593,12 +610,16 @@ fn print_case(client: &Client, case: &CaseResponse) -> Result<(), crate::client:
         let sealed = token::decode(&m.envelope).unwrap_or_default();
         match client.open_document::<MessageDocument>(&sealed) {
             Ok(doc) => {
-                println!("  {}  {}:", m.written_on, m.author);
-                for line in doc.body.lines() {
+                println!("  {}  {}:", one(&m.written_on), one(&m.author));
+                for line in many(&doc.body).lines() {
                     println!("    {line}");
                 }
             }
-            Err(err) => println!("  {}  {}: [cannot decrypt: {err}]", m.written_on, m.author),
+            Err(err) => println!(
+                "  {}  {}: [cannot decrypt: {err}]",
+                one(&m.written_on),
+                one(&m.author)
+            ),
         }
     }
     Ok(())
@@ -647,11 +668,15 @@ pub fn custody(args: CustodyArgs) -> Result<(), String> {
                     .and_then(|s| client.open_document::<ReasonDocument>(&s).ok())
                     .map_or_else(
                         || "[reason cannot be decrypted]".to_owned(),
-                        |r| r.text.clone(),
+                        |r| one(&r.text).into_owned(),
                     );
                 println!(
                     "{} #{}  {}  by {} ({}): {reason}",
-                    p.case_id, p.seq, p.requested_on, p.requester, p.requester_institution
+                    one(&p.case_id),
+                    p.seq,
+                    one(&p.requested_on),
+                    one(&p.requester),
+                    one(&p.requester_institution)
                 );
             }
             Ok(())
@@ -662,7 +687,7 @@ pub fn custody(args: CustodyArgs) -> Result<(), String> {
                 .map_err(e)?;
             println!(
                 "approved; the requester can open it from {}",
-                from.as_deref().unwrap_or("-")
+                one(from.as_deref().unwrap_or("-"))
             );
             Ok(())
         }

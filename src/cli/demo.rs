@@ -154,8 +154,10 @@ pub fn run(args: DemoArgs) -> Result<(), String> {
 pub fn create(dir: &Path) -> std::io::Result<()> {
     let keys = dir.join("keys").join("institutions");
     let ids = dir.join("identities");
+    // The demo's data folder is this folder (and it holds secret identities): 0700.
+    crate::store::disk::private_dir(dir)?;
+    crate::store::disk::private_dir(&ids)?;
     std::fs::create_dir_all(&keys)?;
-    std::fs::create_dir_all(&ids)?;
     for (slug, name_id, name_en, desk, members) in INSTITUTIONS {
         let mut list = Vec::new();
         for (handle, roles) in *members {

@@ -64,7 +64,7 @@ pub struct LoadOptions {
     pub max_waiting: Option<usize>,
 }
 
-struct ServerChild(Child);
+pub(super) struct ServerChild(pub(super) Child);
 
 impl Drop for ServerChild {
     fn drop(&mut self) {
@@ -73,7 +73,7 @@ impl Drop for ServerChild {
     }
 }
 
-fn agent() -> ureq::Agent {
+pub(super) fn agent() -> ureq::Agent {
     ureq::Agent::config_builder()
         .http_status_as_error(false)
         .proxy(None)
@@ -82,14 +82,14 @@ fn agent() -> ureq::Agent {
         .into()
 }
 
-fn free_port() -> Result<u16, String> {
+pub(super) fn free_port() -> Result<u16, String> {
     std::net::TcpListener::bind("127.0.0.1:0")
         .and_then(|l| l.local_addr())
         .map(|a| a.port())
         .map_err(|e| e.to_string())
 }
 
-fn peak_rss_kib(pid: u32) -> Option<u64> {
+pub(super) fn peak_rss_kib(pid: u32) -> Option<u64> {
     let status = std::fs::read_to_string(format!("/proc/{pid}/status")).ok()?;
     status
         .lines()
@@ -97,7 +97,7 @@ fn peak_rss_kib(pid: u32) -> Option<u64> {
         .and_then(|v| v.trim().trim_end_matches("kB").trim().parse().ok())
 }
 
-fn percentile(sorted: &[Duration], q: f64) -> f64 {
+pub(super) fn percentile(sorted: &[Duration], q: f64) -> f64 {
     if sorted.is_empty() {
         return 0.0;
     }
@@ -105,19 +105,19 @@ fn percentile(sorted: &[Duration], q: f64) -> f64 {
     sorted[i].as_secs_f64() * 1e3
 }
 
-fn element(html: &str, id: &str) -> Option<String> {
+pub(super) fn element(html: &str, id: &str) -> Option<String> {
     let at = html.find(&format!("id=\"{id}\""))?;
     let start = at + html[at..].find('>')? + 1;
     let end = start + html[start..].find('<')?;
     Some(html[start..end].to_owned())
 }
 
-fn form(pairs: &[(&str, &str)]) -> String {
+pub(super) fn form(pairs: &[(&str, &str)]) -> String {
     serde_urlencoded::to_string(pairs).unwrap_or_default()
 }
 
 /// A citizen's form post that must answer with a 200 page containing `marker`.
-fn post_expecting_page(url: String, pairs: &[(&str, &str)], marker: &str) -> Outcome {
+pub(super) fn post_expecting_page(url: String, pairs: &[(&str, &str)], marker: &str) -> Outcome {
     let Ok(mut res) = agent()
         .post(url)
         .header("content-type", "application/x-www-form-urlencoded")
@@ -129,7 +129,7 @@ fn post_expecting_page(url: String, pairs: &[(&str, &str)], marker: &str) -> Out
     (res.status().as_u16() == 200 && page.contains(marker)).into()
 }
 
-const REPORT: &[(&str, &str)] = &[
+pub(super) const REPORT: &[(&str, &str)] = &[
     ("kind", "complaint"),
     ("institution", "health"),
     ("category", "health"),
@@ -140,7 +140,7 @@ const REPORT: &[(&str, &str)] = &[
 
 /// What one request came to.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
-enum Outcome {
+pub(super) enum Outcome {
     Ok,
     /// Turned away at once with the "busy, nothing saved" page (load shedding).
     Busy,
@@ -156,7 +156,7 @@ impl From<bool> for Outcome {
 /// Runs `work` from `clients` threads for `seconds`. Latencies are those of successful
 /// requests; a client turned away busy waits 50 ms before it tries again, as a person would
 /// (much longer, in truth).
-fn run_flow(
+pub(super) fn run_flow(
     clients: usize,
     seconds: u64,
     flow: &'static str,
@@ -220,7 +220,7 @@ fn run_flow(
     }
 }
 
-fn seed(config_path: &Path, n: usize) -> Result<(), String> {
+pub(super) fn seed(config_path: &Path, n: usize) -> Result<(), String> {
     use crate::domain::case::{Kind, Privacy, new_case_id};
     use crate::store::{NewCase, Store};
     let config = crate::config::Config::load(config_path).map_err(|e| e.to_string())?;

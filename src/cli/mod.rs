@@ -8,10 +8,13 @@ pub mod load;
 pub mod purge;
 pub mod serve;
 
+use std::borrow::Cow;
 use std::path::PathBuf;
 use std::process::ExitCode;
 
 use clap::{Parser, Subcommand};
+
+use crate::domain::text::{Lines, for_terminal};
 
 #[derive(Debug, Parser)]
 #[command(
@@ -82,10 +85,21 @@ pub fn run() -> ExitCode {
     match result {
         Ok(()) => ExitCode::SUCCESS,
         Err(message) => {
-            eprintln!("bisik: {message}");
+            eprintln!("bisik: {}", many(&message));
             ExitCode::FAILURE
         }
     }
+}
+
+/// Text from the server, a citizen or another member, made safe to print on one line: control
+/// and format characters (ESC, CR, C1, bidi overrides, newlines…) shown as escapes.
+pub(crate) fn one(text: &str) -> Cow<'_, str> {
+    for_terminal(text, Lines::One)
+}
+
+/// The same for a text that may span lines (a report body, a message): newlines and tabs kept.
+pub(crate) fn many(text: &str) -> Cow<'_, str> {
+    for_terminal(text, Lines::Many)
 }
 
 /// A tokio runtime for the server commands.

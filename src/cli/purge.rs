@@ -47,13 +47,13 @@ pub fn run(args: PurgeArgs) -> Result<(), String> {
                 } else {
                     "purged"
                 },
-                p.institution,
+                super::one(&p.institution),
                 p.cases.len(),
                 p.blobs,
                 p.retention_days
             );
             for c in &p.cases {
-                println!("  {c}");
+                println!("  {}", super::one(c));
             }
         }
         app.store.close().await;

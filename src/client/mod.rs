@@ -741,7 +741,7 @@ impl Client {
         id: &str,
         dir: &Path,
     ) -> Result<Vec<(std::path::PathBuf, FileManifest)>> {
-        std::fs::create_dir_all(dir)
+        files::create_private_dir(dir)
             .map_err(|e| ClientError::Transport(format!("cannot create {}: {e}", dir.display())))?;
         let mut out = Vec::new();
         for a in self.attachments(id)? {
@@ -749,26 +749,16 @@ impl Client {
                 &token::decode(&a.manifest)
                     .ok_or_else(|| ClientError::Decode("manifest".into()))?,
             )?;
-            let part = dir.join(format!(".bisik-{}-{}.part", path_segment(id), a.seq));
             let mut plain = self.open_attachment(id, a.seq)?;
-            let io = |e: std::io::Error| {
-                ClientError::Transport(format!("cannot write {}: {e}", part.display()))
-            };
-            let mut f = std::fs::OpenOptions::new()
-                .read(true)
-                .write(true)
-                .create(true)
-                .truncate(true)
-                .open(&part)
-                .map_err(io)?;
-            std::io::copy(&mut plain, &mut f).map_err(io)?;
-            files::unpad_file(&mut f).map_err(io)?;
-            f.sync_all().map_err(io)?;
-            let target = files::unique_path(
-                dir,
-                &files::safe_name(&manifest.name, &format!("attachment-{}", a.seq)),
-            );
-            std::fs::rename(&part, &target).map_err(io)?;
+            let name = files::safe_name(&manifest.name, &format!("attachment-{}", a.seq));
+            // Private temporary file, removed on any error; mode 0600 whatever the umask.
+            let target = files::save(dir, &name, &mut plain).map_err(|e| {
+                ClientError::Transport(format!(
+                    "cannot save attachment #{} in {}: {e}",
+                    a.seq,
+                    dir.display()
+                ))
+            })?;
             out.push((target, manifest));
         }
         Ok(out)

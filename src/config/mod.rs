@@ -76,6 +76,16 @@ pub struct HttpConfig {
     pub clearnet_origin: Option<String>,
     /// The onion service's address, e.g. `http://xxxxxxxx.onion`.
     pub onion_address: Option<String>,
+    /// Connections open at once; at the cap the server stops accepting until one closes (so it
+    /// never runs out of file descriptors).
+    pub max_connections: usize,
+    /// Citizen uploads (reports with files, files added from the status page) in flight at
+    /// once; one more is answered "busy, nothing saved" at once.
+    pub max_uploads: usize,
+    /// An upload must bring at least `upload_min_bytes` in every `upload_rate_window_secs`
+    /// spent waiting for it; a slower one is cut off.
+    pub upload_min_bytes: u64,
+    pub upload_rate_window_secs: u64,
 }
 
 impl Default for HttpConfig {
@@ -90,6 +100,10 @@ impl Default for HttpConfig {
             unix_socket_mode: "0660".into(),
             clearnet_origin: None,
             onion_address: None,
+            max_connections: 512,
+            max_uploads: 32,
+            upload_min_bytes: 1024,
+            upload_rate_window_secs: 20,
         }
     }
 }
@@ -107,6 +121,12 @@ pub struct RateConfig {
     pub per_circuit_submission_burst: u32,
     pub per_circuit_status_checks_per_minute: u32,
     pub per_circuit_status_check_burst: u32,
+    /// Public statistics (`/stats`, `/stats.json`, `/stats.csv`): a bucket of their own, so
+    /// fetching them can neither cost the server much nor use up receipt checks.
+    pub stats_per_minute: u32,
+    pub stats_burst: u32,
+    pub per_circuit_stats_per_minute: u32,
+    pub per_circuit_stats_burst: u32,
     /// Submissions allowed to wait for the key derivation; more are turned away at once with a
     /// "busy" page, so a flood cannot stall receipt checks behind it.
     pub max_waiting_submissions: usize,
@@ -123,8 +143,45 @@ impl Default for RateConfig {
             per_circuit_submission_burst: 3,
             per_circuit_status_checks_per_minute: 20,
             per_circuit_status_check_burst: 5,
+            stats_per_minute: 120,
+            stats_burst: 30,
+            per_circuit_stats_per_minute: 20,
+            per_circuit_stats_burst: 10,
             max_waiting_submissions: 4,
         }
+    }
+}
+
+/// The database and blob files on disk.
+#[derive(Debug, Clone, Copy, Deserialize)]
+#[serde(default, deny_unknown_fields)]
+pub struct StorageConfig {
+    /// How often the SQLite WAL is emptied (checkpointed and truncated) and the data files'
+    /// times are set back to the day, seconds: the longest the order of recent writes stays in
+    /// the WAL (SECURITY.md, "File times and write order").
+    pub wal_checkpoint_secs: u64,
+}
+
+impl Default for StorageConfig {
+    fn default() -> Self {
+        Self {
+            wal_checkpoint_secs: 60,
+        }
+    }
+}
+
+/// Public statistics.
+#[derive(Debug, Clone, Copy, Deserialize)]
+#[serde(default, deny_unknown_fields)]
+pub struct StatsConfig {
+    /// Statistics are counted at most once per this many seconds and served from memory
+    /// meanwhile (0: counted for every request).
+    pub cache_secs: u64,
+}
+
+impl Default for StatsConfig {
+    fn default() -> Self {
+        Self { cache_secs: 300 }
     }
 }
 
@@ -139,6 +196,17 @@ pub struct AttachmentConfig {
     pub scrub_images: bool,
     /// Images are held in memory to be scrubbed; larger ones are stored as sent (and flagged).
     pub scrub_max_bytes: u64,
+    /// New files are refused (the form kept) while the data folder's disk has less free space
+    /// than this. Unset: 1 GiB, or a tenth of the disk if that is less.
+    pub min_free_disk_bytes: Option<u64>,
+}
+
+impl AttachmentConfig {
+    /// The free space to keep on a disk of `total` bytes.
+    pub fn free_disk_floor(&self, total: u64) -> u64 {
+        self.min_free_disk_bytes
+            .unwrap_or_else(|| (1024 * 1024 * 1024).min(total / 10))
+    }
 }
 
 impl Default for AttachmentConfig {
@@ -149,6 +217,7 @@ impl Default for AttachmentConfig {
             max_files: 20,
             scrub_images: true,
             scrub_max_bytes: 32 * 1024 * 1024,
+            min_free_disk_bytes: None,
         }
     }
 }
@@ -197,6 +266,23 @@ struct HolidayEntry {
     estimate: bool,
 }
 
+/// Reads a file that the configuration is or names, refusing it if it holds an age secret key
+/// (in any letter case, DESIGN 2.1). Every file read because of the configuration goes through
+/// here — the configuration itself and the holiday calendars; `keys/` is scanned whole by
+/// [`keys::load_directory`]. A new setting naming a file must read it with this too.
+fn read_named_file(path: &Path) -> Result<String, ConfigError> {
+    let read_error = |source| ConfigError::Read {
+        path: path.to_owned(),
+        source,
+    };
+    let bytes = std::fs::read(path).map_err(read_error)?;
+    if keys::holds_secret_key(&bytes) {
+        return Err(ConfigError::SecretKeyFound(path.to_owned()));
+    }
+    String::from_utf8(bytes)
+        .map_err(|e| read_error(std::io::Error::new(std::io::ErrorKind::InvalidData, e)))
+}
+
 fn load_calendar(base: &Path, c: &CalendarConfig) -> Result<Calendar, ConfigError> {
     let mut days = Vec::new();
     let parse = |s: &str, whence: &str| {
@@ -209,10 +295,7 @@ fn load_calendar(base: &Path, c: &CalendarConfig) -> Result<Calendar, ConfigErro
     }
     for f in &c.holiday_files {
         let path = base.join(f);
-        let text = std::fs::read_to_string(&path).map_err(|source| ConfigError::Read {
-            path: path.clone(),
-            source,
-        })?;
+        let text = read_named_file(&path)?;
         let file: HolidayFile = toml::from_str(&text).map_err(|e| ConfigError::Parse {
             path: path.clone(),
             message: e.to_string(),
@@ -224,6 +307,80 @@ fn load_calendar(base: &Path, c: &CalendarConfig) -> Result<Calendar, ConfigErro
     Ok(Calendar::new(days))
 }
 
+/// `[kdf]`: the Argon2id cost of new receipts, and the most any receipt may cost to check.
+#[derive(Debug, Clone, Copy, Deserialize)]
+#[serde(deny_unknown_fields)]
+struct KdfConfig {
+    #[serde(default = "default_memory_kib")]
+    memory_kib: u32,
+    #[serde(default = "default_iterations")]
+    iterations: u32,
+    #[serde(default = "default_parallelism")]
+    parallelism: u32,
+    /// Upper bounds for parameters stored with a case (staff intake sends its own): a stored
+    /// value above them is never run. Never below the parameters above.
+    max_memory_kib: Option<u32>,
+    max_iterations: Option<u32>,
+    max_parallelism: Option<u32>,
+}
+
+fn default_memory_kib() -> u32 {
+    KdfParams::default().memory_kib
+}
+fn default_iterations() -> u32 {
+    KdfParams::default().iterations
+}
+fn default_parallelism() -> u32 {
+    KdfParams::default().parallelism
+}
+
+impl Default for KdfConfig {
+    fn default() -> Self {
+        let d = KdfParams::default();
+        Self {
+            memory_kib: d.memory_kib,
+            iterations: d.iterations,
+            parallelism: d.parallelism,
+            max_memory_kib: None,
+            max_iterations: None,
+            max_parallelism: None,
+        }
+    }
+}
+
+/// Default upper bounds for Argon2id parameters: 4× the default memory, a few more passes.
+/// One check at the bound costs a few seconds of one core and 256 MiB, never more.
+pub const DEFAULT_KDF_MAX: KdfParams = KdfParams {
+    memory_kib: 256 * 1024,
+    iterations: 8,
+    parallelism: 4,
+};
+
+impl KdfConfig {
+    fn params(&self) -> KdfParams {
+        KdfParams {
+            memory_kib: self.memory_kib,
+            iterations: self.iterations,
+            parallelism: self.parallelism,
+        }
+    }
+
+    fn max(&self) -> KdfParams {
+        let m = DEFAULT_KDF_MAX;
+        KdfParams {
+            memory_kib: self
+                .max_memory_kib
+                .unwrap_or(m.memory_kib.max(self.memory_kib)),
+            iterations: self
+                .max_iterations
+                .unwrap_or(m.iterations.max(self.iterations)),
+            parallelism: self
+                .max_parallelism
+                .unwrap_or(m.parallelism.max(self.parallelism)),
+        }
+    }
+}
+
 /// The file as written by the operator.
 #[derive(Debug, Deserialize)]
 #[serde(deny_unknown_fields)]
@@ -232,7 +389,7 @@ struct RawConfig {
     data_dir: Option<PathBuf>,
     keys_dir: Option<PathBuf>,
     #[serde(default)]
-    kdf: KdfParams,
+    kdf: KdfConfig,
     #[serde(default)]
     limits: TextLimits,
     #[serde(default)]
@@ -249,6 +406,10 @@ struct RawConfig {
     deadlines: DeadlineRules,
     #[serde(default)]
     attachments: AttachmentConfig,
+    #[serde(default)]
+    storage: StorageConfig,
+    #[serde(default)]
+    stats: StatsConfig,
 }
 
 /// Everything the server needs to start, validated.
@@ -258,6 +419,8 @@ pub struct Config {
     pub data_dir: PathBuf,
     pub keys_dir: PathBuf,
     pub kdf: KdfParams,
+    /// The most a receipt's Argon2id may cost (see `[kdf] max_*`).
+    pub kdf_max: KdfParams,
     pub limits: TextLimits,
     pub http: HttpConfig,
     pub rate: RateConfig,
@@ -267,6 +430,8 @@ pub struct Config {
     pub calendar: Calendar,
     pub deadlines: DeadlineRules,
     pub attachments: AttachmentConfig,
+    pub storage: StorageConfig,
+    pub stats: StatsConfig,
 }
 
 #[derive(Debug, Error)]
@@ -294,13 +459,7 @@ impl Config {
     /// Reads and validates a config file. Environment variables `BISIK_LISTEN`,
     /// `BISIK_DATA_DIR` and `BISIK_KEYS_DIR` override the file.
     pub fn load(path: &Path) -> Result<Self, ConfigError> {
-        let text = std::fs::read_to_string(path).map_err(|source| ConfigError::Read {
-            path: path.to_owned(),
-            source,
-        })?;
-        if keys::holds_secret_key(text.as_bytes()) {
-            return Err(ConfigError::SecretKeyFound(path.to_owned()));
-        }
+        let text = read_named_file(path)?;
         let raw: RawConfig = toml::from_str(&text).map_err(|e| ConfigError::Parse {
             path: path.to_owned(),
             message: e.to_string(),
@@ -322,7 +481,8 @@ impl Config {
             listen: Listen::parse(&listen)?,
             data_dir: base.join(data_dir),
             keys_dir: base.join(keys_dir),
-            kdf: raw.kdf,
+            kdf: raw.kdf.params(),
+            kdf_max: raw.kdf.max(),
             limits: raw.limits,
             http: raw.http,
             rate: raw.rate,
@@ -331,6 +491,8 @@ impl Config {
             calendar: load_calendar(&base, &raw.calendar)?,
             deadlines: raw.deadlines,
             attachments: raw.attachments,
+            storage: raw.storage,
+            stats: raw.stats,
         };
         config.validate()?;
         Ok(config)
@@ -343,6 +505,7 @@ impl Config {
             data_dir,
             keys_dir,
             kdf: KdfParams::default(),
+            kdf_max: DEFAULT_KDF_MAX,
             limits: TextLimits::default(),
             http: HttpConfig::default(),
             rate: RateConfig::default(),
@@ -351,6 +514,8 @@ impl Config {
             calendar: Calendar::default(),
             deadlines: DeadlineRules::default(),
             attachments: AttachmentConfig::default(),
+            storage: StorageConfig::default(),
+            stats: StatsConfig::default(),
         }
     }
 
@@ -358,6 +523,17 @@ impl Config {
         self.kdf
             .validate()
             .map_err(|e| ConfigError::Invalid(e.to_string()))?;
+        let (k, m) = (&self.kdf, &self.kdf_max);
+        if m.memory_kib < k.memory_kib
+            || m.iterations < k.iterations
+            || m.parallelism < k.parallelism
+        {
+            return Err(ConfigError::Invalid(
+                "kdf.max_memory_kib, kdf.max_iterations and kdf.max_parallelism must not be \
+                 below memory_kib, iterations and parallelism"
+                    .into(),
+            ));
+        }
         let l = &self.limits;
         if [l.title, l.body, l.location, l.identity, l.message].contains(&0) {
             return Err(ConfigError::Invalid(
@@ -381,17 +557,31 @@ impl Config {
                 "http timeouts (request, upload, header) must be greater than zero".into(),
             ));
         }
+        if [h.max_connections, h.max_uploads].contains(&0) || h.upload_rate_window_secs == 0 {
+            return Err(ConfigError::Invalid(
+                "http.max_connections, http.max_uploads and http.upload_rate_window_secs must \
+                 be greater than zero"
+                    .into(),
+            ));
+        }
         let r = &self.rate;
         if [
             r.submissions_per_minute,
             r.submission_burst,
             r.status_checks_per_minute,
             r.status_check_burst,
+            r.stats_per_minute,
+            r.stats_burst,
         ]
         .contains(&0)
         {
             return Err(ConfigError::Invalid(
                 "rate limits must be greater than zero".into(),
+            ));
+        }
+        if !(1..=3600).contains(&self.storage.wal_checkpoint_secs) {
+            return Err(ConfigError::Invalid(
+                "storage.wal_checkpoint_secs must be between 1 and 3600".into(),
             ));
         }
         if self.session.ttl_secs <= 0 || self.session.challenge_ttl_secs <= 0 {

@@ -69,6 +69,30 @@ pub fn open(
     Ok(plain)
 }
 
+/// How many X25519 recipient stanzas an age file's header holds; `None` when it is not a
+/// well-formed age v1 header. X25519 stanzas do not name their recipient, but their number
+/// must equal the number of recipients a client was told to seal to: an envelope sealed to
+/// one stranger instead of the readers and the reporter is caught by the count. (age adds a
+/// random "grease" stanza of another type; it is not counted.)
+pub fn x25519_stanza_count(envelope: &[u8]) -> Option<usize> {
+    const MAX_HEADER: usize = 256 * 1024;
+    let head = &envelope[..envelope.len().min(MAX_HEADER)];
+    let mut lines = head.split(|b| *b == b'\n');
+    if lines.next()? != b"age-encryption.org/v1" {
+        return None;
+    }
+    let mut count = 0usize;
+    for line in lines {
+        if line.starts_with(b"--- ") {
+            return Some(count);
+        }
+        if line.starts_with(b"-> X25519 ") {
+            count += 1;
+        }
+    }
+    None
+}
+
 /// Parses an `age1…` recipient.
 pub fn parse_recipient(s: &str) -> Option<x25519::Recipient> {
     s.trim().parse().ok()
@@ -111,6 +135,21 @@ mod tests {
         assert_eq!(payload_len(&short), payload_len(&long));
         let bigger = seal(&[a.to_public()], &[b'y'; 1024]).unwrap();
         assert!(payload_len(&bigger) > payload_len(&long));
+    }
+
+    #[test]
+    fn stanzas_are_counted_per_recipient() {
+        let ids: Vec<_> = (0..4).map(|_| x25519::Identity::generate()).collect();
+        for n in 1..=4 {
+            let r: Vec<_> = ids[..n].iter().map(|i| i.to_public()).collect();
+            let env = seal(&r, b"x").unwrap();
+            assert_eq!(x25519_stanza_count(&env), Some(n));
+        }
+        assert_eq!(x25519_stanza_count(b"not age"), None);
+        assert_eq!(
+            x25519_stanza_count(b"age-encryption.org/v1\n-> X25519 a\n"),
+            None
+        );
     }
 
     #[test]

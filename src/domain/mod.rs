@@ -11,4 +11,5 @@ pub mod institution;
 pub mod report;
 pub mod scrub;
 pub mod stats;
+pub mod text;
 pub mod workflow;

@@ -9,6 +9,7 @@ use time::Date;
 use super::case::{Kind, Privacy};
 use super::clock::parse_day;
 use super::institution::Directory;
+use super::text::Lines;
 
 /// A category a report can be filed under (labels in both languages).
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
@@ -72,6 +73,9 @@ pub enum Problem {
     /// Identity fields filled while "anonymous" is chosen: refused, so nobody sends their name
     /// by accident.
     IdentityWhileAnonymous,
+    /// Control characters no browser puts in this field (ESC, BEL, CR alone, C1…; a line break
+    /// in a one-line field): refused, so terminal sequences never reach a member's screen.
+    ControlCharacters,
 }
 
 /// The raw form, as typed. Borrowed so the caller keeps (and wipes) the owning buffers.
@@ -121,9 +125,46 @@ fn check_len(problems: &mut Vec<(Field, Problem)>, field: Field, value: &str, ma
     }
 }
 
+/// True if `text` holds a control character a browser never sends in such a field. Tabs are
+/// kept everywhere; a multi-line field (a textarea) also keeps newlines and the CR of a CRLF
+/// pair, which is how browsers send line breaks. Format characters (bidi marks, zero-width
+/// joiners) are legitimate in Arabic-script and emoji text and are kept: members' tools show
+/// them escaped (see `domain::text`).
+pub fn holds_controls(text: &str, lines: Lines) -> bool {
+    let mut chars = text.chars().peekable();
+    while let Some(c) = chars.next() {
+        let allowed = match c {
+            '\t' => true,
+            '\n' => lines == Lines::Many,
+            '\r' => lines == Lines::Many && chars.peek() == Some(&'\n'),
+            c => !c.is_control(),
+        };
+        if !allowed {
+            return true;
+        }
+    }
+    false
+}
+
+fn check_text(
+    problems: &mut Vec<(Field, Problem)>,
+    field: Field,
+    value: &str,
+    max: usize,
+    lines: Lines,
+) {
+    check_len(problems, field, value, max);
+    if holds_controls(value, lines) {
+        problems.push((field, Problem::ControlCharacters));
+    }
+}
+
 /// Checks a message a citizen or member writes on a case.
 pub fn check_message<'a>(text: &'a str, limits: &TextLimits) -> Result<&'a str, Problem> {
     let t = non_blank(text).ok_or(Problem::Required)?;
+    if holds_controls(t, Lines::Many) {
+        return Err(Problem::ControlCharacters);
+    }
     if t.chars().count() > limits.message {
         return Err(Problem::TooLong {
             max: limits.message,
@@ -170,12 +211,12 @@ pub fn check<'a>(
     let title = non_blank(d.title);
     match title {
         None => problems.push((Field::Title, Problem::Required)),
-        Some(t) => check_len(&mut problems, Field::Title, t, limits.title),
+        Some(t) => check_text(&mut problems, Field::Title, t, limits.title, Lines::One),
     }
     let body = non_blank(d.body);
     match body {
         None => problems.push((Field::Body, Problem::Required)),
-        Some(b) => check_len(&mut problems, Field::Body, b, limits.body),
+        Some(b) => check_text(&mut problems, Field::Body, b, limits.body, Lines::Many),
     }
 
     let occurred_on = match non_blank(d.occurred_on) {
@@ -196,7 +237,13 @@ pub fn check<'a>(
 
     let location = non_blank(d.location);
     if let Some(l) = location {
-        check_len(&mut problems, Field::Location, l, limits.location);
+        check_text(
+            &mut problems,
+            Field::Location,
+            l,
+            limits.location,
+            Lines::One,
+        );
     }
 
     let privacy = match non_blank(d.privacy) {
@@ -212,7 +259,13 @@ pub fn check<'a>(
 
     let concerns = non_blank(d.concerns);
     if let Some(c) = concerns {
-        check_len(&mut problems, Field::Concerns, c, limits.identity);
+        check_text(
+            &mut problems,
+            Field::Concerns,
+            c,
+            limits.identity,
+            Lines::One,
+        );
     }
 
     let identity_name = non_blank(d.identity_name);
@@ -229,10 +282,22 @@ pub fn check<'a>(
         Some(Privacy::Confidential) => {
             match identity_name {
                 None => problems.push((Field::IdentityName, Problem::Required)),
-                Some(n) => check_len(&mut problems, Field::IdentityName, n, limits.identity),
+                Some(n) => check_text(
+                    &mut problems,
+                    Field::IdentityName,
+                    n,
+                    limits.identity,
+                    Lines::One,
+                ),
             }
             if let Some(c) = identity_contact {
-                check_len(&mut problems, Field::IdentityContact, c, limits.identity);
+                check_text(
+                    &mut problems,
+                    Field::IdentityContact,
+                    c,
+                    limits.identity,
+                    Lines::One,
+                );
             }
         }
         None => {}
@@ -390,6 +455,33 @@ mod tests {
             ..good()
         };
         assert!(check(&d, &TextLimits::default(), &cats(), &directory(), TODAY).is_ok());
+    }
+
+    #[test]
+    fn control_characters_are_refused_but_line_breaks_tabs_and_marks_kept() {
+        let l = TextLimits::default();
+        let d = Draft {
+            title: "Pay\n[verified by desk-triage]",
+            body: "x\u{1b}[2J",
+            location: "Jl. \u{9b}31m",
+            concerns: "a\u{7}",
+            ..good()
+        };
+        let p = check(&d, &l, &cats(), &directory(), TODAY).unwrap_err();
+        for f in [Field::Title, Field::Body, Field::Location, Field::Concerns] {
+            assert!(p.contains(&(f, Problem::ControlCharacters)), "{f:?}");
+        }
+        let d = Draft {
+            title: "Tab\there, \u{202b}عربي\u{202c} and 👩\u{200d}⚕️",
+            body: "line one\r\nline two\n\tindented",
+            ..good()
+        };
+        assert!(check(&d, &l, &cats(), &directory(), TODAY).is_ok());
+        assert_eq!(
+            check_message("lone\rcr", &l),
+            Err(Problem::ControlCharacters)
+        );
+        assert_eq!(check_message("a\r\nb", &l), Ok("a\r\nb"));
     }
 
     #[test]

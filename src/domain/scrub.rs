@@ -12,6 +12,12 @@ pub enum ImageKind {
     Png,
 }
 
+/// How many first bytes [`sniff`] needs to decide (more than the longest signature; a file
+/// shorter than this is judged on what there is).
+pub const SNIFF_LEN: usize = 16;
+
+/// The kind of image `head` (the first [`SNIFF_LEN`] bytes of a file, or the whole file if it
+/// is shorter) starts, if any.
 pub fn sniff(head: &[u8]) -> Option<ImageKind> {
     if head.starts_with(&[0xFF, 0xD8, 0xFF]) {
         Some(ImageKind::Jpeg)

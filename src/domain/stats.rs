@@ -1,7 +1,8 @@
 //! Public statistics: counts of cases by state, institution, kind, category and channel, the
 //! share answered on time and the median working days to a first answer. Metadata only, and
 //! every count from 1 to 4 is suppressed ("<5") so that small numbers cannot single out a
-//! reporter. Pure: rows and the calendar come in.
+//! reporter. Pure: counts and the calendar come in. The store counts in SQL ([`StatCounts`]);
+//! [`compute`] over single rows says what those counts must come to.
 
 use std::collections::BTreeMap;
 
@@ -24,6 +25,85 @@ pub struct StatRow {
     pub received_on: Date,
     pub first_answered_on: Option<Date>,
     pub answered_on_time: Option<bool>,
+}
+
+/// Cases counted by what statistics show of them: the store's `GROUP BY`, never one row per
+/// case.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct StatCounts {
+    pub cells: Vec<StatCell>,
+    pub answers: Vec<AnswerCount>,
+}
+
+/// How many cases share a state, institution, kind, category and channel.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct StatCell {
+    pub state: String,
+    pub institution: String,
+    pub kind: String,
+    pub category: Option<String>,
+    pub channel: String,
+    pub cases: u64,
+}
+
+/// How many answered cases arrived on one day, were first answered on another, and were (or
+/// were not) answered by their due day.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct AnswerCount {
+    pub received_on: Date,
+    pub first_answered_on: Date,
+    pub on_time: Option<bool>,
+    pub cases: u64,
+}
+
+impl StatCounts {
+    /// The counts of single rows (what the store's SQL computes).
+    pub fn of_rows(rows: &[StatRow]) -> Self {
+        type CellKey = (String, String, String, Option<String>, String);
+        let mut cells: BTreeMap<CellKey, u64> = BTreeMap::new();
+        let mut answers: BTreeMap<(Date, Date, Option<bool>), u64> = BTreeMap::new();
+        for r in rows {
+            let key = (
+                r.state.clone(),
+                r.institution.clone(),
+                r.kind.clone(),
+                r.category.clone(),
+                r.channel.clone(),
+            );
+            *cells.entry(key).or_default() += 1;
+            if let Some(a) = r.first_answered_on {
+                *answers
+                    .entry((r.received_on, a, r.answered_on_time))
+                    .or_default() += 1;
+            }
+        }
+        Self {
+            cells: cells
+                .into_iter()
+                .map(
+                    |((state, institution, kind, category, channel), cases)| StatCell {
+                        state,
+                        institution,
+                        kind,
+                        category,
+                        channel,
+                        cases,
+                    },
+                )
+                .collect(),
+            answers: answers
+                .into_iter()
+                .map(
+                    |((received_on, first_answered_on, on_time), cases)| AnswerCount {
+                        received_on,
+                        first_answered_on,
+                        on_time,
+                        cases,
+                    },
+                )
+                .collect(),
+        }
+    }
 }
 
 /// A count as published: exact from 5 up (and 0), otherwise `"<5"`.
@@ -79,10 +159,10 @@ pub struct Stats {
     pub median_working_days_to_first_answer: Option<i64>,
 }
 
-fn group(dimension: &'static str, rows: &[StatRow], key: impl Fn(&StatRow) -> String) -> Group {
+fn group(dimension: &'static str, cells: &[StatCell], key: impl Fn(&StatCell) -> String) -> Group {
     let mut counts: BTreeMap<String, u64> = BTreeMap::new();
-    for r in rows {
-        *counts.entry(key(r)).or_default() += 1;
+    for c in cells {
+        *counts.entry(key(c)).or_default() += c.cases;
     }
     Group {
         dimension,
@@ -90,37 +170,53 @@ fn group(dimension: &'static str, rows: &[StatRow], key: impl Fn(&StatRow) -> St
     }
 }
 
+/// The published statistics of single rows.
 pub fn compute(rows: &[StatRow], cal: &Calendar) -> Stats {
-    let on_time = rows
-        .iter()
-        .filter(|r| r.answered_on_time == Some(true))
-        .count() as u64;
-    let late = rows
-        .iter()
-        .filter(|r| r.answered_on_time == Some(false))
-        .count() as u64;
+    compute_counts(&StatCounts::of_rows(rows), cal)
+}
+
+/// The published statistics of counted cases.
+pub fn compute_counts(counts: &StatCounts, cal: &Calendar) -> Stats {
+    let answered = |v: bool| {
+        counts
+            .answers
+            .iter()
+            .filter(|a| a.on_time == Some(v))
+            .map(|a| a.cases)
+            .sum::<u64>()
+    };
+    let (on_time, late) = (answered(true), answered(false));
     let answered_on_time_percent = (on_time >= THRESHOLD && (late == 0 || late >= THRESHOLD))
         .then(|| (on_time * 100 + (on_time + late) / 2) / (on_time + late));
-    let mut days: Vec<i64> = rows
-        .iter()
-        .filter_map(|r| {
-            r.first_answered_on
-                .map(|a| cal.working_days_between(r.received_on, a))
+    // Working days to the first answer, each with how many cases took that long.
+    let mut days: BTreeMap<i64, u64> = BTreeMap::new();
+    for a in &counts.answers {
+        *days
+            .entry(cal.working_days_between(a.received_on, a.first_answered_on))
+            .or_default() += a.cases;
+    }
+    let answers: u64 = days.values().sum();
+    // The element at index answers / 2 of the sorted list of every case's days.
+    let median_working_days_to_first_answer = (answers >= THRESHOLD)
+        .then(|| {
+            let mut before = 0;
+            days.iter().find_map(|(d, n)| {
+                before += n;
+                (before > answers / 2).then_some(*d)
+            })
         })
-        .collect();
-    days.sort_unstable();
-    let median_working_days_to_first_answer =
-        (days.len() as u64 >= THRESHOLD).then(|| days[days.len() / 2]);
+        .flatten();
+    let cells = &counts.cells;
     Stats {
-        total: Shown::of(rows.len() as u64),
+        total: Shown::of(cells.iter().map(|c| c.cases).sum()),
         groups: vec![
-            group("state", rows, |r| r.state.clone()),
-            group("institution", rows, |r| r.institution.clone()),
-            group("kind", rows, |r| r.kind.clone()),
-            group("category", rows, |r| {
-                r.category.clone().unwrap_or_else(|| "-".into())
+            group("state", cells, |c| c.state.clone()),
+            group("institution", cells, |c| c.institution.clone()),
+            group("kind", cells, |c| c.kind.clone()),
+            group("category", cells, |c| {
+                c.category.clone().unwrap_or_else(|| "-".into())
             }),
-            group("channel", rows, |r| r.channel.clone()),
+            group("channel", cells, |c| c.channel.clone()),
         ],
         answered_on_time_percent,
         median_working_days_to_first_answer,
@@ -212,6 +308,85 @@ mod tests {
             compute(&rows, &Calendar::default()).answered_on_time_percent,
             None
         );
+    }
+
+    /// The old computation, one row at a time: what the counted one must equal.
+    fn by_rows(rows: &[StatRow], cal: &Calendar) -> (Vec<Group>, Option<u64>, Option<i64>) {
+        let mut days: Vec<i64> = rows
+            .iter()
+            .filter_map(|r| {
+                r.first_answered_on
+                    .map(|a| cal.working_days_between(r.received_on, a))
+            })
+            .collect();
+        days.sort_unstable();
+        let on_time = rows
+            .iter()
+            .filter(|r| r.answered_on_time == Some(true))
+            .count() as u64;
+        let late = rows
+            .iter()
+            .filter(|r| r.answered_on_time == Some(false))
+            .count() as u64;
+        let groups = ["state", "institution", "kind", "category", "channel"]
+            .into_iter()
+            .map(|d| {
+                let mut m: BTreeMap<String, u64> = BTreeMap::new();
+                for r in rows {
+                    let k = match d {
+                        "state" => r.state.clone(),
+                        "institution" => r.institution.clone(),
+                        "kind" => r.kind.clone(),
+                        "category" => r.category.clone().unwrap_or_else(|| "-".into()),
+                        _ => r.channel.clone(),
+                    };
+                    *m.entry(k).or_default() += 1;
+                }
+                Group {
+                    dimension: d,
+                    rows: m.into_iter().map(|(k, n)| (k, Shown::of(n))).collect(),
+                }
+            })
+            .collect();
+        (
+            groups,
+            (on_time >= THRESHOLD && (late == 0 || late >= THRESHOLD))
+                .then(|| (on_time * 100 + (on_time + late) / 2) / (on_time + late)),
+            (days.len() as u64 >= THRESHOLD).then(|| days[days.len() / 2]),
+        )
+    }
+
+    #[test]
+    fn counting_in_groups_gives_what_counting_rows_gave() {
+        let cal = Calendar::default();
+        let states = ["received", "answered", "closed", "verified"];
+        let insts = ["health", "transport", "a,b"];
+        for n in [0usize, 1, 4, 5, 9, 17, 40, 123] {
+            let rows: Vec<StatRow> = (0..n)
+                .map(|i| {
+                    let answered = (i % 3 != 0).then(|| {
+                        (
+                            date!(2026 - 11 - 02) + time::Duration::days((i * 7 % 23) as i64),
+                            i % 5 != 1,
+                        )
+                    });
+                    let mut r = row(insts[i % 3], states[i * 7 % 4], answered);
+                    r.received_on = date!(2026 - 10 - 26) + time::Duration::days((i % 5) as i64);
+                    r.category = (i % 4 != 0).then(|| ["x", "-", "y"][i % 3].to_owned());
+                    r.kind = ["complaint", "aspiration"][i % 2].into();
+                    r.channel = ["web", "phone"][i * 3 % 2].into();
+                    r
+                })
+                .collect();
+            let s = compute(&rows, &cal);
+            let (groups, percent, median) = by_rows(&rows, &cal);
+            assert_eq!(s.total, Shown::of(n as u64));
+            for (a, b) in s.groups.iter().zip(&groups) {
+                assert_eq!((a.dimension, &a.rows), (b.dimension, &b.rows), "{n} rows");
+            }
+            assert_eq!(s.answered_on_time_percent, percent, "{n} rows");
+            assert_eq!(s.median_working_days_to_first_answer, median, "{n} rows");
+        }
     }
 
     #[test]

@@ -169,11 +169,12 @@ pub async fn commit(
     Err(Error::Internal("could not find a free case id".into()))
 }
 
-/// A message as the reporter sees it.
+/// A message as the reporter sees it. `document` is `None` when the reporter's key does not
+/// open it (a member sealed it to the wrong keys): shown as such, never an error.
 pub struct ReporterMessage {
     pub author: Actor,
     pub day: time::Date,
-    pub document: MessageDocument,
+    pub document: Option<MessageDocument>,
 }
 
 /// One line of the case's history as the reporter sees it, the reason decrypted.
@@ -184,6 +185,8 @@ pub struct ReporterEvent {
     pub extension_days: Option<u32>,
     pub forwarded_to: Option<String>,
     pub reason: Option<ReasonDocument>,
+    /// A reason was written but the reporter's key does not open it.
+    pub reason_unreadable: bool,
 }
 
 /// A request to reveal the reporter's identity, as the reporter sees it.
@@ -196,14 +199,22 @@ pub struct ReporterReveal {
     pub decision: Option<ReasonDocument>,
 }
 
-/// Everything the status page shows, decrypted inside this request.
+/// Everything the status page shows, decrypted inside this request. Whatever the reporter's
+/// key cannot open is `None` / flagged, and counted in `unreadable`.
 pub struct ReporterView {
     pub reveals: Vec<ReporterReveal>,
     pub summary: CaseSummary,
     pub events: Vec<ReporterEvent>,
-    pub report: ReportDocument,
+    /// `None` when the stored report does not open with the reporter's key.
+    pub report: Option<ReportDocument>,
     pub identity: Option<IdentityDocument>,
+    /// The case holds an identity envelope the reporter's key does not open.
+    pub identity_unreadable: bool,
     pub messages: Vec<ReporterMessage>,
+    /// How many items did not open with the reporter's key.
+    pub unreadable: usize,
+    /// After an escalation: items that could not be re-sealed for the oversight body.
+    pub not_escalated: usize,
 }
 
 crate::redacted_debug!(ReporterEvent, ReporterMessage, ReporterReveal, ReporterView);
@@ -227,12 +238,27 @@ impl ReporterView {
     }
 }
 
+/// Opens an envelope with the reporter's key and parses the document in it; `None` when either
+/// fails (wrong keys, damaged, not the expected document). Never an error: one bad item must
+/// not lock the reporter out of the case.
+fn open_doc<T: serde::de::DeserializeOwned>(identity: &x25519::Identity, env: &[u8]) -> Option<T> {
+    let plain = envelope::open(identity, env).ok()?;
+    serde_json::from_slice(&plain).ok()
+}
+
 /// Checks a receipt. Unknown lookup ids and wrong secrets take the same path: one Argon2id run
 /// and one constant-time comparison (DESIGN 2.7). Returns the case's receipt record and the
 /// reporter's key.
 #[instrument(skip_all)]
 async fn verify(app: &App, receipt: &Receipt) -> Result<Option<(ReceiptRecord, x25519::Identity)>> {
-    let record = app.store.receipt_record(receipt.lookup().as_u32()).await?;
+    let record = app
+        .store
+        .receipt_record(receipt.lookup().as_u32())
+        .await?
+        // A case whose stored cost is above the configured maximum (planted through staff
+        // intake, or left from a laxer configuration) is never derived: it answers like an
+        // unknown code, after the same dummy work.
+        .filter(|r| app.kdf.allows(&r.kdf));
     let (salt, params, expected) = match &record {
         Some(r) => (r.kdf_salt.as_slice(), r.kdf, r.reporter_recipient.as_str()),
         None => (
@@ -265,16 +291,26 @@ async fn view(app: &App, case_id: &str, identity: &x25519::Identity) -> Result<R
         .case_for_reporter(case_id)
         .await?
         .ok_or(Error::NotFound)?;
-    let report: ReportDocument =
-        serde_json::from_slice(&envelope::open(identity, &record.content)?)?;
-    let identity_doc = match &record.identity {
-        Some(env) => Some(serde_json::from_slice(&envelope::open(identity, env)?)?),
-        None => None,
-    };
+    // Items the reporter's key does not open are flagged for the case's officers.
+    let mut unreadable: Vec<(&'static str, i64)> = Vec::new();
+    let report: Option<ReportDocument> = open_doc(identity, &record.content);
+    if report.is_none() {
+        unreadable.push(("content", 0));
+    }
+    let identity_doc: Option<IdentityDocument> = record
+        .identity
+        .as_ref()
+        .and_then(|env| open_doc(identity, env));
+    let identity_unreadable = record.identity.is_some() && identity_doc.is_none();
+    if identity_unreadable {
+        unreadable.push(("identity", 0));
+    }
     let mut messages = Vec::with_capacity(record.messages.len());
     for m in &record.messages {
-        let document: MessageDocument =
-            serde_json::from_slice(&envelope::open(identity, &m.envelope)?)?;
+        let document: Option<MessageDocument> = open_doc(identity, &m.envelope);
+        if document.is_none() {
+            unreadable.push(("message", m.seq));
+        }
         messages.push(ReporterMessage {
             author: m.author.clone(),
             day: m.written_on,
@@ -283,10 +319,14 @@ async fn view(app: &App, case_id: &str, identity: &x25519::Identity) -> Result<R
     }
     let mut events = Vec::with_capacity(record.events.len());
     for e in &record.events {
-        let reason = match &e.reason_envelope {
-            Some(env) => Some(serde_json::from_slice(&envelope::open(identity, env)?)?),
-            None => None,
-        };
+        let reason: Option<ReasonDocument> = e
+            .reason_envelope
+            .as_ref()
+            .and_then(|env| open_doc(identity, env));
+        let reason_unreadable = e.reason_envelope.is_some() && reason.is_none();
+        if reason_unreadable {
+            unreadable.push(("reason", e.seq));
+        }
         events.push(ReporterEvent {
             day: e.day,
             actor: e.actor.clone(),
@@ -294,13 +334,9 @@ async fn view(app: &App, case_id: &str, identity: &x25519::Identity) -> Result<R
             extension_days: e.extension_days,
             forwarded_to: e.forwarded_to.clone(),
             reason,
+            reason_unreadable,
         });
     }
-    let open_reason = |env: &[u8]| -> Option<ReasonDocument> {
-        envelope::open(identity, env)
-            .ok()
-            .and_then(|p| serde_json::from_slice(&p).ok())
-    };
     let reveals = app
         .store
         .reveal_requests(case_id)
@@ -311,17 +347,28 @@ async fn view(app: &App, case_id: &str, identity: &x25519::Identity) -> Result<R
             status: r.status.clone(),
             decided_on: r.decided_on,
             available_on: r.available_on,
-            reason: open_reason(&r.reason_envelope),
-            decision: r.decision_envelope.as_deref().and_then(open_reason),
+            reason: open_doc(identity, &r.reason_envelope),
+            decision: r
+                .decision_envelope
+                .as_deref()
+                .and_then(|env| open_doc(identity, env)),
         })
         .collect();
+    // Flagging is best effort: the page is shown whatever happens to the flag.
+    let _ = app
+        .store
+        .flag_reporter_unreadable(case_id, &unreadable)
+        .await;
     Ok(ReporterView {
         reveals,
         summary: record.summary,
         events,
         report,
         identity: identity_doc,
+        identity_unreadable,
         messages,
+        unreadable: unreadable.len(),
+        not_escalated: 0,
     })
 }
 
@@ -377,8 +424,8 @@ pub async fn reply(
     let view = view(app, case_id, &identity).await?;
     Ok(Some(match saved {
         Ok(_) => Replied::Saved(view),
-        Err(e) => {
-            tracing::error!(error = %e, "reply not saved");
+        Err(_) => {
+            app.incidents.record("database");
             Replied::NotSaved(view)
         }
     }))
@@ -427,9 +474,18 @@ pub async fn escalate(app: &App, receipt: &Receipt) -> Result<Option<ReporterVie
         .case_for_reporter(case_id)
         .await?
         .ok_or(Error::NotFound)?;
-    let reseal = |sealed: &[u8]| -> Result<Vec<u8>> {
-        let plain = envelope::open(&identity, sealed)?;
-        Ok(envelope::seal(&recipients, &plain)?)
+    // Whatever opens with the reporter's key is sealed again for the new readers; an item that
+    // does not open (a member sealed it to the wrong keys) is kept as it is and counted, so the
+    // escalation never fails because of it.
+    let mut not_escalated = 0usize;
+    let mut reseal = |sealed: &[u8]| -> Result<Vec<u8>> {
+        match envelope::open(&identity, sealed) {
+            Ok(plain) => Ok(envelope::seal(&recipients, &plain)?),
+            Err(_) => {
+                not_escalated += 1;
+                Ok(sealed.to_vec())
+            }
+        }
     };
     let content = reseal(&stored.content)?;
     let messages = stored
@@ -443,28 +499,49 @@ pub async fn escalate(app: &App, receipt: &Receipt) -> Result<Option<ReporterVie
         .filter_map(|e| e.reason_envelope.as_ref().map(|env| (e.seq, env)))
         .map(|(seq, env)| Ok((seq, reseal(env)?)))
         .collect::<Result<Vec<_>>>()?;
-    // Files too, streamed blob to blob on the blocking pool with the reporter's key.
+    // Files too, streamed blob to blob on the blocking pool with the reporter's key. A file
+    // whose blob or manifest does not open keeps its blob and manifest.
     let old = app.store.attachments(case_id).await?;
     let mut attachments = Vec::with_capacity(old.len());
     for a in &old {
+        let manifest = envelope::open(&identity, &a.manifest)
+            .ok()
+            .map(|plain| envelope::seal(&recipients, &plain))
+            .transpose()?;
         let (blobs, blob, id, rcpt) = (
             app.blobs.clone(),
             a.blob.clone(),
             identity.clone(),
             recipients.clone(),
         );
-        let (new_blob, stored_size) = tokio::task::spawn_blocking(move || {
-            super::evidence::reseal_blob(&blobs, &blob, &id, &rcpt)
-        })
-        .await
-        .map_err(|_| Error::Internal("reseal task failed".into()))?
-        .map_err(|e| Error::Internal(e.to_string()))?;
-        attachments.push(crate::store::ResealedAttachment {
-            seq: a.seq,
-            blob: new_blob,
-            manifest: reseal(&a.manifest)?,
-            stored_size,
-        });
+        let new_blob = match manifest {
+            Some(_) => tokio::task::spawn_blocking(move || {
+                super::evidence::reseal_blob(&blobs, &blob, &id, &rcpt)
+            })
+            .await
+            .map_err(|_| Error::Internal("reseal task failed".into()))?
+            .ok(),
+            None => None,
+        };
+        match (manifest, new_blob) {
+            (Some(manifest), Some((blob, stored_size))) => {
+                attachments.push(crate::store::ResealedAttachment {
+                    seq: a.seq,
+                    blob,
+                    manifest,
+                    stored_size,
+                });
+            }
+            _ => {
+                not_escalated += 1;
+                attachments.push(crate::store::ResealedAttachment {
+                    seq: a.seq,
+                    blob: a.blob.clone(),
+                    manifest: a.manifest.clone(),
+                    stored_size: a.stored_size,
+                });
+            }
+        }
     }
     let resealed = Resealed {
         content,
@@ -477,7 +554,9 @@ pub async fn escalate(app: &App, receipt: &Receipt) -> Result<Option<ReporterVie
     if !done? {
         return Err(Error::Invalid("this case cannot be escalated now".into()));
     }
-    view(app, case_id, &identity).await.map(Some)
+    let mut v = view(app, case_id, &identity).await?;
+    v.not_escalated = not_escalated;
+    Ok(Some(v))
 }
 
 /// Who files added from the status page are sealed to: the case's readers now and the reporter.

@@ -69,6 +69,16 @@ pub struct FilePlan {
     pub scrub_max_bytes: u64,
 }
 
+/// Whether a new file may be stored: the data folder's disk keeps its free-space floor
+/// (`attachments.min_free_disk_bytes`), so uploads never take the room the database and the
+/// reports already acknowledged need. If the space cannot be read, the write itself decides.
+pub fn has_room(config: &crate::config::Config) -> bool {
+    match crate::store::space::of(&config.data_dir) {
+        Ok(s) => s.available >= config.attachments.free_disk_floor(s.total),
+        Err(_) => true,
+    }
+}
+
 /// Starts sealing one file; feed it [`Piece`]s, then await the handle.
 pub fn start(blobs: BlobStore, plan: FilePlan) -> (mpsc::Sender<Piece>, Upload<NewAttachment>) {
     let (tx, rx) = mpsc::channel::<Piece>(4);
@@ -109,9 +119,12 @@ fn seal_file(
     let TempBlob { path, file } = temp;
     let mut sealer =
         Sealer::new(&plan.recipients, BufWriter::with_capacity(64 * 1024, file)).map_err(io)?;
-    // Images are held (wiped on drop) until complete, to be scrubbed; everything else streams.
+    // The first bytes are gathered until there are enough to tell an image (the client decides
+    // how its body is split: one byte, a pause, then the rest must not skip the scrubbing).
+    // Images are then held (wiped on drop) until complete, to be scrubbed; everything else
+    // streams.
+    let mut head: Option<Zeroizing<Vec<u8>>> = Some(Zeroizing::new(Vec::new()));
     let mut held: Option<(ImageKind, Zeroizing<Vec<u8>>)> = None;
-    let mut first = true;
     let mut total: u64 = 0;
     let mut scrubbed = false;
     loop {
@@ -121,30 +134,27 @@ fn seal_file(
                 if total > plan.max_bytes {
                     return Err(UploadError::TooLarge);
                 }
-                if first {
-                    first = false;
-                    if plan.scrub
-                        && let Some(kind) = scrub::sniff(&chunk)
-                    {
-                        held = Some((kind, Zeroizing::new(Vec::new())));
+                match head.as_mut() {
+                    Some(h) if h.len() + chunk.len() < scrub::SNIFF_LEN => {
+                        h.extend_from_slice(&chunk);
                     }
-                }
-                match &mut held {
-                    Some((_, buf)) if total <= plan.scrub_max_bytes => {
-                        buf.extend_from_slice(&chunk)
+                    Some(h) => {
+                        h.extend_from_slice(&chunk);
+                        held = hold_if_image(plan, h);
+                        pass_on(&mut sealer, &mut held, h, total, plan)?;
+                        head = None;
                     }
-                    Some((_, buf)) => {
-                        // Too large to hold: store as sent, flagged as not scrubbed.
-                        sealer.write_all(buf).map_err(io)?;
-                        sealer.write_all(&chunk).map_err(io)?;
-                        held = None;
-                    }
-                    None => sealer.write_all(&chunk).map_err(io)?,
+                    None => pass_on(&mut sealer, &mut held, &chunk, total, plan)?,
                 }
             }
             Some(Piece::End) => break,
             None => return Err(UploadError::Interrupted),
         }
+    }
+    // A file shorter than the sniffing needs.
+    if let Some(h) = head.take() {
+        held = hold_if_image(plan, &h);
+        pass_on(&mut sealer, &mut held, &h, total, plan)?;
     }
     if let Some((kind, buf)) = held.take() {
         match scrub::scrub(kind, Bytes::copy_from_slice(&buf)) {
@@ -171,6 +181,34 @@ fn seal_file(
     let json = Zeroizing::new(serde_json::to_vec(&manifest).map_err(io)?);
     let sealed = envelope::seal(&plan.recipients, &json).map_err(io)?;
     Ok((TempBlob { path, file }, sealed))
+}
+
+/// An image to scrub (if the plan scrubs), told by the file's first bytes: held from here on.
+fn hold_if_image(plan: &FilePlan, head: &[u8]) -> Option<(ImageKind, Zeroizing<Vec<u8>>)> {
+    let kind = scrub::sniff(head).filter(|_| plan.scrub)?;
+    Some((kind, Zeroizing::new(Vec::new())))
+}
+
+/// Bytes of the file, `total` so far including them: held while an image fits in
+/// `scrub_max_bytes`, sealed otherwise (an image too large to hold is stored as sent, flagged
+/// as not scrubbed).
+fn pass_on<W: Write>(
+    sealer: &mut Sealer<W>,
+    held: &mut Option<(ImageKind, Zeroizing<Vec<u8>>)>,
+    bytes: &[u8],
+    total: u64,
+    plan: &FilePlan,
+) -> Result<(), UploadError> {
+    match held {
+        Some((_, buf)) if total <= plan.scrub_max_bytes => buf.extend_from_slice(bytes),
+        Some((_, buf)) => {
+            sealer.write_all(buf).map_err(io)?;
+            sealer.write_all(bytes).map_err(io)?;
+            *held = None;
+        }
+        None => sealer.write_all(bytes).map_err(io)?,
+    }
+    Ok(())
 }
 
 /// Passes a decrypted, padded stream on without its padding: the last bucket step is held back
@@ -260,10 +298,22 @@ pub async fn settle(
     new: &crate::store::Resealed,
     committed: bool,
 ) {
+    // A blob kept as it was (an escalation keeps what it could not open) is in both lists and
+    // is neither removed nor shredded.
+    let kept = |blob: &str| {
+        old.iter().any(|a| a.blob == blob) && new.attachments.iter().any(|a| a.blob == blob)
+    };
     if committed {
-        old.iter().for_each(|a| blobs.remove(&a.blob));
+        old.iter()
+            .filter(|a| !kept(&a.blob))
+            .for_each(|a| blobs.remove(&a.blob));
     } else {
-        let unused = new.attachments.iter().map(|a| a.blob.clone()).collect();
+        let unused = new
+            .attachments
+            .iter()
+            .filter(|a| !kept(&a.blob))
+            .map(|a| a.blob.clone())
+            .collect();
         blobs.shred_many(unused).await;
     }
 }

@@ -1,5 +1,6 @@
 //! Work no request asks for, driven by the app's (injectable) clock: closing answered cases
 //! after the citizen's silence, and moving citizens' actions of past days into the audit chain.
+//! Also, on a short timer of its own, emptying the WAL and dating the data files ([`settle_disk`]).
 
 use tracing::instrument;
 
@@ -64,4 +65,16 @@ pub async fn run_once(app: &App) -> Result<Round> {
         audit_entries,
         purged,
     })
+}
+
+/// Empties the SQLite WAL and sets the data files' and folders' times back to 00:00 UTC of
+/// today, so that neither the order of recent writes nor a file time narrows a citizen's
+/// action below the day for longer than `storage.wal_checkpoint_secs` (SECURITY.md). Returns
+/// false when readers kept the WAL from being truncated this time.
+pub async fn settle_disk(app: &App) -> Result<bool> {
+    let settled = app.store.settle_wal(app.clock.today()).await?;
+    app.blobs
+        .date_folders()
+        .map_err(|e| crate::error::Error::Internal(format!("blob folder times: {e}")))?;
+    Ok(settled)
 }

@@ -27,6 +27,9 @@ pub struct KdfPool {
     /// once, so a flood of submissions cannot queue receipt checks behind it.
     waiting_submissions: Arc<std::sync::atomic::AtomicUsize>,
     max_waiting_submissions: usize,
+    /// The most each parameter may be, for new cases (staff intake) and for stored ones: a
+    /// stored value above it is never run, whoever planted it.
+    max: KdfParams,
 }
 
 impl KdfPool {
@@ -45,7 +48,41 @@ impl KdfPool {
             dummy_recipient,
             waiting_submissions: Arc::default(),
             max_waiting_submissions: max_waiting_submissions.max(1),
+            max: params,
         }
+    }
+
+    /// Sets the largest parameters this pool will ever run (never below `params`).
+    pub fn with_max(mut self, max: KdfParams) -> Self {
+        self.max = KdfParams {
+            memory_kib: max.memory_kib.max(self.params.memory_kib),
+            iterations: max.iterations.max(self.params.iterations),
+            parallelism: max.parallelism.max(self.params.parallelism),
+        };
+        self
+    }
+
+    /// The largest parameters this pool runs.
+    pub fn max(&self) -> KdfParams {
+        self.max
+    }
+
+    /// Whether `p` is within the configured maximum, so running it has a bounded cost.
+    pub fn allows(&self, p: &KdfParams) -> bool {
+        p.memory_kib <= self.max.memory_kib
+            && p.iterations <= self.max.iterations
+            && p.parallelism <= self.max.parallelism
+    }
+
+    /// Derivations running now plus free permits: used by tests and shutdown.
+    pub fn available_permits(&self) -> usize {
+        self.permits.available_permits()
+    }
+
+    /// At shutdown: every derivation still waiting for a core is answered "busy" at once, so
+    /// the server does not finish a queue of key derivations before it stops.
+    pub fn close(&self) {
+        self.permits.close();
     }
 
     pub fn dummy_salt(&self) -> &[u8; SALT_LEN] {
@@ -80,24 +117,39 @@ impl KdfPool {
         self.derive(secret, salt, params).await
     }
 
-    /// Derives the reporter identity for a receipt secret.
+    /// Derives the reporter identity for a receipt secret. Parameters above the configured
+    /// maximum are refused without running them.
+    ///
+    /// The permit moves into the blocking job and is released when the derivation really ends:
+    /// a request cancelled while its derivation runs (deadline, client gone) cannot let another
+    /// derivation start beside it, so no more run at once than there are cores.
     pub async fn derive(
         &self,
         secret: &[u8],
         salt: &[u8],
         params: KdfParams,
     ) -> Result<x25519::Identity> {
+        if !self.allows(&params) {
+            return Err(Error::Kdf(kdf::KdfError::Params(
+                "above this server's maximum".into(),
+            )));
+        }
         let secret = Zeroizing::new(secret.to_vec());
         let salt = salt.to_vec();
-        let _permit = self
+        let permit = self
             .permits
-            .acquire()
+            .clone()
+            .acquire_owned()
             .await
-            .map_err(|_| Error::Internal("kdf pool closed".into()))?;
-        tokio::task::spawn_blocking(move || kdf::derive_reporter_identity(&secret, &salt, &params))
-            .await
-            .map_err(|_| Error::Internal("kdf task failed".into()))?
-            .map_err(Error::from)
+            .map_err(|_| Error::Busy)?;
+        tokio::task::spawn_blocking(move || {
+            let result = kdf::derive_reporter_identity(&secret, &salt, &params);
+            drop(permit);
+            result
+        })
+        .await
+        .map_err(|_| Error::Internal("kdf task failed".into()))?
+        .map_err(Error::from)
     }
 }
 
@@ -125,5 +177,84 @@ mod tests {
         pool.derive_for_submission(b"0123456789abcdef", &salt, params)
             .await
             .expect("not busy: the cancelled one is no longer counted");
+    }
+
+    /// Parameters long enough that a derivation is still running when its request is dropped.
+    fn slow() -> KdfParams {
+        KdfParams {
+            memory_kib: 8 * 1024,
+            iterations: 200,
+            parallelism: 1,
+        }
+    }
+
+    /// A request dropped while its derivation runs keeps the core's permit until the blocking
+    /// work ends: otherwise every cancelled check lets one more derivation start beside it.
+    #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+    async fn a_cancelled_derivation_keeps_its_permit_until_it_ends() {
+        let pool = KdfPool::new(slow(), 4);
+        let cores = pool.available_permits();
+        let salt = [7u8; SALT_LEN];
+        let p = pool.clone();
+        let task = tokio::spawn(async move { p.derive(b"0123456789abcdef", &salt, slow()).await });
+        // Wait until the derivation holds its permit (bounded).
+        for _ in 0..500 {
+            if pool.available_permits() < cores {
+                break;
+            }
+            tokio::time::sleep(std::time::Duration::from_millis(2)).await;
+        }
+        assert_eq!(pool.available_permits(), cores - 1, "derivation started");
+        task.abort();
+        let _ = task.await;
+        assert_eq!(
+            pool.available_permits(),
+            cores - 1,
+            "the request is gone but its derivation still runs: the permit must stay taken"
+        );
+        for _ in 0..3000 {
+            if pool.available_permits() == cores {
+                return;
+            }
+            tokio::time::sleep(std::time::Duration::from_millis(10)).await;
+        }
+        panic!("the permit never came back after the derivation ended");
+    }
+
+    #[tokio::test]
+    async fn parameters_above_the_maximum_are_never_run() {
+        let params = KdfParams {
+            memory_kib: 1024,
+            iterations: 1,
+            parallelism: 1,
+        };
+        let pool = KdfPool::new(params, 1).with_max(KdfParams {
+            memory_kib: 2048,
+            iterations: 4,
+            parallelism: 1,
+        });
+        let salt = [7u8; SALT_LEN];
+        let planted = KdfParams {
+            memory_kib: 1024,
+            iterations: u32::MAX,
+            parallelism: 1,
+        };
+        assert!(!pool.allows(&planted));
+        assert!(matches!(
+            pool.derive(b"0123456789abcdef", &salt, planted).await,
+            Err(Error::Kdf(_))
+        ));
+        assert!(pool.allows(&params));
+    }
+
+    #[tokio::test]
+    async fn a_closed_pool_answers_busy_at_once() {
+        let pool = KdfPool::new(slow(), 1);
+        pool.close();
+        let salt = [7u8; SALT_LEN];
+        assert!(matches!(
+            pool.derive(b"0123456789abcdef", &salt, slow()).await,
+            Err(Error::Busy)
+        ));
     }
 }

@@ -53,36 +53,35 @@ async fn audit(app: &App, m: &Member, action: &str, case_id: Option<&str>) -> Re
     Ok(())
 }
 
-/// Step one of login. An unknown recipient gets a challenge of the same shape (sealed to a
-/// throwaway key and not stored), so the API does not say which keys are members.
+/// Step one of login. An unknown recipient gets a challenge of the same shape, sealed to a
+/// throwaway key, and the same work: a key generated, an envelope sealed and a challenge row
+/// written (under a handle no member has, so it can never be answered). Neither the answer nor
+/// its timing says which keys are members.
 #[instrument(skip_all)]
 pub async fn challenge(app: &App, recipient: &str) -> Result<IssuedChallenge> {
     let secret = token::random_32()?;
     let id = token::encode(token::random_32()?.as_ref());
     let member = app.directory.member_by_recipient(recipient.trim());
-    let to = match member {
-        Some(m) => m.recipient.clone(),
-        None => age::x25519::Identity::generate().to_public(),
+    let throwaway = age::x25519::Identity::generate().to_public();
+    let (to, handle) = match member {
+        Some(m) => (m.recipient.clone(), m.handle.as_str()),
+        None => (throwaway, NO_MEMBER),
     };
     let sealed = envelope::seal(&[to], secret.as_ref())?;
-    if let Some(m) = member {
-        let now = app.clock.now().unix_timestamp();
-        let expires = now + app.config.session.challenge_ttl_secs;
-        app.store
-            .put_challenge(
-                &id,
-                &m.handle,
-                &token::digest(secret.as_ref()),
-                expires,
-                now,
-            )
-            .await?;
-    }
+    let now = app.clock.now().unix_timestamp();
+    let expires = now + app.config.session.challenge_ttl_secs;
+    app.store
+        .put_challenge(&id, handle, &token::digest(secret.as_ref()), expires, now)
+        .await?;
     Ok(IssuedChallenge {
         id,
         envelope: sealed,
     })
 }
+
+/// The handle stored with a challenge issued to a key that is no member's (handles are never
+/// empty, so it can never be answered).
+const NO_MEMBER: &str = "";
 
 /// Step two: the decrypted challenge comes back; a session token goes out.
 #[instrument(skip_all)]
@@ -291,12 +290,34 @@ fn require_age_file(bytes: &[u8]) -> Result<()> {
         .map_err(|_| Error::Invalid("the envelope is not an age file".into()))
 }
 
+/// Refuses an envelope that cannot have been sealed to the `expected` recipients the server
+/// handed out (readers and reporter): its number of X25519 stanzas must match. The server
+/// cannot see *which* keys a stanza is for, but an envelope sealed to some other key alone —
+/// which the reporter could never open — is refused here.
+fn require_sealed_for(bytes: &[u8], expected: usize) -> Result<()> {
+    require_age_file(bytes)?;
+    match crate::crypto::envelope::x25519_stanza_count(bytes) {
+        Some(n) if n == expected => Ok(()),
+        _ => Err(Error::Invalid(format!(
+            "the envelope is not sealed to this case's {expected} recipients (the readers and \
+             the reporter): fetch the recipients again and seal to exactly those"
+        ))),
+    }
+}
+
+/// How many recipients a member seals to when writing on a case: its readers and the reporter.
+async fn case_recipient_count(app: &App, case: &CaseSummary) -> Result<usize> {
+    Ok(app.case_readers(case).await?.len() + 1)
+}
+
 /// A member's message to the reporter (and their colleagues), sealed on the member's machine.
 #[instrument(skip_all)]
 pub async fn reply(app: &App, m: &Member, case_id: &str, sealed: &[u8]) -> Result<()> {
     require(m.is_reader())?;
     require_age_file(sealed)?;
-    let state = owned_case(app, m, case_id).await?.0.state;
+    let case = owned_case(app, m, case_id).await?.0;
+    require_sealed_for(sealed, case_recipient_count(app, &case).await?)?;
+    let state = case.state;
     if is_final(state) {
         return Err(Error::Invalid(format!(
             "the case is {state}: reopen it before writing"
@@ -328,6 +349,9 @@ pub async fn set_state(
         require_age_file(r)?;
     }
     let (case, _) = owned_case(app, m, case_id).await?;
+    if let Some(r) = reason {
+        require_sealed_for(r, case_recipient_count(app, &case).await?)?;
+    }
     let from = case.state;
     let today = app.clock.today();
     let roles: Vec<Role> = m.roles.iter().copied().collect();
@@ -451,6 +475,7 @@ pub async fn extend(
         ));
     }
     let (case, _) = owned_case(app, m, case_id).await?;
+    require_sealed_for(reason, case_recipient_count(app, &case).await?)?;
     let mut times = super::deadline::times(&case);
     times.extended_days += days;
     let due = app
@@ -567,6 +592,55 @@ pub fn resealed_from_client(
     })
 }
 
+/// Checks what a client re-sealed before anything is swapped in: every envelope sealed to the
+/// `expected` number of recipients, and every blob a fresh upload of this member that no case
+/// refers to — so a member can never name (and so have the server delete) another case's blob.
+/// A refusal is audited.
+async fn check_resealed(
+    app: &App,
+    m: &Member,
+    case_id: &str,
+    r: &crate::store::Resealed,
+    expected: usize,
+    action: &str,
+) -> Result<()> {
+    let envelopes = std::iter::once(&r.content)
+        .chain(r.messages.iter().map(|(_, e)| e))
+        .chain(r.reasons.iter().map(|(_, e)| e))
+        .chain(r.attachments.iter().map(|a| &a.manifest));
+    let mut outcome = Ok(());
+    for env in envelopes {
+        if let Err(e) = require_sealed_for(env, expected) {
+            outcome = Err(e);
+            break;
+        }
+    }
+    if outcome.is_ok() {
+        let blobs: Vec<&str> = r.attachments.iter().map(|a| a.blob.as_str()).collect();
+        if !app.store.are_fresh_uploads_of(&m.handle, &blobs).await? {
+            outcome = Err(Error::Invalid(
+                "a file refers to a blob that is not a fresh upload of yours: upload the \
+                 re-sealed files again"
+                    .into(),
+            ));
+        }
+    }
+    if outcome.is_err() {
+        audit(app, m, &format!("{action}_refused"), Some(case_id)).await?;
+    }
+    outcome
+}
+
+/// Records a blob a member's client uploaded for a re-seal, so only they can use it, once.
+#[instrument(skip_all)]
+pub async fn record_upload(app: &App, m: &Member, blob: &str) -> Result<()> {
+    app.store
+        .record_member_upload(blob, &m.handle, app.clock.today())
+        .await?;
+    audit(app, m, "upload_blob", None).await?;
+    Ok(())
+}
+
 /// Disposisi: triage moves a case to the institution with authority. Everything readable was
 /// re-sealed for the new readers by the officer's CLI; the identity envelope stays with the
 /// source's custodians until one of them hands it over.
@@ -590,6 +664,16 @@ pub async fn forward(app: &App, m: &Member, case_id: &str, f: &Forwarding<'_>) -
         .filter(|i| i.accepts_reports())
         .ok_or_else(|| Error::Invalid(format!("no institution {:?} takes reports", f.to)))?;
     require_age_file(f.reason)?;
+    let expected = {
+        let mut target = case.clone();
+        target.institution = f.to.to_owned();
+        case_recipient_count(app, &target).await?
+    };
+    if let Err(e) = require_sealed_for(f.reason, expected) {
+        audit(app, m, "forward_refused", Some(&case.id)).await?;
+        return Err(e);
+    }
+    check_resealed(app, m, &case.id, &f.resealed, expected, "forward").await?;
     let today = app.clock.today();
     let mv = Move {
         from: case.state,
@@ -616,6 +700,7 @@ pub async fn forward(app: &App, m: &Member, case_id: &str, f: &Forwarding<'_>) -
         .await;
     super::evidence::settle(&app.blobs, &old, &f.resealed, matches!(done, Ok(true))).await;
     if !done? {
+        audit(app, m, "forward_refused", Some(&case.id)).await?;
         return Err(Error::Conflict(
             "the case changed meanwhile (a new message or file?); forward it again".into(),
         ));
@@ -724,6 +809,14 @@ pub async fn intake(app: &App, m: &Member, r: &Intake<'_>) -> Result<String> {
             "the receipt's key derivation is weaker than this server's".into(),
         ));
     }
+    if !app.kdf.allows(&r.kdf) {
+        let max = app.kdf.max();
+        return Err(Error::Invalid(format!(
+            "the receipt's key derivation is costlier than this server allows (at most \
+             memory_kib = {}, iterations = {}, parallelism = {})",
+            max.memory_kib, max.iterations, max.parallelism
+        )));
+    }
     crate::crypto::envelope::parse_recipient(r.reporter_recipient)
         .ok_or_else(|| Error::Invalid("bad reporter recipient".into()))?;
     require_age_file(r.content)?;
@@ -829,10 +922,13 @@ pub async fn rekey(
 ) -> Result<()> {
     require(m.is_reader())?;
     let (case, _) = owned_case(app, m, case_id).await?;
+    let expected = case_recipient_count(app, &case).await?;
+    check_resealed(app, m, &case.id, resealed, expected, "rekey").await?;
     let old = app.store.attachments(&case.id).await?;
     let done = app.store.rekey(&case.institution, &case.id, resealed).await;
     super::evidence::settle(&app.blobs, &old, resealed, matches!(done, Ok(true))).await;
     if !done? {
+        audit(app, m, "rekey_refused", Some(&case.id)).await?;
         return Err(Error::Conflict(
             "the case changed meanwhile (a new message or file?); rekey it again".into(),
         ));

@@ -6,6 +6,7 @@ pub mod citizen;
 pub mod deadline;
 pub mod evidence;
 pub mod housekeeping;
+pub mod incidents;
 pub mod kdf;
 pub mod member;
 pub mod retention;
@@ -27,6 +28,8 @@ pub struct App {
     pub blobs: crate::store::blobs::BlobStore,
     pub kdf: kdf::KdfPool,
     pub clock: Arc<dyn Clock>,
+    /// Failures of citizens' requests, counted (never logged when they happen).
+    pub incidents: incidents::Incidents,
 }
 
 impl App {
@@ -107,7 +110,8 @@ impl App {
         blobs: crate::store::blobs::BlobStore,
         clock: Arc<dyn Clock>,
     ) -> Self {
-        let kdf = kdf::KdfPool::new(config.kdf, config.rate.max_waiting_submissions);
+        let kdf = kdf::KdfPool::new(config.kdf, config.rate.max_waiting_submissions)
+            .with_max(config.kdf_max);
         Self {
             config,
             directory,
@@ -115,6 +119,7 @@ impl App {
             blobs,
             kdf,
             clock,
+            incidents: incidents::Incidents::default(),
         }
     }
 }

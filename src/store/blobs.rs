@@ -2,17 +2,28 @@
 //! and only then referenced by a committed row. At start, temporary files and blobs no row
 //! refers to (a crash between rename and commit) are removed, so a crash never leaves a report
 //! pointing to a missing blob, nor a blob without its report.
+//!
+//! The folders are 0700 and the files 0600 whatever the umask. A committed blob's access and
+//! modification times are 00:00 UTC of the day it was written, and so are the folders' after
+//! every change (see `store::disk`), so no time of day of an upload stays on them.
 
 use std::collections::HashSet;
 use std::fs::File;
 use std::io;
+use std::os::unix::fs::OpenOptionsExt;
 use std::path::{Path, PathBuf};
+use std::sync::Arc;
 
 use crate::crypto::token;
+use crate::domain::clock::{Clock, SystemClock};
+
+use super::disk;
 
 #[derive(Debug, Clone)]
 pub struct BlobStore {
     dir: PathBuf,
+    /// Gives the day that files' and folders' times are set to.
+    clock: Arc<dyn Clock>,
 }
 
 /// A blob being written.
@@ -31,14 +42,28 @@ fn valid_id(id: &str) -> bool {
 }
 
 impl BlobStore {
-    /// Opens (creating) `data_dir/blobs`, removing any temporary file left by a crash.
+    /// Opens (creating) `data_dir/blobs`, removing any temporary file left by a crash, and
+    /// tightening the folders to 0700 and the blobs to 0600 (data folders made before that).
     pub fn open(data_dir: &Path) -> io::Result<Self> {
         let dir = data_dir.join("blobs");
-        std::fs::create_dir_all(dir.join("tmp"))?;
+        disk::private_dir(data_dir)?;
+        disk::private_dir(&dir)?;
+        disk::private_dir(&dir.join("tmp"))?;
         for e in std::fs::read_dir(dir.join("tmp"))? {
             let _ = std::fs::remove_file(e?.path());
         }
-        Ok(Self { dir })
+        for e in std::fs::read_dir(&dir)? {
+            let e = e?;
+            if e.file_type()?.is_file() {
+                disk::tighten(&e.path(), disk::FILE_MODE)?;
+            }
+        }
+        let this = Self {
+            dir,
+            clock: Arc::new(SystemClock),
+        };
+        this.date_folders()?;
+        Ok(this)
     }
 
     /// The blob folder of a data folder, without any clean-up (for operator commands that may
@@ -46,7 +71,21 @@ impl BlobStore {
     pub fn attach(data_dir: &Path) -> Self {
         Self {
             dir: data_dir.join("blobs"),
+            clock: Arc::new(SystemClock),
         }
+    }
+
+    /// The same folder, its times taken from `clock` (the app's).
+    pub fn with_clock(self, clock: Arc<dyn Clock>) -> Self {
+        Self { clock, ..self }
+    }
+
+    /// Sets the folders' times to 00:00 UTC of today: creating, renaming or removing a file
+    /// changed them to the moment it happened.
+    pub fn date_folders(&self) -> io::Result<()> {
+        let day = self.clock.today();
+        disk::set_day_times(&self.dir.join("tmp"), day)?;
+        disk::set_day_times(&self.dir, day)
     }
 
     pub fn create_temp(&self) -> io::Result<TempBlob> {
@@ -57,12 +96,20 @@ impl BlobStore {
         let file = std::fs::OpenOptions::new()
             .write(true)
             .create_new(true)
+            .mode(disk::FILE_MODE)
             .open(&path)?;
         Ok(TempBlob { path, file })
     }
 
-    /// fsync, rename into place, fsync the folder; returns the blob id.
+    /// Dates the file to the day, fsyncs it, renames it into place, dates the folders and
+    /// fsyncs them; returns the blob id.
     pub fn commit(&self, temp: TempBlob) -> io::Result<(String, u64)> {
+        let midnight = std::time::SystemTime::from(disk::midnight(self.clock.today()));
+        temp.file.set_times(
+            std::fs::FileTimes::new()
+                .set_accessed(midnight)
+                .set_modified(midnight),
+        )?;
         temp.file.sync_all()?;
         let size = temp.file.metadata()?.len();
         drop(temp.file);
@@ -70,6 +117,7 @@ impl BlobStore {
             .map(|b| token::encode(&b[..18]))
             .map_err(io::Error::other)?;
         std::fs::rename(&temp.path, self.path(&id)?)?;
+        self.date_folders()?;
         File::open(&self.dir)?.sync_all()?;
         Ok((id, size))
     }
@@ -77,6 +125,7 @@ impl BlobStore {
     pub fn discard(&self, temp: TempBlob) {
         drop(temp.file);
         let _ = std::fs::remove_file(temp.path);
+        let _ = self.date_folders();
     }
 
     pub fn path(&self, id: &str) -> io::Result<PathBuf> {
@@ -87,8 +136,9 @@ impl BlobStore {
         }
     }
 
+    /// Opens a blob to read, leaving its access time alone.
     pub fn open_blob(&self, id: &str) -> io::Result<File> {
-        File::open(self.path(id)?)
+        disk::open_quietly(&self.path(id)?)
     }
 
     /// Unlinks a blob that may still be being read: a member downloading the copy a rekey or
@@ -96,6 +146,7 @@ impl BlobStore {
     pub fn remove(&self, id: &str) {
         if let Ok(p) = self.path(id) {
             let _ = std::fs::remove_file(p);
+            let _ = self.date_folders();
         }
     }
 
@@ -106,6 +157,7 @@ impl BlobStore {
     pub fn shred(&self, id: &str) {
         let Ok(p) = self.path(id) else { return };
         shred_file(&p);
+        let _ = self.date_folders();
     }
 
     /// [`Self::shred`] for several blobs, off the async workers (overwriting takes a while).
@@ -131,6 +183,7 @@ impl BlobStore {
                 removed += 1;
             }
         }
+        self.date_folders()?;
         Ok(removed)
     }
 }

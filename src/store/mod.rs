@@ -8,6 +8,8 @@
 //! Every method is `#[instrument(skip_all)]`: arguments (envelopes, ids) never reach the logs.
 
 pub mod blobs;
+pub mod disk;
+pub mod space;
 pub mod sqlite;
 
 use time::Date;
@@ -162,6 +164,9 @@ pub struct CaseRecord {
     pub tags: Vec<String>,
     pub events: Vec<CaseEvent>,
     pub messages: Vec<StoredMessage>,
+    /// Items the reporter's key could not open when they last looked (`("message", seq)`,
+    /// `("reason", seq)`, `("content", 0)`, `("identity", 0)`, `("file", seq)`).
+    pub reporter_unreadable: Vec<(String, i64)>,
 }
 
 /// Which cases a list shows. `None` means "any".

@@ -28,6 +28,15 @@ static MIGRATOR: sqlx::migrate::Migrator = sqlx::migrate!("./migrations/sqlite")
 #[derive(Debug, Clone)]
 pub struct SqliteStore {
     pool: SqlitePool,
+    /// The database file (its `-wal` and `-shm` sit next to it).
+    path: std::path::PathBuf,
+}
+
+/// `path` with `suffix` appended to its file name (`bisik.sqlite-wal`).
+fn sibling(path: &Path, suffix: &str) -> std::path::PathBuf {
+    let mut s = path.as_os_str().to_owned();
+    s.push(suffix);
+    s.into()
 }
 
 fn is_unique_violation(e: &sqlx::Error) -> bool {
@@ -98,11 +107,18 @@ fn summary_from_row(row: &SqliteRow) -> Result<CaseSummary, StoreError> {
 }
 
 impl SqliteStore {
-    /// Opens (creating if needed) the database file and runs migrations.
+    /// Opens (creating if needed) the database file and runs migrations. The folder is made
+    /// (or tightened to) 0700 and the file 0600 before SQLite opens it: SQLite gives its
+    /// `-wal` and `-shm` files the main file's mode, whatever the umask.
     #[instrument(skip_all)]
     pub async fn open(path: &Path) -> Result<Self, StoreError> {
+        let io = |e| StoreError::Db(sqlx::Error::Io(e));
         if let Some(dir) = path.parent() {
-            std::fs::create_dir_all(dir).map_err(|e| StoreError::Db(sqlx::Error::Io(e)))?;
+            super::disk::private_dir(dir).map_err(io)?;
+        }
+        super::disk::private_file(path).map_err(io)?;
+        for suffix in ["-wal", "-shm"] {
+            super::disk::tighten(&sibling(path, suffix), super::disk::FILE_MODE).map_err(io)?;
         }
         let options = SqliteConnectOptions::from_str("sqlite://")?
             .filename(path)
@@ -135,7 +151,49 @@ impl SqliteStore {
             .connect_with(options)
             .await?;
         MIGRATOR.run(&pool).await?;
-        Ok(Self { pool })
+        Ok(Self {
+            pool,
+            path: path.to_owned(),
+        })
+    }
+
+    /// Empties the WAL so that the order of recent writes (a citizen's report between two
+    /// timestamped member audit entries) does not stay on disk, and dates the database files
+    /// and their folder to 00:00 UTC of `day` (writes and reads moved their times to the
+    /// moment). Frames in the WAL are checkpointed into the database and the WAL truncated to
+    /// zero bytes; the shared-memory index (`-shm`) still lists the pages of the last frames in
+    /// order until the next write, so one fixed row is written and checkpointed again — the
+    /// index then holds only that page. Returns false when readers kept SQLite from truncating
+    /// (the next round tries again).
+    #[instrument(skip_all)]
+    pub async fn settle_wal(&self, day: Date) -> Result<bool, StoreError> {
+        let wal = sibling(&self.path, "-wal");
+        let written = std::fs::metadata(&wal)
+            .map(|m| m.len() > 0)
+            .unwrap_or(false);
+        let mut settled = !written;
+        if written && self.checkpoint().await? {
+            sqlx::query("UPDATE wal_scrub SET n = n + 1 WHERE id = 1")
+                .execute(&self.pool)
+                .await?;
+            settled = self.checkpoint().await?;
+        }
+        let io = |e| StoreError::Db(sqlx::Error::Io(e));
+        for p in [self.path.clone(), wal, sibling(&self.path, "-shm")] {
+            super::disk::set_day_times(&p, day).map_err(io)?;
+        }
+        if let Some(dir) = self.path.parent().filter(|d| !d.as_os_str().is_empty()) {
+            super::disk::set_day_times(dir, day).map_err(io)?;
+        }
+        Ok(settled)
+    }
+
+    /// `PRAGMA wal_checkpoint(TRUNCATE)`; false if SQLite could not finish it (busy).
+    async fn checkpoint(&self) -> Result<bool, StoreError> {
+        let row = sqlx::query("PRAGMA wal_checkpoint(TRUNCATE)")
+            .fetch_one(&self.pool)
+            .await?;
+        Ok(row.try_get::<i64, _>(0)? == 0)
     }
 
     /// Closes the pool (checkpoints the WAL).
@@ -266,6 +324,7 @@ impl SqliteStore {
                 .await?;
         Ok(Some(CaseRecord {
             tags,
+            reporter_unreadable: self.reporter_unreadable(&summary.id).await?,
             content: row.try_get("content")?,
             identity: identity.filter(|_| with_identity),
             has_identity,
@@ -1104,29 +1163,56 @@ impl SqliteStore {
             .collect()
     }
 
-    /// Every case's metadata for public statistics (no content, no ids).
+    /// Public statistics counted in SQL (no content, no ids, no row per case): cases by state,
+    /// institution, kind, category and channel (read from the `cases_list` index), and
+    /// answered cases by their received and first-answered days (the `cases_answers` index).
+    /// `answered_on_time` is set in the same statement as `first_answered_on` (`move_state`).
     #[instrument(skip_all)]
-    pub async fn stat_rows(&self) -> Result<Vec<crate::domain::stats::StatRow>, StoreError> {
-        let rows = sqlx::query(
-            "SELECT institution, kind, category, channel, state, received_on, first_answered_on, \
-             answered_on_time FROM cases",
+    pub async fn stat_counts(&self) -> Result<crate::domain::stats::StatCounts, StoreError> {
+        use crate::domain::stats::{AnswerCount, StatCell, StatCounts};
+        let count = |r: &SqliteRow| -> Result<u64, StoreError> {
+            u64::try_from(r.try_get::<i64, _>("n")?)
+                .map_err(|_| StoreError::Corrupt("negative count".into()))
+        };
+        let cells = sqlx::query(
+            "SELECT state, institution, kind, category, channel, COUNT(*) AS n FROM cases \
+             GROUP BY state, institution, kind, category, channel",
         )
         .fetch_all(&self.pool)
         .await?;
-        rows.iter()
-            .map(|r| {
-                Ok(crate::domain::stats::StatRow {
-                    institution: r.try_get("institution")?,
-                    kind: r.try_get("kind")?,
-                    category: r.try_get("category")?,
-                    channel: r.try_get("channel")?,
-                    state: r.try_get("state")?,
-                    received_on: date_col(r, "received_on")?,
-                    first_answered_on: opt_date_col(r, "first_answered_on")?,
-                    answered_on_time: r.try_get::<Option<bool>, _>("answered_on_time")?,
+        let answers = sqlx::query(
+            "SELECT received_on, first_answered_on, answered_on_time, COUNT(*) AS n FROM cases \
+             WHERE first_answered_on IS NOT NULL \
+             GROUP BY first_answered_on, received_on, answered_on_time",
+        )
+        .fetch_all(&self.pool)
+        .await?;
+        Ok(StatCounts {
+            cells: cells
+                .iter()
+                .map(|r| {
+                    Ok(StatCell {
+                        state: r.try_get("state")?,
+                        institution: r.try_get("institution")?,
+                        kind: r.try_get("kind")?,
+                        category: r.try_get("category")?,
+                        channel: r.try_get("channel")?,
+                        cases: count(r)?,
+                    })
                 })
-            })
-            .collect()
+                .collect::<Result<_, StoreError>>()?,
+            answers: answers
+                .iter()
+                .map(|r| {
+                    Ok(AnswerCount {
+                        received_on: date_col(r, "received_on")?,
+                        first_answered_on: date_col(r, "first_answered_on")?,
+                        on_time: r.try_get::<Option<bool>, _>("answered_on_time")?,
+                        cases: count(r)?,
+                    })
+                })
+                .collect::<Result<_, StoreError>>()?,
+        })
     }
 
     /// Stores a login challenge (digest only) and drops expired ones.
@@ -1294,6 +1380,106 @@ impl SqliteStore {
         .fetch_all(&self.pool)
         .await?;
         rows.iter().map(audit_from_row).collect()
+    }
+
+    /// Records a blob a member's client just uploaded for a re-seal (day only).
+    #[instrument(skip_all)]
+    pub async fn record_member_upload(
+        &self,
+        blob: &str,
+        member: &str,
+        day: Date,
+    ) -> Result<(), StoreError> {
+        sqlx::query("INSERT INTO member_uploads (blob, member, uploaded_on) VALUES (?, ?, ?)")
+            .bind(blob)
+            .bind(member)
+            .bind(day_string(day))
+            .execute(&self.pool)
+            .await?;
+        Ok(())
+    }
+
+    /// Whether every blob in `blobs` is a fresh upload of `member` that no case refers to.
+    #[instrument(skip_all)]
+    pub async fn are_fresh_uploads_of(
+        &self,
+        member: &str,
+        blobs: &[&str],
+    ) -> Result<bool, StoreError> {
+        let mut seen = std::collections::HashSet::new();
+        for blob in blobs {
+            if !seen.insert(*blob) {
+                return Ok(false);
+            }
+            let fresh: Option<i64> = sqlx::query_scalar(
+                "SELECT 1 FROM member_uploads WHERE blob = ? AND member = ? \
+                 AND NOT EXISTS (SELECT 1 FROM attachments WHERE attachments.blob = member_uploads.blob)",
+            )
+            .bind(blob)
+            .bind(member)
+            .fetch_optional(&self.pool)
+            .await?;
+            if fresh.is_none() {
+                return Ok(false);
+            }
+        }
+        Ok(true)
+    }
+
+    /// Forgets uploads that were never used (at start, after their blobs were swept).
+    #[instrument(skip_all)]
+    pub async fn clear_member_uploads(&self) -> Result<(), StoreError> {
+        sqlx::query("DELETE FROM member_uploads")
+            .execute(&self.pool)
+            .await?;
+        Ok(())
+    }
+
+    /// Flags items of a case that the reporter's key could not open, for its officers. Writes
+    /// nothing when they were flagged before.
+    #[instrument(skip_all)]
+    pub async fn flag_reporter_unreadable(
+        &self,
+        case_id: &str,
+        items: &[(&str, i64)],
+    ) -> Result<(), StoreError> {
+        if items.is_empty() {
+            return Ok(());
+        }
+        let known = self.reporter_unreadable(case_id).await?;
+        let mut tx = self.pool.begin().await?;
+        for (item, seq) in items {
+            if known.iter().any(|(k, s)| k == item && s == seq) {
+                continue;
+            }
+            sqlx::query(
+                "INSERT OR IGNORE INTO reporter_unreadable (case_id, item, seq) VALUES (?, ?, ?)",
+            )
+            .bind(case_id)
+            .bind(*item)
+            .bind(seq)
+            .execute(&mut *tx)
+            .await?;
+        }
+        tx.commit().await?;
+        Ok(())
+    }
+
+    /// Items of a case the reporter could not open (`("message", 3)`, `("reason", 2)`, …).
+    #[instrument(skip_all)]
+    pub async fn reporter_unreadable(
+        &self,
+        case_id: &str,
+    ) -> Result<Vec<(String, i64)>, StoreError> {
+        let rows = sqlx::query(
+            "SELECT item, seq FROM reporter_unreadable WHERE case_id = ? ORDER BY item, seq",
+        )
+        .bind(case_id)
+        .fetch_all(&self.pool)
+        .await?;
+        rows.iter()
+            .map(|r| Ok((r.try_get("item")?, r.try_get("seq")?)))
+            .collect()
     }
 }
 
@@ -1540,6 +1726,11 @@ async fn replace_envelopes(tx: &mut Tx<'_>, case_id: &str, r: &Resealed) -> Resu
             .await?;
     }
     for a in &r.attachments {
+        // A member's upload is used once: from now on a case refers to it.
+        sqlx::query("DELETE FROM member_uploads WHERE blob = ?")
+            .bind(&a.blob)
+            .execute(&mut **tx)
+            .await?;
         sqlx::query("UPDATE attachments SET blob = ?, manifest = ?, stored_size = ? WHERE case_id = ? AND seq = ?")
             .bind(&a.blob)
             .bind(&a.manifest)

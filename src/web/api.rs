@@ -168,6 +168,14 @@ pub async fn show(
                 envelope: token::encode(&msg.envelope),
             })
             .collect(),
+        reporter_could_not_open: r
+            .reporter_unreadable
+            .iter()
+            .map(|(item, seq)| match item.as_str() {
+                "content" | "identity" => item.clone(),
+                _ => format!("{item} {seq}"),
+            })
+            .collect(),
     }))
 }
 
@@ -492,7 +500,10 @@ pub async fn upload_blob(
     }
     drop(tx);
     match handle.await {
-        Ok(Ok((blob, stored_size))) => Ok(Json(BlobUploaded { blob, stored_size })),
+        Ok(Ok((blob, stored_size))) => {
+            svc::record_upload(&state.app, &m, &blob).await?;
+            Ok(Json(BlobUploaded { blob, stored_size }))
+        }
         Ok(Err(e)) => Err(Error::Invalid(e.to_string())),
         Err(_) => Err(Error::Internal("upload task failed".into())),
     }

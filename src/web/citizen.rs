@@ -260,6 +260,18 @@ pub(super) async fn finish_report(
 ) -> Response {
     let t = lang.texts();
     let app = &state.app;
+    // Every attempt counts against the bucket, valid or not (a flood of invalid forms is
+    // turned away like any other).
+    if !state.limits.allow_submission(circuit) {
+        return report_page(
+            state,
+            lang,
+            StatusCode::TOO_MANY_REQUESTS,
+            values,
+            vec![],
+            Some(t.err_busy),
+        );
+    }
     let checked = match check_report(state, lang, values) {
         Ok(c) => c,
         Err(errors) => {
@@ -273,16 +285,6 @@ pub(super) async fn finish_report(
             );
         }
     };
-    if !state.limits.allow_submission(circuit) {
-        return report_page(
-            state,
-            lang,
-            StatusCode::TOO_MANY_REQUESTS,
-            values,
-            vec![],
-            Some(t.err_busy),
-        );
-    }
     match svc::submit(app, &checked).await {
         Ok(done) => receipt_page(lang, &done),
         Err(crate::error::Error::Busy) => super::layers::shed(report_page(
@@ -294,7 +296,8 @@ pub(super) async fn finish_report(
             Some(t.err_busy),
         )),
         Err(e) => {
-            tracing::error!(error = %e, "report not saved");
+            // Counted, never logged as it happens (see service::incidents).
+            state.app.incidents.record(e.kind());
             report_page(
                 state,
                 lang,
@@ -435,8 +438,13 @@ pub async fn status_check(
     match svc::open_case(&state.app, &receipt).await {
         Ok(Some(view)) => status_page(&state, lang, &view, &receipt, None, None, ""),
         Ok(None) => not_found_page(lang),
+        // Shutting down: nothing was looked at, try again in a moment.
+        Err(crate::error::Error::Busy) => {
+            error_page(StatusCode::SERVICE_UNAVAILABLE, lang, t.err_busy)
+        }
         Err(e) => {
-            tracing::error!(error = %e, "status check failed");
+            // Counted, never logged as it happens (see service::incidents).
+            state.app.incidents.record(e.kind());
             error_page(StatusCode::INTERNAL_SERVER_ERROR, lang, t.err_internal)
         }
     }
@@ -527,7 +535,8 @@ pub async fn status_reply(
         ),
         Ok(None) => not_found_page(lang),
         Err(e) => {
-            tracing::error!(error = %e, "reply not saved");
+            // Counted, never logged as it happens (see service::incidents).
+            state.app.incidents.record(e.kind());
             error_page(StatusCode::SERVICE_UNAVAILABLE, lang, t.err_internal)
         }
     }
@@ -580,7 +589,8 @@ pub async fn status_escalate(
             _ => not_found_page(lang),
         },
         Err(e) => {
-            tracing::error!(error = %e, "escalation not saved");
+            // Counted, never logged as it happens (see service::incidents).
+            state.app.incidents.record(e.kind());
             error_page(StatusCode::SERVICE_UNAVAILABLE, lang, t.err_internal)
         }
     }
@@ -655,7 +665,11 @@ fn status_page(
                 }
                 (None, None) => t.state(e.state).to_owned(),
             },
-            reason: e.reason.as_ref().map(|r| r.text.as_str()),
+            reason: match (&e.reason, e.reason_unreadable) {
+                (Some(r), _) => Some(r.text.as_str()),
+                (None, true) => Some(t.unreadable_item),
+                (None, false) => None,
+            },
         })
         .collect();
     let today = app.clock.today();
@@ -679,7 +693,10 @@ fn status_page(
         .map(|m| MessageRow {
             who: actor_label(state, lang, &m.author),
             day: day_string(m.day),
-            body: &m.document.body,
+            body: m
+                .document
+                .as_ref()
+                .map_or(t.unreadable_item, |d| d.body.as_str()),
             mine: m.author == Actor::Reporter,
         })
         .collect();
@@ -687,7 +704,7 @@ fn status_page(
         .config
         .categories
         .iter()
-        .find(|c| c.slug == view.report.category)
+        .find(|c| view.report.as_ref().is_some_and(|r| c.slug == r.category))
         .map(|c| {
             if lang.is_en() {
                 c.name_en.clone()
@@ -705,7 +722,20 @@ fn status_page(
             t,
             lang,
             switch_href: switch_href("/status", lang),
-            notice,
+            notice: match notice {
+                Some(n) if n == t.escalated_notice && view.not_escalated > 0 => None,
+                other => other,
+            },
+            warning: if view.not_escalated > 0 {
+                Some(
+                    t.not_escalated_notice
+                        .replace("{count}", &view.not_escalated.to_string()),
+                )
+            } else if view.unreadable > 0 {
+                Some(t.unreadable_notice.to_owned())
+            } else {
+                None
+            },
             case_id: &view.summary.id,
             state: t.state(view.state()),
             institution,
@@ -713,17 +743,21 @@ fn status_page(
             question: view.open_question(),
             deadline,
             can_escalate: svc::can_escalate(summary, today),
-            report_title: &view.report.title,
-            report_body: &view.report.body,
+            report_title: view
+                .report
+                .as_ref()
+                .map_or(t.unreadable_item, |r| r.title.as_str()),
+            report_body: view.report.as_ref().map_or("", |r| r.body.as_str()),
             kind: t.kind(view.summary.kind),
             category,
-            occurred_on: view.report.occurred_on.as_deref(),
-            location: view.report.location.as_deref(),
+            occurred_on: view.report.as_ref().and_then(|r| r.occurred_on.as_deref()),
+            location: view.report.as_ref().and_then(|r| r.location.as_deref()),
             privacy: t.privacy(view.summary.privacy),
-            identity: view
-                .identity
-                .as_ref()
-                .map(|i| (i.name.as_str(), i.contact.as_deref())),
+            identity: match (&view.identity, view.identity_unreadable) {
+                (Some(i), _) => Some((i.name.as_str(), i.contact.as_deref())),
+                (None, true) => Some((t.unreadable_item, None)),
+                (None, false) => None,
+            },
             reveals: view
                 .reveals
                 .iter()
@@ -820,39 +854,69 @@ fn chart(state: &AppState, lang: Lang, group: &Group) -> Chart {
     }
 }
 
-pub async fn stats(State(state): State<AppState>, lang: Lang) -> Response {
+/// The statistics for a request: counted in SQL at most once per `stats.cache_secs`, and
+/// rate-limited like receipt checks (in a bucket of their own). The error is the page to answer.
+#[allow(clippy::result_large_err)]
+async fn cached_stats(
+    state: &AppState,
+    lang: Lang,
+    circuit: Option<Circuit>,
+) -> Result<std::sync::Arc<crate::domain::stats::Stats>, Response> {
     let t = lang.texts();
-    match crate::service::stats::public(&state.app).await {
-        Ok(s) => render(
-            StatusCode::OK,
-            &StatsPage {
-                t,
-                lang,
-                switch_href: switch_href("/stats", lang),
-                total: s.total.to_string(),
-                on_time: s.answered_on_time_percent,
-                median: s.median_working_days_to_first_answer,
-                charts: s.groups.iter().map(|g| chart(&state, lang, g)).collect(),
-            },
-        ),
-        Err(e) => {
-            tracing::error!(error = %e, "stats failed");
-            error_page(StatusCode::INTERNAL_SERVER_ERROR, lang, t.err_internal)
-        }
+    if !state.limits.allow_stats(circuit) {
+        return Err(error_page(StatusCode::TOO_MANY_REQUESTS, lang, t.err_busy));
     }
+    state.stats.get(&state.app).await.map_err(|e| {
+        tracing::error!(error = %e, "stats failed");
+        error_page(StatusCode::INTERNAL_SERVER_ERROR, lang, t.err_internal)
+    })
+}
+
+pub async fn stats(
+    State(state): State<AppState>,
+    CircuitOf(circuit): CircuitOf,
+    lang: Lang,
+) -> Response {
+    let s = match cached_stats(&state, lang, circuit).await {
+        Ok(s) => s,
+        Err(page) => return page,
+    };
+    render(
+        StatusCode::OK,
+        &StatsPage {
+            t: lang.texts(),
+            lang,
+            switch_href: switch_href("/stats", lang),
+            total: s.total.to_string(),
+            on_time: s.answered_on_time_percent,
+            median: s.median_working_days_to_first_answer,
+            charts: s.groups.iter().map(|g| chart(&state, lang, g)).collect(),
+        },
+    )
 }
 
 pub async fn stats_json(
     State(state): State<AppState>,
-) -> Result<axum::Json<crate::domain::stats::Stats>, crate::error::Error> {
-    Ok(axum::Json(crate::service::stats::public(&state.app).await?))
+    CircuitOf(circuit): CircuitOf,
+    lang: Lang,
+) -> Response {
+    match cached_stats(&state, lang, circuit).await {
+        Ok(s) => axum::Json(&*s).into_response(),
+        Err(page) => page,
+    }
 }
 
-pub async fn stats_csv(State(state): State<AppState>) -> Result<Response, crate::error::Error> {
-    let s = crate::service::stats::public(&state.app).await?;
-    Ok((
-        [(header::CONTENT_TYPE, "text/csv; charset=utf-8")],
-        crate::domain::stats::to_csv(&s),
-    )
-        .into_response())
+pub async fn stats_csv(
+    State(state): State<AppState>,
+    CircuitOf(circuit): CircuitOf,
+    lang: Lang,
+) -> Response {
+    match cached_stats(&state, lang, circuit).await {
+        Ok(s) => (
+            [(header::CONTENT_TYPE, "text/csv; charset=utf-8")],
+            crate::domain::stats::to_csv(&s),
+        )
+            .into_response(),
+        Err(page) => page,
+    }
 }

@@ -234,6 +234,7 @@ pub struct Texts {
     pub problem_invalid_date: &'static str,
     pub problem_date_in_future: &'static str,
     pub problem_identity_while_anonymous: &'static str,
+    pub problem_control_characters: &'static str,
 
     pub kinds: [&'static str; 4],
     pub kind_explain: [&'static str; 4],
@@ -253,6 +254,12 @@ pub struct Texts {
     pub escalate_submit: &'static str,
     pub escalated_notice: &'static str,
     pub cannot_escalate: &'static str,
+    /// Shown in place of an item the reporter's key does not open.
+    pub unreadable_item: &'static str,
+    /// Notice above a case holding such items.
+    pub unreadable_notice: &'static str,
+    /// After an escalation that could not carry some items.
+    pub not_escalated_notice: &'static str,
     pub forwarded_to: &'static str,
     pub reveals_title: &'static str,
     pub reveals_explain: &'static str,
@@ -321,6 +328,7 @@ impl Texts {
             Problem::InvalidDate => self.problem_invalid_date.into(),
             Problem::DateInFuture => self.problem_date_in_future.into(),
             Problem::IdentityWhileAnonymous => self.problem_identity_while_anonymous.into(),
+            Problem::ControlCharacters => self.problem_control_characters.into(),
         }
     }
 
@@ -468,6 +476,7 @@ pub static ID: Texts = Texts {
     problem_invalid_date: "Tanggal tidak dikenali. Gunakan format TTTT-BB-HH.",
     problem_date_in_future: "Tanggal ini belum terjadi.",
     problem_identity_while_anonymous: "Anda memilih Anonim tetapi mengisi identitas. Kosongkan kolom ini, atau pilih Rahasia.",
+    problem_control_characters: "Kolom ini berisi karakter kontrol yang tidak terlihat (misalnya dari teks yang disalin dari terminal) atau baris baru di kolom satu baris. Kosongkan kolom ini lalu ketik ulang.",
 
     kinds: [
         "Aspirasi",
@@ -512,6 +521,9 @@ pub static ID: Texts = Texts {
     escalate_submit: "Minta Ombudsman mengawasi",
     escalated_notice: "Ombudsman sekarang ikut mengawasi laporan Anda.",
     cannot_escalate: "Laporan ini tidak dapat dieskalasi sekarang (belum terlambat, sudah dieskalasi, atau sudah selesai).",
+    unreadable_item: "[Pesan ini tidak dapat dibuka dengan kode Anda. Petugas telah diberi tahu.]",
+    unreadable_notice: "Sebagian isi kasus ini tidak dapat dibuka dengan kode Anda. Petugas yang menangani telah diberi tahu; bagian lainnya tetap dapat Anda baca dan balas.",
+    not_escalated_notice: "Ombudsman sekarang ikut mengawasi laporan Anda, tetapi {count} bagian yang tidak dapat dibuka dengan kode Anda tidak dapat diteruskan kepadanya.",
     forwarded_to: "Diteruskan ke {institution}",
     reveals_title: "Permintaan membuka identitas Anda",
     reveals_explain: "Seorang petugas meminta untuk mengetahui siapa Anda. Hanya petugas penjaga identitas yang dapat memutuskan, dan setiap permintaan ditampilkan di sini.",
@@ -678,6 +690,7 @@ pub static EN: Texts = Texts {
     problem_invalid_date: "This date is not recognised. Use the format YYYY-MM-DD.",
     problem_date_in_future: "This date has not happened yet.",
     problem_identity_while_anonymous: "You chose Anonymous but filled in your identity. Empty this field, or choose Confidential.",
+    problem_control_characters: "This field holds invisible control characters (for example from text copied out of a terminal) or a line break in a one-line field. Empty it and type it again.",
 
     kinds: [
         "Aspiration",
@@ -722,6 +735,9 @@ pub static EN: Texts = Texts {
     escalate_submit: "Ask the Ombudsman to follow it",
     escalated_notice: "The Ombudsman now follows your report too.",
     cannot_escalate: "This report cannot be escalated now (it is not overdue, already escalated, or finished).",
+    unreadable_item: "[This item could not be opened with your code. The officers have been told.]",
+    unreadable_notice: "Part of this case could not be opened with your code. The officers handling it have been told; you can still read and answer everything else.",
+    not_escalated_notice: "The Ombudsman now follows your report too, but {count} item(s) that could not be opened with your code could not be passed on.",
     forwarded_to: "Forwarded to {institution}",
     reveals_title: "Requests to reveal your identity",
     reveals_explain: "An officer asked to know who you are. Only the identity custodians can decide, and every request is shown here.",

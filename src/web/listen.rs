@@ -1,10 +1,12 @@
 //! Serving connections: HTTP/1.1 with a deadline for the request head (slow clients cannot hold
-//! a connection open by trickling headers), an optional PROXY v1 line from a C tor onion service
-//! (`HiddenServiceExportCircuitID haproxy`) whose circuit id feeds per-circuit rate limits, and
-//! a graceful shutdown. The circuit id is never logged or stored: it lives in the connection's
-//! requests only.
+//! a connection open by trickling headers), a cap on open connections (at the cap the server
+//! stops accepting, so it never runs out of file descriptors), an optional PROXY v1 line from a
+//! C tor onion service (`HiddenServiceExportCircuitID haproxy`) whose circuit id feeds
+//! per-circuit rate limits, and a graceful shutdown. The circuit id is never logged or stored:
+//! it lives in the connection's requests only.
 
 use std::net::Ipv6Addr;
+use std::sync::Arc;
 use std::time::Duration;
 
 use axum::Router;
@@ -14,6 +16,7 @@ use hyper_util::server::graceful::GracefulShutdown;
 use hyper_util::service::TowerToHyperService;
 use tokio::io::{AsyncRead, AsyncReadExt, AsyncWrite};
 use tokio::net::{TcpListener, UnixListener};
+use tokio::sync::Semaphore;
 use tower::ServiceExt;
 
 /// The tor circuit a request arrived on (only with the PROXY protocol enabled).
@@ -44,6 +47,8 @@ impl Bound {
 pub struct ServeOptions {
     pub header_timeout: Duration,
     pub proxy_protocol: bool,
+    /// Connections open at once; more wait in the kernel's queue until one closes.
+    pub max_connections: usize,
 }
 
 /// A PROXY line that is not one.
@@ -101,8 +106,18 @@ pub async fn serve(
     shutdown: impl std::future::Future<Output = ()>,
 ) {
     let graceful = GracefulShutdown::new();
+    let slots = Arc::new(Semaphore::new(opts.max_connections.max(1)));
     tokio::pin!(shutdown);
     loop {
+        // At the cap, stop accepting: clients wait in the listen queue (not holding a file
+        // descriptor of this process) until a connection closes.
+        let slot = tokio::select! {
+            slot = slots.clone().acquire_owned() => match slot {
+                Ok(slot) => slot,
+                Err(_) => break,
+            },
+            () = &mut shutdown => break,
+        };
         let mut io = tokio::select! {
             accepted = bound.accept() => match accepted {
                 Ok(io) => io,
@@ -117,6 +132,7 @@ pub async fn serve(
         let router = router.clone();
         let watcher = graceful.watcher();
         tokio::spawn(async move {
+            let _slot = slot;
             let circuit = if opts.proxy_protocol {
                 match tokio::time::timeout(opts.header_timeout, read_proxy_line(&mut io)).await {
                     Ok(Ok(c)) => c,

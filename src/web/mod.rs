@@ -19,7 +19,6 @@ use std::time::Duration;
 
 use axum::Router;
 use axum::extract::DefaultBodyLimit;
-use axum::http::StatusCode;
 use axum::middleware;
 use axum::routing::{get, post};
 use governor::{DefaultDirectRateLimiter, DefaultKeyedRateLimiter, Quota, RateLimiter};
@@ -37,6 +36,8 @@ pub struct RateLimits {
     status_checks: DefaultDirectRateLimiter,
     circuit_submissions: DefaultKeyedRateLimiter<u32>,
     circuit_status_checks: DefaultKeyedRateLimiter<u32>,
+    stats: DefaultDirectRateLimiter,
+    circuit_stats: DefaultKeyedRateLimiter<u32>,
 }
 
 fn quota(per_minute: u32, burst: u32) -> Quota {
@@ -61,7 +62,19 @@ impl RateLimits {
                 c.per_circuit_status_checks_per_minute,
                 c.per_circuit_status_check_burst,
             )),
+            stats: RateLimiter::direct(quota(c.stats_per_minute, c.stats_burst)),
+            circuit_stats: RateLimiter::keyed(quota(
+                c.per_circuit_stats_per_minute,
+                c.per_circuit_stats_burst,
+            )),
         }
+    }
+
+    /// May the public statistics be fetched once more now (from this circuit, if known)?
+    pub fn allow_stats(&self, circuit: Option<listen::Circuit>) -> bool {
+        self.forget_idle_circuits_if_many();
+        circuit.is_none_or(|c| self.circuit_stats.check_key(&c.0).is_ok())
+            && self.stats.check().is_ok()
     }
 
     /// May one more report be filed now (from this circuit, if known)?
@@ -84,6 +97,9 @@ impl RateLimits {
         if self.circuit_submissions.len() + self.circuit_status_checks.len() > 1_000 {
             self.circuit_submissions.retain_recent();
             self.circuit_status_checks.retain_recent();
+        }
+        if self.circuit_stats.len() > 1_000 {
+            self.circuit_stats.retain_recent();
         }
     }
 }
@@ -110,7 +126,17 @@ impl<S: Send + Sync> axum::extract::FromRequestParts<S> for CircuitOf {
 pub struct AppState {
     pub app: Arc<App>,
     pub limits: Arc<RateLimits>,
+    /// The public statistics, counted at most once per `stats.cache_secs`.
+    pub stats: Arc<crate::service::stats::StatsCache>,
+    /// Citizen uploads in flight (`http.max_uploads`); one more is turned away at once.
+    pub uploads: Arc<tokio::sync::Semaphore>,
 }
+
+/// Body limit of a forward or rekey: every envelope of the case comes back re-sealed in one
+/// request (a message of 10,000 characters is ~22 KB in it), so a long conversation must fit —
+/// otherwise a removed member's access could no longer be revoked. Members only (a session is
+/// checked before the body is read); files travel apart, through `/blobs`.
+pub const RESEAL_BODY_MAX_BYTES: usize = 128 * 1024 * 1024;
 
 /// Builds the whole HTTP application.
 pub fn router(app: Arc<App>) -> Result<Router, ConfigError> {
@@ -124,8 +150,11 @@ pub fn router(app: Arc<App>) -> Result<Router, ConfigError> {
         .unwrap_or(usize::MAX)
         .saturating_add(1024 * 1024)
         .max(http.request_body_max_bytes);
+    let incidents_app = app.clone();
     let state = AppState {
         limits: Arc::new(RateLimits::new(&app.config.rate)),
+        stats: Arc::new(crate::service::stats::StatsCache::new()),
+        uploads: Arc::new(tokio::sync::Semaphore::new(http.max_uploads)),
         app,
     };
 
@@ -150,7 +179,10 @@ pub fn router(app: Arc<App>) -> Result<Router, ConfigError> {
             "/cases/{id}/identity-recipients",
             get(api::identity_recipients),
         )
-        .route("/cases/{id}/forward", post(api::forward))
+        .route(
+            "/cases/{id}/forward",
+            post(api::forward).layer(DefaultBodyLimit::max(RESEAL_BODY_MAX_BYTES)),
+        )
         .route("/institutions", get(api::institutions))
         .route(
             "/blobs",
@@ -159,7 +191,10 @@ pub fn router(app: Arc<App>) -> Result<Router, ConfigError> {
         .route("/cases/{id}/attachments", get(api::attachments))
         .route("/cases/{id}/attachments/{seq}", get(api::attachment))
         .route("/cases/{id}/exclusions", post(api::exclude))
-        .route("/cases/{id}/rekey", post(api::rekey))
+        .route(
+            "/cases/{id}/rekey",
+            post(api::rekey).layer(DefaultBodyLimit::max(RESEAL_BODY_MAX_BYTES)),
+        )
         .route("/cases/{id}/reveal-recipients", get(api::reveal_recipients))
         .route("/cases/{id}/reveal-requests", post(api::request_reveal))
         .route(
@@ -206,26 +241,17 @@ pub fn router(app: Arc<App>) -> Result<Router, ConfigError> {
         .layer(DefaultBodyLimit::max(http.request_body_max_bytes))
         .layer(RequestBodyLimitLayer::new(upload_limit))
         .layer(csrf)
-        .layer(middleware::from_fn(
-            move |req: axum::extract::Request, next: middleware::Next| {
-                let long = layers::is_upload(&req);
-                async move {
-                    let limit = if long {
-                        upload_timeout
-                    } else {
-                        request_timeout
-                    };
-                    match tokio::time::timeout(limit, next.run(req)).await {
-                        Ok(res) => res,
-                        Err(_) => {
-                            axum::response::IntoResponse::into_response(StatusCode::GATEWAY_TIMEOUT)
-                        }
-                    }
-                }
-            },
-        ))
+        .layer(middleware::from_fn(layers::deadlines(layers::Deadlines {
+            request: request_timeout,
+            upload: upload_timeout,
+            min_bytes: http.upload_min_bytes,
+            window: Duration::from_secs(http.upload_rate_window_secs),
+        })))
         .layer(middleware::from_fn(layers::error_pages))
-        .layer(middleware::from_fn(layers::log_requests));
+        .layer(middleware::from_fn_with_state(
+            incidents_app,
+            layers::log_requests,
+        ));
     let router = match (&http.clearnet_origin, &http.onion_address) {
         (Some(_), Some(onion)) => {
             router.layer(middleware::from_fn(layers::onion_location(onion.clone())))

@@ -172,6 +172,9 @@ pub struct StatusPage<'a> {
     pub lang: Lang,
     pub switch_href: String,
     pub notice: Option<&'static str>,
+    /// A warning shown above the case (items that did not open, an escalation that could not
+    /// carry everything).
+    pub warning: Option<String>,
     pub case_id: &'a str,
     pub state: &'static str,
     pub institution: &'a str,

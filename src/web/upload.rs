@@ -2,6 +2,12 @@
 //! streamed into `service::evidence` while it arrives. Any problem — a file too large, too many
 //! files, an interrupted upload, a field that fails validation — answers with the form again,
 //! every typed field kept, and removes the blobs this request stored.
+//!
+//! Before a byte of a file is read: at most `http.max_uploads` such requests at a time (more
+//! are answered "busy" at once), the typed fields held to the text-body limit, the attempt
+//! counted against the submission bucket and the fields checked — all under the short request
+//! deadline, which becomes the long upload deadline only then — and the disk's free-space floor
+//! checked before each file.
 
 use axum::extract::{FromRequest, Multipart, Request};
 use axum::http::StatusCode;
@@ -17,23 +23,73 @@ use super::citizen::{
     BodyProblem, body_problem_page, check_report, finish_report, receipt_page, report_page,
 };
 use super::i18n::Lang;
-use super::pages::ReportValues;
+use super::layers::{UploadDeadline, shed};
+use super::pages::{ReportValues, error_page};
 
-/// Reads a text field, keeping at most `cap` bytes (more is a problem with the request).
+/// What the typed fields of a multipart form may take together: the text-body limit
+/// (`http.request_body_max_bytes`, the limit of a form without files), each part's headers
+/// counted as [`PART_COST`] bytes so that empty parts are not free either.
+struct TextBudget {
+    left: usize,
+    /// The most one field may hold.
+    field_cap: usize,
+}
+
+const PART_COST: usize = 256;
+
+/// Why a typed field was not read.
+enum TextProblem {
+    /// Over the field's cap or the form's text budget.
+    TooLarge,
+    /// Cut off, or not UTF-8.
+    Unreadable,
+}
+
+impl TextBudget {
+    fn new(app: &crate::service::App, field_cap: usize) -> Self {
+        Self {
+            left: app.config.http.request_body_max_bytes,
+            field_cap,
+        }
+    }
+
+    fn charge(&mut self, n: usize) -> Result<(), TextProblem> {
+        self.left = self.left.checked_sub(n).ok_or(TextProblem::TooLarge)?;
+        Ok(())
+    }
+}
+
+/// Reads a text field within `budget`.
 async fn read_text(
     field: &mut axum::extract::multipart::Field<'_>,
-    cap: usize,
-) -> Result<Zeroizing<String>, ()> {
+    budget: &mut TextBudget,
+) -> Result<Zeroizing<String>, TextProblem> {
     let mut buf = Zeroizing::new(Vec::new());
-    while let Some(chunk) = field.chunk().await.map_err(|_| ())? {
-        if buf.len() + chunk.len() > cap {
-            return Err(());
+    while let Some(chunk) = field.chunk().await.map_err(|_| TextProblem::Unreadable)? {
+        if buf.len() + chunk.len() > budget.field_cap {
+            return Err(TextProblem::TooLarge);
         }
+        budget.charge(chunk.len())?;
         buf.extend_from_slice(&chunk);
     }
     String::from_utf8(std::mem::take(&mut *buf))
         .map(Zeroizing::new)
-        .map_err(|_| ())
+        .map_err(|_| TextProblem::Unreadable)
+}
+
+/// Typed fields over the text limit: the same page as a form without files that is too large.
+/// Nothing more is read (the connection is closed after the answer).
+async fn text_too_large(
+    app: &crate::service::App,
+    lang: Lang,
+    stored: &[NewAttachment],
+) -> Response {
+    discard(app, stored).await;
+    error_page(
+        StatusCode::PAYLOAD_TOO_LARGE,
+        lang,
+        lang.texts().err_too_large,
+    )
 }
 
 async fn drain(field: &mut axum::extract::multipart::Field<'_>) {
@@ -62,13 +118,25 @@ fn set_value(values: &mut ReportValues, name: &str, text: &str) {
 pub async fn report_multipart(state: AppState, lang: Lang, req: Request) -> Response {
     let t = lang.texts();
     let circuit = req.extensions().get::<super::listen::Circuit>().copied();
+    let deadline = req.extensions().get::<UploadDeadline>().cloned();
+    let Ok(_slot) = state.uploads.clone().try_acquire_owned() else {
+        return shed(report_page(
+            &state,
+            lang,
+            StatusCode::SERVICE_UNAVAILABLE,
+            &ReportValues::default(),
+            vec![],
+            Some(t.err_busy),
+        ));
+    };
     let mut mp = match Multipart::from_request(req, &state).await {
         Ok(m) => m,
         Err(_) => return body_problem_page(lang, BodyProblem::Malformed),
     };
     let app = state.app.clone();
-    // Text fields are small; 4 bytes a character, times the largest limit, is ample.
-    let text_cap = 4 * app.config.limits.body.max(app.config.limits.message) + 1024;
+    // Text fields are small; 4 bytes a character, times the largest limit, is ample for one.
+    let field_cap = 4 * app.config.limits.body.max(app.config.limits.message) + 1024;
+    let mut text = TextBudget::new(&app, field_cap);
     let mut values = ReportValues::default();
     let mut keep_original = false;
     let mut prepared: Option<svc::Prepared> = None;
@@ -90,12 +158,16 @@ pub async fn report_multipart(state: AppState, lang: Lang, req: Request) -> Resp
                 break;
             }
         };
+        if text.charge(PART_COST).is_err() {
+            return text_too_large(&app, lang, &stored).await;
+        }
         let name = field.name().unwrap_or_default().to_owned();
         if name != "attachment" {
-            match read_text(&mut field, text_cap).await {
+            match read_text(&mut field, &mut text).await {
                 Ok(text) if name == "keep_metadata" => keep_original = !text.is_empty(),
                 Ok(text) => set_value(&mut values, &name, &text),
-                Err(()) => {
+                Err(TextProblem::TooLarge) => return text_too_large(&app, lang, &stored).await,
+                Err(TextProblem::Unreadable) => {
                     problem.get_or_insert((StatusCode::BAD_REQUEST, t.err_upload_interrupted));
                 }
             }
@@ -120,27 +192,40 @@ pub async fn report_multipart(state: AppState, lang: Lang, req: Request) -> Resp
             }
         };
         if prepared.is_none() {
+            // Every attempt counts against the bucket, valid or not, before the fields are
+            // checked and before any file is read.
+            if !state.limits.allow_submission(circuit) {
+                problem = Some((StatusCode::TOO_MANY_REQUESTS, t.err_busy));
+                drain(&mut field).await;
+                continue;
+            }
             match check_report(&state, lang, &values) {
                 Err(errors) => {
                     form_errors = Some(errors);
+                    // The attempt is counted: the rest of the upload may take the time it
+                    // needs, so the citizen gets the form back with what to correct.
+                    if let Some(d) = &deadline {
+                        d.lengthen();
+                    }
                     drain(&mut field).await;
                     continue;
                 }
                 Ok(checked) => {
-                    if !state.limits.allow_submission(circuit) {
-                        problem = Some((StatusCode::TOO_MANY_REQUESTS, t.err_busy));
-                        drain(&mut field).await;
-                        continue;
-                    }
                     match svc::prepare(&app, &checked).await {
-                        Ok(p) => prepared = Some(p),
+                        Ok(p) => {
+                            prepared = Some(p);
+                            if let Some(d) = &deadline {
+                                d.lengthen();
+                            }
+                        }
                         Err(crate::error::Error::Busy) => {
                             problem = Some((StatusCode::SERVICE_UNAVAILABLE, t.err_busy));
                             drain(&mut field).await;
                             continue;
                         }
                         Err(e) => {
-                            tracing::error!(error = %e, "report not prepared");
+                            // Counted, never logged as it happens (see service::incidents).
+                            app.incidents.record(e.kind());
                             problem = Some((StatusCode::SERVICE_UNAVAILABLE, t.not_saved_retry));
                             drain(&mut field).await;
                             continue;
@@ -185,13 +270,13 @@ pub async fn report_multipart(state: AppState, lang: Lang, req: Request) -> Resp
         discard(&app, &stored).await;
         let page = report_page(&state, lang, status, &values, vec![], Some(message));
         return if message == t.err_busy {
-            super::layers::shed(page)
+            shed(page)
         } else {
             page
         };
     }
     let Some(prepared) = prepared else {
-        // No files after all: the plain path.
+        // No files after all: the plain path (it counts the attempt, then checks the fields).
         return finish_report(&state, lang, circuit, &values).await;
     };
     let checked = match check_report(&state, lang, &values) {
@@ -211,7 +296,7 @@ pub async fn report_multipart(state: AppState, lang: Lang, req: Request) -> Resp
     match svc::commit(&app, prepared, &checked, &stored).await {
         Ok(done) => receipt_page(lang, &done),
         Err(e) => {
-            tracing::error!(error = %e, "report not saved");
+            app.incidents.record(e.kind());
             discard(&app, &stored).await;
             report_page(
                 &state,
@@ -234,11 +319,20 @@ pub async fn status_attach(
 ) -> Response {
     let t = lang.texts();
     let circuit = req.extensions().get::<super::listen::Circuit>().copied();
+    let deadline = req.extensions().get::<UploadDeadline>().cloned();
+    let Ok(_slot) = state.uploads.clone().try_acquire_owned() else {
+        return shed(error_page(
+            StatusCode::SERVICE_UNAVAILABLE,
+            lang,
+            t.err_busy,
+        ));
+    };
     let mut mp = match Multipart::from_request(req, &state).await {
         Ok(m) => m,
         Err(_) => return body_problem_page(lang, BodyProblem::Malformed),
     };
     let app = state.app.clone();
+    let mut text = TextBudget::new(&app, 4096);
     let mut receipt_text = Zeroizing::new(String::new());
     let mut keep_original = false;
     let mut target: Option<(String, Vec<age::x25519::Recipient>)> = None;
@@ -254,14 +348,19 @@ pub async fn status_attach(
                 break;
             }
         };
+        if text.charge(PART_COST).is_err() {
+            return text_too_large(&app, lang, &stored).await;
+        }
         let name = field.name().unwrap_or_default().to_owned();
         if name != "attachment" {
-            if let Ok(text) = read_text(&mut field, 4096).await {
-                match name.as_str() {
+            match read_text(&mut field, &mut text).await {
+                Ok(text) => match name.as_str() {
                     "receipt" => receipt_text = text,
                     "keep_metadata" => keep_original = !text.is_empty(),
                     _ => {}
-                }
+                },
+                Err(TextProblem::TooLarge) => return text_too_large(&app, lang, &stored).await,
+                Err(TextProblem::Unreadable) => {}
             }
             continue;
         }
@@ -298,6 +397,10 @@ pub async fn status_attach(
                     return page;
                 }
             };
+            // The receipt is counted against its bucket: the files may take their time.
+            if let Some(d) = &deadline {
+                d.lengthen();
+            }
             match svc::upload_target(&app, &receipt).await {
                 Ok(Some(tg)) => target = Some(tg),
                 Ok(None) => {
@@ -342,7 +445,7 @@ pub async fn status_attach(
         return super::pages::error_page(StatusCode::UNPROCESSABLE_ENTITY, lang, t.no_files_chosen);
     };
     if let Err(e) = svc::add_files(&app, &case_id, &stored).await {
-        tracing::error!(error = %e, "files not saved");
+        app.incidents.record(e.kind());
         discard(&app, &stored).await;
         return super::pages::error_page(StatusCode::SERVICE_UNAVAILABLE, lang, t.err_internal);
     }
@@ -373,6 +476,11 @@ async fn take_file(
     if stored.len() >= lim.max_files {
         drain(field).await;
         return Err(|t| (StatusCode::PAYLOAD_TOO_LARGE, t.err_too_many_files));
+    }
+    if !evidence::has_room(&app.config) {
+        app.incidents.record("disk_below_floor");
+        drain(field).await;
+        return Err(|t| (StatusCode::SERVICE_UNAVAILABLE, t.not_saved_retry));
     }
     let plan = FilePlan {
         recipients,
@@ -422,8 +530,8 @@ async fn stream_file(
         Ok(Err(UploadError::Interrupted)) => {
             Err((|t| (StatusCode::BAD_REQUEST, t.err_upload_interrupted)) as Problem)
         }
-        Ok(Err(e)) => {
-            tracing::error!(error = %e, "file not stored");
+        Ok(Err(_)) => {
+            app.incidents.record("file_not_stored");
             Err((|t| (StatusCode::SERVICE_UNAVAILABLE, t.not_saved_retry)) as Problem)
         }
         Err(_) => Err((|t| (StatusCode::SERVICE_UNAVAILABLE, t.not_saved_retry)) as Problem),
