@@ -384,7 +384,12 @@ async fn api_needs_a_valid_session() {
     // Every member action so far is in the hash chain, with no citizen data.
     let entries = app.store.audit_entries().await.unwrap();
     let actions: Vec<&str> = entries.iter().map(|e| e.action.as_str()).collect();
-    assert_eq!(actions, ["login_failed", "login", "list_cases"]);
+    // The stranger's failed answer is recorded like a member's (same work, issue 11 item 9).
+    assert_eq!(
+        actions,
+        ["login_failed", "login_failed", "login", "list_cases"]
+    );
+    assert_eq!(entries[0].actor, "unknown-key");
     let mut prev = bisik::domain::audit::GENESIS.to_vec();
     for e in &entries {
         assert_eq!(e.prev_hash, prev);
@@ -401,7 +406,7 @@ async fn api_needs_a_valid_session() {
         );
         prev = e.hash.clone();
     }
-    assert_eq!(entries[0].actor, "member:desk/desk-triage");
+    assert_eq!(entries[1].actor, "member:desk/desk-triage");
 }
 
 #[tokio::test]

@@ -57,7 +57,10 @@ async fn intake_refuses_a_key_derivation_costlier_than_the_maximum() {
     let fx = Fixture::new(CHEAP_KDF);
     let (router, _app, _clock) = fx.router().await;
     let triage = login(&router, &fx.identity("health-triage")).await;
-    let readers: Vec<x25519::Recipient> = vec![fx.identity("health-triage").to_public()];
+    let readers: Vec<x25519::Recipient> = vec![
+        fx.identity("health-triage").to_public(),
+        fx.identity("health-investigator").to_public(),
+    ];
     for planted in [
         serde_json::json!({"memory_kib": 1024, "iterations": 100_000, "parallelism": 1}),
         serde_json::json!({"memory_kib": 3 * 1024 * 1024, "iterations": 1, "parallelism": 1}),
@@ -75,8 +78,17 @@ async fn intake_refuses_a_key_derivation_costlier_than_the_maximum() {
             r.text()
         );
     }
-    // Within the maximum it is still accepted.
-    let fine = serde_json::json!({"memory_kib": 1024, "iterations": 2, "parallelism": 1});
+    // Within the maximum but not the server's own: refused too (a costlier check than an
+    // unknown code's would tell that the lookup id exists).
+    let other = serde_json::json!({"memory_kib": 1024, "iterations": 2, "parallelism": 1});
+    let r = send(
+        &router,
+        authed_post("/api/v1/intake", &triage, &intake_body(other, &readers)),
+    )
+    .await;
+    assert_eq!(r.status, StatusCode::UNPROCESSABLE_ENTITY, "{}", r.text());
+    // The server's own parameters are accepted.
+    let fine = serde_json::json!({"memory_kib": 1024, "iterations": 1, "parallelism": 1});
     let r = send(
         &router,
         authed_post("/api/v1/intake", &triage, &intake_body(fine, &readers)),
@@ -258,21 +270,29 @@ async fn an_envelope_the_reporter_cannot_open_never_locks_them_out() {
     assert!(page.contains("Your message is saved."), "{page}");
     assert!(page.contains("Still here."));
 
-    // The officers see what the reporter could not open.
-    let r = send(
-        &router,
-        authed_get(&format!("/api/v1/cases/{case_id}"), &inv),
-    )
-    .await;
-    let case: serde_json::Value = serde_json::from_slice(&r.body).unwrap();
-    let flagged: Vec<String> = case["reporter_could_not_open"]
-        .as_array()
-        .map(|a| {
-            a.iter()
-                .filter_map(|v| v.as_str().map(str::to_owned))
-                .collect()
-        })
-        .unwrap_or_default();
+    // The officers see what the reporter could not open — from the next day on, so the flag
+    // never tells them when the reporter came.
+    let flags = |body: &[u8]| -> Vec<String> {
+        let case: serde_json::Value = serde_json::from_slice(body).unwrap();
+        case["reporter_could_not_open"]
+            .as_array()
+            .map(|a| {
+                a.iter()
+                    .filter_map(|v| v.as_str().map(str::to_owned))
+                    .collect()
+            })
+            .unwrap_or_default()
+    };
+    let case_url = format!("/api/v1/cases/{case_id}");
+    let r = send(&router, authed_get(&case_url, &inv)).await;
+    assert!(
+        flags(&r.body).is_empty(),
+        "flag shown the day it was written"
+    );
+    clock.advance(time::Duration::days(1));
+    let inv = login(&router, &fx.identity("health-investigator")).await;
+    let r = send(&router, authed_get(&case_url, &inv)).await;
+    let flagged = flags(&r.body);
     assert!(
         flagged.iter().any(|i| i.starts_with("message "))
             && flagged.iter().any(|i| i.starts_with("reason ")),
@@ -404,7 +424,13 @@ async fn a_stranger_s_challenge_does_the_same_work_as_a_member_s() {
             .to_string();
     let r = send(&router, json_post("/api/v1/session", &body)).await;
     assert_eq!(r.status, StatusCode::UNAUTHORIZED);
-    let _ = app;
+    // …and the failed answer is recorded like a member's failed answer.
+    let audit = app.store.audit_entries().await.unwrap();
+    assert!(
+        audit
+            .iter()
+            .any(|e| e.actor == "unknown-key" && e.action == "login_failed")
+    );
 }
 
 /// Item 10: a case with 100 messages of 10,000 characters can still be rekeyed and forwarded

@@ -133,11 +133,11 @@ fn what_narrows_below_the_day(data: &Path, paths: &[PathBuf], days: &[i64]) -> V
     found
 }
 
-/// Page numbers SQLite's shared-memory WAL index (`-shm`) still lists, in frame order (the
-/// first block of the index: after the two 48-byte headers and the 40-byte checkpoint info).
+/// Page numbers SQLite's shared-memory WAL index (`-shm`) still lists, in frame order: the
+/// first block's 4,028 entries, after the two 48-byte headers and the 40-byte checkpoint info.
 fn pages_listed_in_shm(data: &Path) -> Vec<u32> {
     let shm = std::fs::read(data.join("bisik.sqlite-shm")).unwrap();
-    shm[136..136 + 4 * 4062.min((shm.len() - 136) / 4)]
+    shm[136..136 + 4 * 4028]
         .chunks_exact(4)
         .map(|b| u32::from_ne_bytes(b.try_into().unwrap()))
         .take_while(|&p| p != 0)

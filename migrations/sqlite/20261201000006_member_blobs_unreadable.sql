@@ -8,10 +8,12 @@ CREATE TABLE member_uploads (
 );
 
 -- Items of a case that the reporter's key could not open when the status page was shown
--- (a member sealed them to the wrong keys): flagged for the case's officers. No time is kept.
+-- (a member sealed them to the wrong keys): flagged for the case's officers. Only the day is
+-- kept, and officers see a flag from the next day on, so it never tells when the reporter came.
 CREATE TABLE reporter_unreadable (
-    case_id TEXT NOT NULL REFERENCES cases (id) ON DELETE CASCADE,
-    item    TEXT NOT NULL,
-    seq     INTEGER NOT NULL,
+    case_id    TEXT NOT NULL REFERENCES cases (id) ON DELETE CASCADE,
+    item       TEXT NOT NULL,
+    seq        INTEGER NOT NULL,
+    flagged_on TEXT NOT NULL,
     PRIMARY KEY (case_id, item, seq)
 );

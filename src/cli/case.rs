@@ -529,8 +529,9 @@ fn print_case(client: &Client, case: &CaseResponse) -> Result<(), crate::client:
     }
     if !case.reporter_could_not_open.is_empty() {
         println!(
-            "  WARNING:   the reporter could not open: {} — sealed to the wrong keys; \
-             write it again (or `case rekey`) so they can read it",
+            "  WARNING:   the reporter could not open: {} — sealed to the wrong keys. If \
+             you can read them, `case rekey` seals everything again for the reporter; if not, \
+             ask the member who wrote them to write them again",
             one(&case.reporter_could_not_open.join(", "))
         );
     }

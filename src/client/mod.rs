@@ -790,6 +790,13 @@ impl Client {
     /// hand to the citizen.
     pub fn intake(&self, r: &OfflineReport) -> Result<(String, Zeroizing<String>)> {
         let p: IntakeParamsResponse = self.get_json("/intake")?;
+        if !p.kdf.within(&kdf::DEFAULT_MAX) {
+            return Err(ClientError::Decode(format!(
+                "the server asks for a key derivation costlier than this client runs \
+                 (memory_kib = {}, iterations = {}, parallelism = {})",
+                p.kdf.memory_kib, p.kdf.iterations, p.kdf.parallelism
+            )));
+        }
         let rng = |e: getrandom::Error| ClientError::Decode(format!("random: {e}"));
         let mut receipt = Receipt::generate(LookupId::random().map_err(rng)?).map_err(rng)?;
         let salt = kdf::new_salt().map_err(rng)?;

@@ -348,13 +348,8 @@ impl Default for KdfConfig {
     }
 }
 
-/// Default upper bounds for Argon2id parameters: 4× the default memory, a few more passes.
-/// One check at the bound costs a few seconds of one core and 256 MiB, never more.
-pub const DEFAULT_KDF_MAX: KdfParams = KdfParams {
-    memory_kib: 256 * 1024,
-    iterations: 8,
-    parallelism: 4,
-};
+/// Default upper bounds for Argon2id parameters (see `crypto::kdf::DEFAULT_MAX`).
+pub const DEFAULT_KDF_MAX: KdfParams = crate::crypto::kdf::DEFAULT_MAX;
 
 impl KdfConfig {
     fn params(&self) -> KdfParams {

@@ -48,7 +48,24 @@ impl Default for KdfParams {
     }
 }
 
+/// Default upper bounds for Argon2id parameters: 4× the default memory, a few more passes. One
+/// derivation at the bound costs a few seconds of one core and 256 MiB, never more. The server
+/// refuses to run anything above its configured maximum; the member client refuses to run
+/// anything above this one, whatever a server asks.
+pub const DEFAULT_MAX: KdfParams = KdfParams {
+    memory_kib: 256 * 1024,
+    iterations: 8,
+    parallelism: 4,
+};
+
 impl KdfParams {
+    /// Whether every parameter is at most `max`'s.
+    pub fn within(&self, max: &KdfParams) -> bool {
+        self.memory_kib <= max.memory_kib
+            && self.iterations <= max.iterations
+            && self.parallelism <= max.parallelism
+    }
+
     fn argon2(&self) -> Result<Argon2<'static>, KdfError> {
         let params = Params::new(self.memory_kib, self.iterations, self.parallelism, Some(32))
             .map_err(|e| KdfError::Params(e.to_string()))?;

@@ -357,7 +357,7 @@ async fn view(app: &App, case_id: &str, identity: &x25519::Identity) -> Result<R
     // Flagging is best effort: the page is shown whatever happens to the flag.
     let _ = app
         .store
-        .flag_reporter_unreadable(case_id, &unreadable)
+        .flag_reporter_unreadable(case_id, &unreadable, app.clock.today())
         .await;
     Ok(ReporterView {
         reveals,

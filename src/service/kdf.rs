@@ -69,9 +69,7 @@ impl KdfPool {
 
     /// Whether `p` is within the configured maximum, so running it has a bounded cost.
     pub fn allows(&self, p: &KdfParams) -> bool {
-        p.memory_kib <= self.max.memory_kib
-            && p.iterations <= self.max.iterations
-            && p.parallelism <= self.max.parallelism
+        p.within(&self.max)
     }
 
     /// Derivations running now plus free permits: used by tests and shutdown.
@@ -166,11 +164,18 @@ mod tests {
             iterations: 1,
             parallelism: 1,
         };
-        let pool = KdfPool::new(params, 1);
+        // The cancelled one is long enough that its first poll cannot finish it, even on a
+        // loaded machine (a 1 MiB derivation once finished before the first poll returned).
+        let long = KdfParams {
+            memory_kib: 8 * 1024,
+            iterations: 40,
+            parallelism: 1,
+        };
+        let pool = KdfPool::new(params, 1).with_max(long);
         let salt = [7u8; SALT_LEN];
         let cancelled = tokio::time::timeout(
             std::time::Duration::ZERO,
-            pool.derive_for_submission(b"0123456789abcdef", &salt, params),
+            pool.derive_for_submission(b"0123456789abcdef", &salt, long),
         )
         .await;
         assert!(cancelled.is_err(), "the first poll should still be waiting");

@@ -42,14 +42,16 @@ fn actor(m: &Member) -> String {
 }
 
 async fn audit(app: &App, m: &Member, action: &str, case_id: Option<&str>) -> Result<()> {
+    audit_as(app, &actor(m), action, case_id).await
+}
+
+async fn audit_as(app: &App, actor: &str, action: &str, case_id: Option<&str>) -> Result<()> {
     let at = app
         .clock
         .now()
         .format(&Rfc3339)
         .map_err(|e| Error::Internal(e.to_string()))?;
-    app.store
-        .append_audit(&at, &actor(m), action, case_id)
-        .await?;
+    app.store.append_audit(&at, actor, action, case_id).await?;
     Ok(())
 }
 
@@ -92,11 +94,12 @@ pub async fn answer(app: &App, challenge_id: &str, response: &[u8]) -> Result<Ne
         .await?
         .ok_or(Error::Unauthorized)?;
     let now = app.clock.now().unix_timestamp();
-    let member = app
-        .directory
-        .member(&handle)
-        .cloned()
-        .ok_or(Error::Unauthorized)?;
+    let Some(member) = app.directory.member(&handle).cloned() else {
+        // An answer to a challenge issued to a key that is no member's: recorded like a failed
+        // member login, so the answer step does the same work and tells nothing either.
+        audit_as(app, "unknown-key", "login_failed", None).await?;
+        return Err(Error::Unauthorized);
+    };
     if expires_at < now || !token::digests_match(&digest, &token::digest(response)) {
         // A failed answer to a real challenge is worth knowing about: someone tried this key.
         audit(app, &member, "login_failed", None).await?;
@@ -229,6 +232,13 @@ pub async fn case(app: &App, m: &Member, case_id: &str) -> Result<CaseRecord> {
         other => other?,
     };
     audit(app, m, "view_case", Some(&record.summary.id)).await?;
+    let mut record = record;
+    // A flag is written when the reporter looks: shown from the next day on, so it never
+    // tells an officer when the reporter came (DESIGN 2.4).
+    let today = app.clock.today();
+    record
+        .reporter_unreadable
+        .retain(|(_, _, day)| *day < today);
     Ok(record)
 }
 
@@ -631,6 +641,34 @@ async fn check_resealed(
     outcome
 }
 
+/// After a forward or rekey: on success the replaced blobs go; on failure only the member's
+/// uploads that are still unused are shredded — never a blob another re-seal committed
+/// meanwhile.
+async fn settle_reseal(
+    app: &App,
+    m: &Member,
+    old: &[crate::store::StoredAttachment],
+    resealed: &crate::store::Resealed,
+    committed: bool,
+) {
+    if committed {
+        super::evidence::settle(&app.blobs, old, resealed, true).await;
+        return;
+    }
+    let mut unused = crate::store::Resealed::default();
+    for a in &resealed.attachments {
+        if matches!(
+            app.store
+                .are_fresh_uploads_of(&m.handle, &[a.blob.as_str()])
+                .await,
+            Ok(true)
+        ) {
+            unused.attachments.push(a.clone());
+        }
+    }
+    super::evidence::settle(&app.blobs, &[], &unused, false).await;
+}
+
 /// Records a blob a member's client uploaded for a re-seal, so only they can use it, once.
 #[instrument(skip_all)]
 pub async fn record_upload(app: &App, m: &Member, blob: &str) -> Result<()> {
@@ -698,7 +736,7 @@ pub async fn forward(app: &App, m: &Member, case_id: &str, f: &Forwarding<'_>) -
             &f.resealed,
         )
         .await;
-    super::evidence::settle(&app.blobs, &old, &f.resealed, matches!(done, Ok(true))).await;
+    settle_reseal(app, m, &old, &f.resealed, matches!(done, Ok(true))).await;
     if !done? {
         audit(app, m, "forward_refused", Some(&case.id)).await?;
         return Err(Error::Conflict(
@@ -743,6 +781,14 @@ pub async fn hand_over_identity(app: &App, m: &Member, case_id: &str, sealed: &[
     require(m.has(Role::Custodian))?;
     require_age_file(sealed)?;
     let id = not_excluded(app, m, case_id).await?;
+    if let Some((case, _)) = app.store.case_summary(None, id).await? {
+        // The current institution's custodians and the reporter (see `identity_recipients`).
+        let custodians = app
+            .directory
+            .get(&case.institution)
+            .map_or(0, |i| i.custodians().len());
+        require_sealed_for(sealed, custodians + 1)?;
+    }
     if !app
         .store
         .hand_over_identity(&m.institution, id, sealed)
@@ -809,6 +855,8 @@ pub async fn intake(app: &App, m: &Member, r: &Intake<'_>) -> Result<String> {
             "the receipt's key derivation is weaker than this server's".into(),
         ));
     }
+    // Exactly the server's parameters (the client takes them from `GET /intake`): a costlier
+    // receipt would make its checks slower than an unknown code's, telling that it exists.
     if !app.kdf.allows(&r.kdf) {
         let max = app.kdf.max();
         return Err(Error::Invalid(format!(
@@ -817,11 +865,20 @@ pub async fn intake(app: &App, m: &Member, r: &Intake<'_>) -> Result<String> {
             max.memory_kib, max.iterations, max.parallelism
         )));
     }
+    if r.kdf != p {
+        return Err(Error::Invalid(format!(
+            "the receipt's key derivation must use this server's parameters (memory_kib = {}, \
+             iterations = {}, parallelism = {}): take them from GET /api/v1/intake",
+            p.memory_kib, p.iterations, p.parallelism
+        )));
+    }
     crate::crypto::envelope::parse_recipient(r.reporter_recipient)
         .ok_or_else(|| Error::Invalid("bad reporter recipient".into()))?;
-    require_age_file(r.content)?;
+    // The institution's readers and the reporter; the identity: its custodians and the reporter.
+    let inst = app.directory.get(&m.institution).ok_or(Error::NotFound)?;
+    require_sealed_for(r.content, inst.readers().len() + 1)?;
     if let Some(i) = r.identity {
-        require_age_file(i)?;
+        require_sealed_for(i, inst.custodians().len() + 1)?;
     }
     let today = app.clock.today();
     let case_id = crate::domain::case::new_case_id()?;
@@ -891,6 +948,8 @@ pub async fn exclude(
     app.directory
         .member(handle)
         .ok_or_else(|| Error::Invalid(format!("no member {handle:?}")))?;
+    let readers = app.case_readers_without(&case, Some(handle)).await?.len();
+    require_sealed_for(reason, readers + 1)?;
     if !app
         .store
         .exclude(
@@ -925,8 +984,11 @@ pub async fn rekey(
     let expected = case_recipient_count(app, &case).await?;
     check_resealed(app, m, &case.id, resealed, expected, "rekey").await?;
     let old = app.store.attachments(&case.id).await?;
-    let done = app.store.rekey(&case.institution, &case.id, resealed).await;
-    super::evidence::settle(&app.blobs, &old, resealed, matches!(done, Ok(true))).await;
+    let done = app
+        .store
+        .rekey(&case.institution, &case.id, &m.handle, resealed)
+        .await;
+    settle_reseal(app, m, &old, resealed, matches!(done, Ok(true))).await;
     if !done? {
         audit(app, m, "rekey_refused", Some(&case.id)).await?;
         return Err(Error::Conflict(
@@ -968,6 +1030,11 @@ pub async fn request_reveal(app: &App, m: &Member, case_id: &str, reason: &[u8])
     require(m.is_reader())?;
     require_age_file(reason)?;
     let (case, _) = owned_case(app, m, case_id).await?;
+    if let Some(holder) = app.store.identity_holder(&case.id).await? {
+        // Custodians keeping the identity, the requester and the reporter.
+        let custodians = app.case_custodians(&case.id, &holder).await?.len();
+        require_sealed_for(reason, custodians + 2)?;
+    }
     app.store
         .identity_holder(&case.id)
         .await?
@@ -1048,7 +1115,8 @@ pub async fn decide_reveal(
     let id = not_excluded(app, m, case_id).await?;
     require_age_file(decision)?;
     match (approve, grant) {
-        (true, Some(g)) => require_age_file(g)?,
+        // Sealed to the requester alone.
+        (true, Some(g)) => require_sealed_for(g, 1)?,
         (true, None) => {
             return Err(Error::Invalid(
                 "an approval carries the identity sealed to the requester".into(),

@@ -75,7 +75,7 @@ pub fn set_day_times(path: &Path, day: Date) -> io::Result<()> {
         last_access: t,
         last_modification: t,
     };
-    match rustix::fs::utimensat(CWD, path, &times, AtFlags::SYMLINK_NOFOLLOW) {
+    match rustix::fs::utimensat(CWD, path, &times, AtFlags::empty()) {
         Ok(()) => Ok(()),
         Err(rustix::io::Errno::NOENT) => Ok(()),
         Err(e) => Err(e.into()),

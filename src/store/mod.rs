@@ -164,9 +164,9 @@ pub struct CaseRecord {
     pub tags: Vec<String>,
     pub events: Vec<CaseEvent>,
     pub messages: Vec<StoredMessage>,
-    /// Items the reporter's key could not open when they last looked (`("message", seq)`,
-    /// `("reason", seq)`, `("content", 0)`, `("identity", 0)`, `("file", seq)`).
-    pub reporter_unreadable: Vec<(String, i64)>,
+    /// Items the reporter's key could not open when they looked (`("message", seq)`,
+    /// `("reason", seq)`, `("content", 0)`, `("identity", 0)`), with the day it was flagged.
+    pub reporter_unreadable: Vec<(String, i64, Date)>,
 }
 
 /// Which cases a list shows. `None` means "any".

@@ -696,7 +696,15 @@ impl SqliteStore {
             .bind(case_id)
             .execute(&mut *tx)
             .await?;
+        let uploader = match actor {
+            Actor::Member { handle, .. } => handle.as_str(),
+            _ => "",
+        };
+        if !take_member_uploads(&mut tx, uploader, r).await? {
+            return Ok(false);
+        }
         replace_envelopes(&mut tx, case_id, r).await?;
+        clear_reporter_unreadable(&mut tx, case_id).await?;
         sqlx::query("INSERT OR IGNORE INTO case_past_owners (case_id, institution) VALUES (?, ?)")
             .bind(case_id)
             .bind(from_institution)
@@ -713,6 +721,7 @@ impl SqliteStore {
         &self,
         institution: &str,
         case_id: &str,
+        uploader: &str,
         r: &Resealed,
     ) -> Result<bool, StoreError> {
         let mut tx = self.pool.begin_with("BEGIN IMMEDIATE").await?;
@@ -728,7 +737,11 @@ impl SqliteStore {
         if updated.rows_affected() != 1 {
             return Ok(false);
         }
+        if !take_member_uploads(&mut tx, uploader, r).await? {
+            return Ok(false);
+        }
         replace_envelopes(&mut tx, case_id, r).await?;
+        clear_reporter_unreadable(&mut tx, case_id).await?;
         tx.commit().await?;
         Ok(true)
     }
@@ -1442,6 +1455,7 @@ impl SqliteStore {
         &self,
         case_id: &str,
         items: &[(&str, i64)],
+        day: Date,
     ) -> Result<(), StoreError> {
         if items.is_empty() {
             return Ok(());
@@ -1449,15 +1463,17 @@ impl SqliteStore {
         let known = self.reporter_unreadable(case_id).await?;
         let mut tx = self.pool.begin().await?;
         for (item, seq) in items {
-            if known.iter().any(|(k, s)| k == item && s == seq) {
+            if known.iter().any(|(k, s, _)| k == item && s == seq) {
                 continue;
             }
             sqlx::query(
-                "INSERT OR IGNORE INTO reporter_unreadable (case_id, item, seq) VALUES (?, ?, ?)",
+                "INSERT OR IGNORE INTO reporter_unreadable (case_id, item, seq, flagged_on) \
+                 VALUES (?, ?, ?, ?)",
             )
             .bind(case_id)
             .bind(*item)
             .bind(seq)
+            .bind(day_string(day))
             .execute(&mut *tx)
             .await?;
         }
@@ -1465,20 +1481,28 @@ impl SqliteStore {
         Ok(())
     }
 
-    /// Items of a case the reporter could not open (`("message", 3)`, `("reason", 2)`, …).
+    /// Items of a case the reporter could not open (`("message", 3)`, `("reason", 2)`, …), with
+    /// the day each was flagged.
     #[instrument(skip_all)]
     pub async fn reporter_unreadable(
         &self,
         case_id: &str,
-    ) -> Result<Vec<(String, i64)>, StoreError> {
+    ) -> Result<Vec<(String, i64, Date)>, StoreError> {
         let rows = sqlx::query(
-            "SELECT item, seq FROM reporter_unreadable WHERE case_id = ? ORDER BY item, seq",
+            "SELECT item, seq, flagged_on FROM reporter_unreadable WHERE case_id = ? \
+             ORDER BY item, seq",
         )
         .bind(case_id)
         .fetch_all(&self.pool)
         .await?;
         rows.iter()
-            .map(|r| Ok((r.try_get("item")?, r.try_get("seq")?)))
+            .map(|r| {
+                Ok((
+                    r.try_get("item")?,
+                    r.try_get("seq")?,
+                    date_col(r, "flagged_on")?,
+                ))
+            })
             .collect()
     }
 }
@@ -1705,6 +1729,36 @@ async fn covers_all(tx: &mut Tx<'_>, case_id: &str, r: &Resealed) -> Result<bool
     Ok(have == sorted(r.messages.iter().map(|i| i.0).collect())
         && have_reasons == sorted(r.reasons.iter().map(|i| i.0).collect())
         && have_files == sorted(r.attachments.iter().map(|a| a.seq).collect()))
+}
+
+/// Claims, inside the swapping transaction, every blob of a member's re-seal: each must still be
+/// a fresh upload of `uploader` (two re-seals naming the same blob cannot both have it).
+async fn take_member_uploads(
+    tx: &mut Tx<'_>,
+    uploader: &str,
+    r: &Resealed,
+) -> Result<bool, StoreError> {
+    for a in &r.attachments {
+        let taken = sqlx::query("DELETE FROM member_uploads WHERE blob = ? AND member = ?")
+            .bind(&a.blob)
+            .bind(uploader)
+            .execute(&mut **tx)
+            .await?;
+        if taken.rows_affected() != 1 {
+            return Ok(false);
+        }
+    }
+    Ok(true)
+}
+
+/// After every envelope was re-sealed by a member who opened it, nothing is left that the
+/// reporter could not open.
+async fn clear_reporter_unreadable(tx: &mut Tx<'_>, case_id: &str) -> Result<(), StoreError> {
+    sqlx::query("DELETE FROM reporter_unreadable WHERE case_id = ?")
+        .bind(case_id)
+        .execute(&mut **tx)
+        .await?;
+    Ok(())
 }
 
 /// Swaps re-sealed message, reason and attachment envelopes in, by their position in the case.

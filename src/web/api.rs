@@ -171,7 +171,7 @@ pub async fn show(
         reporter_could_not_open: r
             .reporter_unreadable
             .iter()
-            .map(|(item, seq)| match item.as_str() {
+            .map(|(item, seq, _)| match item.as_str() {
                 "content" | "identity" => item.clone(),
                 _ => format!("{item} {seq}"),
             })

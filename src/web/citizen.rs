@@ -393,7 +393,7 @@ fn receipt_problem(t: &'static Texts, e: ReceiptError) -> &'static str {
 
 /// The one page for "no case behind this receipt", whether the lookup id is unknown or the
 /// secret is wrong: same bytes, same status (DESIGN 2.7).
-fn not_found_page(lang: Lang) -> Response {
+pub(super) fn not_found_page(lang: Lang) -> Response {
     status_form_page(
         lang,
         StatusCode::NOT_FOUND,
@@ -867,7 +867,8 @@ async fn cached_stats(
         return Err(error_page(StatusCode::TOO_MANY_REQUESTS, lang, t.err_busy));
     }
     state.stats.get(&state.app).await.map_err(|e| {
-        tracing::error!(error = %e, "stats failed");
+        // Counted, never logged as it happens (see service::incidents).
+        state.app.incidents.record(e.kind());
         error_page(StatusCode::INTERNAL_SERVER_ERROR, lang, t.err_internal)
     })
 }

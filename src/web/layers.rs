@@ -127,6 +127,13 @@ pub fn is_upload(req: &Request) -> Option<Upload> {
     }
     match path {
         "/api/v1/blobs" => Some(Upload::Member),
+        // A forward or rekey carries every envelope of the case: a long conversation over Tor
+        // may need more than the ordinary deadline.
+        p if p.starts_with("/api/v1/cases/")
+            && (p.ends_with("/forward") || p.ends_with("/rekey")) =>
+        {
+            Some(Upload::Member)
+        }
         "/status/attach" => Some(Upload::Citizen),
         "/report" if multipart => Some(Upload::Citizen),
         _ => None,

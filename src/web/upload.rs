@@ -211,12 +211,14 @@ pub async fn report_multipart(state: AppState, lang: Lang, req: Request) -> Resp
                     continue;
                 }
                 Ok(checked) => {
+                    // Counted and checked: the long deadline starts now, before the key
+                    // derivation (which may queue behind others under load).
+                    if let Some(d) = &deadline {
+                        d.lengthen();
+                    }
                     match svc::prepare(&app, &checked).await {
                         Ok(p) => {
                             prepared = Some(p);
-                            if let Some(d) = &deadline {
-                                d.lengthen();
-                            }
                         }
                         Err(crate::error::Error::Busy) => {
                             problem = Some((StatusCode::SERVICE_UNAVAILABLE, t.err_busy));
@@ -404,9 +406,9 @@ pub async fn status_attach(
             match svc::upload_target(&app, &receipt).await {
                 Ok(Some(tg)) => target = Some(tg),
                 Ok(None) => {
-                    problem = Some((StatusCode::NOT_FOUND, t.status_not_found));
-                    drain(&mut field).await;
-                    continue;
+                    // A code that opens nothing (the form carries one that opened a case a
+                    // moment ago): answered at once, the rest of the upload is not read.
+                    return super::citizen::not_found_page(lang);
                 }
                 Err(_) => {
                     problem = Some((StatusCode::UNPROCESSABLE_ENTITY, t.cannot_attach));
