@@ -73,6 +73,8 @@ pub struct FilePlan {
 /// (`attachments.min_free_disk_bytes`), so uploads never take the room the database and the
 /// reports already acknowledged need. If the space cannot be read, the write itself decides.
 pub fn has_room(config: &crate::config::Config) -> bool {
+    // Checked as each file starts: one file may still take the disk below the floor by up to
+    // its own size (the write itself then fails cleanly if the disk is full).
     match crate::store::space::of(&config.data_dir) {
         Ok(s) => s.available >= config.attachments.free_disk_floor(s.total),
         Err(_) => true,

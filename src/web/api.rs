@@ -478,6 +478,13 @@ pub async fn upload_blob(
         .attachments
         .max_file_bytes
         .saturating_add(2 * 1024 * 1024);
+    if !crate::service::evidence::has_room(&state.app.config) {
+        return Err(Error::Invalid(
+            "the server's disk is below its free-space floor: nothing was stored (tell the \
+             operator)"
+                .into(),
+        ));
+    }
     let (tx, handle) = crate::service::evidence::start_sealed_upload(state.app.blobs.clone(), max);
     let mut body = body;
     loop {

@@ -79,11 +79,15 @@ async fn read_text(
 
 /// Typed fields over the text limit: the same page as a form without files that is too large.
 /// Nothing more is read (the connection is closed after the answer).
+/// A form whose typed fields are over the text limit: refused at once, and counted against
+/// the rate limit like every other attempt (`count` takes a token from the right bucket).
 async fn text_too_large(
     app: &crate::service::App,
     lang: Lang,
     stored: &[NewAttachment],
+    count: impl FnOnce() -> bool,
 ) -> Response {
+    let _ = count();
     discard(app, stored).await;
     error_page(
         StatusCode::PAYLOAD_TOO_LARGE,
@@ -159,14 +163,22 @@ pub async fn report_multipart(state: AppState, lang: Lang, req: Request) -> Resp
             }
         };
         if text.charge(PART_COST).is_err() {
-            return text_too_large(&app, lang, &stored).await;
+            return text_too_large(&app, lang, &stored, || {
+                state.limits.allow_submission(circuit)
+            })
+            .await;
         }
         let name = field.name().unwrap_or_default().to_owned();
         if name != "attachment" {
             match read_text(&mut field, &mut text).await {
                 Ok(text) if name == "keep_metadata" => keep_original = !text.is_empty(),
                 Ok(text) => set_value(&mut values, &name, &text),
-                Err(TextProblem::TooLarge) => return text_too_large(&app, lang, &stored).await,
+                Err(TextProblem::TooLarge) => {
+                    return text_too_large(&app, lang, &stored, || {
+                        state.limits.allow_submission(circuit)
+                    })
+                    .await;
+                }
                 Err(TextProblem::Unreadable) => {
                     problem.get_or_insert((StatusCode::BAD_REQUEST, t.err_upload_interrupted));
                 }
@@ -351,7 +363,10 @@ pub async fn status_attach(
             }
         };
         if text.charge(PART_COST).is_err() {
-            return text_too_large(&app, lang, &stored).await;
+            return text_too_large(&app, lang, &stored, || {
+                state.limits.allow_status_check(circuit)
+            })
+            .await;
         }
         let name = field.name().unwrap_or_default().to_owned();
         if name != "attachment" {
@@ -361,7 +376,12 @@ pub async fn status_attach(
                     "keep_metadata" => keep_original = !text.is_empty(),
                     _ => {}
                 },
-                Err(TextProblem::TooLarge) => return text_too_large(&app, lang, &stored).await,
+                Err(TextProblem::TooLarge) => {
+                    return text_too_large(&app, lang, &stored, || {
+                        state.limits.allow_status_check(circuit)
+                    })
+                    .await;
+                }
                 Err(TextProblem::Unreadable) => {}
             }
             continue;
@@ -479,6 +499,9 @@ async fn take_file(
         drain(field).await;
         return Err(|t| (StatusCode::PAYLOAD_TOO_LARGE, t.err_too_many_files));
     }
+    let max_bytes = lim
+        .max_file_bytes
+        .min(lim.max_report_bytes.saturating_sub(*total));
     if !evidence::has_room(&app.config) {
         app.incidents.record("disk_below_floor");
         drain(field).await;
@@ -488,9 +511,7 @@ async fn take_file(
         recipients,
         name: file.name,
         content_type: file.content_type,
-        max_bytes: lim
-            .max_file_bytes
-            .min(lim.max_report_bytes.saturating_sub(*total)),
+        max_bytes,
         scrub: lim.scrub_images && !file.keep_original,
         scrub_max_bytes: lim.scrub_max_bytes,
     };
