@@ -23,6 +23,7 @@ pub mod cli;
 pub mod client;
 pub mod config;
 pub mod crypto;
+pub mod desk;
 pub mod domain;
 pub mod error;
 pub mod server;

@@ -134,7 +134,18 @@ pub fn run(args: DemoArgs) -> Result<(), String> {
     }
     let mut config = Config::load(&config_path).map_err(|e| e.to_string())?;
     config.listen = listen;
-    print_members(&config.keys_dir, &args.data_dir.join("identities"))?;
+    // Members' commands need `--server` when the demo does not listen where they look first.
+    let server_arg = match &config.listen {
+        Listen::Tcp(addr) if addr.to_string() != "127.0.0.1:8080" => {
+            format!(" --server http://{addr}")
+        }
+        _ => String::new(),
+    };
+    print_members(
+        &config.keys_dir,
+        &args.data_dir.join("identities"),
+        &server_arg,
+    )?;
     super::runtime()?.block_on(async {
         server::serve(config, |addr| {
             println!();
@@ -223,7 +234,7 @@ fn write_identity(path: &Path, handle: &str, identity: &x25519::Identity) -> std
     f.sync_all()
 }
 
-fn print_members(keys_dir: &Path, ids: &Path) -> Result<(), String> {
+fn print_members(keys_dir: &Path, ids: &Path, server_arg: &str) -> Result<(), String> {
     let directory = load_directory(keys_dir).map_err(|e| e.to_string())?;
     println!("Demo members (their identity files are secret keys for this demo only):");
     for inst in directory.all() {
@@ -242,12 +253,22 @@ fn print_members(keys_dir: &Path, ids: &Path) -> Result<(), String> {
     println!();
     println!("Read cases as a member, decrypted on your machine:");
     println!(
-        "  cargo run --release -- case --identity {} list",
+        "  cargo run --release -- case{server_arg} --identity {} list",
         example.display()
     );
     println!(
-        "  cargo run --release -- case --identity {} show <CASE-ID>",
+        "  cargo run --release -- case{server_arg} --identity {} show <CASE-ID>",
         example.display()
     );
+    println!();
+    println!("Or work in the officers' desk (a web page on this computer, decrypting here):");
+    for inst in directory.all() {
+        for m in &inst.members {
+            println!(
+                "  cargo run --release -- desk{server_arg} --identity {}",
+                ids.join(format!("{}.txt", m.handle)).display()
+            );
+        }
+    }
     Ok(())
 }

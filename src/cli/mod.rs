@@ -4,6 +4,7 @@ pub mod audit;
 pub mod bench;
 pub mod case;
 pub mod demo;
+pub mod desk;
 pub mod load;
 pub mod purge;
 pub mod serve;
@@ -43,6 +44,8 @@ enum Command {
     Logout(case::MemberArgs),
     /// Member commands: list, read, answer and move cases (decrypted on this machine).
     Case(Box<case::CaseArgs>),
+    /// The officers' desk: a web interface on this computer (loopback only), decrypting here.
+    Desk(desk::DeskArgs),
     /// Identity custodians: decide requests to reveal a confidential reporter's identity.
     Custody(Box<case::CustodyArgs>),
     /// Delete closed and archived cases past their institution's retention period.
@@ -80,6 +83,7 @@ pub fn run() -> ExitCode {
         Command::Audit(args) => audit::run(args),
         Command::Purge(args) => purge::run(args),
         Command::Custody(args) => case::custody(*args),
+        Command::Desk(args) => desk::run(args),
         Command::Bench(args) => bench::run(args),
     };
     match result {

@@ -82,6 +82,23 @@ fn passphrase_for(shown: &str) -> Result<SecretString> {
 /// Reads an age identity file: plain (as `age-keygen` writes it) or protected with a
 /// passphrase (`age -p`), in which case the passphrase is asked for on the terminal.
 pub fn read_identity(path: &Path) -> Result<x25519::Identity> {
+    read_identity_with(path, None)
+}
+
+/// Whether an identity file is protected with a passphrase (`age -p`).
+pub fn identity_needs_passphrase(path: &Path) -> bool {
+    std::fs::read(path).is_ok_and(|b| {
+        let b = Zeroizing::new(b);
+        b.starts_with(b"age-encryption.org/")
+    })
+}
+
+/// [`read_identity`] with the passphrase given (the desk's unlock page); `None` asks for it on
+/// the terminal when the file needs one.
+pub fn read_identity_with(
+    path: &Path,
+    passphrase: Option<SecretString>,
+) -> Result<x25519::Identity> {
     let shown = path.display().to_string();
     let bytes =
         Zeroizing::new(
@@ -91,7 +108,10 @@ pub fn read_identity(path: &Path) -> Result<x25519::Identity> {
             })?,
         );
     let plain = if bytes.starts_with(b"age-encryption.org/") {
-        let passphrase = passphrase_for(&shown)?;
+        let passphrase = match passphrase {
+            Some(p) => p,
+            None => passphrase_for(&shown)?,
+        };
         let id = age::scrypt::Identity::new(passphrase);
         Zeroizing::new(
             age::decrypt(&id, &bytes).map_err(|_| ClientError::WrongPassphrase(shown.clone()))?,
@@ -141,6 +161,9 @@ pub struct Client {
     base: String,
     identity: x25519::Identity,
     session: Option<session::Cached>,
+    /// Whether the session token is cached on disk for later commands (the CLI) or kept in
+    /// memory only (the desk).
+    persist: bool,
 }
 
 impl std::fmt::Debug for Client {
@@ -170,7 +193,19 @@ impl Client {
             base: server.trim_end_matches('/').to_owned(),
             identity,
             session: None,
+            persist: true,
         })
+    }
+
+    /// Keeps the session in memory only: nothing is read from or written to the session cache.
+    pub fn in_memory(mut self) -> Self {
+        self.persist = false;
+        self
+    }
+
+    /// The member's session, once logged in (handle, institution, roles).
+    pub fn session(&self) -> Option<&session::Cached> {
+        self.session.as_ref()
     }
 
     pub fn identity(&self) -> &x25519::Identity {
@@ -281,13 +316,15 @@ impl Client {
             expires_at: s.expires_at,
         };
         // A cache that cannot be written only costs a login next time.
-        let _ = session::save(&recipient, &cached);
+        if self.persist {
+            let _ = session::save(&recipient, &cached);
+        }
         Ok(self.session.insert(cached))
     }
 
     /// Uses a cached session if one is still valid, else logs in.
     pub fn ensure_session(&mut self) -> Result<()> {
-        if self.session.is_none() {
+        if self.session.is_none() && self.persist {
             self.session = session::load(&self.base, &self.recipient());
         }
         if self.session.is_none() {
@@ -315,7 +352,9 @@ impl Client {
         self.ensure_session()?;
         match f(self) {
             Err(ClientError::Server { status: 401, .. }) => {
-                session::remove(&self.base, &self.recipient());
+                if self.persist {
+                    session::remove(&self.base, &self.recipient());
+                }
                 self.login()?;
                 f(self)
             }

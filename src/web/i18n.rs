@@ -42,7 +42,7 @@ impl Lang {
         self == Lang::En
     }
 
-    fn from_code(s: &str) -> Option<Lang> {
+    pub fn from_code(s: &str) -> Option<Lang> {
         match s {
             "id" => Some(Lang::Id),
             "en" => Some(Lang::En),

@@ -19,6 +19,8 @@ use bisik::service::App;
 use http_body_util::BodyExt;
 use tower::ServiceExt;
 
+pub mod webdriver;
+
 /// Cheap Argon2id for tests that run many checks. Tests that prove the receipt path also run
 /// the production parameters (the default, `PRODUCTION_KDF`).
 pub const CHEAP_KDF: &str = "[kdf]\nmemory_kib = 1024\niterations = 1\nparallelism = 1\n";

@@ -1,0 +1,283 @@
+//! The unlocked desk: the member client (holding the officer's identity) and what it decrypted,
+//! in memory only. Dropping a [`Vault`] drops the identity and wipes every decrypted text.
+//!
+//! Everything here is blocking (the member client is): callers run it on the blocking pool.
+
+use std::collections::HashMap;
+
+use zeroize::{Zeroize, ZeroizeOnDrop};
+
+use crate::api::{CaseResponse, CaseSummaryJson};
+use crate::client::{Client, ClientError, ListFilter};
+use crate::crypto::token;
+use crate::domain::case::CaseState;
+use crate::domain::documents::{MessageDocument, ReasonDocument, ReportDocument};
+use crate::domain::institution::Role;
+use crate::domain::workflow::RULES;
+
+/// What the inbox shows of a case's content, decrypted once and kept for search.
+#[derive(Clone, Default, Zeroize, ZeroizeOnDrop)]
+pub struct Opened {
+    pub title: String,
+    /// Lower-case title and body, for search.
+    haystack: String,
+    /// The content did not open with this identity.
+    pub unreadable: bool,
+}
+
+crate::redacted_debug!(Opened);
+
+/// An unlocked desk.
+pub struct Vault {
+    client: Client,
+    opened: HashMap<String, Opened>,
+    /// Institution slug → (name in Bahasa Indonesia, name in English).
+    names: HashMap<String, (String, String)>,
+}
+
+impl std::fmt::Debug for Vault {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str("Vault { <redacted> }")
+    }
+}
+
+/// Inbox filters, as the form sends them.
+#[derive(Debug, Default, Clone)]
+pub struct InboxQuery {
+    pub state: Option<String>,
+    pub kind: Option<String>,
+    pub overdue: bool,
+    pub escalated: bool,
+    /// Search words (matched on this machine, over decrypted titles and bodies).
+    pub q: Option<String>,
+    pub page: u32,
+}
+
+/// One inbox row.
+#[derive(Debug, Clone)]
+pub struct Row {
+    pub summary: CaseSummaryJson,
+    pub opened: Opened,
+}
+
+pub const PAGE_SIZE: u32 = 50;
+/// The server's largest page: used when searching, which needs every case decrypted.
+const FETCH_ALL_PAGE: u32 = 500;
+/// A search looks at no more than this many cases (newest first).
+const SEARCH_LIMIT: u32 = 20_000;
+
+/// A case as the case page shows it, decrypted.
+#[derive(Debug)]
+pub struct CaseView {
+    pub raw: CaseResponse,
+    pub report: Option<ReportDocument>,
+    /// (event, decrypted reason; `Err(())` when it did not open)
+    pub reasons: Vec<Option<Result<ReasonDocument, ()>>>,
+    pub messages: Vec<Option<MessageDocument>>,
+    /// States this member may move the case to, and whether each needs a reason.
+    pub moves: Vec<(CaseState, bool)>,
+}
+
+impl Vault {
+    /// Logs in with the identity (the session stays in memory).
+    pub fn open(
+        server: &str,
+        identity: age::x25519::Identity,
+        proxy: Option<&str>,
+    ) -> Result<Self, ClientError> {
+        let mut client = Client::new(server, identity, proxy)?.in_memory();
+        client.login()?;
+        let names = client
+            .institutions()?
+            .into_iter()
+            .map(|i| (i.slug, (i.name_id, i.name_en)))
+            .collect();
+        Ok(Self {
+            client,
+            opened: HashMap::new(),
+            names,
+        })
+    }
+
+    /// An institution's name in the page's language (its slug if unknown).
+    pub fn institution_name(&self, slug: &str, english: bool) -> String {
+        self.names.get(slug).map_or_else(
+            || slug.to_owned(),
+            |(id, en)| if english { en.clone() } else { id.clone() },
+        )
+    }
+
+    /// Handle, institution and roles of the logged-in member.
+    pub fn who(&self) -> (String, String, Vec<String>) {
+        self.client
+            .session()
+            .map(|s| (s.handle.clone(), s.institution.clone(), s.roles.clone()))
+            .unwrap_or_default()
+    }
+
+    fn roles(&self) -> Vec<Role> {
+        self.who()
+            .2
+            .iter()
+            .filter_map(|r| match r.as_str() {
+                "triage" => Some(Role::Triage),
+                "investigator" => Some(Role::Investigator),
+                "custodian" => Some(Role::Custodian),
+                "oversight" => Some(Role::Oversight),
+                _ => None,
+            })
+            .collect()
+    }
+
+    fn filter(q: &InboxQuery, limit: u32, offset: u32) -> ListFilter {
+        ListFilter {
+            state: q.state.clone(),
+            kind: q.kind.clone(),
+            category: None,
+            overdue: q.overdue,
+            escalated: q.escalated,
+            limit,
+            offset,
+        }
+    }
+
+    /// Decrypts (once) the content of each case not opened yet.
+    fn open_all(&mut self, cases: &[CaseSummaryJson]) -> Result<(), ClientError> {
+        for c in cases {
+            if self.opened.contains_key(&c.id) {
+                continue;
+            }
+            let full = self.client.call(|cl| cl.case(&c.id))?;
+            let opened = token::decode(&full.content)
+                .and_then(|sealed| self.client.open_document::<ReportDocument>(&sealed).ok())
+                .map_or_else(
+                    || Opened {
+                        title: String::new(),
+                        haystack: String::new(),
+                        unreadable: true,
+                    },
+                    |doc| Opened {
+                        title: doc.title.clone(),
+                        haystack: format!("{}\n{}", doc.title, doc.body).to_lowercase(),
+                        unreadable: false,
+                    },
+                );
+            self.opened.insert(c.id.clone(), opened);
+        }
+        Ok(())
+    }
+
+    /// One page of the inbox, titles decrypted here. With search words, every case (up to
+    /// [`SEARCH_LIMIT`]) is decrypted once and matched in memory. Returns the rows and whether
+    /// there is a next page.
+    pub fn inbox(&mut self, q: &InboxQuery) -> Result<(Vec<Row>, bool), ClientError> {
+        let words: Vec<String> =
+            q.q.as_deref()
+                .unwrap_or_default()
+                .split_whitespace()
+                .map(str::to_lowercase)
+                .collect();
+        let (cases, more) = if words.is_empty() {
+            let f = Self::filter(q, PAGE_SIZE + 1, q.page * PAGE_SIZE);
+            let mut cases = self.client.call(|c| c.list(&f))?;
+            let more = cases.len() > PAGE_SIZE as usize;
+            cases.truncate(PAGE_SIZE as usize);
+            self.open_all(&cases)?;
+            (cases, more)
+        } else {
+            let mut all = Vec::new();
+            let mut offset = 0;
+            while offset < SEARCH_LIMIT {
+                let f = Self::filter(q, FETCH_ALL_PAGE, offset);
+                let page = self.client.call(|c| c.list(&f))?;
+                let n = page.len() as u32;
+                all.extend(page);
+                if n < FETCH_ALL_PAGE {
+                    break;
+                }
+                offset += FETCH_ALL_PAGE;
+            }
+            self.open_all(&all)?;
+            let hits: Vec<CaseSummaryJson> = all
+                .into_iter()
+                .filter(|c| {
+                    self.opened
+                        .get(&c.id)
+                        .is_some_and(|o| words.iter().all(|w| o.haystack.contains(w.as_str())))
+                })
+                .collect();
+            let start = (q.page * PAGE_SIZE) as usize;
+            let more = hits.len() > start + PAGE_SIZE as usize;
+            let page = hits
+                .into_iter()
+                .skip(start)
+                .take(PAGE_SIZE as usize)
+                .collect();
+            (page, more)
+        };
+        let rows = cases
+            .into_iter()
+            .map(|summary| Row {
+                opened: self.opened.get(&summary.id).cloned().unwrap_or_default(),
+                summary,
+            })
+            .collect();
+        Ok((rows, more))
+    }
+
+    /// A case, decrypted here, with the moves this member may make.
+    pub fn case(&mut self, id: &str) -> Result<CaseView, ClientError> {
+        let raw = self.client.call(|c| c.case(id))?;
+        let open = |b64: &str| token::decode(b64);
+        let report = open(&raw.content).and_then(|s| self.client.open_document(&s).ok());
+        let reasons = raw
+            .events
+            .iter()
+            .map(|e| {
+                e.reason_envelope.as_deref().map(|b64| {
+                    open(b64)
+                        .and_then(|s| self.client.open_document::<ReasonDocument>(&s).ok())
+                        .ok_or(())
+                })
+            })
+            .collect();
+        let messages = raw
+            .messages
+            .iter()
+            .map(|m| open(&m.envelope).and_then(|s| self.client.open_document(&s).ok()))
+            .collect();
+        let roles = self.roles();
+        let moves = CaseState::parse(&raw.case.state)
+            .map(|from| {
+                RULES
+                    .iter()
+                    .filter(|r| r.from.contains(&from) && r.roles.iter().any(|x| roles.contains(x)))
+                    .map(|r| (r.to, r.needs_reason))
+                    .collect()
+            })
+            .unwrap_or_default();
+        Ok(CaseView {
+            raw,
+            report,
+            reasons,
+            messages,
+            moves,
+        })
+    }
+
+    /// Answers the reporter (sealed here to the case's readers and the reporter).
+    pub fn reply(&mut self, id: &str, text: &str) -> Result<(), ClientError> {
+        self.client.call(|c| c.reply(id, text))
+    }
+
+    /// Moves the case, with a reason sealed here when one is given.
+    pub fn set_state(
+        &mut self,
+        id: &str,
+        state: &str,
+        reason: Option<&str>,
+    ) -> Result<(), ClientError> {
+        self.client.call(|c| c.set_state(id, state, reason))?;
+        Ok(())
+    }
+}
