@@ -347,3 +347,145 @@ fn the_desk_refuses_other_hosts_other_origins_and_strangers() {
     assert_eq!(post(Some(&desk.base), &csrf, "while locked"), 303);
     assert_eq!(triage.case(&case_id).unwrap().messages.len(), 1);
 }
+
+/// Logs a raw client into a desk: the cookie, and the CSRF token of a page.
+fn desk_session(desk: &DeskProcess, http: &ureq::Agent, page: &str) -> (String, String) {
+    let r = http.get(desk.url.as_str()).call().unwrap();
+    let cookie = r
+        .headers()
+        .get("set-cookie")
+        .unwrap()
+        .to_str()
+        .unwrap()
+        .split(';')
+        .next()
+        .unwrap()
+        .to_owned();
+    let mut r = http
+        .get(format!("{}{page}", desk.base))
+        .header("cookie", &cookie)
+        .call()
+        .unwrap();
+    let html = r.body_mut().read_to_string().unwrap();
+    let csrf = input_value(&html, "csrf").expect("a form on the page");
+    (cookie, csrf)
+}
+
+fn desk_post(
+    http: &ureq::Agent,
+    desk: &DeskProcess,
+    cookie: &str,
+    path: &str,
+    pairs: &[(&str, &str)],
+) -> (u16, String, String) {
+    let mut r = http
+        .post(format!("{}{path}", desk.base))
+        .header("cookie", cookie)
+        .header("origin", &desk.base)
+        .header("content-type", "application/x-www-form-urlencoded")
+        .send(form_body(pairs))
+        .unwrap();
+    let location = r
+        .headers()
+        .get("location")
+        .map(|l| l.to_str().unwrap().to_owned())
+        .unwrap_or_default();
+    (
+        r.status().as_u16(),
+        location,
+        r.body_mut().read_to_string().unwrap(),
+    )
+}
+
+#[test]
+fn triage_forwards_and_a_custodian_opens_an_identity_in_the_desk() {
+    let fx = Fixture::new(CHEAP_KDF);
+    let server = ServerProcess::start(&fx.config_path, &[]);
+    let mut res = loopback_agent()
+        .post(format!("{}/report?lang=en", server.base))
+        .header("content-type", "application/x-www-form-urlencoded")
+        .send(form_body(&report_fields(&[
+            ("institution", ""),
+            ("category", ""),
+            ("title", "Pungutan liar di puskesmas"),
+            ("privacy", "confidential"),
+            ("identity_name", "Sari <b>Wulandari</b>"),
+            ("identity_contact", "sari@example.org"),
+        ])))
+        .unwrap();
+    let html = res.body_mut().read_to_string().unwrap();
+    let case_id = element_text(&html, "case-id").unwrap();
+    let http = raw();
+
+    // The desk's custodian opens the identity (a POST: it is a recorded act).
+    let custodian = DeskProcess::start(&server.base, &fx.identity_path("desk-custodian"), "en");
+    let (cookie, csrf) = desk_session(&custodian, &http, &format!("/case/{case_id}"));
+    let (status, _, page) = desk_post(
+        &http,
+        &custodian,
+        &cookie,
+        &format!("/case/{case_id}/identity"),
+        &[("csrf", &csrf)],
+    );
+    assert_eq!(status, 200, "{page}");
+    assert!(
+        page.contains("Sari &#60;b&#62;Wulandari&#60;/b&#62;")
+            || page.contains("Sari &lt;b&gt;Wulandari&lt;/b&gt;"),
+        "{page}"
+    );
+    assert!(page.contains("sari@example.org"));
+
+    // Triage classifies, then forwards to the health office with a reason.
+    let triage = DeskProcess::start(&server.base, &fx.identity_path("desk-triage"), "en");
+    let (cookie, csrf) = desk_session(&triage, &http, &format!("/case/{case_id}"));
+    let (status, location, _) = desk_post(
+        &http,
+        &triage,
+        &cookie,
+        &format!("/case/{case_id}/act"),
+        &[
+            ("csrf", &csrf),
+            ("action", "classify"),
+            ("kind", "whistleblowing"),
+            ("tags", "pungli, puskesmas"),
+        ],
+    );
+    assert_eq!(
+        (status, location.as_str()),
+        (303, format!("/case/{case_id}?done=act").as_str())
+    );
+    // A forward without a reason is refused with the page, nothing moved.
+    let (status, _, page) = desk_post(
+        &http,
+        &triage,
+        &cookie,
+        &format!("/case/{case_id}/act"),
+        &[("csrf", &csrf), ("action", "forward"), ("to", "health")],
+    );
+    assert_eq!(status, 422, "{page}");
+    let (status, location, _) = desk_post(
+        &http,
+        &triage,
+        &cookie,
+        &format!("/case/{case_id}/act"),
+        &[
+            ("csrf", &csrf),
+            ("action", "forward"),
+            ("to", "health"),
+            ("reason", "Kewenangan Dinas Kesehatan."),
+        ],
+    );
+    assert_eq!((status, location.as_str()), (303, "/?done=forward"));
+
+    // The health investigator reads it (re-sealed on the triage's computer), classified.
+    let mut inv =
+        bisik::client::Client::new(&server.base, fx.identity("health-investigator"), None).unwrap();
+    inv.login().unwrap();
+    let case = inv.case(&case_id).unwrap();
+    assert_eq!(case.case.institution, "health");
+    assert_eq!(case.case.kind, "whistleblowing");
+    assert_eq!(case.tags, ["pungli", "puskesmas"]);
+    let content = bisik::crypto::token::decode(&case.content).unwrap();
+    let doc = bisik::crypto::envelope::open(&fx.identity("health-investigator"), &content).unwrap();
+    assert!(String::from_utf8_lossy(&doc).contains("Pungutan liar di puskesmas"));
+}

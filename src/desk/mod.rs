@@ -14,6 +14,7 @@
 //!   memory, and unlocking reads the identity file again;
 //! - the citizen pages' headers (strict CSP, no scripts at all, no third-party resources).
 
+pub mod actions;
 pub mod guard;
 pub mod pages;
 pub mod texts;
@@ -194,6 +195,8 @@ pub fn router(desk: Arc<Desk>) -> Router {
         .route("/case/{id}", get(pages::case))
         .route("/case/{id}/reply", post(pages::reply))
         .route("/case/{id}/state", post(pages::set_state))
+        .route("/case/{id}/act", post(actions::act))
+        .route("/case/{id}/identity", post(actions::identity))
         .route("/lock", post(pages::lock))
         .route("/locked", get(pages::locked))
         .route("/unlock", post(pages::unlock))

@@ -17,13 +17,15 @@ use super::texts::{DeskTexts, texts};
 use super::vault::{CaseView, InboxQuery, Row, Vault};
 use crate::client::ClientError;
 use crate::domain::case::{Actor, CaseState, Kind, Privacy};
+use crate::domain::institution::Role;
 use crate::domain::text::{Lines, for_terminal};
+use crate::domain::workflow::can_forward;
 use crate::web::i18n::Lang;
 
 /// Text from a citizen or another member, as shown: HTML escaping (askama) makes markup inert;
 /// this also makes control and format characters visible (`\u{1b}`, `\u{202e}`), as the CLI
 /// does, so a title cannot hide or reorder what is around it.
-fn one(text: &str) -> String {
+pub(super) fn one(text: &str) -> String {
     for_terminal(text, Lines::One).into_owned()
 }
 
@@ -39,7 +41,7 @@ pub struct Who {
     pub roles: String,
 }
 
-fn html(status: StatusCode, page: &impl Template) -> Response {
+pub(super) fn html(status: StatusCode, page: &impl Template) -> Response {
     match page.render() {
         Ok(body) => {
             let mut res = (status, body).into_response();
@@ -80,7 +82,7 @@ pub fn refusal(desk: &Desk, status: StatusCode, what: fn(&DeskTexts) -> &'static
     )
 }
 
-fn server_problem(desk: &Desk, e: &ClientError) -> Response {
+pub(super) fn server_problem(desk: &Desk, e: &ClientError) -> Response {
     let t = texts(desk.lang());
     let status = match e {
         ClientError::Server { status: 404, .. } => StatusCode::NOT_FOUND,
@@ -99,7 +101,7 @@ fn server_problem(desk: &Desk, e: &ClientError) -> Response {
     )
 }
 
-async fn who(desk: &Arc<Desk>) -> Option<Who> {
+pub(super) async fn who(desk: &Arc<Desk>) -> Option<Who> {
     desk.with_vault(|v| {
         let (handle, institution, roles) = v.who();
         Who {
@@ -252,6 +254,8 @@ pub struct InboxForm {
     q: String,
     #[serde(default)]
     page: u32,
+    #[serde(default)]
+    done: String,
 }
 
 pub struct InboxRow {
@@ -282,6 +286,7 @@ struct InboxPage {
     escalated: bool,
     q: String,
     rows: Vec<InboxRow>,
+    notice: Option<&'static str>,
     page: u32,
     newer: Option<String>,
     older: Option<String>,
@@ -388,6 +393,7 @@ pub async fn inbox(State(desk): State<Arc<Desk>>, Query(f): Query<InboxForm>) ->
             .into_iter()
             .map(|(r, name)| inbox_row(t, r, name, &today))
             .collect(),
+        notice: (f.done == "forward").then_some(t.done_forward),
         page,
         newer: (page > 0).then(|| inbox_link(&f, page - 1)),
         older: more.then(|| inbox_link(&f, page + 1)),
@@ -440,6 +446,13 @@ struct CasePage {
     error: Option<String>,
     typed_reply: String,
     typed_reason: String,
+    is_triage: bool,
+    is_reader: bool,
+    is_custodian: bool,
+    can_forward: bool,
+    targets: Vec<(String, String)>,
+    kinds: Vec<Choice>,
+    tags: String,
 }
 
 fn actor_label(t: &'static DeskTexts, column: &str) -> String {
@@ -455,7 +468,7 @@ fn actor_label(t: &'static DeskTexts, column: &str) -> String {
 
 /// What the form typed, kept when the page comes back with a problem.
 #[derive(Default)]
-struct Typed {
+pub(super) struct Typed {
     reply: String,
     reason: String,
 }
@@ -464,7 +477,7 @@ fn case_page(
     desk: &Desk,
     who: Option<Who>,
     v: CaseView,
-    institution: String,
+    (institution, targets): (String, Vec<(String, String)>),
     notice: Option<&'static str>,
     error: Option<String>,
     typed: Typed,
@@ -507,7 +520,19 @@ fn case_page(
         })
         .collect();
     let report = v.report.as_ref();
+    let has = |r: Role| v.roles.contains(&r);
+    let state = CaseState::parse(&c.state);
     let page = CasePage {
+        is_triage: has(Role::Triage),
+        is_reader: has(Role::Triage) || has(Role::Investigator),
+        is_custodian: has(Role::Custodian),
+        can_forward: has(Role::Triage) && state.is_some_and(can_forward),
+        targets,
+        kinds: Kind::ALL
+            .iter()
+            .map(|k| (k.as_str(), w.kind(*k), k.as_str() == c.kind))
+            .collect(),
+        tags: one(&v.raw.tags.join(", ")),
         t,
         lang,
         who,
@@ -553,7 +578,7 @@ pub struct CaseQuery {
     done: String,
 }
 
-async fn show_case(
+pub(super) async fn show_case(
     desk: &Arc<Desk>,
     id: String,
     notice: Option<&'static str>,
@@ -561,11 +586,13 @@ async fn show_case(
     typed: Typed,
 ) -> Response {
     let en = desk.lang().is_en();
+    let case_id = id.clone();
     let Some(result) = desk
         .with_vault(move |v| {
             v.case(&id).map(|view| {
                 let name = v.institution_name(&view.raw.case.institution, en);
-                (view, name)
+                let targets = v.forward_targets(&view.raw.case.institution, en);
+                (view, name, targets)
             })
         })
         .await
@@ -573,7 +600,24 @@ async fn show_case(
         return locked_redirect();
     };
     match result {
-        Ok((view, name)) => case_page(desk, who(desk).await, view, name, notice, error, typed),
+        // A custodian does not read cases: the page offers what custody needs.
+        Err(ClientError::Server { status: 403, .. })
+            if desk
+                .with_vault(|v| v.roles().contains(&Role::Custodian))
+                .await
+                .unwrap_or(false) =>
+        {
+            super::actions::custodian_case(desk, case_id).await
+        }
+        Ok((view, name, targets)) => case_page(
+            desk,
+            who(desk).await,
+            view,
+            (name, targets),
+            notice,
+            error,
+            typed,
+        ),
         Err(e) => server_problem(desk, &e),
     }
 }
@@ -587,6 +631,7 @@ pub async fn case(
     let notice = match q.done.as_str() {
         "reply" => Some(t.done_reply),
         "state" => Some(t.done_state),
+        "act" => Some(t.done_act),
         _ => None,
     };
     show_case(&desk, id, notice, None, Typed::default()).await

@@ -7,11 +7,11 @@ use std::collections::HashMap;
 
 use zeroize::{Zeroize, ZeroizeOnDrop};
 
-use crate::api::{CaseResponse, CaseSummaryJson};
-use crate::client::{Client, ClientError, ListFilter};
+use crate::api::{CaseResponse, CaseSummaryJson, PendingRevealJson};
+use crate::client::{Client, ClientError, ListFilter, OfflineReport};
 use crate::crypto::token;
 use crate::domain::case::CaseState;
-use crate::domain::documents::{MessageDocument, ReasonDocument, ReportDocument};
+use crate::domain::documents::{IdentityDocument, MessageDocument, ReasonDocument, ReportDocument};
 use crate::domain::institution::Role;
 use crate::domain::workflow::RULES;
 
@@ -31,9 +31,21 @@ crate::redacted_debug!(Opened);
 pub struct Vault {
     client: Client,
     opened: HashMap<String, Opened>,
-    /// Institution slug → (name in Bahasa Indonesia, name in English).
-    names: HashMap<String, (String, String)>,
+    /// Institution slug → (name in Bahasa Indonesia, name in English, takes reports).
+    names: HashMap<String, (String, String, bool)>,
 }
+
+/// What an officer does to a case besides answering and moving it.
+pub enum Act {
+    Forward { to: String, reason: String },
+    Extend { days: u32, reason: String },
+    Classify { kind: String, tags: Vec<String> },
+    Exclude { handle: String, reason: String },
+    RevealRequest { reason: String },
+    Rekey,
+}
+
+crate::redacted_debug!(Act);
 
 impl std::fmt::Debug for Vault {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
@@ -76,6 +88,8 @@ pub struct CaseView {
     pub messages: Vec<Option<MessageDocument>>,
     /// States this member may move the case to, and whether each needs a reason.
     pub moves: Vec<(CaseState, bool)>,
+    /// The member's roles.
+    pub roles: Vec<Role>,
 }
 
 impl Vault {
@@ -90,7 +104,7 @@ impl Vault {
         let names = client
             .institutions()?
             .into_iter()
-            .map(|i| (i.slug, (i.name_id, i.name_en)))
+            .map(|i| (i.slug, (i.name_id, i.name_en, i.accepts_reports)))
             .collect();
         Ok(Self {
             client,
@@ -103,8 +117,91 @@ impl Vault {
     pub fn institution_name(&self, slug: &str, english: bool) -> String {
         self.names.get(slug).map_or_else(
             || slug.to_owned(),
-            |(id, en)| if english { en.clone() } else { id.clone() },
+            |(id, en, _)| if english { en.clone() } else { id.clone() },
         )
+    }
+
+    /// Institutions a case can be forwarded to (all that take reports but `current`).
+    pub fn forward_targets(&self, current: &str, english: bool) -> Vec<(String, String)> {
+        let mut t: Vec<(String, String)> = self
+            .names
+            .iter()
+            .filter(|(slug, (_, _, takes))| *takes && slug.as_str() != current)
+            .map(|(slug, (id, en, _))| {
+                (slug.clone(), if english { en.clone() } else { id.clone() })
+            })
+            .collect();
+        t.sort_by(|a, b| a.1.cmp(&b.1));
+        t
+    }
+
+    /// Does something to a case; its decrypted copy here is forgotten (it may be re-sealed).
+    pub fn act(&mut self, id: &str, act: &Act) -> Result<(), ClientError> {
+        self.opened.remove(id);
+        match act {
+            Act::Forward { to, reason } => self.client.call(|c| c.forward(id, to, reason)),
+            Act::Extend { days, reason } => self
+                .client
+                .call(|c| c.extend(id, *days, reason))
+                .map(|_| ()),
+            Act::Classify { kind, tags } => {
+                let req = crate::api::ClassifyRequest {
+                    kind: Some(kind.clone()).filter(|k| !k.is_empty()),
+                    category: None,
+                    tags: Some(tags.clone()),
+                    privacy: None,
+                };
+                self.client.call(|c| c.classify(id, &req))
+            }
+            Act::Exclude { handle, reason } => self.client.call(|c| c.exclude(id, handle, reason)),
+            Act::RevealRequest { reason } => self
+                .client
+                .call(|c| c.request_reveal(id, reason))
+                .map(|_| ()),
+            Act::Rekey => self.client.call(|c| c.rekey(id)),
+        }
+    }
+
+    /// A custodian opens a confidential reporter's identity (audited on the server).
+    pub fn identity(&mut self, id: &str) -> Result<IdentityDocument, ClientError> {
+        let sealed = self.client.call(|c| c.identity_envelope(id))?;
+        self.client.open_document(&sealed)
+    }
+
+    /// The custodian's queue: pending reveal requests, each reason decrypted here.
+    pub fn pending_reveals(
+        &mut self,
+    ) -> Result<Vec<(PendingRevealJson, Option<ReasonDocument>)>, ClientError> {
+        let list = self.client.call(|c| c.pending_reveals())?;
+        Ok(list
+            .into_iter()
+            .map(|p| {
+                let reason = token::decode(&p.reason_envelope)
+                    .and_then(|s| self.client.open_document(&s).ok());
+                (p, reason)
+            })
+            .collect())
+    }
+
+    /// A custodian decides a reveal request; returns the day the identity is handed out.
+    pub fn decide_reveal(
+        &mut self,
+        id: &str,
+        seq: i64,
+        approve: bool,
+        reason: &str,
+    ) -> Result<Option<String>, ClientError> {
+        self.client
+            .call(|c| c.decide_reveal(id, seq, approve, reason))
+    }
+
+    /// Staff intake: the report, receipt and reporter key are made here (Argon2id on this
+    /// machine); returns the case id and the receipt to hand over.
+    pub fn intake(
+        &mut self,
+        r: &OfflineReport,
+    ) -> Result<(String, zeroize::Zeroizing<String>), ClientError> {
+        self.client.call(|c| c.intake(r))
     }
 
     /// Handle, institution and roles of the logged-in member.
@@ -115,7 +212,7 @@ impl Vault {
             .unwrap_or_default()
     }
 
-    fn roles(&self) -> Vec<Role> {
+    pub fn roles(&self) -> Vec<Role> {
         self.who()
             .2
             .iter()
@@ -262,6 +359,7 @@ impl Vault {
             reasons,
             messages,
             moves,
+            roles,
         })
     }
 

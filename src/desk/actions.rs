@@ -1,0 +1,186 @@
+//! What an officer does to a case besides answering and moving it: forward (disposisi), extend
+//! a deadline, classify and tag, exclude an officer, ask for the reporter's identity, re-seal,
+//! and — for custodians — open the identity. Each is a form on the case page; the work is the
+//! member client's (everything sealed on this computer).
+
+use std::sync::Arc;
+
+use askama::Template;
+use axum::extract::{Form, Path, State};
+use axum::http::StatusCode;
+use axum::response::{IntoResponse, Redirect, Response};
+use serde::Deserialize;
+use zeroize::{Zeroize, ZeroizeOnDrop};
+
+use super::Desk;
+use super::pages::{Who, html, server_problem, show_case};
+use super::texts::{DeskTexts, texts};
+use super::vault::Act;
+use crate::web::i18n::Lang;
+
+#[derive(Deserialize, Zeroize, ZeroizeOnDrop, Default)]
+pub struct ActForm {
+    #[serde(default)]
+    action: String,
+    #[serde(default)]
+    to: String,
+    #[serde(default)]
+    days: String,
+    #[serde(default)]
+    kind: String,
+    #[serde(default)]
+    tags: String,
+    #[serde(default)]
+    handle: String,
+    #[serde(default)]
+    reason: String,
+}
+
+crate::redacted_debug!(ActForm);
+
+impl ActForm {
+    fn act(&self) -> Result<Act, &'static str> {
+        let reason = self.reason.trim().to_owned();
+        let needs_reason = |a: Act| {
+            if reason.is_empty() {
+                Err("reason")
+            } else {
+                Ok(a)
+            }
+        };
+        match self.action.as_str() {
+            "forward" => needs_reason(Act::Forward {
+                to: self.to.clone(),
+                reason: reason.clone(),
+            }),
+            "extend" => {
+                let days = self.days.trim().parse().map_err(|_| "days")?;
+                needs_reason(Act::Extend {
+                    days,
+                    reason: reason.clone(),
+                })
+            }
+            "classify" => Ok(Act::Classify {
+                kind: self.kind.clone(),
+                tags: self
+                    .tags
+                    .split(',')
+                    .map(str::trim)
+                    .filter(|t| !t.is_empty())
+                    .map(str::to_owned)
+                    .collect(),
+            }),
+            "exclude" => needs_reason(Act::Exclude {
+                handle: self.handle.trim().to_owned(),
+                reason: reason.clone(),
+            }),
+            "reveal" => needs_reason(Act::RevealRequest {
+                reason: reason.clone(),
+            }),
+            "rekey" => Ok(Act::Rekey),
+            _ => Err("action"),
+        }
+    }
+}
+
+/// `POST /case/{id}/act`: one of the actions, then back to the case (or to the inbox after a
+/// forward: the case now belongs to another institution).
+pub async fn act(
+    State(desk): State<Arc<Desk>>,
+    Path(id): Path<String>,
+    Form(f): Form<ActForm>,
+) -> Response {
+    let t = texts(desk.lang());
+    let act = match f.act() {
+        Ok(a) => a,
+        Err(_) => {
+            return show_case(
+                &desk,
+                id,
+                None,
+                Some(t.submit_reason.to_owned()),
+                Default::default(),
+            )
+            .await;
+        }
+    };
+    let forwarded = matches!(act, Act::Forward { .. });
+    let case_id = id.clone();
+    match desk.with_vault(move |v| v.act(&case_id, &act)).await {
+        None => Redirect::to("/locked").into_response(),
+        Some(Ok(())) if forwarded => Redirect::to("/?done=forward").into_response(),
+        Some(Ok(())) => Redirect::to(&format!("/case/{id}?done=act")).into_response(),
+        Some(Err(e)) => {
+            show_case(
+                &desk,
+                id,
+                None,
+                Some(format!("{} {e}", t.err_server)),
+                Default::default(),
+            )
+            .await
+        }
+    }
+}
+
+#[derive(Template)]
+#[template(path = "desk/identity.html")]
+struct IdentityPage {
+    t: &'static DeskTexts,
+    lang: Lang,
+    who: Option<Who>,
+    csrf: String,
+    id: String,
+    name: String,
+    contact: Option<String>,
+}
+
+/// `POST /case/{id}/identity`: a custodian opens the identity (a recorded act, hence a POST).
+pub async fn identity(State(desk): State<Arc<Desk>>, Path(id): Path<String>) -> Response {
+    let case_id = id.clone();
+    let Some(opened) = desk.with_vault(move |v| v.identity(&case_id)).await else {
+        return Redirect::to("/locked").into_response();
+    };
+    match opened {
+        Ok(doc) => {
+            let t = texts(desk.lang());
+            html(
+                StatusCode::OK,
+                &IdentityPage {
+                    t,
+                    lang: desk.lang(),
+                    who: super::pages::who(&desk).await,
+                    csrf: desk.csrf(),
+                    id,
+                    name: super::pages::one(&doc.name),
+                    contact: doc.contact.as_deref().map(super::pages::one),
+                },
+            )
+        }
+        Err(e) => server_problem(&desk, &e),
+    }
+}
+
+#[derive(Template)]
+#[template(path = "desk/custodian_case.html")]
+struct CustodianCasePage {
+    t: &'static DeskTexts,
+    lang: Lang,
+    who: Option<Who>,
+    csrf: String,
+    id: String,
+}
+
+/// The case page of a custodian, who does not read cases: the identity, and nothing else.
+pub async fn custodian_case(desk: &Arc<Desk>, id: String) -> Response {
+    html(
+        StatusCode::OK,
+        &CustodianCasePage {
+            t: texts(desk.lang()),
+            lang: desk.lang(),
+            who: super::pages::who(desk).await,
+            csrf: desk.csrf(),
+            id,
+        },
+    )
+}
