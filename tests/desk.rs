@@ -213,6 +213,29 @@ fn an_officer_works_a_case_in_the_desk_with_javascript_off() {
     assert!(status.contains("Terima kasih, kami periksa minggu ini."));
     assert!(status.contains("Di dusun mana jembatannya?"));
 
+    // Staff intake from the desk: the receipt slip, large and printable.
+    browser.window(1366, 768);
+    browser.goto(&format!("{}/intake", desk.base));
+    let title = browser.wait_for("#title");
+    browser.type_into(&title, "Laporan lewat loket");
+    let body = browser.find("#body");
+    browser.type_into(&body, "Warga datang ke loket pengaduan.");
+    browser.screenshot(&shots.join("intake-1366.png"));
+    let submit = browser.find("#intake-submit");
+    browser.click(&submit);
+    let slip = browser.wait_for("#receipt");
+    assert_eq!(
+        browser.text(&slip).split('-').count(),
+        6,
+        "the whole receipt"
+    );
+    browser.screenshot(&shots.join("slip-1366.png"));
+    browser.assert_no_horizontal_overflow("main *", "slip at 1366");
+    browser.window(360, 740);
+    browser.screenshot(&shots.join("slip-360.png"));
+    browser.assert_no_horizontal_overflow("main *", "slip at 360");
+    browser.window(1366, 768);
+
     // Locking drops everything decrypted; unlocking reads the identity again.
     let lock = browser.find("#lock");
     browser.click(&lock);
@@ -488,4 +511,106 @@ fn triage_forwards_and_a_custodian_opens_an_identity_in_the_desk() {
     let content = bisik::crypto::token::decode(&case.content).unwrap();
     let doc = bisik::crypto::envelope::open(&fx.identity("health-investigator"), &content).unwrap();
     assert!(String::from_utf8_lossy(&doc).contains("Pungutan liar di puskesmas"));
+}
+
+#[test]
+fn staff_intake_prints_a_receipt_and_a_custodian_decides_a_reveal_in_the_desk() {
+    let fx = Fixture::new(CHEAP_KDF);
+    let server = ServerProcess::start(&fx.config_path, &[]);
+    let http = raw();
+
+    // Intake by the health office's triage: a confidential report taken by phone.
+    let triage = DeskProcess::start(&server.base, &fx.identity_path("health-triage"), "en");
+    let (cookie, csrf) = desk_session(&triage, &http, "/intake");
+    let (status, _, page) = desk_post(
+        &http,
+        &triage,
+        &cookie,
+        "/intake",
+        &[
+            ("csrf", &csrf),
+            ("channel", "phone"),
+            ("kind", "complaint"),
+            ("title", ""),
+            ("body", "x"),
+        ],
+    );
+    assert_eq!(status, 422, "a title is needed");
+    assert!(page.contains("Fill in the title"));
+    let (status, _, page) = desk_post(
+        &http,
+        &triage,
+        &cookie,
+        "/intake",
+        &[
+            ("csrf", &csrf),
+            ("channel", "phone"),
+            ("kind", "whistleblowing"),
+            ("title", "Laporan telepon: pungli"),
+            ("body", "Warga menelepon tentang pungutan liar."),
+            ("name", "Budi Santoso"),
+            ("contact", "0812-0000-0000"),
+        ],
+    );
+    assert_eq!(status, 200, "{page}");
+    let receipt = element_text(&page, "receipt").expect("the slip shows the receipt");
+    let case_id = element_text(&page, "case-id").unwrap();
+    // The receipt opens the case on the citizen's status page.
+    let mut res = loopback_agent()
+        .post(format!("{}/status?lang=en", server.base))
+        .header("content-type", "application/x-www-form-urlencoded")
+        .send(form_body(&[("receipt", &receipt)]))
+        .unwrap();
+    let status_page = res.body_mut().read_to_string().unwrap();
+    assert!(
+        status_page.contains("Laporan telepon: pungli"),
+        "{status_page}"
+    );
+
+    // The investigator asks for the identity through the desk; the custodian approves.
+    let inv = DeskProcess::start(&server.base, &fx.identity_path("health-investigator"), "en");
+    let (icookie, icsrf) = desk_session(&inv, &http, &format!("/case/{case_id}"));
+    let (status, _, _) = desk_post(
+        &http,
+        &inv,
+        &icookie,
+        &format!("/case/{case_id}/act"),
+        &[
+            ("csrf", &icsrf),
+            ("action", "reveal"),
+            ("reason", "Saksi kunci untuk pemeriksaan."),
+        ],
+    );
+    assert_eq!(status, 303);
+    let custodian = DeskProcess::start(&server.base, &fx.identity_path("health-custodian"), "en");
+    let (ccookie, ccsrf) = desk_session(&custodian, &http, "/custody");
+    let mut r = http
+        .get(format!("{}/custody", custodian.base))
+        .header("cookie", &ccookie)
+        .call()
+        .unwrap();
+    let queue = r.body_mut().read_to_string().unwrap();
+    assert!(
+        queue.contains(&case_id) && queue.contains("Saksi kunci untuk pemeriksaan."),
+        "{queue}"
+    );
+    let (status, location, _) = desk_post(
+        &http,
+        &custodian,
+        &ccookie,
+        &format!("/custody/{case_id}/1"),
+        &[
+            ("csrf", &ccsrf),
+            ("decision", "approve"),
+            ("reason", "Disetujui untuk pemeriksaan."),
+        ],
+    );
+    assert_eq!(status, 303);
+    assert!(location.starts_with("/custody?done=true"), "{location}");
+    // The investigator can now read the identity (sealed to them alone by the custodian's desk).
+    let mut c =
+        bisik::client::Client::new(&server.base, fx.identity("health-investigator"), None).unwrap();
+    c.login().unwrap();
+    let id = c.granted_identity(&case_id).unwrap();
+    assert_eq!(id.name, "Budi Santoso");
 }

@@ -15,6 +15,7 @@
 //! - the citizen pages' headers (strict CSP, no scripts at all, no third-party resources).
 
 pub mod actions;
+pub mod desks;
 pub mod guard;
 pub mod pages;
 pub mod texts;
@@ -197,6 +198,9 @@ pub fn router(desk: Arc<Desk>) -> Router {
         .route("/case/{id}/state", post(pages::set_state))
         .route("/case/{id}/act", post(actions::act))
         .route("/case/{id}/identity", post(actions::identity))
+        .route("/custody", get(desks::custody))
+        .route("/custody/{id}/{seq}", post(desks::decide))
+        .route("/intake", get(desks::intake_form).post(desks::intake))
         .route("/lock", post(pages::lock))
         .route("/locked", get(pages::locked))
         .route("/unlock", post(pages::unlock))

@@ -29,7 +29,7 @@ pub(super) fn one(text: &str) -> String {
     for_terminal(text, Lines::One).into_owned()
 }
 
-fn many(text: &str) -> String {
+pub(super) fn many(text: &str) -> String {
     for_terminal(text, Lines::Many).into_owned()
 }
 
@@ -39,6 +39,8 @@ pub struct Who {
     pub handle: String,
     pub institution: String,
     pub roles: String,
+    pub custodian: bool,
+    pub triage: bool,
 }
 
 pub(super) fn html(status: StatusCode, page: &impl Template) -> Response {
@@ -105,6 +107,8 @@ pub(super) async fn who(desk: &Arc<Desk>) -> Option<Who> {
     desk.with_vault(|v| {
         let (handle, institution, roles) = v.who();
         Who {
+            custodian: roles.iter().any(|r| r == "custodian"),
+            triage: roles.iter().any(|r| r == "triage"),
             handle,
             institution,
             roles: roles.join(", "),
