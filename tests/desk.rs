@@ -614,3 +614,83 @@ fn staff_intake_prints_a_receipt_and_a_custodian_decides_a_reveal_in_the_desk() 
     let id = c.granted_identity(&case_id).unwrap();
     assert_eq!(id.name, "Budi Santoso");
 }
+
+#[test]
+fn files_download_under_safe_names_and_only_real_images_show_inline() {
+    use base64::Engine as _;
+    let fx = Fixture::new(CHEAP_KDF);
+    let server = ServerProcess::start(&fx.config_path, &[]);
+    let png = base64::engine::general_purpose::STANDARD
+        .decode("iVBORw0KGgoAAAANSUhEUgAAAAEAAAABCAYAAAAfFcSJAAAADUlEQVR42mNk+M9QDwADhgGAWjR9awAAAABJRU5ErkJggg==")
+        .unwrap();
+    let text = b"Daftar pungutan: Rp 50.000 per pasien.\n".to_vec();
+    let body = multipart(
+        &report_fields(&[
+            ("institution", ""),
+            ("category", ""),
+            ("title", "Bukti pungli"),
+        ]),
+        &[
+            ("foto.png", "image/png", &png),
+            ("evil\u{202e}gpj.exe", "image/png", &text),
+        ],
+    );
+    let (status, html) = post_multipart(&server.base, "/report?lang=en", body).unwrap();
+    assert_eq!(status, 200, "{html}");
+    let case_id = element_text(&html, "case-id").unwrap();
+
+    let desk = DeskProcess::start(&server.base, &fx.identity_path("desk-triage"), "en");
+    let http = raw();
+    let (cookie, _) = desk_session(&desk, &http, &format!("/case/{case_id}"));
+    let get = |path: &str| {
+        let mut r = http
+            .get(format!("{}{path}", desk.base))
+            .header("cookie", &cookie)
+            .call()
+            .unwrap();
+        let headers = r.headers().clone();
+        let body = r
+            .body_mut()
+            .with_config()
+            .limit(1 << 24)
+            .read_to_vec()
+            .unwrap();
+        (r.status().as_u16(), headers, body)
+    };
+    let (_, _, page) = get(&format!("/case/{case_id}"));
+    let page = String::from_utf8(page).unwrap();
+    assert!(
+        page.contains("foto.png") && page.contains("evil\\u{202e}gpj.exe"),
+        "{page}"
+    );
+    assert!(!page.contains('\u{202e}'));
+    assert!(
+        page.contains(&format!("/case/{case_id}/file/1?inline=true")),
+        "the photo is previewed"
+    );
+
+    // The photo: inline as a PNG, byte for byte what was sent (it had no metadata to remove).
+    let (status, headers, bytes) = get(&format!("/case/{case_id}/file/1?inline=true"));
+    assert_eq!(status, 200);
+    assert_eq!(headers.get("content-type").unwrap(), "image/png");
+    assert_eq!(bytes.len(), png.len());
+    // Text claiming to be an image is never shown inline: a download under a safe name.
+    let (status, headers, bytes) = get(&format!("/case/{case_id}/file/2?inline=true"));
+    assert_eq!(status, 200);
+    assert_eq!(
+        headers.get("content-type").unwrap(),
+        "application/octet-stream"
+    );
+    let disposition = headers
+        .get("content-disposition")
+        .unwrap()
+        .to_str()
+        .unwrap();
+    assert!(disposition.starts_with("attachment;"), "{disposition}");
+    assert!(
+        !disposition.contains('\u{202e}') && !disposition.contains("%E2%80%AE"),
+        "{disposition}"
+    );
+    assert_eq!(bytes, text, "the file, without its padding");
+    assert_eq!(headers.get("x-content-type-options").unwrap(), "nosniff");
+}

@@ -582,7 +582,7 @@ fn print_case(client: &Client, case: &CaseResponse) -> Result<(), crate::client:
         for a in files {
             let m = token::decode(&a.manifest).and_then(|s| {
                 client
-                    .open_document::<crate::service::evidence::FileManifest>(&s)
+                    .open_document::<crate::domain::documents::FileManifest>(&s)
                     .ok()
             });
             match m {

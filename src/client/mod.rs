@@ -7,7 +7,7 @@ pub mod session;
 
 use std::path::Path;
 
-use crate::service::evidence::FileManifest;
+use crate::domain::documents::FileManifest;
 use std::str::FromStr;
 use std::time::Duration;
 
@@ -557,7 +557,9 @@ impl Client {
     }
 
     /// One attachment, downloaded and decrypted as it is read (still padded).
-    fn open_attachment(&self, id: &str, seq: i64) -> Result<impl std::io::Read + use<>> {
+    /// One attachment, decrypted here as it streams in (still padded: the manifest's `size`
+    /// says where the file ends).
+    pub fn open_attachment(&self, id: &str, seq: i64) -> Result<impl std::io::Read + use<>> {
         let res = self
             .agent
             .get(&self.url(&format!("/cases/{}/attachments/{seq}", path_segment(id))))

@@ -184,3 +184,69 @@ pub async fn custodian_case(desk: &Arc<Desk>, id: String) -> Response {
         },
     )
 }
+
+#[derive(Debug, Deserialize)]
+pub struct FileQuery {
+    #[serde(default)]
+    inline: bool,
+}
+
+/// `GET /case/{id}/file/{seq}`: one file, decrypted here. Downloaded under a safe name; shown
+/// inline only when it really is a JPEG or PNG image (its bytes say so, not its claimed type).
+pub async fn file(
+    State(desk): State<Arc<Desk>>,
+    Path((id, seq)): Path<(String, i64)>,
+    axum::extract::Query(q): axum::extract::Query<FileQuery>,
+) -> Response {
+    use axum::http::{HeaderValue, header};
+    let Some(result) = desk.with_vault(move |v| v.file(&id, seq)).await else {
+        return Redirect::to("/locked").into_response();
+    };
+    let (manifest, bytes) = match result {
+        Ok(f) => f,
+        Err(e) => return server_problem(&desk, &e),
+    };
+    let image = crate::domain::scrub::sniff(&bytes).map(|kind| match kind {
+        crate::domain::scrub::ImageKind::Jpeg => "image/jpeg",
+        crate::domain::scrub::ImageKind::Png => "image/png",
+    });
+    let name = crate::client::files::safe_name(&manifest.name, &format!("attachment-{seq}"));
+    let (content_type, disposition) = match image {
+        Some(ct) if q.inline => (ct, "inline".to_owned()),
+        _ => (
+            "application/octet-stream",
+            format!(
+                "attachment; filename=\"{}\"; filename*=UTF-8''{}",
+                name.chars()
+                    .map(|c| if c.is_ascii_alphanumeric() || ".-_".contains(c) {
+                        c
+                    } else {
+                        '_'
+                    })
+                    .collect::<String>(),
+                percent_encode(&name)
+            ),
+        ),
+    };
+    let body = axum::body::Bytes::from_owner(bytes);
+    let mut res = (StatusCode::OK, body).into_response();
+    let h = res.headers_mut();
+    h.insert(header::CONTENT_TYPE, HeaderValue::from_static(content_type));
+    if let Ok(v) = HeaderValue::from_str(&disposition) {
+        h.insert(header::CONTENT_DISPOSITION, v);
+    }
+    res
+}
+
+/// RFC 5987 percent-encoding of a file name (UTF-8 bytes outside the unreserved set).
+fn percent_encode(s: &str) -> String {
+    s.bytes()
+        .map(|b| {
+            if b.is_ascii_alphanumeric() || b"-._~".contains(&b) {
+                (b as char).to_string()
+            } else {
+                format!("%{b:02X}")
+            }
+        })
+        .collect()
+}

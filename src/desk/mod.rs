@@ -198,6 +198,7 @@ pub fn router(desk: Arc<Desk>) -> Router {
         .route("/case/{id}/state", post(pages::set_state))
         .route("/case/{id}/act", post(actions::act))
         .route("/case/{id}/identity", post(actions::identity))
+        .route("/case/{id}/file/{seq}", get(actions::file))
         .route("/custody", get(desks::custody))
         .route("/custody/{id}/{seq}", post(desks::decide))
         .route("/intake", get(desks::intake_form).post(desks::intake))

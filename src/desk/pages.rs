@@ -122,7 +122,7 @@ fn locked_redirect() -> Response {
 }
 
 crate::redacted_debug!(
-    OpenQuery, UnlockForm, InboxRow, HistoryRow, MessageRow, ReplyForm, StateForm
+    OpenQuery, UnlockForm, InboxRow, HistoryRow, MessageRow, FileRow, ReplyForm, StateForm
 );
 
 // ---- launch, language, lock -------------------------------------------------------------
@@ -414,6 +414,53 @@ pub struct HistoryRow {
     reason: Option<String>,
 }
 
+pub struct FileRow {
+    seq: i64,
+    name: String,
+    size: String,
+    scrubbed: bool,
+    image: bool,
+    unreadable: bool,
+    added_on: String,
+}
+
+/// Bytes in a short human form.
+fn human_size(n: u64) -> String {
+    match n {
+        n if n >= 1024 * 1024 => format!("{:.1} MiB", n as f64 / (1024.0 * 1024.0)),
+        n if n >= 1024 => format!("{:.0} KiB", n as f64 / 1024.0),
+        n => format!("{n} B"),
+    }
+}
+
+type FileList = Vec<(i64, Option<crate::domain::documents::FileManifest>, String)>;
+
+fn file_rows(files: FileList) -> Vec<FileRow> {
+    files
+        .into_iter()
+        .map(|(seq, m, added_on)| match m {
+            Some(m) => FileRow {
+                seq,
+                name: one(&m.name),
+                size: human_size(m.size),
+                scrubbed: m.scrubbed,
+                image: matches!(m.content_type.as_str(), "image/jpeg" | "image/png"),
+                unreadable: false,
+                added_on,
+            },
+            None => FileRow {
+                seq,
+                name: String::new(),
+                size: String::new(),
+                scrubbed: false,
+                image: false,
+                unreadable: true,
+                added_on,
+            },
+        })
+        .collect()
+}
+
 pub struct MessageRow {
     day: String,
     who: String,
@@ -444,6 +491,7 @@ struct CasePage {
     due: Option<String>,
     history: Vec<HistoryRow>,
     messages: Vec<MessageRow>,
+    files: Vec<FileRow>,
     moves: Vec<(&'static str, &'static str, bool)>,
     flags: Vec<String>,
     notice: Option<&'static str>,
@@ -481,7 +529,7 @@ fn case_page(
     desk: &Desk,
     who: Option<Who>,
     v: CaseView,
-    (institution, targets): (String, Vec<(String, String)>),
+    (institution, targets, files): (String, Vec<(String, String)>, Vec<FileRow>),
     notice: Option<&'static str>,
     error: Option<String>,
     typed: Typed,
@@ -557,6 +605,7 @@ fn case_page(
         due: c.due_on.clone(),
         history,
         messages,
+        files,
         moves: v
             .moves
             .iter()
@@ -596,7 +645,9 @@ pub(super) async fn show_case(
             v.case(&id).map(|view| {
                 let name = v.institution_name(&view.raw.case.institution, en);
                 let targets = v.forward_targets(&view.raw.case.institution, en);
-                (view, name, targets)
+                // A case without readable files still shows; the list is best effort.
+                let files = v.files(&view.raw.case.id).unwrap_or_default();
+                (view, name, targets, files)
             })
         })
         .await
@@ -613,11 +664,11 @@ pub(super) async fn show_case(
         {
             super::actions::custodian_case(desk, case_id).await
         }
-        Ok((view, name, targets)) => case_page(
+        Ok((view, name, targets, files)) => case_page(
             desk,
             who(desk).await,
             view,
-            (name, targets),
+            (name, targets, file_rows(files)),
             notice,
             error,
             typed,

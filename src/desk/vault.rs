@@ -11,7 +11,9 @@ use crate::api::{CaseResponse, CaseSummaryJson, PendingRevealJson};
 use crate::client::{Client, ClientError, ListFilter, OfflineReport};
 use crate::crypto::token;
 use crate::domain::case::CaseState;
-use crate::domain::documents::{IdentityDocument, MessageDocument, ReasonDocument, ReportDocument};
+use crate::domain::documents::{
+    FileManifest, IdentityDocument, MessageDocument, ReasonDocument, ReportDocument,
+};
 use crate::domain::institution::Role;
 use crate::domain::workflow::RULES;
 
@@ -160,6 +162,49 @@ impl Vault {
                 .map(|_| ()),
             Act::Rekey => self.client.call(|c| c.rekey(id)),
         }
+    }
+
+    /// A case's files: (position, manifest decrypted here, or `None` if it does not open,
+    /// day added).
+    pub fn files(
+        &mut self,
+        id: &str,
+    ) -> Result<Vec<(i64, Option<FileManifest>, String)>, ClientError> {
+        let list = self.client.call(|c| c.attachments(id))?;
+        Ok(list
+            .into_iter()
+            .map(|a| {
+                let manifest = token::decode(&a.manifest)
+                    .and_then(|s| self.client.open_document::<FileManifest>(&s).ok());
+                (a.seq, manifest, a.added_on)
+            })
+            .collect())
+    }
+
+    /// One file, decrypted here, whole (held in memory, wiped when dropped).
+    pub fn file(
+        &mut self,
+        id: &str,
+        seq: i64,
+    ) -> Result<(FileManifest, zeroize::Zeroizing<Vec<u8>>), ClientError> {
+        use std::io::Read;
+        let manifest = self
+            .files(id)?
+            .into_iter()
+            .find(|(s, _, _)| *s == seq)
+            .and_then(|(_, m, _)| m)
+            .ok_or(ClientError::Server {
+                status: 404,
+                message: "no such file".into(),
+            })?;
+        let reader = self.client.call(|c| c.open_attachment(id, seq))?;
+        let mut bytes = zeroize::Zeroizing::new(Vec::new());
+        // The stream carries the padding after the file: read exactly the file.
+        reader
+            .take(manifest.size)
+            .read_to_end(&mut bytes)
+            .map_err(|e| ClientError::Transport(e.to_string()))?;
+        Ok((manifest, bytes))
     }
 
     /// A custodian opens a confidential reporter's identity (audited on the server).

@@ -76,3 +76,23 @@ crate::redacted_debug!(
     MessageDocument,
     ReasonDocument
 );
+
+/// The `type` of a file manifest.
+pub const FILE_TYPE: &str = "bisik.file";
+
+/// What is known about a file, sealed next to it (never in the database in the clear).
+#[derive(Clone, Default, Serialize, Deserialize, Zeroize, ZeroizeOnDrop, PartialEq, Eq)]
+pub struct FileManifest {
+    #[serde(rename = "type")]
+    pub doc_type: String,
+    pub version: u32,
+    /// The name as the citizen's browser sent it (members must sanitise before using it).
+    pub name: String,
+    pub content_type: String,
+    /// Bytes of the stored file (after scrubbing).
+    pub size: u64,
+    /// Whether image metadata was removed.
+    pub scrubbed: bool,
+}
+
+crate::redacted_debug!(FileManifest);

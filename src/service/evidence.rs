@@ -7,9 +7,8 @@ use std::io::{BufWriter, Write};
 
 use age::x25519;
 use bytes::Bytes;
-use serde::{Deserialize, Serialize};
 use tokio::sync::mpsc;
-use zeroize::{Zeroize, ZeroizeOnDrop, Zeroizing};
+use zeroize::{Zeroize, Zeroizing};
 
 use crate::crypto::envelope;
 use crate::crypto::stream::Sealer;
@@ -17,24 +16,7 @@ use crate::domain::scrub::{self, ImageKind};
 use crate::store::NewAttachment;
 use crate::store::blobs::{BlobStore, TempBlob};
 
-pub const FILE_TYPE: &str = "bisik.file";
-
-/// What is known about a file, sealed next to it (never in the database in the clear).
-#[derive(Clone, Default, Serialize, Deserialize, Zeroize, ZeroizeOnDrop, PartialEq, Eq)]
-pub struct FileManifest {
-    #[serde(rename = "type")]
-    pub doc_type: String,
-    pub version: u32,
-    /// The name as the citizen's browser sent it (members must sanitise before using it).
-    pub name: String,
-    pub content_type: String,
-    /// Bytes of the stored file (after scrubbing).
-    pub size: u64,
-    /// Whether image metadata was removed.
-    pub scrubbed: bool,
-}
-
-crate::redacted_debug!(FileManifest);
+pub use crate::domain::documents::{FILE_TYPE, FileManifest};
 
 /// What the uploading side sends.
 #[derive(Debug)]
