@@ -693,4 +693,28 @@ fn files_download_under_safe_names_and_only_real_images_show_inline() {
     );
     assert_eq!(bytes, text, "the file, without its padding");
     assert_eq!(headers.get("x-content-type-options").unwrap(), "nosniff");
+
+    // The printable case file names each file with the SHA-256 of its decrypted bytes.
+    let (status, _, page) = get(&format!("/case/{case_id}/print"));
+    assert_eq!(status, 200);
+    let page = String::from_utf8(page).unwrap();
+    use sha2::Digest as _;
+    let digest: String = sha2::Sha256::digest(&text)
+        .iter()
+        .map(|b| format!("{b:02x}"))
+        .collect();
+    assert!(page.contains(&digest), "{page}");
+    assert!(page.contains("Bukti pungli") && page.contains("foto.png"));
+
+    // The Ombudsman's desk: overdue counts per institution, by name.
+    let omb = DeskProcess::start(&server.base, &fx.identity_path("ombudsman-officer"), "en");
+    let (ocookie, _) = desk_session(&omb, &http, "/oversight");
+    let mut r = http
+        .get(format!("{}/oversight", omb.base))
+        .header("cookie", &ocookie)
+        .call()
+        .unwrap();
+    assert_eq!(r.status().as_u16(), 200);
+    let page = r.body_mut().read_to_string().unwrap();
+    assert!(page.contains("id=\"overdue\"") && page.contains("id=\"nav-oversight\""), "{page}");
 }

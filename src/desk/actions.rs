@@ -13,7 +13,8 @@ use serde::Deserialize;
 use zeroize::{Zeroize, ZeroizeOnDrop};
 
 use super::Desk;
-use super::pages::{Who, html, server_problem, show_case};
+use super::case::show_case;
+use super::pages::{Who, html, server_problem};
 use super::texts::{DeskTexts, texts};
 use super::vault::Act;
 use crate::web::i18n::Lang;

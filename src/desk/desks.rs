@@ -262,3 +262,36 @@ pub async fn intake(State(desk): State<Arc<Desk>>, Form(f): Form<IntakeForm>) ->
         }
     }
 }
+
+// ---- oversight --------------------------------------------------------------------------
+
+#[derive(Template)]
+#[template(path = "desk/oversight.html")]
+struct OversightPage {
+    t: &'static DeskTexts,
+    lang: Lang,
+    who: Option<Who>,
+    csrf: String,
+    counts: Vec<(String, i64)>,
+}
+
+/// `GET /oversight`: overdue counts per institution (metadata only) and the escalated cases.
+pub async fn oversight(State(desk): State<Arc<Desk>>) -> Response {
+    let en = desk.lang().is_en();
+    let Some(result) = desk.with_vault(move |v| v.overdue_counts(en)).await else {
+        return locked();
+    };
+    match result {
+        Ok(counts) => html(
+            StatusCode::OK,
+            &OversightPage {
+                t: texts(desk.lang()),
+                lang: desk.lang(),
+                who: who(&desk).await,
+                csrf: desk.csrf(),
+                counts,
+            },
+        ),
+        Err(e) => server_problem(&desk, &e),
+    }
+}

@@ -15,8 +15,10 @@
 //! - the citizen pages' headers (strict CSP, no scripts at all, no third-party resources).
 
 pub mod actions;
+pub mod case;
 pub mod desks;
 pub mod guard;
+pub mod inbox;
 pub mod pages;
 pub mod texts;
 pub mod vault;
@@ -191,17 +193,19 @@ impl Desk {
 /// The desk's routes, behind its guard and the strict headers.
 pub fn router(desk: Arc<Desk>) -> Router {
     let routes = Router::new()
-        .route("/", get(pages::inbox))
+        .route("/", get(inbox::inbox))
         .route("/open", get(pages::open))
-        .route("/case/{id}", get(pages::case))
-        .route("/case/{id}/reply", post(pages::reply))
-        .route("/case/{id}/state", post(pages::set_state))
+        .route("/case/{id}", get(case::case))
+        .route("/case/{id}/reply", post(case::reply))
+        .route("/case/{id}/state", post(case::set_state))
         .route("/case/{id}/act", post(actions::act))
         .route("/case/{id}/identity", post(actions::identity))
         .route("/case/{id}/file/{seq}", get(actions::file))
+        .route("/case/{id}/print", get(case::print))
         .route("/custody", get(desks::custody))
         .route("/custody/{id}/{seq}", post(desks::decide))
         .route("/intake", get(desks::intake_form).post(desks::intake))
+        .route("/oversight", get(desks::oversight))
         .route("/lock", post(pages::lock))
         .route("/locked", get(pages::locked))
         .route("/unlock", post(pages::unlock))

@@ -207,6 +207,32 @@ impl Vault {
         Ok((manifest, bytes))
     }
 
+    /// Oversight: how many cases each institution has past their due day, with names.
+    pub fn overdue_counts(&mut self, english: bool) -> Result<Vec<(String, i64)>, ClientError> {
+        let counts = self.client.call(|c| c.overdue_counts())?;
+        Ok(counts
+            .into_iter()
+            .map(|c| (self.institution_name(&c.institution, english), c.overdue))
+            .collect())
+    }
+
+    /// Every file of a case with the SHA-256 of its decrypted bytes (for the printed file).
+    pub fn file_digests(&mut self, id: &str) -> Result<Vec<(String, String)>, ClientError> {
+        use sha2::Digest as _;
+        let seqs: Vec<i64> = self.files(id)?.into_iter().map(|(s, _, _)| s).collect();
+        let mut out = Vec::new();
+        for seq in seqs {
+            let (manifest, bytes) = self.file(id, seq)?;
+            let digest = sha2::Sha256::digest(&bytes[..]);
+            let hex = digest
+                .iter()
+                .map(|b| format!("{b:02x}"))
+                .collect::<String>();
+            out.push((manifest.name.clone(), hex));
+        }
+        Ok(out)
+    }
+
     /// A custodian opens a confidential reporter's identity (audited on the server).
     pub fn identity(&mut self, id: &str) -> Result<IdentityDocument, ClientError> {
         let sealed = self.client.call(|c| c.identity_envelope(id))?;

@@ -1,0 +1,468 @@
+//! The case page: the report, its files, history and conversation, decrypted here, and the
+//! forms to answer the reporter and move the case.
+
+use std::sync::Arc;
+
+use askama::Template;
+use axum::extract::{Form, Path, Query, State};
+use axum::http::StatusCode;
+use axum::response::{IntoResponse, Redirect, Response};
+use serde::Deserialize;
+use zeroize::{Zeroize, ZeroizeOnDrop};
+
+use super::Desk;
+use super::pages::{Choice, Who, html, locked_redirect, many, one, server_problem, who};
+use super::texts::{DeskTexts, texts};
+use super::vault::CaseView;
+use crate::client::ClientError;
+use crate::domain::case::{Actor, CaseState, Kind, Privacy};
+use crate::domain::institution::Role;
+use crate::domain::workflow::can_forward;
+use crate::web::i18n::Lang;
+
+pub struct HistoryRow {
+    day: String,
+    who: String,
+    what: String,
+    reason: Option<String>,
+}
+
+pub struct FileRow {
+    seq: i64,
+    name: String,
+    size: String,
+    scrubbed: bool,
+    image: bool,
+    unreadable: bool,
+    added_on: String,
+}
+
+/// Bytes in a short human form.
+fn human_size(n: u64) -> String {
+    match n {
+        n if n >= 1024 * 1024 => format!("{:.1} MiB", n as f64 / (1024.0 * 1024.0)),
+        n if n >= 1024 => format!("{:.0} KiB", n as f64 / 1024.0),
+        n => format!("{n} B"),
+    }
+}
+
+type FileList = Vec<(i64, Option<crate::domain::documents::FileManifest>, String)>;
+
+fn file_rows(files: FileList) -> Vec<FileRow> {
+    files
+        .into_iter()
+        .map(|(seq, m, added_on)| match m {
+            Some(m) => FileRow {
+                seq,
+                name: one(&m.name),
+                size: human_size(m.size),
+                scrubbed: m.scrubbed,
+                image: matches!(m.content_type.as_str(), "image/jpeg" | "image/png"),
+                unreadable: false,
+                added_on,
+            },
+            None => FileRow {
+                seq,
+                name: String::new(),
+                size: String::new(),
+                scrubbed: false,
+                image: false,
+                unreadable: true,
+                added_on,
+            },
+        })
+        .collect()
+}
+
+pub struct MessageRow {
+    day: String,
+    who: String,
+    body: String,
+    mine: bool,
+}
+
+#[derive(Template)]
+#[template(path = "desk/case.html")]
+struct CasePage {
+    t: &'static DeskTexts,
+    lang: Lang,
+    who: Option<Who>,
+    csrf: String,
+    id: String,
+    title: String,
+    unreadable: bool,
+    body: String,
+    kind: &'static str,
+    category: Option<String>,
+    occurred: Option<String>,
+    location: Option<String>,
+    concerns: Option<String>,
+    privacy: &'static str,
+    has_identity: bool,
+    state: &'static str,
+    institution: String,
+    due: Option<String>,
+    history: Vec<HistoryRow>,
+    messages: Vec<MessageRow>,
+    files: Vec<FileRow>,
+    moves: Vec<(&'static str, &'static str, bool)>,
+    flags: Vec<String>,
+    notice: Option<&'static str>,
+    error: Option<String>,
+    typed_reply: String,
+    typed_reason: String,
+    is_triage: bool,
+    is_reader: bool,
+    is_custodian: bool,
+    can_forward: bool,
+    targets: Vec<(String, String)>,
+    kinds: Vec<Choice>,
+    tags: String,
+}
+
+fn actor_label(t: &'static DeskTexts, column: &str) -> String {
+    match Actor::from_column(column) {
+        Actor::Reporter => t.reporter.to_owned(),
+        Actor::Member {
+            handle,
+            institution,
+        } => format!("{handle} · {institution}"),
+        Actor::System => "—".to_owned(),
+    }
+}
+
+/// What the form typed, kept when the page comes back with a problem.
+#[derive(Default)]
+pub(super) struct Typed {
+    reply: String,
+    reason: String,
+}
+
+/// The history (with reasons) and the conversation of a case, as shown.
+fn history_and_messages(t: &'static DeskTexts, v: &CaseView) -> (Vec<HistoryRow>, Vec<MessageRow>) {
+    let history: Vec<HistoryRow> = v
+        .raw
+        .events
+        .iter()
+        .zip(&v.reasons)
+        .map(|(e, reason)| HistoryRow {
+            day: e.day.clone(),
+            who: actor_label(t, &e.actor),
+            what: match (e.extension_days, &e.forwarded_to) {
+                (Some(days), _) => t.extended_by.replace("{days}", &days.to_string()),
+                (None, Some(to)) => t.forwarded_to.replace("{institution}", to),
+                (None, None) => CaseState::parse(&e.state)
+                    .map_or_else(|| e.state.clone(), |s| t.state(s).to_owned()),
+            },
+            reason: reason.as_ref().map(|r| match r {
+                Ok(doc) => many(&doc.text),
+                Err(()) => t.unreadable.to_owned(),
+            }),
+        })
+        .collect();
+    let messages: Vec<MessageRow> = v
+        .raw
+        .messages
+        .iter()
+        .zip(&v.messages)
+        .map(|(m, doc)| MessageRow {
+            day: m.written_on.clone(),
+            who: actor_label(t, &m.author),
+            body: doc
+                .as_ref()
+                .map_or_else(|| t.unreadable.to_owned(), |d| many(&d.body)),
+            mine: m.author != "reporter",
+        })
+        .collect();
+    (history, messages)
+}
+
+fn case_page(
+    desk: &Desk,
+    who: Option<Who>,
+    v: CaseView,
+    (institution, targets, files): (String, Vec<(String, String)>, Vec<FileRow>),
+    notice: Option<&'static str>,
+    error: Option<String>,
+    typed: Typed,
+) -> Response {
+    let lang = desk.lang();
+    let (t, w) = (texts(lang), lang.texts());
+    let c = &v.raw.case;
+    let (history, messages) = history_and_messages(t, &v);
+    let report = v.report.as_ref();
+    let has = |r: Role| v.roles.contains(&r);
+    let state = CaseState::parse(&c.state);
+    let page = CasePage {
+        is_triage: has(Role::Triage),
+        is_reader: has(Role::Triage) || has(Role::Investigator),
+        is_custodian: has(Role::Custodian),
+        can_forward: has(Role::Triage) && state.is_some_and(can_forward),
+        targets,
+        kinds: Kind::ALL
+            .iter()
+            .map(|k| (k.as_str(), w.kind(*k), k.as_str() == c.kind))
+            .collect(),
+        tags: one(&v.raw.tags.join(", ")),
+        t,
+        lang,
+        who,
+        csrf: desk.csrf(),
+        id: c.id.clone(),
+        title: report.map_or_else(|| t.unreadable.to_owned(), |r| one(&r.title)),
+        unreadable: report.is_none(),
+        body: report.map(|r| many(&r.body)).unwrap_or_default(),
+        kind: Kind::parse(&c.kind).map_or("?", |k| w.kind(k)),
+        category: c.category.as_deref().map(one),
+        occurred: report.and_then(|r| r.occurred_on.as_deref().map(one)),
+        location: report.and_then(|r| r.location.as_deref().map(one)),
+        concerns: report.and_then(|r| r.concerns.as_deref().map(one)),
+        privacy: Privacy::parse(&c.privacy).map_or("?", |p| w.privacy(p)),
+        has_identity: v.raw.has_identity,
+        state: CaseState::parse(&c.state).map_or("?", |s| t.state(s)),
+        institution,
+        due: c.due_on.clone(),
+        history,
+        messages,
+        files,
+        moves: v
+            .moves
+            .iter()
+            .map(|(s, needs)| (s.as_str(), t.state(*s), *needs))
+            .collect(),
+        flags: v.raw.reporter_could_not_open.clone(),
+        notice,
+        error: error.clone(),
+        typed_reply: typed.reply,
+        typed_reason: typed.reason,
+    };
+    let status = if error.is_some() {
+        StatusCode::UNPROCESSABLE_ENTITY
+    } else {
+        StatusCode::OK
+    };
+    html(status, &page)
+}
+
+#[derive(Debug, Deserialize)]
+pub struct CaseQuery {
+    #[serde(default)]
+    done: String,
+}
+
+pub(super) async fn show_case(
+    desk: &Arc<Desk>,
+    id: String,
+    notice: Option<&'static str>,
+    error: Option<String>,
+    typed: Typed,
+) -> Response {
+    let en = desk.lang().is_en();
+    let case_id = id.clone();
+    let Some(result) = desk
+        .with_vault(move |v| {
+            v.case(&id).map(|view| {
+                let name = v.institution_name(&view.raw.case.institution, en);
+                let targets = v.forward_targets(&view.raw.case.institution, en);
+                // A case without readable files still shows; the list is best effort.
+                let files = v.files(&view.raw.case.id).unwrap_or_default();
+                (view, name, targets, files)
+            })
+        })
+        .await
+    else {
+        return locked_redirect();
+    };
+    match result {
+        // A custodian does not read cases: the page offers what custody needs.
+        Err(ClientError::Server { status: 403, .. })
+            if desk
+                .with_vault(|v| v.roles().contains(&Role::Custodian))
+                .await
+                .unwrap_or(false) =>
+        {
+            super::actions::custodian_case(desk, case_id).await
+        }
+        Ok((view, name, targets, files)) => case_page(
+            desk,
+            who(desk).await,
+            view,
+            (name, targets, file_rows(files)),
+            notice,
+            error,
+            typed,
+        ),
+        Err(e) => server_problem(desk, &e),
+    }
+}
+
+pub async fn case(
+    State(desk): State<Arc<Desk>>,
+    Path(id): Path<String>,
+    Query(q): Query<CaseQuery>,
+) -> Response {
+    let t = texts(desk.lang());
+    let notice = match q.done.as_str() {
+        "reply" => Some(t.done_reply),
+        "state" => Some(t.done_state),
+        "act" => Some(t.done_act),
+        _ => None,
+    };
+    show_case(&desk, id, notice, None, Typed::default()).await
+}
+
+#[derive(Deserialize, Zeroize, ZeroizeOnDrop, Default)]
+pub struct ReplyForm {
+    #[serde(default)]
+    message: String,
+}
+
+pub async fn reply(
+    State(desk): State<Arc<Desk>>,
+    Path(id): Path<String>,
+    Form(f): Form<ReplyForm>,
+) -> Response {
+    let t = texts(desk.lang());
+    let text = f.message.trim().to_owned();
+    if text.is_empty() {
+        return show_case(&desk, id, None, Some(t.err_empty.into()), Typed::default()).await;
+    }
+    let case_id = id.clone();
+    let sent = desk.with_vault(move |v| v.reply(&case_id, &text)).await;
+    match sent {
+        None => locked_redirect(),
+        Some(Ok(())) => Redirect::to(&format!("/case/{id}?done=reply")).into_response(),
+        Some(Err(e)) => {
+            let typed = Typed {
+                reply: f.message.clone(),
+                ..Typed::default()
+            };
+            show_case(
+                &desk,
+                id,
+                None,
+                Some(format!("{} {e}", t.err_server)),
+                typed,
+            )
+            .await
+        }
+    }
+}
+
+#[derive(Deserialize, Zeroize, ZeroizeOnDrop, Default)]
+pub struct StateForm {
+    #[serde(default)]
+    state: String,
+    #[serde(default)]
+    reason: String,
+}
+
+pub async fn set_state(
+    State(desk): State<Arc<Desk>>,
+    Path(id): Path<String>,
+    Form(f): Form<StateForm>,
+) -> Response {
+    let t = texts(desk.lang());
+    let reason = Some(f.reason.trim().to_owned()).filter(|r| !r.is_empty());
+    let (case_id, state) = (id.clone(), f.state.clone());
+    let moved = desk
+        .with_vault(move |v| v.set_state(&case_id, &state, reason.as_deref()))
+        .await;
+    match moved {
+        None => locked_redirect(),
+        Some(Ok(())) => Redirect::to(&format!("/case/{id}?done=state")).into_response(),
+        Some(Err(e)) => {
+            let typed = Typed {
+                reason: f.reason.clone(),
+                ..Typed::default()
+            };
+            show_case(
+                &desk,
+                id,
+                None,
+                Some(format!("{} {e}", t.err_server)),
+                typed,
+            )
+            .await
+        }
+    }
+}
+
+crate::redacted_debug!(HistoryRow, MessageRow, FileRow, ReplyForm, StateForm);
+
+#[derive(Template)]
+#[template(path = "desk/print.html")]
+struct PrintPage {
+    t: &'static DeskTexts,
+    lang: Lang,
+    who: Option<Who>,
+    csrf: String,
+    id: String,
+    title: String,
+    body: String,
+    state: &'static str,
+    institution: String,
+    kind: &'static str,
+    received: String,
+    occurred: Option<String>,
+    location: Option<String>,
+    history: Vec<HistoryRow>,
+    messages: Vec<MessageRow>,
+    files: Vec<(String, String)>,
+    printed_by: String,
+    printed_on: String,
+}
+
+crate::redacted_debug!(PrintPage);
+
+/// `GET /case/{id}/print`: the case on one page for the legal file (the browser prints it or
+/// saves it as PDF): report, history, conversation, and each file's name with the SHA-256 of
+/// its decrypted bytes. Never the identity.
+pub async fn print(State(desk): State<Arc<Desk>>, Path(id): Path<String>) -> Response {
+    let lang = desk.lang();
+    let (t, w) = (texts(lang), lang.texts());
+    let en = lang.is_en();
+    let Some(result) = desk
+        .with_vault(move |v| {
+            let view = v.case(&id)?;
+            let digests = v.file_digests(&id)?;
+            let name = v.institution_name(&view.raw.case.institution, en);
+            Ok::<_, ClientError>((view, digests, name))
+        })
+        .await
+    else {
+        return locked_redirect();
+    };
+    let (v, digests, institution) = match result {
+        Ok(r) => r,
+        Err(e) => return server_problem(&desk, &e),
+    };
+    let (history, messages) = history_and_messages(t, &v);
+    let who = who(&desk).await;
+    let report = v.report.as_ref();
+    let c = &v.raw.case;
+    let page = PrintPage {
+        t,
+        lang,
+        printed_by: who
+            .as_ref()
+            .map(|w| format!("{} · {}", w.handle, w.institution))
+            .unwrap_or_default(),
+        printed_on: crate::domain::clock::day_string(time::OffsetDateTime::now_utc().date()),
+        who,
+        csrf: desk.csrf(),
+        id: c.id.clone(),
+        title: report.map_or_else(|| t.unreadable.to_owned(), |r| one(&r.title)),
+        body: report.map(|r| many(&r.body)).unwrap_or_default(),
+        state: CaseState::parse(&c.state).map_or("?", |s| t.state(s)),
+        institution,
+        kind: Kind::parse(&c.kind).map_or("?", |k| w.kind(k)),
+        received: c.received_on.clone(),
+        occurred: report.and_then(|r| r.occurred_on.as_deref().map(one)),
+        location: report.and_then(|r| r.location.as_deref().map(one)),
+        history,
+        messages,
+        files: digests.into_iter().map(|(n, d)| (one(&n), d)).collect(),
+    };
+    html(StatusCode::OK, &page)
+}

@@ -1,0 +1,177 @@
+//! The inbox: a page of cases with titles decrypted here, filters, paging, and a search over
+//! decrypted titles and bodies held in memory only.
+
+use std::sync::Arc;
+
+use askama::Template;
+use axum::extract::{Query, State};
+use axum::http::StatusCode;
+use axum::response::Response;
+use serde::Deserialize;
+
+use super::Desk;
+use super::pages::{Choice, Who, html, locked_redirect, one, server_problem, who};
+use super::texts::{DeskTexts, texts};
+use super::vault::{InboxQuery, Row};
+use crate::domain::case::{CaseState, Kind};
+use crate::web::i18n::Lang;
+
+#[derive(Debug, Deserialize, Default)]
+pub struct InboxForm {
+    #[serde(default)]
+    state: String,
+    #[serde(default)]
+    kind: String,
+    #[serde(default)]
+    overdue: Option<String>,
+    #[serde(default)]
+    escalated: Option<String>,
+    #[serde(default)]
+    q: String,
+    #[serde(default)]
+    page: u32,
+    #[serde(default)]
+    done: String,
+}
+
+pub struct InboxRow {
+    id: String,
+    title: String,
+    unreadable: bool,
+    state: &'static str,
+    institution: String,
+    received: String,
+    due: Option<String>,
+    overdue: bool,
+    escalated: bool,
+}
+
+#[derive(Template)]
+#[template(path = "desk/inbox.html")]
+struct InboxPage {
+    t: &'static DeskTexts,
+    lang: Lang,
+    who: Option<Who>,
+    csrf: String,
+    states: Vec<Choice>,
+    kinds: Vec<Choice>,
+    overdue: bool,
+    escalated: bool,
+    q: String,
+    rows: Vec<InboxRow>,
+    notice: Option<&'static str>,
+    page: u32,
+    newer: Option<String>,
+    older: Option<String>,
+}
+
+fn inbox_link(f: &InboxForm, page: u32) -> String {
+    let mut pairs = vec![("page", page.to_string())];
+    for (k, v) in [("state", &f.state), ("kind", &f.kind), ("q", &f.q)] {
+        if !v.is_empty() {
+            pairs.push((k, v.clone()));
+        }
+    }
+    if f.overdue.is_some() {
+        pairs.push(("overdue", "on".into()));
+    }
+    if f.escalated.is_some() {
+        pairs.push(("escalated", "on".into()));
+    }
+    format!(
+        "/?{}",
+        serde_urlencoded::to_string(pairs).unwrap_or_default()
+    )
+}
+
+fn inbox_row(t: &'static DeskTexts, row: Row, institution: String, today: &str) -> InboxRow {
+    let s = row.summary;
+    let overdue = s
+        .due_on
+        .as_deref()
+        .is_some_and(|d| d < today && !matches!(s.state.as_str(), "closed" | "archived"));
+    InboxRow {
+        state: CaseState::parse(&s.state).map_or("?", |x| t.state(x)),
+        title: one(&row.opened.title),
+        unreadable: row.opened.unreadable,
+        received: s.received_on.clone(),
+        due: s.due_on.clone(),
+        escalated: s.escalated_on.is_some(),
+        overdue,
+        institution,
+        id: s.id,
+    }
+}
+
+pub async fn inbox(State(desk): State<Arc<Desk>>, Query(f): Query<InboxForm>) -> Response {
+    let lang = desk.lang();
+    let (t, w) = (texts(lang), lang.texts());
+    let query = InboxQuery {
+        state: Some(f.state.clone()).filter(|s| CaseState::parse(s).is_some()),
+        kind: Some(f.kind.clone()).filter(|k| Kind::parse(k).is_some()),
+        overdue: f.overdue.is_some(),
+        escalated: f.escalated.is_some(),
+        q: Some(f.q.clone()).filter(|q| !q.trim().is_empty()),
+        page: f.page.min(10_000),
+    };
+    let en = lang.is_en();
+    let Some(result) = desk
+        .with_vault(move |v| {
+            v.inbox(&query).map(|(rows, more)| {
+                let rows: Vec<(Row, String)> = rows
+                    .into_iter()
+                    .map(|r| {
+                        let name = v.institution_name(&r.summary.institution, en);
+                        (r, name)
+                    })
+                    .collect();
+                (rows, more)
+            })
+        })
+        .await
+    else {
+        return locked_redirect();
+    };
+    let (rows, more) = match result {
+        Ok(r) => r,
+        Err(e) => return server_problem(&desk, &e),
+    };
+    let today = crate::domain::clock::day_string(time::OffsetDateTime::now_utc().date());
+    let page = f.page.min(10_000);
+    let states = std::iter::once(("", t.any, f.state.is_empty()))
+        .chain(
+            CaseState::ALL
+                .iter()
+                .map(|s| (s.as_str(), t.state(*s), f.state == s.as_str())),
+        )
+        .collect();
+    let kinds = std::iter::once(("", t.any, f.kind.is_empty()))
+        .chain(
+            Kind::ALL
+                .iter()
+                .map(|k| (k.as_str(), w.kind(*k), f.kind == k.as_str())),
+        )
+        .collect();
+    let page_html = InboxPage {
+        t,
+        lang,
+        who: who(&desk).await,
+        csrf: desk.csrf(),
+        states,
+        kinds,
+        overdue: f.overdue.is_some(),
+        escalated: f.escalated.is_some(),
+        q: f.q.clone(),
+        rows: rows
+            .into_iter()
+            .map(|(r, name)| inbox_row(t, r, name, &today))
+            .collect(),
+        notice: (f.done == "forward").then_some(t.done_forward),
+        page,
+        newer: (page > 0).then(|| inbox_link(&f, page - 1)),
+        older: more.then(|| inbox_link(&f, page + 1)),
+    };
+    html(StatusCode::OK, &page_html)
+}
+
+crate::redacted_debug!(InboxRow);
