@@ -60,6 +60,13 @@ enum BenchCommand {
         #[arg(long)]
         server_bin: Option<std::path::PathBuf>,
     },
+    /// The officers' desk over many sealed cases: inbox titles decrypted on the desk's side and
+    /// a search over every decrypted case (see BENCHMARKS.md).
+    Desk {
+        /// Seed this many cases (sealed to the health office's readers).
+        #[arg(long, default_value_t = 10_000)]
+        cases: usize,
+    },
     /// Argon2id latency (one core) and throughput (all cores) with the configured parameters.
     Kdf {
         /// Read the parameters from this config file (default: the built-in defaults).
@@ -126,6 +133,22 @@ pub fn run(args: BenchArgs) -> Result<(), String> {
                 );
             }
             println!("{}", serde_json::to_string(&runs).unwrap_or_default());
+            Ok(())
+        }
+        BenchCommand::Desk { cases } => {
+            let r = super::bench_desk::run(cases.max(1))?;
+            println!(
+                "{} cases | inbox first page: cold {:.0} ms, warm {:.1} ms | newest 1,000 titles (20 pages) cold {:.0} ms | search over all: cold {:.0} ms, warm {:.1} ms ({} hits on the first page) | desk peak memory {:.0} MiB",
+                r.cases,
+                r.inbox_first_page_cold_ms,
+                r.inbox_first_page_warm_ms,
+                r.inbox_1000_titles_cold_ms,
+                r.search_cold_ms,
+                r.search_warm_ms,
+                r.search_hits,
+                r.desk_peak_rss_kib.unwrap_or(0) as f64 / 1024.0
+            );
+            println!("{}", serde_json::to_string(&r).unwrap_or_default());
             Ok(())
         }
         BenchCommand::Kdf { config, rounds } => {

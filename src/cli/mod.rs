@@ -2,6 +2,7 @@
 
 pub mod audit;
 pub mod bench;
+pub mod bench_desk;
 pub mod case;
 pub mod demo;
 pub mod desk;
