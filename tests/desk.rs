@@ -24,8 +24,13 @@ struct DeskProcess {
 
 impl DeskProcess {
     fn start(server: &str, identity: &Path, lang: &str) -> Self {
+        Self::start_with(server, identity, lang, &[])
+    }
+
+    fn start_with(server: &str, identity: &Path, lang: &str, extra: &[&str]) -> Self {
         let mut child = Command::new(bisik_bin())
             .args(["desk", "--no-browser", "--server", server, "--lang", lang])
+            .args(extra)
             .arg("--identity")
             .arg(identity)
             .stdin(Stdio::null())
@@ -716,5 +721,38 @@ fn files_download_under_safe_names_and_only_real_images_show_inline() {
         .unwrap();
     assert_eq!(r.status().as_u16(), 200);
     let page = r.body_mut().read_to_string().unwrap();
-    assert!(page.contains("id=\"overdue\"") && page.contains("id=\"nav-oversight\""), "{page}");
+    assert!(
+        page.contains("id=\"overdue\"") && page.contains("id=\"nav-oversight\""),
+        "{page}"
+    );
+}
+
+#[test]
+fn an_idle_desk_locks_itself_and_forgets_what_it_decrypted() {
+    let fx = Fixture::new(CHEAP_KDF);
+    let server = ServerProcess::start(&fx.config_path, &[]);
+    let (_, case_id) = file_report(&server.base, "Air PDAM keruh", "Sudah seminggu.");
+    let desk = DeskProcess::start_with(
+        &server.base,
+        &fx.identity_path("desk-triage"),
+        "en",
+        &["--idle-lock-seconds", "2"],
+    );
+    let http = raw();
+    let (cookie, _) = desk_session(&desk, &http, &format!("/case/{case_id}"));
+    std::thread::sleep(Duration::from_millis(2500));
+    let r = http
+        .get(format!("{}/case/{case_id}", desk.base))
+        .header("cookie", &cookie)
+        .call()
+        .unwrap();
+    assert_eq!(r.status().as_u16(), 303, "an idle desk locks");
+    assert_eq!(r.headers().get("location").unwrap(), "/locked");
+    let mut r = http
+        .get(format!("{}/locked", desk.base))
+        .header("cookie", &cookie)
+        .call()
+        .unwrap();
+    let page = r.body_mut().read_to_string().unwrap();
+    assert!(page.contains("id=\"unlock\"") && !page.contains("Air PDAM keruh"));
 }

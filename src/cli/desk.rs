@@ -25,6 +25,9 @@ pub struct DeskArgs {
     /// Lock (drop the identity and every decrypted text) after this many idle minutes.
     #[arg(long, default_value_t = 15)]
     idle_lock_minutes: u64,
+    /// The idle time in seconds instead (overrides the minutes; for trying the lock out).
+    #[arg(long)]
+    idle_lock_seconds: Option<u64>,
     /// Language of the pages: id (Bahasa Indonesia) or en.
     #[arg(long, default_value = "id")]
     lang: String,
@@ -40,7 +43,11 @@ pub fn run(args: DeskArgs) -> Result<(), String> {
         identity_path: args.identity,
         proxy: args.proxy,
         listen: args.listen,
-        idle_lock: Duration::from_secs(args.idle_lock_minutes.max(1) * 60),
+        idle_lock: Duration::from_secs(
+            args.idle_lock_seconds
+                .unwrap_or(args.idle_lock_minutes.saturating_mul(60))
+                .max(1),
+        ),
         lang: Lang::from_code(&args.lang).ok_or("--lang is id or en")?,
     };
     let no_browser = args.no_browser;
