@@ -52,6 +52,9 @@ pub struct CaseSummaryJson {
     pub escalated_on: Option<String>,
     #[serde(default)]
     pub channel: String,
+    /// The handle of the investigator the case is assigned to, if any.
+    #[serde(default)]
+    pub assigned_to: Option<String>,
 }
 
 impl From<&CaseSummary> for CaseSummaryJson {
@@ -67,6 +70,7 @@ impl From<&CaseSummary> for CaseSummaryJson {
             due_on: s.due_on.map(day_string),
             escalated_on: s.escalated_on.map(day_string),
             channel: s.channel.clone(),
+            assigned_to: s.assigned_to.clone(),
         }
     }
 }
@@ -134,6 +138,11 @@ pub struct CaseResponse {
     /// "content", "identity"): sealed to the wrong keys; triage should have them re-sealed.
     #[serde(default)]
     pub reporter_could_not_open: Vec<String>,
+    /// Internal notes between the institution's officers, each a `bisik.note` envelope sealed
+    /// to the readers only (never the reporter). Empty for anyone but the owning institution's
+    /// readers.
+    #[serde(default)]
+    pub notes: Vec<MessageJson>,
 }
 
 #[derive(Debug, Serialize, Deserialize)]
@@ -246,6 +255,9 @@ pub struct ForwardRequest {
     /// Every attachment, re-sealed for the target (blobs uploaded first to `/blobs`).
     #[serde(default)]
     pub attachments: Vec<SealedAttachment>,
+    /// Every internal note, re-sealed for the target's readers only (never the reporter).
+    #[serde(default)]
+    pub notes: Vec<SealedItem>,
 }
 
 /// A re-sealed attachment: its new blob (uploaded to `/blobs`) and manifest envelope.
@@ -325,6 +337,9 @@ pub struct RekeyRequest {
     pub reasons: Vec<SealedItem>,
     #[serde(default)]
     pub attachments: Vec<SealedAttachment>,
+    /// Every internal note, re-sealed for the current readers only (never the reporter).
+    #[serde(default)]
+    pub notes: Vec<SealedItem>,
 }
 
 #[derive(Debug, Serialize, Deserialize)]
@@ -382,4 +397,35 @@ pub struct AttachmentJson {
 #[derive(Debug, Serialize, Deserialize)]
 pub struct AttachmentsResponse {
     pub attachments: Vec<AttachmentJson>,
+}
+
+/// `POST /cases/{id}/assignment`: triage assigns the case to one of its institution's
+/// investigators; `null` clears the assignment.
+#[derive(Debug, Serialize, Deserialize)]
+pub struct AssignRequest {
+    #[serde(default)]
+    pub handle: Option<String>,
+}
+
+#[derive(Debug, Serialize, Deserialize)]
+pub struct AssignResponse {
+    pub assigned_to: Option<String>,
+}
+
+/// Whom an internal note is sealed to: the case's readers, never the reporter.
+#[derive(Debug, Serialize, Deserialize)]
+pub struct NoteRecipientsResponse {
+    pub readers: Vec<String>,
+}
+
+#[derive(Debug, Serialize, Deserialize)]
+pub struct NoteRequest {
+    /// A `bisik.note` document sealed to exactly the readers of [`NoteRecipientsResponse`].
+    pub envelope: String,
+}
+
+#[derive(Debug, Serialize, Deserialize)]
+pub struct NoteCreated {
+    /// The note's position among the case's notes.
+    pub seq: i64,
 }

@@ -70,6 +70,9 @@ enum CaseCommand {
         /// Only cases escalated to the oversight body.
         #[arg(long)]
         escalated: bool,
+        /// Only cases assigned to you.
+        #[arg(long)]
+        mine: bool,
         #[arg(long, default_value_t = 100)]
         limit: u32,
         #[arg(long, default_value_t = 0)]
@@ -83,6 +86,22 @@ enum CaseCommand {
     IdentityEnvelope { id: String },
     /// Write to the citizen: TEXT, or --file FILE (- for stdin), or else your $EDITOR.
     Reply {
+        id: String,
+        text: Option<String>,
+        #[arg(long, conflicts_with = "text")]
+        file: Option<PathBuf>,
+    },
+    /// Assign the case to one of your institution's investigators (triage), or --clear it.
+    Assign {
+        id: String,
+        #[arg(required_unless_present = "clear")]
+        handle: Option<String>,
+        #[arg(long, conflicts_with = "handle")]
+        clear: bool,
+    },
+    /// Write an internal note for your institution's officers — never shown to the reporter:
+    /// TEXT, or --file FILE (- for stdin), or else your $EDITOR.
+    Note {
         id: String,
         text: Option<String>,
         #[arg(long, conflicts_with = "text")]
@@ -226,6 +245,7 @@ pub fn run(args: CaseArgs) -> Result<(), String> {
             category,
             overdue,
             escalated,
+            mine,
             limit,
             offset,
         } => {
@@ -238,13 +258,18 @@ pub fn run(args: CaseArgs) -> Result<(), String> {
                 limit,
                 offset,
             };
-            let cases = client.call(|c| c.list(&filter)).map_err(e)?;
+            let cases = if mine {
+                client.call(|c| c.list_assigned_to_me(&filter))
+            } else {
+                client.call(|c| c.list(&filter))
+            }
+            .map_err(e)?;
             if cases.is_empty() {
                 println!("no cases");
                 return Ok(());
             }
             println!(
-                "ID         KIND                 CATEGORY         STATE              RECEIVED     DUE          PRIVACY"
+                "ID         KIND                 CATEGORY         STATE              RECEIVED     DUE          ASSIGNED TO            PRIVACY"
             );
             let today = crate::domain::clock::day_string(time::OffsetDateTime::now_utc().date());
             for c in cases {
@@ -255,13 +280,14 @@ pub fn run(args: CaseArgs) -> Result<(), String> {
                 };
                 // Every column is one line: nothing from the server can start a line of its own.
                 println!(
-                    "{:<10} {:<20} {:<16} {:<18} {:<12} {:<12} {}{}",
+                    "{:<10} {:<20} {:<16} {:<18} {:<12} {:<12} {:<22} {}{}",
                     one(&c.id),
                     one(&c.kind),
                     one(c.category.as_deref().unwrap_or("-")),
                     one(&c.state),
                     one(&c.received_on),
                     due,
+                    one(c.assigned_to.as_deref().unwrap_or("-")),
                     one(&c.privacy),
                     if c.escalated_on.is_some() {
                         " (escalated)"
@@ -287,6 +313,26 @@ pub fn run(args: CaseArgs) -> Result<(), String> {
             }
             client.call(|c| c.reply(&id, &text)).map_err(e)?;
             println!("sent");
+            Ok(())
+        }
+        CaseCommand::Assign { id, handle, clear } => {
+            let handle = handle.filter(|_| !clear);
+            let now = client
+                .call(|c| c.assign(&id, handle.as_deref()))
+                .map_err(e)?;
+            match now {
+                Some(h) => println!("{id} assigned to {}", one(&h)),
+                None => println!("{id} is assigned to nobody"),
+            }
+            Ok(())
+        }
+        CaseCommand::Note { id, text, file } => {
+            let text = message_text(text, file)?;
+            if text.trim().is_empty() {
+                return Err("the note is empty: nothing saved".into());
+            }
+            let seq = client.call(|c| c.note(&id, &text)).map_err(e)?;
+            println!("internal note {seq} saved on {id} (not visible to the reporter)");
             Ok(())
         }
         CaseCommand::SetState { id, state, reason } => {
@@ -535,6 +581,10 @@ fn print_case(client: &Client, case: &CaseResponse) -> Result<(), crate::client:
             one(&case.reporter_could_not_open.join(", "))
         );
     }
+    println!(
+        "  Assigned to: {}",
+        one(c.assigned_to.as_deref().unwrap_or("nobody"))
+    );
     if let Some(d) = &report.occurred_on {
         println!("  occurred:  {}", one(d));
     }
@@ -623,7 +673,33 @@ fn print_case(client: &Client, case: &CaseResponse) -> Result<(), crate::client:
             ),
         }
     }
+    print_notes(client, case);
     Ok(())
+}
+
+/// The institution's internal notes, apart from the conversation with the reporter.
+fn print_notes(client: &Client, case: &CaseResponse) {
+    println!();
+    println!("Internal notes (not visible to the reporter):");
+    if case.notes.is_empty() {
+        println!("  (none)");
+    }
+    for n in &case.notes {
+        let sealed = token::decode(&n.envelope).unwrap_or_default();
+        match client.open_note(&sealed) {
+            Ok(doc) => {
+                println!("  {}  {}:", one(&n.written_on), one(&n.author));
+                for line in many(&doc.body).lines() {
+                    println!("    {line}");
+                }
+            }
+            Err(err) => println!(
+                "  {}  {}: [cannot decrypt: {err}]",
+                one(&n.written_on),
+                one(&n.author)
+            ),
+        }
+    }
 }
 
 #[derive(Debug, Args)]

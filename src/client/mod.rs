@@ -2,6 +2,7 @@
 //! the login challenge, seals what the member writes and opens what they read — plaintext
 //! exists only on the member's machine.
 
+mod casework;
 pub mod files;
 pub mod session;
 
@@ -363,6 +364,11 @@ impl Client {
     }
 
     pub fn list(&self, f: &ListFilter) -> Result<Vec<CaseSummaryJson>> {
+        self.list_where(f, false)
+    }
+
+    /// [`Self::list`]; with `assigned_to_me`, only the cases assigned to this member.
+    fn list_where(&self, f: &ListFilter, assigned_to_me: bool) -> Result<Vec<CaseSummaryJson>> {
         let mut q = vec![
             ("limit", f.limit.to_string()),
             ("offset", f.offset.to_string()),
@@ -376,7 +382,11 @@ impl Client {
                 q.push((k, v.clone()));
             }
         }
-        for (k, on) in [("overdue", f.overdue), ("escalated", f.escalated)] {
+        for (k, on) in [
+            ("overdue", f.overdue),
+            ("escalated", f.escalated),
+            ("assigned_to_me", assigned_to_me),
+        ] {
             if on {
                 q.push((k, "true".into()));
             }
@@ -496,27 +506,42 @@ impl Client {
     }
 
     fn recipients_at(&self, path: &str) -> Result<Vec<x25519::Recipient>> {
-        let r: RecipientsResponse = self.get_json(path)?;
-        r.readers
-            .iter()
-            .chain(std::iter::once(&r.reporter))
-            .map(|t| parse_recipient(t).ok_or_else(|| ClientError::BadRecipient(t.clone())))
-            .collect()
+        let (mut readers, reporter) = self.readers_and_reporter_at(path)?;
+        readers.push(reporter);
+        Ok(readers)
     }
 
-    /// Opens every envelope of a case here and seals it again to `recipients` — the files too,
-    /// streamed through a local temporary file and uploaded before the caller refers to them.
+    /// The readers and, apart, the reporter a recipients route lists.
+    fn readers_and_reporter_at(
+        &self,
+        path: &str,
+    ) -> Result<(Vec<x25519::Recipient>, x25519::Recipient)> {
+        let r: RecipientsResponse = self.get_json(path)?;
+        let parse =
+            |t: &String| parse_recipient(t).ok_or_else(|| ClientError::BadRecipient(t.clone()));
+        let readers = r.readers.iter().map(parse).collect::<Result<Vec<_>>>()?;
+        Ok((readers, parse(&r.reporter)?))
+    }
+
+    /// Opens every envelope of a case here and seals it again to `readers` and the `reporter` —
+    /// the files too, streamed through a local temporary file and uploaded before the caller
+    /// refers to them — and every internal note to the `readers` alone, never the reporter.
     fn reseal_case(
         &self,
         case: &CaseResponse,
-        recipients: &[x25519::Recipient],
+        readers: &[x25519::Recipient],
+        reporter: &x25519::Recipient,
     ) -> Result<Resealed> {
-        let reseal = |b64: &str| -> Result<String> {
+        let mut all = readers.to_vec();
+        all.push(reporter.clone());
+        let recipients = all.as_slice();
+        let reseal_to = |b64: &str, to: &[x25519::Recipient]| -> Result<String> {
             let sealed =
                 token::decode(b64).ok_or_else(|| ClientError::Decode("envelope".into()))?;
             let plain = envelope::open(&self.identity, &sealed)?;
-            Ok(token::encode(&envelope::seal(recipients, &plain)?))
+            Ok(token::encode(&envelope::seal(to, &plain)?))
         };
+        let reseal = |b64: &str| reseal_to(b64, recipients);
         let content = reseal(&case.content)?;
         let messages = case
             .messages
@@ -548,11 +573,22 @@ impl Client {
                 manifest: reseal(&a.manifest)?,
             });
         }
+        let notes = case
+            .notes
+            .iter()
+            .map(|n| {
+                Ok(SealedItem {
+                    seq: n.seq,
+                    envelope: reseal_to(&n.envelope, readers)?,
+                })
+            })
+            .collect::<Result<Vec<_>>>()?;
         Ok(Resealed {
             content,
             messages,
             reasons,
             attachments,
+            notes,
         })
     }
 
@@ -645,12 +681,14 @@ impl Client {
     /// readers and the reporter, then asks the server to move it.
     pub fn forward(&self, id: &str, to: &str, reason: &str) -> Result<()> {
         let case = self.case(id)?;
-        let recipients = self.recipients_at(&format!(
+        let (readers, reporter) = self.readers_and_reporter_at(&format!(
             "/cases/{}/recipients?for={}",
             path_segment(id),
             path_segment(to)
         ))?;
-        let r = self.reseal_case(&case, &recipients)?;
+        let r = self.reseal_case(&case, &readers, &reporter)?;
+        let mut recipients = readers;
+        recipients.push(reporter);
         let reason_envelope = Self::seal_reason(&recipients, "forwarded", reason)?;
         let _: OkResponse = self.post(
             &format!("/cases/{}/forward", path_segment(id)),
@@ -661,6 +699,7 @@ impl Client {
                 messages: r.messages,
                 reasons: r.reasons,
                 attachments: r.attachments,
+                notes: r.notes,
             },
         )?;
         Ok(())
@@ -669,8 +708,9 @@ impl Client {
     /// Re-seals every envelope of a case for its current readers (after a member left).
     pub fn rekey(&self, id: &str) -> Result<()> {
         let case = self.case(id)?;
-        let recipients = self.recipients_at(&format!("/cases/{}/recipients", path_segment(id)))?;
-        let r = self.reseal_case(&case, &recipients)?;
+        let (readers, reporter) =
+            self.readers_and_reporter_at(&format!("/cases/{}/recipients", path_segment(id)))?;
+        let r = self.reseal_case(&case, &readers, &reporter)?;
         let _: OkResponse = self.post(
             &format!("/cases/{}/rekey", path_segment(id)),
             &RekeyRequest {
@@ -678,6 +718,7 @@ impl Client {
                 messages: r.messages,
                 reasons: r.reasons,
                 attachments: r.attachments,
+                notes: r.notes,
             },
         )?;
         Ok(())
@@ -938,6 +979,8 @@ struct Resealed {
     messages: Vec<SealedItem>,
     reasons: Vec<SealedItem>,
     attachments: Vec<SealedAttachment>,
+    /// Sealed to the readers only.
+    notes: Vec<SealedItem>,
 }
 
 /// Keeps a typed handle from changing the request query.

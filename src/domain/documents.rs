@@ -12,6 +12,7 @@ pub const REPORT_TYPE: &str = "bisik.report";
 pub const IDENTITY_TYPE: &str = "bisik.identity";
 pub const MESSAGE_TYPE: &str = "bisik.message";
 pub const REASON_TYPE: &str = "bisik.reason";
+pub const NOTE_TYPE: &str = "bisik.note";
 
 /// The citizen's report, as sealed to the institution's readers and the reporter.
 #[derive(Clone, Default, Serialize, Deserialize, Zeroize, ZeroizeOnDrop, PartialEq, Eq)]
@@ -57,6 +58,10 @@ pub struct MessageDocument {
     /// UTC day it was written.
     pub written_on: String,
 }
+
+/// An internal note between the institution's officers: a [`MessageDocument`] whose `type` is
+/// [`NOTE_TYPE`], sealed to the case's readers only — never to the reporter.
+pub type NoteDocument = MessageDocument;
 
 /// Why a case moved (on hold: the question for the citizen; archived: why), sealed like a
 /// message by the member's own machine.

@@ -543,11 +543,14 @@ pub async fn escalate(app: &App, receipt: &Receipt) -> Result<Option<ReporterVie
             }
         }
     }
+    // Internal notes are sealed to the readers only: the reporter's key opens none, and they
+    // stay as they are (the oversight body does not read them).
     let resealed = Resealed {
         content,
         messages,
         reasons,
         attachments,
+        notes: Vec::new(),
     };
     let done = app.store.escalate(case_id, today, &resealed).await;
     super::evidence::settle(&app.blobs, &old, &resealed, matches!(done, Ok(true))).await;

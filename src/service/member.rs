@@ -18,6 +18,10 @@ use crate::store::{CaseFilter, CaseRecord, CaseSummary, Classification, Move};
 
 use super::App;
 
+mod casework;
+use casework::require_notes_sealed_for_readers;
+pub use casework::{assign, case_notes, note, note_recipients};
+
 /// A challenge for the member to decrypt.
 #[derive(Debug)]
 pub struct IssuedChallenge {
@@ -163,7 +167,13 @@ pub async fn list(
     let limit = limit.clamp(1, 500);
     let own = m.is_reader() || m.has(Role::Custodian);
     let cases = if m.has(Role::Oversight) && (filter.escalated || !own) {
-        app.store.list_escalated(&m.handle, limit, offset).await?
+        let mut cases = app.store.list_escalated(&m.handle, limit, offset).await?;
+        // Cases are assigned within their institution: "mine" keeps only those (an
+        // oversight-only member has none).
+        if let Some(me) = &filter.assigned_to {
+            cases.retain(|c| c.assigned_to.as_ref() == Some(me));
+        }
+        cases
     } else {
         require(own)?;
         let mut filter = filter.clone();
@@ -305,12 +315,21 @@ fn require_age_file(bytes: &[u8]) -> Result<()> {
 /// cannot see *which* keys a stanza is for, but an envelope sealed to some other key alone —
 /// which the reporter could never open — is refused here.
 fn require_sealed_for(bytes: &[u8], expected: usize) -> Result<()> {
+    require_stanzas(
+        bytes,
+        expected,
+        "recipients (the readers and the reporter): fetch the recipients again and seal to \
+         exactly those",
+    )
+}
+
+/// [`require_sealed_for`] with `whom` saying in the refusal which recipients were expected.
+fn require_stanzas(bytes: &[u8], expected: usize, whom: &str) -> Result<()> {
     require_age_file(bytes)?;
     match crate::crypto::envelope::x25519_stanza_count(bytes) {
         Some(n) if n == expected => Ok(()),
         _ => Err(Error::Invalid(format!(
-            "the envelope is not sealed to this case's {expected} recipients (the readers and \
-             the reporter): fetch the recipients again and seal to exactly those"
+            "the envelope is not sealed to this case's {expected} {whom}"
         ))),
     }
 }
@@ -572,9 +591,10 @@ pub fn resealed_from_client(
     messages: Vec<(i64, Vec<u8>)>,
     reasons: Vec<(i64, Vec<u8>)>,
     attachments: Vec<ClientAttachment>,
+    notes: Vec<(i64, Vec<u8>)>,
 ) -> Result<crate::store::Resealed> {
     require_age_file(&content)?;
-    for (_, env) in messages.iter().chain(&reasons) {
+    for (_, env) in messages.iter().chain(&reasons).chain(&notes) {
         require_age_file(env)?;
     }
     let mut out = Vec::with_capacity(attachments.len());
@@ -599,13 +619,15 @@ pub fn resealed_from_client(
         messages,
         reasons,
         attachments: out,
+        notes,
     })
 }
 
 /// Checks what a client re-sealed before anything is swapped in: every envelope sealed to the
-/// `expected` number of recipients, and every blob a fresh upload of this member that no case
-/// refers to — so a member can never name (and so have the server delete) another case's blob.
-/// A refusal is audited.
+/// `expected` number of recipients (readers and reporter) — internal notes to the readers
+/// alone, one fewer, so a note re-sealed to the reporter too is refused — and every blob a
+/// fresh upload of this member that no case refers to — so a member can never name (and so
+/// have the server delete) another case's blob. A refusal is audited.
 async fn check_resealed(
     app: &App,
     m: &Member,
@@ -623,6 +645,15 @@ async fn check_resealed(
         if let Err(e) = require_sealed_for(env, expected) {
             outcome = Err(e);
             break;
+        }
+    }
+    if outcome.is_ok() {
+        let readers = expected.saturating_sub(1);
+        for (_, env) in &r.notes {
+            if let Err(e) = require_notes_sealed_for_readers(env, readers) {
+                outcome = Err(e);
+                break;
+            }
         }
     }
     if outcome.is_ok() {

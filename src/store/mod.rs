@@ -64,13 +64,17 @@ pub struct NewAttachment {
 }
 
 /// Every envelope of a case sealed again for new readers (forward, escalate, rekey): applied
-/// all or nothing, and only if it covers every message, reason and attachment.
+/// all or nothing, and only if it covers every message, reason and attachment — and, for a
+/// forward or rekey, every internal note (sealed to the readers only). Escalation is done with
+/// the reporter's key, which never opens a note: it leaves `notes` empty and the notes as they
+/// are.
 #[derive(Debug, Clone, Default)]
 pub struct Resealed {
     pub content: Vec<u8>,
     pub messages: Vec<(i64, Vec<u8>)>,
     pub reasons: Vec<(i64, Vec<u8>)>,
     pub attachments: Vec<ResealedAttachment>,
+    pub notes: Vec<(i64, Vec<u8>)>,
 }
 
 /// An attachment's new blob (already committed to the blob folder) and manifest.
@@ -125,6 +129,8 @@ pub struct CaseSummary {
     pub escalated_on: Option<Date>,
     /// How it arrived: web, phone, post, …
     pub channel: String,
+    /// The handle of the investigator triage assigned the case to, if any.
+    pub assigned_to: Option<String>,
 }
 
 /// One line of a case's history.
@@ -143,7 +149,7 @@ pub struct CaseEvent {
     pub extension_days: Option<u32>,
 }
 
-/// A stored message envelope.
+/// A stored message envelope (also an internal note: same shape, sealed to the readers only).
 #[derive(Debug, Clone)]
 pub struct StoredMessage {
     /// Position within the case (1, 2, …).
@@ -181,6 +187,8 @@ pub struct CaseFilter {
     pub escalated: bool,
     /// Hide cases this member is excluded from (conflict of interest).
     pub viewer: Option<String>,
+    /// Only cases assigned to this member handle.
+    pub assigned_to: Option<String>,
 }
 
 /// A request to reveal a confidential reporter's identity.

@@ -22,6 +22,8 @@ use crate::domain::audit::{AuditFields, GENESIS, entry_hash};
 use crate::domain::case::{Actor, CaseState, Kind, Privacy};
 use crate::domain::clock::{day_string, parse_day};
 
+mod casework;
+
 static MIGRATOR: sqlx::migrate::Migrator = sqlx::migrate!("./migrations/sqlite");
 
 /// The embedded store.
@@ -48,11 +50,14 @@ fn date_col(row: &SqliteRow, col: &str) -> Result<Date, StoreError> {
     parse_day(&s).ok_or_else(|| StoreError::Corrupt(format!("bad date in {col}")))
 }
 
-/// The columns [`summary_from_row`] reads, as a literal so queries stay static strings.
+/// The columns [`summary_from_row`] reads, as a literal so queries stay static strings. The
+/// assignee comes from its own table by the case id (its primary key): list queries still read
+/// only the `cases_list` index of `cases`.
 macro_rules! summary_cols {
     () => {
         "id, institution, kind, category, privacy, state, received_on, state_since, accepted_on, \
-         due_on, extended_days, escalated_on, channel"
+         due_on, extended_days, escalated_on, channel, \
+         (SELECT handle FROM assignments WHERE assignments.case_id = cases.id) AS assigned_to"
     };
 }
 
@@ -103,6 +108,7 @@ fn summary_from_row(row: &SqliteRow) -> Result<CaseSummary, StoreError> {
         extended_days: u32::try_from(row.try_get::<i64, _>("extended_days")?).unwrap_or(0),
         escalated_on: opt_date_col(row, "escalated_on")?,
         channel: row.try_get("channel")?,
+        assigned_to: row.try_get("assigned_to")?,
     })
 }
 
@@ -422,6 +428,7 @@ impl SqliteStore {
              AND (? IS NULL OR state = ?) AND (? IS NULL OR kind = ?) AND (? IS NULL OR category = ?) \
              AND (? IS NULL OR due_on < ?) AND (? = 0 OR escalated_on IS NOT NULL) \
              AND (? IS NULL OR id NOT IN (SELECT case_id FROM exclusions WHERE handle = ?)) \
+             AND (? IS NULL OR id IN (SELECT case_id FROM assignments WHERE handle = ?)) \
              ORDER BY received_on DESC, id DESC LIMIT ? OFFSET ?"
         ))
         .bind(institution)
@@ -436,6 +443,8 @@ impl SqliteStore {
         .bind(filter.escalated)
         .bind(filter.viewer.as_deref())
         .bind(filter.viewer.as_deref())
+        .bind(filter.assigned_to.as_deref())
+        .bind(filter.assigned_to.as_deref())
         .bind(i64::from(limit))
         .bind(i64::from(offset))
         .fetch_all(&self.pool)
@@ -571,7 +580,8 @@ impl SqliteStore {
         r: &Resealed,
     ) -> Result<bool, StoreError> {
         let mut tx = self.pool.begin_with("BEGIN IMMEDIATE").await?;
-        if !covers_all(&mut tx, case_id, r).await? {
+        // The reporter's key opens no internal note: notes stay as they are.
+        if !covers_all(&mut tx, case_id, r, Notes::Untouched).await? {
             return Ok(false);
         }
         let updated = sqlx::query(
@@ -668,7 +678,7 @@ impl SqliteStore {
         r: &Resealed,
     ) -> Result<bool, StoreError> {
         let mut tx = self.pool.begin_with("BEGIN IMMEDIATE").await?;
-        if !covers_all(&mut tx, case_id, r).await? {
+        if !covers_all(&mut tx, case_id, r, Notes::Resealed).await? {
             return Ok(false);
         }
         if !move_state(
@@ -705,6 +715,11 @@ impl SqliteStore {
         }
         replace_envelopes(&mut tx, case_id, r).await?;
         clear_reporter_unreadable(&mut tx, case_id).await?;
+        // The new institution assigns the case again.
+        sqlx::query("DELETE FROM assignments WHERE case_id = ?")
+            .bind(case_id)
+            .execute(&mut *tx)
+            .await?;
         sqlx::query("INSERT OR IGNORE INTO case_past_owners (case_id, institution) VALUES (?, ?)")
             .bind(case_id)
             .bind(from_institution)
@@ -725,7 +740,7 @@ impl SqliteStore {
         r: &Resealed,
     ) -> Result<bool, StoreError> {
         let mut tx = self.pool.begin_with("BEGIN IMMEDIATE").await?;
-        if !covers_all(&mut tx, case_id, r).await? {
+        if !covers_all(&mut tx, case_id, r, Notes::Resealed).await? {
             return Ok(false);
         }
         let updated = sqlx::query("UPDATE cases SET content = ? WHERE id = ? AND institution = ?")
@@ -894,7 +909,8 @@ impl SqliteStore {
         )
     }
 
-    /// Excludes a member from a case of `institution`. `false` if already excluded.
+    /// Excludes a member from a case of `institution` (and takes the case from them if it was
+    /// assigned to them). `false` if already excluded.
     #[instrument(skip_all)]
     pub async fn exclude(
         &self,
@@ -905,6 +921,7 @@ impl SqliteStore {
         by: &str,
         reason: &[u8],
     ) -> Result<bool, StoreError> {
+        let mut tx = self.pool.begin_with("BEGIN IMMEDIATE").await?;
         let r = sqlx::query(
             "INSERT OR IGNORE INTO exclusions (case_id, handle, excluded_on, excluded_by, reason_envelope) \
              SELECT id, ?, ?, ?, ? FROM cases WHERE id = ? AND institution = ?",
@@ -915,9 +932,18 @@ impl SqliteStore {
         .bind(reason)
         .bind(case_id)
         .bind(institution)
-        .execute(&self.pool)
+        .execute(&mut *tx)
         .await?;
-        Ok(r.rows_affected() == 1)
+        if r.rows_affected() != 1 {
+            return Ok(false);
+        }
+        sqlx::query("DELETE FROM assignments WHERE case_id = ? AND handle = ?")
+            .bind(case_id)
+            .bind(handle)
+            .execute(&mut *tx)
+            .await?;
+        tx.commit().await?;
+        Ok(true)
     }
 
     /// Records a reveal request; returns its position in the case.
@@ -1053,9 +1079,11 @@ impl SqliteStore {
         let Some(mut record) = self.record(row, false).await? else {
             return Ok(None);
         };
-        // State and history only: the content and messages are no longer theirs to read.
+        // State and history only: the content and messages are no longer theirs to read, nor
+        // who works the case now.
         record.content.clear();
         record.messages.clear();
+        record.summary.assigned_to = None;
         for e in &mut record.events {
             e.reason_envelope = None;
         }
@@ -1703,9 +1731,23 @@ async fn insert_attachments(
     Ok(())
 }
 
-/// Whether re-sealed items cover every message, reason and attachment of the case, no more,
-/// no less.
-async fn covers_all(tx: &mut Tx<'_>, case_id: &str, r: &Resealed) -> Result<bool, StoreError> {
+/// What a re-seal does with the internal notes.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum Notes {
+    /// Forward and rekey (a reader's machine): every note is re-sealed for the new readers.
+    Resealed,
+    /// Escalation (the reporter's key, which opens no note): none is touched.
+    Untouched,
+}
+
+/// Whether re-sealed items cover every message, reason and attachment of the case — and, with
+/// [`Notes::Resealed`], every internal note — no more, no less.
+async fn covers_all(
+    tx: &mut Tx<'_>,
+    case_id: &str,
+    r: &Resealed,
+    notes: Notes,
+) -> Result<bool, StoreError> {
     let have: Vec<i64> =
         sqlx::query_scalar("SELECT seq FROM messages WHERE case_id = ? ORDER BY seq")
             .bind(case_id)
@@ -1726,7 +1768,19 @@ async fn covers_all(tx: &mut Tx<'_>, case_id: &str, r: &Resealed) -> Result<bool
         v.sort_unstable();
         v
     };
-    Ok(have == sorted(r.messages.iter().map(|i| i.0).collect())
+    let notes_covered = match notes {
+        Notes::Untouched => r.notes.is_empty(),
+        Notes::Resealed => {
+            let have_notes: Vec<i64> =
+                sqlx::query_scalar("SELECT seq FROM notes WHERE case_id = ? ORDER BY seq")
+                    .bind(case_id)
+                    .fetch_all(&mut **tx)
+                    .await?;
+            have_notes == sorted(r.notes.iter().map(|i| i.0).collect())
+        }
+    };
+    Ok(notes_covered
+        && have == sorted(r.messages.iter().map(|i| i.0).collect())
         && have_reasons == sorted(r.reasons.iter().map(|i| i.0).collect())
         && have_files == sorted(r.attachments.iter().map(|a| a.seq).collect()))
 }
@@ -1761,8 +1815,17 @@ async fn clear_reporter_unreadable(tx: &mut Tx<'_>, case_id: &str) -> Result<(),
     Ok(())
 }
 
-/// Swaps re-sealed message, reason and attachment envelopes in, by their position in the case.
+/// Swaps re-sealed message, reason, note and attachment envelopes in, by their position in the
+/// case.
 async fn replace_envelopes(tx: &mut Tx<'_>, case_id: &str, r: &Resealed) -> Result<(), StoreError> {
+    for (seq, env) in &r.notes {
+        sqlx::query("UPDATE notes SET envelope = ? WHERE case_id = ? AND seq = ?")
+            .bind(env)
+            .bind(case_id)
+            .bind(seq)
+            .execute(&mut **tx)
+            .await?;
+    }
     for (seq, env) in &r.messages {
         sqlx::query("UPDATE messages SET envelope = ? WHERE case_id = ? AND seq = ?")
             .bind(env)

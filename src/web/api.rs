@@ -30,6 +30,9 @@ use crate::store::CaseFilter;
 
 use super::AppState;
 
+mod casework;
+pub use casework::{assign, note, note_recipients};
+
 /// The authenticated member of a request.
 #[derive(Debug)]
 pub struct AuthMember(pub Member);
@@ -111,6 +114,9 @@ pub struct ListQuery {
     /// Only cases escalated to the oversight body.
     #[serde(default)]
     escalated: bool,
+    /// Only cases assigned to the member asking.
+    #[serde(default)]
+    assigned_to_me: bool,
 }
 
 fn default_limit() -> u32 {
@@ -139,6 +145,7 @@ pub async fn list(
         overdue_on: p.overdue.then(|| state.app.clock.today()),
         escalated: p.escalated,
         viewer: None,
+        assigned_to: p.assigned_to_me.then(|| m.handle.clone()),
     };
     let cases = svc::list(&state.app, &m, &filter, p.limit, p.offset).await?;
     Ok(Json(CaseListResponse {
@@ -152,22 +159,15 @@ pub async fn show(
     Path(id): Path<String>,
 ) -> Result<Json<CaseResponse>> {
     let r = svc::case(&state.app, &m, &id).await?;
+    let notes = svc::case_notes(&state.app, &m, &r.summary).await?;
     Ok(Json(CaseResponse {
         case: CaseSummaryJson::from(&r.summary),
         has_identity: r.has_identity,
         tags: r.tags.clone(),
         content: token::encode(&r.content),
         events: r.events.iter().map(EventJson::from).collect(),
-        messages: r
-            .messages
-            .iter()
-            .map(|msg| MessageJson {
-                seq: msg.seq,
-                author: msg.author.to_column(),
-                written_on: crate::domain::clock::day_string(msg.written_on),
-                envelope: token::encode(&msg.envelope),
-            })
-            .collect(),
+        messages: r.messages.iter().map(message_json).collect(),
+        notes: notes.iter().map(message_json).collect(),
         reporter_could_not_open: r
             .reporter_unreadable
             .iter()
@@ -177,6 +177,15 @@ pub async fn show(
             })
             .collect(),
     }))
+}
+
+fn message_json(msg: &crate::store::StoredMessage) -> MessageJson {
+    MessageJson {
+        seq: msg.seq,
+        author: msg.author.to_column(),
+        written_on: crate::domain::clock::day_string(msg.written_on),
+        envelope: token::encode(&msg.envelope),
+    }
 }
 
 fn age_file(bytes: Vec<u8>) -> Response {
@@ -330,6 +339,7 @@ fn client_resealed(
     messages: &[SealedItem],
     reasons: &[SealedItem],
     attachments: &[SealedAttachment],
+    notes: &[SealedItem],
 ) -> Result<crate::store::Resealed> {
     let attachments = attachments
         .iter()
@@ -347,6 +357,7 @@ fn client_resealed(
         sealed_items(messages)?,
         sealed_items(reasons)?,
         attachments,
+        sealed_items(notes)?,
     )
 }
 
@@ -363,6 +374,7 @@ pub async fn forward(
         &req.messages,
         &req.reasons,
         &req.attachments,
+        &req.notes,
     )?;
     let f = svc::Forwarding {
         to: &req.to,
@@ -459,6 +471,7 @@ pub async fn rekey(
         &req.messages,
         &req.reasons,
         &req.attachments,
+        &req.notes,
     )?;
     svc::rekey(&state.app, &m, &id, &resealed).await?;
     Ok(Json(OkResponse { ok: true }))

@@ -1,0 +1,131 @@
+//! Work distribution and internal notes: who works a case, and what its officers write to each
+//! other (envelopes sealed to the case's readers only, never to the reporter).
+
+use sqlx::Row;
+use time::Date;
+use tracing::instrument;
+
+use super::{SqliteStore, date_col};
+use crate::domain::case::Actor;
+use crate::domain::clock::day_string;
+use crate::store::{StoreError, StoredMessage};
+
+impl SqliteStore {
+    /// Assigns a case of `institution` to a member handle (`None` clears it), from `day`.
+    /// `false` (and nothing changes) if the case is not that institution's (any more).
+    #[instrument(skip_all)]
+    pub async fn assign(
+        &self,
+        institution: &str,
+        case_id: &str,
+        handle: Option<&str>,
+        day: Date,
+    ) -> Result<bool, StoreError> {
+        let mut tx = self.pool.begin_with("BEGIN IMMEDIATE").await?;
+        let owned: Option<i64> =
+            sqlx::query_scalar("SELECT 1 FROM cases WHERE id = ? AND institution = ?")
+                .bind(case_id)
+                .bind(institution)
+                .fetch_optional(&mut *tx)
+                .await?;
+        if owned.is_none() {
+            return Ok(false);
+        }
+        match handle {
+            Some(h) => {
+                sqlx::query(
+                    "INSERT INTO assignments (case_id, handle, assigned_on) VALUES (?, ?, ?) \
+                     ON CONFLICT (case_id) DO UPDATE SET handle = excluded.handle, \
+                     assigned_on = excluded.assigned_on",
+                )
+                .bind(case_id)
+                .bind(h)
+                .bind(day_string(day))
+                .execute(&mut *tx)
+                .await?;
+            }
+            None => {
+                sqlx::query("DELETE FROM assignments WHERE case_id = ?")
+                    .bind(case_id)
+                    .execute(&mut *tx)
+                    .await?;
+            }
+        }
+        tx.commit().await?;
+        Ok(true)
+    }
+
+    /// The member a case is assigned to and the day it was, if any.
+    #[instrument(skip_all)]
+    pub async fn assignment(&self, case_id: &str) -> Result<Option<(String, Date)>, StoreError> {
+        let row = sqlx::query("SELECT handle, assigned_on FROM assignments WHERE case_id = ?")
+            .bind(case_id)
+            .fetch_optional(&self.pool)
+            .await?;
+        row.map(|r| Ok((r.try_get("handle")?, date_col(&r, "assigned_on")?)))
+            .transpose()
+    }
+
+    /// Adds an internal note to a case of `institution`; returns its position in the case, or
+    /// `None` (nothing stored) if the case is not that institution's (any more).
+    #[instrument(skip_all)]
+    pub async fn add_note(
+        &self,
+        institution: &str,
+        case_id: &str,
+        author: &Actor,
+        day: Date,
+        envelope: &[u8],
+    ) -> Result<Option<i64>, StoreError> {
+        let mut tx = self.pool.begin_with("BEGIN IMMEDIATE").await?;
+        let owned: Option<i64> =
+            sqlx::query_scalar("SELECT 1 FROM cases WHERE id = ? AND institution = ?")
+                .bind(case_id)
+                .bind(institution)
+                .fetch_optional(&mut *tx)
+                .await?;
+        if owned.is_none() {
+            return Ok(None);
+        }
+        let seq: i64 =
+            sqlx::query_scalar("SELECT COALESCE(MAX(seq), 0) + 1 FROM notes WHERE case_id = ?")
+                .bind(case_id)
+                .fetch_one(&mut *tx)
+                .await?;
+        sqlx::query(
+            "INSERT INTO notes (case_id, seq, author, written_on, envelope) VALUES (?, ?, ?, ?, ?)",
+        )
+        .bind(case_id)
+        .bind(seq)
+        .bind(author.to_column())
+        .bind(day_string(day))
+        .bind(envelope)
+        .execute(&mut *tx)
+        .await?;
+        tx.commit().await?;
+        Ok(Some(seq))
+    }
+
+    /// A case's internal notes, in order. Only for its readers: never part of a
+    /// [`CaseRecord`](crate::store::CaseRecord), so no reporter-facing path can load them.
+    #[instrument(skip_all)]
+    pub async fn notes(&self, case_id: &str) -> Result<Vec<StoredMessage>, StoreError> {
+        let rows = sqlx::query(
+            "SELECT seq, author, written_on, envelope FROM notes WHERE case_id = ? ORDER BY seq",
+        )
+        .bind(case_id)
+        .fetch_all(&self.pool)
+        .await?;
+        rows.iter()
+            .map(|r| {
+                let author: String = r.try_get("author")?;
+                Ok(StoredMessage {
+                    seq: r.try_get("seq")?,
+                    author: Actor::from_column(&author),
+                    written_on: date_col(r, "written_on")?,
+                    envelope: r.try_get("envelope")?,
+                })
+            })
+            .collect()
+    }
+}

@@ -1,0 +1,42 @@
+//! Member routes for work distribution and internal notes (see `service::member::casework`).
+
+use axum::Json;
+use axum::extract::{Path, State};
+
+use super::{AuthMember, envelope_bytes};
+use crate::api::{AssignRequest, AssignResponse, NoteCreated, NoteRecipientsResponse, NoteRequest};
+use crate::error::Result;
+use crate::service::member as svc;
+use crate::web::AppState;
+
+/// `POST /cases/{id}/assignment`: `{"handle": "…"}` assigns, `{"handle": null}` clears.
+pub async fn assign(
+    State(state): State<AppState>,
+    AuthMember(m): AuthMember,
+    Path(id): Path<String>,
+    Json(req): Json<AssignRequest>,
+) -> Result<Json<AssignResponse>> {
+    let assigned_to = svc::assign(&state.app, &m, &id, req.handle.as_deref()).await?;
+    Ok(Json(AssignResponse { assigned_to }))
+}
+
+/// `GET /cases/{id}/note-recipients`: the readers, without the reporter.
+pub async fn note_recipients(
+    State(state): State<AppState>,
+    AuthMember(m): AuthMember,
+    Path(id): Path<String>,
+) -> Result<Json<NoteRecipientsResponse>> {
+    let readers = svc::note_recipients(&state.app, &m, &id).await?;
+    Ok(Json(NoteRecipientsResponse { readers }))
+}
+
+/// `POST /cases/{id}/notes`: an internal note sealed to the note recipients.
+pub async fn note(
+    State(state): State<AppState>,
+    AuthMember(m): AuthMember,
+    Path(id): Path<String>,
+    Json(req): Json<NoteRequest>,
+) -> Result<Json<NoteCreated>> {
+    let seq = svc::note(&state.app, &m, &id, &envelope_bytes(&req.envelope)?).await?;
+    Ok(Json(NoteCreated { seq }))
+}
