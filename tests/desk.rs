@@ -572,9 +572,68 @@ fn staff_intake_prints_a_receipt_and_a_custodian_decides_a_reveal_in_the_desk() 
         "{status_page}"
     );
 
-    // The investigator asks for the identity through the desk; the custodian approves.
+    // Triage assigns it to the investigator, who finds it under "assigned to me".
+    let (status, _, _) = desk_post(
+        &http,
+        &triage,
+        &cookie,
+        &format!("/case/{case_id}/act"),
+        &[
+            ("csrf", &csrf),
+            ("action", "assign"),
+            ("handle", "health-investigator"),
+        ],
+    );
+    assert_eq!(status, 303);
     let inv = DeskProcess::start(&server.base, &fx.identity_path("health-investigator"), "en");
     let (icookie, icsrf) = desk_session(&inv, &http, &format!("/case/{case_id}"));
+    let mut r = http
+        .get(format!("{}/?mine=on", inv.base))
+        .header("cookie", &icookie)
+        .call()
+        .unwrap();
+    let mine = r.body_mut().read_to_string().unwrap();
+    assert!(
+        mine.contains(&case_id) && mine.contains("Laporan telepon: pungli"),
+        "{mine}"
+    );
+
+    // An internal note: shown to the officers apart from the conversation, never to the citizen.
+    let (status, _, _) = desk_post(
+        &http,
+        &inv,
+        &icookie,
+        &format!("/case/{case_id}/act"),
+        &[
+            ("csrf", &icsrf),
+            ("action", "note"),
+            ("reason", "Catatan: cek saksi di kelurahan."),
+        ],
+    );
+    assert_eq!(status, 303);
+    let mut r = http
+        .get(format!("{}/case/{case_id}", triage.base))
+        .header("cookie", &cookie)
+        .call()
+        .unwrap();
+    let page = r.body_mut().read_to_string().unwrap();
+    assert!(
+        page.contains("Catatan: cek saksi di kelurahan.") && page.contains("health-investigator"),
+        "{page}"
+    );
+    let mut res = loopback_agent()
+        .post(format!("{}/status?lang=en", server.base))
+        .header("content-type", "application/x-www-form-urlencoded")
+        .send(form_body(&[("receipt", &receipt)]))
+        .unwrap();
+    assert!(
+        !res.body_mut()
+            .read_to_string()
+            .unwrap()
+            .contains("cek saksi")
+    );
+
+    // The investigator asks for the identity through the desk; the custodian approves.
     let (status, _, _) = desk_post(
         &http,
         &inv,

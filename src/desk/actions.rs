@@ -79,6 +79,17 @@ impl ActForm {
                 reason: reason.clone(),
             }),
             "rekey" => Ok(Act::Rekey),
+            "assign" => Ok(Act::Assign {
+                handle: Some(self.handle.trim().to_owned()).filter(|h| !h.is_empty()),
+            }),
+            "note" => {
+                let text = self.reason.trim().to_owned();
+                if text.is_empty() {
+                    Err("note")
+                } else {
+                    Ok(Act::Note { text })
+                }
+            }
             _ => Err("action"),
         }
     }

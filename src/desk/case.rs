@@ -104,6 +104,8 @@ struct CasePage {
     due: Option<String>,
     history: Vec<HistoryRow>,
     messages: Vec<MessageRow>,
+    notes: Vec<MessageRow>,
+    assigned_to: Option<String>,
     files: Vec<FileRow>,
     moves: Vec<(&'static str, &'static str, bool)>,
     flags: Vec<String>,
@@ -224,6 +226,21 @@ fn case_page(
         due: c.due_on.clone(),
         history,
         messages,
+        notes: v
+            .raw
+            .notes
+            .iter()
+            .zip(&v.notes)
+            .map(|(n, doc)| MessageRow {
+                day: n.written_on.clone(),
+                who: actor_label(t, &n.author),
+                body: doc
+                    .as_ref()
+                    .map_or_else(|| t.unreadable.to_owned(), |d| many(&d.body)),
+                mine: true,
+            })
+            .collect(),
+        assigned_to: c.assigned_to.as_deref().map(one),
         files,
         moves: v
             .moves

@@ -27,6 +27,8 @@ pub struct InboxForm {
     #[serde(default)]
     escalated: Option<String>,
     #[serde(default)]
+    mine: Option<String>,
+    #[serde(default)]
     q: String,
     #[serde(default)]
     page: u32,
@@ -44,6 +46,7 @@ pub struct InboxRow {
     due: Option<String>,
     overdue: bool,
     escalated: bool,
+    assigned_to: Option<String>,
 }
 
 #[derive(Template)]
@@ -57,6 +60,7 @@ struct InboxPage {
     kinds: Vec<Choice>,
     overdue: bool,
     escalated: bool,
+    mine: bool,
     q: String,
     rows: Vec<InboxRow>,
     notice: Option<&'static str>,
@@ -78,6 +82,9 @@ fn inbox_link(f: &InboxForm, page: u32) -> String {
     if f.escalated.is_some() {
         pairs.push(("escalated", "on".into()));
     }
+    if f.mine.is_some() {
+        pairs.push(("mine", "on".into()));
+    }
     format!(
         "/?{}",
         serde_urlencoded::to_string(pairs).unwrap_or_default()
@@ -97,6 +104,7 @@ fn inbox_row(t: &'static DeskTexts, row: Row, institution: String, today: &str) 
         received: s.received_on.clone(),
         due: s.due_on.clone(),
         escalated: s.escalated_on.is_some(),
+        assigned_to: s.assigned_to.as_deref().map(one),
         overdue,
         institution,
         id: s.id,
@@ -111,6 +119,7 @@ pub async fn inbox(State(desk): State<Arc<Desk>>, Query(f): Query<InboxForm>) ->
         kind: Some(f.kind.clone()).filter(|k| Kind::parse(k).is_some()),
         overdue: f.overdue.is_some(),
         escalated: f.escalated.is_some(),
+        mine: f.mine.is_some(),
         q: Some(f.q.clone()).filter(|q| !q.trim().is_empty()),
         page: f.page.min(10_000),
     };
@@ -161,6 +170,7 @@ pub async fn inbox(State(desk): State<Arc<Desk>>, Query(f): Query<InboxForm>) ->
         kinds,
         overdue: f.overdue.is_some(),
         escalated: f.escalated.is_some(),
+        mine: f.mine.is_some(),
         q: f.q.clone(),
         rows: rows
             .into_iter()

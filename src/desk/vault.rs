@@ -39,12 +39,34 @@ pub struct Vault {
 
 /// What an officer does to a case besides answering and moving it.
 pub enum Act {
-    Forward { to: String, reason: String },
-    Extend { days: u32, reason: String },
-    Classify { kind: String, tags: Vec<String> },
-    Exclude { handle: String, reason: String },
-    RevealRequest { reason: String },
+    Forward {
+        to: String,
+        reason: String,
+    },
+    Extend {
+        days: u32,
+        reason: String,
+    },
+    Classify {
+        kind: String,
+        tags: Vec<String>,
+    },
+    Exclude {
+        handle: String,
+        reason: String,
+    },
+    RevealRequest {
+        reason: String,
+    },
     Rekey,
+    /// `None` clears the assignment.
+    Assign {
+        handle: Option<String>,
+    },
+    /// An internal note for the institution's officers (never the reporter).
+    Note {
+        text: String,
+    },
 }
 
 crate::redacted_debug!(Act);
@@ -62,6 +84,8 @@ pub struct InboxQuery {
     pub kind: Option<String>,
     pub overdue: bool,
     pub escalated: bool,
+    /// Only cases assigned to this member.
+    pub mine: bool,
     /// Search words (matched on this machine, over decrypted titles and bodies).
     pub q: Option<String>,
     pub page: u32,
@@ -88,6 +112,8 @@ pub struct CaseView {
     /// (event, decrypted reason; `Err(())` when it did not open)
     pub reasons: Vec<Option<Result<ReasonDocument, ()>>>,
     pub messages: Vec<Option<MessageDocument>>,
+    /// Internal notes, decrypted here (`None` when one does not open).
+    pub notes: Vec<Option<MessageDocument>>,
     /// States this member may move the case to, and whether each needs a reason.
     pub moves: Vec<(CaseState, bool)>,
     /// The member's roles.
@@ -161,6 +187,11 @@ impl Vault {
                 .call(|c| c.request_reveal(id, reason))
                 .map(|_| ()),
             Act::Rekey => self.client.call(|c| c.rekey(id)),
+            Act::Assign { handle } => self
+                .client
+                .call(|c| c.assign(id, handle.as_deref()))
+                .map(|_| ()),
+            Act::Note { text } => self.client.call(|c| c.note(id, text)).map(|_| ()),
         }
     }
 
@@ -347,7 +378,14 @@ impl Vault {
                 .collect();
         let (cases, more) = if words.is_empty() {
             let f = Self::filter(q, PAGE_SIZE + 1, q.page * PAGE_SIZE);
-            let mut cases = self.client.call(|c| c.list(&f))?;
+            let mine = q.mine;
+            let mut cases = self.client.call(|c| {
+                if mine {
+                    c.list_assigned_to_me(&f)
+                } else {
+                    c.list(&f)
+                }
+            })?;
             let more = cases.len() > PAGE_SIZE as usize;
             cases.truncate(PAGE_SIZE as usize);
             self.open_all(&cases)?;
@@ -357,7 +395,14 @@ impl Vault {
             let mut offset = 0;
             while offset < SEARCH_LIMIT {
                 let f = Self::filter(q, FETCH_ALL_PAGE, offset);
-                let page = self.client.call(|c| c.list(&f))?;
+                let mine = q.mine;
+                let page = self.client.call(|c| {
+                    if mine {
+                        c.list_assigned_to_me(&f)
+                    } else {
+                        c.list(&f)
+                    }
+                })?;
                 let n = page.len() as u32;
                 all.extend(page);
                 if n < FETCH_ALL_PAGE {
@@ -414,6 +459,11 @@ impl Vault {
             .iter()
             .map(|m| open(&m.envelope).and_then(|s| self.client.open_document(&s).ok()))
             .collect();
+        let notes = raw
+            .notes
+            .iter()
+            .map(|n| open(&n.envelope).and_then(|s| self.client.open_note(&s).ok()))
+            .collect();
         let roles = self.roles();
         let moves = CaseState::parse(&raw.case.state)
             .map(|from| {
@@ -429,6 +479,7 @@ impl Vault {
             report,
             reasons,
             messages,
+            notes,
             moves,
             roles,
         })
