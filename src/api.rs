@@ -429,3 +429,25 @@ pub struct NoteCreated {
     /// The note's position among the case's notes.
     pub seq: i64,
 }
+
+/// `POST /api/v1/contents`: the content envelopes of many cases at once (at most
+/// [`MAX_CONTENTS`]), e.g. for the desk's inbox and search. Cases the member may not read are
+/// left out, never an error.
+#[derive(Debug, Serialize, Deserialize)]
+pub struct ContentsRequest {
+    pub ids: Vec<String>,
+}
+
+pub const MAX_CONTENTS: usize = 500;
+
+#[derive(Debug, Serialize, Deserialize)]
+pub struct CaseContentJson {
+    pub id: String,
+    /// The content envelope (base64url).
+    pub content: String,
+}
+
+#[derive(Debug, Serialize, Deserialize)]
+pub struct ContentsResponse {
+    pub contents: Vec<CaseContentJson>,
+}

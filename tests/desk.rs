@@ -815,3 +815,45 @@ fn an_idle_desk_locks_itself_and_forgets_what_it_decrypted() {
     let page = r.body_mut().read_to_string().unwrap();
     assert!(page.contains("id=\"unlock\"") && !page.contains("Air PDAM keruh"));
 }
+
+/// The desk reads envelopes in bulk: only cases the member may read come back, each read is
+/// audited, and nobody else's case is revealed to exist.
+#[tokio::test]
+async fn bulk_contents_return_only_readable_cases_and_are_audited() {
+    let fx = Fixture::new(CHEAP_KDF);
+    let (router, app, _clock) = fx.router().await;
+    let (_, a) = submit(&router, &[("title", "Satu")]).await;
+    let (_, b) = submit(&router, &[("title", "Dua")]).await;
+    let (_, other) = submit(&router, &[("institution", "transport"), ("category", "")]).await;
+    let inv = login(&router, &fx.identity("health-investigator")).await;
+    let body = serde_json::json!({ "ids": [a, b, other, "NOPE-NOPE"] });
+    let r = send(&router, authed_post("/api/v1/contents", &inv, &body)).await;
+    assert_eq!(r.status, axum::http::StatusCode::OK, "{}", r.text());
+    let got: bisik::api::ContentsResponse = serde_json::from_slice(&r.body).unwrap();
+    let ids: Vec<&str> = got.contents.iter().map(|c| c.id.as_str()).collect();
+    assert_eq!(ids, [a.as_str(), b.as_str()]);
+    let sealed = bisik::crypto::token::decode(&got.contents[0].content).unwrap();
+    assert!(bisik::crypto::envelope::open(&fx.identity("health-investigator"), &sealed).is_ok());
+    let audit = app.store.audit_entries().await.unwrap();
+    let reads: Vec<_> = audit
+        .iter()
+        .filter(|e| e.action == "download_content")
+        .filter_map(|e| e.case_id.clone())
+        .collect();
+    assert_eq!(reads, [a.clone(), b.clone()]);
+    // A custodian reads no content; too many ids at once is refused.
+    let cust = login(&router, &fx.identity("health-custodian")).await;
+    let r = send(&router, authed_post("/api/v1/contents", &cust, &body)).await;
+    assert_eq!(r.status, axum::http::StatusCode::FORBIDDEN);
+    let many: Vec<String> = (0..501).map(|i| format!("X{i}")).collect();
+    let r = send(
+        &router,
+        authed_post(
+            "/api/v1/contents",
+            &inv,
+            &serde_json::json!({ "ids": many }),
+        ),
+    )
+    .await;
+    assert_eq!(r.status, axum::http::StatusCode::UNPROCESSABLE_ENTITY);
+}

@@ -18,7 +18,9 @@ use crate::store::{CaseFilter, CaseRecord, CaseSummary, Classification, Move};
 
 use super::App;
 
+mod bulk;
 mod casework;
+pub use bulk::contents;
 use casework::require_notes_sealed_for_readers;
 pub use casework::{assign, case_notes, note, note_recipients};
 

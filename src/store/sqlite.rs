@@ -1364,6 +1364,23 @@ impl SqliteStore {
         Ok(())
     }
 
+    /// Appends one entry per case, in one transaction (one commit for a bulk read).
+    #[instrument(skip_all)]
+    pub async fn append_audit_many(
+        &self,
+        at: &str,
+        actor: &str,
+        action: &str,
+        case_ids: &[&str],
+    ) -> Result<(), StoreError> {
+        let mut tx = self.pool.begin_with("BEGIN IMMEDIATE").await?;
+        for id in case_ids {
+            append_chain(&mut tx, at, actor, action, Some(id)).await?;
+        }
+        tx.commit().await?;
+        Ok(())
+    }
+
     /// Moves citizens' actions of days before `today` from the waiting table into the chain, in
     /// random order (their ids are random), stamped with their day only. Returns how many.
     #[instrument(skip_all)]

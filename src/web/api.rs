@@ -31,7 +31,7 @@ use crate::store::CaseFilter;
 use super::AppState;
 
 mod casework;
-pub use casework::{assign, note, note_recipients};
+pub use casework::{assign, contents, note, note_recipients};
 
 /// The authenticated member of a request.
 #[derive(Debug)]

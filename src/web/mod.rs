@@ -185,6 +185,10 @@ pub fn router(app: Arc<App>) -> Result<Router, ConfigError> {
         )
         .route("/institutions", get(api::institutions))
         .route(
+            "/contents",
+            post(api::contents).layer(DefaultBodyLimit::max(64 * 1024)),
+        )
+        .route(
             "/blobs",
             post(api::upload_blob).layer(DefaultBodyLimit::disable()),
         )

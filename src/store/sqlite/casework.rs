@@ -128,4 +128,52 @@ impl SqliteStore {
             })
             .collect()
     }
+
+    /// Content envelopes of the cases in `ids` that a member of `institution` (`handle`) may
+    /// read: the institution's own, minus those the member is excluded from; with `escalated`,
+    /// escalated cases of any institution too (the oversight body). One query per call.
+    #[instrument(skip_all)]
+    pub async fn contents_for(
+        &self,
+        institution: Option<&str>,
+        escalated: bool,
+        handle: &str,
+        ids: &[String],
+    ) -> Result<Vec<(String, Vec<u8>)>, StoreError> {
+        if ids.is_empty() || (institution.is_none() && !escalated) {
+            return Ok(Vec::new());
+        }
+        let mut q =
+            sqlx::QueryBuilder::<sqlx::Sqlite>::new("SELECT id, content FROM cases WHERE id IN (");
+        let mut list = q.separated(", ");
+        for id in ids {
+            list.push_bind(id);
+        }
+        q.push(") AND id NOT IN (SELECT case_id FROM exclusions WHERE handle = ");
+        q.push_bind(handle);
+        q.push(") AND (");
+        match institution {
+            Some(i) => {
+                q.push("institution = ");
+                q.push_bind(i);
+                if escalated {
+                    q.push(" OR escalated_on IS NOT NULL");
+                }
+            }
+            None => {
+                q.push("escalated_on IS NOT NULL");
+            }
+        }
+        q.push(")");
+        let rows = q.build().fetch_all(&self.pool).await?;
+        let mut found: std::collections::HashMap<String, Vec<u8>> = rows
+            .iter()
+            .map(|r| Ok((r.try_get("id")?, r.try_get("content")?)))
+            .collect::<Result<_, StoreError>>()?;
+        // In the order asked for.
+        Ok(ids
+            .iter()
+            .filter_map(|id| found.remove(id).map(|c| (id.clone(), c)))
+            .collect())
+    }
 }

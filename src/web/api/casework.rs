@@ -40,3 +40,21 @@ pub async fn note(
     let seq = svc::note(&state.app, &m, &id, &envelope_bytes(&req.envelope)?).await?;
     Ok(Json(NoteCreated { seq }))
 }
+
+/// `POST /contents`: the content envelopes of many cases at once (see `api::ContentsRequest`).
+pub async fn contents(
+    State(state): State<AppState>,
+    AuthMember(m): AuthMember,
+    Json(req): Json<crate::api::ContentsRequest>,
+) -> Result<Json<crate::api::ContentsResponse>> {
+    let found = svc::contents(&state.app, &m, &req.ids).await?;
+    Ok(Json(crate::api::ContentsResponse {
+        contents: found
+            .into_iter()
+            .map(|(id, content)| crate::api::CaseContentJson {
+                id,
+                content: crate::crypto::token::encode(&content),
+            })
+            .collect(),
+    }))
+}

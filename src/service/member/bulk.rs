@@ -1,0 +1,46 @@
+//! Reading many cases at once (the desk's inbox and search): the same rules as reading one —
+//! a reader of the owning institution, or the oversight body for an escalated case, never an
+//! excluded member — and one audit entry per case, written in one commit.
+
+use time::format_description::well_known::Rfc3339;
+use tracing::instrument;
+
+use super::actor;
+use crate::domain::institution::Member;
+use crate::error::{Error, Result};
+use crate::service::App;
+
+/// The content envelopes of the cases in `ids` that `m` may read (others are left out).
+#[instrument(skip_all)]
+pub async fn contents(app: &App, m: &Member, ids: &[String]) -> Result<Vec<(String, Vec<u8>)>> {
+    if ids.len() > crate::api::MAX_CONTENTS {
+        return Err(Error::Invalid(format!(
+            "at most {} cases at once",
+            crate::api::MAX_CONTENTS
+        )));
+    }
+    let reader = m.is_reader();
+    let oversight = m.has(crate::domain::institution::Role::Oversight);
+    if !reader && !oversight {
+        return Err(Error::Forbidden);
+    }
+    let out = app
+        .store
+        .contents_for(
+            reader.then_some(m.institution.as_str()),
+            oversight,
+            &m.handle,
+            ids,
+        )
+        .await?;
+    let at = app
+        .clock
+        .now()
+        .format(&Rfc3339)
+        .map_err(|e| Error::Internal(e.to_string()))?;
+    let read: Vec<&str> = out.iter().map(|(id, _)| id.as_str()).collect();
+    app.store
+        .append_audit_many(&at, &actor(m), "download_content", &read)
+        .await?;
+    Ok(out)
+}
