@@ -331,25 +331,7 @@ fn stats(
     let mut runs = Vec::new();
     for (mode, tail) in modes {
         std::fs::write(&config_path, format!("{base_text}{tail}")).map_err(|e| e.to_string())?;
-        let port = load::free_port()?;
-        let base = format!("http://127.0.0.1:{port}");
-        let child = std::process::Command::new(&exe)
-            .args(["serve", "--config"])
-            .arg(&config_path)
-            .env("BISIK_LISTEN", format!("127.0.0.1:{port}"))
-            .env("BISIK_LOG", "warn")
-            .stdout(std::process::Stdio::null())
-            .stderr(std::process::Stdio::null())
-            .spawn()
-            .map_err(|e| e.to_string())?;
-        let server = load::ServerChild(child);
-        let deadline = Instant::now() + Duration::from_secs(60);
-        while load::agent().get(format!("{base}/healthz")).call().is_err() {
-            if Instant::now() > deadline {
-                return Err("the server did not start".into());
-            }
-            std::thread::sleep(Duration::from_millis(50));
-        }
+        let (server, base) = load::spawn_server(&exe, &config_path)?;
         eprintln!("{mode}: filing one report for a receipt…");
         let mut res = load::agent()
             .post(format!("{base}/report?lang=en"))

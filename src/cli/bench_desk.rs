@@ -116,25 +116,8 @@ pub fn run(cases: usize) -> Result<DeskBench, String> {
     super::demo::create(dir.path()).map_err(|e| e.to_string())?;
     eprintln!("seeding {cases} sealed cases…");
     seed(dir.path(), cases)?;
-    let port = load::free_port()?;
-    let base = format!("http://127.0.0.1:{port}");
-    let child = std::process::Command::new(std::env::current_exe().map_err(|e| e.to_string())?)
-        .args(["serve", "--config"])
-        .arg(dir.path().join("bisik.toml"))
-        .env("BISIK_LISTEN", format!("127.0.0.1:{port}"))
-        .env("BISIK_LOG", "warn")
-        .stdout(std::process::Stdio::null())
-        .stderr(std::process::Stdio::null())
-        .spawn()
-        .map_err(|e| e.to_string())?;
-    let _server = load::ServerChild(child);
-    let deadline = Instant::now() + Duration::from_secs(60);
-    while load::agent().get(format!("{base}/healthz")).call().is_err() {
-        if Instant::now() > deadline {
-            return Err("the server did not start".into());
-        }
-        std::thread::sleep(Duration::from_millis(50));
-    }
+    let exe = std::env::current_exe().map_err(|e| e.to_string())?;
+    let (_server, base) = load::spawn_server(&exe, &dir.path().join("bisik.toml"))?;
     let identity =
         crate::client::read_identity(&dir.path().join("identities/health-investigator.txt"))
             .map_err(|e| e.to_string())?;

@@ -82,6 +82,31 @@ pub(super) fn agent() -> ureq::Agent {
         .into()
 }
 
+/// Starts `exe serve --config config` on a free loopback port (quiet) and waits until it
+/// answers; returns the running child (killed when dropped) and its base URL.
+pub(super) fn spawn_server(exe: &Path, config: &Path) -> Result<(ServerChild, String), String> {
+    let port = free_port()?;
+    let base = format!("http://127.0.0.1:{port}");
+    let child = Command::new(exe)
+        .args(["serve", "--config"])
+        .arg(config)
+        .env("BISIK_LISTEN", format!("127.0.0.1:{port}"))
+        .env("BISIK_LOG", "warn")
+        .stdout(std::process::Stdio::null())
+        .stderr(std::process::Stdio::null())
+        .spawn()
+        .map_err(|e| e.to_string())?;
+    let server = ServerChild(child);
+    let deadline = std::time::Instant::now() + Duration::from_secs(60);
+    while agent().get(format!("{base}/healthz")).call().is_err() {
+        if std::time::Instant::now() > deadline {
+            return Err("the server did not start".into());
+        }
+        std::thread::sleep(Duration::from_millis(50));
+    }
+    Ok((server, base))
+}
+
 pub(super) fn free_port() -> Result<u16, String> {
     std::net::TcpListener::bind("127.0.0.1:0")
         .and_then(|l| l.local_addr())

@@ -346,22 +346,28 @@ pub async fn reply(
     }
     let case_id = id.clone();
     let sent = desk.with_vault(move |v| v.reply(&case_id, &text)).await;
-    match sent {
+    let typed = Typed {
+        reply: f.message.clone(),
+        ..Typed::default()
+    };
+    after_post(&desk, id, sent, "reply", typed).await
+}
+
+/// After a form on the case page: back to the case with a notice (POST, redirect, GET), or the
+/// page again with the server's answer and what was typed kept.
+async fn after_post(
+    desk: &Arc<Desk>,
+    id: String,
+    result: Option<Result<(), ClientError>>,
+    done: &str,
+    typed: Typed,
+) -> Response {
+    let t = texts(desk.lang());
+    match result {
         None => locked_redirect(),
-        Some(Ok(())) => Redirect::to(&format!("/case/{id}?done=reply")).into_response(),
+        Some(Ok(())) => Redirect::to(&format!("/case/{id}?done={done}")).into_response(),
         Some(Err(e)) => {
-            let typed = Typed {
-                reply: f.message.clone(),
-                ..Typed::default()
-            };
-            show_case(
-                &desk,
-                id,
-                None,
-                Some(format!("{} {e}", t.err_server)),
-                typed,
-            )
-            .await
+            show_case(desk, id, None, Some(format!("{} {e}", t.err_server)), typed).await
         }
     }
 }
@@ -379,30 +385,16 @@ pub async fn set_state(
     Path(id): Path<String>,
     Form(f): Form<StateForm>,
 ) -> Response {
-    let t = texts(desk.lang());
     let reason = Some(f.reason.trim().to_owned()).filter(|r| !r.is_empty());
     let (case_id, state) = (id.clone(), f.state.clone());
     let moved = desk
         .with_vault(move |v| v.set_state(&case_id, &state, reason.as_deref()))
         .await;
-    match moved {
-        None => locked_redirect(),
-        Some(Ok(())) => Redirect::to(&format!("/case/{id}?done=state")).into_response(),
-        Some(Err(e)) => {
-            let typed = Typed {
-                reason: f.reason.clone(),
-                ..Typed::default()
-            };
-            show_case(
-                &desk,
-                id,
-                None,
-                Some(format!("{} {e}", t.err_server)),
-                typed,
-            )
-            .await
-        }
-    }
+    let typed = Typed {
+        reason: f.reason.clone(),
+        ..Typed::default()
+    };
+    after_post(&desk, id, moved, "state", typed).await
 }
 
 crate::redacted_debug!(HistoryRow, MessageRow, FileRow, ReplyForm, StateForm);
