@@ -143,33 +143,34 @@ impl SqliteStore {
         if ids.is_empty() || (institution.is_none() && !escalated) {
             return Ok(Vec::new());
         }
-        let mut q =
-            sqlx::QueryBuilder::<sqlx::Sqlite>::new("SELECT id, content FROM cases WHERE id IN (");
+        // Primary-key lookups only (an index on the institution would tempt the planner into
+        // a scan of every case); who may read what is decided here.
+        let mut q = sqlx::QueryBuilder::<sqlx::Sqlite>::new(
+            "SELECT id, institution, escalated_on, content FROM cases WHERE id IN (",
+        );
         let mut list = q.separated(", ");
         for id in ids {
             list.push_bind(id);
         }
-        q.push(") AND id NOT IN (SELECT case_id FROM exclusions WHERE handle = ");
-        q.push_bind(handle);
-        q.push(") AND (");
-        match institution {
-            Some(i) => {
-                q.push("institution = ");
-                q.push_bind(i);
-                if escalated {
-                    q.push(" OR escalated_on IS NOT NULL");
-                }
-            }
-            None => {
-                q.push("escalated_on IS NOT NULL");
-            }
-        }
         q.push(")");
         let rows = q.build().fetch_all(&self.pool).await?;
-        let mut found: std::collections::HashMap<String, Vec<u8>> = rows
-            .iter()
-            .map(|r| Ok((r.try_get("id")?, r.try_get("content")?)))
-            .collect::<Result<_, StoreError>>()?;
+        let excluded: std::collections::HashSet<String> =
+            sqlx::query_scalar("SELECT case_id FROM exclusions WHERE handle = ?")
+                .bind(handle)
+                .fetch_all(&self.pool)
+                .await?
+                .into_iter()
+                .collect();
+        let mut found = std::collections::HashMap::new();
+        for r in &rows {
+            let id: String = r.try_get("id")?;
+            let owner: String = r.try_get("institution")?;
+            let is_escalated = r.try_get::<Option<String>, _>("escalated_on")?.is_some();
+            let may = institution.is_some_and(|i| i == owner) || (escalated && is_escalated);
+            if may && !excluded.contains(&id) {
+                found.insert(id, r.try_get::<Vec<u8>, _>("content")?);
+            }
+        }
         // In the order asked for.
         Ok(ids
             .iter()
