@@ -447,13 +447,13 @@ fn triage_forwards_and_a_custodian_opens_an_identity_in_the_desk() {
 
     // The desk's custodian opens the identity (a POST: it is a recorded act).
     let custodian = DeskProcess::start(&server.base, &fx.identity_path("desk-custodian"), "en");
-    let (cookie, csrf) = desk_session(&custodian, &http, &format!("/case/{case_id}"));
+    let (cookie_c, csrf_c) = desk_session(&custodian, &http, &format!("/case/{case_id}"));
     let (status, _, page) = desk_post(
         &http,
         &custodian,
-        &cookie,
+        &cookie_c,
         &format!("/case/{case_id}/identity"),
-        &[("csrf", &csrf)],
+        &[("csrf", &csrf_c)],
     );
     assert_eq!(status, 200, "{page}");
     assert!(
@@ -504,6 +504,25 @@ fn triage_forwards_and_a_custodian_opens_an_identity_in_the_desk() {
         ],
     );
     assert_eq!((status, location.as_str()), (303, "/?done=forward"));
+
+    // The desk's custodian hands the identity over to the health office's custodians.
+    let (status, location, _) = desk_post(
+        &http,
+        &custodian,
+        &cookie_c,
+        &format!("/case/{case_id}/hand-over"),
+        &[("csrf", &csrf_c)],
+    );
+    assert_eq!(
+        (status, location.as_str()),
+        (303, format!("/case/{case_id}?done=act").as_str())
+    );
+    let mut hc =
+        bisik::client::Client::new(&server.base, fx.identity("health-custodian"), None).unwrap();
+    hc.login().unwrap();
+    let sealed = hc.identity_envelope(&case_id).unwrap();
+    let id = bisik::crypto::envelope::open(&fx.identity("health-custodian"), &sealed).unwrap();
+    assert!(String::from_utf8_lossy(&id).contains("sari@example.org"));
 
     // The health investigator reads it (re-sealed on the triage's computer), classified.
     let mut inv =

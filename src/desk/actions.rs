@@ -262,3 +262,17 @@ fn percent_encode(s: &str) -> String {
         })
         .collect()
 }
+
+/// `POST /case/{id}/hand-over`: after a forward, the custodian keeping the identity seals it
+/// (here) for the custodians of the institution that now has the case.
+pub async fn hand_over(State(desk): State<Arc<Desk>>, Path(id): Path<String>) -> Response {
+    let case_id = id.clone();
+    match desk
+        .with_vault(move |v| v.hand_over_identity(&case_id))
+        .await
+    {
+        None => Redirect::to("/locked").into_response(),
+        Some(Ok(())) => Redirect::to(&format!("/case/{id}?done=act")).into_response(),
+        Some(Err(e)) => server_problem(&desk, &e),
+    }
+}

@@ -200,6 +200,7 @@ pub fn router(desk: Arc<Desk>) -> Router {
         .route("/case/{id}/state", post(case::set_state))
         .route("/case/{id}/act", post(actions::act))
         .route("/case/{id}/identity", post(actions::identity))
+        .route("/case/{id}/hand-over", post(actions::hand_over))
         .route("/case/{id}/file/{seq}", get(actions::file))
         .route("/case/{id}/print", get(case::print))
         .route("/custody", get(desks::custody))

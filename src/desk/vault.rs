@@ -238,6 +238,12 @@ impl Vault {
         Ok((manifest, bytes))
     }
 
+    /// A custodian of the institution keeping an identity re-seals it (here) for the
+    /// custodians of the case's current institution, after a forward.
+    pub fn hand_over_identity(&mut self, id: &str) -> Result<(), ClientError> {
+        self.client.call(|c| c.hand_over_identity(id))
+    }
+
     /// Oversight: how many cases each institution has past their due day, with names.
     pub fn overdue_counts(&mut self, english: bool) -> Result<Vec<(String, i64)>, ClientError> {
         let counts = self.client.call(|c| c.overdue_counts())?;
