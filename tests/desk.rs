@@ -111,7 +111,7 @@ fn an_officer_works_a_case_in_the_desk_with_javascript_off() {
         "Jembatan desa rusak <script>alert('x')</script> \u{202e}gpj.exe",
         "Jembatan di desa kami rusak sejak bulan lalu.",
     );
-    file_report(&server.base, "Lampu jalan mati", "Sudah dua minggu gelap.");
+    let (_, lamp) = file_report(&server.base, "Lampu jalan mati", "Sudah dua minggu gelap.");
     // Staff intake can carry what the citizen form refuses: terminal escapes.
     let mut triage =
         bisik::client::Client::new(&server.base, fx.identity("desk-triage"), None).unwrap();
@@ -217,6 +217,24 @@ fn an_officer_works_a_case_in_the_desk_with_javascript_off() {
     let status = res.body_mut().read_to_string().unwrap();
     assert!(status.contains("Terima kasih, kami periksa minggu ini."));
     assert!(status.contains("Di dusun mana jembatannya?"));
+
+    // Verify the other case, then forward it (disposisi) to the health office, in the browser.
+    browser.goto(&format!("{}/case/{lamp}", desk.base));
+    let verified = browser.wait_for("#new-state option[value=verified]");
+    browser.click(&verified);
+    let move_button = browser.find("#move");
+    browser.click(&move_button);
+    browser.wait_for("#notice");
+    let state = browser.find("#state");
+    assert_eq!(browser.text(&state), "Verified");
+    let target = browser.find("#forward-to option[value=health]");
+    browser.click(&target);
+    let reason = browser.find("#forward-reason");
+    browser.type_into(&reason, "Kewenangan dinas kesehatan.");
+    let forward = browser.find("#forward");
+    browser.click(&forward);
+    let notice = browser.wait_for("#notice");
+    assert_eq!(browser.text(&notice), "Case forwarded.");
 
     // Staff intake from the desk: the receipt slip, large and printable.
     browser.window(1366, 768);
