@@ -894,3 +894,28 @@ async fn bulk_contents_return_only_readable_cases_and_are_audited() {
     .await;
     assert_eq!(r.status, axum::http::StatusCode::UNPROCESSABLE_ENTITY);
 }
+
+/// The Ombudsman lists every institution's overdue cases — metadata only, no envelope — and
+/// nobody else may.
+#[tokio::test]
+async fn oversight_lists_overdue_cases_of_every_institution_as_metadata() {
+    let fx = Fixture::new(CHEAP_KDF);
+    let (router, app, clock) = fx.router().await;
+    let (_, late) = submit(&router, &[("title", "Terlambat")]).await;
+    clock.advance(time::Duration::days(30));
+    let omb = login(&router, &fx.identity("ombudsman-officer")).await;
+    let r = send(&router, authed_get("/api/v1/oversight/overdue-cases", &omb)).await;
+    assert_eq!(r.status, axum::http::StatusCode::OK, "{}", r.text());
+    let list: bisik::api::CaseListResponse = serde_json::from_slice(&r.body).unwrap();
+    assert!(
+        list.cases
+            .iter()
+            .any(|c| c.id == late && c.institution == "health")
+    );
+    assert!(!r.text().contains("content"), "metadata only");
+    let inv = login(&router, &fx.identity("health-investigator")).await;
+    let r = send(&router, authed_get("/api/v1/oversight/overdue-cases", &inv)).await;
+    assert_eq!(r.status, axum::http::StatusCode::FORBIDDEN);
+    let audit = app.store.audit_entries().await.unwrap();
+    assert!(audit.iter().any(|e| e.action == "view_overdue_cases"));
+}

@@ -500,6 +500,12 @@ impl Client {
         Ok(r.institutions)
     }
 
+    /// Oversight: every institution's overdue cases (metadata only).
+    pub fn overdue_cases(&self) -> Result<Vec<CaseSummaryJson>> {
+        let r: CaseListResponse = self.get_json("/oversight/overdue-cases")?;
+        Ok(r.cases)
+    }
+
     pub fn institutions(&self) -> Result<Vec<InstitutionJson>> {
         let r: InstitutionsResponse = self.get_json("/institutions")?;
         Ok(r.institutions)

@@ -273,16 +273,24 @@ struct OversightPage {
     who: Option<Who>,
     csrf: String,
     counts: Vec<(String, i64)>,
+    /// (id, institution, state, due day, escalated)
+    cases: Vec<(String, String, &'static str, String, bool)>,
 }
 
 /// `GET /oversight`: overdue counts per institution (metadata only) and the escalated cases.
 pub async fn oversight(State(desk): State<Arc<Desk>>) -> Response {
     let en = desk.lang().is_en();
-    let Some(result) = desk.with_vault(move |v| v.overdue_counts(en)).await else {
+    let Some(result) = desk
+        .with_vault(move |v| {
+            Ok::<_, crate::client::ClientError>((v.overdue_counts(en)?, v.overdue_cases(en)?))
+        })
+        .await
+    else {
         return locked();
     };
+    let t = texts(desk.lang());
     match result {
-        Ok(counts) => html(
+        Ok((counts, cases)) => html(
             StatusCode::OK,
             &OversightPage {
                 t: texts(desk.lang()),
@@ -290,6 +298,20 @@ pub async fn oversight(State(desk): State<Arc<Desk>>) -> Response {
                 who: who(&desk).await,
                 csrf: desk.csrf(),
                 counts,
+                cases: cases
+                    .into_iter()
+                    .map(|(c, name)| {
+                        let state = crate::domain::case::CaseState::parse(&c.state)
+                            .map_or("?", |s| t.state(s));
+                        (
+                            c.id,
+                            name,
+                            state,
+                            c.due_on.unwrap_or_default(),
+                            c.escalated_on.is_some(),
+                        )
+                    })
+                    .collect(),
             },
         ),
         Err(e) => server_problem(&desk, &e),

@@ -253,6 +253,21 @@ impl Vault {
             .collect())
     }
 
+    /// Oversight: the overdue cases themselves (metadata only), with institution names.
+    pub fn overdue_cases(
+        &mut self,
+        english: bool,
+    ) -> Result<Vec<(CaseSummaryJson, String)>, ClientError> {
+        let cases = self.client.call(|c| c.overdue_cases())?;
+        Ok(cases
+            .into_iter()
+            .map(|c| {
+                let name = self.institution_name(&c.institution, english);
+                (c, name)
+            })
+            .collect())
+    }
+
     /// Every file of a case with the SHA-256 of its decrypted bytes (for the printed file).
     pub fn file_digests(&mut self, id: &str) -> Result<Vec<(String, String)>, ClientError> {
         use sha2::Digest as _;

@@ -197,6 +197,15 @@ pub async fn overdue_counts(app: &App, m: &Member) -> Result<Vec<(String, i64)>>
     Ok(counts)
 }
 
+/// The overdue cases of every institution, metadata only (no envelope): oversight only.
+#[instrument(skip_all)]
+pub async fn overdue_cases(app: &App, m: &Member) -> Result<Vec<CaseSummary>> {
+    require(m.has(Role::Oversight))?;
+    let cases = app.store.overdue_cases(app.clock.today(), 1000).await?;
+    audit(app, m, "view_overdue_cases", None).await?;
+    Ok(cases)
+}
+
 /// A case the member may read: their institution's (readers), or an escalated one (oversight).
 async fn readable_case(app: &App, m: &Member, case_id: &str) -> Result<CaseRecord> {
     let id = not_excluded(app, m, case_id).await?;

@@ -660,6 +660,25 @@ impl SqliteStore {
             .collect()
     }
 
+    /// The cases past their due day, every institution (metadata only), oldest due day first.
+    #[instrument(skip_all)]
+    pub async fn overdue_cases(
+        &self,
+        today: Date,
+        limit: u32,
+    ) -> Result<Vec<CaseSummary>, StoreError> {
+        let rows = sqlx::query(concat!(
+            "SELECT ",
+            summary_cols!(),
+            " FROM cases WHERE due_on < ? ORDER BY due_on, institution, id LIMIT ?"
+        ))
+        .bind(day_string(today))
+        .bind(i64::from(limit))
+        .fetch_all(&self.pool)
+        .await?;
+        rows.iter().map(summary_from_row).collect()
+    }
+
     /// Moves a case to another institution with everything re-sealed for its readers (done on
     /// the forwarding officer's machine). The re-sealed messages and reasons must cover every
     /// message and reason of the case, or nothing changes (`Ok(false)`): no envelope may stay

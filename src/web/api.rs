@@ -305,6 +305,17 @@ pub async fn overdue(
     }))
 }
 
+/// `GET /oversight/overdue-cases`: every institution's overdue cases, metadata only.
+pub async fn overdue_cases(
+    State(state): State<AppState>,
+    AuthMember(m): AuthMember,
+) -> Result<Json<CaseListResponse>> {
+    let cases = svc::overdue_cases(&state.app, &m).await?;
+    Ok(Json(CaseListResponse {
+        cases: cases.iter().map(CaseSummaryJson::from).collect(),
+    }))
+}
+
 pub async fn institutions(
     State(state): State<AppState>,
     AuthMember(_m): AuthMember,

@@ -217,6 +217,7 @@ pub fn router(app: Arc<App>) -> Result<Router, ConfigError> {
         .route("/cases/{id}/classify", post(api::classify))
         .route("/cases/{id}/extend", post(api::extend))
         .route("/oversight/overdue", get(api::overdue))
+        .route("/oversight/overdue-cases", get(api::overdue_cases))
         .fallback(api::not_found);
 
     let router = Router::new()
