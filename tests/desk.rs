@@ -182,8 +182,7 @@ fn an_officer_works_a_case_in_the_desk_with_javascript_off() {
     browser.type_into(&message, "Terima kasih, kami periksa minggu ini.");
     let send = browser.find("#send");
     browser.click(&send);
-    let notice = browser.wait_for("#notice");
-    assert_eq!(browser.text(&notice), "Answer sent.");
+    browser.wait_for_text("#notice", "Answer sent.");
     assert!(
         browser
             .source()
@@ -197,9 +196,8 @@ fn an_officer_works_a_case_in_the_desk_with_javascript_off() {
     browser.click(&on_hold);
     let move_button = browser.find("#move");
     browser.click(&move_button);
-    browser.wait_for("#notice");
-    let state = browser.find("#state");
-    assert_eq!(browser.text(&state), "On hold: waiting for the reporter");
+    browser.wait_for_text("#state", "On hold: waiting for the reporter");
+    browser.wait_for_text("#notice", "State changed.");
     browser.screenshot(&shots.join("case-1366.png"));
     browser.assert_no_horizontal_overflow("main *", "case page at 1366");
     browser.window(360, 740);
@@ -224,17 +222,14 @@ fn an_officer_works_a_case_in_the_desk_with_javascript_off() {
     browser.click(&verified);
     let move_button = browser.find("#move");
     browser.click(&move_button);
-    browser.wait_for("#notice");
-    let state = browser.find("#state");
-    assert_eq!(browser.text(&state), "Verified");
+    browser.wait_for_text("#state", "Verified");
     let target = browser.find("#forward-to option[value=health]");
     browser.click(&target);
     let reason = browser.find("#forward-reason");
     browser.type_into(&reason, "Kewenangan dinas kesehatan.");
     let forward = browser.find("#forward");
     browser.click(&forward);
-    let notice = browser.wait_for("#notice");
-    assert_eq!(browser.text(&notice), "Case forwarded.");
+    browser.wait_for_text("#notice", "Case forwarded.");
 
     // Staff intake from the desk: the receipt slip, large and printable.
     browser.window(1366, 768);

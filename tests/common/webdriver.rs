@@ -272,6 +272,26 @@ impl Drop for Session {
 }
 
 impl Session {
+    /// Polls (bounded) until an element matching `css` shows exactly `expected`: after a form
+    /// was sent, the old page may still be there for a moment (its elements go stale).
+    pub fn wait_for_text(&self, css: &str, expected: &str) {
+        let deadline = Instant::now() + PAGE_WAIT;
+        loop {
+            if let Some(el) = self.try_find(css)
+                && let Ok(v) = self.call("GET", &format!("/element/{el}/text"), None)
+                && v.as_str() == Some(expected)
+            {
+                return;
+            }
+            assert!(
+                Instant::now() < deadline,
+                "timed out waiting for {css} to read {expected:?}; page is:\n{}",
+                self.source()
+            );
+            std::thread::sleep(Duration::from_millis(100));
+        }
+    }
+
     /// Sets the window's outer size (the viewport is a little smaller).
     pub fn window(&self, width: u32, height: u32) {
         self.must(
