@@ -3,8 +3,8 @@
 
 use serde::{Deserialize, Serialize};
 
+use crate::domain::case::{CaseEvent, CaseSummary};
 use crate::domain::clock::day_string;
-use crate::store::{CaseEvent, CaseSummary};
 
 #[derive(Debug, Serialize, Deserialize)]
 pub struct ChallengeRequest {

@@ -406,8 +406,12 @@ fn a_secret_key_in_a_holiday_calendar_stops_the_server() {
         "the fixture's config names the calendar"
     );
     let original = std::fs::read_to_string(&calendar).unwrap();
-    // Lower case too: the marker is matched whatever its letter case.
-    for marker in ["AGE-SECRET-KEY-1QQQQ", "age-secret-key-1qqqq"] {
+    // A real secret key made for this test only (never stored in the repository); lower case
+    // too: the marker is matched whatever its letter case.
+    let key =
+        age::secrecy::ExposeSecret::expose_secret(&age::x25519::Identity::generate().to_string())
+            .to_owned();
+    for marker in [key.clone(), key.to_lowercase()] {
         std::fs::write(&calendar, format!("# {marker}\n{original}")).unwrap();
         match bisik::config::Config::load(&fx.config_path) {
             Err(bisik::config::ConfigError::SecretKeyFound(p)) => {

@@ -1,6 +1,7 @@
 //! The case and its vocabulary (DESIGN section 4). Pure data: no I/O.
 
 use serde::{Deserialize, Serialize};
+use time::Date;
 
 macro_rules! string_enum {
     ($(#[$meta:meta])* $name:ident { $($variant:ident => $text:literal),+ $(,)? }) => {
@@ -159,6 +160,48 @@ pub fn is_case_id(s: &str) -> bool {
                 b.is_ascii_alphanumeric() && b.is_ascii_uppercase() || b.is_ascii_digit()
             }
         })
+}
+
+/// A case's metadata: what lists show. No content.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct CaseSummary {
+    pub id: String,
+    pub institution: String,
+    pub kind: Kind,
+    pub category: Option<String>,
+    pub privacy: Privacy,
+    pub state: CaseState,
+    pub received_on: Date,
+    /// The day the current state began.
+    pub state_since: Date,
+    /// The last day the case was verified or forwarded.
+    pub accepted_on: Option<Date>,
+    /// The current stage's due day (see `domain::deadline`).
+    pub due_on: Option<Date>,
+    /// Working days granted by extensions in the current stage.
+    pub extended_days: u32,
+    /// The day the citizen escalated it to the oversight body.
+    pub escalated_on: Option<Date>,
+    /// How it arrived: web, phone, post, …
+    pub channel: String,
+    /// The handle of the investigator triage assigned the case to, if any.
+    pub assigned_to: Option<String>,
+}
+
+/// One line of a case's history.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct CaseEvent {
+    /// Position within the case (1, 2, …).
+    pub seq: i64,
+    /// For a forwarding: the institution it went to.
+    pub forwarded_to: Option<String>,
+    pub day: Date,
+    pub actor: Actor,
+    pub state: CaseState,
+    /// The reason the citizen is owed, sealed to the readers and the reporter.
+    pub reason_envelope: Option<Vec<u8>>,
+    /// Set when the event extended the deadline (the state did not change).
+    pub extension_days: Option<u32>,
 }
 
 #[cfg(test)]

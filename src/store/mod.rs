@@ -18,6 +18,7 @@ use crate::crypto::kdf::KdfParams;
 use crate::domain::case::{Actor, CaseState, Kind, Privacy};
 
 pub use crate::domain::audit::AuditEntry;
+pub use crate::domain::case::{CaseEvent, CaseSummary};
 pub use sqlite::SqliteStore as Store;
 
 #[derive(Debug, thiserror::Error)]
@@ -105,48 +106,6 @@ pub struct ReceiptRecord {
     pub kdf_salt: Vec<u8>,
     pub kdf: KdfParams,
     pub reporter_recipient: String,
-}
-
-/// A case's metadata: what lists show. No content.
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub struct CaseSummary {
-    pub id: String,
-    pub institution: String,
-    pub kind: Kind,
-    pub category: Option<String>,
-    pub privacy: Privacy,
-    pub state: CaseState,
-    pub received_on: Date,
-    /// The day the current state began.
-    pub state_since: Date,
-    /// The last day the case was verified or forwarded.
-    pub accepted_on: Option<Date>,
-    /// The current stage's due day (see `domain::deadline`).
-    pub due_on: Option<Date>,
-    /// Working days granted by extensions in the current stage.
-    pub extended_days: u32,
-    /// The day the citizen escalated it to the oversight body.
-    pub escalated_on: Option<Date>,
-    /// How it arrived: web, phone, post, …
-    pub channel: String,
-    /// The handle of the investigator triage assigned the case to, if any.
-    pub assigned_to: Option<String>,
-}
-
-/// One line of a case's history.
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub struct CaseEvent {
-    /// Position within the case (1, 2, …).
-    pub seq: i64,
-    /// For a forwarding: the institution it went to.
-    pub forwarded_to: Option<String>,
-    pub day: Date,
-    pub actor: Actor,
-    pub state: CaseState,
-    /// The reason the citizen is owed, sealed to the readers and the reporter.
-    pub reason_envelope: Option<Vec<u8>>,
-    /// Set when the event extended the deadline (the state did not change).
-    pub extension_days: Option<u32>,
 }
 
 /// A stored message envelope (also an internal note: same shape, sealed to the readers only).
