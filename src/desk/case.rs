@@ -81,6 +81,26 @@ pub struct MessageRow {
     mine: bool,
 }
 
+/// Messages (or internal notes) as shown: each with its decrypted text, or "cannot be opened".
+fn message_rows(
+    t: &'static DeskTexts,
+    stored: &[crate::api::MessageJson],
+    opened: &[Option<crate::domain::documents::MessageDocument>],
+) -> Vec<MessageRow> {
+    stored
+        .iter()
+        .zip(opened)
+        .map(|(m, doc)| MessageRow {
+            day: m.written_on.clone(),
+            who: actor_label(t, &m.author),
+            body: doc
+                .as_ref()
+                .map_or_else(|| t.unreadable.to_owned(), |d| many(&d.body)),
+            mine: m.author != "reporter",
+        })
+        .collect()
+}
+
 #[derive(Template)]
 #[template(path = "desk/case.html")]
 struct CasePage {
@@ -162,21 +182,7 @@ fn history_and_messages(t: &'static DeskTexts, v: &CaseView) -> (Vec<HistoryRow>
             }),
         })
         .collect();
-    let messages: Vec<MessageRow> = v
-        .raw
-        .messages
-        .iter()
-        .zip(&v.messages)
-        .map(|(m, doc)| MessageRow {
-            day: m.written_on.clone(),
-            who: actor_label(t, &m.author),
-            body: doc
-                .as_ref()
-                .map_or_else(|| t.unreadable.to_owned(), |d| many(&d.body)),
-            mine: m.author != "reporter",
-        })
-        .collect();
-    (history, messages)
+    (history, message_rows(t, &v.raw.messages, &v.messages))
 }
 
 fn case_page(
@@ -226,20 +232,7 @@ fn case_page(
         due: c.due_on.clone(),
         history,
         messages,
-        notes: v
-            .raw
-            .notes
-            .iter()
-            .zip(&v.notes)
-            .map(|(n, doc)| MessageRow {
-                day: n.written_on.clone(),
-                who: actor_label(t, &n.author),
-                body: doc
-                    .as_ref()
-                    .map_or_else(|| t.unreadable.to_owned(), |d| many(&d.body)),
-                mine: true,
-            })
-            .collect(),
+        notes: message_rows(t, &v.raw.notes, &v.notes),
         assigned_to: c.assigned_to.as_deref().map(one),
         files,
         moves: v

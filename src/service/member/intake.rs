@@ -1,0 +1,116 @@
+//! Staff intake: a report received by phone, post, counter … built and sealed on the officer's
+//! machine, receipt included.
+
+use super::*;
+
+/// Parameters for an offline intake into the officer's own institution.
+#[instrument(skip_all)]
+pub async fn intake_params(app: &App, m: &Member) -> Result<(KdfParams, Vec<String>, Vec<String>)> {
+    require(m.has(Role::Triage))?;
+    let inst = app.directory.get(&m.institution).ok_or(Error::NotFound)?;
+    let s = |v: Vec<age::x25519::Recipient>| v.iter().map(ToString::to_string).collect();
+    Ok((app.kdf.params, s(inst.readers()), s(inst.custodians())))
+}
+
+/// An offline report, built and sealed on the officer's machine.
+#[derive(Debug)]
+pub struct Intake<'a> {
+    pub channel: &'a str,
+    pub kind: &'a str,
+    pub category: Option<&'a str>,
+    pub privacy: &'a str,
+    pub lookup_id: u32,
+    pub kdf_salt: &'a [u8],
+    pub kdf: KdfParams,
+    pub reporter_recipient: &'a str,
+    pub content: &'a [u8],
+    pub identity: Option<&'a [u8]>,
+}
+
+/// Staff intake (phone, post, complaint box, …) into the officer's own institution. Returns
+/// the case id; a taken lookup id answers `Conflict` so the CLI draws another.
+#[instrument(skip_all)]
+pub async fn intake(app: &App, m: &Member, r: &Intake<'_>) -> Result<String> {
+    require(m.has(Role::Triage))?;
+    if r.channel == "web" || !crate::domain::case::CHANNELS.contains(&r.channel) {
+        return Err(Error::Invalid(format!("unknown channel {:?}", r.channel)));
+    }
+    let kind =
+        Kind::parse(r.kind).ok_or_else(|| Error::Invalid(format!("unknown kind {:?}", r.kind)))?;
+    let privacy = Privacy::parse(r.privacy)
+        .ok_or_else(|| Error::Invalid("privacy must be anonymous or confidential".into()))?;
+    if let Some(c) = r.category
+        && !app.config.categories.iter().any(|x| x.slug == c)
+    {
+        return Err(Error::Invalid(format!("unknown category {c:?}")));
+    }
+    if (privacy == Privacy::Confidential) != r.identity.is_some() {
+        return Err(Error::Invalid(
+            "a confidential report needs an identity envelope, an anonymous one none".into(),
+        ));
+    }
+    let p = app.kdf.params;
+    if r.kdf.memory_kib < p.memory_kib
+        || r.kdf.iterations < p.iterations
+        || r.kdf_salt.len() != crate::crypto::kdf::SALT_LEN
+    {
+        return Err(Error::Invalid(
+            "the receipt's key derivation is weaker than this server's".into(),
+        ));
+    }
+    // Exactly the server's parameters (the client takes them from `GET /intake`): a costlier
+    // receipt would make its checks slower than an unknown code's, telling that it exists.
+    if !app.kdf.allows(&r.kdf) {
+        let max = app.kdf.max();
+        return Err(Error::Invalid(format!(
+            "the receipt's key derivation is costlier than this server allows (at most \
+             memory_kib = {}, iterations = {}, parallelism = {})",
+            max.memory_kib, max.iterations, max.parallelism
+        )));
+    }
+    if r.kdf != p {
+        return Err(Error::Invalid(format!(
+            "the receipt's key derivation must use this server's parameters (memory_kib = {}, \
+             iterations = {}, parallelism = {}): take them from GET /api/v1/intake",
+            p.memory_kib, p.iterations, p.parallelism
+        )));
+    }
+    crate::crypto::envelope::parse_recipient(r.reporter_recipient)
+        .ok_or_else(|| Error::Invalid("bad reporter recipient".into()))?;
+    // The institution's readers and the reporter; the identity: its custodians and the reporter.
+    let inst = app.directory.get(&m.institution).ok_or(Error::NotFound)?;
+    require_sealed_for(r.content, inst.readers().len() + 1)?;
+    if let Some(i) = r.identity {
+        require_sealed_for(i, inst.custodians().len() + 1)?;
+    }
+    let today = app.clock.today();
+    let case_id = crate::domain::case::new_case_id()?;
+    let new = crate::store::NewCase {
+        id: &case_id,
+        lookup_id: crate::crypto::receipt::LookupId::from_u32(r.lookup_id)
+            .ok_or_else(|| Error::Invalid("bad lookup id".into()))?
+            .as_u32(),
+        institution: &m.institution,
+        kind,
+        category: r.category,
+        privacy,
+        received_on: today,
+        kdf_salt: r.kdf_salt,
+        kdf: r.kdf,
+        reporter_recipient: r.reporter_recipient,
+        content: r.content,
+        identity: r.identity,
+        due_on: crate::service::deadline::due_for_new(app, kind, r.category, today),
+        channel: r.channel,
+        attachments: &[],
+    };
+    match app.store.insert_case(&new).await {
+        Ok(()) => {}
+        Err(crate::store::StoreError::Conflict(what)) => {
+            return Err(Error::Conflict(format!("{what} taken; try again")));
+        }
+        Err(e) => return Err(e.into()),
+    }
+    audit(app, m, &format!("intake:{}", r.channel), Some(&case_id)).await?;
+    Ok(case_id)
+}

@@ -1,0 +1,109 @@
+//! Logging in with an age identity: a challenge sealed to the member's recipient, answered
+//! with its plaintext, traded for a short-lived session (stored as a digest only).
+
+use super::*;
+
+/// A challenge for the member to decrypt.
+#[derive(Debug)]
+pub struct IssuedChallenge {
+    pub id: String,
+    pub envelope: Vec<u8>,
+}
+
+/// A new session: the token is shown once to the client and stored only as a digest.
+#[derive(Debug)]
+pub struct NewSession {
+    pub token: Zeroizing<String>,
+    pub member: Member,
+    pub expires_at: i64,
+}
+
+/// Step one of login. An unknown recipient gets a challenge of the same shape, sealed to a
+/// throwaway key, and the same work: a key generated, an envelope sealed and a challenge row
+/// written (under a handle no member has, so it can never be answered). Neither the answer nor
+/// its timing says which keys are members.
+#[instrument(skip_all)]
+pub async fn challenge(app: &App, recipient: &str) -> Result<IssuedChallenge> {
+    let secret = token::random_32()?;
+    let id = token::encode(token::random_32()?.as_ref());
+    let member = app.directory.member_by_recipient(recipient.trim());
+    let throwaway = age::x25519::Identity::generate().to_public();
+    let (to, handle) = match member {
+        Some(m) => (m.recipient.clone(), m.handle.as_str()),
+        None => (throwaway, NO_MEMBER),
+    };
+    let sealed = envelope::seal(&[to], secret.as_ref())?;
+    let now = app.clock.now().unix_timestamp();
+    let expires = now + app.config.session.challenge_ttl_secs;
+    app.store
+        .put_challenge(&id, handle, &token::digest(secret.as_ref()), expires, now)
+        .await?;
+    Ok(IssuedChallenge {
+        id,
+        envelope: sealed,
+    })
+}
+
+/// The handle stored with a challenge issued to a key that is no member's (handles are never
+/// empty, so it can never be answered).
+const NO_MEMBER: &str = "";
+
+/// Step two: the decrypted challenge comes back; a session token goes out.
+#[instrument(skip_all)]
+pub async fn answer(app: &App, challenge_id: &str, response: &[u8]) -> Result<NewSession> {
+    let (handle, digest, expires_at) = app
+        .store
+        .take_challenge(challenge_id)
+        .await?
+        .ok_or(Error::Unauthorized)?;
+    let now = app.clock.now().unix_timestamp();
+    let Some(member) = app.directory.member(&handle).cloned() else {
+        // An answer to a challenge issued to a key that is no member's: recorded like a failed
+        // member login, so the answer step does the same work and tells nothing either.
+        audit_as(app, "unknown-key", "login_failed", None).await?;
+        return Err(Error::Unauthorized);
+    };
+    if expires_at < now || !token::digests_match(&digest, &token::digest(response)) {
+        // A failed answer to a real challenge is worth knowing about: someone tried this key.
+        audit(app, &member, "login_failed", None).await?;
+        return Err(Error::Unauthorized);
+    }
+    let raw = token::random_32()?;
+    let expires_at = now + app.config.session.ttl_secs;
+    app.store
+        .put_session(
+            &token::digest(raw.as_ref()),
+            &member.handle,
+            expires_at,
+            now,
+        )
+        .await?;
+    audit(app, &member, "login", None).await?;
+    Ok(NewSession {
+        token: Zeroizing::new(token::encode(raw.as_ref())),
+        member,
+        expires_at,
+    })
+}
+
+/// The member behind a bearer token. Members removed from `keys/` lose their sessions at once.
+#[instrument(skip_all)]
+pub async fn authenticate<'a>(app: &'a App, bearer: &str) -> Result<&'a Member> {
+    let raw = token::decode(bearer).ok_or(Error::Unauthorized)?;
+    let handle = app
+        .store
+        .session_member(&token::digest(&raw), app.clock.now().unix_timestamp())
+        .await?
+        .ok_or(Error::Unauthorized)?;
+    app.directory.member(&handle).ok_or(Error::Unauthorized)
+}
+
+/// Ends the session behind a bearer token.
+#[instrument(skip_all)]
+pub async fn logout(app: &App, bearer: &str) -> Result<()> {
+    let m = authenticate(app, bearer).await?.clone();
+    let raw = token::decode(bearer).ok_or(Error::Unauthorized)?;
+    app.store.delete_session(&token::digest(&raw)).await?;
+    audit(app, &m, "logout", None).await?;
+    Ok(())
+}

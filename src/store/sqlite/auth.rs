@@ -1,0 +1,97 @@
+//! Members' login challenges and sessions (digests only).
+
+use super::*;
+
+impl SqliteStore {
+    /// Stores a login challenge (digest only) and drops expired ones.
+    #[instrument(skip_all)]
+    pub async fn put_challenge(
+        &self,
+        id: &str,
+        member: &str,
+        digest: &[u8],
+        expires_at: i64,
+        now: i64,
+    ) -> Result<(), StoreError> {
+        sqlx::query("DELETE FROM challenges WHERE expires_at < ?")
+            .bind(now)
+            .execute(&self.pool)
+            .await?;
+        sqlx::query("INSERT INTO challenges (id, member, digest, expires_at) VALUES (?, ?, ?, ?)")
+            .bind(id)
+            .bind(member)
+            .bind(digest)
+            .bind(expires_at)
+            .execute(&self.pool)
+            .await?;
+        Ok(())
+    }
+
+    /// Removes and returns a challenge: each can be answered once.
+    #[instrument(skip_all)]
+    pub async fn take_challenge(
+        &self,
+        id: &str,
+    ) -> Result<Option<(String, Vec<u8>, i64)>, StoreError> {
+        let row =
+            sqlx::query("DELETE FROM challenges WHERE id = ? RETURNING member, digest, expires_at")
+                .bind(id)
+                .fetch_optional(&self.pool)
+                .await?;
+        row.map(|r| {
+            Ok((
+                r.try_get("member")?,
+                r.try_get("digest")?,
+                r.try_get("expires_at")?,
+            ))
+        })
+        .transpose()
+    }
+
+    #[instrument(skip_all)]
+    pub async fn put_session(
+        &self,
+        token_digest: &[u8],
+        member: &str,
+        expires_at: i64,
+        now: i64,
+    ) -> Result<(), StoreError> {
+        sqlx::query("DELETE FROM sessions WHERE expires_at < ?")
+            .bind(now)
+            .execute(&self.pool)
+            .await?;
+        sqlx::query("INSERT INTO sessions (token_digest, member, expires_at) VALUES (?, ?, ?)")
+            .bind(token_digest)
+            .bind(member)
+            .bind(expires_at)
+            .execute(&self.pool)
+            .await?;
+        Ok(())
+    }
+
+    /// Ends a session (logout).
+    #[instrument(skip_all)]
+    pub async fn delete_session(&self, token_digest: &[u8]) -> Result<bool, StoreError> {
+        let r = sqlx::query("DELETE FROM sessions WHERE token_digest = ?")
+            .bind(token_digest)
+            .execute(&self.pool)
+            .await?;
+        Ok(r.rows_affected() == 1)
+    }
+
+    /// The member handle of a live session.
+    #[instrument(skip_all)]
+    pub async fn session_member(
+        &self,
+        token_digest: &[u8],
+        now: i64,
+    ) -> Result<Option<String>, StoreError> {
+        Ok(sqlx::query_scalar(
+            "SELECT member FROM sessions WHERE token_digest = ? AND expires_at >= ?",
+        )
+        .bind(token_digest)
+        .bind(now)
+        .fetch_optional(&self.pool)
+        .await?)
+    }
+}

@@ -1,0 +1,102 @@
+//! Evidence files: attachment rows, the blobs they refer to, members' uploads for a re-seal.
+
+use super::*;
+
+impl SqliteStore {
+    /// Files the citizen adds later (from the status page), committed in one transaction.
+    #[instrument(skip_all)]
+    pub async fn add_attachments(
+        &self,
+        case_id: &str,
+        day: Date,
+        list: &[NewAttachment],
+    ) -> Result<(), StoreError> {
+        let mut tx = self.pool.begin_with("BEGIN IMMEDIATE").await?;
+        insert_attachments(&mut tx, case_id, day, list).await?;
+        queue_reporter_action(&mut tx, day, "attach", case_id).await?;
+        tx.commit().await?;
+        Ok(())
+    }
+
+    /// A case's attachments, in order.
+    #[instrument(skip_all)]
+    pub async fn attachments(&self, case_id: &str) -> Result<Vec<StoredAttachment>, StoreError> {
+        let rows = sqlx::query("SELECT seq, blob, manifest, stored_size, added_on FROM attachments WHERE case_id = ? ORDER BY seq")
+            .bind(case_id)
+            .fetch_all(&self.pool)
+            .await?;
+        rows.iter()
+            .map(|r| {
+                Ok(StoredAttachment {
+                    seq: r.try_get("seq")?,
+                    blob: r.try_get("blob")?,
+                    manifest: r.try_get("manifest")?,
+                    stored_size: u64::try_from(r.try_get::<i64, _>("stored_size")?).unwrap_or(0),
+                    added_on: date_col(r, "added_on")?,
+                })
+            })
+            .collect()
+    }
+
+    /// Every blob a row refers to (for the start-up sweep).
+    #[instrument(skip_all)]
+    pub async fn blob_ids(&self) -> Result<std::collections::HashSet<String>, StoreError> {
+        let ids: Vec<String> = sqlx::query_scalar("SELECT blob FROM attachments")
+            .fetch_all(&self.pool)
+            .await?;
+        Ok(ids.into_iter().collect())
+    }
+
+    /// Records a blob a member's client just uploaded for a re-seal (day only).
+    #[instrument(skip_all)]
+    pub async fn record_member_upload(
+        &self,
+        blob: &str,
+        member: &str,
+        day: Date,
+    ) -> Result<(), StoreError> {
+        sqlx::query("INSERT INTO member_uploads (blob, member, uploaded_on) VALUES (?, ?, ?)")
+            .bind(blob)
+            .bind(member)
+            .bind(day_string(day))
+            .execute(&self.pool)
+            .await?;
+        Ok(())
+    }
+
+    /// Whether every blob in `blobs` is a fresh upload of `member` that no case refers to.
+    #[instrument(skip_all)]
+    pub async fn are_fresh_uploads_of(
+        &self,
+        member: &str,
+        blobs: &[&str],
+    ) -> Result<bool, StoreError> {
+        let mut seen = std::collections::HashSet::new();
+        for blob in blobs {
+            if !seen.insert(*blob) {
+                return Ok(false);
+            }
+            let fresh: Option<i64> = sqlx::query_scalar(
+                "SELECT 1 FROM member_uploads WHERE blob = ? AND member = ? \
+                 AND NOT EXISTS (SELECT 1 FROM attachments WHERE attachments.blob = member_uploads.blob)",
+            )
+            .bind(blob)
+            .bind(member)
+            .fetch_optional(&self.pool)
+            .await?;
+            if fresh.is_none() {
+                return Ok(false);
+            }
+        }
+        Ok(true)
+    }
+
+    /// Forgets uploads that were never used (at start, after their blobs were swept).
+    #[instrument(skip_all)]
+    pub async fn clear_member_uploads(&self) -> Result<(), StoreError> {
+        sqlx::query("DELETE FROM member_uploads")
+            .execute(&self.pool)
+            .await?;
+        Ok(())
+    }
+}

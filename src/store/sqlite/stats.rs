@@ -1,0 +1,75 @@
+//! Public statistics, counted in SQL from indexes.
+
+use super::*;
+
+impl SqliteStore {
+    /// Counts of cases by state (public statistics: metadata only).
+    #[instrument(skip_all)]
+    pub async fn count_by_state(&self) -> Result<Vec<(CaseState, i64)>, StoreError> {
+        let rows =
+            sqlx::query("SELECT state, COUNT(*) AS n FROM cases GROUP BY state ORDER BY state")
+                .fetch_all(&self.pool)
+                .await?;
+        rows.iter()
+            .map(|r| {
+                let s: String = r.try_get("state")?;
+                Ok((
+                    CaseState::parse(&s).ok_or_else(|| StoreError::Corrupt("state".into()))?,
+                    r.try_get("n")?,
+                ))
+            })
+            .collect()
+    }
+
+    /// Public statistics counted in SQL (no content, no ids, no row per case): cases by state,
+    /// institution, kind, category and channel (read from the `cases_list` index), and
+    /// answered cases by their received and first-answered days (the `cases_answers` index).
+    /// `answered_on_time` is set in the same statement as `first_answered_on` (`move_state`).
+    #[instrument(skip_all)]
+    pub async fn stat_counts(&self) -> Result<crate::domain::stats::StatCounts, StoreError> {
+        use crate::domain::stats::{AnswerCount, StatCell, StatCounts};
+        let count = |r: &SqliteRow| -> Result<u64, StoreError> {
+            u64::try_from(r.try_get::<i64, _>("n")?)
+                .map_err(|_| StoreError::Corrupt("negative count".into()))
+        };
+        let cells = sqlx::query(
+            "SELECT state, institution, kind, category, channel, COUNT(*) AS n FROM cases \
+             GROUP BY state, institution, kind, category, channel",
+        )
+        .fetch_all(&self.pool)
+        .await?;
+        let answers = sqlx::query(
+            "SELECT received_on, first_answered_on, answered_on_time, COUNT(*) AS n FROM cases \
+             WHERE first_answered_on IS NOT NULL \
+             GROUP BY first_answered_on, received_on, answered_on_time",
+        )
+        .fetch_all(&self.pool)
+        .await?;
+        Ok(StatCounts {
+            cells: cells
+                .iter()
+                .map(|r| {
+                    Ok(StatCell {
+                        state: r.try_get("state")?,
+                        institution: r.try_get("institution")?,
+                        kind: r.try_get("kind")?,
+                        category: r.try_get("category")?,
+                        channel: r.try_get("channel")?,
+                        cases: count(r)?,
+                    })
+                })
+                .collect::<Result<_, StoreError>>()?,
+            answers: answers
+                .iter()
+                .map(|r| {
+                    Ok(AnswerCount {
+                        received_on: date_col(r, "received_on")?,
+                        first_answered_on: date_col(r, "first_answered_on")?,
+                        on_time: r.try_get::<Option<bool>, _>("answered_on_time")?,
+                        cases: count(r)?,
+                    })
+                })
+                .collect::<Result<_, StoreError>>()?,
+        })
+    }
+}

@@ -1,0 +1,385 @@
+//! The citizen's status page: opening a case with the receipt, replying, escalating.
+
+use super::*;
+
+#[derive(Deserialize, Zeroize, ZeroizeOnDrop, Default)]
+struct StatusForm {
+    #[serde(default)]
+    receipt: String,
+}
+
+#[instrument(skip_all)]
+pub async fn status_check(
+    State(state): State<AppState>,
+    lang: Lang,
+    CircuitOf(circuit): CircuitOf,
+    headers: HeaderMap,
+    body: Bytes,
+) -> Response {
+    let form: StatusForm = match parse_form(&headers, body) {
+        Ok(v) => v,
+        Err(p) => return body_problem_page(lang, p),
+    };
+    let t = lang.texts();
+    let receipt = match Receipt::parse(&form.receipt) {
+        Ok(r) => r,
+        Err(e) => {
+            return status_form_page(
+                lang,
+                StatusCode::UNPROCESSABLE_ENTITY,
+                Some(receipt_problem(t, e)),
+                &form.receipt,
+            );
+        }
+    };
+    if !state.limits.allow_status_check(circuit) {
+        return error_page(StatusCode::TOO_MANY_REQUESTS, lang, t.err_busy);
+    }
+    match svc::open_case(&state.app, &receipt).await {
+        Ok(Some(view)) => status_page(&state, lang, &view, &receipt, None, None, ""),
+        Ok(None) => not_found_page(lang),
+        // Shutting down: nothing was looked at, try again in a moment.
+        Err(crate::error::Error::Busy) => {
+            error_page(StatusCode::SERVICE_UNAVAILABLE, lang, t.err_busy)
+        }
+        Err(e) => {
+            // Counted, never logged as it happens (see service::incidents).
+            state.app.incidents.record(e.kind());
+            error_page(StatusCode::INTERNAL_SERVER_ERROR, lang, t.err_internal)
+        }
+    }
+}
+
+/// The receipt carried by a status-page form (reply, escalate): parsed, and counted against
+/// the receipt-check bucket since it costs one Argon2id run. The error is the page to answer.
+#[allow(clippy::result_large_err)]
+pub(in crate::web) fn receipt_from_hidden_field(
+    state: &AppState,
+    lang: Lang,
+    circuit: Option<Circuit>,
+    typed: &str,
+) -> Result<Receipt, Response> {
+    let t = lang.texts();
+    let receipt = Receipt::parse(typed).map_err(|e| {
+        status_form_page(
+            lang,
+            StatusCode::UNPROCESSABLE_ENTITY,
+            Some(receipt_problem(t, e)),
+            "",
+        )
+    })?;
+    if !state.limits.allow_status_check(circuit) {
+        return Err(error_page(StatusCode::TOO_MANY_REQUESTS, lang, t.err_busy));
+    }
+    Ok(receipt)
+}
+
+#[derive(Deserialize, Zeroize, ZeroizeOnDrop, Default)]
+struct ReplyForm {
+    #[serde(default)]
+    receipt: String,
+    #[serde(default)]
+    nonce: String,
+    #[serde(default)]
+    message: String,
+}
+
+#[instrument(skip_all)]
+pub async fn status_reply(
+    State(state): State<AppState>,
+    lang: Lang,
+    CircuitOf(circuit): CircuitOf,
+    headers: HeaderMap,
+    body: Bytes,
+) -> Response {
+    let form: ReplyForm = match parse_form(&headers, body) {
+        Ok(v) => v,
+        Err(p) => return body_problem_page(lang, p),
+    };
+    let t = lang.texts();
+    let receipt = match receipt_from_hidden_field(&state, lang, circuit, &form.receipt) {
+        Ok(r) => r,
+        Err(page) => return page,
+    };
+    let app = &state.app;
+    let result = match report::check_message(&form.message, &app.config.limits) {
+        Ok(text) => {
+            // No valid nonce: no de-duplication (never a shared empty one).
+            let nonce = token::decode(&form.nonce).filter(|n| n.len() == 16);
+            svc::reply(app, &receipt, text, nonce.as_deref())
+                .await
+                .map(|v| {
+                    v.map(|r| match r {
+                        svc::Replied::Saved(view) => (view, None),
+                        svc::Replied::NotSaved(view) => (view, Some(t.reply_not_saved.to_owned())),
+                    })
+                })
+        }
+        // Show the case again with the problem next to the message box and the text kept.
+        Err(p) => svc::open_case(app, &receipt)
+            .await
+            .map(|v| v.map(|v| (v, Some(t.problem(p))))),
+    };
+    match result {
+        Ok(Some((view, None))) => {
+            status_page(&state, lang, &view, &receipt, Some(t.reply_saved), None, "")
+        }
+        Ok(Some((view, Some(problem)))) => status_page(
+            &state,
+            lang,
+            &view,
+            &receipt,
+            None,
+            Some(problem),
+            &form.message,
+        ),
+        Ok(None) => not_found_page(lang),
+        Err(e) => {
+            // Counted, never logged as it happens (see service::incidents).
+            state.app.incidents.record(e.kind());
+            error_page(StatusCode::SERVICE_UNAVAILABLE, lang, t.err_internal)
+        }
+    }
+}
+
+#[derive(Deserialize, Zeroize, ZeroizeOnDrop, Default)]
+struct EscalateForm {
+    #[serde(default)]
+    receipt: String,
+}
+
+#[instrument(skip_all)]
+pub async fn status_escalate(
+    State(state): State<AppState>,
+    lang: Lang,
+    CircuitOf(circuit): CircuitOf,
+    headers: HeaderMap,
+    body: Bytes,
+) -> Response {
+    let form: EscalateForm = match parse_form(&headers, body) {
+        Ok(v) => v,
+        Err(p) => return body_problem_page(lang, p),
+    };
+    let t = lang.texts();
+    let receipt = match receipt_from_hidden_field(&state, lang, circuit, &form.receipt) {
+        Ok(r) => r,
+        Err(page) => return page,
+    };
+    match svc::escalate(&state.app, &receipt).await {
+        Ok(Some(view)) => status_page(
+            &state,
+            lang,
+            &view,
+            &receipt,
+            Some(t.escalated_notice),
+            None,
+            "",
+        ),
+        Ok(None) => not_found_page(lang),
+        Err(crate::error::Error::Invalid(_)) => match svc::open_case(&state.app, &receipt).await {
+            Ok(Some(view)) => status_page(
+                &state,
+                lang,
+                &view,
+                &receipt,
+                Some(t.cannot_escalate),
+                None,
+                "",
+            ),
+            _ => not_found_page(lang),
+        },
+        Err(e) => {
+            // Counted, never logged as it happens (see service::incidents).
+            state.app.incidents.record(e.kind());
+            error_page(StatusCode::SERVICE_UNAVAILABLE, lang, t.err_internal)
+        }
+    }
+}
+
+fn actor_label(state: &AppState, lang: Lang, actor: &Actor) -> String {
+    let t = lang.texts();
+    match actor {
+        Actor::Reporter => t.you.into(),
+        Actor::System => t.automatic.into(),
+        Actor::Member {
+            handle,
+            institution,
+        } => {
+            let dir = &state.app.directory;
+            let inst = dir
+                .get(institution)
+                .map(|i| i.name(lang.is_en()))
+                .unwrap_or_default();
+            let member = dir.member(handle);
+            // By institution and role; a personal name only if the member chose to show one.
+            let role = member
+                .and_then(|m| {
+                    [
+                        Role::Investigator,
+                        Role::Triage,
+                        Role::Custodian,
+                        Role::Oversight,
+                    ]
+                    .into_iter()
+                    .find(|r| m.has(*r))
+                })
+                .map_or(t.officer_of, |r| t.role(r));
+            match member.and_then(|m| m.display_name.as_deref()) {
+                Some(name) => format!("{name} · {role} · {inst}"),
+                None => format!("{role} · {inst}"),
+            }
+        }
+    }
+}
+
+fn status_page(
+    state: &AppState,
+    lang: Lang,
+    view: &ReporterView,
+    receipt: &Receipt,
+    notice: Option<&'static str>,
+    reply_error: Option<String>,
+    reply_typed: &str,
+) -> Response {
+    let t = lang.texts();
+    let app = &state.app;
+    let institution = app
+        .directory
+        .get(&view.summary.institution)
+        .map(|i| i.name(lang.is_en()))
+        .unwrap_or("");
+    let history = view
+        .events
+        .iter()
+        .map(|e| HistoryRow {
+            day: day_string(e.day),
+            who: actor_label(state, lang, &e.actor),
+            what: match (e.extension_days, &e.forwarded_to) {
+                (Some(days), _) => t.extended_by.replace("{days}", &days.to_string()),
+                (None, Some(to)) => {
+                    let name = app
+                        .directory
+                        .get(to)
+                        .map_or(to.as_str(), |i| i.name(lang.is_en()));
+                    t.forwarded_to.replace("{institution}", name)
+                }
+                (None, None) => t.state(e.state).to_owned(),
+            },
+            reason: match (&e.reason, e.reason_unreadable) {
+                (Some(r), _) => Some(r.text.as_str()),
+                (None, true) => Some(t.unreadable_item),
+                (None, false) => None,
+            },
+        })
+        .collect();
+    let today = app.clock.today();
+    let summary = &view.summary;
+    let deadline = match (summary.state, summary.due_on) {
+        (CaseState::Answered, _) => app
+            .config
+            .deadlines
+            .closes_on(
+                &app.config.calendar,
+                &crate::service::deadline::times(summary),
+            )
+            .map(|d| (t.closes_label, day_string(d), false)),
+        (_, Some(due)) if due < today => Some((t.overdue_label, day_string(due), true)),
+        (_, Some(due)) => Some((t.due_label, day_string(due), false)),
+        (_, None) => None,
+    };
+    let messages = view
+        .messages
+        .iter()
+        .map(|m| MessageRow {
+            who: actor_label(state, lang, &m.author),
+            day: day_string(m.day),
+            body: m
+                .document
+                .as_ref()
+                .map_or(t.unreadable_item, |d| d.body.as_str()),
+            mine: m.author == Actor::Reporter,
+        })
+        .collect();
+    let category = app
+        .config
+        .categories
+        .iter()
+        .find(|c| view.report.as_ref().is_some_and(|r| c.slug == r.category))
+        .map(|c| {
+            if lang.is_en() {
+                c.name_en.clone()
+            } else {
+                c.name_id.clone()
+            }
+        });
+    let shown_receipt = receipt.display();
+    let nonce = token::random_32()
+        .map(|n| token::encode(&n[..16]))
+        .unwrap_or_default();
+    render(
+        StatusCode::OK,
+        &StatusPage {
+            t,
+            lang,
+            switch_href: switch_href("/status", lang),
+            notice: match notice {
+                Some(n) if n == t.escalated_notice && view.not_escalated > 0 => None,
+                other => other,
+            },
+            warning: if view.not_escalated > 0 {
+                Some(
+                    t.not_escalated_notice
+                        .replace("{count}", &view.not_escalated.to_string()),
+                )
+            } else if view.unreadable > 0 {
+                Some(t.unreadable_notice.to_owned())
+            } else {
+                None
+            },
+            case_id: &view.summary.id,
+            state: t.state(view.state()),
+            institution,
+            history,
+            question: view.open_question(),
+            deadline,
+            can_escalate: svc::can_escalate(summary, today),
+            report_title: view
+                .report
+                .as_ref()
+                .map_or(t.unreadable_item, |r| r.title.as_str()),
+            report_body: view.report.as_ref().map_or("", |r| r.body.as_str()),
+            kind: t.kind(view.summary.kind),
+            category,
+            occurred_on: view.report.as_ref().and_then(|r| r.occurred_on.as_deref()),
+            location: view.report.as_ref().and_then(|r| r.location.as_deref()),
+            privacy: t.privacy(view.summary.privacy),
+            identity: match (&view.identity, view.identity_unreadable) {
+                (Some(i), _) => Some((i.name.as_str(), i.contact.as_deref())),
+                (None, true) => Some((t.unreadable_item, None)),
+                (None, false) => None,
+            },
+            reveals: view
+                .reveals
+                .iter()
+                .map(|r| RevealRow {
+                    requested_on: day_string(r.requested_on),
+                    status: match r.status.as_str() {
+                        "approved" => t.reveal_approved,
+                        "denied" => t.reveal_denied,
+                        _ => t.reveal_pending,
+                    },
+                    decided_on: r.decided_on.map(day_string),
+                    available_on: r.available_on.map(day_string),
+                    reason: r.reason.as_ref().map(|d| d.text.as_str()),
+                    decision: r.decision.as_ref().map(|d| d.text.as_str()),
+                })
+                .collect(),
+            messages,
+            receipt: &shown_receipt,
+            nonce,
+            limits: app.config.limits,
+            reply_error,
+            reply_typed,
+        },
+    )
+}
