@@ -55,6 +55,9 @@ pub struct CaseSummaryJson {
     /// The handle of the investigator the case is assigned to, if any.
     #[serde(default)]
     pub assigned_to: Option<String>,
+    /// On hold: the state that asked the citizen (`in_progress` for an investigator's question).
+    #[serde(default)]
+    pub held_from: Option<String>,
 }
 
 impl From<&CaseSummary> for CaseSummaryJson {
@@ -71,6 +74,7 @@ impl From<&CaseSummary> for CaseSummaryJson {
             escalated_on: s.escalated_on.map(day_string),
             channel: s.channel.clone(),
             assigned_to: s.assigned_to.clone(),
+            held_from: s.held_from.map(|h| h.as_str().into()),
         }
     }
 }
@@ -96,6 +100,10 @@ pub struct EventJson {
     /// Set when this event extended the deadline (the state stayed).
     #[serde(default)]
     pub extension_days: Option<u32>,
+    /// Set when this event records an act that kept the state: `recommendation`,
+    /// `oversight_message`.
+    #[serde(default)]
+    pub act: Option<String>,
 }
 
 impl From<&CaseEvent> for EventJson {
@@ -111,6 +119,7 @@ impl From<&CaseEvent> for EventJson {
                 .as_deref()
                 .map(crate::crypto::token::encode),
             extension_days: e.extension_days,
+            act: e.act.map(|a| a.as_str().into()),
         }
     }
 }
@@ -122,6 +131,10 @@ pub struct MessageJson {
     pub author: String,
     pub written_on: String,
     pub envelope: String,
+    /// The files attached to this message (positions among the case's attachments, see
+    /// `/cases/{id}/attachments`): documents an officer sent with an answer.
+    #[serde(default)]
+    pub files: Vec<i64>,
 }
 
 #[derive(Debug, Serialize, Deserialize)]
@@ -143,6 +156,11 @@ pub struct CaseResponse {
     /// readers.
     #[serde(default)]
     pub notes: Vec<MessageJson>,
+    /// The oversight body's recommendations to the institution (`bisik.note` envelopes sealed to
+    /// the readers, never the reporter), for the owning institution's readers and the oversight
+    /// body. They share the notes' sequence: a re-seal covers both.
+    #[serde(default)]
+    pub recommendations: Vec<MessageJson>,
 }
 
 #[derive(Debug, Serialize, Deserialize)]
@@ -164,6 +182,19 @@ pub struct RecipientsResponse {
 pub struct ReplyRequest {
     /// A `bisik.message` document sealed to every recipient of [`RecipientsResponse`].
     pub envelope: String,
+    /// Documents attached to the message: each sealed on the member's machine to the same
+    /// recipients (blob and manifest), the blob uploaded first to `/blobs`.
+    #[serde(default)]
+    pub files: Vec<ReplyFile>,
+}
+
+/// A document attached to a member's message: its blob (a fresh upload of the member's, an
+/// age file sealed to the case's readers and the reporter) and its `bisik.file` manifest
+/// envelope sealed to the same recipients.
+#[derive(Debug, Clone, Serialize, Deserialize)]
+pub struct ReplyFile {
+    pub blob: String,
+    pub manifest: String,
 }
 
 #[derive(Debug, Serialize, Deserialize)]
@@ -232,6 +263,16 @@ pub struct InstitutionJson {
 #[derive(Debug, Serialize, Deserialize)]
 pub struct InstitutionsResponse {
     pub institutions: Vec<InstitutionJson>,
+    /// The server's report categories, with their names (for filters and labels).
+    #[serde(default)]
+    pub categories: Vec<CategoryJson>,
+}
+
+#[derive(Debug, Clone, Serialize, Deserialize)]
+pub struct CategoryJson {
+    pub slug: String,
+    pub name_id: String,
+    pub name_en: String,
 }
 
 /// One re-sealed envelope of a case, by its position.
@@ -392,6 +433,12 @@ pub struct AttachmentJson {
     pub manifest: String,
     pub stored_size: u64,
     pub added_on: String,
+    /// For a document attached to a message: that message's position.
+    #[serde(default)]
+    pub message: Option<i64>,
+    /// For a document attached to a message: who wrote the message (`member:<inst>/<handle>`).
+    #[serde(default)]
+    pub author: Option<String>,
 }
 
 #[derive(Debug, Serialize, Deserialize)]
@@ -416,6 +463,15 @@ pub struct AssignResponse {
 #[derive(Debug, Serialize, Deserialize)]
 pub struct NoteRecipientsResponse {
     pub readers: Vec<String>,
+}
+
+/// `POST /cases/{id}/oversight-messages`: the oversight body writes to the citizen of an
+/// escalated case (no attachments: unknown fields are refused, never dropped).
+#[derive(Debug, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct OversightMessageRequest {
+    /// A `bisik.message` document sealed to every recipient of [`RecipientsResponse`].
+    pub envelope: String,
 }
 
 #[derive(Debug, Serialize, Deserialize)]
@@ -447,7 +503,59 @@ pub struct CaseContentJson {
     pub content: String,
 }
 
+/// `POST /api/v1/unseen` (body: [`ContentsRequest`], at most [`MAX_CONTENTS`] ids): the cases
+/// among them, readable by the member, that hold something they have not seen. Cases seen as
+/// they stand, or not readable, are left out.
+#[derive(Debug, Serialize, Deserialize)]
+pub struct UnseenResponse {
+    pub cases: Vec<UnseenJson>,
+}
+
+#[derive(Debug, Serialize, Deserialize)]
+pub struct UnseenJson {
+    pub id: String,
+    /// `new` (never opened by this member) or `updated` (something happened since they last
+    /// opened it). A count per case decides it, never a time.
+    pub unseen: String,
+}
+
 #[derive(Debug, Serialize, Deserialize)]
 pub struct ContentsResponse {
     pub contents: Vec<CaseContentJson>,
+}
+
+/// `GET /api/v1/cases/{id}/audit`: the audit entries about one case, for the printed case file.
+/// Day-granular (never a time of day) and without the chain's hashes (with every other field
+/// known, a hash would give the time away by trying each second of the day).
+#[derive(Debug, Serialize, Deserialize)]
+pub struct CaseAuditResponse {
+    pub entries: Vec<AuditEntryJson>,
+}
+
+#[derive(Debug, Clone, Serialize, Deserialize)]
+pub struct AuditEntryJson {
+    /// Position in the whole chain.
+    pub seq: i64,
+    /// `YYYY-MM-DD` (UTC).
+    pub day: String,
+    /// `member:institution/handle`, `reporter` or `system`.
+    pub actor: String,
+    /// What was done, e.g. `view_case`, `set_state`.
+    pub action: String,
+}
+
+/// `GET /api/v1/institution/stats`: the member's institution's own numbers (its readers only).
+#[derive(Debug, Serialize, Deserialize)]
+pub struct InstitutionStatsResponse {
+    pub institution: String,
+    pub states: Vec<StateCountJson>,
+    /// Of its cases with a first answer: answered by the due day, and after it.
+    pub answered_on_time: u64,
+    pub answered_late: u64,
+}
+
+#[derive(Debug, Clone, Serialize, Deserialize)]
+pub struct StateCountJson {
+    pub state: String,
+    pub cases: u64,
 }

@@ -5,102 +5,11 @@
 
 mod common;
 
-use std::io::{BufRead, BufReader};
-use std::path::{Path, PathBuf};
-use std::process::{Child, Command, Stdio};
-use std::time::{Duration, Instant};
+use std::time::Duration;
 
+use common::desk::*;
 use common::webdriver::{Driver, Session};
 use common::*;
-
-/// A running `bisik desk`, killed when dropped.
-struct DeskProcess {
-    child: Child,
-    /// The launch URL it printed.
-    url: String,
-    /// `http://127.0.0.1:PORT`
-    base: String,
-}
-
-impl DeskProcess {
-    fn start(server: &str, identity: &Path, lang: &str) -> Self {
-        Self::start_with(server, identity, lang, &[])
-    }
-
-    fn start_with(server: &str, identity: &Path, lang: &str, extra: &[&str]) -> Self {
-        let mut child = Command::new(bisik_bin())
-            .args(["desk", "--no-browser", "--server", server, "--lang", lang])
-            .args(extra)
-            .arg("--identity")
-            .arg(identity)
-            .stdin(Stdio::null())
-            .stdout(Stdio::piped())
-            .stderr(Stdio::inherit())
-            .spawn()
-            .unwrap();
-        let stdout = child.stdout.take().unwrap();
-        let (tx, rx) = std::sync::mpsc::channel();
-        std::thread::spawn(move || {
-            for line in BufReader::new(stdout).lines().map_while(Result::ok) {
-                let _ = tx.send(line);
-            }
-        });
-        let deadline = Instant::now() + Duration::from_secs(30);
-        let url = loop {
-            let line = rx
-                .recv_timeout(deadline.saturating_duration_since(Instant::now()))
-                .expect("the desk printed its address");
-            if let Some(at) = line.find("http://") {
-                break line[at..].trim().to_owned();
-            }
-        };
-        let base = url[..url.find("/open").unwrap()].to_owned();
-        Self { child, url, base }
-    }
-}
-
-impl Drop for DeskProcess {
-    fn drop(&mut self) {
-        let _ = self.child.kill();
-        let _ = self.child.wait();
-    }
-}
-
-/// An HTTP client that keeps no cookies and follows no redirects.
-fn raw() -> ureq::Agent {
-    ureq::Agent::config_builder()
-        .proxy(None)
-        .http_status_as_error(false)
-        .max_redirects(0)
-        .timeout_global(Some(Duration::from_secs(30)))
-        .build()
-        .new_agent()
-}
-
-fn screenshot_dir() -> PathBuf {
-    let dir = PathBuf::from(env!("CARGO_TARGET_TMPDIR")).join("desk-screenshots");
-    std::fs::create_dir_all(&dir).unwrap();
-    dir
-}
-
-/// Files a report through the citizen form; returns (receipt, case id).
-fn file_report(base: &str, title: &str, body: &str) -> (String, String) {
-    let mut res = loopback_agent()
-        .post(format!("{base}/report?lang=en"))
-        .header("content-type", "application/x-www-form-urlencoded")
-        .send(form_body(&report_fields(&[
-            ("institution", ""),
-            ("category", ""),
-            ("title", title),
-            ("body", body),
-        ])))
-        .unwrap();
-    let html = res.body_mut().read_to_string().unwrap();
-    (
-        element_text(&html, "receipt").expect("receipt"),
-        element_text(&html, "case-id").expect("case id"),
-    )
-}
 
 #[test]
 fn an_officer_works_a_case_in_the_desk_with_javascript_off() {
@@ -387,55 +296,6 @@ fn the_desk_refuses_other_hosts_other_origins_and_strangers() {
     assert_eq!(r.headers().get("location").unwrap(), "/locked");
     assert_eq!(post(Some(&desk.base), &csrf, "while locked"), 303);
     assert_eq!(triage.case(&case_id).unwrap().messages.len(), 1);
-}
-
-/// Logs a raw client into a desk: the cookie, and the CSRF token of a page.
-fn desk_session(desk: &DeskProcess, http: &ureq::Agent, page: &str) -> (String, String) {
-    let r = http.get(desk.url.as_str()).call().unwrap();
-    let cookie = r
-        .headers()
-        .get("set-cookie")
-        .unwrap()
-        .to_str()
-        .unwrap()
-        .split(';')
-        .next()
-        .unwrap()
-        .to_owned();
-    let mut r = http
-        .get(format!("{}{page}", desk.base))
-        .header("cookie", &cookie)
-        .call()
-        .unwrap();
-    let html = r.body_mut().read_to_string().unwrap();
-    let csrf = input_value(&html, "csrf").expect("a form on the page");
-    (cookie, csrf)
-}
-
-fn desk_post(
-    http: &ureq::Agent,
-    desk: &DeskProcess,
-    cookie: &str,
-    path: &str,
-    pairs: &[(&str, &str)],
-) -> (u16, String, String) {
-    let mut r = http
-        .post(format!("{}{path}", desk.base))
-        .header("cookie", cookie)
-        .header("origin", &desk.base)
-        .header("content-type", "application/x-www-form-urlencoded")
-        .send(form_body(pairs))
-        .unwrap();
-    let location = r
-        .headers()
-        .get("location")
-        .map(|l| l.to_str().unwrap().to_owned())
-        .unwrap_or_default();
-    (
-        r.status().as_u16(),
-        location,
-        r.body_mut().read_to_string().unwrap(),
-    )
 }
 
 #[test]

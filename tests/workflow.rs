@@ -404,6 +404,8 @@ async fn every_role_boundary() {
                 S::FORBIDDEN,
             ],
         ),
+        // The oversight body writes to the citizen of an escalated case: on any other case it
+        // is told the case does not exist, as for "show".
         (
             "recipients",
             [
@@ -412,7 +414,7 @@ async fn every_role_boundary() {
                 S::FORBIDDEN,
                 S::NOT_FOUND,
                 S::FORBIDDEN,
-                S::FORBIDDEN,
+                S::NOT_FOUND,
             ],
         ),
         (

@@ -89,12 +89,17 @@ enum CaseCommand {
     Envelope { id: String },
     /// Write a confidential case's identity envelope to stdout (custodians only).
     IdentityEnvelope { id: String },
-    /// Write to the citizen: TEXT, or --file FILE (- for stdin), or else your $EDITOR.
+    /// Write to the citizen: TEXT, or --file FILE (- for stdin), or else your $EDITOR; with
+    /// --attach PATH (repeatable) documents go with it, sealed here like the message.
     Reply {
         id: String,
         text: Option<String>,
         #[arg(long, conflicts_with = "text")]
         file: Option<PathBuf>,
+        /// A document to send with the message (repeatable); the citizen downloads it from the
+        /// status page.
+        #[arg(long = "attach", value_name = "PATH")]
+        attach: Vec<PathBuf>,
     },
     /// Assign the case to one of your institution's investigators (triage), or --clear it.
     Assign {
@@ -262,6 +267,7 @@ pub fn run(args: CaseArgs) -> Result<(), String> {
                 escalated,
                 limit,
                 offset,
+                ..Default::default()
             };
             let cases = if mine {
                 client.call(|c| c.list_assigned_to_me(&filter))
@@ -311,12 +317,21 @@ pub fn run(args: CaseArgs) -> Result<(), String> {
         CaseCommand::IdentityEnvelope { id } => {
             write_stdout(&client.call(|c| c.identity_envelope(&id)).map_err(e)?)
         }
-        CaseCommand::Reply { id, text, file } => {
+        CaseCommand::Reply {
+            id,
+            text,
+            file,
+            attach,
+        } => {
             let text = message_text(text, file)?;
-            if text.trim().is_empty() {
+            if text.trim().is_empty() && attach.is_empty() {
                 return Err("the message is empty: nothing sent".into());
             }
-            client.call(|c| c.reply(&id, &text)).map_err(e)?;
+            if attach.is_empty() {
+                client.call(|c| c.reply(&id, &text)).map_err(e)?;
+            } else {
+                reply_with_attachments(&mut client, &id, &text, &attach)?;
+            }
             println!("sent");
             Ok(())
         }
@@ -475,6 +490,49 @@ pub fn run(args: CaseArgs) -> Result<(), String> {
             Ok(())
         }
     }
+}
+
+/// Sends a message with documents: each file is opened here and streamed into the sealer (the
+/// client seals and uploads it), again from its start if the session had to be renewed.
+fn reply_with_attachments(
+    client: &mut Client,
+    id: &str,
+    text: &str,
+    paths: &[PathBuf],
+) -> Result<(), String> {
+    use crate::client::{OutgoingFile, content_type_for};
+    for p in paths {
+        if !p.is_file() {
+            return Err(format!("{} is not a file", p.display()));
+        }
+    }
+    client
+        .call(|c| {
+            let mut opened = Vec::with_capacity(paths.len());
+            for p in paths {
+                let f = std::fs::File::open(p).map_err(|err| {
+                    crate::client::ClientError::Transport(format!(
+                        "cannot read {}: {err}",
+                        p.display()
+                    ))
+                })?;
+                let name = p
+                    .file_name()
+                    .map(|n| n.to_string_lossy().into_owned())
+                    .unwrap_or_default();
+                opened.push((name, std::io::BufReader::new(f)));
+            }
+            let mut files: Vec<OutgoingFile<'_>> = opened
+                .iter_mut()
+                .map(|(name, reader)| OutgoingFile {
+                    content_type: content_type_for(name).to_owned(),
+                    name: name.clone(),
+                    reader,
+                })
+                .collect();
+            c.reply_with_files(id, text, &mut files)
+        })
+        .map_err(|err| err.to_string())
 }
 
 /// The reply text from the argument, a file (`-`: stdin), or the member's editor.

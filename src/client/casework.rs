@@ -75,6 +75,22 @@ impl Client {
         Ok(doc)
     }
 
+    /// Which of `ids` (at most `api::MAX_CONTENTS`) hold something this member has not seen:
+    /// never opened (`New`) or changed since (`Updated`). Others are left out.
+    pub fn unseen(
+        &self,
+        ids: &[String],
+    ) -> Result<std::collections::HashMap<String, crate::domain::case::Unseen>> {
+        let r: crate::api::UnseenResponse = self.post(
+            "/unseen",
+            &crate::api::ContentsRequest { ids: ids.to_vec() },
+        )?;
+        Ok(r.cases
+            .into_iter()
+            .filter_map(|c| crate::domain::case::Unseen::parse(&c.unseen).map(|u| (c.id, u)))
+            .collect())
+    }
+
     /// The content envelopes of many cases in one request (at most `api::MAX_CONTENTS`);
     /// cases this member may not read are left out.
     pub fn contents(&self, ids: &[String]) -> Result<Vec<(String, Vec<u8>)>> {

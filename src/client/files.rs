@@ -96,18 +96,80 @@ pub fn save(dir: &Path, name: &str, from: &mut impl Read) -> std::io::Result<Pat
 
 /// `dir/name`, or `dir/name-2`, `-3`… if taken. Always inside `dir`.
 pub fn unique_path(dir: &Path, name: &str) -> PathBuf {
-    let first = dir.join(name);
-    if !first.exists() {
-        return first;
+    dir.join(numbered_name(name, |n| dir.join(n).exists()))
+}
+
+/// `name`, or `name-2.ext`, `name-3.ext`… : the first one `taken` says is free.
+pub fn numbered_name(name: &str, mut taken: impl FnMut(&str) -> bool) -> String {
+    if !taken(name) {
+        return name.to_owned();
     }
     let (stem, ext) = match name.rsplit_once('.') {
         Some((s, e)) if !s.is_empty() => (s.to_owned(), format!(".{e}")),
         _ => (name.to_owned(), String::new()),
     };
     (2..)
-        .map(|n| dir.join(format!("{stem}-{n}{ext}")))
-        .find(|p| !p.exists())
-        .unwrap_or(first)
+        .map(|n| format!("{stem}-{n}{ext}"))
+        .find(|candidate| !taken(candidate))
+        .unwrap_or_else(|| name.to_owned())
+}
+
+/// The name an attachment is downloaded or saved under: its claimed name made safe, or
+/// `attachment-SEQ`.
+pub fn download_name(claimed: &str, seq: i64) -> String {
+    safe_name(claimed, &format!("attachment-{seq}"))
+}
+
+/// A ZIP archive (stored, not compressed: evidence is mostly photos and PDFs, already
+/// compressed) of decrypted files, built in memory and wiped when dropped. Names are made safe
+/// and unique here; every entry is dated 1980-01-01 (no time of anything leaks into it).
+pub fn zip_archive<'a>(
+    files: impl IntoIterator<Item = (&'a str, i64, &'a [u8])>,
+) -> std::io::Result<zeroize::Zeroizing<Vec<u8>>> {
+    use std::io::Write as _;
+    let files: Vec<(&str, i64, &[u8])> = files.into_iter().collect();
+    // Room for everything up front: a growing buffer would leave copies of plaintext behind.
+    let room = files
+        .iter()
+        .map(|(n, _, b)| b.len() + 2 * n.len() + 256)
+        .sum::<usize>()
+        + 1024;
+    let mut out = zeroize::Zeroizing::new(Vec::with_capacity(room));
+    let mut zip = zip::ZipWriter::new(std::io::Cursor::new(&mut *out));
+    let mut names = std::collections::HashSet::new();
+    for (claimed, seq, bytes) in files {
+        let name = numbered_name(&download_name(claimed, seq), |n| names.contains(n));
+        names.insert(name.clone());
+        let options = zip::write::SimpleFileOptions::default()
+            .compression_method(zip::CompressionMethod::Stored)
+            .last_modified_time(zip::DateTime::default())
+            .unix_permissions(0o600)
+            .large_file(bytes.len() as u64 >= u64::from(u32::MAX));
+        zip.start_file(name, options)
+            .map_err(std::io::Error::other)?;
+        zip.write_all(bytes)?;
+    }
+    zip.finish().map_err(std::io::Error::other)?;
+    Ok(out)
+}
+
+impl super::Client {
+    /// One attachment, decrypted here and held whole in memory (wiped when dropped), cut to the
+    /// `size` its manifest gives: the stream carries the padding after the file.
+    pub fn attachment_bytes(
+        &self,
+        id: &str,
+        seq: i64,
+        size: u64,
+    ) -> Result<zeroize::Zeroizing<Vec<u8>>, super::ClientError> {
+        let reader = self.open_attachment(id, seq)?;
+        let mut bytes = zeroize::Zeroizing::new(Vec::new());
+        reader
+            .take(size)
+            .read_to_end(&mut bytes)
+            .map_err(|e| super::ClientError::Transport(e.to_string()))?;
+        Ok(bytes)
+    }
 }
 
 /// Cuts the padding (a `\n` and spaces, at most one bucket step) off the end of a decrypted
@@ -197,6 +259,29 @@ mod tests {
             .collect();
         left.sort();
         assert_eq!(left, ["a-2.txt", "a.txt"]);
+    }
+
+    #[test]
+    fn zip_names_are_safe_and_unique() {
+        let z = zip_archive([
+            ("../a.txt", 1, &b"one"[..]),
+            ("a.txt", 2, &b"two"[..]),
+            ("\u{202e}", 3, &b"three"[..]),
+        ])
+        .unwrap();
+        let mut archive = zip::ZipArchive::new(std::io::Cursor::new(&z[..])).unwrap();
+        let names: Vec<String> = archive
+            .file_names()
+            .map(|n| n.unwrap().into_owned())
+            .collect();
+        assert_eq!(names, ["a.txt", "a-2.txt", "attachment-3"]);
+        let mut two = String::new();
+        archive
+            .by_index(1)
+            .unwrap()
+            .read_to_string(&mut two)
+            .unwrap();
+        assert_eq!(two, "two");
     }
 
     #[test]

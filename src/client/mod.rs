@@ -6,8 +6,12 @@ mod casework;
 mod custody;
 pub mod files;
 mod intake;
+mod oversight;
+mod replies;
+mod reports;
 mod reseal;
 pub mod session;
+pub use replies::{OutgoingFile, content_type_for};
 
 use std::path::Path;
 
@@ -141,6 +145,14 @@ pub struct ListFilter {
     pub escalated: bool,
     pub limit: u32,
     pub offset: u32,
+    pub tag: Option<String>,
+    /// Received on or after / on or before this day (`YYYY-MM-DD`).
+    pub received_from: Option<String>,
+    pub received_to: Option<String>,
+    /// The cases this member's institution forwarded to another one, instead of its own.
+    pub forwarded_away: bool,
+    /// `newest` (the server's default), `oldest`, `due` or `state`.
+    pub sort: Option<String>,
 }
 
 /// A report received offline (phone, post, complaint box, …), typed in by an officer.
@@ -380,6 +392,10 @@ impl Client {
             ("state", &f.state),
             ("kind", &f.kind),
             ("category", &f.category),
+            ("tag", &f.tag),
+            ("received_from", &f.received_from),
+            ("received_to", &f.received_to),
+            ("sort", &f.sort),
         ] {
             if let Some(v) = v {
                 q.push((k, v.clone()));
@@ -389,6 +405,7 @@ impl Client {
             ("overdue", f.overdue),
             ("escalated", f.escalated),
             ("assigned_to_me", assigned_to_me),
+            ("forwarded_away", f.forwarded_away),
         ] {
             if on {
                 q.push((k, "true".into()));
@@ -427,25 +444,7 @@ impl Client {
 
     /// Writes to the citizen (and the institution's readers), sealed on this machine.
     pub fn reply(&self, id: &str, text: &str) -> Result<()> {
-        let s = self.session.as_ref().ok_or(ClientError::NotLoggedIn)?;
-        let doc = MessageDocument {
-            doc_type: MESSAGE_TYPE.into(),
-            version: 1,
-            author: format!("member:{}/{}", s.institution, s.handle),
-            body: text.into(),
-            written_on: crate::domain::clock::day_string(time::OffsetDateTime::now_utc().date()),
-        };
-        let envelope = self.seal_for_case(
-            id,
-            &Zeroizing::new(
-                serde_json::to_vec(&doc).map_err(|e| ClientError::Decode(e.to_string()))?,
-            ),
-        )?;
-        let _: OkResponse = self.post(
-            &format!("/cases/{}/messages", path_segment(id)),
-            &ReplyRequest { envelope },
-        )?;
-        Ok(())
+        self.reply_with_files(id, text, &mut [])
     }
 
     /// Moves a case; the reason (if any) is sealed here for the readers and the reporter.

@@ -3,6 +3,15 @@
 
 use super::*;
 
+/// What [`Client::seal_and_upload`] does with the end of the stream.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub(super) enum Padding {
+    /// A new file: sealed as it is (the sealer pads it).
+    Keep,
+    /// A decrypted blob: its old padding is cut off before it is sealed again.
+    Strip,
+}
+
 impl Client {
     /// The readers and, apart, the reporter a recipients route lists.
     pub(super) fn readers_and_reporter_at(
@@ -66,9 +75,11 @@ impl Client {
                 manifest: reseal(&a.manifest)?,
             });
         }
+        // The oversight body's recommendations share the notes' sequence and keys.
         let notes = case
             .notes
             .iter()
+            .chain(&case.recommendations)
             .map(|n| {
                 Ok(SealedItem {
                     seq: n.seq,
@@ -116,8 +127,22 @@ impl Client {
         seq: i64,
         recipients: &[x25519::Recipient],
     ) -> Result<String> {
-        use std::io::Read;
         let mut plain = self.open_attachment(id, seq)?;
+        Ok(self
+            .seal_and_upload(&mut plain, recipients, Padding::Strip)?
+            .0)
+    }
+
+    /// Seals a plaintext stream here, chunk by chunk, into a temporary file (ciphertext only;
+    /// padded to its size bucket like every blob), uploads it to `/blobs`, and returns the blob
+    /// id and how many plaintext bytes were sealed. With [`Padding::Strip`] the stream is a
+    /// decrypted blob whose old padding is cut off first.
+    pub(super) fn seal_and_upload(
+        &self,
+        plain: &mut dyn std::io::Read,
+        recipients: &[x25519::Recipient],
+        padding: Padding,
+    ) -> Result<(String, u64)> {
         let io = |e: std::io::Error| ClientError::Transport(format!("temporary file: {e}"));
         let mut tmp = tempfile::tempfile().map_err(io)?;
         let mut sealer =
@@ -131,6 +156,10 @@ impl Client {
             if n == 0 {
                 break;
             }
+            if padding == Padding::Keep {
+                sealer.write_all(&buf[..n]).map_err(io)?;
+                continue;
+            }
             held.extend_from_slice(&buf[..n]);
             if held.len() > STEP {
                 let k = held.len() - STEP;
@@ -138,10 +167,13 @@ impl Client {
                 held.drain(..k);
             }
         }
-        let keep = crate::crypto::padding::unpadded_len(&held)
-            .map_err(|_| envelope::EnvelopeError::Malformed)?;
-        sealer.write_all(&held[..keep]).map_err(io)?;
-        zeroize::Zeroize::zeroize(&mut held);
+        if padding == Padding::Strip {
+            let keep = crate::crypto::padding::unpadded_len(&held)
+                .map_err(|_| envelope::EnvelopeError::Malformed)?;
+            sealer.write_all(&held[..keep]).map_err(io)?;
+            zeroize::Zeroize::zeroize(&mut held);
+        }
+        let size = sealer.written();
         let mut w = sealer.finish().map_err(io)?;
         std::io::Write::flush(&mut w).map_err(io)?;
         drop(w);
@@ -153,7 +185,7 @@ impl Client {
                 .header("Content-Type", "application/octet-stream")
                 .send(ureq::SendBody::from_reader(&mut tmp)),
         )?;
-        Ok(up.blob)
+        Ok((up.blob, size))
     }
 
     /// Seals a reason document (state tells what it explains) to `recipients`.

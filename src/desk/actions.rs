@@ -82,13 +82,16 @@ impl ActForm {
             "assign" => Ok(Act::Assign {
                 handle: Some(self.handle.trim().to_owned()).filter(|h| !h.is_empty()),
             }),
-            "note" => {
+            "note" | "recommend" | "oversight_message" => {
                 let text = self.reason.trim().to_owned();
                 if text.is_empty() {
-                    Err("note")
-                } else {
-                    Ok(Act::Note { text })
+                    return Err("note");
                 }
+                Ok(match self.action.as_str() {
+                    "recommend" => Act::Recommend { text },
+                    "oversight_message" => Act::OversightMessage { text },
+                    _ => Act::Note { text },
+                })
             }
             _ => Err("action"),
         }
@@ -117,11 +120,16 @@ pub async fn act(
         }
     };
     let forwarded = matches!(act, Act::Forward { .. });
+    let done = match act {
+        Act::Recommend { .. } => "recommend",
+        Act::OversightMessage { .. } => "oversight",
+        _ => "act",
+    };
     let case_id = id.clone();
     match desk.with_vault(move |v| v.act(&case_id, &act)).await {
         None => Redirect::to("/locked").into_response(),
         Some(Ok(())) if forwarded => Redirect::to("/?done=forward").into_response(),
-        Some(Ok(())) => Redirect::to(&format!("/case/{id}?done=act")).into_response(),
+        Some(Ok(())) => Redirect::to(&format!("/case/{id}?done={done}")).into_response(),
         Some(Err(e)) => {
             show_case(
                 &desk,
@@ -210,7 +218,6 @@ pub async fn file(
     Path((id, seq)): Path<(String, i64)>,
     axum::extract::Query(q): axum::extract::Query<FileQuery>,
 ) -> Response {
-    use axum::http::{HeaderValue, header};
     let Some(result) = desk.with_vault(move |v| v.file(&id, seq)).await else {
         return Redirect::to("/locked").into_response();
     };
@@ -222,32 +229,61 @@ pub async fn file(
         crate::domain::scrub::ImageKind::Jpeg => "image/jpeg",
         crate::domain::scrub::ImageKind::Png => "image/png",
     });
-    let name = crate::client::files::safe_name(&manifest.name, &format!("attachment-{seq}"));
+    let name = crate::client::files::download_name(&manifest.name, seq);
     let (content_type, disposition) = match image {
         Some(ct) if q.inline => (ct, "inline".to_owned()),
-        _ => (
-            "application/octet-stream",
-            format!(
-                "attachment; filename=\"{}\"; filename*=UTF-8''{}",
-                name.chars()
-                    .map(|c| if c.is_ascii_alphanumeric() || ".-_".contains(c) {
-                        c
-                    } else {
-                        '_'
-                    })
-                    .collect::<String>(),
-                percent_encode(&name)
-            ),
-        ),
+        _ => ("application/octet-stream", attachment_disposition(&name)),
     };
+    decrypted_response(bytes, content_type, &disposition)
+}
+
+/// `Content-Disposition` of a download: an ASCII fallback name and the real one (RFC 5987).
+fn attachment_disposition(name: &str) -> String {
+    format!(
+        "attachment; filename=\"{}\"; filename*=UTF-8''{}",
+        name.chars()
+            .map(|c| if c.is_ascii_alphanumeric() || ".-_".contains(c) {
+                c
+            } else {
+                '_'
+            })
+            .collect::<String>(),
+        percent_encode(name)
+    )
+}
+
+/// A response carrying decrypted bytes (wiped when the body is dropped).
+fn decrypted_response(
+    bytes: zeroize::Zeroizing<Vec<u8>>,
+    content_type: &'static str,
+    disposition: &str,
+) -> Response {
+    use axum::http::{HeaderValue, header};
     let body = axum::body::Bytes::from_owner(bytes);
     let mut res = (StatusCode::OK, body).into_response();
     let h = res.headers_mut();
     h.insert(header::CONTENT_TYPE, HeaderValue::from_static(content_type));
-    if let Ok(v) = HeaderValue::from_str(&disposition) {
+    if let Ok(v) = HeaderValue::from_str(disposition) {
         h.insert(header::CONTENT_DISPOSITION, v);
     }
     res
+}
+
+/// `GET /case/{id}/files.zip`: every file of the case that opens with this identity, decrypted
+/// here, in one ZIP (stored, built in memory: files are bounded by the server's upload limits)
+/// under the same safe names as single downloads, made unique (`a.pdf`, `a-2.pdf`).
+pub async fn files_zip(State(desk): State<Arc<Desk>>, Path(id): Path<String>) -> Response {
+    let case_id = id.clone();
+    let Some(result) = desk.with_vault(move |v| v.files_zip(&case_id)).await else {
+        return Redirect::to("/locked").into_response();
+    };
+    match result {
+        Ok(zip) => {
+            let name = format!("{}-files.zip", crate::client::files::download_name(&id, 0));
+            decrypted_response(zip, "application/zip", &attachment_disposition(&name))
+        }
+        Err(e) => server_problem(&desk, &e),
+    }
 }
 
 /// RFC 5987 percent-encoding of a file name (UTF-8 bytes outside the unreserved set).

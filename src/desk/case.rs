@@ -4,11 +4,11 @@
 use std::sync::Arc;
 
 use askama::Template;
-use axum::extract::{Form, Path, Query, State};
-use axum::http::StatusCode;
+use axum::extract::{Form, FromRequest, Multipart, Path, Query, Request, State};
+use axum::http::{StatusCode, header};
 use axum::response::{IntoResponse, Redirect, Response};
 use serde::Deserialize;
-use zeroize::{Zeroize, ZeroizeOnDrop};
+use zeroize::{Zeroize, ZeroizeOnDrop, Zeroizing};
 
 use super::Desk;
 use super::pages::{Choice, Who, html, locked_redirect, many, one, server_problem, who};
@@ -35,6 +35,8 @@ pub struct FileRow {
     image: bool,
     unreadable: bool,
     added_on: String,
+    /// Sent with an officer's message (not evidence from the citizen).
+    from_message: bool,
 }
 
 /// Bytes in a short human form.
@@ -60,6 +62,7 @@ fn file_rows(files: FileList) -> Vec<FileRow> {
                 image: matches!(m.content_type.as_str(), "image/jpeg" | "image/png"),
                 unreadable: false,
                 added_on,
+                from_message: false,
             },
             None => FileRow {
                 seq,
@@ -69,6 +72,7 @@ fn file_rows(files: FileList) -> Vec<FileRow> {
                 image: false,
                 unreadable: true,
                 added_on,
+                from_message: false,
             },
         })
         .collect()
@@ -79,6 +83,9 @@ pub struct MessageRow {
     who: String,
     body: String,
     mine: bool,
+    /// Documents sent with the message: (position, name, size), or an empty name when it does
+    /// not open.
+    files: Vec<(i64, String, String)>,
 }
 
 /// Messages (or internal notes) as shown: each with its decrypted text, or "cannot be opened".
@@ -97,6 +104,7 @@ fn message_rows(
                 .as_ref()
                 .map_or_else(|| t.unreadable.to_owned(), |d| many(&d.body)),
             mine: m.author != "reporter",
+            files: Vec::new(),
         })
         .collect()
 }
@@ -125,6 +133,10 @@ struct CasePage {
     history: Vec<HistoryRow>,
     messages: Vec<MessageRow>,
     notes: Vec<MessageRow>,
+    recommendations: Vec<MessageRow>,
+    /// The oversight body on an escalated case of another institution: it may recommend and
+    /// write to the citizen, nothing else.
+    oversight_here: bool,
     assigned_to: Option<String>,
     files: Vec<FileRow>,
     moves: Vec<(&'static str, &'static str, bool)>,
@@ -171,6 +183,10 @@ fn history_and_messages(t: &'static DeskTexts, v: &CaseView) -> (Vec<HistoryRow>
             day: e.day.clone(),
             who: actor_label(t, &e.actor),
             what: match (e.extension_days, &e.forwarded_to) {
+                _ if e.act.as_deref() == Some("recommendation") => t.act_recommendation.to_owned(),
+                _ if e.act.as_deref() == Some("oversight_message") => {
+                    t.act_oversight_message.to_owned()
+                }
                 (Some(days), _) => t.extended_by.replace("{days}", &days.to_string()),
                 (None, Some(to)) => t.forwarded_to.replace("{institution}", to),
                 (None, None) => CaseState::parse(&e.state)
@@ -197,9 +213,13 @@ fn case_page(
     let lang = desk.lang();
     let (t, w) = (texts(lang), lang.texts());
     let c = &v.raw.case;
-    let (history, messages) = history_and_messages(t, &v);
+    let (history, mut messages) = history_and_messages(t, &v);
+    let files = with_message_files(&v, &mut messages, files);
     let report = v.report.as_ref();
-    let has = |r: Role| v.roles.contains(&r);
+    // Acting on a case is for its owning institution: the oversight body reading an escalated
+    // case, or an institution that forwarded it away, only sees the forms it may use.
+    let owner = who.as_ref().is_some_and(|w| w.institution == c.institution);
+    let has = |r: Role| owner && v.roles.contains(&r);
     let state = CaseState::parse(&c.state);
     let page = CasePage {
         is_triage: has(Role::Triage),
@@ -233,11 +253,14 @@ fn case_page(
         history,
         messages,
         notes: message_rows(t, &v.raw.notes, &v.notes),
+        recommendations: message_rows(t, &v.raw.recommendations, &v.recommendations),
+        oversight_here: v.roles.contains(&Role::Oversight) && c.escalated_on.is_some() && !owner,
         assigned_to: c.assigned_to.as_deref().map(one),
         files,
         moves: v
             .moves
             .iter()
+            .filter(|_| owner)
             .map(|(s, needs)| (s.as_str(), t.state(*s), *needs))
             .collect(),
         flags: v.raw.reporter_could_not_open.clone(),
@@ -316,6 +339,8 @@ pub async fn case(
         "reply" => Some(t.done_reply),
         "state" => Some(t.done_state),
         "act" => Some(t.done_act),
+        "recommend" => Some(t.done_recommend),
+        "oversight" => Some(t.done_oversight_message),
         _ => None,
     };
     show_case(&desk, id, notice, None, Typed::default()).await
@@ -327,20 +352,102 @@ pub struct ReplyForm {
     message: String,
 }
 
+/// Marks the files sent with a message, and lists each message's files under it.
+fn with_message_files(
+    v: &CaseView,
+    messages: &mut [MessageRow],
+    mut files: Vec<FileRow>,
+) -> Vec<FileRow> {
+    for (row, m) in messages.iter_mut().zip(&v.raw.messages) {
+        for seq in &m.files {
+            match files.iter_mut().find(|f| f.seq == *seq) {
+                Some(f) => {
+                    f.from_message = true;
+                    row.files.push((f.seq, f.name.clone(), f.size.clone()));
+                }
+                None => row.files.push((*seq, String::new(), String::new())),
+            }
+        }
+    }
+    files
+}
+
+/// A document chosen in the reply form: held in memory here (wiped when dropped) until it is
+/// sealed for the case's readers and the reporter.
+pub struct UploadedFile {
+    pub name: String,
+    pub content_type: String,
+    pub bytes: Zeroizing<Vec<u8>>,
+}
+
+crate::redacted_debug!(UploadedFile);
+
+/// The reply form: `multipart/form-data` with the message and any documents (`file`,
+/// repeatable), or a plain form with the message alone.
+async fn read_reply(req: Request) -> Option<(Zeroizing<String>, Vec<UploadedFile>)> {
+    let multipart = req
+        .headers()
+        .get(header::CONTENT_TYPE)
+        .and_then(|v| v.to_str().ok())
+        .is_some_and(|v| v.to_ascii_lowercase().starts_with("multipart/form-data"));
+    if !multipart {
+        let Form(f) = Form::<ReplyForm>::from_request(req, &()).await.ok()?;
+        return Some((Zeroizing::new(f.message.clone()), Vec::new()));
+    }
+    let mut mp = Multipart::from_request(req, &()).await.ok()?;
+    let mut message = Zeroizing::new(String::new());
+    let mut files = Vec::new();
+    while let Some(mut field) = mp.next_field().await.ok()? {
+        let name = field.name().unwrap_or_default().to_owned();
+        let file_name = field.file_name().unwrap_or_default().to_owned();
+        let content_type = field
+            .content_type()
+            .unwrap_or("application/octet-stream")
+            .to_owned();
+        let mut bytes = Zeroizing::new(Vec::new());
+        while let Some(chunk) = field.chunk().await.ok()? {
+            bytes.extend_from_slice(&chunk);
+        }
+        match name.as_str() {
+            "message" => *message = String::from_utf8(std::mem::take(&mut *bytes)).ok()?,
+            // An empty file input still sends a part, with no name and no bytes.
+            "file" if file_name.is_empty() && bytes.is_empty() => {}
+            "file" => files.push(UploadedFile {
+                name: file_name,
+                content_type,
+                bytes,
+            }),
+            _ => {}
+        }
+    }
+    Some((message, files))
+}
+
 pub async fn reply(
     State(desk): State<Arc<Desk>>,
     Path(id): Path<String>,
-    Form(f): Form<ReplyForm>,
+    req: Request,
 ) -> Response {
     let t = texts(desk.lang());
-    let text = f.message.trim().to_owned();
-    if text.is_empty() {
+    let Some((message, files)) = read_reply(req).await else {
+        return show_case(&desk, id, None, Some(t.err_empty.into()), Typed::default()).await;
+    };
+    let text = message.trim().to_owned();
+    if text.is_empty() && files.is_empty() {
         return show_case(&desk, id, None, Some(t.err_empty.into()), Typed::default()).await;
     }
     let case_id = id.clone();
-    let sent = desk.with_vault(move |v| v.reply(&case_id, &text)).await;
+    let sent = desk
+        .with_vault(move |v| {
+            if files.is_empty() {
+                v.reply(&case_id, &text)
+            } else {
+                v.reply_with_files(&case_id, &text, &files)
+            }
+        })
+        .await;
     let typed = Typed {
-        reply: f.message.clone(),
+        reply: message.to_string(),
         ..Typed::default()
     };
     after_post(&desk, id, sent, "reply", typed).await
@@ -411,6 +518,7 @@ struct PrintPage {
     history: Vec<HistoryRow>,
     messages: Vec<MessageRow>,
     files: Vec<(String, String)>,
+    audit: Option<Vec<super::reports::AuditRow>>,
     printed_by: String,
     printed_on: String,
 }
@@ -429,13 +537,17 @@ pub async fn print(State(desk): State<Arc<Desk>>, Path(id): Path<String>) -> Res
             let view = v.case(&id)?;
             let digests = v.file_digests(&id)?;
             let name = v.institution_name(&view.raw.case.institution, en);
-            Ok::<_, ClientError>((view, digests, name))
+            // `None` for a member who may not read it (an institution it was forwarded away from).
+            let audit = v.case_audit(&id).ok().map(|entries| {
+                super::reports::audit_rows(t, &entries, |s| v.institution_name(s, en))
+            });
+            Ok::<_, ClientError>((view, digests, name, audit))
         })
         .await
     else {
         return locked_redirect();
     };
-    let (v, digests, institution) = match result {
+    let (v, digests, institution, audit) = match result {
         Ok(r) => r,
         Err(e) => return server_problem(&desk, &e),
     };
@@ -465,6 +577,7 @@ pub async fn print(State(desk): State<Arc<Desk>>, Path(id): Path<String>) -> Res
         history,
         messages,
         files: digests.into_iter().map(|(n, d)| (one(&n), d)).collect(),
+        audit,
     };
     html(StatusCode::OK, &page)
 }

@@ -51,6 +51,36 @@ fn same_origin(desk: &Desk, headers: &HeaderMap) -> bool {
     }
 }
 
+/// Whether a POST is the reply form with documents (`multipart/form-data` to
+/// `/case/{id}/reply`): the only body that may be larger than a plain form.
+fn is_reply_upload(path: &str, headers: &HeaderMap) -> bool {
+    let multipart = headers
+        .get(header::CONTENT_TYPE)
+        .and_then(|v| v.to_str().ok())
+        .is_some_and(|v| v.to_ascii_lowercase().starts_with("multipart/form-data"));
+    multipart && path.starts_with("/case/") && path.ends_with("/reply")
+}
+
+/// The `csrf` field of a `multipart/form-data` body (the form's first field: the rest is not
+/// read here).
+async fn multipart_csrf(headers: &HeaderMap, body: axum::body::Bytes) -> Option<String> {
+    use axum::extract::{FromRequest, Multipart};
+    let req = Request::builder()
+        .header(
+            header::CONTENT_TYPE,
+            headers.get(header::CONTENT_TYPE)?.clone(),
+        )
+        .body(Body::from(body))
+        .ok()?;
+    let mut mp = Multipart::from_request(req, &()).await.ok()?;
+    while let Some(field) = mp.next_field().await.ok()? {
+        if field.name() == Some("csrf") {
+            return field.text().await.ok();
+        }
+    }
+    None
+}
+
 /// The `csrf` field of a form body.
 fn csrf_field(body: &[u8]) -> Option<String> {
     serde_urlencoded::from_bytes::<Vec<(String, String)>>(body)
@@ -76,11 +106,22 @@ pub async fn guard(State(desk): State<Arc<Desk>>, req: Request, next: Next) -> R
         if !same_origin(&desk, req.headers()) {
             return refusal(&desk, StatusCode::FORBIDDEN, |t| t.err_forbidden);
         }
+        let upload = is_reply_upload(&path, req.headers());
         let (parts, body) = req.into_parts();
-        let Ok(bytes) = to_bytes(body, 1024 * 1024).await else {
+        let limit = if upload {
+            super::UPLOAD_MAX_BYTES
+        } else {
+            1024 * 1024
+        };
+        let Ok(bytes) = to_bytes(body, limit).await else {
             return refusal(&desk, StatusCode::PAYLOAD_TOO_LARGE, |t| t.err_forbidden);
         };
-        if !csrf_field(&bytes).is_some_and(|c| desk.csrf_matches(&c)) {
+        let csrf = if upload {
+            multipart_csrf(&parts.headers, bytes.clone()).await
+        } else {
+            csrf_field(&bytes)
+        };
+        if !csrf.is_some_and(|c| desk.csrf_matches(&c)) {
             return refusal(&desk, StatusCode::FORBIDDEN, |t| t.err_forbidden);
         }
         Request::from_parts(parts, Body::from(bytes))

@@ -14,6 +14,9 @@ use super::pages::{Choice, Who, html, locked_redirect, one, server_problem, who}
 use super::texts::{DeskTexts, texts};
 use super::vault::{InboxQuery, Row};
 use crate::domain::case::{CaseState, Kind};
+
+/// The list orders the member API knows (`sort=`), the default first.
+pub const SORTS: [&str; 4] = ["newest", "oldest", "due", "state"];
 use crate::web::i18n::Lang;
 
 #[derive(Debug, Deserialize, Default)]
@@ -31,6 +34,19 @@ pub struct InboxForm {
     #[serde(default)]
     q: String,
     #[serde(default)]
+    category: String,
+    #[serde(default)]
+    tag: String,
+    /// Received from / to: `YYYY-MM-DD` (what `<input type=date>` sends).
+    #[serde(default)]
+    from: String,
+    #[serde(default)]
+    to: String,
+    #[serde(default)]
+    forwarded: Option<String>,
+    #[serde(default)]
+    sort: String,
+    #[serde(default)]
     page: u32,
     #[serde(default)]
     done: String,
@@ -47,6 +63,8 @@ pub struct InboxRow {
     overdue: bool,
     escalated: bool,
     assigned_to: Option<String>,
+    /// "New" / "Updated" for this member, if so.
+    unseen: Option<&'static str>,
 }
 
 #[derive(Template)]
@@ -62,6 +80,14 @@ struct InboxPage {
     escalated: bool,
     mine: bool,
     q: String,
+    categories: Vec<(String, String, bool)>,
+    tag: String,
+    from: String,
+    to: String,
+    forwarded: bool,
+    sorts: Vec<Choice>,
+    /// Why a filter was left out (a date that is not a date).
+    filter_note: Option<&'static str>,
     rows: Vec<InboxRow>,
     notice: Option<&'static str>,
     page: u32,
@@ -71,10 +97,22 @@ struct InboxPage {
 
 fn inbox_link(f: &InboxForm, page: u32) -> String {
     let mut pairs = vec![("page", page.to_string())];
-    for (k, v) in [("state", &f.state), ("kind", &f.kind), ("q", &f.q)] {
+    for (k, v) in [
+        ("state", &f.state),
+        ("kind", &f.kind),
+        ("q", &f.q),
+        ("category", &f.category),
+        ("tag", &f.tag),
+        ("from", &f.from),
+        ("to", &f.to),
+        ("sort", &f.sort),
+    ] {
         if !v.is_empty() {
             pairs.push((k, v.clone()));
         }
+    }
+    if f.forwarded.is_some() {
+        pairs.push(("forwarded", "on".into()));
     }
     if f.overdue.is_some() {
         pairs.push(("overdue", "on".into()));
@@ -91,6 +129,11 @@ fn inbox_link(f: &InboxForm, page: u32) -> String {
     )
 }
 
+/// A day from a date field (`YYYY-MM-DD`); anything else is left out (and said so).
+fn day(s: &str) -> Option<String> {
+    crate::domain::clock::parse_day(s.trim()).map(crate::domain::clock::day_string)
+}
+
 fn inbox_row(t: &'static DeskTexts, row: Row, institution: String, today: &str) -> InboxRow {
     let s = row.summary;
     let overdue = s
@@ -105,6 +148,10 @@ fn inbox_row(t: &'static DeskTexts, row: Row, institution: String, today: &str) 
         due: s.due_on.clone(),
         escalated: s.escalated_on.is_some(),
         assigned_to: s.assigned_to.as_deref().map(one),
+        unseen: row.unseen.map(|u| match u {
+            crate::domain::case::Unseen::New => t.unseen_new,
+            crate::domain::case::Unseen::Updated => t.unseen_updated,
+        }),
         overdue,
         institution,
         id: s.id,
@@ -122,10 +169,22 @@ pub async fn inbox(State(desk): State<Arc<Desk>>, Query(f): Query<InboxForm>) ->
         mine: f.mine.is_some(),
         q: Some(f.q.clone()).filter(|q| !q.trim().is_empty()),
         page: f.page.min(10_000),
+        category: Some(f.category.clone()).filter(|c| !c.is_empty()),
+        tag: Some(f.tag.trim().to_lowercase()).filter(|t| !t.is_empty()),
+        received_from: day(&f.from),
+        received_to: day(&f.to),
+        forwarded_away: f.forwarded.is_some(),
+        sort: SORTS
+            .iter()
+            .find(|s| **s == f.sort)
+            .map(|s| (*s).to_owned()),
     };
+    let bad_day = (!f.from.trim().is_empty() && query.received_from.is_none())
+        || (!f.to.trim().is_empty() && query.received_to.is_none());
     let en = lang.is_en();
     let Some(result) = desk
         .with_vault(move |v| {
+            let categories = v.categories(en);
             v.inbox(&query).map(|(rows, more)| {
                 let rows: Vec<(Row, String)> = rows
                     .into_iter()
@@ -134,14 +193,14 @@ pub async fn inbox(State(desk): State<Arc<Desk>>, Query(f): Query<InboxForm>) ->
                         (r, name)
                     })
                     .collect();
-                (rows, more)
+                (rows, more, categories)
             })
         })
         .await
     else {
         return locked_redirect();
     };
-    let (rows, more) = match result {
+    let (rows, more, categories) = match result {
         Ok(r) => r,
         Err(e) => return server_problem(&desk, &e),
     };
@@ -172,6 +231,24 @@ pub async fn inbox(State(desk): State<Arc<Desk>>, Query(f): Query<InboxForm>) ->
         escalated: f.escalated.is_some(),
         mine: f.mine.is_some(),
         q: f.q.clone(),
+        categories: categories
+            .into_iter()
+            .map(|(slug, name)| {
+                let on = slug == f.category;
+                (slug, name, on)
+            })
+            .collect(),
+        tag: f.tag.clone(),
+        from: f.from.clone(),
+        to: f.to.clone(),
+        forwarded: f.forwarded.is_some(),
+        sorts: SORTS
+            .iter()
+            .zip(t.sorts)
+            .enumerate()
+            .map(|(i, (s, name))| (*s, name, *s == f.sort || (i == 0 && f.sort.is_empty())))
+            .collect(),
+        filter_note: bad_day.then_some(t.bad_day),
         rows: rows
             .into_iter()
             .map(|(r, name)| inbox_row(t, r, name, &today))
@@ -185,3 +262,37 @@ pub async fn inbox(State(desk): State<Arc<Desk>>, Query(f): Query<InboxForm>) ->
 }
 
 crate::redacted_debug!(InboxRow);
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn paging_links_keep_every_filter_and_the_order() {
+        let f = InboxForm {
+            state: "received".into(),
+            category: "health".into(),
+            tag: "pungli".into(),
+            from: "2026-11-01".into(),
+            to: "2026-11-30".into(),
+            forwarded: Some("on".into()),
+            sort: "due".into(),
+            q: "jembatan rusak".into(),
+            ..InboxForm::default()
+        };
+        let link = inbox_link(&f, 2);
+        for part in [
+            "page=2",
+            "state=received",
+            "category=health",
+            "tag=pungli",
+            "from=2026-11-01",
+            "to=2026-11-30",
+            "forwarded=on",
+            "sort=due",
+            "q=jembatan+rusak",
+        ] {
+            assert!(link.contains(part), "{part} in {link}");
+        }
+    }
+}

@@ -20,6 +20,7 @@ pub mod desks;
 pub mod guard;
 pub mod inbox;
 pub mod pages;
+pub mod reports;
 pub mod texts;
 pub mod vault;
 
@@ -190,19 +191,27 @@ impl Desk {
     }
 }
 
+/// The largest reply form with documents the desk takes (held in memory until sealed).
+pub const UPLOAD_MAX_BYTES: usize = 256 * 1024 * 1024;
+
 /// The desk's routes, behind its guard and the strict headers.
 pub fn router(desk: Arc<Desk>) -> Router {
     let routes = Router::new()
         .route("/", get(inbox::inbox))
         .route("/open", get(pages::open))
         .route("/case/{id}", get(case::case))
-        .route("/case/{id}/reply", post(case::reply))
+        .route(
+            "/case/{id}/reply",
+            post(case::reply).layer(axum::extract::DefaultBodyLimit::max(UPLOAD_MAX_BYTES)),
+        )
         .route("/case/{id}/state", post(case::set_state))
         .route("/case/{id}/act", post(actions::act))
         .route("/case/{id}/identity", post(actions::identity))
         .route("/case/{id}/hand-over", post(actions::hand_over))
         .route("/case/{id}/file/{seq}", get(actions::file))
         .route("/case/{id}/print", get(case::print))
+        .route("/case/{id}/files.zip", get(actions::files_zip))
+        .route("/stats", get(reports::stats))
         .route("/custody", get(desks::custody))
         .route("/custody/{id}/{seq}", post(desks::decide))
         .route("/intake", get(desks::intake_form).post(desks::intake))

@@ -41,6 +41,8 @@ pub struct Who {
     pub custodian: bool,
     pub triage: bool,
     pub oversight: bool,
+    /// Triage or investigator: reads the institution's cases.
+    pub reader: bool,
 }
 
 pub(super) fn html(status: StatusCode, page: &impl Template) -> Response {
@@ -110,6 +112,7 @@ pub(super) async fn who(desk: &Arc<Desk>) -> Option<Who> {
             custodian: roles.iter().any(|r| r == "custodian"),
             triage: roles.iter().any(|r| r == "triage"),
             oversight: roles.iter().any(|r| r == "oversight"),
+            reader: roles.iter().any(|r| r == "triage" || r == "investigator"),
             handle,
             institution,
             roles: roles.join(", "),

@@ -15,7 +15,7 @@ use crate::domain::documents::{
     FileManifest, IdentityDocument, MessageDocument, ReasonDocument, ReportDocument,
 };
 use crate::domain::institution::Role;
-use crate::domain::workflow::RULES;
+use crate::domain::workflow::rules_from;
 
 /// What the inbox shows of a case's content, decrypted once and kept for search.
 #[derive(Clone, Default, Zeroize, ZeroizeOnDrop)]
@@ -35,6 +35,8 @@ pub struct Vault {
     opened: HashMap<String, Opened>,
     /// Institution slug → (name in Bahasa Indonesia, name in English, takes reports).
     names: HashMap<String, (String, String, bool)>,
+    /// The server's report categories: (slug, name in Bahasa Indonesia, name in English).
+    categories: Vec<(String, String, String)>,
 }
 
 /// What an officer does to a case besides answering and moving it.
@@ -67,6 +69,14 @@ pub enum Act {
     Note {
         text: String,
     },
+    /// The oversight body: a recommendation to the institution of an escalated case.
+    Recommend {
+        text: String,
+    },
+    /// The oversight body: a message to the citizen of an escalated case.
+    OversightMessage {
+        text: String,
+    },
 }
 
 crate::redacted_debug!(Act);
@@ -89,6 +99,15 @@ pub struct InboxQuery {
     /// Search words (matched on this machine, over decrypted titles and bodies).
     pub q: Option<String>,
     pub page: u32,
+    pub category: Option<String>,
+    pub tag: Option<String>,
+    /// Received on or after / on or before (`YYYY-MM-DD`).
+    pub received_from: Option<String>,
+    pub received_to: Option<String>,
+    /// The cases this institution forwarded to another one.
+    pub forwarded_away: bool,
+    /// `newest` (default), `oldest`, `due`, `state`.
+    pub sort: Option<String>,
 }
 
 /// One inbox row.
@@ -96,6 +115,8 @@ pub struct InboxQuery {
 pub struct Row {
     pub summary: CaseSummaryJson,
     pub opened: Opened,
+    /// Something this member has not seen (asked afresh each time: never cached).
+    pub unseen: Option<crate::domain::case::Unseen>,
 }
 
 pub const PAGE_SIZE: u32 = 50;
@@ -114,6 +135,8 @@ pub struct CaseView {
     pub messages: Vec<Option<MessageDocument>>,
     /// Internal notes, decrypted here (`None` when one does not open).
     pub notes: Vec<Option<MessageDocument>>,
+    /// The oversight body's recommendations, decrypted here.
+    pub recommendations: Vec<Option<MessageDocument>>,
     /// States this member may move the case to, and whether each needs a reason.
     pub moves: Vec<(CaseState, bool)>,
     /// The member's roles.
@@ -129,15 +152,22 @@ impl Vault {
     ) -> Result<Self, ClientError> {
         let mut client = Client::new(server, identity, proxy)?.in_memory();
         client.login()?;
-        let names = client
-            .institutions()?
+        let directory = client.directory()?;
+        let names = directory
+            .institutions
             .into_iter()
             .map(|i| (i.slug, (i.name_id, i.name_en, i.accepts_reports)))
+            .collect();
+        let categories = directory
+            .categories
+            .into_iter()
+            .map(|c| (c.slug, c.name_id, c.name_en))
             .collect();
         Ok(Self {
             client,
             opened: HashMap::new(),
             names,
+            categories,
         })
     }
 
@@ -147,6 +177,28 @@ impl Vault {
             || slug.to_owned(),
             |(id, en, _)| if english { en.clone() } else { id.clone() },
         )
+    }
+
+    /// The report categories as (slug, name in the page's language), by name.
+    pub fn categories(&self, english: bool) -> Vec<(String, String)> {
+        let mut c: Vec<(String, String)> = self
+            .categories
+            .iter()
+            .map(|(slug, id, en)| (slug.clone(), if english { en } else { id }.clone()))
+            .collect();
+        c.sort_by(|a, b| a.1.cmp(&b.1));
+        c
+    }
+
+    /// A category's name in the page's language (its slug if unknown).
+    pub fn category_name(&self, slug: &str, english: bool) -> String {
+        self.categories
+            .iter()
+            .find(|(s, _, _)| s == slug)
+            .map_or_else(
+                || slug.to_owned(),
+                |(_, id, en)| if english { en } else { id }.clone(),
+            )
     }
 
     /// Institutions a case can be forwarded to (all that take reports but `current`).
@@ -192,6 +244,8 @@ impl Vault {
                 .call(|c| c.assign(id, handle.as_deref()))
                 .map(|_| ()),
             Act::Note { text } => self.client.call(|c| c.note(id, text)).map(|_| ()),
+            Act::Recommend { text } => self.client.call(|c| c.recommend(id, text)).map(|_| ()),
+            Act::OversightMessage { text } => self.client.call(|c| c.oversight_message(id, text)),
         }
     }
 
@@ -218,7 +272,6 @@ impl Vault {
         id: &str,
         seq: i64,
     ) -> Result<(FileManifest, zeroize::Zeroizing<Vec<u8>>), ClientError> {
-        use std::io::Read;
         let manifest = self
             .files(id)?
             .into_iter()
@@ -228,14 +281,79 @@ impl Vault {
                 status: 404,
                 message: "no such file".into(),
             })?;
-        let reader = self.client.call(|c| c.open_attachment(id, seq))?;
-        let mut bytes = zeroize::Zeroizing::new(Vec::new());
-        // The stream carries the padding after the file: read exactly the file.
-        reader
-            .take(manifest.size)
-            .read_to_end(&mut bytes)
-            .map_err(|e| ClientError::Transport(e.to_string()))?;
+        let bytes = self
+            .client
+            .call(|c| c.attachment_bytes(id, seq, manifest.size))?;
         Ok((manifest, bytes))
+    }
+
+    /// Every file of a case that opens with this identity, decrypted here, in one ZIP built in
+    /// memory (wiped when dropped) under safe, unique names. Files are bounded by the server's
+    /// upload limits, so the archive is too.
+    pub fn files_zip(&mut self, id: &str) -> Result<zeroize::Zeroizing<Vec<u8>>, ClientError> {
+        let mut opened = Vec::new();
+        for (seq, manifest, _) in self.files(id)? {
+            let Some(manifest) = manifest else { continue };
+            let bytes = self
+                .client
+                .call(|c| c.attachment_bytes(id, seq, manifest.size))?;
+            opened.push((manifest, seq, bytes));
+        }
+        crate::client::files::zip_archive(
+            opened
+                .iter()
+                .map(|(m, seq, bytes)| (m.name.as_str(), *seq, &bytes[..])),
+        )
+        .map_err(|e| ClientError::Transport(e.to_string()))
+    }
+
+    /// Who did what to a case, by day (for the printed case file).
+    pub fn case_audit(&mut self, id: &str) -> Result<Vec<crate::api::AuditEntryJson>, ClientError> {
+        self.client.call(|c| c.case_audit(id))
+    }
+
+    /// The institution's own numbers, its overdue cases (metadata only) and the public on-time
+    /// share of every institution (`None` when unpublished or unreachable).
+    pub fn institution_stats(
+        &mut self,
+    ) -> Result<
+        (
+            crate::api::InstitutionStatsResponse,
+            Vec<CaseSummaryJson>,
+            Option<u64>,
+        ),
+        ClientError,
+    > {
+        let stats = self.client.call(|c| c.institution_stats())?;
+        let mut overdue = Vec::new();
+        let mut offset = 0;
+        while offset < SEARCH_LIMIT {
+            let f = ListFilter {
+                overdue: true,
+                sort: Some("due".into()),
+                limit: FETCH_ALL_PAGE,
+                offset,
+                ..ListFilter::default()
+            };
+            let page = self.client.call(|c| c.list(&f))?;
+            let n = page.len() as u32;
+            overdue.extend(page);
+            if n < FETCH_ALL_PAGE {
+                break;
+            }
+            offset += FETCH_ALL_PAGE;
+        }
+        self.open_all(&overdue)?;
+        let public = self.client.public_on_time_percent().ok().flatten();
+        Ok((stats, overdue, public))
+    }
+
+    /// The decrypted title of a case opened before (`None` if not opened or unreadable).
+    pub fn title(&self, id: &str) -> Option<String> {
+        self.opened
+            .get(id)
+            .filter(|o| !o.unreadable)
+            .map(|o| o.title.clone())
     }
 
     /// A custodian of the institution keeping an identity re-seals it (here) for the
@@ -353,11 +471,16 @@ impl Vault {
         ListFilter {
             state: q.state.clone(),
             kind: q.kind.clone(),
-            category: None,
+            category: q.category.clone(),
             overdue: q.overdue,
             escalated: q.escalated,
             limit,
             offset,
+            tag: q.tag.clone(),
+            received_from: q.received_from.clone(),
+            received_to: q.received_to.clone(),
+            forwarded_away: q.forwarded_away,
+            sort: q.sort.clone(),
         }
     }
 
@@ -484,10 +607,17 @@ impl Vault {
                 .collect();
             (page, more)
         };
+        let ids: Vec<String> = cases.iter().map(|c| c.id.clone()).collect();
+        let unseen = if ids.is_empty() {
+            Default::default()
+        } else {
+            self.client.call(|c| c.unseen(&ids))?
+        };
         let rows = cases
             .into_iter()
             .map(|summary| Row {
                 opened: self.opened.get(&summary.id).cloned().unwrap_or_default(),
+                unseen: unseen.get(&summary.id).copied(),
                 summary,
             })
             .collect();
@@ -520,12 +650,17 @@ impl Vault {
             .iter()
             .map(|n| open(&n.envelope).and_then(|s| self.client.open_note(&s).ok()))
             .collect();
+        let recommendations = raw
+            .recommendations
+            .iter()
+            .map(|n| open(&n.envelope).and_then(|s| self.client.open_note(&s).ok()))
+            .collect();
         let roles = self.roles();
+        let held_from = raw.case.held_from.as_deref().and_then(CaseState::parse);
         let moves = CaseState::parse(&raw.case.state)
             .map(|from| {
-                RULES
-                    .iter()
-                    .filter(|r| r.from.contains(&from) && r.roles.iter().any(|x| roles.contains(x)))
+                rules_from(from, held_from)
+                    .filter(|r| r.roles.iter().any(|x| roles.contains(x)))
                     .map(|r| (r.to, r.needs_reason))
                     .collect()
             })
@@ -536,6 +671,7 @@ impl Vault {
             reasons,
             messages,
             notes,
+            recommendations,
             moves,
             roles,
         })
@@ -544,6 +680,29 @@ impl Vault {
     /// Answers the reporter (sealed here to the case's readers and the reporter).
     pub fn reply(&mut self, id: &str, text: &str) -> Result<(), ClientError> {
         self.client.call(|c| c.reply(id, text))
+    }
+
+    /// Answers the reporter with documents attached — each (name, content type, bytes) sealed
+    /// here like the message and uploaded before the message names it.
+    pub fn reply_with_files(
+        &mut self,
+        id: &str,
+        text: &str,
+        files: &[crate::desk::case::UploadedFile],
+    ) -> Result<(), ClientError> {
+        self.client.call(|c| {
+            let mut readers: Vec<&[u8]> = files.iter().map(|f| &f.bytes[..]).collect();
+            let mut outgoing: Vec<crate::client::OutgoingFile<'_>> = files
+                .iter()
+                .zip(readers.iter_mut())
+                .map(|(f, reader)| crate::client::OutgoingFile {
+                    name: f.name.clone(),
+                    content_type: f.content_type.clone(),
+                    reader,
+                })
+                .collect();
+            c.reply_with_files(id, text, &mut outgoing)
+        })
     }
 
     /// Moves the case, with a reason sealed here when one is given.

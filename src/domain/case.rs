@@ -186,6 +186,8 @@ pub struct CaseSummary {
     pub channel: String,
     /// The handle of the investigator triage assigned the case to, if any.
     pub assigned_to: Option<String>,
+    /// On hold: the state that asked the citizen (where their answer sends the case back).
+    pub held_from: Option<CaseState>,
 }
 
 /// One line of a case's history.
@@ -202,6 +204,60 @@ pub struct CaseEvent {
     pub reason_envelope: Option<Vec<u8>>,
     /// Set when the event extended the deadline (the state did not change).
     pub extension_days: Option<u32>,
+    /// Set when the event records an act that kept the state (see [`CaseAct`]).
+    pub act: Option<CaseAct>,
+}
+
+/// Something on a case a member has not seen yet.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Unseen {
+    /// They never opened the case.
+    New,
+    /// Something happened since they last opened it.
+    Updated,
+}
+
+impl Unseen {
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Self::New => "new",
+            Self::Updated => "updated",
+        }
+    }
+
+    pub fn parse(s: &str) -> Option<Self> {
+        match s {
+            "new" => Some(Self::New),
+            "updated" => Some(Self::Updated),
+            _ => None,
+        }
+    }
+}
+
+/// An act recorded in a case's history without a change of state.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum CaseAct {
+    /// The oversight body wrote a recommendation to the institution.
+    Recommendation,
+    /// The oversight body wrote to the citizen.
+    OversightMessage,
+}
+
+impl CaseAct {
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Self::Recommendation => "recommendation",
+            Self::OversightMessage => "oversight_message",
+        }
+    }
+
+    pub fn parse(s: &str) -> Option<Self> {
+        match s {
+            "recommendation" => Some(Self::Recommendation),
+            "oversight_message" => Some(Self::OversightMessage),
+            _ => None,
+        }
+    }
 }
 
 #[cfg(test)]

@@ -251,6 +251,28 @@ pub fn to_csv(s: &Stats) -> String {
     out
 }
 
+/// One institution's own numbers, for its officers (not published: exact, nothing suppressed).
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct InstitutionCounts {
+    /// Cases it holds now, by state (slug), states without cases left out.
+    pub by_state: Vec<(String, u64)>,
+    /// Of its cases that have a first answer: answered by their due day, and after it.
+    pub answered_on_time: u64,
+    pub answered_late: u64,
+}
+
+impl InstitutionCounts {
+    pub fn total(&self) -> u64 {
+        self.by_state.iter().map(|(_, n)| n).sum()
+    }
+
+    /// Percent of answered cases answered by their due day (rounded), if any was answered.
+    pub fn on_time_percent(&self) -> Option<u64> {
+        let all = self.answered_on_time + self.answered_late;
+        (all > 0).then(|| (self.answered_on_time * 100 + all / 2) / all)
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;

@@ -58,6 +58,12 @@ pub const RULES: &[Rule] = &[
         needs_reason: true,
     },
     Rule {
+        from: &[InProgress],
+        to: OnHold,
+        roles: &[Investigator],
+        needs_reason: true,
+    },
+    Rule {
         from: &[Verified, Forwarded, Answered],
         to: InProgress,
         roles: &[Investigator],
@@ -76,6 +82,31 @@ pub const RULES: &[Rule] = &[
         needs_reason: false,
     },
 ];
+
+/// The only move out of an investigator's question (a case on hold from `in_progress`): back to
+/// work, by the investigator, without waiting for the citizen. Intake's questions keep the
+/// moves of [`RULES`].
+pub const RESUME: Rule = Rule {
+    from: &[OnHold],
+    to: InProgress,
+    roles: &[Investigator],
+    needs_reason: false,
+};
+
+/// The moves out of `from`. `held_from` is the state that put a case on hold (see
+/// [`after_reporter_message`]).
+pub fn rules_from(
+    from: CaseState,
+    held_from: Option<CaseState>,
+) -> impl Iterator<Item = &'static Rule> {
+    let investigators_question = from == OnHold && held_from == Some(InProgress);
+    let table: &'static [Rule] = if investigators_question {
+        std::slice::from_ref(&RESUME)
+    } else {
+        RULES
+    };
+    table.iter().filter(move |r| r.from.contains(&from))
+}
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Error)]
 pub enum TransitionError {
@@ -96,16 +127,17 @@ fn role_names(roles: &'static [Role]) -> &'static str {
     }
 }
 
-/// Checks a member's move. `has_reason` says whether a reason envelope comes with it.
+/// Checks a member's move. `has_reason` says whether a reason envelope comes with it;
+/// `held_from` is the state that put an on-hold case on hold.
 pub fn check_member_move(
     from: CaseState,
+    held_from: Option<CaseState>,
     to: CaseState,
     roles: &[Role],
     has_reason: bool,
 ) -> Result<(), TransitionError> {
-    let rule = RULES
-        .iter()
-        .find(|r| r.to == to && r.from.contains(&from))
+    let rule = rules_from(from, held_from)
+        .find(|r| r.to == to)
         .ok_or(TransitionError::Illegal { from, to })?;
     if !rule.roles.iter().any(|r| roles.contains(r)) {
         return Err(TransitionError::Role {
@@ -125,13 +157,32 @@ pub fn can_forward(from: CaseState) -> bool {
     matches!(from, Received | Verified | NotOurAuthority)
 }
 
-/// What a citizen's message does to the case: an answer reopens it, a reply to a question
-/// sends it back to the intake officers. `None` leaves the state alone.
-pub fn after_reporter_message(state: CaseState) -> Option<CaseState> {
+/// What a citizen's message does to the case: an answer reopens it; a reply to a question
+/// sends it back to whoever asked — the investigator (`held_from` is `in_progress`) or the
+/// intake officers. `None` leaves the state alone.
+pub fn after_reporter_message(state: CaseState, held_from: Option<CaseState>) -> Option<CaseState> {
     match state {
         Answered => Some(InProgress),
+        OnHold if held_from == Some(InProgress) => Some(InProgress),
         OnHold => Some(Received),
         _ => None,
+    }
+}
+
+/// Working days a stage keeps across a move: an investigator's question pauses the completion
+/// deadline, so going on hold carries the stage's extensions and coming back adds the working
+/// days the case waited (`waited`). Every other move starts its stage afresh.
+pub fn carried_days(
+    from: CaseState,
+    held_from: Option<CaseState>,
+    to: CaseState,
+    extended_days: u32,
+    waited: u32,
+) -> u32 {
+    match (from, to) {
+        (InProgress, OnHold) => extended_days,
+        (OnHold, InProgress) if held_from == Some(InProgress) => extended_days + waited,
+        _ => 0,
     }
 }
 
@@ -148,11 +199,11 @@ mod tests {
     fn the_lapor_path_is_legal() {
         let t = &[Triage][..];
         let i = &[Investigator][..];
-        assert!(check_member_move(Received, Verified, t, false).is_ok());
-        assert!(check_member_move(Verified, InProgress, i, false).is_ok());
-        assert!(check_member_move(InProgress, Answered, i, false).is_ok());
-        assert!(check_member_move(Answered, Closed, i, false).is_ok());
-        assert!(check_member_move(Answered, InProgress, i, false).is_ok());
+        assert!(check_member_move(Received, None, Verified, t, false).is_ok());
+        assert!(check_member_move(Verified, None, InProgress, i, false).is_ok());
+        assert!(check_member_move(InProgress, None, Answered, i, false).is_ok());
+        assert!(check_member_move(Answered, None, Closed, i, false).is_ok());
+        assert!(check_member_move(Answered, None, InProgress, i, false).is_ok());
     }
 
     #[test]
@@ -161,7 +212,7 @@ mod tests {
         for from in CaseState::ALL {
             for to in CaseState::ALL {
                 let legal = RULES.iter().any(|r| r.to == *to && r.from.contains(from));
-                let res = check_member_move(*from, *to, all, true);
+                let res = check_member_move(*from, None, *to, all, true);
                 assert_eq!(res.is_ok(), legal, "{from} -> {to}");
                 if !legal {
                     assert_eq!(
@@ -186,30 +237,72 @@ mod tests {
     #[test]
     fn roles_and_reasons() {
         assert_eq!(
-            check_member_move(Received, Verified, &[Investigator], false),
+            check_member_move(Received, None, Verified, &[Investigator], false),
             Err(TransitionError::Role {
                 to: Verified,
                 roles: "triage"
             })
         );
-        assert!(check_member_move(Verified, InProgress, &[Triage, Custodian], false).is_err());
-        assert!(check_member_move(Received, Verified, &[Custodian, Oversight], false).is_err());
+        assert!(
+            check_member_move(Verified, None, InProgress, &[Triage, Custodian], false).is_err()
+        );
+        assert!(
+            check_member_move(Received, None, Verified, &[Custodian, Oversight], false).is_err()
+        );
         for to in [OnHold, Archived, NotOurAuthority] {
             assert_eq!(
-                check_member_move(Received, to, &[Triage], false),
+                check_member_move(Received, None, to, &[Triage], false),
                 Err(TransitionError::ReasonRequired(to))
             );
-            assert!(check_member_move(Received, to, &[Triage], true).is_ok());
+            assert!(check_member_move(Received, None, to, &[Triage], true).is_ok());
         }
         // Several roles: any one that allows the move suffices.
-        assert!(check_member_move(Received, Verified, &[Investigator, Triage], false).is_ok());
+        assert!(
+            check_member_move(Received, None, Verified, &[Investigator, Triage], false).is_ok()
+        );
     }
 
     #[test]
     fn the_citizen_reopens_and_answers() {
-        assert_eq!(after_reporter_message(Answered), Some(InProgress));
-        assert_eq!(after_reporter_message(OnHold), Some(Received));
-        assert_eq!(after_reporter_message(InProgress), None);
-        assert_eq!(after_reporter_message(Closed), None);
+        assert_eq!(after_reporter_message(Answered, None), Some(InProgress));
+        assert_eq!(after_reporter_message(OnHold, None), Some(Received));
+        assert_eq!(
+            after_reporter_message(OnHold, Some(Verified)),
+            Some(Received)
+        );
+        assert_eq!(after_reporter_message(InProgress, None), None);
+        assert_eq!(after_reporter_message(Closed, None), None);
+    }
+
+    #[test]
+    fn an_investigator_asks_and_the_answer_comes_back_to_them() {
+        let i = &[Investigator][..];
+        let t = &[Triage][..];
+        // The investigator may ask (with the question as the reason), not without one.
+        assert!(check_member_move(InProgress, None, OnHold, i, true).is_ok());
+        assert_eq!(
+            check_member_move(InProgress, None, OnHold, i, false),
+            Err(TransitionError::ReasonRequired(OnHold))
+        );
+        assert!(check_member_move(InProgress, None, OnHold, t, true).is_err());
+        // The citizen's answer returns it to the investigator, not to intake.
+        assert_eq!(
+            after_reporter_message(OnHold, Some(InProgress)),
+            Some(InProgress)
+        );
+        // The investigator may go on without the answer; intake cannot take over the case.
+        let held = Some(InProgress);
+        assert!(check_member_move(OnHold, held, InProgress, i, false).is_ok());
+        for to in [Verified, Archived, Received, NotOurAuthority] {
+            assert!(check_member_move(OnHold, held, to, &[Triage, Investigator], true).is_err());
+        }
+        // Intake's question keeps intake's moves, and an investigator cannot skip verification.
+        assert!(check_member_move(OnHold, Some(Received), Verified, t, false).is_ok());
+        assert!(check_member_move(OnHold, None, InProgress, i, false).is_err());
+        // The deadline pauses: the stage's extensions are carried, the days waited added.
+        assert_eq!(carried_days(InProgress, None, OnHold, 4, 0), 4);
+        assert_eq!(carried_days(OnHold, held, InProgress, 4, 7), 11);
+        assert_eq!(carried_days(OnHold, Some(Received), Received, 4, 7), 0);
+        assert_eq!(carried_days(Received, None, Verified, 4, 7), 0);
     }
 }

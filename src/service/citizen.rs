@@ -16,11 +16,12 @@ use crate::domain::documents::{
 use crate::domain::report::Checked;
 use crate::domain::workflow::after_reporter_message;
 use crate::error::{Error, Result};
-use crate::store::{
-    CaseSummary, Move, NewAttachment, NewCase, ReceiptRecord, Resealed, StoreError,
-};
+use crate::store::{CaseSummary, NewAttachment, NewCase, ReceiptRecord, Resealed, StoreError};
 
 use super::App;
+
+mod reply_files;
+pub use reply_files::{Download, FileDownload, ReporterFile, open_message_file};
 
 /// A committed report and the receipt that opens it. The receipt exists only in this value.
 #[derive(Debug)]
@@ -172,6 +173,8 @@ pub async fn commit(
 /// A message as the reporter sees it. `document` is `None` when the reporter's key does not
 /// open it (a member sealed it to the wrong keys): shown as such, never an error.
 pub struct ReporterMessage {
+    /// Position within the case (what its documents name).
+    pub seq: i64,
     pub author: Actor,
     pub day: time::Date,
     pub document: Option<MessageDocument>,
@@ -183,6 +186,8 @@ pub struct ReporterEvent {
     pub actor: Actor,
     pub state: CaseState,
     pub extension_days: Option<u32>,
+    /// An act that kept the state (the oversight body wrote).
+    pub act: Option<crate::domain::case::CaseAct>,
     pub forwarded_to: Option<String>,
     pub reason: Option<ReasonDocument>,
     /// A reason was written but the reporter's key does not open it.
@@ -211,6 +216,8 @@ pub struct ReporterView {
     /// The case holds an identity envelope the reporter's key does not open.
     pub identity_unreadable: bool,
     pub messages: Vec<ReporterMessage>,
+    /// Documents officers sent with their messages (each names its message).
+    pub files: Vec<ReporterFile>,
     /// How many items did not open with the reporter's key.
     pub unreadable: usize,
     /// After an escalation: items that could not be re-sealed for the oversight body.
@@ -232,7 +239,7 @@ impl ReporterView {
         self.events
             .iter()
             .rev()
-            .find(|e| e.state == CaseState::OnHold && e.extension_days.is_none())
+            .find(|e| e.state == CaseState::OnHold && e.extension_days.is_none() && e.act.is_none())
             .and_then(|e| e.reason.as_ref())
             .map(|r| r.text.as_str())
     }
@@ -312,6 +319,7 @@ async fn view(app: &App, case_id: &str, identity: &x25519::Identity) -> Result<R
             unreadable.push(("message", m.seq));
         }
         messages.push(ReporterMessage {
+            seq: m.seq,
             author: m.author.clone(),
             day: m.written_on,
             document,
@@ -332,6 +340,7 @@ async fn view(app: &App, case_id: &str, identity: &x25519::Identity) -> Result<R
             actor: e.actor.clone(),
             state: e.state,
             extension_days: e.extension_days,
+            act: e.act,
             forwarded_to: e.forwarded_to.clone(),
             reason,
             reason_unreadable,
@@ -354,6 +363,7 @@ async fn view(app: &App, case_id: &str, identity: &x25519::Identity) -> Result<R
                 .and_then(|env| open_doc(identity, env)),
         })
         .collect();
+    let files = reply_files::for_reporter(app, case_id, identity, &mut unreadable).await?;
     // Flagging is best effort: the page is shown whatever happens to the flag.
     let _ = app
         .store
@@ -367,6 +377,7 @@ async fn view(app: &App, case_id: &str, identity: &x25519::Identity) -> Result<R
         identity: identity_doc,
         identity_unreadable,
         messages,
+        files,
         unreadable: unreadable.len(),
         not_escalated: 0,
     })
@@ -412,11 +423,8 @@ pub async fn reply(
     let sealed = envelope::seal(&recipients, &Zeroizing::new(serde_json::to_vec(&doc)?))?;
     drop(doc);
     // An answer reopens an answered case; a reply to a question sends it back to intake.
-    let transition = after_reporter_message(summary.state).map(|to| Move {
-        from: summary.state,
-        to,
-        due_on: super::deadline::due_after_move(app, &summary, to, today),
-    });
+    let transition = after_reporter_message(summary.state, summary.held_from)
+        .map(|to| super::deadline::next_move(app, &summary, to, today));
     let saved = app
         .store
         .add_message(case_id, &Actor::Reporter, today, nonce, &sealed, transition)

@@ -4,12 +4,27 @@ use time::Date;
 
 use crate::domain::case::CaseState;
 use crate::domain::deadline::CaseTimes;
-use crate::store::CaseSummary;
+use crate::domain::workflow::carried_days;
+use crate::store::{CaseSummary, Move};
 
 use super::App;
 
-/// The due day of the stage a case enters on `day` when it moves to `to`.
-pub fn due_after_move(app: &App, case: &CaseSummary, to: CaseState, day: Date) -> Option<Date> {
+/// The move of `case` to `to` on `day`, with the due day of the stage it enters. An
+/// investigator's question pauses the completion deadline: the working days the case waited
+/// for the citizen are added when it comes back (see `domain::workflow::carried_days`).
+pub fn next_move(app: &App, case: &CaseSummary, to: CaseState, day: Date) -> Move {
+    let waited = app
+        .config
+        .calendar
+        .working_days_between(case.state_since, day)
+        .clamp(0, i64::from(u32::MAX));
+    let extended_days = carried_days(
+        case.state,
+        case.held_from,
+        to,
+        case.extended_days,
+        u32::try_from(waited).unwrap_or(0),
+    );
     let accepted_on = if matches!(to, CaseState::Verified | CaseState::Forwarded) {
         Some(day)
     } else {
@@ -22,9 +37,14 @@ pub fn due_after_move(app: &App, case: &CaseSummary, to: CaseState, day: Date) -
         received_on: case.received_on,
         state_since: day,
         accepted_on,
-        extended_days: 0,
+        extended_days,
     };
-    app.config.deadlines.due_on(&app.config.calendar, &times)
+    Move {
+        from: case.state,
+        to,
+        due_on: app.config.deadlines.due_on(&app.config.calendar, &times),
+        extended_days,
+    }
 }
 
 /// The times of a case as it stands.

@@ -196,16 +196,29 @@ fn pass_on<W: Write>(
 }
 
 /// Passes a decrypted, padded stream on without its padding: the last bucket step is held back
-/// until the end, where the padding is found and dropped. Memory stays at one step.
-struct Unpadder {
+/// until the end, where the padding is found and dropped. Memory stays at one step (wiped
+/// when dropped).
+pub(crate) struct Unpadder {
     held: Vec<u8>,
 }
 
 /// Padding never exceeds one 64 KiB step (plus its marker byte).
 const MAX_PADDING: usize = 64 * 1024 + 1;
 
+impl Drop for Unpadder {
+    fn drop(&mut self) {
+        self.held.zeroize();
+    }
+}
+
 impl Unpadder {
-    fn push(
+    pub(crate) fn new() -> Self {
+        Self {
+            held: Vec::with_capacity(2 * MAX_PADDING),
+        }
+    }
+
+    pub(crate) fn push(
         &mut self,
         buf: &[u8],
         mut out: impl FnMut(&[u8]) -> std::io::Result<()>,
@@ -219,7 +232,10 @@ impl Unpadder {
         Ok(())
     }
 
-    fn finish(mut self, mut out: impl FnMut(&[u8]) -> std::io::Result<()>) -> std::io::Result<()> {
+    pub(crate) fn finish(
+        mut self,
+        mut out: impl FnMut(&[u8]) -> std::io::Result<()>,
+    ) -> std::io::Result<()> {
         let len = crate::crypto::padding::unpadded_len(&self.held)
             .map_err(|_| std::io::Error::other("padding is malformed"))?;
         out(&self.held[..len])?;
@@ -246,9 +262,7 @@ pub fn reseal_blob(
     let result = (|| {
         let mut sealer =
             Sealer::new(recipients, BufWriter::with_capacity(64 * 1024, temp.file)).map_err(io)?;
-        let mut unpad = Unpadder {
-            held: Vec::with_capacity(2 * MAX_PADDING),
-        };
+        let mut unpad = Unpadder::new();
         let mut buf = Zeroizing::new(vec![0u8; 64 * 1024]);
         loop {
             let n = plain.read(&mut buf).map_err(io)?;

@@ -39,6 +39,7 @@ pub async fn close_silent_answered(app: &App) -> Result<usize> {
             from: CaseState::Answered,
             to: CaseState::Closed,
             due_on: None,
+            extended_days: 0,
         };
         if app
             .store

@@ -14,7 +14,7 @@ use crate::domain::case::{Actor, CaseState, Kind, Privacy, is_case_id};
 use crate::domain::institution::{Member, Role};
 use crate::domain::workflow::{TransitionError, can_forward, check_member_move, is_final};
 use crate::error::{Error, Result};
-use crate::store::{CaseFilter, CaseRecord, CaseSummary, Classification, Move};
+use crate::store::{CaseFilter, CaseRecord, CaseSummary, Classification};
 
 use super::App;
 
@@ -22,9 +22,12 @@ mod bulk;
 mod casework;
 mod custody;
 mod intake;
+mod oversight;
+mod reply_files;
+pub mod reports;
 mod reseal;
 mod session;
-pub use bulk::contents;
+pub use bulk::{contents, unseen};
 use casework::require_notes_sealed_for_readers;
 pub use casework::{assign, case_notes, note, note_recipients};
 pub use custody::{
@@ -32,6 +35,8 @@ pub use custody::{
     pending_reveals, request_reveal, reveal_recipients,
 };
 pub use intake::{Intake, intake, intake_params};
+pub use oversight::{case_recommendations, oversight_message, recommend};
+pub use reply_files::{ReplyDocument, message_files, reply_with_files};
 pub use reseal::{
     ClientAttachment, Forwarding, forward, forward_recipients, may_upload_blob, record_upload,
     rekey, resealed_from_client,
@@ -141,6 +146,11 @@ async fn not_excluded<'a>(app: &App, m: &Member, case_id: &'a str) -> Result<&'a
     Ok(id)
 }
 
+/// Whose "seen" markers these are: `institution/handle`.
+fn seen_key(m: &Member) -> String {
+    format!("{}/{}", m.institution, m.handle)
+}
+
 fn checked_id(case_id: &str) -> Result<&str> {
     if is_case_id(case_id) {
         Ok(case_id)
@@ -162,6 +172,9 @@ pub async fn case(app: &App, m: &Member, case_id: &str) -> Result<CaseRecord> {
         other => other?,
     };
     audit(app, m, "view_case", Some(&record.summary.id)).await?;
+    app.store
+        .mark_seen(&seen_key(m), &record.summary.id)
+        .await?;
     let mut record = record;
     // A flag is written when the reporter looks: shown from the next day on, so it never
     // tells an officer when the reporter came (DESIGN 2.4).
@@ -211,8 +224,18 @@ pub struct CaseRecipients {
 
 #[instrument(skip_all)]
 pub async fn recipients(app: &App, m: &Member, case_id: &str) -> Result<CaseRecipients> {
-    require(m.is_reader())?;
-    let (case, reporter) = owned_case(app, m, case_id).await?;
+    // The oversight body writes to the citizen of an escalated case with the same recipients.
+    let (case, reporter) = if m.has(Role::Oversight) && !m.is_reader() {
+        oversight::oversight_case(app, m, case_id).await?
+    } else {
+        require(m.is_reader())?;
+        match owned_case(app, m, case_id).await {
+            Err(Error::NotFound) if m.has(Role::Oversight) => {
+                oversight::oversight_case(app, m, case_id).await?
+            }
+            other => other?,
+        }
+    };
     let readers = app.case_readers(&case).await?;
     audit(app, m, "view_recipients", Some(case_id)).await?;
     Ok(CaseRecipients {
@@ -304,7 +327,7 @@ pub async fn set_state(
     let from = case.state;
     let today = app.clock.today();
     let roles: Vec<Role> = m.roles.iter().copied().collect();
-    check_member_move(from, to, &roles, reason.is_some()).map_err(|e| match e {
+    check_member_move(from, case.held_from, to, &roles, reason.is_some()).map_err(|e| match e {
         TransitionError::Role { .. } => Error::Denied(e.to_string()),
         _ => Error::Invalid(e.to_string()),
     })?;
@@ -317,11 +340,7 @@ pub async fn set_state(
         .transition(
             &m.institution,
             case_id,
-            Move {
-                from,
-                to,
-                due_on: super::deadline::due_after_move(app, &case, to, today),
-            },
+            super::deadline::next_move(app, &case, to, today),
             today,
             &actor,
             reason,

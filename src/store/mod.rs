@@ -148,6 +148,52 @@ pub struct CaseFilter {
     pub viewer: Option<String>,
     /// Only cases assigned to this member handle.
     pub assigned_to: Option<String>,
+    /// Only cases carrying this tag.
+    pub tag: Option<String>,
+    /// Only cases received on or after this day.
+    pub received_from: Option<Date>,
+    /// Only cases received on or before this day.
+    pub received_to: Option<Date>,
+    /// Instead of the institution's own cases, those it forwarded to another institution (and
+    /// that did not come back): their metadata only, never who works them now.
+    pub forwarded_away: bool,
+    pub sort: CaseSort,
+}
+
+/// The order of a case list.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+pub enum CaseSort {
+    /// Received day, newest first (the default).
+    #[default]
+    ReceivedNewest,
+    ReceivedOldest,
+    /// The soonest due day first; cases without one last.
+    DueSoonest,
+    /// By state, in the order of the case's life (received … closed, escalated).
+    State,
+}
+
+impl CaseSort {
+    pub const ALL: &'static [CaseSort] = &[
+        CaseSort::ReceivedNewest,
+        CaseSort::ReceivedOldest,
+        CaseSort::DueSoonest,
+        CaseSort::State,
+    ];
+
+    /// The stable name used in forms and the API.
+    pub fn as_str(self) -> &'static str {
+        match self {
+            CaseSort::ReceivedNewest => "newest",
+            CaseSort::ReceivedOldest => "oldest",
+            CaseSort::DueSoonest => "due",
+            CaseSort::State => "state",
+        }
+    }
+
+    pub fn parse(s: &str) -> Option<Self> {
+        Self::ALL.iter().copied().find(|x| x.as_str() == s)
+    }
 }
 
 /// A request to reveal a confidential reporter's identity.
@@ -184,6 +230,9 @@ pub struct Move {
     pub from: CaseState,
     pub to: CaseState,
     pub due_on: Option<Date>,
+    /// Working days the new stage carries (see `domain::workflow::carried_days`); 0 for a fresh
+    /// stage.
+    pub extended_days: u32,
 }
 
 /// A triage officer's reclassification. `None` leaves a field unchanged.

@@ -13,13 +13,13 @@ use time::Date;
 use tracing::instrument;
 
 use super::{
-    AuditEntry, CaseEvent, CaseFilter, CaseRecord, CaseSummary, Classification, Move,
+    AuditEntry, CaseEvent, CaseFilter, CaseRecord, CaseSort, CaseSummary, Classification, Move,
     NewAttachment, NewCase, ReceiptRecord, Resealed, RevealDecision, RevealRequest, StoreError,
     StoredAttachment, StoredMessage,
 };
 use crate::crypto::kdf::KdfParams;
 use crate::domain::audit::{AuditFields, GENESIS, entry_hash};
-use crate::domain::case::{Actor, CaseState, Kind, Privacy};
+use crate::domain::case::{Actor, CaseAct, CaseState, Kind, Privacy};
 use crate::domain::clock::{day_string, parse_day};
 
 static MIGRATOR: sqlx::migrate::Migrator = sqlx::migrate!("./migrations/sqlite");
@@ -55,7 +55,8 @@ macro_rules! summary_cols {
     () => {
         "id, institution, kind, category, privacy, state, received_on, state_since, accepted_on, \
          due_on, extended_days, escalated_on, channel, \
-         (SELECT handle FROM assignments WHERE assignments.case_id = cases.id) AS assigned_to"
+         (SELECT handle FROM assignments WHERE assignments.case_id = cases.id) AS assigned_to, \
+         (SELECT held_from FROM holds WHERE holds.case_id = cases.id) AS held_from"
     };
 }
 
@@ -107,6 +108,10 @@ fn summary_from_row(row: &SqliteRow) -> Result<CaseSummary, StoreError> {
         escalated_on: opt_date_col(row, "escalated_on")?,
         channel: row.try_get("channel")?,
         assigned_to: row.try_get("assigned_to")?,
+        held_from: row
+            .try_get::<Option<String>, _>("held_from")?
+            .map(|s| CaseState::parse(&s).ok_or_else(|| StoreError::Corrupt("held_from".into())))
+            .transpose()?,
     })
 }
 
@@ -263,7 +268,8 @@ impl SqliteStore {
 
     async fn events(&self, case_id: &str) -> Result<Vec<CaseEvent>, StoreError> {
         let rows = sqlx::query(
-            "SELECT seq, day, actor, state, reason_envelope, extension_days, forwarded_to FROM events WHERE case_id = ? ORDER BY seq",
+            "SELECT seq, day, actor, state, reason_envelope, extension_days, forwarded_to, act \
+             FROM events WHERE case_id = ? ORDER BY seq",
         )
         .bind(case_id)
         .fetch_all(&self.pool)
@@ -283,6 +289,9 @@ impl SqliteStore {
                     extension_days: r
                         .try_get::<Option<i64>, _>("extension_days")?
                         .and_then(|d| u32::try_from(d).ok()),
+                    act: r
+                        .try_get::<Option<String>, _>("act")?
+                        .and_then(|a| CaseAct::parse(&a)),
                 })
             })
             .collect()
@@ -410,7 +419,9 @@ impl SqliteStore {
             .transpose()
     }
 
-    /// One page of an institution's cases, newest day first, filtered.
+    /// One page of an institution's cases (or of those it forwarded away), filtered and in
+    /// the filter's order. Each (owner, order) pair is its own static statement, so the
+    /// default list still reads the `cases_list` index.
     #[instrument(skip_all)]
     pub async fn list_cases(
         &self,
@@ -419,35 +430,90 @@ impl SqliteStore {
         limit: u32,
         offset: u32,
     ) -> Result<Vec<CaseSummary>, StoreError> {
-        let rows = sqlx::query(concat!(
-            "SELECT ",
-            summary_cols!(),
-            " FROM cases WHERE institution = ? \
-             AND (? IS NULL OR state = ?) AND (? IS NULL OR kind = ?) AND (? IS NULL OR category = ?) \
-             AND (? IS NULL OR due_on < ?) AND (? = 0 OR escalated_on IS NOT NULL) \
-             AND (? IS NULL OR id NOT IN (SELECT case_id FROM exclusions WHERE handle = ?)) \
-             AND (? IS NULL OR id IN (SELECT case_id FROM assignments WHERE handle = ?)) \
-             ORDER BY received_on DESC, id DESC LIMIT ? OFFSET ?"
-        ))
-        .bind(institution)
-        .bind(filter.state.map(CaseState::as_str))
-        .bind(filter.state.map(CaseState::as_str))
-        .bind(filter.kind.map(Kind::as_str))
-        .bind(filter.kind.map(Kind::as_str))
-        .bind(filter.category.as_deref())
-        .bind(filter.category.as_deref())
-        .bind(filter.overdue_on.map(day_string))
-        .bind(filter.overdue_on.map(day_string))
-        .bind(filter.escalated)
-        .bind(filter.viewer.as_deref())
-        .bind(filter.viewer.as_deref())
-        .bind(filter.assigned_to.as_deref())
-        .bind(filter.assigned_to.as_deref())
-        .bind(i64::from(limit))
-        .bind(i64::from(offset))
-        .fetch_all(&self.pool)
-        .await?;
-        rows.iter().map(summary_from_row).collect()
+        macro_rules! list_sql {
+            ($owner:literal, $order:literal) => {
+                concat!(
+                    "SELECT ",
+                    summary_cols!(),
+                    " FROM cases WHERE ",
+                    $owner,
+                    " AND (? IS NULL OR state = ?) AND (? IS NULL OR kind = ?) AND (? IS NULL OR category = ?) \
+                     AND (? IS NULL OR due_on < ?) AND (? = 0 OR escalated_on IS NOT NULL) \
+                     AND (? IS NULL OR id NOT IN (SELECT case_id FROM exclusions WHERE handle = ?)) \
+                     AND (? IS NULL OR id IN (SELECT case_id FROM assignments WHERE handle = ?)) \
+                     AND (? IS NULL OR id IN (SELECT case_id FROM case_tags WHERE tag = ?)) \
+                     AND (? IS NULL OR received_on >= ?) AND (? IS NULL OR received_on <= ?) \
+                     ORDER BY ",
+                    $order,
+                    " LIMIT ? OFFSET ?"
+                )
+            };
+        }
+        macro_rules! by_order {
+            ($owner:literal) => {
+                match filter.sort {
+                    CaseSort::ReceivedNewest => list_sql!($owner, "received_on DESC, id DESC"),
+                    CaseSort::ReceivedOldest => list_sql!($owner, "received_on ASC, id ASC"),
+                    CaseSort::DueSoonest => list_sql!(
+                        $owner,
+                        "due_on IS NULL, due_on ASC, received_on DESC, id DESC"
+                    ),
+                    CaseSort::State => list_sql!(
+                        $owner,
+                        "CASE state WHEN 'received' THEN 0 WHEN 'verified' THEN 1 \
+                         WHEN 'on_hold' THEN 2 WHEN 'not_our_authority' THEN 3 \
+                         WHEN 'forwarded' THEN 4 WHEN 'in_progress' THEN 5 \
+                         WHEN 'escalated' THEN 6 WHEN 'answered' THEN 7 WHEN 'closed' THEN 8 \
+                         WHEN 'archived' THEN 9 ELSE 10 END, received_on DESC, id DESC"
+                    ),
+                }
+            };
+        }
+        let day = |d: Option<Date>| d.map(day_string);
+        let mut query = if filter.forwarded_away {
+            // Forwarded by this institution and now with another one.
+            sqlx::query(by_order!(
+                "institution <> ? AND id IN (SELECT case_id FROM case_past_owners WHERE institution = ?)"
+            ))
+            .bind(institution)
+        } else {
+            sqlx::query(by_order!("institution = ?"))
+        };
+        query = query
+            .bind(institution)
+            .bind(filter.state.map(CaseState::as_str))
+            .bind(filter.state.map(CaseState::as_str))
+            .bind(filter.kind.map(Kind::as_str))
+            .bind(filter.kind.map(Kind::as_str))
+            .bind(filter.category.as_deref())
+            .bind(filter.category.as_deref())
+            .bind(day(filter.overdue_on))
+            .bind(day(filter.overdue_on))
+            .bind(filter.escalated)
+            .bind(filter.viewer.as_deref())
+            .bind(filter.viewer.as_deref())
+            .bind(filter.assigned_to.as_deref())
+            .bind(filter.assigned_to.as_deref())
+            .bind(filter.tag.as_deref())
+            .bind(filter.tag.as_deref())
+            .bind(day(filter.received_from))
+            .bind(day(filter.received_from))
+            .bind(day(filter.received_to))
+            .bind(day(filter.received_to))
+            .bind(i64::from(limit))
+            .bind(i64::from(offset));
+        let rows = query.fetch_all(&self.pool).await?;
+        let mut cases = rows
+            .iter()
+            .map(summary_from_row)
+            .collect::<Result<Vec<_>, _>>()?;
+        if filter.forwarded_away {
+            // Who works the case now is the new institution's business.
+            for c in &mut cases {
+                c.assigned_to = None;
+            }
+        }
+        Ok(cases)
     }
 
     /// Adds a message and, if `transition` says so, moves the case (`from` → `to`) in the same
@@ -1039,7 +1105,7 @@ async fn move_state(
     let accepted = matches!(mv.to, CaseState::Verified | CaseState::Forwarded);
     let answered = mv.to == CaseState::Answered;
     let updated = sqlx::query(
-        "UPDATE cases SET state = ?, state_since = ?, due_on = ?, extended_days = 0, \
+        "UPDATE cases SET state = ?, state_since = ?, due_on = ?, extended_days = ?, \
          accepted_on = CASE WHEN ? THEN ? ELSE accepted_on END, \
          answered_on_time = CASE WHEN ? AND first_answered_on IS NULL \
              THEN (due_on IS NULL OR ? <= due_on) ELSE answered_on_time END, \
@@ -1049,6 +1115,7 @@ async fn move_state(
     .bind(mv.to.as_str())
     .bind(&today)
     .bind(mv.due_on.map(day_string))
+    .bind(i64::from(mv.extended_days))
     .bind(accepted)
     .bind(&today)
     .bind(answered)
@@ -1063,6 +1130,19 @@ async fn move_state(
     .await?;
     if updated.rows_affected() != 1 {
         return Ok(false);
+    }
+    // Who asked the citizen: where their answer sends the case back.
+    if mv.to == CaseState::OnHold {
+        sqlx::query("INSERT OR REPLACE INTO holds (case_id, held_from) VALUES (?, ?)")
+            .bind(case_id)
+            .bind(mv.from.as_str())
+            .execute(&mut **tx)
+            .await?;
+    } else if mv.from == CaseState::OnHold {
+        sqlx::query("DELETE FROM holds WHERE case_id = ?")
+            .bind(case_id)
+            .execute(&mut **tx)
+            .await?;
     }
     insert_event(tx, case_id, day, actor, mv.to, reason_envelope, None).await?;
     Ok(true)
@@ -1309,5 +1389,9 @@ mod auth;
 mod casework;
 mod custody;
 mod files;
+mod message_files;
+mod oversight;
+pub use message_files::MessageFile;
 mod retention;
+mod seen;
 mod stats;

@@ -31,7 +31,10 @@ use crate::store::CaseFilter;
 use super::AppState;
 
 mod casework;
-pub use casework::{assign, contents, note, note_recipients};
+mod oversight;
+pub mod reports;
+pub use casework::{assign, contents, note, note_recipients, unseen};
+pub use oversight::{message as oversight_message, recommend};
 
 /// The authenticated member of a request.
 #[derive(Debug)]
@@ -117,6 +120,28 @@ pub struct ListQuery {
     /// Only cases assigned to the member asking.
     #[serde(default)]
     assigned_to_me: bool,
+    /// Only cases carrying this tag.
+    #[serde(default)]
+    tag: Option<String>,
+    /// Only cases received on or after / on or before this day (`YYYY-MM-DD`).
+    #[serde(default)]
+    received_from: Option<String>,
+    #[serde(default)]
+    received_to: Option<String>,
+    /// The cases the member's institution forwarded to another one (metadata only).
+    #[serde(default)]
+    forwarded_away: bool,
+    /// `newest` (default), `oldest`, `due` or `state`.
+    #[serde(default)]
+    sort: Option<String>,
+}
+
+fn query_day(name: &str, v: Option<&str>) -> Result<Option<time::Date>> {
+    v.map(|d| {
+        crate::domain::clock::parse_day(d)
+            .ok_or_else(|| Error::Invalid(format!("{name} must be a day, YYYY-MM-DD")))
+    })
+    .transpose()
 }
 
 fn default_limit() -> u32 {
@@ -146,6 +171,19 @@ pub async fn list(
         escalated: p.escalated,
         viewer: None,
         assigned_to: p.assigned_to_me.then(|| m.handle.clone()),
+        tag: p.tag,
+        received_from: query_day("received_from", p.received_from.as_deref())?,
+        received_to: query_day("received_to", p.received_to.as_deref())?,
+        forwarded_away: p.forwarded_away,
+        sort: p
+            .sort
+            .as_deref()
+            .map(|s| {
+                crate::store::CaseSort::parse(s)
+                    .ok_or_else(|| Error::Invalid(format!("unknown sort {s:?}")))
+            })
+            .transpose()?
+            .unwrap_or_default(),
     };
     let cases = svc::list(&state.app, &m, &filter, p.limit, p.offset).await?;
     Ok(Json(CaseListResponse {
@@ -160,14 +198,26 @@ pub async fn show(
 ) -> Result<Json<CaseResponse>> {
     let r = svc::case(&state.app, &m, &id).await?;
     let notes = svc::case_notes(&state.app, &m, &r.summary).await?;
+    let recommendations = svc::case_recommendations(&state.app, &m, &r.summary).await?;
+    let files = svc::message_files(&state.app, &r.summary.id).await?;
+    let with_files = |msg: &crate::store::StoredMessage| {
+        let mut j = message_json(msg);
+        j.files = files
+            .iter()
+            .filter(|f| f.message_seq == msg.seq)
+            .map(|f| f.attachment_seq)
+            .collect();
+        j
+    };
     Ok(Json(CaseResponse {
         case: CaseSummaryJson::from(&r.summary),
         has_identity: r.has_identity,
         tags: r.tags.clone(),
         content: token::encode(&r.content),
         events: r.events.iter().map(EventJson::from).collect(),
-        messages: r.messages.iter().map(message_json).collect(),
+        messages: r.messages.iter().map(with_files).collect(),
         notes: notes.iter().map(message_json).collect(),
+        recommendations: recommendations.iter().map(message_json).collect(),
         reporter_could_not_open: r
             .reporter_unreadable
             .iter()
@@ -185,6 +235,7 @@ fn message_json(msg: &crate::store::StoredMessage) -> MessageJson {
         author: msg.author.to_column(),
         written_on: crate::domain::clock::day_string(msg.written_on),
         envelope: token::encode(&msg.envelope),
+        files: Vec::new(),
     }
 }
 
@@ -239,7 +290,17 @@ pub async fn reply(
     Path(id): Path<String>,
     Json(req): Json<ReplyRequest>,
 ) -> Result<Json<OkResponse>> {
-    svc::reply(&state.app, &m, &id, &envelope_bytes(&req.envelope)?).await?;
+    let files = req
+        .files
+        .iter()
+        .map(|f| {
+            Ok(svc::ReplyDocument {
+                blob: f.blob.clone(),
+                manifest: envelope_bytes(&f.manifest)?,
+            })
+        })
+        .collect::<Result<Vec<_>>>()?;
+    svc::reply_with_files(&state.app, &m, &id, &envelope_bytes(&req.envelope)?, files).await?;
     Ok(Json(OkResponse { ok: true }))
 }
 
@@ -334,7 +395,21 @@ pub async fn institutions(
             accepts_reports: i.accepts_reports(),
         })
         .collect();
-    Json(InstitutionsResponse { institutions })
+    let categories = state
+        .app
+        .config
+        .categories
+        .iter()
+        .map(|c| crate::api::CategoryJson {
+            slug: c.slug.clone(),
+            name_id: c.name_id.clone(),
+            name_en: c.name_en.clone(),
+        })
+        .collect();
+    Json(InstitutionsResponse {
+        institutions,
+        categories,
+    })
 }
 
 fn sealed_items(items: &[SealedItem]) -> Result<Vec<(i64, Vec<u8>)>> {
@@ -643,14 +718,24 @@ pub async fn attachments(
     Path(id): Path<String>,
 ) -> Result<Json<AttachmentsResponse>> {
     let list = svc::attachments(&state.app, &m, &id).await?;
+    // Documents sent with a message: which message, and who wrote it.
+    let links = match list.first() {
+        Some(_) => svc::message_files(&state.app, &id).await?,
+        None => Vec::new(),
+    };
     Ok(Json(AttachmentsResponse {
         attachments: list
             .into_iter()
-            .map(|a| AttachmentJson {
-                seq: a.seq,
-                manifest: token::encode(&a.manifest),
-                stored_size: a.stored_size,
-                added_on: crate::domain::clock::day_string(a.added_on),
+            .map(|a| {
+                let link = links.iter().find(|l| l.attachment_seq == a.seq);
+                AttachmentJson {
+                    seq: a.seq,
+                    manifest: token::encode(&a.manifest),
+                    stored_size: a.stored_size,
+                    added_on: crate::domain::clock::day_string(a.added_on),
+                    message: link.map(|l| l.message_seq),
+                    author: link.map(|l| l.author.to_column()),
+                }
             })
             .collect(),
     }))

@@ -26,12 +26,15 @@ use super::{AppState, CircuitOf};
 use crate::domain::stats::Group;
 
 use super::pages::{
-    Bar, Chart, Choice, HistoryRow, IndexPage, MessageRow, ReceiptPage, ReportPage, ReportValues,
-    RevealRow, StatsPage, StatusFormPage, StatusPage, error_page, render, switch_href,
+    Bar, Chart, Choice, FileLink, HistoryRow, IndexPage, MessageRow, ReceiptPage, ReportPage,
+    ReportValues, RevealRow, StatsPage, StatusFormPage, StatusPage, error_page, render,
+    switch_href,
 };
 
+mod download;
 mod stats;
 mod status;
+pub use download::status_file;
 pub use stats::{stats, stats_csv, stats_json};
 pub(in crate::web) use status::receipt_from_hidden_field;
 pub use status::{status_check, status_escalate, status_reply};

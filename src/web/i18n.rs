@@ -208,6 +208,9 @@ pub struct Texts {
     pub reply_submit: &'static str,
     pub reply_saved: &'static str,
     pub reply_not_saved: &'static str,
+    pub message_files_label: &'static str,
+    pub download_file: &'static str,
+    pub file_not_found: &'static str,
     pub leave_hint: &'static str,
 
     pub stats_title: &'static str,
@@ -261,6 +264,9 @@ pub struct Texts {
     /// After an escalation that could not carry some items.
     pub not_escalated_notice: &'static str,
     pub forwarded_to: &'static str,
+    /// History: the oversight body wrote a recommendation to the institution / to the citizen.
+    pub act_recommendation: &'static str,
+    pub act_oversight_message: &'static str,
     pub reveals_title: &'static str,
     pub reveals_explain: &'static str,
     pub reveal_pending: &'static str,
@@ -450,6 +456,9 @@ pub static ID: Texts = Texts {
     reply_submit: "Kirim pesan",
     reply_saved: "Pesan Anda telah tersimpan.",
     reply_not_saved: "Pesan Anda BELUM tersimpan karena gangguan di server. Isinya masih ada di kotak pesan. Silakan kirim lagi.",
+    message_files_label: "Dokumen terlampir",
+    download_file: "Unduh",
+    file_not_found: "Dokumen ini tidak ada pada laporan Anda atau tidak dapat dibuka dengan kode Anda.",
     leave_hint: "Setelah selesai, tutup tab ini. Kode tanda terima ada di halaman ini selama tab terbuka.",
 
     stats_title: "Statistik",
@@ -525,6 +534,8 @@ pub static ID: Texts = Texts {
     unreadable_notice: "Sebagian isi kasus ini tidak dapat dibuka dengan kode Anda. Petugas yang menangani telah diberi tahu; bagian lainnya tetap dapat Anda baca dan balas.",
     not_escalated_notice: "Ombudsman sekarang ikut mengawasi laporan Anda, tetapi {count} bagian yang tidak dapat dibuka dengan kode Anda tidak dapat diteruskan kepadanya.",
     forwarded_to: "Diteruskan ke {institution}",
+    act_recommendation: "Ombudsman menulis rekomendasi kepada instansi",
+    act_oversight_message: "Ombudsman menulis kepada Anda",
     reveals_title: "Permintaan membuka identitas Anda",
     reveals_explain: "Seorang petugas meminta untuk mengetahui siapa Anda. Hanya petugas penjaga identitas yang dapat memutuskan, dan setiap permintaan ditampilkan di sini.",
     reveal_pending: "Menunggu keputusan",
@@ -664,6 +675,9 @@ pub static EN: Texts = Texts {
     reply_submit: "Send message",
     reply_saved: "Your message is saved.",
     reply_not_saved: "Your message was NOT saved because of a problem on the server. It is still in the message box. Please send it again.",
+    message_files_label: "Attached documents",
+    download_file: "Download",
+    file_not_found: "This document is not on your case, or it cannot be opened with your code.",
     leave_hint: "When you are done, close this tab. The receipt code is in this page for as long as the tab is open.",
 
     stats_title: "Statistics",
@@ -739,6 +753,8 @@ pub static EN: Texts = Texts {
     unreadable_notice: "Part of this case could not be opened with your code. The officers handling it have been told; you can still read and answer everything else.",
     not_escalated_notice: "The Ombudsman now follows your report too, but {count} item(s) that could not be opened with your code could not be passed on.",
     forwarded_to: "Forwarded to {institution}",
+    act_recommendation: "The Ombudsman wrote a recommendation to the institution",
+    act_oversight_message: "The Ombudsman wrote to you",
     reveals_title: "Requests to reveal your identity",
     reveals_explain: "An officer asked to know who you are. Only the identity custodians can decide, and every request is shown here.",
     reveal_pending: "Waiting for a decision",

@@ -213,11 +213,19 @@ pub fn router(app: Arc<App>) -> Result<Router, ConfigError> {
         .route("/cases/{id}/assignment", post(api::assign))
         .route("/cases/{id}/note-recipients", get(api::note_recipients))
         .route("/cases/{id}/notes", post(api::note))
+        .route("/cases/{id}/recommendations", post(api::recommend))
+        .route("/unseen", post(api::unseen))
+        .route(
+            "/cases/{id}/oversight-messages",
+            post(api::oversight_message),
+        )
         .route("/cases/{id}/state", post(api::set_state))
         .route("/cases/{id}/classify", post(api::classify))
         .route("/cases/{id}/extend", post(api::extend))
         .route("/oversight/overdue", get(api::overdue))
         .route("/oversight/overdue-cases", get(api::overdue_cases))
+        .route("/cases/{id}/audit", get(api::reports::case_audit))
+        .route("/institution/stats", get(api::reports::institution_stats))
         .fallback(api::not_found);
 
     let router = Router::new()
@@ -234,6 +242,7 @@ pub fn router(app: Arc<App>) -> Result<Router, ConfigError> {
         )
         .route("/status/reply", post(citizen::status_reply))
         .route("/status/escalate", post(citizen::status_escalate))
+        .route("/status/file", post(citizen::status_file))
         .route(
             "/status/attach",
             post(upload::status_attach).layer(DefaultBodyLimit::max(upload_limit)),

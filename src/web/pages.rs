@@ -163,6 +163,21 @@ pub struct MessageRow<'a> {
     pub day: String,
     pub body: &'a str,
     pub mine: bool,
+    /// Documents an officer sent with this message.
+    pub files: Vec<FileLink>,
+}
+
+/// A document on the status page: downloaded through a form that carries the receipt (never
+/// a link: the receipt must not be in a URL).
+#[derive(Debug)]
+pub struct FileLink {
+    /// Its position among the case's files (the form's `file` field).
+    pub seq: i64,
+    /// The name made safe (no path, no control or bidi characters); escaped by the template.
+    pub name: String,
+    pub size: String,
+    /// The reporter's key does not open it.
+    pub unreadable: bool,
 }
 
 #[derive(Template)]

@@ -19,6 +19,7 @@ use bisik::service::App;
 use http_body_util::BodyExt;
 use tower::ServiceExt;
 
+pub mod desk;
 pub mod webdriver;
 
 /// Cheap Argon2id for tests that run many checks. Tests that prove the receipt path also run

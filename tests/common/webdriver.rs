@@ -311,6 +311,17 @@ impl Session {
         std::fs::write(path, png).unwrap();
     }
 
+    /// Writes a PNG screenshot of one element (below the fold too).
+    pub fn screenshot_of(&self, css: &str, path: &Path) {
+        use base64::Engine as _;
+        let el = self.find(css);
+        let b64 = self.must("GET", &format!("/element/{el}/screenshot"), None);
+        let png = base64::engine::general_purpose::STANDARD
+            .decode(b64.as_str().unwrap())
+            .unwrap();
+        std::fs::write(path, png).unwrap();
+    }
+
     /// An element's rectangle: (x, y, width, height).
     pub fn rect(&self, el: &str) -> (f64, f64, f64, f64) {
         let r = self.must("GET", &format!("/element/{el}/rect"), None);

@@ -101,7 +101,10 @@ pub(super) fn print_case(
         };
         println!("  {}  {:<32} {what}{reason}", one(&e.day), one(&e.actor));
     }
-    if let Ok(files) = client.attachments(&c.id) {
+    let files = client.attachments(&c.id).ok();
+    // (position, safe name, size) of each file that opens, for the conversation below.
+    let mut names: Vec<(i64, String, u64)> = Vec::new();
+    if let Some(files) = files {
         if !files.is_empty() {
             println!();
             println!(
@@ -115,20 +118,33 @@ pub(super) fn print_case(
                     .open_document::<crate::domain::documents::FileManifest>(&s)
                     .ok()
             });
-            match m {
-                Some(m) => println!(
-                    "  #{}  {}  {} ({} bytes){}",
-                    a.seq,
-                    one(&a.added_on),
-                    one(&crate::client::files::safe_name(&m.name, "attachment")),
-                    m.size,
-                    if m.scrubbed {
-                        ""
-                    } else {
-                        "  — NOT scrubbed: may carry hidden data about its author"
-                    }
+            let name = m
+                .as_ref()
+                .map(|m| crate::client::files::safe_name(&m.name, "attachment"));
+            // A document an officer sent with a message says so; a citizen's file whether its
+            // metadata was removed.
+            let origin = match (&a.message, &a.author) {
+                (Some(seq), author) => format!(
+                    "  — sent with message #{seq} by {}",
+                    one(author.as_deref().unwrap_or("?"))
                 ),
-                None => println!("  #{}  [cannot decrypt]", a.seq),
+                (None, _) if m.as_ref().is_some_and(|m| !m.scrubbed) => {
+                    "  — NOT scrubbed: may carry hidden data about its author".to_owned()
+                }
+                (None, _) => String::new(),
+            };
+            match (&m, &name) {
+                (Some(m), Some(name)) => {
+                    println!(
+                        "  #{}  {}  {} ({} bytes){origin}",
+                        a.seq,
+                        one(&a.added_on),
+                        one(name),
+                        m.size,
+                    );
+                    names.push((a.seq, name.clone(), m.size));
+                }
+                _ => println!("  #{}  [cannot decrypt]{origin}", a.seq),
             }
         }
     }
@@ -151,6 +167,14 @@ pub(super) fn print_case(
                 one(&m.written_on),
                 one(&m.author)
             ),
+        }
+        for seq in &m.files {
+            match names.iter().find(|(s, _, _)| s == seq) {
+                Some((_, name, size)) => {
+                    println!("    [attached: file #{seq}  {} ({size} bytes)]", one(name));
+                }
+                None => println!("    [attached: file #{seq}]"),
+            }
         }
     }
     print_notes(client, case);

@@ -73,8 +73,18 @@ pub async fn assign(
 /// reporter.
 #[instrument(skip_all)]
 pub async fn note_recipients(app: &App, m: &Member, case_id: &str) -> Result<Vec<String>> {
-    require(m.is_reader())?;
-    let (case, _) = owned_case(app, m, case_id).await?;
+    // The oversight body seals its recommendations on an escalated case to the same readers.
+    let case = if m.has(Role::Oversight) && !m.is_reader() {
+        super::oversight::oversight_case(app, m, case_id).await?.0
+    } else {
+        require(m.is_reader())?;
+        match owned_case(app, m, case_id).await {
+            Err(Error::NotFound) if m.has(Role::Oversight) => {
+                super::oversight::oversight_case(app, m, case_id).await?.0
+            }
+            other => other?.0,
+        }
+    };
     let readers = app.case_readers(&case).await?;
     audit(app, m, "view_note_recipients", Some(&case.id)).await?;
     Ok(readers.iter().map(ToString::to_string).collect())
@@ -117,5 +127,5 @@ pub async fn case_notes(app: &App, m: &Member, case: &CaseSummary) -> Result<Vec
     {
         return Ok(Vec::new());
     }
-    Ok(app.store.notes(&case.id).await?)
+    Ok(app.store.notes_of_kind(&case.id, false).await?)
 }

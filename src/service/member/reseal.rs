@@ -204,11 +204,7 @@ pub async fn forward(app: &App, m: &Member, case_id: &str, f: &Forwarding<'_>) -
     }
     check_resealed(app, m, &case.id, &f.resealed, expected, "forward").await?;
     let today = app.clock.today();
-    let mv = Move {
-        from: case.state,
-        to: CaseState::Forwarded,
-        due_on: crate::service::deadline::due_after_move(app, &case, CaseState::Forwarded, today),
-    };
+    let mv = crate::service::deadline::next_move(app, &case, CaseState::Forwarded, today);
     let actor = Actor::Member {
         handle: m.handle.clone(),
         institution: m.institution.clone(),

@@ -106,14 +106,42 @@ impl SqliteStore {
         Ok(Some(seq))
     }
 
-    /// A case's internal notes, in order. Only for its readers: never part of a
+    /// A case's internal notes, in order, the oversight body's recommendations among them (one
+    /// sequence: a re-seal covers them all). Only for its readers: never part of a
     /// [`CaseRecord`](crate::store::CaseRecord), so no reporter-facing path can load them.
     #[instrument(skip_all)]
     pub async fn notes(&self, case_id: &str) -> Result<Vec<StoredMessage>, StoreError> {
+        self.notes_where(case_id, None).await
+    }
+
+    /// The officers' own notes (`recommendations = false`) or the oversight body's
+    /// recommendations (`true`) of a case, in order.
+    #[instrument(skip_all)]
+    pub async fn notes_of_kind(
+        &self,
+        case_id: &str,
+        recommendations: bool,
+    ) -> Result<Vec<StoredMessage>, StoreError> {
+        let kind = if recommendations {
+            "recommendation"
+        } else {
+            "note"
+        };
+        self.notes_where(case_id, Some(kind)).await
+    }
+
+    async fn notes_where(
+        &self,
+        case_id: &str,
+        kind: Option<&str>,
+    ) -> Result<Vec<StoredMessage>, StoreError> {
         let rows = sqlx::query(
-            "SELECT seq, author, written_on, envelope FROM notes WHERE case_id = ? ORDER BY seq",
+            "SELECT seq, author, written_on, envelope FROM notes \
+             WHERE case_id = ? AND (? IS NULL OR kind = ?) ORDER BY seq",
         )
         .bind(case_id)
+        .bind(kind)
+        .bind(kind)
         .fetch_all(&self.pool)
         .await?;
         rows.iter()
@@ -140,14 +168,47 @@ impl SqliteStore {
         handle: &str,
         ids: &[String],
     ) -> Result<Vec<(String, Vec<u8>)>, StoreError> {
+        self.readable_among(institution, escalated, handle, ids, true)
+            .await
+            .map(|v| {
+                v.into_iter()
+                    .map(|(id, c)| (id, c.unwrap_or_default()))
+                    .collect()
+            })
+    }
+
+    /// [`Self::contents_for`] without the envelopes: which of `ids` the member may read.
+    #[instrument(skip_all)]
+    pub async fn readable_ids(
+        &self,
+        institution: Option<&str>,
+        escalated: bool,
+        handle: &str,
+        ids: &[String],
+    ) -> Result<Vec<String>, StoreError> {
+        self.readable_among(institution, escalated, handle, ids, false)
+            .await
+            .map(|v| v.into_iter().map(|(id, _)| id).collect())
+    }
+
+    async fn readable_among(
+        &self,
+        institution: Option<&str>,
+        escalated: bool,
+        handle: &str,
+        ids: &[String],
+        with_content: bool,
+    ) -> Result<Vec<(String, Option<Vec<u8>>)>, StoreError> {
         if ids.is_empty() || (institution.is_none() && !escalated) {
             return Ok(Vec::new());
         }
         // Primary-key lookups only (an index on the institution would tempt the planner into
         // a scan of every case); who may read what is decided here.
-        let mut q = sqlx::QueryBuilder::<sqlx::Sqlite>::new(
-            "SELECT id, institution, escalated_on, content FROM cases WHERE id IN (",
-        );
+        let mut q = sqlx::QueryBuilder::<sqlx::Sqlite>::new(if with_content {
+            "SELECT id, institution, escalated_on, content FROM cases WHERE id IN ("
+        } else {
+            "SELECT id, institution, escalated_on FROM cases WHERE id IN ("
+        });
         let mut list = q.separated(", ");
         for id in ids {
             list.push_bind(id);
@@ -168,7 +229,12 @@ impl SqliteStore {
             let is_escalated = r.try_get::<Option<String>, _>("escalated_on")?.is_some();
             let may = institution.is_some_and(|i| i == owner) || (escalated && is_escalated);
             if may && !excluded.contains(&id) {
-                found.insert(id, r.try_get::<Vec<u8>, _>("content")?);
+                let content = if with_content {
+                    Some(r.try_get::<Vec<u8>, _>("content")?)
+                } else {
+                    None
+                };
+                found.insert(id, content);
             }
         }
         // In the order asked for.

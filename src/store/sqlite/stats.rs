@@ -72,4 +72,33 @@ impl SqliteStore {
                 .collect::<Result<_, StoreError>>()?,
         })
     }
+
+    /// One institution's cases by state, and how many of them were first answered by their due
+    /// day or after it (the `cases_list` index: institution first).
+    #[instrument(skip_all)]
+    pub async fn institution_counts(
+        &self,
+        institution: &str,
+    ) -> Result<crate::domain::stats::InstitutionCounts, StoreError> {
+        let rows = sqlx::query(
+            "SELECT state, COUNT(*) AS n, \
+             COALESCE(SUM(answered_on_time = 1), 0) AS on_time, \
+             COALESCE(SUM(answered_on_time = 0), 0) AS late \
+             FROM cases WHERE institution = ? GROUP BY state ORDER BY state",
+        )
+        .bind(institution)
+        .fetch_all(&self.pool)
+        .await?;
+        let count = |r: &SqliteRow, col: &str| -> Result<u64, StoreError> {
+            u64::try_from(r.try_get::<i64, _>(col)?)
+                .map_err(|_| StoreError::Corrupt("negative count".into()))
+        };
+        let mut out = crate::domain::stats::InstitutionCounts::default();
+        for r in &rows {
+            out.by_state.push((r.try_get("state")?, count(r, "n")?));
+            out.answered_on_time += count(r, "on_time")?;
+            out.answered_late += count(r, "late")?;
+        }
+        Ok(out)
+    }
 }

@@ -58,3 +58,25 @@ pub async fn contents(
             .collect(),
     }))
 }
+
+/// `POST /unseen`: which of the cases asked for hold something this member has not seen (see
+/// `api::UnseenResponse`).
+pub async fn unseen(
+    State(state): State<AppState>,
+    AuthMember(m): AuthMember,
+    Json(req): Json<crate::api::ContentsRequest>,
+) -> Result<Json<crate::api::UnseenResponse>> {
+    let found = svc::unseen(&state.app, &m, &req.ids).await?;
+    let mut cases: Vec<crate::api::UnseenJson> = req
+        .ids
+        .iter()
+        .filter_map(|id| {
+            found.get(id).map(|u| crate::api::UnseenJson {
+                id: id.clone(),
+                unseen: u.as_str().to_owned(),
+            })
+        })
+        .collect();
+    cases.dedup_by(|a, b| a.id == b.id);
+    Ok(Json(crate::api::UnseenResponse { cases }))
+}

@@ -1,6 +1,7 @@
 //! The citizen's status page: opening a case with the receipt, replying, escalating.
 
 use super::*;
+use crate::domain::case::CaseAct;
 
 #[derive(Deserialize, Zeroize, ZeroizeOnDrop, Default)]
 struct StatusForm {
@@ -255,6 +256,8 @@ fn status_page(
             day: day_string(e.day),
             who: actor_label(state, lang, &e.actor),
             what: match (e.extension_days, &e.forwarded_to) {
+                _ if e.act == Some(CaseAct::Recommendation) => t.act_recommendation.to_owned(),
+                _ if e.act == Some(CaseAct::OversightMessage) => t.act_oversight_message.to_owned(),
                 (Some(days), _) => t.extended_by.replace("{days}", &days.to_string()),
                 (None, Some(to)) => {
                     let name = app
@@ -298,6 +301,7 @@ fn status_page(
                 .as_ref()
                 .map_or(t.unreadable_item, |d| d.body.as_str()),
             mine: m.author == Actor::Reporter,
+            files: super::download::file_links(view, m.seq),
         })
         .collect();
     let category = app

@@ -1,0 +1,97 @@
+//! The oversight body (Ombudsman) writes on an escalated case: a recommendation to the
+//! institution — sealed on its member's machine to the case's readers (the institution's and the
+//! oversight body's), never to the reporter — and a message to the citizen, sealed to the
+//! readers and the reporter. Both are recorded in the case's history and audited. Deny by
+//! default: the oversight role, an escalated case, a member not excluded from it.
+
+use tracing::instrument;
+
+use super::{
+    audit, case_recipient_count, not_excluded, require, require_age_file, require_sealed_for,
+};
+use crate::domain::case::Actor;
+use crate::domain::institution::{Member, Role};
+use crate::domain::workflow::is_final;
+use crate::error::{Error, Result};
+use crate::service::App;
+use crate::store::{CaseSummary, StoredMessage};
+
+use super::casework::require_notes_sealed_for_readers;
+
+/// An escalated case an oversight member may write on, with the reporter's recipient.
+pub(super) async fn oversight_case(
+    app: &App,
+    m: &Member,
+    case_id: &str,
+) -> Result<(CaseSummary, String)> {
+    require(m.has(Role::Oversight))?;
+    let id = not_excluded(app, m, case_id).await?;
+    match app.store.case_summary(None, id).await? {
+        Some((case, reporter)) if case.escalated_on.is_some() => Ok((case, reporter)),
+        _ => Err(Error::NotFound),
+    }
+}
+
+fn author(m: &Member) -> Actor {
+    Actor::Member {
+        handle: m.handle.clone(),
+        institution: m.institution.clone(),
+    }
+}
+
+/// A recommendation to the institution. Returns its position among the case's notes.
+#[instrument(skip_all)]
+pub async fn recommend(app: &App, m: &Member, case_id: &str, sealed: &[u8]) -> Result<i64> {
+    require_age_file(sealed)?;
+    let (case, _) = oversight_case(app, m, case_id).await?;
+    require_notes_sealed_for_readers(sealed, app.case_readers(&case).await?.len())?;
+    let seq = app
+        .store
+        .add_recommendation(&case.id, &author(m), app.clock.today(), sealed)
+        .await?
+        .ok_or_else(|| Error::Conflict("the case changed meanwhile; look at it again".into()))?;
+    audit(app, m, "recommend", Some(&case.id)).await?;
+    Ok(seq)
+}
+
+/// A message from the oversight body to the citizen.
+#[instrument(skip_all)]
+pub async fn oversight_message(app: &App, m: &Member, case_id: &str, sealed: &[u8]) -> Result<()> {
+    require_age_file(sealed)?;
+    let (case, _) = oversight_case(app, m, case_id).await?;
+    require_sealed_for(sealed, case_recipient_count(app, &case).await?)?;
+    if is_final(case.state) {
+        return Err(Error::Invalid(format!(
+            "the case is {}: nothing more can be written on it",
+            case.state
+        )));
+    }
+    if !app
+        .store
+        .add_oversight_message(&case.id, &author(m), app.clock.today(), sealed)
+        .await?
+    {
+        return Err(Error::Conflict(
+            "the case changed meanwhile; look at it again".into(),
+        ));
+    }
+    audit(app, m, "oversight_message", Some(&case.id)).await?;
+    Ok(())
+}
+
+/// The oversight body's recommendations on a case, for its owning institution's readers and for
+/// the oversight body while the case is escalated; nobody else (an institution it was forwarded
+/// away from included).
+#[instrument(skip_all)]
+pub async fn case_recommendations(
+    app: &App,
+    m: &Member,
+    case: &CaseSummary,
+) -> Result<Vec<StoredMessage>> {
+    let owner = m.is_reader() && m.institution == case.institution;
+    let oversight = m.has(Role::Oversight) && case.escalated_on.is_some();
+    if !(owner || oversight) || app.store.excluded(&case.id).await?.contains(&m.handle) {
+        return Ok(Vec::new());
+    }
+    Ok(app.store.notes_of_kind(&case.id, true).await?)
+}

@@ -1,0 +1,100 @@
+//! Documents attached to a member's message: the message, its files' attachment rows and the
+//! links between them, written in one transaction.
+
+use super::*;
+
+/// A file of a message: its attachment row (position among the case's files), the message it
+/// belongs to and who wrote that message.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct MessageFile {
+    pub attachment_seq: i64,
+    pub message_seq: i64,
+    pub author: Actor,
+}
+
+impl SqliteStore {
+    /// Adds a member's message with files their client sealed and uploaded, in one transaction:
+    /// every blob must still be a fresh upload of `uploader` that no case refers to (claimed
+    /// here, so two messages naming the same blob cannot both have it). Returns `None` — and
+    /// changes nothing — when one is not. Otherwise the message's position.
+    #[instrument(skip_all)]
+    pub async fn add_message_with_files(
+        &self,
+        case_id: &str,
+        author: &Actor,
+        day: Date,
+        envelope: &[u8],
+        files: &[NewAttachment],
+        uploader: &str,
+    ) -> Result<Option<i64>, StoreError> {
+        let mut tx = self.pool.begin_with("BEGIN IMMEDIATE").await?;
+        for a in files {
+            let taken = sqlx::query(
+                "DELETE FROM member_uploads WHERE blob = ? AND member = ? \
+                 AND NOT EXISTS (SELECT 1 FROM attachments WHERE attachments.blob = member_uploads.blob)",
+            )
+            .bind(&a.blob)
+            .bind(uploader)
+            .execute(&mut *tx)
+            .await?;
+            if taken.rows_affected() != 1 {
+                tx.rollback().await?;
+                return Ok(None);
+            }
+        }
+        let message_seq: i64 = sqlx::query_scalar(
+            "INSERT INTO messages (case_id, seq, author, written_on, client_nonce, envelope) \
+             SELECT ?, COALESCE(MAX(seq), 0) + 1, ?, ?, NULL, ? FROM messages WHERE case_id = ? \
+             RETURNING seq",
+        )
+        .bind(case_id)
+        .bind(author.to_column())
+        .bind(day_string(day))
+        .bind(envelope)
+        .bind(case_id)
+        .fetch_one(&mut *tx)
+        .await?;
+        // BEGIN IMMEDIATE holds the write lock: the new rows take the next positions in order.
+        let before: i64 =
+            sqlx::query_scalar("SELECT COALESCE(MAX(seq), 0) FROM attachments WHERE case_id = ?")
+                .bind(case_id)
+                .fetch_one(&mut *tx)
+                .await?;
+        insert_attachments(&mut tx, case_id, day, files).await?;
+        for n in 1..=i64::try_from(files.len()).unwrap_or(0) {
+            sqlx::query(
+                "INSERT INTO message_files (case_id, attachment_seq, message_seq) VALUES (?, ?, ?)",
+            )
+            .bind(case_id)
+            .bind(before + n)
+            .bind(message_seq)
+            .execute(&mut *tx)
+            .await?;
+        }
+        tx.commit().await?;
+        Ok(Some(message_seq))
+    }
+
+    /// Which of a case's files belong to which message, in file order.
+    #[instrument(skip_all)]
+    pub async fn message_files(&self, case_id: &str) -> Result<Vec<MessageFile>, StoreError> {
+        let rows = sqlx::query(
+            "SELECT f.attachment_seq, f.message_seq, m.author FROM message_files f \
+             JOIN messages m ON m.case_id = f.case_id AND m.seq = f.message_seq \
+             WHERE f.case_id = ? ORDER BY f.attachment_seq",
+        )
+        .bind(case_id)
+        .fetch_all(&self.pool)
+        .await?;
+        rows.iter()
+            .map(|r| {
+                let author: String = r.try_get("author")?;
+                Ok(MessageFile {
+                    attachment_seq: r.try_get("attachment_seq")?,
+                    message_seq: r.try_get("message_seq")?,
+                    author: Actor::from_column(&author),
+                })
+            })
+            .collect()
+    }
+}
