@@ -449,6 +449,41 @@ fn a_rekey_carries_the_recommendation() {
             .unwrap()
             .contains(rec_text)
     );
+    // The CLI: the Ombudsman recommends and writes to the reporter; triage reads both.
+    let omb_file = fx.identity_path("ombudsman-officer");
+    let (ok, out, err) = case_cli(
+        &base,
+        &omb_file,
+        &["recommend", &case_id, "Kedua: umumkan tarif resmi."],
+    );
+    assert!(ok, "{err}");
+    assert!(String::from_utf8_lossy(&out).contains("recorded in its history"));
+    let (ok, _, err) = case_cli(
+        &base,
+        &omb_file,
+        &["write-reporter", &case_id, "Kami mengawasi."],
+    );
+    assert!(ok, "{err}");
+    let (ok, _, err) = case_cli(
+        &base,
+        &fx.identity_path("health-investigator"),
+        &["recommend", &case_id, "x"],
+    );
+    assert!(!ok && err.contains("403"), "{err}");
+    let (ok, out, err) = case_cli(
+        &base,
+        &fx.identity_path("health-triage"),
+        &["show", &case_id],
+    );
+    assert!(ok, "{err}");
+    let shown = String::from_utf8_lossy(&out);
+    let at = shown
+        .find("Recommendations of the Ombudsman")
+        .expect("listed apart");
+    assert!(shown[at..].contains(rec_text) && shown[at..].contains("umumkan tarif resmi"));
+    assert!(
+        shown.contains("the Ombudsman wrote to the reporter") && shown.contains("Kami mengawasi.")
+    );
     let mut o = bisik::client::Client::new(&base, fx.identity("ombudsman-officer"), None).unwrap();
     o.login().unwrap();
     let seen = o.case(&case_id).unwrap();
@@ -460,4 +495,119 @@ fn a_rekey_carries_the_recommendation() {
         .is_some()
     );
     server.stop();
+}
+
+/// Review finding: putting an overdue case on hold cleared its due day, so it left the
+/// Ombudsman's overdue list and the citizen could no longer escalate it. An overdue case cannot
+/// be put on hold: the delay stays visible (extend it, with a reason the citizen reads, first).
+#[tokio::test]
+async fn an_overdue_case_cannot_be_hidden_from_oversight_by_a_question() {
+    let fx = Fixture::new(CHEAP_KDF);
+    let (router, _app, clock) = fx.router().await;
+    let (receipt, case_id) = submit(&router, &[("title", "Terlambat")]).await;
+    let triage = login(&router, &fx.identity("health-triage")).await;
+    let inv = login(&router, &fx.identity("health-investigator")).await;
+    to_in_progress(&router, &triage, &inv, &case_id).await;
+    clock.advance(time::Duration::days(120));
+    let inv = login(&router, &fx.identity("health-investigator")).await;
+    let omb = login(&router, &fx.identity("ombudsman-officer")).await;
+    let overdue = |token: String| {
+        let router = router.clone();
+        async move {
+            let r = send(
+                &router,
+                authed_get("/api/v1/oversight/overdue-cases", &token),
+            )
+            .await;
+            assert_eq!(r.status, StatusCode::OK, "{}", r.text());
+            serde_json::from_slice::<bisik::api::CaseListResponse>(&r.body)
+                .unwrap()
+                .cases
+                .into_iter()
+                .map(|c| c.id)
+                .collect::<Vec<_>>()
+        }
+    };
+    assert!(overdue(omb.clone()).await.contains(&case_id));
+    let r = set_state(
+        &router,
+        &inv,
+        &case_id,
+        "on_hold",
+        Some("Ada dokumen lain?"),
+    )
+    .await;
+    assert_eq!(r.status, StatusCode::UNPROCESSABLE_ENTITY, "{}", r.text());
+    assert!(r.text().contains("overdue"), "{}", r.text());
+    assert!(
+        overdue(omb).await.contains(&case_id),
+        "still on the Ombudsman's list"
+    );
+    let r = send(
+        &router,
+        post_form("/status/escalate?lang=en", &[("receipt", &receipt)]),
+    )
+    .await;
+    assert!(
+        r.text()
+            .contains("The Ombudsman now follows your report too.")
+    );
+}
+
+/// Review finding: `/unseen` was not audited, and the activity count included internal notes,
+/// so the oversight body saw a case turn "updated" when the institution wrote a note it may not
+/// read. The count holds only what the member may read, and asking is audited.
+#[tokio::test]
+async fn unseen_tells_nobody_about_what_they_may_not_read_and_is_audited() {
+    let fx = Fixture::new(CHEAP_KDF);
+    let (router, app, clock) = fx.router().await;
+    let (_, case_id) = escalated_case(&router, &clock).await;
+    let omb = login(&router, &fx.identity("ombudsman-officer")).await;
+    let triage = login(&router, &fx.identity("health-triage")).await;
+    case_json(&router, &omb, &case_id).await;
+    case_json(&router, &triage, &case_id).await;
+    assert_eq!(
+        unseen(&router, &omb, &[&case_id]).await,
+        vec![(case_id.clone(), None)]
+    );
+    let r = note_recipients(&router, &triage, &case_id).await;
+    let readers: bisik::api::NoteRecipientsResponse = serde_json::from_slice(&r.body).unwrap();
+    let sealed = seal_note(&readers.readers, None, "Catatan internal.");
+    let r = send(
+        &router,
+        authed_post(
+            &format!("/api/v1/cases/{case_id}/notes"),
+            &triage,
+            &json!({ "envelope": sealed }),
+        ),
+    )
+    .await;
+    assert_eq!(r.status, StatusCode::OK, "{}", r.text());
+    assert_eq!(
+        unseen(&router, &omb, &[&case_id]).await,
+        vec![(case_id.clone(), None)],
+        "a note the Ombudsman may not read changes nothing for it"
+    );
+    let inv = login(&router, &fx.identity("health-investigator")).await;
+    case_json(&router, &inv, &case_id).await;
+    let r = send(
+        &router,
+        authed_post(
+            &format!("/api/v1/cases/{case_id}/notes"),
+            &triage,
+            &json!({ "envelope": seal_note(&readers.readers, None, "Lagi.") }),
+        ),
+    )
+    .await;
+    assert_eq!(r.status, StatusCode::OK);
+    assert_eq!(
+        unseen(&router, &inv, &[&case_id]).await,
+        vec![(case_id.clone(), Some("updated".into()))],
+        "the institution's own readers are told"
+    );
+    let audit = app.store.audit_entries().await.unwrap();
+    assert!(
+        audit.iter().any(|e| e.action == "view_unseen"),
+        "asking is audited"
+    );
 }

@@ -117,7 +117,24 @@ enum CaseCommand {
         #[arg(long, conflicts_with = "text")]
         file: Option<PathBuf>,
     },
+    /// The Ombudsman, on an escalated case: a recommendation to the institution (sealed to the
+    /// case's readers, never the reporter; recorded in the history): TEXT, --file FILE or $EDITOR.
+    Recommend {
+        id: String,
+        text: Option<String>,
+        #[arg(long, conflicts_with = "text")]
+        file: Option<PathBuf>,
+    },
+    /// The Ombudsman, on an escalated case: write to the reporter (recorded in the history).
+    WriteReporter {
+        id: String,
+        text: Option<String>,
+        #[arg(long, conflicts_with = "text")]
+        file: Option<PathBuf>,
+    },
     /// Move the case: verified, on_hold, archived, not_our_authority, in_progress, answered, closed.
+    /// An investigator puts an in-progress case on hold to ask the reporter (the deadline pauses
+    /// and the answer comes back to them).
     SetState {
         id: String,
         state: String,
@@ -353,6 +370,26 @@ pub fn run(args: CaseArgs) -> Result<(), String> {
             }
             let seq = client.call(|c| c.note(&id, &text)).map_err(e)?;
             println!("internal note {seq} saved on {id} (not visible to the reporter)");
+            Ok(())
+        }
+        CaseCommand::Recommend { id, text, file } => {
+            let text = message_text(text, file)?;
+            if text.trim().is_empty() {
+                return Err("the recommendation is empty: nothing sent".into());
+            }
+            client.call(|c| c.recommend(&id, &text)).map_err(e)?;
+            println!("recommendation sent on {id} and recorded in its history");
+            Ok(())
+        }
+        CaseCommand::WriteReporter { id, text, file } => {
+            let text = message_text(text, file)?;
+            if text.trim().is_empty() {
+                return Err("the message is empty: nothing sent".into());
+            }
+            client
+                .call(|c| c.oversight_message(&id, &text))
+                .map_err(e)?;
+            println!("message to the reporter sent on {id} and recorded in its history");
             Ok(())
         }
         CaseCommand::SetState { id, state, reason } => {

@@ -1,17 +1,15 @@
 //! Work distribution and internal notes, on the member's side: assigning a case, listing one's
 //! own cases, and writing notes sealed here to the case's readers only — never the reporter.
 
-use age::x25519;
-use zeroize::Zeroizing;
-
 use super::{Client, ClientError, ListFilter, Result, path_segment};
 use crate::api::{
     AssignRequest, AssignResponse, CaseSummaryJson, NoteCreated, NoteRecipientsResponse,
     NoteRequest,
 };
-use crate::crypto::envelope::{self, parse_recipient};
+use crate::crypto::envelope::parse_recipient;
 use crate::crypto::token;
 use crate::domain::documents::{NOTE_TYPE, NoteDocument};
+use age::x25519;
 
 impl Client {
     /// Triage: assigns a case to one of the institution's investigators (`None` clears it).
@@ -44,19 +42,7 @@ impl Client {
     /// Writes an internal note for the institution's officers: a `bisik.note` document sealed
     /// here to the case's readers only. Returns its position among the case's notes.
     pub fn note(&self, id: &str, text: &str) -> Result<i64> {
-        let s = self.session.as_ref().ok_or(ClientError::NotLoggedIn)?;
-        let doc = NoteDocument {
-            doc_type: NOTE_TYPE.into(),
-            version: 1,
-            author: format!("member:{}/{}", s.institution, s.handle),
-            body: text.into(),
-            written_on: crate::domain::clock::day_string(time::OffsetDateTime::now_utc().date()),
-        };
-        let json = Zeroizing::new(
-            serde_json::to_vec(&doc).map_err(|e| ClientError::Decode(e.to_string()))?,
-        );
-        let recipients = self.note_recipients(id)?;
-        let envelope = token::encode(&envelope::seal(&recipients, &json)?);
+        let envelope = self.sealed_note(id, text)?;
         let r: NoteCreated = self.post(
             &format!("/cases/{}/notes", path_segment(id)),
             &NoteRequest { envelope },

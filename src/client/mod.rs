@@ -40,9 +40,7 @@ use crate::crypto::envelope::{self, parse_recipient};
 use crate::crypto::kdf;
 use crate::crypto::receipt::{LookupId, Receipt};
 use crate::crypto::token;
-use crate::domain::documents::{
-    IdentityDocument, MESSAGE_TYPE, MessageDocument, REASON_TYPE, ReasonDocument, ReportDocument,
-};
+use crate::domain::documents::{IdentityDocument, REASON_TYPE, ReasonDocument, ReportDocument};
 
 #[derive(Debug, Error)]
 pub enum ClientError {

@@ -55,18 +55,8 @@ impl Client {
         text: &str,
         files: &mut [OutgoingFile<'_>],
     ) -> Result<()> {
-        let s = self.session.as_ref().ok_or(ClientError::NotLoggedIn)?;
         let recipients = self.recipients_at(&format!("/cases/{}/recipients", path_segment(id)))?;
-        let doc = MessageDocument {
-            doc_type: MESSAGE_TYPE.into(),
-            version: 1,
-            author: format!("member:{}/{}", s.institution, s.handle),
-            body: text.into(),
-            written_on: crate::domain::clock::day_string(time::OffsetDateTime::now_utc().date()),
-        };
-        let json = Zeroizing::new(
-            serde_json::to_vec(&doc).map_err(|e| ClientError::Decode(e.to_string()))?,
-        );
+        let json = self.message_json(text)?;
         let envelope = token::encode(&envelope::seal(&recipients, &json)?);
         let mut sent = Vec::with_capacity(files.len());
         for f in files.iter_mut() {

@@ -151,6 +151,12 @@ fn seen_key(m: &Member) -> String {
     format!("{}/{}", m.institution, m.handle)
 }
 
+/// The institution whose cases' internal notes count in the member's "seen" markers: their own,
+/// if they read its cases; none for the oversight body (it may not read them).
+fn notes_of(m: &Member) -> Option<&str> {
+    m.is_reader().then_some(m.institution.as_str())
+}
+
 fn checked_id(case_id: &str) -> Result<&str> {
     if is_case_id(case_id) {
         Ok(case_id)
@@ -173,7 +179,7 @@ pub async fn case(app: &App, m: &Member, case_id: &str) -> Result<CaseRecord> {
     };
     audit(app, m, "view_case", Some(&record.summary.id)).await?;
     app.store
-        .mark_seen(&seen_key(m), &record.summary.id)
+        .mark_seen(&seen_key(m), notes_of(m), &record.summary.id)
         .await?;
     let mut record = record;
     // A flag is written when the reporter looks: shown from the next day on, so it never
@@ -326,6 +332,17 @@ pub async fn set_state(
     }
     let from = case.state;
     let today = app.clock.today();
+    // An on-hold case has no due day: putting an overdue case on hold would take it off the
+    // oversight body's overdue list and take escalation away from the citizen. The delay stays
+    // visible; an extension (with a reason the citizen reads) comes first.
+    if to == CaseState::OnHold
+        && let Some(due) = case.due_on.filter(|d| *d < today)
+    {
+        return Err(Error::Invalid(format!(
+            "the case is overdue (due {due}): putting it on hold now would hide the delay; \
+             extend the deadline, with a reason the citizen reads, before asking them"
+        )));
+    }
     let roles: Vec<Role> = m.roles.iter().copied().collect();
     check_member_move(from, case.held_from, to, &roles, reason.is_some()).map_err(|e| match e {
         TransitionError::Role { .. } => Error::Denied(e.to_string()),

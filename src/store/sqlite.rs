@@ -1391,7 +1391,7 @@ mod custody;
 mod files;
 mod message_files;
 mod oversight;
-pub use message_files::MessageFile;
+pub use message_files::{FilesAdded, MessageFile};
 mod retention;
 mod seen;
 mod stats;

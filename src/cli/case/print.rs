@@ -95,6 +95,12 @@ pub(super) fn print_case(
             None => String::new(),
         };
         let what = match (e.extension_days, &e.forwarded_to) {
+            _ if e.act.as_deref() == Some("recommendation") => {
+                "the Ombudsman wrote a recommendation to the institution".to_owned()
+            }
+            _ if e.act.as_deref() == Some("oversight_message") => {
+                "the Ombudsman wrote to the reporter".to_owned()
+            }
             (Some(d), _) => format!("deadline +{d} working days"),
             (None, Some(to)) => format!("forwarded to {}", one(to)),
             (None, None) => one(&e.state).into_owned(),
@@ -181,6 +187,16 @@ pub(super) fn print_case(
     Ok(())
 }
 
+/// The oversight body's recommendations, when there are any.
+fn print_recommendations(client: &Client, case: &CaseResponse) {
+    if case.recommendations.is_empty() {
+        return;
+    }
+    println!();
+    println!("Recommendations of the Ombudsman (not visible to the reporter):");
+    print_sealed_notes(client, &case.recommendations);
+}
+
 /// The institution's internal notes, apart from the conversation with the reporter.
 fn print_notes(client: &Client, case: &CaseResponse) {
     println!();
@@ -188,7 +204,13 @@ fn print_notes(client: &Client, case: &CaseResponse) {
     if case.notes.is_empty() {
         println!("  (none)");
     }
-    for n in &case.notes {
+    print_sealed_notes(client, &case.notes);
+    print_recommendations(client, case);
+}
+
+/// Notes or recommendations (`bisik.note` envelopes), decrypted here, inert.
+fn print_sealed_notes(client: &Client, notes: &[crate::api::MessageJson]) {
+    for n in notes {
         let sealed = token::decode(&n.envelope).unwrap_or_default();
         match client.open_note(&sealed) {
             Ok(doc) => {

@@ -46,8 +46,8 @@ pub async fn contents(app: &App, m: &Member, ids: &[String]) -> Result<Vec<(Stri
 }
 
 /// Which of the cases in `ids` that `m` may read (others are left out) hold something they
-/// have not seen: never opened, or changed since (a count per case, never a time). Not audited:
-/// it reads no envelope.
+/// have not seen: never opened, or changed since (a count per case, never a time, of what they
+/// may read). Audited, once per request.
 #[instrument(skip_all)]
 pub async fn unseen(
     app: &App,
@@ -74,5 +74,10 @@ pub async fn unseen(
             ids,
         )
         .await?;
-    Ok(app.store.unseen(&super::seen_key(m), &readable).await?)
+    let found = app
+        .store
+        .unseen(&super::seen_key(m), super::notes_of(m), &readable)
+        .await?;
+    super::audit(app, m, "view_unseen", None).await?;
+    Ok(found)
 }

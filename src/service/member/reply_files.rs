@@ -128,8 +128,10 @@ async fn store_reply(
         handle: m.handle.clone(),
         institution: m.institution.clone(),
     };
-    app.store
+    match app
+        .store
         .add_message_with_files(
+            &case.institution,
             &case.id,
             &actor,
             app.clock.today(),
@@ -138,7 +140,16 @@ async fn store_reply(
             &m.handle,
         )
         .await?
-        .ok_or_else(not_fresh)?;
+    {
+        crate::store::sqlite::FilesAdded::Added(_) => {}
+        crate::store::sqlite::FilesAdded::NotFresh => return Err(not_fresh()),
+        crate::store::sqlite::FilesAdded::CaseMoved => {
+            return Err(Error::Conflict(
+                "the case changed meanwhile (forwarded, archived or closed); look at it again"
+                    .into(),
+            ));
+        }
+    }
     audit(
         app,
         m,

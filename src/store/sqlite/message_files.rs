@@ -12,22 +12,48 @@ pub struct MessageFile {
     pub author: Actor,
 }
 
+/// What became of a message with files.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum FilesAdded {
+    /// Stored: the message's position.
+    Added(i64),
+    /// A blob is not (any more) a fresh upload of the member's.
+    NotFresh,
+    /// The case moved meanwhile (forwarded away, archived or closed): what was sealed for its
+    /// readers then may not be theirs now.
+    CaseMoved,
+}
+
 impl SqliteStore {
     /// Adds a member's message with files their client sealed and uploaded, in one transaction:
-    /// every blob must still be a fresh upload of `uploader` that no case refers to (claimed
-    /// here, so two messages naming the same blob cannot both have it). Returns `None` — and
-    /// changes nothing — when one is not. Otherwise the message's position.
+    /// the case must still belong to `institution` and be open, and every blob must still be a
+    /// fresh upload of `uploader` that no case refers to (claimed here, so two messages naming
+    /// the same blob cannot both have it). Changes nothing unless all of that holds.
     #[instrument(skip_all)]
+    #[allow(clippy::too_many_arguments)]
     pub async fn add_message_with_files(
         &self,
+        institution: &str,
         case_id: &str,
         author: &Actor,
         day: Date,
         envelope: &[u8],
         files: &[NewAttachment],
         uploader: &str,
-    ) -> Result<Option<i64>, StoreError> {
+    ) -> Result<FilesAdded, StoreError> {
         let mut tx = self.pool.begin_with("BEGIN IMMEDIATE").await?;
+        let open: Option<i64> = sqlx::query_scalar(
+            "SELECT 1 FROM cases WHERE id = ? AND institution = ? \
+             AND state NOT IN ('archived', 'closed')",
+        )
+        .bind(case_id)
+        .bind(institution)
+        .fetch_optional(&mut *tx)
+        .await?;
+        if open.is_none() {
+            tx.rollback().await?;
+            return Ok(FilesAdded::CaseMoved);
+        }
         for a in files {
             let taken = sqlx::query(
                 "DELETE FROM member_uploads WHERE blob = ? AND member = ? \
@@ -39,7 +65,7 @@ impl SqliteStore {
             .await?;
             if taken.rows_affected() != 1 {
                 tx.rollback().await?;
-                return Ok(None);
+                return Ok(FilesAdded::NotFresh);
             }
         }
         let message_seq: i64 = sqlx::query_scalar(
@@ -72,7 +98,7 @@ impl SqliteStore {
             .await?;
         }
         tx.commit().await?;
-        Ok(Some(message_seq))
+        Ok(FilesAdded::Added(message_seq))
     }
 
     /// Which of a case's files belong to which message, in file order.
