@@ -357,6 +357,10 @@ pub struct IntakeRequest {
     pub content: String,
     #[serde(default)]
     pub identity: Option<String>,
+    /// Scanned letters and other files: each blob (a fresh upload of the member's) and its
+    /// manifest sealed, like the content, to the readers and the reporter.
+    #[serde(default)]
+    pub files: Vec<ReplyFile>,
 }
 
 #[derive(Debug, Serialize, Deserialize)]

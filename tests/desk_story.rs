@@ -1,5 +1,6 @@
 //! Issue 12's whole story in a real headless Chromium with JavaScript off, each officer in their
-//! own `bisik desk` against one real server: the intake desk verifies and forwards; the agency's
+//! own `bisik desk` against one real server: the intake desk verifies and forwards, and takes a
+//! letter by post with its scan attached; the agency's
 //! triage sees the case as new and assigns it; the investigator asks the citizen a question, the
 //! citizen answers on the status page, the investigator answers with a PDF attached and the
 //! citizen downloads it; a custodian approves a reveal; the Ombudsman sees an overdue escalated
@@ -221,6 +222,22 @@ fn the_whole_story_in_the_desk_with_javascript_off() {
         desk.type_into("#forward-reason", "Kewenangan Dinas Kesehatan.");
         desk.choose("#forward");
         desk.browser.wait_for_text("#notice", "Case forwarded.");
+
+        // A letter that came by post: staff intake with the scanned letter attached.
+        let scan = fx.data_dir().join("surat-warga.pdf");
+        std::fs::write(&scan, b"%PDF-1.4\n% pindaian surat warga\n%%EOF\n").unwrap();
+        desk.goto("/intake");
+        desk.check(&shots, "intake");
+        desk.choose("#channel option[value=post]");
+        desk.type_into("#title", "Surat warga tentang jalan berlubang");
+        desk.type_into("#body", "Surat terlampir, diterima lewat pos.");
+        desk.type_into("#intake-files", scan.to_str().unwrap());
+        desk.choose("#intake-submit");
+        let slip = desk.browser.wait_for("#case-id");
+        let posted = desk.browser.text(&slip);
+        desk.goto(&format!("/case/{posted}"));
+        desk.browser.wait_for("#files");
+        assert!(desk.browser.source().contains("surat-warga.pdf"));
     }
 
     // 2. Health's triage sees it as new, and assigns it to its investigator.

@@ -633,3 +633,79 @@ fn the_desk_sends_documents_with_a_reply_and_shows_them_in_the_conversation() {
         .count();
     assert_eq!(opened, 1, "the age CLI opens the desk's blob");
 }
+
+/// Staff intake carries scanned letters: sealed on the officer's machine, like the report, to
+/// the institution's readers and the reporter (the `age` CLI opens the blob with either key and
+/// not with another institution's), committed with the case, no plaintext in the data folder.
+#[test]
+fn staff_intake_carries_scanned_letters_sealed_to_the_readers_and_the_reporter() {
+    let fx = Fixture::new(CHEAP_KDF);
+    let server = ServerProcess::start(&fx.config_path, &[]);
+    let canary = format!("SURATWARGA{}", std::process::id());
+    let dir = tempfile::tempdir().unwrap();
+    let letter = dir.path().join("surat pengaduan.pdf");
+    let bytes = pdf_with(&canary);
+    std::fs::write(&letter, &bytes).unwrap();
+    let (ok, out, err) = case_cli(
+        &server.base,
+        &fx.identity_path("desk-triage"),
+        &[
+            "intake",
+            "--channel",
+            "post",
+            "--kind",
+            "complaint",
+            "--title",
+            "Surat dari warga",
+            "--body",
+            "Surat terlampir.",
+            "--attach",
+            letter.to_str().unwrap(),
+        ],
+    );
+    assert!(ok, "{err}");
+    let out = String::from_utf8(out).unwrap();
+    assert!(out.contains("1 file(s) attached."), "{out}");
+    let receipt = out
+        .lines()
+        .find_map(|l| l.split("keep no copy): ").nth(1))
+        .unwrap()
+        .trim()
+        .to_owned();
+    let case_id = out
+        .lines()
+        .find_map(|l| {
+            l.strip_prefix("case ")
+                .and_then(|r| r.strip_suffix(" saved."))
+        })
+        .unwrap()
+        .to_owned();
+
+    // The officer's client opens it under its name.
+    let c = member(&server.base, &fx, "desk-triage");
+    let saved = c
+        .save_attachments(&case_id, &dir.path().join("out"))
+        .unwrap();
+    assert_eq!(saved.len(), 1);
+    assert_eq!(saved[0].1.name, "surat pengaduan.pdf");
+    assert_eq!(std::fs::read(&saved[0].0).unwrap(), bytes);
+
+    // The blob: the reader's and the reporter's keys open it, another institution's does not.
+    let stored = blobs(&fx);
+    assert_eq!(stored.len(), 1);
+    let reporter = reporter_identity_file(&fx, &receipt, dir.path());
+    for key in [fx.identity_path("desk-triage"), reporter] {
+        let plain = age_decrypt(&key, &stored[0]).expect("opens");
+        assert!(plain.starts_with(&bytes));
+    }
+    assert!(age_decrypt(&fx.identity_path("health-triage"), &stored[0]).is_none());
+    for f in all_files(fx.data_dir()) {
+        if f.starts_with(dir.path()) || f.extension().is_some_and(|e| e == "pdf") {
+            continue;
+        }
+        let data = std::fs::read(&f).unwrap_or_default();
+        assert!(!contains(&data, canary.as_bytes()), "{}", f.display());
+        assert!(!contains(&data, b"surat pengaduan"), "{}", f.display());
+    }
+    server.stop();
+}

@@ -189,6 +189,9 @@ enum CaseCommand {
         name: Option<String>,
         #[arg(long, requires = "name")]
         contact: Option<String>,
+        /// A scanned letter or other file (repeatable), sealed here like the report.
+        #[arg(long = "attach", value_name = "PATH")]
+        attach: Vec<PathBuf>,
     },
     /// Conflict of interest: exclude a member (triage, or yourself) from the case; they no
     /// longer see it and are left out of everything written afterwards.
@@ -347,7 +350,9 @@ pub fn run(args: CaseArgs) -> Result<(), String> {
             if attach.is_empty() {
                 client.call(|c| c.reply(&id, &text)).map_err(e)?;
             } else {
-                reply_with_attachments(&mut client, &id, &text, &attach)?;
+                with_files(&mut client, &attach, |c, files| {
+                    c.reply_with_files(&id, &text, files)
+                })?;
             }
             println!("sent");
             Ok(())
@@ -425,6 +430,7 @@ pub fn run(args: CaseArgs) -> Result<(), String> {
             location,
             name,
             contact,
+            attach,
         } => {
             let body = match (body, body_file) {
                 (Some(b), _) => Zeroizing::new(b),
@@ -443,8 +449,13 @@ pub fn run(args: CaseArgs) -> Result<(), String> {
                 location,
                 identity: name.map(|n| (n, contact)),
             };
-            let (case_id, receipt) = client.call(|c| c.intake(&report)).map_err(e)?;
+            let (case_id, receipt) = with_files(&mut client, &attach, |c, files| {
+                c.intake_with_files(&report, files)
+            })?;
             println!("case {} saved.", one(&case_id));
+            if !attach.is_empty() {
+                println!("{} file(s) attached.", attach.len());
+            }
             println!(
                 "Receipt for the citizen (hand it over, keep no copy): {}",
                 receipt.as_str()
@@ -529,14 +540,16 @@ pub fn run(args: CaseArgs) -> Result<(), String> {
     }
 }
 
-/// Sends a message with documents: each file is opened here and streamed into the sealer (the
-/// client seals and uploads it), again from its start if the session had to be renewed.
-fn reply_with_attachments(
+/// Runs `send` with the files at `paths` opened here and streamed into the sealer (the client
+/// seals and uploads each), again from their start if the session had to be renewed.
+fn with_files<T>(
     client: &mut Client,
-    id: &str,
-    text: &str,
     paths: &[PathBuf],
-) -> Result<(), String> {
+    send: impl Fn(
+        &Client,
+        &mut [crate::client::OutgoingFile<'_>],
+    ) -> Result<T, crate::client::ClientError>,
+) -> Result<T, String> {
     use crate::client::{OutgoingFile, content_type_for};
     for p in paths {
         if !p.is_file() {
@@ -567,7 +580,7 @@ fn reply_with_attachments(
                     reader,
                 })
                 .collect();
-            c.reply_with_files(id, text, &mut files)
+            send(c, &mut files)
         })
         .map_err(|err| err.to_string())
 }

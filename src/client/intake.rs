@@ -7,6 +7,16 @@ impl Client {
     /// machine), envelopes — and uploads only envelopes. Returns the case id and the receipt to
     /// hand to the citizen.
     pub fn intake(&self, r: &OfflineReport) -> Result<(String, Zeroizing<String>)> {
+        self.intake_with_files(r, &mut [])
+    }
+
+    /// [`Self::intake`] with scanned letters or other files: each sealed here, like the report,
+    /// to the institution's readers and the reporter, uploaded, and attached to the new case.
+    pub fn intake_with_files(
+        &self,
+        r: &OfflineReport,
+        files: &mut [super::replies::OutgoingFile<'_>],
+    ) -> Result<(String, Zeroizing<String>)> {
         let p: IntakeParamsResponse = self.get_json("/intake")?;
         if !p.kdf.within(&kdf::DEFAULT_MAX) {
             return Err(ClientError::Decode(format!(
@@ -69,6 +79,7 @@ impl Client {
             }
             None => None,
         };
+        let files = self.seal_files(files, &readers)?;
         for _ in 0..8 {
             let req = IntakeRequest {
                 channel: r.channel.clone(),
@@ -81,6 +92,7 @@ impl Client {
                 reporter_recipient: reporter.to_string(),
                 content: content.clone(),
                 identity: identity.clone(),
+                files: files.clone(),
             };
             match self.post::<_, IntakeResponse>("/intake", &req) {
                 Ok(done) => return Ok((done.case_id, receipt.display())),

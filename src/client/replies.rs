@@ -58,9 +58,27 @@ impl Client {
         let recipients = self.recipients_at(&format!("/cases/{}/recipients", path_segment(id)))?;
         let json = self.message_json(text)?;
         let envelope = token::encode(&envelope::seal(&recipients, &json)?);
+        let sent = self.seal_files(files, &recipients)?;
+        let _: OkResponse = self.post(
+            &format!("/cases/{}/messages", path_segment(id)),
+            &ReplyRequest {
+                envelope,
+                files: sent,
+            },
+        )?;
+        Ok(())
+    }
+
+    /// Seals each file here (blob and `bisik.file` manifest) to `recipients` and uploads the
+    /// blob: what a message or an intake then refers to.
+    pub(super) fn seal_files(
+        &self,
+        files: &mut [OutgoingFile<'_>],
+        recipients: &[x25519::Recipient],
+    ) -> Result<Vec<ReplyFile>> {
         let mut sent = Vec::with_capacity(files.len());
         for f in files.iter_mut() {
-            let (blob, size) = self.seal_and_upload(f.reader, &recipients, Padding::Keep)?;
+            let (blob, size) = self.seal_and_upload(f.reader, recipients, Padding::Keep)?;
             let manifest = FileManifest {
                 doc_type: FILE_TYPE.into(),
                 version: 1,
@@ -74,16 +92,9 @@ impl Client {
             );
             sent.push(ReplyFile {
                 blob,
-                manifest: token::encode(&envelope::seal(&recipients, &json)?),
+                manifest: token::encode(&envelope::seal(recipients, &json)?),
             });
         }
-        let _: OkResponse = self.post(
-            &format!("/cases/{}/messages", path_segment(id)),
-            &ReplyRequest {
-                envelope,
-                files: sent,
-            },
-        )?;
-        Ok(())
+        Ok(sent)
     }
 }

@@ -4,8 +4,8 @@
 use std::sync::Arc;
 
 use askama::Template;
-use axum::extract::{Form, FromRequest, Multipart, Path, Query, Request, State};
-use axum::http::{StatusCode, header};
+use axum::extract::{Form, FromRequest, Path, Query, Request, State};
+use axum::http::StatusCode;
 use axum::response::{IntoResponse, Redirect, Response};
 use serde::Deserialize;
 use zeroize::{Zeroize, ZeroizeOnDrop, Zeroizing};
@@ -13,6 +13,7 @@ use zeroize::{Zeroize, ZeroizeOnDrop, Zeroizing};
 use super::Desk;
 use super::pages::{Choice, Who, html, locked_redirect, many, one, server_problem, who};
 use super::texts::{DeskTexts, texts};
+use super::upload::{UploadedFile, is_multipart, read_multipart};
 use super::vault::CaseView;
 use crate::client::ClientError;
 use crate::domain::case::{Actor, CaseState, Kind, Privacy};
@@ -372,54 +373,19 @@ fn with_message_files(
     files
 }
 
-/// A document chosen in the reply form: held in memory here (wiped when dropped) until it is
-/// sealed for the case's readers and the reporter.
-pub struct UploadedFile {
-    pub name: String,
-    pub content_type: String,
-    pub bytes: Zeroizing<Vec<u8>>,
-}
-
-crate::redacted_debug!(UploadedFile);
-
 /// The reply form: `multipart/form-data` with the message and any documents (`file`,
 /// repeatable), or a plain form with the message alone.
 async fn read_reply(req: Request) -> Option<(Zeroizing<String>, Vec<UploadedFile>)> {
-    let multipart = req
-        .headers()
-        .get(header::CONTENT_TYPE)
-        .and_then(|v| v.to_str().ok())
-        .is_some_and(|v| v.to_ascii_lowercase().starts_with("multipart/form-data"));
-    if !multipart {
+    if !is_multipart(&req) {
         let Form(f) = Form::<ReplyForm>::from_request(req, &()).await.ok()?;
         return Some((Zeroizing::new(f.message.clone()), Vec::new()));
     }
-    let mut mp = Multipart::from_request(req, &()).await.ok()?;
-    let mut message = Zeroizing::new(String::new());
-    let mut files = Vec::new();
-    while let Some(mut field) = mp.next_field().await.ok()? {
-        let name = field.name().unwrap_or_default().to_owned();
-        let file_name = field.file_name().unwrap_or_default().to_owned();
-        let content_type = field
-            .content_type()
-            .unwrap_or("application/octet-stream")
-            .to_owned();
-        let mut bytes = Zeroizing::new(Vec::new());
-        while let Some(chunk) = field.chunk().await.ok()? {
-            bytes.extend_from_slice(&chunk);
-        }
-        match name.as_str() {
-            "message" => *message = String::from_utf8(std::mem::take(&mut *bytes)).ok()?,
-            // An empty file input still sends a part, with no name and no bytes.
-            "file" if file_name.is_empty() && bytes.is_empty() => {}
-            "file" => files.push(UploadedFile {
-                name: file_name,
-                content_type,
-                bytes,
-            }),
-            _ => {}
-        }
-    }
+    let (mut fields, files) = read_multipart(req).await?;
+    let message = fields
+        .iter_mut()
+        .find(|(name, _)| name == "message")
+        .map(|(_, v)| std::mem::take(v))
+        .unwrap_or_default();
     Some((message, files))
 }
 

@@ -5,7 +5,7 @@
 use std::sync::Arc;
 
 use askama::Template;
-use axum::extract::{Form, Path, Query, State};
+use axum::extract::{Form, FromRequest, Path, Query, Request, State};
 use axum::http::StatusCode;
 use axum::response::{IntoResponse, Redirect, Response};
 use serde::Deserialize;
@@ -14,6 +14,7 @@ use zeroize::{Zeroize, ZeroizeOnDrop};
 use super::Desk;
 use super::pages::{Choice, Who, html, many, one, server_problem, who};
 use super::texts::{DeskTexts, texts};
+use super::upload::{UploadedFile, is_multipart, read_multipart};
 use crate::client::OfflineReport;
 use crate::domain::case::{CHANNELS, Kind};
 use crate::web::i18n::Lang;
@@ -224,8 +225,43 @@ crate::redacted_debug!(SlipPage);
 
 /// `POST /intake`: the report is built and sealed here, the receipt made here; the slip page
 /// shows the receipt once, large and grouped, to print or read out.
-pub async fn intake(State(desk): State<Arc<Desk>>, Form(f): Form<IntakeForm>) -> Response {
+/// The intake form: `multipart/form-data` with scanned letters (`file`, repeatable), or a plain
+/// form without files.
+async fn read_intake(req: Request) -> Option<(IntakeForm, Vec<UploadedFile>)> {
+    if !is_multipart(&req) {
+        let Form(f) = Form::<IntakeForm>::from_request(req, &()).await.ok()?;
+        return Some((f, Vec::new()));
+    }
+    let (fields, files) = read_multipart(req).await?;
+    let mut f = IntakeForm::default();
+    for (name, value) in &fields {
+        let slot = match name.as_str() {
+            "channel" => &mut f.channel,
+            "kind" => &mut f.kind,
+            "title" => &mut f.title,
+            "body" => &mut f.body,
+            "occurred_on" => &mut f.occurred_on,
+            "location" => &mut f.location,
+            "name" => &mut f.name,
+            "contact" => &mut f.contact,
+            _ => continue,
+        };
+        slot.clone_from(value);
+    }
+    Some((f, files))
+}
+
+pub async fn intake(State(desk): State<Arc<Desk>>, req: Request) -> Response {
     let t = texts(desk.lang());
+    let Some((f, files)) = read_intake(req).await else {
+        let who = who(&desk).await;
+        return intake_page(
+            &desk,
+            who,
+            Some(t.fill_required.into()),
+            IntakeForm::default(),
+        );
+    };
     if f.title.trim().is_empty() || f.body.trim().is_empty() {
         let who = who(&desk).await;
         return intake_page(&desk, who, Some(t.fill_required.into()), f.clone());
@@ -241,7 +277,7 @@ pub async fn intake(State(desk): State<Arc<Desk>>, Form(f): Form<IntakeForm>) ->
         location: opt(&f.location),
         identity: opt(&f.name).map(|n| (n, opt(&f.contact))),
     };
-    let Some(result) = desk.with_vault(move |v| v.intake(&report)).await else {
+    let Some(result) = desk.with_vault(move |v| v.intake(&report, &files)).await else {
         return locked();
     };
     match result {

@@ -51,14 +51,14 @@ fn same_origin(desk: &Desk, headers: &HeaderMap) -> bool {
     }
 }
 
-/// Whether a POST is the reply form with documents (`multipart/form-data` to
-/// `/case/{id}/reply`): the only body that may be larger than a plain form.
+/// Whether a POST is a form with files (`multipart/form-data` to `/case/{id}/reply` or
+/// `/intake`): the only bodies that may be larger than a plain form.
 fn is_reply_upload(path: &str, headers: &HeaderMap) -> bool {
     let multipart = headers
         .get(header::CONTENT_TYPE)
         .and_then(|v| v.to_str().ok())
         .is_some_and(|v| v.to_ascii_lowercase().starts_with("multipart/form-data"));
-    multipart && path.starts_with("/case/") && path.ends_with("/reply")
+    multipart && ((path.starts_with("/case/") && path.ends_with("/reply")) || path == "/intake")
 }
 
 /// The `csrf` field of a `multipart/form-data` body (the form's first field: the rest is not

@@ -22,6 +22,7 @@ pub mod inbox;
 pub mod pages;
 pub mod reports;
 pub mod texts;
+pub mod upload;
 pub mod vault;
 
 use std::net::SocketAddr;
@@ -191,7 +192,8 @@ impl Desk {
     }
 }
 
-/// The largest reply form with documents the desk takes (held in memory until sealed).
+/// The largest form with files (a reply with documents, an intake with scanned letters) the
+/// desk takes (held in memory until sealed).
 pub const UPLOAD_MAX_BYTES: usize = 256 * 1024 * 1024;
 
 /// The desk's routes, behind its guard and the strict headers.
@@ -214,7 +216,12 @@ pub fn router(desk: Arc<Desk>) -> Router {
         .route("/stats", get(reports::stats))
         .route("/custody", get(desks::custody))
         .route("/custody/{id}/{seq}", post(desks::decide))
-        .route("/intake", get(desks::intake_form).post(desks::intake))
+        .route(
+            "/intake",
+            get(desks::intake_form)
+                .post(desks::intake)
+                .layer(axum::extract::DefaultBodyLimit::max(UPLOAD_MAX_BYTES)),
+        )
         .route("/oversight", get(desks::oversight))
         .route("/lock", post(pages::lock))
         .route("/locked", get(pages::locked))

@@ -209,6 +209,8 @@ pub struct DeskTexts {
     pub unseen_new: &'static str,
     pub unseen_updated: &'static str,
     pub hold_hint: &'static str,
+    pub intake_files: &'static str,
+    pub intake_files_hint: &'static str,
     /// Channels of staff intake, in `CHANNELS` order (without `web`).
     pub channels: [&'static str; 7],
     /// States as an officer reads them (the citizen pages address the citizen).
@@ -433,6 +435,8 @@ pub static ID: DeskTexts = DeskTexts {
     done_oversight_message: "Pesan untuk pelapor dikirim dan dicatat dalam riwayat.",
     unseen_new: "Baru",
     unseen_updated: "Ada yang baru",
+    intake_files: "Surat atau berkas hasil pindaian (boleh lebih dari satu)",
+    intake_files_hint: "Disegel di komputer ini untuk pembaca instansi Anda dan pelapor, seperti laporannya. Bila ada isian yang kurang, pilih berkasnya lagi.",
     hold_hint: "Untuk \u{201c}Menunggu klarifikasi pelapor\u{201d}, tulis pertanyaan Anda: pelapor membacanya, batas waktu berhenti sampai ia menjawab, dan jawabannya kembali kepada Anda.",
     channels: [
         "Telepon",
@@ -696,6 +700,8 @@ pub static EN: DeskTexts = DeskTexts {
     done_oversight_message: "Message to the reporter sent and recorded in the history.",
     unseen_new: "New",
     unseen_updated: "Updated",
+    intake_files: "Scanned letters or other files (several allowed)",
+    intake_files_hint: "Sealed on this computer to your institution's readers and the reporter, like the report. If a field is missing, choose the files again.",
     hold_hint: "For \u{201c}On hold: waiting for the reporter\u{201d}, write your question: the reporter reads it, the deadline stops until they answer, and the answer comes back to you.",
     channels: [
         "Phone",

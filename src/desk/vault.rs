@@ -441,8 +441,13 @@ impl Vault {
     pub fn intake(
         &mut self,
         r: &OfflineReport,
+        files: &[crate::desk::upload::UploadedFile],
     ) -> Result<(String, zeroize::Zeroizing<String>), ClientError> {
-        self.client.call(|c| c.intake(r))
+        self.client.call(|c| {
+            let mut readers: Vec<&[u8]> = files.iter().map(|f| &f.bytes[..]).collect();
+            let mut outgoing = outgoing(files, &mut readers);
+            c.intake_with_files(r, &mut outgoing)
+        })
     }
 
     /// Handle, institution and roles of the logged-in member.
@@ -688,19 +693,11 @@ impl Vault {
         &mut self,
         id: &str,
         text: &str,
-        files: &[crate::desk::case::UploadedFile],
+        files: &[crate::desk::upload::UploadedFile],
     ) -> Result<(), ClientError> {
         self.client.call(|c| {
             let mut readers: Vec<&[u8]> = files.iter().map(|f| &f.bytes[..]).collect();
-            let mut outgoing: Vec<crate::client::OutgoingFile<'_>> = files
-                .iter()
-                .zip(readers.iter_mut())
-                .map(|(f, reader)| crate::client::OutgoingFile {
-                    name: f.name.clone(),
-                    content_type: f.content_type.clone(),
-                    reader,
-                })
-                .collect();
+            let mut outgoing = outgoing(files, &mut readers);
             c.reply_with_files(id, text, &mut outgoing)
         })
     }
@@ -715,4 +712,20 @@ impl Vault {
         self.client.call(|c| c.set_state(id, state, reason))?;
         Ok(())
     }
+}
+
+/// Files held in memory, as the client's outgoing files (each read from its own slice).
+fn outgoing<'a>(
+    files: &[crate::desk::upload::UploadedFile],
+    readers: &'a mut [&[u8]],
+) -> Vec<crate::client::OutgoingFile<'a>> {
+    files
+        .iter()
+        .zip(readers.iter_mut())
+        .map(|(f, reader)| crate::client::OutgoingFile {
+            name: f.name.clone(),
+            content_type: f.content_type.clone(),
+            reader,
+        })
+        .collect()
 }

@@ -522,6 +522,16 @@ pub async fn intake(
         reporter_recipient: &req.reporter_recipient,
         content: &content,
         identity: identity.as_deref(),
+        files: req
+            .files
+            .iter()
+            .map(|f| {
+                Ok(svc::ReplyDocument {
+                    blob: f.blob.clone(),
+                    manifest: envelope_bytes(&f.manifest)?,
+                })
+            })
+            .collect::<Result<_>>()?,
     };
     Ok(Json(IntakeResponse {
         case_id: svc::intake(&state.app, &m, &r).await?,

@@ -1,6 +1,7 @@
 //! Staff intake: a report received by phone, post, counter … built and sealed on the officer's
 //! machine, receipt included.
 
+use super::reply_files::{ReplyDocument, checked_files, shred_unused};
 use super::*;
 
 /// Parameters for an offline intake into the officer's own institution.
@@ -25,12 +26,23 @@ pub struct Intake<'a> {
     pub reporter_recipient: &'a str,
     pub content: &'a [u8],
     pub identity: Option<&'a [u8]>,
+    /// Scanned letters and other files, sealed like the content and uploaded first.
+    pub files: Vec<ReplyDocument>,
 }
 
 /// Staff intake (phone, post, complaint box, …) into the officer's own institution. Returns
-/// the case id; a taken lookup id answers `Conflict` so the CLI draws another.
+/// the case id; a taken lookup id answers `Conflict` so the CLI draws another (with the same
+/// uploads). Any other refusal shreds the member's unused uploads named in it.
 #[instrument(skip_all)]
 pub async fn intake(app: &App, m: &Member, r: &Intake<'_>) -> Result<String> {
+    let outcome = intake_checked(app, m, r).await;
+    if matches!(outcome, Err(ref e) if !matches!(e, Error::Conflict(_))) {
+        shred_unused(app, m, &r.files).await;
+    }
+    outcome
+}
+
+async fn intake_checked(app: &App, m: &Member, r: &Intake<'_>) -> Result<String> {
     require(m.has(Role::Triage))?;
     if r.channel == "web" || !crate::domain::case::CHANNELS.contains(&r.channel) {
         return Err(Error::Invalid(format!("unknown channel {:?}", r.channel)));
@@ -83,6 +95,7 @@ pub async fn intake(app: &App, m: &Member, r: &Intake<'_>) -> Result<String> {
     if let Some(i) = r.identity {
         require_sealed_for(i, inst.custodians().len() + 1)?;
     }
+    let attachments = checked_files(app, m, &r.files, inst.readers().len() + 1).await?;
     let today = app.clock.today();
     let case_id = crate::domain::case::new_case_id()?;
     let new = crate::store::NewCase {
@@ -102,15 +115,31 @@ pub async fn intake(app: &App, m: &Member, r: &Intake<'_>) -> Result<String> {
         identity: r.identity,
         due_on: crate::service::deadline::due_for_new(app, kind, r.category, today),
         channel: r.channel,
-        attachments: &[],
+        attachments: &attachments,
     };
-    match app.store.insert_case(&new).await {
+    match app.store.insert_case_with_uploads(&new, &m.handle).await {
         Ok(()) => {}
+        Err(crate::store::StoreError::Conflict("upload")) => {
+            return Err(Error::Invalid(
+                "a file refers to a blob that is not a fresh upload of yours: upload the files \
+                 again"
+                    .into(),
+            ));
+        }
         Err(crate::store::StoreError::Conflict(what)) => {
             return Err(Error::Conflict(format!("{what} taken; try again")));
         }
         Err(e) => return Err(e.into()),
     }
     audit(app, m, &format!("intake:{}", r.channel), Some(&case_id)).await?;
+    if !attachments.is_empty() {
+        audit(
+            app,
+            m,
+            &format!("intake_files:{}", attachments.len()),
+            Some(&case_id),
+        )
+        .await?;
+    }
     Ok(case_id)
 }

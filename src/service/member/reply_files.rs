@@ -15,6 +15,14 @@ pub struct ReplyDocument {
     pub manifest: Vec<u8>,
 }
 
+/// A blob that is not (any more) a fresh upload of the member's.
+fn not_fresh() -> Error {
+    Error::Invalid(
+        "a file refers to a blob that is not a fresh upload of yours: upload the files again"
+            .into(),
+    )
+}
+
 /// How much of a blob is read to count its header's stanzas (as `x25519_stanza_count` does).
 const HEADER_BYTES: u64 = 256 * 1024;
 
@@ -38,21 +46,7 @@ pub async fn reply_with_files(
     let case = owned_case(app, m, case_id).await?.0;
     let outcome = store_reply(app, m, &case, sealed, &files).await;
     if outcome.is_err() {
-        // Nobody else can use these blobs (they are this member's, unreferenced): gone now
-        // rather than at the next start.
-        let mut unused = Vec::new();
-        for f in &files {
-            if matches!(
-                app.store
-                    .are_fresh_uploads_of(&m.handle, &[f.blob.as_str()])
-                    .await,
-                Ok(true)
-            ) && !unused.contains(&f.blob)
-            {
-                unused.push(f.blob.clone());
-            }
-        }
-        app.blobs.shred_many(unused).await;
+        shred_unused(app, m, &files).await;
         if matches!(outcome, Err(Error::Invalid(_))) {
             audit(app, m, "reply_refused", Some(&case.id)).await?;
         }
@@ -75,10 +69,74 @@ async fn store_reply(
             case.state
         )));
     }
+    let stored = checked_files(app, m, files, expected).await?;
+    let actor = Actor::Member {
+        handle: m.handle.clone(),
+        institution: m.institution.clone(),
+    };
+    match app
+        .store
+        .add_message_with_files(
+            &case.institution,
+            &case.id,
+            &actor,
+            app.clock.today(),
+            sealed,
+            &stored,
+            &m.handle,
+        )
+        .await?
+    {
+        crate::store::sqlite::FilesAdded::Added(_) => {}
+        crate::store::sqlite::FilesAdded::NotFresh => return Err(not_fresh()),
+        crate::store::sqlite::FilesAdded::CaseMoved => {
+            return Err(Error::Conflict(
+                "the case changed meanwhile (forwarded, archived or closed); look at it again"
+                    .into(),
+            ));
+        }
+    }
+    audit(
+        app,
+        m,
+        &format!("reply_with_files:{}", stored.len()),
+        Some(&case.id),
+    )
+    .await?;
+    Ok(())
+}
+
+/// The member's unused uploads named in a refused request: nobody else can use them (they are
+/// this member's, unreferenced), so they go now rather than at the next start.
+pub(super) async fn shred_unused(app: &App, m: &Member, files: &[ReplyDocument]) {
+    let mut unused = Vec::new();
+    for f in files {
+        if matches!(
+            app.store
+                .are_fresh_uploads_of(&m.handle, &[f.blob.as_str()])
+                .await,
+            Ok(true)
+        ) && !unused.contains(&f.blob)
+        {
+            unused.push(f.blob.clone());
+        }
+    }
+    app.blobs.shred_many(unused).await;
+}
+
+/// Files a member's client sealed and uploaded, checked: within the `[attachments]` limits,
+/// each manifest and blob sealed to exactly `expected` recipients, every blob still a fresh
+/// upload of the member's. Returns the rows to commit (which claim the uploads).
+pub(super) async fn checked_files(
+    app: &App,
+    m: &Member,
+    files: &[ReplyDocument],
+    expected: usize,
+) -> Result<Vec<crate::store::NewAttachment>> {
     let lim = app.config.attachments;
     if files.len() > lim.max_files {
         return Err(Error::Invalid(format!(
-            "at most {} files go with one message",
+            "at most {} files go with one message or report",
             lim.max_files
         )));
     }
@@ -115,49 +173,10 @@ async fn store_reply(
         ));
     }
     let blobs: Vec<&str> = files.iter().map(|f| f.blob.as_str()).collect();
-    let not_fresh = || {
-        Error::Invalid(
-            "a file refers to a blob that is not a fresh upload of yours: upload the files again"
-                .into(),
-        )
-    };
     if !app.store.are_fresh_uploads_of(&m.handle, &blobs).await? {
         return Err(not_fresh());
     }
-    let actor = Actor::Member {
-        handle: m.handle.clone(),
-        institution: m.institution.clone(),
-    };
-    match app
-        .store
-        .add_message_with_files(
-            &case.institution,
-            &case.id,
-            &actor,
-            app.clock.today(),
-            sealed,
-            &stored,
-            &m.handle,
-        )
-        .await?
-    {
-        crate::store::sqlite::FilesAdded::Added(_) => {}
-        crate::store::sqlite::FilesAdded::NotFresh => return Err(not_fresh()),
-        crate::store::sqlite::FilesAdded::CaseMoved => {
-            return Err(Error::Conflict(
-                "the case changed meanwhile (forwarded, archived or closed); look at it again"
-                    .into(),
-            ));
-        }
-    }
-    audit(
-        app,
-        m,
-        &format!("reply_with_files:{}", stored.len()),
-        Some(&case.id),
-    )
-    .await?;
-    Ok(())
+    Ok(stored)
 }
 
 /// The first bytes of a stored blob (enough for its age header) and its size on disk.

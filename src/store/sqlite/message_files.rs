@@ -24,7 +24,49 @@ pub enum FilesAdded {
     CaseMoved,
 }
 
+/// Claims each file's blob from `uploader`'s fresh uploads (one that no case refers to yet), so
+/// two requests naming the same blob cannot both have it. `false` if one is not claimable.
+async fn claim_uploads(
+    tx: &mut Tx<'_>,
+    files: &[NewAttachment],
+    uploader: &str,
+) -> Result<bool, StoreError> {
+    for a in files {
+        let taken = sqlx::query(
+            "DELETE FROM member_uploads WHERE blob = ? AND member = ? \
+             AND NOT EXISTS (SELECT 1 FROM attachments WHERE attachments.blob = member_uploads.blob)",
+        )
+        .bind(&a.blob)
+        .bind(uploader)
+        .execute(&mut **tx)
+        .await?;
+        if taken.rows_affected() != 1 {
+            return Ok(false);
+        }
+    }
+    Ok(true)
+}
+
 impl SqliteStore {
+    /// A case from staff intake with the files the officer's client sealed and uploaded
+    /// (scanned letters): the blobs are claimed from `uploader`'s fresh uploads in the same
+    /// transaction. `Conflict("upload")` — and nothing stored — if one is not claimable.
+    #[instrument(skip_all)]
+    pub async fn insert_case_with_uploads(
+        &self,
+        c: &NewCase<'_>,
+        uploader: &str,
+    ) -> Result<(), StoreError> {
+        let mut tx = self.pool.begin_with("BEGIN IMMEDIATE").await?;
+        if !claim_uploads(&mut tx, c.attachments, uploader).await? {
+            tx.rollback().await?;
+            return Err(StoreError::Conflict("upload"));
+        }
+        insert_case_in(&mut tx, c).await?;
+        tx.commit().await?;
+        Ok(())
+    }
+
     /// Adds a member's message with files their client sealed and uploaded, in one transaction:
     /// the case must still belong to `institution` and be open, and every blob must still be a
     /// fresh upload of `uploader` that no case refers to (claimed here, so two messages naming
@@ -54,19 +96,9 @@ impl SqliteStore {
             tx.rollback().await?;
             return Ok(FilesAdded::CaseMoved);
         }
-        for a in files {
-            let taken = sqlx::query(
-                "DELETE FROM member_uploads WHERE blob = ? AND member = ? \
-                 AND NOT EXISTS (SELECT 1 FROM attachments WHERE attachments.blob = member_uploads.blob)",
-            )
-            .bind(&a.blob)
-            .bind(uploader)
-            .execute(&mut *tx)
-            .await?;
-            if taken.rows_affected() != 1 {
-                tx.rollback().await?;
-                return Ok(FilesAdded::NotFresh);
-            }
+        if !claim_uploads(&mut tx, files, uploader).await? {
+            tx.rollback().await?;
+            return Ok(FilesAdded::NotFresh);
         }
         let message_seq: i64 = sqlx::query_scalar(
             "INSERT INTO messages (case_id, seq, author, written_on, client_nonce, envelope) \
