@@ -598,21 +598,7 @@ fn files_download_under_safe_names_and_only_real_images_show_inline() {
     let desk = DeskProcess::start(&server.base, &fx.identity_path("desk-triage"), "en");
     let http = raw();
     let (cookie, _) = desk_session(&desk, &http, &format!("/case/{case_id}"));
-    let get = |path: &str| {
-        let mut r = http
-            .get(format!("{}{path}", desk.base))
-            .header("cookie", &cookie)
-            .call()
-            .unwrap();
-        let headers = r.headers().clone();
-        let body = r
-            .body_mut()
-            .with_config()
-            .limit(1 << 24)
-            .read_to_vec()
-            .unwrap();
-        (r.status().as_u16(), headers, body)
-    };
+    let get = |path: &str| desk_get(&http, &desk, &cookie, path);
     let (_, _, page) = get(&format!("/case/{case_id}"));
     let page = String::from_utf8(page).unwrap();
     assert!(

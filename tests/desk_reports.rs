@@ -12,28 +12,6 @@ use common::desk::*;
 use common::webdriver::{Driver, Session};
 use common::*;
 
-/// GET on the desk with the session: (status, headers, body).
-fn desk_get(
-    http: &ureq::Agent,
-    desk: &DeskProcess,
-    cookie: &str,
-    path: &str,
-) -> (u16, ureq::http::HeaderMap, Vec<u8>) {
-    let mut r = http
-        .get(format!("{}{path}", desk.base))
-        .header("cookie", cookie)
-        .call()
-        .unwrap();
-    let headers = r.headers().clone();
-    let body = r
-        .body_mut()
-        .with_config()
-        .limit(1 << 26)
-        .read_to_vec()
-        .unwrap();
-    (r.status().as_u16(), headers, body)
-}
-
 fn desk_page(http: &ureq::Agent, desk: &DeskProcess, cookie: &str, path: &str) -> String {
     let (status, _, body) = desk_get(http, desk, cookie, path);
     let body = String::from_utf8(body).unwrap();

@@ -9,7 +9,7 @@ mod common;
 use std::path::{Path, PathBuf};
 use std::process::Command;
 
-use common::desk::{DeskProcess, raw};
+use common::desk::{DeskProcess, desk_get, raw};
 use common::*;
 
 /// Files a report to the health office through the citizen form; returns (receipt, case id).
@@ -497,32 +497,11 @@ fn the_desk_sends_documents_with_a_reply_and_shows_them_in_the_conversation() {
     let (receipt, case_id) = file_report(&server.base);
     let desk = DeskProcess::start(&server.base, &fx.identity_path("health-investigator"), "en");
     let http = raw();
-    let r = http.get(desk.url.as_str()).call().unwrap();
-    let cookie = r
-        .headers()
-        .get("set-cookie")
-        .unwrap()
-        .to_str()
-        .unwrap()
-        .split(';')
-        .next()
-        .unwrap()
-        .to_owned();
+    let cookie = desk.cookie(&http);
     let get = |path: &str| {
-        let mut r = http
-            .get(format!("{}{path}", desk.base))
-            .header("cookie", &cookie)
-            .call()
-            .unwrap();
-        let headers = r.headers().clone();
-        let body = r
-            .body_mut()
-            .with_config()
-            .limit(1 << 26)
-            .read_to_vec()
-            .unwrap();
+        let (status, headers, body) = desk_get(&http, &desk, &cookie, path);
         Answer {
-            status: r.status().as_u16(),
+            status,
             headers,
             body,
         }

@@ -89,6 +89,17 @@ fn opt_date_col(row: &SqliteRow, col: &str) -> Result<Option<Date>, StoreError> 
         .transpose()
 }
 
+/// A message or note row (`seq, author, written_on, envelope`).
+fn stored_message(r: &SqliteRow) -> Result<StoredMessage, StoreError> {
+    let author: String = r.try_get("author")?;
+    Ok(StoredMessage {
+        seq: r.try_get("seq")?,
+        author: Actor::from_column(&author),
+        written_on: date_col(r, "written_on")?,
+        envelope: r.try_get("envelope")?,
+    })
+}
+
 fn summary_from_row(row: &SqliteRow) -> Result<CaseSummary, StoreError> {
     let kind: String = row.try_get("kind")?;
     let privacy: String = row.try_get("privacy")?;
@@ -304,17 +315,7 @@ impl SqliteStore {
         .bind(case_id)
         .fetch_all(&self.pool)
         .await?;
-        rows.iter()
-            .map(|r| {
-                let author: String = r.try_get("author")?;
-                Ok(StoredMessage {
-                    seq: r.try_get("seq")?,
-                    author: Actor::from_column(&author),
-                    written_on: date_col(r, "written_on")?,
-                    envelope: r.try_get("envelope")?,
-                })
-            })
-            .collect()
+        rows.iter().map(stored_message).collect()
     }
 
     async fn record(
@@ -1290,17 +1291,8 @@ async fn take_member_uploads(
     uploader: &str,
     r: &Resealed,
 ) -> Result<bool, StoreError> {
-    for a in &r.attachments {
-        let taken = sqlx::query("DELETE FROM member_uploads WHERE blob = ? AND member = ?")
-            .bind(&a.blob)
-            .bind(uploader)
-            .execute(&mut **tx)
-            .await?;
-        if taken.rows_affected() != 1 {
-            return Ok(false);
-        }
-    }
-    Ok(true)
+    let blobs: Vec<&str> = r.attachments.iter().map(|a| a.blob.as_str()).collect();
+    message_files::claim_uploads(tx, &blobs, uploader).await
 }
 
 /// After every envelope was re-sealed by a member who opened it, nothing is left that the

@@ -284,14 +284,9 @@ fn envelope_bytes(b64: &str) -> Result<Vec<u8>> {
     token::decode(b64).ok_or_else(|| Error::Invalid("the envelope is not valid base64url".into()))
 }
 
-pub async fn reply(
-    State(state): State<AppState>,
-    AuthMember(m): AuthMember,
-    Path(id): Path<String>,
-    Json(req): Json<ReplyRequest>,
-) -> Result<Json<OkResponse>> {
-    let files = req
-        .files
+/// Files a member's client sealed and uploaded, as the service takes them.
+fn documents(files: &[crate::api::ReplyFile]) -> Result<Vec<svc::ReplyDocument>> {
+    files
         .iter()
         .map(|f| {
             Ok(svc::ReplyDocument {
@@ -299,7 +294,16 @@ pub async fn reply(
                 manifest: envelope_bytes(&f.manifest)?,
             })
         })
-        .collect::<Result<Vec<_>>>()?;
+        .collect()
+}
+
+pub async fn reply(
+    State(state): State<AppState>,
+    AuthMember(m): AuthMember,
+    Path(id): Path<String>,
+    Json(req): Json<ReplyRequest>,
+) -> Result<Json<OkResponse>> {
+    let files = documents(&req.files)?;
     svc::reply_with_files(&state.app, &m, &id, &envelope_bytes(&req.envelope)?, files).await?;
     Ok(Json(OkResponse { ok: true }))
 }
@@ -522,16 +526,7 @@ pub async fn intake(
         reporter_recipient: &req.reporter_recipient,
         content: &content,
         identity: identity.as_deref(),
-        files: req
-            .files
-            .iter()
-            .map(|f| {
-                Ok(svc::ReplyDocument {
-                    blob: f.blob.clone(),
-                    manifest: envelope_bytes(&f.manifest)?,
-                })
-            })
-            .collect::<Result<_>>()?,
+        files: documents(&req.files)?,
     };
     Ok(Json(IntakeResponse {
         case_id: svc::intake(&state.app, &m, &r).await?,

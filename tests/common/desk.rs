@@ -162,3 +162,25 @@ pub fn desk_post(
         r.body_mut().read_to_string().unwrap(),
     )
 }
+
+/// GET on the desk with the session: (status, headers, body).
+pub fn desk_get(
+    http: &ureq::Agent,
+    desk: &DeskProcess,
+    cookie: &str,
+    path: &str,
+) -> (u16, ureq::http::HeaderMap, Vec<u8>) {
+    let mut r = http
+        .get(format!("{}{path}", desk.base))
+        .header("cookie", cookie)
+        .call()
+        .unwrap();
+    let headers = r.headers().clone();
+    let body = r
+        .body_mut()
+        .with_config()
+        .limit(1 << 26)
+        .read_to_vec()
+        .unwrap();
+    (r.status().as_u16(), headers, body)
+}

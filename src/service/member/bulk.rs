@@ -10,9 +10,10 @@ use crate::domain::institution::Member;
 use crate::error::{Error, Result};
 use crate::service::App;
 
-/// The content envelopes of the cases in `ids` that `m` may read (others are left out).
-#[instrument(skip_all)]
-pub async fn contents(app: &App, m: &Member, ids: &[String]) -> Result<Vec<(String, Vec<u8>)>> {
+/// Who may read what in a bulk request: the member's institution if they read its cases, and
+/// whether they are the oversight body (escalated cases of every institution). At most
+/// `api::MAX_CONTENTS` ids; anyone else is refused.
+fn scope<'m>(m: &'m Member, ids: &[String]) -> Result<(Option<&'m str>, bool)> {
     if ids.len() > crate::api::MAX_CONTENTS {
         return Err(Error::Invalid(format!(
             "at most {} cases at once",
@@ -24,14 +25,16 @@ pub async fn contents(app: &App, m: &Member, ids: &[String]) -> Result<Vec<(Stri
     if !reader && !oversight {
         return Err(Error::Forbidden);
     }
+    Ok((reader.then_some(m.institution.as_str()), oversight))
+}
+
+/// The content envelopes of the cases in `ids` that `m` may read (others are left out).
+#[instrument(skip_all)]
+pub async fn contents(app: &App, m: &Member, ids: &[String]) -> Result<Vec<(String, Vec<u8>)>> {
+    let (institution, oversight) = scope(m, ids)?;
     let out = app
         .store
-        .contents_for(
-            reader.then_some(m.institution.as_str()),
-            oversight,
-            &m.handle,
-            ids,
-        )
+        .contents_for(institution, oversight, &m.handle, ids)
         .await?;
     let at = app
         .clock
@@ -54,25 +57,10 @@ pub async fn unseen(
     m: &Member,
     ids: &[String],
 ) -> Result<std::collections::HashMap<String, crate::domain::case::Unseen>> {
-    if ids.len() > crate::api::MAX_CONTENTS {
-        return Err(Error::Invalid(format!(
-            "at most {} cases at once",
-            crate::api::MAX_CONTENTS
-        )));
-    }
-    let reader = m.is_reader();
-    let oversight = m.has(crate::domain::institution::Role::Oversight);
-    if !reader && !oversight {
-        return Err(Error::Forbidden);
-    }
+    let (institution, oversight) = scope(m, ids)?;
     let readable = app
         .store
-        .readable_ids(
-            reader.then_some(m.institution.as_str()),
-            oversight,
-            &m.handle,
-            ids,
-        )
+        .readable_ids(institution, oversight, &m.handle, ids)
         .await?;
     let found = app
         .store

@@ -10,6 +10,36 @@ use crate::domain::case::Actor;
 use crate::domain::clock::day_string;
 use crate::store::{StoreError, StoredMessage};
 
+/// Appends a note of `kind` (`note`, `recommendation`) to the case's notes; returns its
+/// position (one sequence for both kinds).
+pub(super) async fn insert_note(
+    tx: &mut super::Tx<'_>,
+    case_id: &str,
+    author: &Actor,
+    day: Date,
+    envelope: &[u8],
+    kind: &str,
+) -> Result<i64, StoreError> {
+    let seq: i64 =
+        sqlx::query_scalar("SELECT COALESCE(MAX(seq), 0) + 1 FROM notes WHERE case_id = ?")
+            .bind(case_id)
+            .fetch_one(&mut **tx)
+            .await?;
+    sqlx::query(
+        "INSERT INTO notes (case_id, seq, author, written_on, envelope, kind) \
+         VALUES (?, ?, ?, ?, ?, ?)",
+    )
+    .bind(case_id)
+    .bind(seq)
+    .bind(author.to_column())
+    .bind(day_string(day))
+    .bind(envelope)
+    .bind(kind)
+    .execute(&mut **tx)
+    .await?;
+    Ok(seq)
+}
+
 impl SqliteStore {
     /// Assigns a case of `institution` to a member handle (`None` clears it), from `day`.
     /// `false` (and nothing changes) if the case is not that institution's (any more).
@@ -87,21 +117,7 @@ impl SqliteStore {
         if owned.is_none() {
             return Ok(None);
         }
-        let seq: i64 =
-            sqlx::query_scalar("SELECT COALESCE(MAX(seq), 0) + 1 FROM notes WHERE case_id = ?")
-                .bind(case_id)
-                .fetch_one(&mut *tx)
-                .await?;
-        sqlx::query(
-            "INSERT INTO notes (case_id, seq, author, written_on, envelope) VALUES (?, ?, ?, ?, ?)",
-        )
-        .bind(case_id)
-        .bind(seq)
-        .bind(author.to_column())
-        .bind(day_string(day))
-        .bind(envelope)
-        .execute(&mut *tx)
-        .await?;
+        let seq = insert_note(&mut tx, case_id, author, day, envelope, "note").await?;
         tx.commit().await?;
         Ok(Some(seq))
     }
@@ -144,17 +160,7 @@ impl SqliteStore {
         .bind(kind)
         .fetch_all(&self.pool)
         .await?;
-        rows.iter()
-            .map(|r| {
-                let author: String = r.try_get("author")?;
-                Ok(StoredMessage {
-                    seq: r.try_get("seq")?,
-                    author: Actor::from_column(&author),
-                    written_on: date_col(r, "written_on")?,
-                    envelope: r.try_get("envelope")?,
-                })
-            })
-            .collect()
+        rows.iter().map(super::stored_message).collect()
     }
 
     /// Content envelopes of the cases in `ids` that a member of `institution` (`handle`) may

@@ -26,17 +26,17 @@ pub enum FilesAdded {
 
 /// Claims each file's blob from `uploader`'s fresh uploads (one that no case refers to yet), so
 /// two requests naming the same blob cannot both have it. `false` if one is not claimable.
-async fn claim_uploads(
+pub(super) async fn claim_uploads(
     tx: &mut Tx<'_>,
-    files: &[NewAttachment],
+    blobs: &[&str],
     uploader: &str,
 ) -> Result<bool, StoreError> {
-    for a in files {
+    for blob in blobs {
         let taken = sqlx::query(
             "DELETE FROM member_uploads WHERE blob = ? AND member = ? \
              AND NOT EXISTS (SELECT 1 FROM attachments WHERE attachments.blob = member_uploads.blob)",
         )
-        .bind(&a.blob)
+        .bind(blob)
         .bind(uploader)
         .execute(&mut **tx)
         .await?;
@@ -45,6 +45,10 @@ async fn claim_uploads(
         }
     }
     Ok(true)
+}
+
+fn blob_ids(files: &[NewAttachment]) -> Vec<&str> {
+    files.iter().map(|a| a.blob.as_str()).collect()
 }
 
 impl SqliteStore {
@@ -58,7 +62,7 @@ impl SqliteStore {
         uploader: &str,
     ) -> Result<(), StoreError> {
         let mut tx = self.pool.begin_with("BEGIN IMMEDIATE").await?;
-        if !claim_uploads(&mut tx, c.attachments, uploader).await? {
+        if !claim_uploads(&mut tx, &blob_ids(c.attachments), uploader).await? {
             tx.rollback().await?;
             return Err(StoreError::Conflict("upload"));
         }
@@ -96,7 +100,7 @@ impl SqliteStore {
             tx.rollback().await?;
             return Ok(FilesAdded::CaseMoved);
         }
-        if !claim_uploads(&mut tx, files, uploader).await? {
+        if !claim_uploads(&mut tx, &blob_ids(files), uploader).await? {
             tx.rollback().await?;
             return Ok(FilesAdded::NotFresh);
         }

@@ -59,22 +59,9 @@ impl SqliteStore {
         if !escalated(&mut tx, case_id).await? {
             return Ok(None);
         }
-        let seq: i64 =
-            sqlx::query_scalar("SELECT COALESCE(MAX(seq), 0) + 1 FROM notes WHERE case_id = ?")
-                .bind(case_id)
-                .fetch_one(&mut *tx)
+        let seq =
+            super::casework::insert_note(&mut tx, case_id, author, day, envelope, "recommendation")
                 .await?;
-        sqlx::query(
-            "INSERT INTO notes (case_id, seq, author, written_on, envelope, kind) \
-             VALUES (?, ?, ?, ?, ?, 'recommendation')",
-        )
-        .bind(case_id)
-        .bind(seq)
-        .bind(author.to_column())
-        .bind(day_string(day))
-        .bind(envelope)
-        .execute(&mut *tx)
-        .await?;
         insert_act(&mut tx, case_id, day, author, CaseAct::Recommendation).await?;
         tx.commit().await?;
         Ok(Some(seq))
