@@ -376,7 +376,24 @@ fn triage_forwards_and_a_custodian_opens_an_identity_in_the_desk() {
             ("reason", "Kewenangan Dinas Kesehatan."),
         ],
     );
-    assert_eq!((status, location.as_str()), (303, "/?done=forward"));
+    // The forward re-seals in the background; its page refreshes itself until it is done.
+    assert_eq!((status, location.as_str()), (303, "/forwarding"));
+    let deadline = std::time::Instant::now() + Duration::from_secs(60);
+    loop {
+        let (status, headers, body) = desk_get(&http, &triage, &cookie, "/forwarding");
+        if status == 303 {
+            assert_eq!(headers.get("location").unwrap(), "/?done=forward");
+            break;
+        }
+        let page = String::from_utf8(body).unwrap();
+        assert_eq!(status, 200, "{page}");
+        assert!(page.contains("http-equiv=\"refresh\""), "{page}");
+        assert!(
+            std::time::Instant::now() < deadline,
+            "the forward never ended"
+        );
+        std::thread::sleep(Duration::from_millis(100));
+    }
 
     // The desk's custodian hands the identity over to the health office's custodians.
     let (status, location, _) = desk_post(
@@ -759,4 +776,73 @@ async fn oversight_lists_overdue_cases_of_every_institution_as_metadata() {
     assert_eq!(r.status, axum::http::StatusCode::FORBIDDEN);
     let audit = app.store.audit_entries().await.unwrap();
     assert!(audit.iter().any(|e| e.action == "view_overdue_cases"));
+}
+
+/// The printed case file holds the internal notes, and the reporter's identity only for a
+/// custodian who opened it (a recorded act) in this desk session — never fetched for printing.
+#[test]
+fn the_printed_file_holds_notes_and_an_identity_only_once_opened() {
+    let fx = Fixture::new(CHEAP_KDF);
+    fx.add_member("health", "health-lead", &["triage", "custodian"]);
+    let server = ServerProcess::start(&fx.config_path, &[]);
+    let mut res = loopback_agent()
+        .post(format!("{}/report?lang=en", server.base))
+        .header("content-type", "application/x-www-form-urlencoded")
+        .send(form_body(&report_fields(&[
+            ("title", "Pungutan di loket"),
+            ("privacy", "confidential"),
+            ("identity_name", "Sari Wulandari"),
+            ("identity_contact", "sari@example.org"),
+        ])))
+        .unwrap();
+    let html = res.body_mut().read_to_string().unwrap();
+    let case_id = element_text(&html, "case-id").unwrap();
+    let http = raw();
+    let lead = DeskProcess::start(&server.base, &fx.identity_path("health-lead"), "en");
+    let (cookie, csrf) = desk_session(&lead, &http, &format!("/case/{case_id}"));
+    let (status, _, page) = desk_post(
+        &http,
+        &lead,
+        &cookie,
+        &format!("/case/{case_id}/act"),
+        &[
+            ("csrf", &csrf),
+            ("action", "note"),
+            (
+                "reason",
+                "Saksi kunci; jangan hubungi lewat telepon kantor.",
+            ),
+        ],
+    );
+    assert_eq!(status, 303, "{page}");
+    let print = |cookie: &str| {
+        let (status, _, body) = desk_get(&http, &lead, cookie, &format!("/case/{case_id}/print"));
+        let page = String::from_utf8(body).unwrap();
+        assert_eq!(status, 200, "{page}");
+        page
+    };
+    let page = print(&cookie);
+    assert!(page.contains("id=\"print-notes\"") && page.contains("jangan hubungi lewat telepon"));
+    assert!(!page.contains("Sari Wulandari"), "not opened: not printed");
+    let (status, _, _) = desk_post(
+        &http,
+        &lead,
+        &cookie,
+        &format!("/case/{case_id}/identity"),
+        &[("csrf", &csrf)],
+    );
+    assert_eq!(status, 200);
+    let page = print(&cookie);
+    let at = page
+        .find("id=\"print-identity\"")
+        .expect("the opened identity");
+    assert!(page[at..].contains("Sari Wulandari") && page[at..].contains("sari@example.org"));
+    // Locking forgets it: unlocked again, the printed file holds no identity until reopened.
+    let (status, _, _) = desk_post(&http, &lead, &cookie, "/lock", &[("csrf", &csrf)]);
+    assert_eq!(status, 303);
+    let (status, location, _) = desk_post(&http, &lead, &cookie, "/unlock", &[("csrf", &csrf)]);
+    assert_eq!((status, location.as_str()), (303, "/"));
+    let page = print(&cookie);
+    assert!(!page.contains("Sari Wulandari") && !page.contains("print-identity"));
+    server.stop();
 }

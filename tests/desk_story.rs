@@ -422,6 +422,9 @@ fn the_whole_story_in_the_desk_with_javascript_off() {
         &shots.join("story-recommendations-360.png"),
     );
     triage.browser.window(1366, 768);
+    triage.goto(&format!("/case/{late}/print"));
+    triage.browser.wait_for("#print-recommendations");
+    assert!(triage.browser.source().contains(recommendation));
     drop(inv);
     drop(triage);
     server.stop();

@@ -28,12 +28,32 @@ impl Client {
     /// Opens every envelope of a case here and seals it again to `readers` and the `reporter` —
     /// the files too, streamed through a local temporary file and uploaded before the caller
     /// refers to them — and every internal note to the `readers` alone, never the reporter.
+    ///
+    /// `progress(done, total)` is told after each envelope and file (files weigh the most).
     pub(super) fn reseal_case(
         &self,
         case: &CaseResponse,
         readers: &[x25519::Recipient],
         reporter: &x25519::Recipient,
+        progress: &dyn Fn(usize, usize),
     ) -> Result<Resealed> {
+        let files = self.attachments(&case.case.id)?;
+        let total = 1
+            + case.messages.len()
+            + case
+                .events
+                .iter()
+                .filter(|e| e.reason_envelope.is_some())
+                .count()
+            + files.len()
+            + case.notes.len()
+            + case.recommendations.len();
+        let done = std::cell::Cell::new(0usize);
+        let step = || {
+            done.set(done.get() + 1);
+            progress(done.get(), total);
+        };
+        progress(0, total);
         let mut all = readers.to_vec();
         all.push(reporter.clone());
         let recipients = all.as_slice();
@@ -43,7 +63,11 @@ impl Client {
             let plain = envelope::open(&self.identity, &sealed)?;
             Ok(token::encode(&envelope::seal(to, &plain)?))
         };
-        let reseal = |b64: &str| reseal_to(b64, recipients);
+        let reseal = |b64: &str| {
+            let out = reseal_to(b64, recipients);
+            step();
+            out
+        };
         let content = reseal(&case.content)?;
         let messages = case
             .messages
@@ -67,12 +91,15 @@ impl Client {
             })
             .collect::<Result<Vec<_>>>()?;
         let mut attachments = Vec::new();
-        for a in self.attachments(&case.case.id)? {
+        for a in files {
             let blob = self.reseal_attachment(&case.case.id, a.seq, recipients)?;
+            // The manifest is counted with its file.
+            let manifest = reseal_to(&a.manifest, recipients)?;
+            step();
             attachments.push(SealedAttachment {
                 seq: a.seq,
                 blob,
-                manifest: reseal(&a.manifest)?,
+                manifest,
             });
         }
         // The oversight body's recommendations share the notes' sequence and keys.
@@ -81,9 +108,11 @@ impl Client {
             .iter()
             .chain(&case.recommendations)
             .map(|n| {
+                let envelope = reseal_to(&n.envelope, readers)?;
+                step();
                 Ok(SealedItem {
                     seq: n.seq,
-                    envelope: reseal_to(&n.envelope, readers)?,
+                    envelope,
                 })
             })
             .collect::<Result<Vec<_>>>()?;
@@ -209,13 +238,24 @@ impl Client {
     /// Disposisi: opens the whole case here and seals it again for the target institution's
     /// readers and the reporter, then asks the server to move it.
     pub fn forward(&self, id: &str, to: &str, reason: &str) -> Result<()> {
+        self.forward_with_progress(id, to, reason, &|_, _| {})
+    }
+
+    /// [`Self::forward`], telling `progress(done, total)` as each envelope and file is re-sealed.
+    pub fn forward_with_progress(
+        &self,
+        id: &str,
+        to: &str,
+        reason: &str,
+        progress: &dyn Fn(usize, usize),
+    ) -> Result<()> {
         let case = self.case(id)?;
         let (readers, reporter) = self.readers_and_reporter_at(&format!(
             "/cases/{}/recipients?for={}",
             path_segment(id),
             path_segment(to)
         ))?;
-        let r = self.reseal_case(&case, &readers, &reporter)?;
+        let r = self.reseal_case(&case, &readers, &reporter, progress)?;
         let mut recipients = readers;
         recipients.push(reporter);
         let reason_envelope = Self::seal_reason(&recipients, "forwarded", reason)?;
@@ -239,7 +279,7 @@ impl Client {
         let case = self.case(id)?;
         let (readers, reporter) =
             self.readers_and_reporter_at(&format!("/cases/{}/recipients", path_segment(id)))?;
-        let r = self.reseal_case(&case, &readers, &reporter)?;
+        let r = self.reseal_case(&case, &readers, &reporter, &|_, _| {})?;
         let _: OkResponse = self.post(
             &format!("/cases/{}/rekey", path_segment(id)),
             &RekeyRequest {

@@ -119,7 +119,20 @@ pub async fn act(
             .await;
         }
     };
-    let forwarded = matches!(act, Act::Forward { .. });
+    // A forward re-seals the whole case here: it runs in the background, a page shows how far.
+    if let Act::Forward { to, reason } = &act {
+        if desk.start_forward(id.clone(), to.clone(), reason.clone()) {
+            return Redirect::to("/forwarding").into_response();
+        }
+        return show_case(
+            &desk,
+            id,
+            None,
+            Some(t.forwarding_busy.to_owned()),
+            Default::default(),
+        )
+        .await;
+    }
     let done = match act {
         Act::Recommend { .. } => "recommend",
         Act::OversightMessage { .. } => "oversight",
@@ -128,7 +141,6 @@ pub async fn act(
     let case_id = id.clone();
     match desk.with_vault(move |v| v.act(&case_id, &act)).await {
         None => Redirect::to("/locked").into_response(),
-        Some(Ok(())) if forwarded => Redirect::to("/?done=forward").into_response(),
         Some(Ok(())) => Redirect::to(&format!("/case/{id}?done={done}")).into_response(),
         Some(Err(e)) => {
             show_case(
@@ -139,6 +151,64 @@ pub async fn act(
                 Default::default(),
             )
             .await
+        }
+    }
+}
+
+#[derive(Template)]
+#[template(path = "desk/forwarding.html")]
+struct ForwardingPage {
+    t: &'static DeskTexts,
+    lang: Lang,
+    who: Option<Who>,
+    csrf: String,
+    running: bool,
+    progress: String,
+    done: usize,
+    total: usize,
+    problem: String,
+    case_id: String,
+}
+
+/// `GET /forwarding`: how far the forward is (refreshing itself, no JavaScript); when it ends,
+/// the inbox with its notice, or the problem. Reads no vault (the forward holds it).
+pub async fn forwarding(State(desk): State<Arc<Desk>>) -> Response {
+    let t = texts(desk.lang());
+    let Some(f) = desk.forwarding() else {
+        return Redirect::to("/").into_response();
+    };
+    let page = |running: bool, problem: String| ForwardingPage {
+        t,
+        lang: desk.lang(),
+        who: None,
+        csrf: desk.csrf(),
+        running,
+        progress: if f.total == 0 {
+            t.forwarding_start.to_owned()
+        } else {
+            t.forwarding_progress
+                .replace("{done}", &f.done.to_string())
+                .replace("{total}", &f.total.to_string())
+        },
+        done: f.done,
+        total: f.total,
+        problem,
+        case_id: f.case_id.clone(),
+    };
+    match &f.outcome {
+        None => html(StatusCode::OK, &page(true, String::new())),
+        Some(Ok(())) => {
+            desk.clear_forward();
+            Redirect::to("/?done=forward").into_response()
+        }
+        Some(Err(e)) if e.is_empty() => {
+            desk.clear_forward();
+            Redirect::to("/locked").into_response()
+        }
+        Some(Err(e)) => {
+            desk.clear_forward();
+            let problem = format!("{} {} {e}", t.forwarding_failed, t.err_server);
+            html(StatusCode::UNPROCESSABLE_ENTITY, &page(false, problem))
         }
     }
 }

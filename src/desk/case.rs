@@ -485,6 +485,11 @@ struct PrintPage {
     messages: Vec<MessageRow>,
     files: Vec<(String, String)>,
     audit: Option<Vec<super::reports::AuditRow>>,
+    notes: Vec<MessageRow>,
+    recommendations: Vec<MessageRow>,
+    /// The reporter's name and contact, only if this custodian opened the identity in this
+    /// session (a recorded act); never fetched for printing.
+    identity: Option<(String, Option<String>)>,
     printed_by: String,
     printed_on: String,
 }
@@ -507,13 +512,16 @@ pub async fn print(State(desk): State<Arc<Desk>>, Path(id): Path<String>) -> Res
             let audit = v.case_audit(&id).ok().map(|entries| {
                 super::reports::audit_rows(t, &entries, |s| v.institution_name(s, en))
             });
-            Ok::<_, ClientError>((view, digests, name, audit))
+            let identity = v
+                .opened_identity(&id)
+                .map(|d| (one(&d.name), d.contact.as_deref().map(one)));
+            Ok::<_, ClientError>((view, digests, name, (audit, identity)))
         })
         .await
     else {
         return locked_redirect();
     };
-    let (v, digests, institution, audit) = match result {
+    let (v, digests, institution, (audit, identity)) = match result {
         Ok(r) => r,
         Err(e) => return server_problem(&desk, &e),
     };
@@ -544,6 +552,9 @@ pub async fn print(State(desk): State<Arc<Desk>>, Path(id): Path<String>) -> Res
         messages,
         files: digests.into_iter().map(|(n, d)| (one(&n), d)).collect(),
         audit,
+        notes: message_rows(t, &v.raw.notes, &v.notes),
+        recommendations: message_rows(t, &v.raw.recommendations, &v.recommendations),
+        identity,
     };
     html(StatusCode::OK, &page)
 }

@@ -27,6 +27,7 @@ pub mod vault;
 
 use std::net::SocketAddr;
 use std::path::PathBuf;
+use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::{Arc, Mutex, PoisonError};
 use std::time::{Duration, Instant};
 
@@ -72,8 +73,25 @@ pub struct Desk {
     session: Mutex<Option<BrowserSession>>,
     /// `None` while locked.
     vault: Mutex<Option<Vault>>,
+    /// Whether the vault is open, readable without waiting for it (a forward holds the vault
+    /// for as long as it re-seals; the guard and the progress page must not wait for it).
+    unlocked: AtomicBool,
+    /// A lock asked for while the vault was busy: done when the work ends.
+    lock_pending: AtomicBool,
+    /// The forward (disposisi) re-sealing in the background, if any.
+    forwarding: Mutex<Option<Forwarding>>,
     last_seen: Mutex<Instant>,
     lang: Mutex<Lang>,
+}
+
+/// A forward re-sealing a case on this computer: how far it is, and how it ended.
+#[derive(Debug, Clone, Default)]
+pub struct Forwarding {
+    pub case_id: String,
+    pub done: usize,
+    pub total: usize,
+    /// `None` while it runs; then `Ok` or the problem, shown once.
+    pub outcome: Option<Result<(), String>>,
 }
 
 fn lock<T>(m: &Mutex<T>) -> std::sync::MutexGuard<'_, T> {
@@ -91,6 +109,9 @@ impl Desk {
             opts,
             launch_token: Mutex::new(Some(launch)),
             session: Mutex::new(None),
+            unlocked: AtomicBool::new(vault.is_some()),
+            lock_pending: AtomicBool::new(false),
+            forwarding: Mutex::new(None),
             vault: Mutex::new(vault),
             last_seen: Mutex::new(Instant::now()),
             lang: Mutex::new(lang),
@@ -166,17 +187,77 @@ impl Desk {
     }
 
     pub fn is_locked(&self) -> bool {
-        lock(&self.vault).is_none()
+        !self.unlocked.load(Ordering::SeqCst)
     }
 
-    /// Drops the identity and every decrypted text.
+    /// Drops the identity and every decrypted text — at once, or, while a forward still holds
+    /// them, as soon as it ends (no page is served from them meanwhile).
     pub fn lock_now(&self) {
-        drop(lock(&self.vault).take());
+        self.unlocked.store(false, Ordering::SeqCst);
+        match self.vault.try_lock() {
+            Ok(mut v) => drop(v.take()),
+            Err(std::sync::TryLockError::Poisoned(p)) => drop(p.into_inner().take()),
+            Err(std::sync::TryLockError::WouldBlock) => {
+                self.lock_pending.store(true, Ordering::SeqCst);
+            }
+        }
     }
 
     /// Unlocks with a fresh vault.
     pub fn unlock(&self, vault: Vault) {
-        *lock(&self.vault) = Some(vault);
+        let mut v = lock(&self.vault);
+        *v = Some(vault);
+        self.lock_pending.store(false, Ordering::SeqCst);
+        self.unlocked.store(true, Ordering::SeqCst);
+    }
+
+    /// The background forward's state (the progress page reads it without the vault).
+    pub fn forwarding(&self) -> Option<Forwarding> {
+        lock(&self.forwarding).clone()
+    }
+
+    /// Starts re-sealing a case for a forward in the background; `false` if one is running.
+    pub fn start_forward(self: &Arc<Self>, id: String, to: String, reason: String) -> bool {
+        {
+            let mut f = lock(&self.forwarding);
+            if f.as_ref().is_some_and(|f| f.outcome.is_none()) {
+                return false;
+            }
+            *f = Some(Forwarding {
+                case_id: id.clone(),
+                ..Forwarding::default()
+            });
+        }
+        let desk = self.clone();
+        tokio::spawn(async move {
+            let progress_desk = desk.clone();
+            let result = desk
+                .with_vault(move |v| {
+                    v.forward_with_progress(&id, &to, &reason, &move |done, total| {
+                        if let Some(f) = lock(&progress_desk.forwarding).as_mut() {
+                            f.done = done;
+                            f.total = total;
+                        }
+                    })
+                })
+                .await;
+            let outcome = match result {
+                None => Err(String::new()),
+                Some(r) => r.map_err(|e| e.to_string()),
+            };
+            if let Some(f) = lock(&desk.forwarding).as_mut() {
+                f.outcome = Some(outcome);
+            }
+        });
+        true
+    }
+
+    /// Forgets a finished forward once its outcome was shown.
+    pub fn clear_forward(&self) {
+        let mut f = lock(&self.forwarding);
+        if f.as_ref().is_some_and(|f| f.outcome.is_some()) {
+            *f = None;
+        }
     }
 
     /// Runs `f` on the unlocked vault, on the blocking pool. `None` when locked.
@@ -184,11 +265,21 @@ impl Desk {
         self: &Arc<Self>,
         f: impl FnOnce(&mut Vault) -> T + Send + 'static,
     ) -> Option<T> {
+        if self.is_locked() {
+            return None;
+        }
         let desk = self.clone();
-        tokio::task::spawn_blocking(move || lock(&desk.vault).as_mut().map(f))
-            .await
-            .ok()
-            .flatten()
+        tokio::task::spawn_blocking(move || {
+            let mut v = lock(&desk.vault);
+            let out = v.as_mut().map(f);
+            if desk.lock_pending.swap(false, Ordering::SeqCst) {
+                drop(v.take());
+            }
+            out
+        })
+        .await
+        .ok()
+        .flatten()
     }
 }
 
@@ -223,6 +314,7 @@ pub fn router(desk: Arc<Desk>) -> Router {
                 .layer(axum::extract::DefaultBodyLimit::max(UPLOAD_MAX_BYTES)),
         )
         .route("/oversight", get(desks::oversight))
+        .route("/forwarding", get(actions::forwarding))
         .route("/lock", post(pages::lock))
         .route("/locked", get(pages::locked))
         .route("/unlock", post(pages::unlock))

@@ -37,6 +37,9 @@ pub struct Vault {
     names: HashMap<String, (String, String, bool)>,
     /// The server's report categories: (slug, name in Bahasa Indonesia, name in English).
     categories: Vec<(String, String, String)>,
+    /// Identities this custodian opened in this session (for the printed case file); dropped,
+    /// and wiped, with the vault.
+    identities: HashMap<String, IdentityDocument>,
 }
 
 /// What an officer does to a case besides answering and moving it.
@@ -168,6 +171,7 @@ impl Vault {
             opened: HashMap::new(),
             names,
             categories,
+            identities: HashMap::new(),
         })
     }
 
@@ -406,7 +410,14 @@ impl Vault {
     /// A custodian opens a confidential reporter's identity (audited on the server).
     pub fn identity(&mut self, id: &str) -> Result<IdentityDocument, ClientError> {
         let sealed = self.client.call(|c| c.identity_envelope(id))?;
-        self.client.open_document(&sealed)
+        let doc: IdentityDocument = self.client.open_document(&sealed)?;
+        self.identities.insert(id.to_owned(), doc.clone());
+        Ok(doc)
+    }
+
+    /// The identity of a case if this custodian opened it in this session.
+    pub fn opened_identity(&self, id: &str) -> Option<&IdentityDocument> {
+        self.identities.get(id)
     }
 
     /// The custodian's queue: pending reveal requests, each reason decrypted here.
@@ -700,6 +711,18 @@ impl Vault {
             let mut outgoing = outgoing(files, &mut readers);
             c.reply_with_files(id, text, &mut outgoing)
         })
+    }
+
+    /// A forward (disposisi), telling `progress(done, total)` as it re-seals.
+    pub fn forward_with_progress(
+        &mut self,
+        id: &str,
+        to: &str,
+        reason: &str,
+        progress: &dyn Fn(usize, usize),
+    ) -> Result<(), ClientError> {
+        self.client
+            .call(|c| c.forward_with_progress(id, to, reason, progress))
     }
 
     /// Moves the case, with a reason sealed here when one is given.
