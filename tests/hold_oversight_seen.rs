@@ -449,6 +449,23 @@ fn a_rekey_carries_the_recommendation() {
             .unwrap()
             .contains(rec_text)
     );
+    // The CLI's list takes the desk's filters.
+    let triage_file = fx.identity_path("health-triage");
+    let list = |args: &[&str]| {
+        let mut all = vec!["list"];
+        all.extend_from_slice(args);
+        let (ok, out, err) = case_cli(&base, &triage_file, &all);
+        (ok, String::from_utf8_lossy(&out).into_owned(), err)
+    };
+    let (ok, out, err) = list(&["--escalated", "--sort", "oldest", "--from", "2026-01-01"]);
+    assert!(ok && out.contains(&case_id), "{out}{err}");
+    let (ok, out, _) = list(&["--to", "2000-01-01"]);
+    assert!(ok && out.contains("no cases"), "{out}");
+    let (ok, out, _) = list(&["--tag", "tidak-ada"]);
+    assert!(ok && out.contains("no cases"), "{out}");
+    let (ok, _, err) = list(&["--sort", "sideways"]);
+    assert!(!ok && err.contains("422"), "{err}");
+
     // The CLI: the Ombudsman recommends and writes to the reporter; triage reads both.
     let omb_file = fx.identity_path("ombudsman-officer");
     let (ok, out, err) = case_cli(

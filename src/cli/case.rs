@@ -78,6 +78,21 @@ enum CaseCommand {
         /// Only cases assigned to you.
         #[arg(long)]
         mine: bool,
+        /// Only cases with this tag.
+        #[arg(long)]
+        tag: Option<String>,
+        /// Only cases received on or after this day (YYYY-MM-DD).
+        #[arg(long = "from", value_name = "DAY")]
+        received_from: Option<String>,
+        /// Only cases received on or before this day (YYYY-MM-DD).
+        #[arg(long = "to", value_name = "DAY")]
+        received_to: Option<String>,
+        /// The cases your institution forwarded to another one (state and history only).
+        #[arg(long)]
+        forwarded_away: bool,
+        /// newest (default), oldest, due or state.
+        #[arg(long)]
+        sort: Option<String>,
         #[arg(long, default_value_t = 100)]
         limit: u32,
         #[arg(long, default_value_t = 0)]
@@ -276,6 +291,11 @@ pub fn run(args: CaseArgs) -> Result<(), String> {
             overdue,
             escalated,
             mine,
+            tag,
+            received_from,
+            received_to,
+            forwarded_away,
+            sort,
             limit,
             offset,
         } => {
@@ -287,7 +307,11 @@ pub fn run(args: CaseArgs) -> Result<(), String> {
                 escalated,
                 limit,
                 offset,
-                ..Default::default()
+                tag,
+                received_from,
+                received_to,
+                forwarded_away,
+                sort,
             };
             let cases = if mine {
                 client.call(|c| c.list_assigned_to_me(&filter))
