@@ -22,13 +22,14 @@ use std::time::{Instant, SystemTime, UNIX_EPOCH};
 
 use common::webdriver::{Driver, Session};
 
-/// `dddd-dddd-dddd-dddd-dddd-dddd`.
+/// `ddddd-ddddd-ddddd-ddddd-ddddd` (the last digit a check digit).
 fn is_receipt_code(s: &str) -> bool {
     let groups: Vec<&str> = s.split('-').collect();
-    groups.len() == 6
+    groups.len() == 5
         && groups
             .iter()
-            .all(|g| g.len() == 4 && g.bytes().all(|b| b.is_ascii_digit()))
+            .all(|g| g.len() == 5 && g.bytes().all(|b| b.is_ascii_digit()))
+        && bisik::crypto::receipt::Receipt::parse(s).is_ok_and(|r| r.has_check_digit())
 }
 
 #[test]

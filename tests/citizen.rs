@@ -90,12 +90,13 @@ async fn whole_path_anonymous_and_confidential() {
     )
     .await;
     for r in [&anon_receipt, &conf_receipt] {
+        // 25 digits (the last a check digit) in five groups of five.
         let groups: Vec<&str> = r.split('-').collect();
-        assert_eq!(groups.len(), 6, "{r}");
+        assert_eq!(groups.len(), 5, "{r}");
         assert!(
             groups
                 .iter()
-                .all(|g| g.len() == 4 && g.bytes().all(|b| b.is_ascii_digit()))
+                .all(|g| g.len() == 5 && g.bytes().all(|b| b.is_ascii_digit()))
         );
     }
     assert_ne!(anon_receipt, conf_receipt);
@@ -418,18 +419,33 @@ async fn wrong_and_unknown_receipts_are_indistinguishable() {
     assert_eq!(app.config.kdf, bisik::crypto::kdf::KdfParams::default());
     let (receipt, _) = submit(&router, &[]).await;
     let digits: String = receipt.chars().filter(char::is_ascii_digit).collect();
+    // Lookup id and secret without the check digit; both codes below get a matching check
+    // digit, so they are well formed and really looked up (a typo is tests/receipt_check_digit.rs).
+    let digits = &digits[..24];
+    let with_check_digit = |code: &str| {
+        bisik::crypto::receipt::Receipt::parse(code)
+            .unwrap()
+            .with_check_digit()
+            .display()
+            .to_string()
+    };
 
     // Same lookup id, wrong secret.
-    let mut wrong = digits.clone();
+    let mut wrong = digits.to_owned();
     let last = wrong.pop().unwrap();
     wrong.push(if last == '9' {
         '0'
     } else {
         char::from(last as u8 + 1)
     });
+    let wrong = with_check_digit(&wrong);
     // A lookup id that does not exist.
     let lookup: u32 = digits[..8].parse().unwrap();
-    let unknown = format!("{:08}{}", (lookup + 1) % 100_000_000, &digits[8..]);
+    let unknown = with_check_digit(&format!(
+        "{:08}{}",
+        (lookup + 1) % 100_000_000,
+        &digits[8..]
+    ));
 
     let started = std::time::Instant::now();
     let a = send(
@@ -491,7 +507,7 @@ async fn malformed_receipts_get_a_clear_message_in_the_users_language() {
             "Kode ini terlalu pendek",
         ),
         (
-            "1234-5678-9012-3456-7890-1234-5",
+            "12345-67890-12345-67890-12345-6",
             "This code is too long",
             "Kode ini terlalu panjang",
         ),

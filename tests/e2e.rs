@@ -118,7 +118,7 @@ fn plaintext_canaries_never_reach_disk_or_logs() {
         ("canary", c.clone().into_bytes()),
         ("receipt", receipt.clone().into_bytes()),
         ("receipt digits", digits.clone().into_bytes()),
-        ("receipt secret", digits.as_bytes()[8..].to_vec()),
+        ("receipt secret", digits.as_bytes()[8..24].to_vec()),
     ];
     let scan = |when: &str| {
         let files = all_files(fx.data_dir());

@@ -86,11 +86,19 @@ fn download(base: &str, receipt: &str, seq: &str) -> Answer {
     )
 }
 
-/// The same receipt with its last digit changed (same lookup id, wrong secret), and one whose
-/// lookup id does not exist.
+/// The same receipt with its last secret digit changed (same lookup id, wrong secret), and one
+/// whose lookup id does not exist; both with a matching check digit, so they are looked up.
 fn wrong_and_unknown(receipt: &str) -> (String, String) {
     let digits: String = receipt.chars().filter(char::is_ascii_digit).collect();
-    let mut wrong = digits.clone();
+    let digits = &digits[..24];
+    let with_check_digit = |code: &str| {
+        bisik::crypto::receipt::Receipt::parse(code)
+            .unwrap()
+            .with_check_digit()
+            .display()
+            .to_string()
+    };
+    let mut wrong = digits.to_owned();
     let last = wrong.pop().unwrap();
     wrong.push(if last == '9' {
         '0'
@@ -99,7 +107,7 @@ fn wrong_and_unknown(receipt: &str) -> (String, String) {
     });
     let lookup: u32 = digits[..8].parse().unwrap();
     let unknown = format!("{:08}{}", (lookup + 1) % 100_000_000, &digits[8..]);
-    (wrong, unknown)
+    (with_check_digit(&wrong), with_check_digit(&unknown))
 }
 
 /// A PDF-like document holding a canary.
@@ -226,7 +234,7 @@ fn an_officer_answers_with_a_document_from_the_cli_and_the_citizen_downloads_it(
         for url in page.split(attr).skip(1) {
             let url = &url[..url.find('"').unwrap()];
             assert!(
-                !url.contains(&receipt) && !url.contains(&digits[8..]),
+                !url.contains(&receipt) && !url.contains(&digits[8..24]),
                 "no receipt in a URL: {url}"
             );
         }

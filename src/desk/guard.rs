@@ -15,14 +15,21 @@ use super::pages::refusal;
 /// The session cookie's name.
 pub const COOKIE: &str = "bisik_desk";
 
+/// The stylesheet, under its content-hashed URL or the old one.
+fn is_stylesheet(path: &str) -> bool {
+    let css = &*crate::web::assets::DESK_STYLE;
+    path == css.href() || path == css.legacy_path()
+}
+
 /// Paths that need no session: the launch URL and the stylesheet.
 fn is_public(path: &str) -> bool {
-    path == "/open" || path == "/static/desk.css"
+    path == "/open" || is_stylesheet(path)
 }
 
 /// Paths that work while the desk is locked.
 fn works_locked(path: &str) -> bool {
-    matches!(path, "/locked" | "/unlock" | "/open" | "/static/desk.css")
+    matches!(path, "/locked" | "/unlock" | "/open")
+        || is_stylesheet(path)
         || path.starts_with("/lang/")
 }
 

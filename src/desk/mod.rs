@@ -35,6 +35,7 @@ use axum::Router;
 use axum::routing::{get, post};
 
 use crate::crypto::token;
+use crate::web::assets::{self, DESK_STYLE};
 use crate::web::i18n::Lang;
 
 use vault::Vault;
@@ -319,7 +320,11 @@ pub fn router(desk: Arc<Desk>) -> Router {
         .route("/locked", get(pages::locked))
         .route("/unlock", post(pages::unlock))
         .route("/lang/{code}", get(pages::set_lang))
-        .route("/static/desk.css", get(pages::stylesheet))
+        .route(
+            DESK_STYLE.href(),
+            get(assets::desk_style).layer(assets::compression()),
+        )
+        .route(DESK_STYLE.legacy_path(), get(assets::desk_style_legacy))
         .fallback(pages::not_found)
         .with_state(desk.clone())
         .layer(axum::middleware::from_fn_with_state(desk, guard::guard))

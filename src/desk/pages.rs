@@ -232,14 +232,6 @@ pub async fn unlock(State(desk): State<Arc<Desk>>, Form(f): Form<UnlockForm>) ->
     }
 }
 
-pub async fn stylesheet() -> Response {
-    (
-        [(header::CONTENT_TYPE, "text/css; charset=utf-8")],
-        include_str!("../../static/desk.css"),
-    )
-        .into_response()
-}
-
 pub async fn not_found(State(desk): State<Arc<Desk>>) -> Response {
     refusal(&desk, StatusCode::NOT_FOUND, |t| t.err_not_found)
 }

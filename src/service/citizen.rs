@@ -21,7 +21,7 @@ use crate::store::{CaseSummary, NewAttachment, NewCase, ReceiptRecord, Resealed,
 use super::App;
 
 mod reply_files;
-pub use reply_files::{Download, FileDownload, ReporterFile, open_message_file};
+pub use reply_files::{Download, FileDownload, OwnFile, ReporterFile, open_message_file};
 
 /// A committed report and the receipt that opens it. The receipt exists only in this value.
 #[derive(Debug)]
@@ -197,6 +197,8 @@ pub struct ReporterEvent {
 /// A request to reveal the reporter's identity, as the reporter sees it.
 pub struct ReporterReveal {
     pub requested_on: time::Date,
+    /// The institution of the officer who asked.
+    pub institution: String,
     pub status: String,
     pub decided_on: Option<time::Date>,
     pub available_on: Option<time::Date>,
@@ -218,6 +220,10 @@ pub struct ReporterView {
     pub messages: Vec<ReporterMessage>,
     /// Documents officers sent with their messages (each names its message).
     pub files: Vec<ReporterFile>,
+    /// The files the citizen sent, with the report or later.
+    pub own_files: Vec<OwnFile>,
+    /// Which institution's custodians hold a confidential identity.
+    pub identity_holder: Option<String>,
     /// How many items did not open with the reporter's key.
     pub unreadable: usize,
     /// After an escalation: items that could not be re-sealed for the oversight body.
@@ -353,6 +359,7 @@ async fn view(app: &App, case_id: &str, identity: &x25519::Identity) -> Result<R
         .iter()
         .map(|r| ReporterReveal {
             requested_on: r.requested_on,
+            institution: r.institution.clone(),
             status: r.status.clone(),
             decided_on: r.decided_on,
             available_on: r.available_on,
@@ -364,6 +371,12 @@ async fn view(app: &App, case_id: &str, identity: &x25519::Identity) -> Result<R
         })
         .collect();
     let files = reply_files::for_reporter(app, case_id, identity, &mut unreadable).await?;
+    let own_files = reply_files::own_for_reporter(app, case_id, identity, &mut unreadable).await?;
+    let identity_holder = if record.identity.is_some() {
+        app.store.identity_holder(case_id).await?
+    } else {
+        None
+    };
     // Flagging is best effort: the page is shown whatever happens to the flag.
     let _ = app
         .store
@@ -378,6 +391,8 @@ async fn view(app: &App, case_id: &str, identity: &x25519::Identity) -> Result<R
         identity_unreadable,
         messages,
         files,
+        own_files,
+        identity_holder,
         unreadable: unreadable.len(),
         not_escalated: 0,
     })
@@ -570,14 +585,22 @@ pub async fn escalate(app: &App, receipt: &Receipt) -> Result<Option<ReporterVie
     Ok(Some(v))
 }
 
-/// Who files added from the status page are sealed to: the case's readers now and the reporter.
-/// `None` for a receipt that opens nothing (same work as a status check).
+/// Where files added from the status page go: the case, who they are sealed to (its readers
+/// now and the reporter), and the reporter's key (to show the status page afterwards without a
+/// second key derivation).
+pub struct UploadTarget {
+    pub case_id: String,
+    pub recipients: Vec<age::x25519::Recipient>,
+    identity: x25519::Identity,
+}
+
+crate::redacted_debug!(UploadTarget);
+
+/// The [`UploadTarget`] of a receipt. `None` for a receipt that opens nothing (same work as a
+/// status check).
 #[instrument(skip_all)]
-pub async fn upload_target(
-    app: &App,
-    receipt: &Receipt,
-) -> Result<Option<(String, Vec<age::x25519::Recipient>)>> {
-    let Some((record, _identity)) = verify(app, receipt).await? else {
+pub async fn upload_target(app: &App, receipt: &Receipt) -> Result<Option<UploadTarget>> {
+    let Some((record, identity)) = verify(app, receipt).await? else {
         return Ok(None);
     };
     let (summary, reporter) = app
@@ -589,14 +612,23 @@ pub async fn upload_target(
         return Err(Error::Invalid("the case is closed".into()));
     }
     let recipients = with_reporter(app.case_readers(&summary).await?, &reporter)?;
-    Ok(Some((record.case_id, recipients)))
+    Ok(Some(UploadTarget {
+        case_id: record.case_id,
+        recipients,
+        identity,
+    }))
 }
 
 /// Commits files already sealed into the blob folder to the case.
 #[instrument(skip_all)]
-pub async fn add_files(app: &App, case_id: &str, files: &[NewAttachment]) -> Result<()> {
+/// Returns the case as the status page shows it, the new files listed.
+pub async fn add_files(
+    app: &App,
+    target: &UploadTarget,
+    files: &[NewAttachment],
+) -> Result<ReporterView> {
     app.store
-        .add_attachments(case_id, app.clock.today(), files)
+        .add_attachments(&target.case_id, app.clock.today(), files)
         .await?;
-    Ok(())
+    view(app, &target.case_id, &target.identity).await
 }

@@ -30,6 +30,10 @@ pub struct KdfPool {
     /// The most each parameter may be, for new cases (staff intake) and for stored ones: a
     /// stored value above it is never run, whoever planted it.
     max: KdfParams,
+    /// How many derivations this pool has started since the process began. Only a count,
+    /// nothing about whose: it lets tests (and an operator) see that a path did or did not
+    /// pay for a key derivation.
+    started: Arc<std::sync::atomic::AtomicU64>,
 }
 
 impl KdfPool {
@@ -49,6 +53,7 @@ impl KdfPool {
             waiting_submissions: Arc::default(),
             max_waiting_submissions: max_waiting_submissions.max(1),
             max: params,
+            started: Arc::default(),
         }
     }
 
@@ -75,6 +80,11 @@ impl KdfPool {
     /// Derivations running now plus free permits: used by tests and shutdown.
     pub fn available_permits(&self) -> usize {
         self.permits.available_permits()
+    }
+
+    /// How many derivations this pool has started (run, or running now) since it was made.
+    pub fn derivations_started(&self) -> u64 {
+        self.started.load(std::sync::atomic::Ordering::SeqCst)
     }
 
     /// At shutdown: every derivation still waiting for a core is answered "busy" at once, so
@@ -140,6 +150,8 @@ impl KdfPool {
             .acquire_owned()
             .await
             .map_err(|_| Error::Busy)?;
+        self.started
+            .fetch_add(1, std::sync::atomic::Ordering::SeqCst);
         tokio::task::spawn_blocking(move || {
             let result = kdf::derive_reporter_identity(&secret, &salt, &params);
             drop(permit);

@@ -36,7 +36,7 @@ mod stats;
 mod status;
 pub use download::status_file;
 pub use stats::{stats, stats_csv, stats_json};
-pub(in crate::web) use status::receipt_from_hidden_field;
+pub(in crate::web) use status::{Notice, receipt_from_hidden_field, status_page};
 pub use status::{status_check, status_escalate, status_reply};
 
 pub async fn index(lang: Lang) -> Response {
@@ -52,14 +52,6 @@ pub async fn index(lang: Lang) -> Response {
 
 pub async fn healthz() -> &'static str {
     "ok"
-}
-
-pub async fn stylesheet() -> Response {
-    (
-        [(header::CONTENT_TYPE, "text/css; charset=utf-8")],
-        include_str!("../../static/style.css"),
-    )
-        .into_response()
 }
 
 pub async fn not_found(lang: Lang) -> Response {
@@ -397,6 +389,8 @@ fn receipt_problem(t: &'static Texts, e: ReceiptError) -> &'static str {
         ReceiptError::InvalidCharacter => t.receipt_bad_char,
         ReceiptError::TooShort => t.receipt_too_short,
         ReceiptError::TooLong => t.receipt_too_long,
+        // Decided from the typed digits alone, before any lookup or key derivation.
+        ReceiptError::Mistyped => t.receipt_mistyped,
     }
 }
 

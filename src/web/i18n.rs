@@ -200,6 +200,15 @@ pub struct Texts {
     pub your_report: &'static str,
     pub your_identity: &'static str,
     pub your_identity_explain: &'static str,
+    /// "Held by the identity custodians of {institution}."
+    pub identity_held_by: &'static str,
+    pub identity_not_revealed: &'static str,
+    /// "Revealed to an officer of {institution} on {day}."
+    pub identity_revealed_to: &'static str,
+    pub own_files_title: &'static str,
+    pub own_files_scrubbed: &'static str,
+    pub own_files_as_sent: &'static str,
+    pub own_files_added: &'static str,
     pub messages_title: &'static str,
     pub no_messages: &'static str,
     pub you: &'static str,
@@ -283,6 +292,9 @@ pub struct Texts {
     pub stats_dimensions: [&'static str; 5],
     /// web, phone, post, complaint_box, counter, fax, sms, email
     pub channels: [&'static str; 8],
+    /// A 25-digit receipt whose check digit does not match: answered without looking anything
+    /// up, so it must not hint whether a report exists.
+    pub receipt_mistyped: &'static str,
 }
 
 impl Texts {
@@ -406,7 +418,7 @@ pub static ID: Texts = Texts {
     keep_metadata_label: "Simpan foto apa adanya (jangan hapus data tersembunyi)",
     cannot_attach: "Berkas tidak dapat ditambahkan ke laporan yang sudah selesai.",
     no_files_chosen: "Tidak ada berkas yang dipilih.",
-    files_added: "Berkas Anda telah dienkripsi dan tersimpan pada laporan Anda. Buka status lagi dengan kode tanda terima untuk melanjutkan.",
+    files_added: "Berkas Anda telah dienkripsi dan tersimpan pada laporan Anda.",
     add_files_title: "Tambahkan berkas bukti",
     add_files_submit: "Kirim berkas",
     concerns_label: "Orang atau unit yang dilaporkan",
@@ -430,15 +442,15 @@ pub static ID: Texts = Texts {
     receipt_next: "Gunakan kode ini di halaman Cek status untuk melihat tanggapan dan membalas.",
 
     status_title: "Cek status laporan",
-    status_intro: "Masukkan kode tanda terima 24 angka. Spasi dan tanda hubung boleh dipakai.",
+    status_intro: "Masukkan kode tanda terima 25 angka (kode lama: 24 angka). Spasi dan tanda hubung boleh dipakai.",
     receipt_label: "Kode tanda terima",
-    receipt_hint: "Contoh: 1234-5678-9012-3456-7890-1234",
+    receipt_hint: "Contoh: 12345-67890-12345-67890-12346",
     status_submit: "Buka laporan",
     status_not_found: "Kode ini tidak membuka laporan apa pun. Periksa kembali setiap angka.",
     receipt_empty: "Masukkan kode tanda terima Anda.",
     receipt_bad_char: "Kode tanda terima hanya berisi angka (spasi dan tanda hubung boleh).",
-    receipt_too_short: "Kode ini terlalu pendek: kode tanda terima terdiri dari 24 angka.",
-    receipt_too_long: "Kode ini terlalu panjang: kode tanda terima terdiri dari 24 angka.",
+    receipt_too_short: "Kode ini terlalu pendek: kode tanda terima terdiri dari 25 angka (kode lama: 24 angka).",
+    receipt_too_long: "Kode ini terlalu panjang: kode tanda terima terdiri dari 25 angka (kode lama: 24 angka).",
     case_number: "Nomor laporan",
     current_state: "Status saat ini",
     history_title: "Riwayat",
@@ -448,6 +460,13 @@ pub static ID: Texts = Texts {
     your_report: "Laporan Anda",
     your_identity: "Identitas Anda (disegel)",
     your_identity_explain: "Hanya petugas penjaga identitas di instansi tujuan yang dapat membuka ini.",
+    identity_held_by: "Disimpan tersegel oleh petugas penjaga identitas {institution}.",
+    identity_not_revealed: "Belum pernah dibuka untuk siapa pun.",
+    identity_revealed_to: "Dibuka untuk seorang petugas {institution} pada {day}.",
+    own_files_title: "Berkas yang Anda kirim",
+    own_files_scrubbed: "metadata foto dihapus",
+    own_files_as_sent: "disimpan apa adanya",
+    own_files_added: "dikirim",
     messages_title: "Percakapan",
     no_messages: "Belum ada pesan.",
     you: "Anda",
@@ -565,6 +584,7 @@ pub static ID: Texts = Texts {
         "SMS",
         "E-mail",
     ],
+    receipt_mistyped: "Kode ini ada salah ketik: satu angka keliru atau dua angka tertukar. Periksa lagi kode di kertas Anda dan ketik ulang.",
 };
 
 pub static EN: Texts = Texts {
@@ -625,7 +645,7 @@ pub static EN: Texts = Texts {
     keep_metadata_label: "Keep photos exactly as they are (do not remove hidden data)",
     cannot_attach: "Files cannot be added to a finished report.",
     no_files_chosen: "No file was chosen.",
-    files_added: "Your files are encrypted and saved with your report. Open the status again with your receipt code to continue.",
+    files_added: "Your files are encrypted and saved with your report.",
     add_files_title: "Add evidence files",
     add_files_submit: "Send files",
     concerns_label: "People or units the report concerns",
@@ -649,15 +669,15 @@ pub static EN: Texts = Texts {
     receipt_next: "Use this code on the Check status page to see answers and to reply.",
 
     status_title: "Check a report's status",
-    status_intro: "Enter your 24-digit receipt code. Spaces and dashes are fine.",
+    status_intro: "Enter your 25-digit receipt code (older codes: 24 digits). Spaces and dashes are fine.",
     receipt_label: "Receipt code",
-    receipt_hint: "Example: 1234-5678-9012-3456-7890-1234",
+    receipt_hint: "Example: 12345-67890-12345-67890-12346",
     status_submit: "Open report",
     status_not_found: "This code does not open any report. Please check every digit.",
     receipt_empty: "Please enter your receipt code.",
     receipt_bad_char: "A receipt code contains only digits (spaces and dashes are fine).",
-    receipt_too_short: "This code is too short: a receipt code has 24 digits.",
-    receipt_too_long: "This code is too long: a receipt code has 24 digits.",
+    receipt_too_short: "This code is too short: a receipt code has 25 digits (older codes: 24).",
+    receipt_too_long: "This code is too long: a receipt code has 25 digits (older codes: 24).",
     case_number: "Case number",
     current_state: "Current status",
     history_title: "History",
@@ -667,6 +687,13 @@ pub static EN: Texts = Texts {
     your_report: "Your report",
     your_identity: "Your identity (sealed)",
     your_identity_explain: "Only the identity custodians of the receiving institution can open this.",
+    identity_held_by: "Kept sealed by the identity custodians of {institution}.",
+    identity_not_revealed: "It has not been revealed to anyone.",
+    identity_revealed_to: "Revealed to an officer of {institution} on {day}.",
+    own_files_title: "Files you sent",
+    own_files_scrubbed: "photo metadata removed",
+    own_files_as_sent: "kept as sent",
+    own_files_added: "sent",
     messages_title: "Conversation",
     no_messages: "No messages yet.",
     you: "You",
@@ -784,6 +811,7 @@ pub static EN: Texts = Texts {
         "SMS",
         "E-mail",
     ],
+    receipt_mistyped: "This code has a typing mistake: a digit is wrong or two digits are swapped. Check the code on your paper and type it again.",
 };
 
 #[cfg(test)]

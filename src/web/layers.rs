@@ -51,12 +51,38 @@ pub fn security_headers() -> Vec<(HeaderName, HeaderValue)> {
     ]
 }
 
-/// Applies [`security_headers`] to a router.
+/// Marks a successful response whose bytes never change under its URL (a static asset named
+/// by its content hash, `web::assets`): the only responses browsers may keep.
+#[derive(Debug, Clone, Copy)]
+pub struct Immutable;
+
+/// `Cache-Control` of an [`Immutable`] response.
+pub const IMMUTABLE_CACHE: &str = "public, max-age=31536000, immutable";
+
+/// Applies [`security_headers`] to a router. `Cache-Control` and `Pragma` are `no-store` /
+/// `no-cache` on every response except a successful one marked [`Immutable`], which gets
+/// [`IMMUTABLE_CACHE`] and no `Pragma`.
 pub fn with_security_headers<S: Clone + Send + Sync + 'static>(
     mut router: axum::Router<S>,
 ) -> axum::Router<S> {
     for (name, value) in security_headers() {
-        router = router.layer(SetResponseHeaderLayer::overriding(name, value));
+        if name == header::CACHE_CONTROL || name == header::PRAGMA {
+            let cache_control = name == header::CACHE_CONTROL;
+            router = router.layer(SetResponseHeaderLayer::overriding(
+                name,
+                move |res: &Response| {
+                    let immutable =
+                        res.status().is_success() && res.extensions().get::<Immutable>().is_some();
+                    match (immutable, cache_control) {
+                        (false, _) => Some(value.clone()),
+                        (true, true) => Some(HeaderValue::from_static(IMMUTABLE_CACHE)),
+                        (true, false) => None,
+                    }
+                },
+            ));
+        } else {
+            router = router.layer(SetResponseHeaderLayer::overriding(name, value));
+        }
     }
     router
 }

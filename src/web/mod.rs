@@ -5,6 +5,7 @@
 //! CSRF rejection or an oversized body, carries the headers and a readable message.
 
 pub mod api;
+pub mod assets;
 pub mod citizen;
 pub mod error;
 pub mod i18n;
@@ -251,7 +252,11 @@ pub fn router(app: Arc<App>) -> Result<Router, ConfigError> {
         .route("/stats.json", get(citizen::stats_json))
         .route("/stats.csv", get(citizen::stats_csv))
         .route("/healthz", get(citizen::healthz))
-        .route("/static/style.css", get(citizen::stylesheet))
+        .route(
+            assets::STYLE.href(),
+            get(assets::style).layer(assets::compression()),
+        )
+        .route(assets::STYLE.legacy_path(), get(assets::style_legacy))
         .nest("/api/v1", api)
         .fallback(citizen::not_found)
         .with_state(state)

@@ -187,6 +187,8 @@ pub struct StatusPage<'a> {
     pub lang: Lang,
     pub switch_href: String,
     pub notice: Option<&'static str>,
+    /// Something the citizen asked for that was refused (shown as an error, not a success).
+    pub refusal: Option<&'static str>,
     /// A warning shown above the case (items that did not open, an escalation that could not
     /// carry everything).
     pub warning: Option<String>,
@@ -208,13 +210,26 @@ pub struct StatusPage<'a> {
     pub location: Option<&'a str>,
     pub privacy: &'static str,
     pub identity: Option<(&'a str, Option<&'a str>)>,
+    /// Who holds the identity and whether it was revealed, truthfully.
+    pub identity_explain: String,
     pub reveals: Vec<RevealRow<'a>>,
+    /// The citizen's own files: (name, size, "photo metadata removed" or not, day added).
+    pub own_files: Vec<OwnFileRow<'a>>,
     pub messages: Vec<MessageRow<'a>>,
     pub receipt: &'a str,
     pub nonce: String,
     pub limits: TextLimits,
     pub reply_error: Option<String>,
     pub reply_typed: &'a str,
+}
+
+/// One of the citizen's own files on the status page.
+pub struct OwnFileRow<'a> {
+    /// `None` when the reporter's key does not open its manifest.
+    pub name: Option<&'a str>,
+    pub size: String,
+    pub scrubbed: bool,
+    pub added_on: String,
 }
 
 #[derive(Template)]

@@ -349,7 +349,9 @@ pub async fn status_attach(
     let mut text = TextBudget::new(&app, 4096);
     let mut receipt_text = Zeroizing::new(String::new());
     let mut keep_original = false;
-    let mut target: Option<(String, Vec<age::x25519::Recipient>)> = None;
+    let mut target: Option<svc::UploadTarget> = None;
+    // Kept for the status page the upload ends on (never logged, never in a URL).
+    let mut opened_with: Option<crate::crypto::receipt::Receipt> = None;
     let mut stored: Vec<NewAttachment> = Vec::new();
     let mut problem: Option<(StatusCode, &'static str)> = None;
     let mut total: u64 = 0;
@@ -424,7 +426,10 @@ pub async fn status_attach(
                 d.lengthen();
             }
             match svc::upload_target(&app, &receipt).await {
-                Ok(Some(tg)) => target = Some(tg),
+                Ok(Some(tg)) => {
+                    target = Some(tg);
+                    opened_with = Some(receipt);
+                }
                 Ok(None) => {
                     // A code that opens nothing (the form carries one that opened a case a
                     // moment ago): answered at once, the rest of the upload is not read.
@@ -437,7 +442,7 @@ pub async fn status_attach(
                 }
             }
         }
-        let Some((_, recipients)) = target.as_ref() else {
+        let Some(recipients) = target.as_ref().map(|t| &t.recipients) else {
             continue;
         };
         let file = NewFile {
@@ -463,15 +468,26 @@ pub async fn status_attach(
         discard(&app, &stored).await;
         return super::pages::error_page(status, lang, message);
     }
-    let Some((case_id, _)) = target else {
+    let (Some(target), Some(receipt)) = (target, opened_with) else {
         return super::pages::error_page(StatusCode::UNPROCESSABLE_ENTITY, lang, t.no_files_chosen);
     };
-    if let Err(e) = svc::add_files(&app, &case_id, &stored).await {
-        app.incidents.record(e.kind());
-        discard(&app, &stored).await;
-        return super::pages::error_page(StatusCode::SERVICE_UNAVAILABLE, lang, t.err_internal);
+    match svc::add_files(&app, &target, &stored).await {
+        // The status page itself, the new files listed: the code need not be typed again.
+        Ok(view) => super::citizen::status_page(
+            &state,
+            lang,
+            &view,
+            &receipt,
+            Some(super::citizen::Notice::Done(t.files_added)),
+            None,
+            "",
+        ),
+        Err(e) => {
+            app.incidents.record(e.kind());
+            discard(&app, &stored).await;
+            super::pages::error_page(StatusCode::SERVICE_UNAVAILABLE, lang, t.err_internal)
+        }
     }
-    super::pages::notice_page(lang, t.files_added)
 }
 
 type Problem = fn(&'static super::i18n::Texts) -> (StatusCode, &'static str);

@@ -55,6 +55,47 @@ pub(super) async fn for_reporter(
     Ok(out)
 }
 
+/// A file the citizen sent (with the report or later), as the reporter's key opens it.
+pub struct OwnFile {
+    /// `None` when the reporter's key does not open its manifest.
+    pub manifest: Option<FileManifest>,
+    pub added_on: time::Date,
+}
+
+crate::redacted_debug!(OwnFile);
+
+/// The citizen's own files (every file of the case not sent with an officer's message), their
+/// manifests opened with the reporter's key; those that do not open are flagged like the rest.
+pub(super) async fn own_for_reporter(
+    app: &App,
+    case_id: &str,
+    identity: &x25519::Identity,
+    unreadable: &mut Vec<(&'static str, i64)>,
+) -> Result<Vec<OwnFile>> {
+    let officers: Vec<i64> = app
+        .store
+        .message_files(case_id)
+        .await?
+        .iter()
+        .map(|l| l.attachment_seq)
+        .collect();
+    let mut out = Vec::new();
+    for a in app.store.attachments(case_id).await? {
+        if officers.contains(&a.seq) {
+            continue;
+        }
+        let manifest = open_doc::<FileManifest>(identity, &a.manifest);
+        if manifest.is_none() {
+            unreadable.push(("file", a.seq));
+        }
+        out.push(OwnFile {
+            manifest,
+            added_on: a.added_on,
+        });
+    }
+    Ok(out)
+}
+
 /// A document being decrypted for the reporter: its name as the officer gave it (the caller
 /// makes it safe), and the plaintext as it streams (an error ends it early).
 pub struct FileDownload {

@@ -49,7 +49,7 @@ fn shown_name(raw: &str, seq: i64) -> String {
     crate::client::files::safe_name(raw, &format!("dokumen-{seq}"))
 }
 
-fn human_size(n: u64) -> String {
+pub(super) fn human_size(n: u64) -> String {
     match n {
         n if n >= 1024 * 1024 => format!("{:.1} MiB", n as f64 / (1024.0 * 1024.0)),
         n if n >= 1024 => format!("{:.0} KiB", n as f64 / 1024.0),

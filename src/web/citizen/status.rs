@@ -122,9 +122,15 @@ pub async fn status_reply(
             .map(|v| v.map(|v| (v, Some(t.problem(p))))),
     };
     match result {
-        Ok(Some((view, None))) => {
-            status_page(&state, lang, &view, &receipt, Some(t.reply_saved), None, "")
-        }
+        Ok(Some((view, None))) => status_page(
+            &state,
+            lang,
+            &view,
+            &receipt,
+            Some(Notice::Done(t.reply_saved)),
+            None,
+            "",
+        ),
         Ok(Some((view, Some(problem)))) => status_page(
             &state,
             lang,
@@ -172,7 +178,7 @@ pub async fn status_escalate(
             lang,
             &view,
             &receipt,
-            Some(t.escalated_notice),
+            Some(Notice::Done(t.escalated_notice)),
             None,
             "",
         ),
@@ -183,7 +189,7 @@ pub async fn status_escalate(
                 lang,
                 &view,
                 &receipt,
-                Some(t.cannot_escalate),
+                Some(Notice::Refused(t.cannot_escalate)),
                 None,
                 "",
             ),
@@ -233,16 +239,62 @@ fn actor_label(state: &AppState, lang: Lang, actor: &Actor) -> String {
     }
 }
 
-fn status_page(
+/// What the status page says first: a request done, or refused.
+#[derive(Debug, Clone, Copy)]
+pub(in crate::web) enum Notice {
+    Done(&'static str),
+    Refused(&'static str),
+}
+
+/// Who holds a confidential identity and whether it was revealed, in the citizen's words.
+fn identity_explain(state: &AppState, lang: Lang, view: &ReporterView) -> String {
+    let t = lang.texts();
+    let name = |slug: &str| {
+        state
+            .app
+            .directory
+            .get(slug)
+            .map_or_else(|| slug.to_owned(), |i| i.name(lang.is_en()).to_owned())
+    };
+    let holder = view
+        .identity_holder
+        .as_deref()
+        .map_or_else(|| name(&view.summary.institution), name);
+    let mut out = t.identity_held_by.replace("{institution}", &holder);
+    let revealed: Vec<String> = view
+        .reveals
+        .iter()
+        .filter(|r| r.status == "approved")
+        .map(|r| {
+            t.identity_revealed_to
+                .replace("{institution}", &name(&r.institution))
+                .replace("{day}", &r.decided_on.map(day_string).unwrap_or_default())
+        })
+        .collect();
+    out.push(' ');
+    if revealed.is_empty() {
+        out.push_str(t.identity_not_revealed);
+    } else {
+        out.push_str(&revealed.join(" "));
+    }
+    out
+}
+
+pub(in crate::web) fn status_page(
     state: &AppState,
     lang: Lang,
     view: &ReporterView,
     receipt: &Receipt,
-    notice: Option<&'static str>,
+    notice: Option<Notice>,
     reply_error: Option<String>,
     reply_typed: &str,
 ) -> Response {
     let t = lang.texts();
+    let (notice, refusal) = match notice {
+        Some(Notice::Done(n)) => (Some(n), None),
+        Some(Notice::Refused(n)) => (None, Some(n)),
+        None => (None, None),
+    };
     let app = &state.app;
     let institution = app
         .directory
@@ -330,6 +382,22 @@ fn status_page(
                 Some(n) if n == t.escalated_notice && view.not_escalated > 0 => None,
                 other => other,
             },
+            refusal,
+            identity_explain: identity_explain(state, lang, view),
+            own_files: view
+                .own_files
+                .iter()
+                .map(|f| crate::web::pages::OwnFileRow {
+                    name: f.manifest.as_ref().map(|m| m.name.as_str()),
+                    size: f
+                        .manifest
+                        .as_ref()
+                        .map(|m| super::download::human_size(m.size))
+                        .unwrap_or_default(),
+                    scrubbed: f.manifest.as_ref().is_some_and(|m| m.scrubbed),
+                    added_on: day_string(f.added_on),
+                })
+                .collect(),
             warning: if view.not_escalated > 0 {
                 Some(
                     t.not_escalated_notice
