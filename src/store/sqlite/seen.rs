@@ -13,31 +13,17 @@ use super::SqliteStore;
 use crate::domain::case::Unseen;
 use crate::store::StoreError;
 
-/// The activity count of a case, from primary-key seeks only. Binds, in order: case id, case
-/// id, case id, the member's institution if they read its notes (else NULL), case id, case id.
+/// The activity count of the case row `c`, from primary-key seeks only. One bind: the
+/// member's institution if they read its notes (else NULL).
 macro_rules! activity {
     () => {
-        "(COALESCE((SELECT MAX(seq) FROM events WHERE case_id = ?), 0) \
-         + COALESCE((SELECT MAX(seq) FROM messages WHERE case_id = ?), 0) \
-         + CASE WHEN (SELECT institution FROM cases WHERE id = ?) = ? \
-             THEN COALESCE((SELECT MAX(seq) FROM notes WHERE case_id = ?), 0) \
-             ELSE (SELECT COUNT(*) FROM notes WHERE case_id = ? AND kind = 'recommendation') \
+        "(COALESCE((SELECT MAX(seq) FROM events WHERE case_id = c.id), 0) \
+         + COALESCE((SELECT MAX(seq) FROM messages WHERE case_id = c.id), 0) \
+         + CASE WHEN c.institution = ? \
+             THEN COALESCE((SELECT MAX(seq) FROM notes WHERE case_id = c.id), 0) \
+             ELSE (SELECT COUNT(*) FROM notes WHERE case_id = c.id AND kind = 'recommendation') \
            END)"
     };
-}
-
-/// Binds the activity count's parameters.
-fn bind_activity<'q>(
-    q: sqlx::query::Query<'q, sqlx::Sqlite, sqlx::sqlite::SqliteArguments>,
-    case_id: &'q str,
-    notes_of: Option<&'q str>,
-) -> sqlx::query::Query<'q, sqlx::Sqlite, sqlx::sqlite::SqliteArguments> {
-    q.bind(case_id)
-        .bind(case_id)
-        .bind(case_id)
-        .bind(notes_of)
-        .bind(case_id)
-        .bind(case_id)
 }
 
 impl SqliteStore {
@@ -50,18 +36,17 @@ impl SqliteStore {
         notes_of: Option<&str>,
         case_id: &str,
     ) -> Result<(), StoreError> {
-        let q = sqlx::query(concat!(
-            "INSERT INTO seen_marks (member, case_id, mark) \
-             SELECT ?, id, ",
+        sqlx::query(concat!(
+            "INSERT INTO seen_marks (member, case_id, mark) SELECT ?, c.id, ",
             activity!(),
-            " FROM cases WHERE id = ? \
+            " FROM cases c WHERE c.id = ? \
              ON CONFLICT (member, case_id) DO UPDATE SET mark = excluded.mark"
         ))
-        .bind(member);
-        bind_activity(q, case_id, notes_of)
-            .bind(case_id)
-            .execute(&self.pool)
-            .await?;
+        .bind(member)
+        .bind(notes_of)
+        .bind(case_id)
+        .execute(&self.pool)
+        .await?;
         Ok(())
     }
 
@@ -78,29 +63,39 @@ impl SqliteStore {
         if ids.is_empty() {
             return Ok(out);
         }
-        let mut tx = self.pool.begin().await?;
+        // One query, primary-key lookups of the cases asked for.
+        let mut q = sqlx::QueryBuilder::<sqlx::Sqlite>::new(
+            "SELECT c.id AS id, (SELECT mark FROM seen_marks WHERE member = ",
+        );
+        q.push_bind(member);
+        q.push(" AND case_id = c.id) AS mark, ");
+        // The expression's one placeholder, bound in place.
+        let (before, after) = activity!()
+            .split_once('?')
+            .ok_or_else(|| StoreError::Corrupt("activity expression".into()))?;
+        q.push(before);
+        q.push_bind(notes_of);
+        q.push(after);
+        q.push(" AS activity FROM cases c WHERE c.id IN (");
+        let mut list = q.separated(", ");
         for id in ids {
-            let q = sqlx::query(concat!(
-                "SELECT (SELECT mark FROM seen_marks WHERE member = ? AND case_id = ?) AS mark, ",
-                activity!(),
-                " AS activity"
-            ))
-            .bind(member)
-            .bind(id);
-            let row = bind_activity(q, id, notes_of).fetch_one(&mut *tx).await?;
+            list.push_bind(id);
+        }
+        q.push(")");
+        for row in q.build().fetch_all(&self.pool).await? {
+            let id: String = row.try_get("id")?;
             let mark: Option<i64> = row.try_get("mark")?;
             let activity: i64 = row.try_get("activity")?;
             match mark {
                 None => {
-                    out.insert(id.clone(), Unseen::New);
+                    out.insert(id, Unseen::New);
                 }
                 Some(m) if m < activity => {
-                    out.insert(id.clone(), Unseen::Updated);
+                    out.insert(id, Unseen::Updated);
                 }
                 Some(_) => {}
             }
         }
-        tx.commit().await?;
         Ok(out)
     }
 }
