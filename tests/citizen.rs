@@ -917,11 +917,39 @@ async fn stats_hide_small_numbers_in_html_json_and_csv() {
         .iter()
         .find(|g| g["dimension"] == "institution")
         .unwrap();
+    // Schema in docs/stats.md: numbers or null, a separate `suppressed` flag, names.
+    let cells: Vec<_> = inst["rows"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|r| {
+            (
+                r["slug"].clone(),
+                r["cases"].clone(),
+                r["suppressed"].clone(),
+            )
+        })
+        .collect();
     assert_eq!(
-        inst["rows"],
-        serde_json::json!([["health", 6], ["transport", "<5"]])
+        cells,
+        [
+            (
+                serde_json::json!("health"),
+                serde_json::json!(6),
+                serde_json::json!(false)
+            ),
+            (
+                serde_json::json!("transport"),
+                serde_json::Value::Null,
+                serde_json::json!(true)
+            )
+        ]
     );
-    assert!(!json.text().contains(",2]"));
+    assert_eq!(
+        inst["rows"][0]["name_en"],
+        "Example City Health Office (demo)"
+    );
+    assert!(!json.text().contains(":2,") && !json.text().contains("<5"));
 
     let csv = send(&router, get("/stats.csv")).await;
     assert!(
@@ -933,11 +961,16 @@ async fn stats_hide_small_numbers_in_html_json_and_csv() {
             .starts_with("text/csv")
     );
     let csv = csv.text();
-    assert!(csv.starts_with("dimension,value,count\n"));
-    assert!(csv.contains("institution,health,6\n") && csv.contains("institution,transport,<5\n"));
-    assert!(csv.contains("kind,aspiration,<5\n"));
-    assert!(!csv.lines().any(|l| l.ends_with(",2")));
-    assert!(csv.contains("answered_on_time,percent,<5"));
+    assert!(csv.starts_with("section,slug,name_id,name_en,value,suppressed\n"));
+    assert!(
+        csv.contains(
+            "institution,health,Dinas Kesehatan Kota Contoh (demo),Example City Health Office (demo),6,false\n"
+        ) && csv.contains(",,true\n")
+    );
+    assert!(csv.contains("\nkind,aspiration,Aspirasi,Aspiration,,true\n"));
+    assert!(!csv.lines().any(|l| l.contains(",2,") || l.contains("<5")));
+    // Nothing answered yet: no share to hide.
+    assert!(csv.contains("\nanswered_on_time_percent,all,,,,false\n"));
 }
 
 #[tokio::test]

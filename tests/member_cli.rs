@@ -168,8 +168,21 @@ fn two_officers_work_a_case_to_the_end_with_the_cli() {
     assert_eq!(element_text(&page, "state").unwrap(), "Answered");
     assert!(page.contains("The operator has been fined"));
 
-    // The citizen is not satisfied: the case reopens.
-    citizen_reply(&base, &receipt, "Monday came and went; still no bus.");
+    // The citizen says the answer did not resolve it (a plain message would stay a message):
+    // the case reopens.
+    let page = status(&base, &receipt);
+    let nonce = input_value(&page, "nonce").unwrap();
+    post(
+        &base,
+        "/status/verdict?lang=en",
+        &[
+            ("receipt", &receipt),
+            ("nonce", &nonce),
+            ("verdict", "not_resolved"),
+            ("rating", "2"),
+            ("message", "Monday came and went; still no bus."),
+        ],
+    );
     assert_eq!(
         element_text(&status(&base, &receipt), "state").unwrap(),
         "In progress"
@@ -713,7 +726,10 @@ fn staff_intake_prints_a_receipt_that_opens_the_status_page() {
         .call()
         .unwrap();
     let csv = res.body_mut().read_to_string().unwrap();
-    assert!(csv.contains("channel,phone,<5"), "{csv}");
+    assert!(
+        csv.contains("\nchannel,phone,Telepon,Phone,,true\n"),
+        "{csv}"
+    );
     // Members see the institution tree; the oversight body gets overdue counts (none yet).
     let tree = ok(&base, &desk, &["institutions"]);
     assert!(

@@ -79,9 +79,26 @@ async fn a_case_moves_and_the_citizen_sees_every_step() {
         element_text(&status_page(&router, &receipt).await, "state").unwrap(),
         "Answered"
     );
-    // A citizen reply to an answered case reopens it.
-    let page = citizen_reply(&router, &receipt, "It is not solved.").await;
-    assert_eq!(element_text(&page, "state").unwrap(), "In progress");
+    // A plain message on an answered case stays a message; "not resolved" with the reason
+    // reopens it (issue 13).
+    let page = citizen_reply(&router, &receipt, "Thank you for the answer.").await;
+    assert_eq!(element_text(&page, "state").unwrap(), "Answered");
+    let nonce = input_value(&page, "nonce").unwrap();
+    let r = send(
+        &router,
+        post_form(
+            "/status/verdict?lang=en",
+            &[
+                ("receipt", receipt.as_str()),
+                ("nonce", &nonce),
+                ("verdict", "not_resolved"),
+                ("message", "It is not solved."),
+            ],
+        ),
+    )
+    .await;
+    assert_eq!(r.status, StatusCode::OK);
+    assert_eq!(element_text(&r.text(), "state").unwrap(), "In progress");
 
     let case: CaseResponse = serde_json::from_slice(
         &send(
@@ -108,7 +125,7 @@ async fn a_case_moves_and_the_citizen_sees_every_step() {
         ]
     );
     assert!(case.events.iter().all(|e| e.day == "2026-11-23"));
-    assert_eq!(case.messages.len(), 3);
+    assert_eq!(case.messages.len(), 4);
 
     // Member actions are in the chain now; citizens' wait for their day to end.
     let entries = app.store.audit_entries().await.unwrap();
@@ -138,13 +155,13 @@ async fn a_case_moves_and_the_citizen_sees_every_step() {
             .flush_reporter_actions(clock.today())
             .await
             .unwrap(),
-        3,
-        "submit + two replies"
+        4,
+        "submit + two replies + the not-resolved verdict"
     );
     let entries = app.store.audit_entries().await.unwrap();
     let reporter: Vec<&bisik::store::AuditEntry> =
         entries.iter().filter(|e| e.actor == "reporter").collect();
-    assert_eq!(reporter.len(), 3);
+    assert_eq!(reporter.len(), 4);
     assert!(
         reporter.iter().all(|e| e.at == "2026-11-23"),
         "a day, never a time of day"

@@ -7,6 +7,7 @@
 //! | verified, forwarded | `follow_up` (5): the agency's plan | the day it entered that state |
 //! | in_progress | `complete` (60; 14 for kinds/categories that need no field check) | the day it was last verified or forwarded |
 //! | answered | closes itself after `answered_silence` (10) days of citizen silence | the day it was answered |
+//! | closed | the citizen may reopen it (with a reason) for `reopen_window` (10) days | the day it was closed |
 //! | on_hold, archived, closed, escalated | no deadline (the clock waits for the citizen, or the case is over) | |
 //!
 //! An extension (with a reason) adds working days to the current stage's due day.
@@ -50,6 +51,9 @@ pub struct DeadlineRules {
     pub complete: u32,
     /// Working days of citizen silence after which an answered case closes itself.
     pub answered_silence: u32,
+    /// Working days after closing during which the citizen may reopen a closed case (with a
+    /// reason); after them a new report (referring to the case) is the way.
+    pub reopen_window: u32,
     /// Keyed by kind (`information_request`, …).
     pub kinds: BTreeMap<String, Override>,
     /// Keyed by category slug; wins over the kind.
@@ -73,6 +77,7 @@ impl Default for DeadlineRules {
             follow_up: 5,
             complete: 60,
             answered_silence: 10,
+            reopen_window: 10,
             kinds,
             categories: BTreeMap::new(),
         }
@@ -143,6 +148,12 @@ impl DeadlineRules {
         (t.state == CaseState::Answered)
             .then(|| cal.add_working_days(t.state_since, self.answered_silence))
     }
+
+    /// The last day a closed case may be reopened by its citizen.
+    pub fn reopen_until(&self, cal: &Calendar, t: &CaseTimes<'_>) -> Option<Date> {
+        (t.state == CaseState::Closed)
+            .then(|| cal.add_working_days(t.state_since, self.reopen_window))
+    }
 }
 
 #[cfg(test)]
@@ -181,6 +192,11 @@ mod tests {
             Some(c.add_working_days(date!(2026 - 11 - 24), 60))
         );
         assert_eq!(r.due_on(&c, &times(CaseState::OnHold)), None);
+        assert_eq!(
+            r.reopen_until(&c, &times(CaseState::Closed)),
+            Some(date!(2026 - 12 - 07))
+        );
+        assert_eq!(r.reopen_until(&c, &times(CaseState::Archived)), None);
         assert_eq!(
             r.closes_on(&c, &times(CaseState::Answered)),
             Some(date!(2026 - 12 - 07))

@@ -8,6 +8,31 @@ use time::Date;
 
 use super::case::{Kind, Privacy};
 use super::clock::parse_day;
+
+/// The day typed into the form's plain date field (its hint and placeholder say
+/// `YYYY-MM-DD`): year first, then month and day, separated by `-`, `/`, `.` or spaces, with or
+/// without leading zeros (`2026-11-01`, `2026/11/1`), or eight digits (`20261101`, what a
+/// phone's number pad leaves when it has no dash).
+pub fn parse_typed_day(s: &str) -> Option<Date> {
+    let s = s.trim();
+    if s.len() == 8 && s.bytes().all(|b| b.is_ascii_digit()) {
+        return parse_day(&format!("{}-{}-{}", &s[..4], &s[4..6], &s[6..]));
+    }
+    let parts: Vec<&str> = s
+        .split(['-', '/', '.', ' '])
+        .filter(|p| !p.is_empty())
+        .collect();
+    let [y, m, d] = parts.as_slice() else {
+        return None;
+    };
+    let ok = |p: &str, max: usize| {
+        !p.is_empty() && p.len() <= max && p.bytes().all(|b| b.is_ascii_digit())
+    };
+    if y.len() != 4 || !ok(y, 4) || !ok(m, 2) || !ok(d, 2) {
+        return None;
+    }
+    parse_day(&format!("{y}-{m:0>2}-{d:0>2}"))
+}
 use super::institution::Directory;
 use super::text::Lines;
 
@@ -221,7 +246,7 @@ pub fn check<'a>(
 
     let occurred_on = match non_blank(d.occurred_on) {
         None => None,
-        Some(s) => match parse_day(s) {
+        Some(s) => match parse_typed_day(s) {
             None => {
                 problems.push((Field::OccurredOn, Problem::InvalidDate));
                 None
@@ -326,6 +351,33 @@ pub fn check<'a>(
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn typed_days_are_read_year_first() {
+        use time::macros::date;
+        for ok in [
+            "2026-11-01",
+            " 2026-11-1 ",
+            "2026/11/01",
+            "2026.11.1",
+            "20261101",
+            "2026 11 01",
+        ] {
+            assert_eq!(parse_typed_day(ok), Some(date!(2026 - 11 - 01)), "{ok}");
+        }
+        for bad in [
+            "01-11-2026",
+            "11/01/2026",
+            "2026-13-01",
+            "2026-02-30",
+            "26-11-01",
+            "2026-11",
+            "2026-011-01",
+            "x",
+        ] {
+            assert_eq!(parse_typed_day(bad), None, "{bad}");
+        }
+    }
     use crate::domain::institution::{Institution, Role, tests::member};
     use time::macros::date;
 

@@ -33,6 +33,20 @@ pub struct StatRow {
 pub struct StatCounts {
     pub cells: Vec<StatCell>,
     pub answers: Vec<AnswerCount>,
+    /// Cases by the month they arrived (`YYYY-MM`, UTC days), oldest first.
+    pub months: Vec<MonthCount>,
+}
+
+/// How many cases arrived in one month (`YYYY-MM`).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct MonthCount {
+    pub month: String,
+    pub cases: u64,
+}
+
+/// The month of a day as statistics name it: `YYYY-MM`.
+pub fn month_of(day: Date) -> String {
+    format!("{:04}-{:02}", day.year(), u8::from(day.month()))
 }
 
 /// How many cases share a state, institution, kind, category and channel.
@@ -46,10 +60,11 @@ pub struct StatCell {
     pub cases: u64,
 }
 
-/// How many answered cases arrived on one day, were first answered on another, and were (or
-/// were not) answered by their due day.
+/// How many answered cases of one institution arrived on one day, were first answered on
+/// another, and were (or were not) answered by their due day.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct AnswerCount {
+    pub institution: String,
     pub received_on: Date,
     pub first_answered_on: Date,
     pub on_time: Option<bool>,
@@ -61,7 +76,8 @@ impl StatCounts {
     pub fn of_rows(rows: &[StatRow]) -> Self {
         type CellKey = (String, String, String, Option<String>, String);
         let mut cells: BTreeMap<CellKey, u64> = BTreeMap::new();
-        let mut answers: BTreeMap<(Date, Date, Option<bool>), u64> = BTreeMap::new();
+        let mut answers: BTreeMap<(String, Date, Date, Option<bool>), u64> = BTreeMap::new();
+        let mut months: BTreeMap<String, u64> = BTreeMap::new();
         for r in rows {
             let key = (
                 r.state.clone(),
@@ -71,9 +87,10 @@ impl StatCounts {
                 r.channel.clone(),
             );
             *cells.entry(key).or_default() += 1;
+            *months.entry(month_of(r.received_on)).or_default() += 1;
             if let Some(a) = r.first_answered_on {
                 *answers
-                    .entry((r.received_on, a, r.answered_on_time))
+                    .entry((r.institution.clone(), r.received_on, a, r.answered_on_time))
                     .or_default() += 1;
             }
         }
@@ -94,13 +111,18 @@ impl StatCounts {
             answers: answers
                 .into_iter()
                 .map(
-                    |((received_on, first_answered_on, on_time), cases)| AnswerCount {
+                    |((institution, received_on, first_answered_on, on_time), cases)| AnswerCount {
+                        institution,
                         received_on,
                         first_answered_on,
                         on_time,
                         cases,
                     },
                 )
+                .collect(),
+            months: months
+                .into_iter()
+                .map(|(month, cases)| MonthCount { month, cases })
                 .collect(),
         }
     }
@@ -157,6 +179,87 @@ pub struct Stats {
     pub answered_on_time_percent: Option<u64>,
     /// Median working days from arrival to the first answer; `None` under the threshold.
     pub median_working_days_to_first_answer: Option<i64>,
+    /// Cases by the month they arrived (`YYYY-MM`), oldest first.
+    pub months: Vec<(String, Shown)>,
+    /// Each institution with cases: its answers, on-time share and median (same rules as the
+    /// totals above, counted over its own answered cases).
+    pub institutions: Vec<InstitutionAnswers>,
+    /// Citizens' ratings of the answers (1-5), per institution (see [`ratings`]).
+    pub ratings: Vec<InstitutionRating>,
+}
+
+/// One institution's ratings as published: how many, and their average only from
+/// [`THRESHOLD`] ratings up (fewer are shown as `<5`, no average).
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+pub struct InstitutionRating {
+    pub institution: String,
+    pub ratings: Shown,
+    /// The average rating times ten, rounded (43 = 4.3); `None` under the threshold.
+    pub average_tenths: Option<u64>,
+}
+
+/// Ratings counted by (institution, rating 1-5, how many), as the store counts them.
+pub fn ratings(counts: &[(String, u8, u64)]) -> Vec<InstitutionRating> {
+    let mut by: BTreeMap<&str, (u64, u64)> = BTreeMap::new();
+    for (institution, rating, n) in counts {
+        let e = by.entry(institution.as_str()).or_default();
+        e.0 += n;
+        e.1 += u64::from(*rating) * n;
+    }
+    by.into_iter()
+        .map(|(institution, (n, sum))| InstitutionRating {
+            institution: institution.to_owned(),
+            ratings: Shown::of(n),
+            average_tenths: (n >= THRESHOLD).then(|| (sum * 10 + n / 2) / n),
+        })
+        .collect()
+}
+
+/// One institution's answers as published.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+pub struct InstitutionAnswers {
+    pub institution: String,
+    /// Its cases that have a first answer.
+    pub answered: Shown,
+    pub answered_on_time_percent: Option<u64>,
+    pub median_working_days_to_first_answer: Option<i64>,
+}
+
+/// The share answered on time and the median working days to a first answer, over some
+/// answered cases, each `None` when it would reveal a count below the threshold.
+fn answer_measures<'a>(
+    answers: impl Iterator<Item = &'a AnswerCount> + Clone,
+    cal: &Calendar,
+) -> (u64, Option<u64>, Option<i64>) {
+    let answered = |v: bool| {
+        answers
+            .clone()
+            .filter(|a| a.on_time == Some(v))
+            .map(|a| a.cases)
+            .sum::<u64>()
+    };
+    let (on_time, late) = (answered(true), answered(false));
+    let percent = (on_time >= THRESHOLD && (late == 0 || late >= THRESHOLD))
+        .then(|| (on_time * 100 + (on_time + late) / 2) / (on_time + late));
+    // Working days to the first answer, each with how many cases took that long.
+    let mut days: BTreeMap<i64, u64> = BTreeMap::new();
+    for a in answers {
+        *days
+            .entry(cal.working_days_between(a.received_on, a.first_answered_on))
+            .or_default() += a.cases;
+    }
+    let all: u64 = days.values().sum();
+    // The element at index all / 2 of the sorted list of every case's days.
+    let median = (all >= THRESHOLD)
+        .then(|| {
+            let mut before = 0;
+            days.iter().find_map(|(d, n)| {
+                before += n;
+                (before > all / 2).then_some(*d)
+            })
+        })
+        .flatten();
+    (all, percent, median)
 }
 
 fn group(dimension: &'static str, cells: &[StatCell], key: impl Fn(&StatCell) -> String) -> Group {
@@ -177,36 +280,31 @@ pub fn compute(rows: &[StatRow], cal: &Calendar) -> Stats {
 
 /// The published statistics of counted cases.
 pub fn compute_counts(counts: &StatCounts, cal: &Calendar) -> Stats {
-    let answered = |v: bool| {
-        counts
-            .answers
-            .iter()
-            .filter(|a| a.on_time == Some(v))
-            .map(|a| a.cases)
-            .sum::<u64>()
-    };
-    let (on_time, late) = (answered(true), answered(false));
-    let answered_on_time_percent = (on_time >= THRESHOLD && (late == 0 || late >= THRESHOLD))
-        .then(|| (on_time * 100 + (on_time + late) / 2) / (on_time + late));
-    // Working days to the first answer, each with how many cases took that long.
-    let mut days: BTreeMap<i64, u64> = BTreeMap::new();
-    for a in &counts.answers {
-        *days
-            .entry(cal.working_days_between(a.received_on, a.first_answered_on))
-            .or_default() += a.cases;
-    }
-    let answers: u64 = days.values().sum();
-    // The element at index answers / 2 of the sorted list of every case's days.
-    let median_working_days_to_first_answer = (answers >= THRESHOLD)
-        .then(|| {
-            let mut before = 0;
-            days.iter().find_map(|(d, n)| {
-                before += n;
-                (before > answers / 2).then_some(*d)
-            })
-        })
-        .flatten();
+    let (_, answered_on_time_percent, median_working_days_to_first_answer) =
+        answer_measures(counts.answers.iter(), cal);
     let cells = &counts.cells;
+    let mut names: Vec<&str> = cells.iter().map(|c| c.institution.as_str()).collect();
+    names.sort_unstable();
+    names.dedup();
+    let institutions = names
+        .into_iter()
+        .map(|inst| {
+            let (answered, percent, median) = answer_measures(
+                counts.answers.iter().filter(move |a| a.institution == inst),
+                cal,
+            );
+            InstitutionAnswers {
+                institution: inst.to_owned(),
+                answered: Shown::of(answered),
+                answered_on_time_percent: percent,
+                median_working_days_to_first_answer: median,
+            }
+        })
+        .collect();
+    let mut months: BTreeMap<&str, u64> = BTreeMap::new();
+    for m in &counts.months {
+        *months.entry(m.month.as_str()).or_default() += m.cases;
+    }
     Stats {
         total: Shown::of(cells.iter().map(|c| c.cases).sum()),
         groups: vec![
@@ -220,34 +318,218 @@ pub fn compute_counts(counts: &StatCounts, cal: &Calendar) -> Stats {
         ],
         answered_on_time_percent,
         median_working_days_to_first_answer,
+        months: months
+            .into_iter()
+            .map(|(m, n)| (m.to_owned(), Shown::of(n)))
+            .collect(),
+        institutions,
+        ratings: Vec::new(),
     }
 }
 
-/// The same numbers as CSV: `dimension,value,count` (suppressed cells read `<5`).
-pub fn to_csv(s: &Stats) -> String {
-    let mut out = String::from("dimension,value,count\n");
-    let field = |v: &str| {
-        if v.contains([',', '"', '\n']) {
+/// What a published row is called, in both languages (see docs/stats.md).
+#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize)]
+pub struct Names {
+    pub name_id: String,
+    pub name_en: String,
+}
+
+/// A published count: the number, or `null` with `suppressed: true` when it is 1 to 4.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+pub struct Row {
+    /// The slug (state, institution, kind, category, channel) or the month `YYYY-MM`.
+    pub slug: String,
+    #[serde(flatten)]
+    pub names: Names,
+    pub cases: Option<u64>,
+    pub suppressed: bool,
+}
+
+fn published_row(slug: &str, names: Names, n: &Shown) -> Row {
+    Row {
+        slug: slug.to_owned(),
+        names,
+        cases: n.exact(),
+        suppressed: n.exact().is_none(),
+    }
+}
+
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+pub struct PublishedGroup {
+    pub dimension: &'static str,
+    pub rows: Vec<Row>,
+}
+
+/// One institution's row of `institutions` (see docs/stats.md).
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+pub struct PublishedInstitution {
+    pub slug: String,
+    #[serde(flatten)]
+    pub names: Names,
+    pub cases: Option<u64>,
+    pub suppressed: bool,
+    pub answered: Option<u64>,
+    pub answered_suppressed: bool,
+    pub answered_on_time_percent: Option<u64>,
+    pub answered_on_time_suppressed: bool,
+    pub median_working_days_to_first_answer: Option<i64>,
+    pub median_suppressed: bool,
+}
+
+/// The statistics as `/stats.json` publishes them (schema in docs/stats.md): every count a
+/// number or `null`, with a boolean saying whether it was hidden.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+pub struct Published {
+    pub schema: &'static str,
+    pub threshold: u64,
+    pub total: Option<u64>,
+    pub total_suppressed: bool,
+    pub answered_on_time_percent: Option<u64>,
+    pub answered_on_time_suppressed: bool,
+    pub median_working_days_to_first_answer: Option<i64>,
+    pub median_suppressed: bool,
+    pub groups: Vec<PublishedGroup>,
+    pub months: Vec<Row>,
+    pub institutions: Vec<PublishedInstitution>,
+}
+
+/// The schema name in every `/stats.json`.
+pub const SCHEMA: &str = "bisik-stats/2";
+
+/// The statistics to publish; `names(dimension, slug)` names a row in both languages.
+pub fn publish(s: &Stats, names: &dyn Fn(&str, &str) -> Names) -> Published {
+    // An answered measure is suppressed when there were answers but it is not shown.
+    let any_answers = s.institutions.iter().any(|i| i.answered != Shown::Exact(0));
+    let cases_of = |inst: &str| {
+        s.groups
+            .iter()
+            .find(|g| g.dimension == "institution")
+            .and_then(|g| g.rows.iter().find(|(k, _)| k == inst))
+            .map_or(Shown::Exact(0), |(_, n)| n.clone())
+    };
+    Published {
+        schema: SCHEMA,
+        threshold: THRESHOLD,
+        total: s.total.exact(),
+        total_suppressed: s.total.exact().is_none(),
+        answered_on_time_percent: s.answered_on_time_percent,
+        answered_on_time_suppressed: any_answers && s.answered_on_time_percent.is_none(),
+        median_working_days_to_first_answer: s.median_working_days_to_first_answer,
+        median_suppressed: any_answers && s.median_working_days_to_first_answer.is_none(),
+        groups: s
+            .groups
+            .iter()
+            .map(|g| PublishedGroup {
+                dimension: g.dimension,
+                rows: g
+                    .rows
+                    .iter()
+                    .map(|(k, n)| published_row(k, names(g.dimension, k), n))
+                    .collect(),
+            })
+            .collect(),
+        months: s
+            .months
+            .iter()
+            .map(|(m, n)| published_row(m, Names::default(), n))
+            .collect(),
+        institutions: s
+            .institutions
+            .iter()
+            .map(|i| {
+                let cases = cases_of(&i.institution);
+                let answered = i.answered != Shown::Exact(0);
+                PublishedInstitution {
+                    slug: i.institution.clone(),
+                    names: names("institution", &i.institution),
+                    cases: cases.exact(),
+                    suppressed: cases.exact().is_none(),
+                    answered: i.answered.exact(),
+                    answered_suppressed: i.answered.exact().is_none(),
+                    answered_on_time_percent: i.answered_on_time_percent,
+                    answered_on_time_suppressed: answered && i.answered_on_time_percent.is_none(),
+                    median_working_days_to_first_answer: i.median_working_days_to_first_answer,
+                    median_suppressed: answered && i.median_working_days_to_first_answer.is_none(),
+                }
+            })
+            .collect(),
+    }
+}
+
+/// The CSV header: one row per published number, fixed columns (see docs/stats.md).
+pub const CSV_HEADER: &str = "section,slug,name_id,name_en,value,suppressed\n";
+
+/// The same numbers as CSV: `section,slug,name_id,name_en,value,suppressed`, the value empty
+/// where it is suppressed (or where there is nothing to measure).
+pub fn to_csv(p: &Published) -> String {
+    fn field(v: &str) -> String {
+        if v.contains([',', '"', '\n', '\r']) {
             format!("\"{}\"", v.replace('"', "\"\""))
         } else {
             v.to_owned()
         }
-    };
-    out.push_str(&format!("total,all,{}\n", s.total));
-    for g in &s.groups {
-        for (k, n) in &g.rows {
-            out.push_str(&format!("{},{},{}\n", g.dimension, field(k), n));
+    }
+    let mut out = String::from(CSV_HEADER);
+    let mut line =
+        |section: &str, slug: &str, names: &Names, value: Option<String>, suppressed: bool| {
+            out.push_str(&format!(
+                "{},{},{},{},{},{}\n",
+                field(section),
+                field(slug),
+                field(&names.name_id),
+                field(&names.name_en),
+                value.unwrap_or_default(),
+                suppressed
+            ));
+        };
+    let none = Names::default();
+    let s = |v: Option<u64>| v.map(|v| v.to_string());
+    line("total", "all", &none, s(p.total), p.total_suppressed);
+    line(
+        "answered_on_time_percent",
+        "all",
+        &none,
+        s(p.answered_on_time_percent),
+        p.answered_on_time_suppressed,
+    );
+    line(
+        "median_working_days_to_first_answer",
+        "all",
+        &none,
+        p.median_working_days_to_first_answer.map(|v| v.to_string()),
+        p.median_suppressed,
+    );
+    for g in &p.groups {
+        for r in &g.rows {
+            line(g.dimension, &r.slug, &r.names, s(r.cases), r.suppressed);
         }
     }
-    let opt = |v: Option<i64>| v.map_or_else(|| "<5".to_owned(), |v| v.to_string());
-    out.push_str(&format!(
-        "answered_on_time,percent,{}\n",
-        opt(s.answered_on_time_percent.map(|v| v as i64))
-    ));
-    out.push_str(&format!(
-        "first_answer,median_working_days,{}\n",
-        opt(s.median_working_days_to_first_answer)
-    ));
+    for r in &p.months {
+        line("month", &r.slug, &r.names, s(r.cases), r.suppressed);
+    }
+    for i in &p.institutions {
+        line(
+            "institution_answered",
+            &i.slug,
+            &i.names,
+            s(i.answered),
+            i.answered_suppressed,
+        );
+        line(
+            "institution_answered_on_time_percent",
+            &i.slug,
+            &i.names,
+            s(i.answered_on_time_percent),
+            i.answered_on_time_suppressed,
+        );
+        line(
+            "institution_median_working_days_to_first_answer",
+            &i.slug,
+            &i.names,
+            i.median_working_days_to_first_answer.map(|v| v.to_string()),
+            i.median_suppressed,
+        );
+    }
     out
 }
 
@@ -305,10 +587,25 @@ mod tests {
                 ("transport".into(), Shown::Suppressed("<5"))
             ]
         );
-        let csv = to_csv(&s);
-        assert!(csv.contains("institution,transport,<5") && !csv.contains("transport,3"));
-        let json = serde_json::to_string(&s).unwrap();
-        assert!(json.contains("\"<5\"") && !json.contains("[\"transport\",3]"));
+        let names = |d: &str, k: &str| Names {
+            name_id: format!("{d}:{k}:id"),
+            name_en: format!("{d}:{k}:en"),
+        };
+        let p = publish(&s, &names);
+        let csv = to_csv(&p);
+        assert!(
+            csv.contains(
+                "institution,transport,institution:transport:id,institution:transport:en,,true\n"
+            ) && !csv.contains(",3,")
+        );
+        assert!(csv.contains("month,2026-11,,,10,false\n"));
+        let json = serde_json::to_value(&p).unwrap();
+        assert_eq!(
+            json["groups"][1]["rows"][1],
+            serde_json::json!({"slug": "transport", "name_id": "institution:transport:id",
+                "name_en": "institution:transport:en", "cases": null, "suppressed": true})
+        );
+        assert_eq!(s.months, vec![("2026-11".into(), Shown::Exact(10))]);
         assert_eq!(s.answered_on_time_percent, None);
         assert_eq!(s.median_working_days_to_first_answer, None);
     }
@@ -321,9 +618,29 @@ mod tests {
         rows.extend(
             (0..5).map(|_| row("health", "answered", Some((date!(2026 - 11 - 16), false)))),
         );
+        rows.extend(
+            (0..3).map(|_| row("transport", "answered", Some((date!(2026 - 11 - 03), true)))),
+        );
         let s = compute(&rows, &Calendar::default());
-        assert_eq!(s.answered_on_time_percent, Some(55));
+        assert_eq!(s.answered_on_time_percent, Some(64));
         assert_eq!(s.median_working_days_to_first_answer, Some(5));
+        // Per institution: health's own numbers; transport's three answers are hidden.
+        assert_eq!(
+            (
+                s.institutions[0].answered_on_time_percent,
+                s.institutions[0].median_working_days_to_first_answer
+            ),
+            (Some(55), Some(5))
+        );
+        assert_eq!(s.institutions[1].answered, Shown::Suppressed("<5"));
+        assert_eq!(
+            (
+                s.institutions[1].answered_on_time_percent,
+                s.institutions[1].median_working_days_to_first_answer
+            ),
+            (None, None)
+        );
+        rows.truncate(11);
         // Four late answers would be revealed by the share: hidden.
         rows.pop();
         assert_eq!(
@@ -415,6 +732,14 @@ mod tests {
     fn csv_escapes() {
         let mut rows: Vec<StatRow> = (0..5).map(|_| row("a,b", "received", None)).collect();
         rows[0].institution = "a,b".into();
-        assert!(to_csv(&compute(&rows, &Calendar::default())).contains("\"a,b\",5"));
+        let p = publish(&compute(&rows, &Calendar::default()), &|_, k| Names {
+            name_id: format!("{k} \"x\""),
+            name_en: k.to_owned(),
+        });
+        assert!(
+            to_csv(&p).contains("institution,\"a,b\",\"a,b \"\"x\"\"\",\"a,b\",5,false\n"),
+            "{}",
+            to_csv(&p)
+        );
     }
 }

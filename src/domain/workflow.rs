@@ -157,14 +157,62 @@ pub fn can_forward(from: CaseState) -> bool {
     matches!(from, Received | Verified | NotOurAuthority)
 }
 
-/// What a citizen's message does to the case: an answer reopens it; a reply to a question
-/// sends it back to whoever asked — the investigator (`held_from` is `in_progress`) or the
-/// intake officers. `None` leaves the state alone.
+/// What a citizen's message does to the case: a reply to a question sends it back to whoever
+/// asked — the investigator (`held_from` is `in_progress`) or the intake officers. A message on
+/// an answered case ("terima kasih") stays a message: only the citizen's verdict
+/// ([`after_verdict`]) closes or reopens it. `None` leaves the state alone.
 pub fn after_reporter_message(state: CaseState, held_from: Option<CaseState>) -> Option<CaseState> {
     match state {
-        Answered => Some(InProgress),
         OnHold if held_from == Some(InProgress) => Some(InProgress),
         OnHold => Some(Received),
+        _ => None,
+    }
+}
+
+/// The citizen's word on an answer, or on a closed case.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Verdict {
+    /// The answer resolved the matter: the case closes.
+    Resolved,
+    /// It did not (with the reason why): the case goes back to work.
+    NotResolved,
+    /// A closed case is taken up again (with a reason), within the window after closing.
+    Reopen,
+}
+
+impl Verdict {
+    pub fn parse(s: &str) -> Option<Self> {
+        match s {
+            "resolved" => Some(Self::Resolved),
+            "not_resolved" => Some(Self::NotResolved),
+            "reopen" => Some(Self::Reopen),
+            _ => None,
+        }
+    }
+
+    /// The citizen must say why.
+    pub fn needs_reason(self) -> bool {
+        !matches!(self, Self::Resolved)
+    }
+
+    /// The word in the audit log (no content).
+    pub fn audit_action(self) -> &'static str {
+        match self {
+            Self::Resolved => "resolved",
+            Self::NotResolved => "not_resolved",
+            Self::Reopen => "reopen",
+        }
+    }
+}
+
+/// Where the citizen's verdict moves the case, if it may: "resolved" and "not resolved" only on
+/// an answered case, a reopening only on a closed one whose window is still open
+/// (`in_window`). `None`: the verdict does not apply (the caller refuses it, nothing stored).
+pub fn after_verdict(state: CaseState, verdict: Verdict, in_window: bool) -> Option<CaseState> {
+    match (state, verdict) {
+        (Answered, Verdict::Resolved) => Some(Closed),
+        (Answered, Verdict::NotResolved) => Some(InProgress),
+        (Closed, Verdict::Reopen) if in_window => Some(InProgress),
         _ => None,
     }
 }
@@ -264,7 +312,24 @@ mod tests {
 
     #[test]
     fn the_citizen_reopens_and_answers() {
-        assert_eq!(after_reporter_message(Answered, None), Some(InProgress));
+        // A thank-you on an answered case is only a message; the verdict decides.
+        assert_eq!(after_reporter_message(Answered, None), None);
+        assert_eq!(
+            after_verdict(Answered, Verdict::Resolved, false),
+            Some(Closed)
+        );
+        assert_eq!(
+            after_verdict(Answered, Verdict::NotResolved, false),
+            Some(InProgress)
+        );
+        assert_eq!(
+            after_verdict(Closed, Verdict::Reopen, true),
+            Some(InProgress)
+        );
+        assert_eq!(after_verdict(Closed, Verdict::Reopen, false), None);
+        assert_eq!(after_verdict(Archived, Verdict::Reopen, true), None);
+        assert_eq!(after_verdict(InProgress, Verdict::Resolved, true), None);
+        assert_eq!(after_verdict(Closed, Verdict::NotResolved, true), None);
         assert_eq!(after_reporter_message(OnHold, None), Some(Received));
         assert_eq!(
             after_reporter_message(OnHold, Some(Verified)),

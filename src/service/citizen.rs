@@ -20,6 +20,8 @@ use crate::store::{CaseSummary, NewAttachment, NewCase, ReceiptRecord, Resealed,
 
 use super::App;
 
+mod closing;
+pub use closing::{Verdicted, can_reopen, can_write, reopen_until, verdict};
 mod reply_files;
 pub use reply_files::{Download, FileDownload, OwnFile, ReporterFile, open_message_file};
 
@@ -228,6 +230,8 @@ pub struct ReporterView {
     pub unreadable: usize,
     /// After an escalation: items that could not be re-sealed for the oversight body.
     pub not_escalated: usize,
+    /// The citizen's rating of the answer (1-5), if they gave one.
+    pub rating: Option<u8>,
 }
 
 crate::redacted_debug!(ReporterEvent, ReporterMessage, ReporterReveal, ReporterView);
@@ -395,6 +399,7 @@ async fn view(app: &App, case_id: &str, identity: &x25519::Identity) -> Result<R
         identity_holder,
         unreadable: unreadable.len(),
         not_escalated: 0,
+        rating: app.store.case_rating(case_id).await?.map(|(r, _)| r),
     })
 }
 
@@ -405,6 +410,8 @@ pub enum Replied {
     /// The write failed (the disk is full, the database is locked …): the case as it stands, so
     /// the page can show it again with the message still in its box.
     NotSaved(ReporterView),
+    /// The case is closed: nobody would read the message, so it was neither sent nor stored.
+    Closed(ReporterView),
 }
 
 /// Adds the reporter's message to their case, sealed to the institution's current readers and
@@ -426,6 +433,11 @@ pub async fn reply(
         .case_summary(None, case_id)
         .await?
         .ok_or(Error::NotFound)?;
+    // Nobody reads a message on a closed case: refused, nothing stored (the page offers a
+    // reopening within the window, a new report after it).
+    if !can_write(&summary) {
+        return Ok(Some(Replied::Closed(view(app, case_id, &identity).await?)));
+    }
     let recipients = with_reporter(app.case_readers(&summary).await?, &reporter)?;
     let today = app.clock.today();
     let doc = MessageDocument {
@@ -437,7 +449,8 @@ pub async fn reply(
     };
     let sealed = envelope::seal(&recipients, &Zeroizing::new(serde_json::to_vec(&doc)?))?;
     drop(doc);
-    // An answer reopens an answered case; a reply to a question sends it back to intake.
+    // A reply to a question sends the case back to whoever asked; on an answered case a
+    // message stays a message (the verdict closes or reopens it).
     let transition = after_reporter_message(summary.state, summary.held_from)
         .map(|to| super::deadline::next_move(app, &summary, to, today));
     let saved = app

@@ -15,7 +15,9 @@ use super::App;
 /// Counts the statistics now.
 pub async fn public(app: &App) -> Result<Stats> {
     let counts = app.store.stat_counts().await?;
-    Ok(compute_counts(&counts, &app.config.calendar))
+    let mut stats = compute_counts(&counts, &app.config.calendar);
+    stats.ratings = crate::domain::stats::ratings(&app.store.rating_counts().await?);
+    Ok(stats)
 }
 
 /// The last statistics counted, and when (by the app's clock).

@@ -1379,6 +1379,8 @@ async fn insert_event(
 mod audit;
 mod auth;
 mod casework;
+mod closing;
+pub use closing::{ReporterVerdict, VerdictStored};
 mod custody;
 mod files;
 mod message_files;

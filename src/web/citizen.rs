@@ -31,12 +31,14 @@ use super::pages::{
     switch_href,
 };
 
+mod closing;
 mod download;
 mod stats;
 mod status;
+pub use closing::status_verdict;
 pub use download::status_file;
 pub use stats::{stats, stats_csv, stats_json};
-pub(in crate::web) use status::{Notice, receipt_from_hidden_field, status_page};
+pub(in crate::web) use status::{Notice, receipt_from_hidden_field, status_page, status_page_with};
 pub use status::{status_check, status_escalate, status_reply};
 
 pub async fn index(lang: Lang) -> Response {

@@ -243,6 +243,7 @@ pub fn router(app: Arc<App>) -> Result<Router, ConfigError> {
         )
         .route("/status/reply", post(citizen::status_reply))
         .route("/status/escalate", post(citizen::status_escalate))
+        .route("/status/verdict", post(citizen::status_verdict))
         .route("/status/file", post(citizen::status_file))
         .route(
             "/status/attach",

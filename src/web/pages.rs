@@ -221,6 +221,19 @@ pub struct StatusPage<'a> {
     pub limits: TextLimits,
     pub reply_error: Option<String>,
     pub reply_typed: &'a str,
+    /// An answered case: ask whether it resolved the matter, with a 1-5 rating.
+    pub ask_verdict: bool,
+    /// A closed case within its window: the reopening form's explanation (with the last day).
+    pub reopen_explain: Option<String>,
+    /// Closed for good: what to do instead (a new report referring to this case).
+    pub closed_for_good: Option<String>,
+    /// Messages and files still reach someone (the case is not closed or archived).
+    pub can_write: bool,
+    /// The citizen's rating of the answer, if given.
+    pub rating: Option<u8>,
+    /// A problem with the verdict or reopening form, and the words typed there.
+    pub verdict_error: Option<String>,
+    pub verdict_typed: &'a str,
 }
 
 /// One of the citizen's own files on the status page.
@@ -269,6 +282,8 @@ pub struct StatsPage {
     pub on_time: Option<u64>,
     pub median: Option<i64>,
     pub charts: Vec<Chart>,
+    /// Citizens' ratings per institution: (name, how many, average "4.3" or none).
+    pub ratings: Vec<(String, String, Option<String>)>,
 }
 
 /// An error page in the citizen's language.

@@ -23,11 +23,12 @@ impl SqliteStore {
 
     /// Public statistics counted in SQL (no content, no ids, no row per case): cases by state,
     /// institution, kind, category and channel (read from the `cases_list` index), and
-    /// answered cases by their received and first-answered days (the `cases_answers` index).
+    /// answered cases by institution and their received and first-answered days (the
+    /// `cases_answers` index), and cases by the month they arrived.
     /// `answered_on_time` is set in the same statement as `first_answered_on` (`move_state`).
     #[instrument(skip_all)]
     pub async fn stat_counts(&self) -> Result<crate::domain::stats::StatCounts, StoreError> {
-        use crate::domain::stats::{AnswerCount, StatCell, StatCounts};
+        use crate::domain::stats::{AnswerCount, MonthCount, StatCell, StatCounts};
         let count = |r: &SqliteRow| -> Result<u64, StoreError> {
             u64::try_from(r.try_get::<i64, _>("n")?)
                 .map_err(|_| StoreError::Corrupt("negative count".into()))
@@ -39,9 +40,16 @@ impl SqliteStore {
         .fetch_all(&self.pool)
         .await?;
         let answers = sqlx::query(
-            "SELECT received_on, first_answered_on, answered_on_time, COUNT(*) AS n FROM cases \
-             WHERE first_answered_on IS NOT NULL \
-             GROUP BY first_answered_on, received_on, answered_on_time",
+            "SELECT institution, received_on, first_answered_on, answered_on_time, COUNT(*) AS n \
+             FROM cases WHERE first_answered_on IS NOT NULL \
+             GROUP BY institution, first_answered_on, received_on, answered_on_time",
+        )
+        .fetch_all(&self.pool)
+        .await?;
+        // `received_on` is `YYYY-MM-DD`: its first seven characters are the month.
+        let months = sqlx::query(
+            "SELECT substr(received_on, 1, 7) AS month, COUNT(*) AS n FROM cases \
+             GROUP BY month ORDER BY month",
         )
         .fetch_all(&self.pool)
         .await?;
@@ -63,9 +71,19 @@ impl SqliteStore {
                 .iter()
                 .map(|r| {
                     Ok(AnswerCount {
+                        institution: r.try_get("institution")?,
                         received_on: date_col(r, "received_on")?,
                         first_answered_on: date_col(r, "first_answered_on")?,
                         on_time: r.try_get::<Option<bool>, _>("answered_on_time")?,
+                        cases: count(r)?,
+                    })
+                })
+                .collect::<Result<_, StoreError>>()?,
+            months: months
+                .iter()
+                .map(|r| {
+                    Ok(MonthCount {
+                        month: r.try_get("month")?,
                         cases: count(r)?,
                     })
                 })

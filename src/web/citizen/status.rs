@@ -111,18 +111,21 @@ pub async fn status_reply(
                 .await
                 .map(|v| {
                     v.map(|r| match r {
-                        svc::Replied::Saved(view) => (view, None),
-                        svc::Replied::NotSaved(view) => (view, Some(t.reply_not_saved.to_owned())),
+                        svc::Replied::Saved(view) => (view, Ok(())),
+                        svc::Replied::NotSaved(view) => {
+                            (view, Err(Some(t.reply_not_saved.to_owned())))
+                        }
+                        svc::Replied::Closed(view) => (view, Err(None)),
                     })
                 })
         }
         // Show the case again with the problem next to the message box and the text kept.
         Err(p) => svc::open_case(app, &receipt)
             .await
-            .map(|v| v.map(|v| (v, Some(t.problem(p))))),
+            .map(|v| v.map(|v| (v, Err(Some(t.problem(p)))))),
     };
     match result {
-        Ok(Some((view, None))) => status_page(
+        Ok(Some((view, Ok(())))) => status_page(
             &state,
             lang,
             &view,
@@ -131,7 +134,17 @@ pub async fn status_reply(
             None,
             "",
         ),
-        Ok(Some((view, Some(problem)))) => status_page(
+        // A closed case: nothing was sent or stored, and the page says what to do instead.
+        Ok(Some((view, Err(None)))) => status_page(
+            &state,
+            lang,
+            &view,
+            &receipt,
+            Some(Notice::Refused(t.reply_closed)),
+            None,
+            "",
+        ),
+        Ok(Some((view, Err(Some(problem))))) => status_page(
             &state,
             lang,
             &view,
@@ -288,6 +301,28 @@ pub(in crate::web) fn status_page(
     notice: Option<Notice>,
     reply_error: Option<String>,
     reply_typed: &str,
+) -> Response {
+    status_page_with(
+        state,
+        lang,
+        view,
+        receipt,
+        notice,
+        (reply_error, reply_typed),
+        (None, ""),
+    )
+}
+
+/// The status page with a problem (and the words typed) next to the message box and next to
+/// the verdict or reopening form.
+pub(in crate::web) fn status_page_with(
+    state: &AppState,
+    lang: Lang,
+    view: &ReporterView,
+    receipt: &Receipt,
+    notice: Option<Notice>,
+    (reply_error, reply_typed): (Option<String>, &str),
+    (verdict_error, verdict_typed): (Option<String>, &str),
 ) -> Response {
     let t = lang.texts();
     let (notice, refusal) = match notice {
@@ -452,6 +487,17 @@ pub(in crate::web) fn status_page(
             limits: app.config.limits,
             reply_error,
             reply_typed,
+            ask_verdict: summary.state == CaseState::Answered,
+            reopen_explain: svc::can_reopen(app, summary, today)
+                .then(|| svc::reopen_until(app, summary))
+                .flatten()
+                .map(|d| t.reopen_explain.replace("{day}", &day_string(d))),
+            closed_for_good: (!svc::can_write(summary) && !svc::can_reopen(app, summary, today))
+                .then(|| t.closed_for_good.replace("{case}", &summary.id)),
+            can_write: svc::can_write(summary),
+            rating: view.rating,
+            verdict_error,
+            verdict_typed,
         },
     )
 }

@@ -1,0 +1,132 @@
+//! The citizen's last word on a case: "resolved" (closes it), "not resolved" (reopens it with
+//! the reason), a reopening of a closed case within its window, and the rating of the answer.
+
+use super::*;
+
+/// A citizen's verdict, as stored: the move, the words (a sealed message), the rating.
+#[derive(Debug)]
+pub struct ReporterVerdict<'a> {
+    pub case_id: &'a str,
+    pub day: Date,
+    /// From the form: the same form sent twice is stored once.
+    pub nonce: Option<&'a [u8]>,
+    /// The reason or comment, sealed like a message; `None` when the citizen wrote nothing.
+    pub message: Option<&'a [u8]>,
+    pub mv: Move,
+    /// 1-5, or `None` when the citizen gave none.
+    pub rating: Option<u8>,
+    /// The audit log's word for it (no content).
+    pub action: &'static str,
+}
+
+/// What became of a verdict.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum VerdictStored {
+    Done,
+    /// The same form was already sent (same nonce): nothing changed.
+    AlreadySent,
+    /// The case is no longer where the verdict applies: nothing stored.
+    Moved,
+}
+
+impl SqliteStore {
+    /// Stores the verdict in one transaction: the move (only if the case is still in
+    /// `mv.from`), the message and the rating, and the citizen's audit entry by day.
+    #[instrument(skip_all)]
+    pub async fn reporter_verdict(
+        &self,
+        v: &ReporterVerdict<'_>,
+    ) -> Result<VerdictStored, StoreError> {
+        let mut tx = self.pool.begin_with("BEGIN IMMEDIATE").await?;
+        if let Some(envelope) = v.message {
+            let res = sqlx::query(
+                "INSERT INTO messages (case_id, seq, author, written_on, client_nonce, envelope) \
+                 SELECT ?, COALESCE(MAX(seq), 0) + 1, ?, ?, ?, ? FROM messages WHERE case_id = ?",
+            )
+            .bind(v.case_id)
+            .bind(Actor::Reporter.to_column())
+            .bind(day_string(v.day))
+            .bind(v.nonce)
+            .bind(envelope)
+            .bind(v.case_id)
+            .execute(&mut *tx)
+            .await;
+            match res {
+                Ok(_) => {}
+                Err(e) if is_unique_violation(&e) && e.to_string().contains("client_nonce") => {
+                    return Ok(VerdictStored::AlreadySent);
+                }
+                Err(e) => return Err(e.into()),
+            }
+        }
+        if !move_state(
+            &mut tx,
+            v.case_id,
+            None,
+            v.mv,
+            v.day,
+            &Actor::Reporter,
+            None,
+        )
+        .await?
+        {
+            // Dropping the transaction rolls the message back: nothing is "saved" for a case
+            // that moved meanwhile.
+            return Ok(VerdictStored::Moved);
+        }
+        if let Some(rating) = v.rating {
+            sqlx::query(
+                "INSERT OR REPLACE INTO ratings (case_id, rating, rated_on) VALUES (?, ?, ?)",
+            )
+            .bind(v.case_id)
+            .bind(i64::from(rating))
+            .bind(day_string(v.day))
+            .execute(&mut *tx)
+            .await?;
+        }
+        queue_reporter_action(&mut tx, v.day, v.action, v.case_id).await?;
+        tx.commit().await?;
+        Ok(VerdictStored::Done)
+    }
+
+    /// The citizen's rating of a case's answer and its day, if they gave one.
+    #[instrument(skip_all)]
+    pub async fn case_rating(&self, case_id: &str) -> Result<Option<(u8, Date)>, StoreError> {
+        let row = sqlx::query("SELECT rating, rated_on FROM ratings WHERE case_id = ?")
+            .bind(case_id)
+            .fetch_optional(&self.pool)
+            .await?;
+        row.map(|r| {
+            let n: i64 = r.try_get("rating")?;
+            Ok((
+                u8::try_from(n).map_err(|_| StoreError::Corrupt("rating".into()))?,
+                date_col(&r, "rated_on")?,
+            ))
+        })
+        .transpose()
+    }
+
+    /// Ratings by the institution that holds the case now and by value (public statistics:
+    /// counts only).
+    #[instrument(skip_all)]
+    pub async fn rating_counts(&self) -> Result<Vec<(String, u8, u64)>, StoreError> {
+        let rows = sqlx::query(
+            "SELECT c.institution AS institution, r.rating AS rating, COUNT(*) AS n \
+             FROM ratings r JOIN cases c ON c.id = r.case_id \
+             GROUP BY c.institution, r.rating ORDER BY c.institution, r.rating",
+        )
+        .fetch_all(&self.pool)
+        .await?;
+        rows.iter()
+            .map(|r| {
+                let rating: i64 = r.try_get("rating")?;
+                let n: i64 = r.try_get("n")?;
+                Ok((
+                    r.try_get("institution")?,
+                    u8::try_from(rating).map_err(|_| StoreError::Corrupt("rating".into()))?,
+                    u64::try_from(n).map_err(|_| StoreError::Corrupt("negative count".into()))?,
+                ))
+            })
+            .collect()
+    }
+}
