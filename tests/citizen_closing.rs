@@ -163,6 +163,33 @@ async fn ratings_show_in_stats_only_from_five_per_institution() {
             assert!(section.contains(">5<"), "{section}");
             assert!(section.contains("4.0"), "{section}");
         }
+        // The same in /stats.json and /stats.csv: numbers, a suppressed flag.
+        let json: serde_json::Value =
+            serde_json::from_slice(&send(&router, get("/stats.json")).await.body).unwrap();
+        let health = json["ratings"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .find(|r| r["slug"] == "health")
+            .unwrap()
+            .clone();
+        let csv = send(&router, get("/stats.csv")).await.text();
+        if i < 4 {
+            assert_eq!(health["ratings"], serde_json::Value::Null);
+            assert_eq!(health["suppressed"], true);
+            assert_eq!(health["average_tenths"], serde_json::Value::Null);
+            assert!(csv.contains("institution_ratings,health,"), "{csv}");
+            assert!(csv.contains(",,true\n"), "{csv}");
+        } else {
+            assert_eq!(health["ratings"], 5);
+            assert_eq!(health["suppressed"], false);
+            assert_eq!(health["average_tenths"], 40);
+            assert!(
+                csv.contains("institution_rating_average_tenths,health,"),
+                "{csv}"
+            );
+            assert!(csv.contains(",40,false\n"), "{csv}");
+        }
     }
 }
 

@@ -391,6 +391,21 @@ pub struct Published {
     pub groups: Vec<PublishedGroup>,
     pub months: Vec<Row>,
     pub institutions: Vec<PublishedInstitution>,
+    /// Citizens' ratings of the answers, per institution.
+    pub ratings: Vec<PublishedRating>,
+}
+
+/// One institution's ratings as published (see docs/stats.md).
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+pub struct PublishedRating {
+    pub slug: String,
+    #[serde(flatten)]
+    pub names: Names,
+    /// How many ratings; `null` (suppressed) for 1 to 4.
+    pub ratings: Option<u64>,
+    pub suppressed: bool,
+    /// The average rating times ten (43 = 4.3); `null` under the threshold.
+    pub average_tenths: Option<u64>,
 }
 
 /// The schema name in every `/stats.json`.
@@ -451,6 +466,17 @@ pub fn publish(s: &Stats, names: &dyn Fn(&str, &str) -> Names) -> Published {
                     median_working_days_to_first_answer: i.median_working_days_to_first_answer,
                     median_suppressed: answered && i.median_working_days_to_first_answer.is_none(),
                 }
+            })
+            .collect(),
+        ratings: s
+            .ratings
+            .iter()
+            .map(|r| PublishedRating {
+                slug: r.institution.clone(),
+                names: names("institution", &r.institution),
+                ratings: r.ratings.exact(),
+                suppressed: r.ratings.exact().is_none(),
+                average_tenths: r.average_tenths,
             })
             .collect(),
     }
@@ -528,6 +554,22 @@ pub fn to_csv(p: &Published) -> String {
             &i.names,
             i.median_working_days_to_first_answer.map(|v| v.to_string()),
             i.median_suppressed,
+        );
+    }
+    for r in &p.ratings {
+        line(
+            "institution_ratings",
+            &r.slug,
+            &r.names,
+            s(r.ratings),
+            r.suppressed,
+        );
+        line(
+            "institution_rating_average_tenths",
+            &r.slug,
+            &r.names,
+            s(r.average_tenths),
+            r.suppressed,
         );
     }
     out
