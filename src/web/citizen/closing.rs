@@ -2,6 +2,7 @@
 //! with a 1-5 rating on an answered case, and reopening a closed case within its window. One
 //! POST with the receipt in a hidden field, one Argon2id check, like every citizen action.
 
+use super::status::{failed, form_with_receipt};
 use super::*;
 use crate::domain::workflow::Verdict;
 
@@ -30,15 +31,14 @@ pub async fn status_verdict(
     headers: HeaderMap,
     body: Bytes,
 ) -> Response {
-    let form: VerdictForm = match parse_form(&headers, body) {
-        Ok(v) => v,
-        Err(p) => return body_problem_page(lang, p),
-    };
+    let (form, receipt) =
+        match form_with_receipt(&state, lang, circuit, &headers, body, |f: &VerdictForm| {
+            &f.receipt
+        }) {
+            Ok(v) => v,
+            Err(page) => return page,
+        };
     let t = lang.texts();
-    let receipt = match receipt_from_hidden_field(&state, lang, circuit, &form.receipt) {
-        Ok(r) => r,
-        Err(page) => return page,
-    };
     let app = &state.app;
     let Some(verdict) = Verdict::parse(&form.verdict) else {
         return error_page(StatusCode::UNPROCESSABLE_ENTITY, lang, t.verdict_refused);
@@ -67,10 +67,7 @@ pub async fn status_verdict(
                     (Some(t.problem(p)), &form.message),
                 ),
                 Ok(None) => not_found_page(lang),
-                Err(e) => {
-                    state.app.incidents.record(e.kind());
-                    error_page(StatusCode::SERVICE_UNAVAILABLE, lang, t.err_internal)
-                }
+                Err(e) => failed(&state, lang, e.kind(), StatusCode::SERVICE_UNAVAILABLE),
             };
         }
     };
@@ -120,10 +117,6 @@ pub async fn status_verdict(
             "",
         ),
         Ok(None) => not_found_page(lang),
-        Err(e) => {
-            // Counted, never logged as it happens (see service::incidents).
-            state.app.incidents.record(e.kind());
-            error_page(StatusCode::SERVICE_UNAVAILABLE, lang, t.err_internal)
-        }
+        Err(e) => failed(&state, lang, e.kind(), StatusCode::SERVICE_UNAVAILABLE),
     }
 }

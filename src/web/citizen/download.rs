@@ -67,15 +67,14 @@ pub async fn status_file(
     headers: HeaderMap,
     body: Bytes,
 ) -> Response {
-    let form: FileForm = match parse_form(&headers, body) {
-        Ok(v) => v,
-        Err(p) => return body_problem_page(lang, p),
-    };
+    let (form, receipt) =
+        match status::form_with_receipt(&state, lang, circuit, &headers, body, |f: &FileForm| {
+            &f.receipt
+        }) {
+            Ok(v) => v,
+            Err(page) => return page,
+        };
     let t = lang.texts();
-    let receipt = match status::receipt_from_hidden_field(&state, lang, circuit, &form.receipt) {
-        Ok(r) => r,
-        Err(page) => return page,
-    };
     // A file field that is not a number names no file; the receipt is still checked first.
     let seq = form.file.trim().parse::<i64>().unwrap_or(-1);
     match svc::open_message_file(&state.app, &receipt, seq).await {
@@ -85,11 +84,7 @@ pub async fn status_file(
         Err(crate::error::Error::Busy) => {
             error_page(StatusCode::SERVICE_UNAVAILABLE, lang, t.err_busy)
         }
-        Err(e) => {
-            // Counted, never logged as it happens (see service::incidents).
-            state.app.incidents.record(e.kind());
-            error_page(StatusCode::INTERNAL_SERVER_ERROR, lang, t.err_internal)
-        }
+        Err(e) => status::failed(&state, lang, e.kind(), StatusCode::INTERNAL_SERVER_ERROR),
     }
 }
 

@@ -43,11 +43,7 @@ pub async fn status_check(
         Err(crate::error::Error::Busy) => {
             error_page(StatusCode::SERVICE_UNAVAILABLE, lang, t.err_busy)
         }
-        Err(e) => {
-            // Counted, never logged as it happens (see service::incidents).
-            state.app.incidents.record(e.kind());
-            error_page(StatusCode::INTERNAL_SERVER_ERROR, lang, t.err_internal)
-        }
+        Err(e) => failed(&state, lang, e.kind(), StatusCode::INTERNAL_SERVER_ERROR),
     }
 }
 
@@ -75,6 +71,35 @@ pub(in crate::web) fn receipt_from_hidden_field(
     Ok(receipt)
 }
 
+/// A status-page form (reply, escalate, verdict, file) and the receipt in its hidden field:
+/// the form parsed, then the receipt (see [`receipt_from_hidden_field`]). The error is the page
+/// to answer.
+#[allow(clippy::result_large_err)]
+pub(in crate::web) fn form_with_receipt<T: serde::de::DeserializeOwned>(
+    state: &AppState,
+    lang: Lang,
+    circuit: Option<Circuit>,
+    headers: &HeaderMap,
+    body: Bytes,
+    receipt_of: impl Fn(&T) -> &str,
+) -> Result<(T, Receipt), Response> {
+    let form: T = parse_form(headers, body).map_err(|p| body_problem_page(lang, p))?;
+    let receipt = receipt_from_hidden_field(state, lang, circuit, receipt_of(&form))?;
+    Ok((form, receipt))
+}
+
+/// A request that failed on our side: counted (never logged as it happens, see
+/// `service::incidents`), and the citizen told to try again.
+pub(in crate::web) fn failed(
+    state: &AppState,
+    lang: Lang,
+    kind: &'static str,
+    status: StatusCode,
+) -> Response {
+    state.app.incidents.record(kind);
+    error_page(status, lang, lang.texts().err_internal)
+}
+
 #[derive(Deserialize, Zeroize, ZeroizeOnDrop, Default)]
 struct ReplyForm {
     #[serde(default)]
@@ -93,15 +118,14 @@ pub async fn status_reply(
     headers: HeaderMap,
     body: Bytes,
 ) -> Response {
-    let form: ReplyForm = match parse_form(&headers, body) {
-        Ok(v) => v,
-        Err(p) => return body_problem_page(lang, p),
-    };
+    let (form, receipt) =
+        match form_with_receipt(&state, lang, circuit, &headers, body, |f: &ReplyForm| {
+            &f.receipt
+        }) {
+            Ok(v) => v,
+            Err(page) => return page,
+        };
     let t = lang.texts();
-    let receipt = match receipt_from_hidden_field(&state, lang, circuit, &form.receipt) {
-        Ok(r) => r,
-        Err(page) => return page,
-    };
     let app = &state.app;
     let result = match report::check_message(&form.message, &app.config.limits) {
         Ok(text) => {
@@ -154,11 +178,7 @@ pub async fn status_reply(
             &form.message,
         ),
         Ok(None) => not_found_page(lang),
-        Err(e) => {
-            // Counted, never logged as it happens (see service::incidents).
-            state.app.incidents.record(e.kind());
-            error_page(StatusCode::SERVICE_UNAVAILABLE, lang, t.err_internal)
-        }
+        Err(e) => failed(&state, lang, e.kind(), StatusCode::SERVICE_UNAVAILABLE),
     }
 }
 
@@ -176,15 +196,14 @@ pub async fn status_escalate(
     headers: HeaderMap,
     body: Bytes,
 ) -> Response {
-    let form: EscalateForm = match parse_form(&headers, body) {
-        Ok(v) => v,
-        Err(p) => return body_problem_page(lang, p),
-    };
+    let (_, receipt) =
+        match form_with_receipt(&state, lang, circuit, &headers, body, |f: &EscalateForm| {
+            &f.receipt
+        }) {
+            Ok(v) => v,
+            Err(page) => return page,
+        };
     let t = lang.texts();
-    let receipt = match receipt_from_hidden_field(&state, lang, circuit, &form.receipt) {
-        Ok(r) => r,
-        Err(page) => return page,
-    };
     match svc::escalate(&state.app, &receipt).await {
         Ok(Some(view)) => status_page(
             &state,
@@ -208,11 +227,7 @@ pub async fn status_escalate(
             ),
             _ => not_found_page(lang),
         },
-        Err(e) => {
-            // Counted, never logged as it happens (see service::incidents).
-            state.app.incidents.record(e.kind());
-            error_page(StatusCode::SERVICE_UNAVAILABLE, lang, t.err_internal)
-        }
+        Err(e) => failed(&state, lang, e.kind(), StatusCode::SERVICE_UNAVAILABLE),
     }
 }
 
