@@ -424,15 +424,11 @@ pub async fn reply(
     text: &str,
     nonce: Option<&[u8]>,
 ) -> Result<Option<Replied>> {
-    let Some((record, identity)) = verify(app, receipt).await? else {
+    let Some((identity, summary, reporter)) = opened_case(app, receipt).await? else {
         return Ok(None);
     };
-    let case_id = record.case_id.as_str();
-    let (summary, reporter) = app
-        .store
-        .case_summary(None, case_id)
-        .await?
-        .ok_or(Error::NotFound)?;
+    let case_id = summary.id.clone();
+    let case_id = case_id.as_str();
     // Nobody reads a message on a closed case: refused, nothing stored (the page offers a
     // reopening within the window, a new report after it).
     if !can_write(&summary) {
@@ -467,6 +463,23 @@ pub async fn reply(
     }))
 }
 
+/// A receipt's case as it stands: the reporter's key, the case and the reporter's recipient.
+/// `None` for a receipt that opens nothing (after the same work as any check, see [`verify`]).
+pub(super) async fn opened_case(
+    app: &App,
+    receipt: &Receipt,
+) -> Result<Option<(x25519::Identity, CaseSummary, String)>> {
+    let Some((record, identity)) = verify(app, receipt).await? else {
+        return Ok(None);
+    };
+    let (summary, reporter) = app
+        .store
+        .case_summary(None, &record.case_id)
+        .await?
+        .ok_or(Error::NotFound)?;
+    Ok(Some((identity, summary, reporter)))
+}
+
 fn with_reporter(
     mut readers: Vec<x25519::Recipient>,
     reporter: &str,
@@ -490,16 +503,12 @@ pub fn can_escalate(summary: &CaseSummary, today: time::Date) -> bool {
 /// it is: escalation does not reveal who reported.
 #[instrument(skip_all)]
 pub async fn escalate(app: &App, receipt: &Receipt) -> Result<Option<ReporterView>> {
-    let Some((record, identity)) = verify(app, receipt).await? else {
+    let Some((identity, mut summary, reporter)) = opened_case(app, receipt).await? else {
         return Ok(None);
     };
-    let case_id = record.case_id.as_str();
+    let case_id = summary.id.clone();
+    let case_id = case_id.as_str();
     let today = app.clock.today();
-    let (mut summary, reporter) = app
-        .store
-        .case_summary(None, case_id)
-        .await?
-        .ok_or(Error::NotFound)?;
     if !can_escalate(&summary, today) {
         return Err(Error::Invalid("this case cannot be escalated now".into()));
     }
@@ -613,20 +622,15 @@ crate::redacted_debug!(UploadTarget);
 /// status check).
 #[instrument(skip_all)]
 pub async fn upload_target(app: &App, receipt: &Receipt) -> Result<Option<UploadTarget>> {
-    let Some((record, identity)) = verify(app, receipt).await? else {
+    let Some((identity, summary, reporter)) = opened_case(app, receipt).await? else {
         return Ok(None);
     };
-    let (summary, reporter) = app
-        .store
-        .case_summary(None, &record.case_id)
-        .await?
-        .ok_or(Error::NotFound)?;
     if crate::domain::workflow::is_final(summary.state) {
         return Err(Error::Invalid("the case is closed".into()));
     }
     let recipients = with_reporter(app.case_readers(&summary).await?, &reporter)?;
     Ok(Some(UploadTarget {
-        case_id: record.case_id,
+        case_id: summary.id,
         recipients,
         identity,
     }))

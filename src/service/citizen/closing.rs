@@ -54,15 +54,11 @@ pub async fn verdict(
     text: Option<&str>,
     nonce: Option<&[u8]>,
 ) -> Result<Option<Verdicted>> {
-    let Some((record, identity)) = verify(app, receipt).await? else {
+    let Some((identity, summary, reporter)) = super::opened_case(app, receipt).await? else {
         return Ok(None);
     };
-    let case_id = record.case_id.as_str();
-    let (summary, reporter) = app
-        .store
-        .case_summary(None, case_id)
-        .await?
-        .ok_or(Error::NotFound)?;
+    let case_id = summary.id.clone();
+    let case_id = case_id.as_str();
     let today = app.clock.today();
     let Some(to) = after_verdict(summary.state, verdict, can_reopen(app, &summary, today)) else {
         return Ok(Some(Verdicted::Refused(
