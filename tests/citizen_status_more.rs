@@ -7,6 +7,7 @@
 
 mod common;
 
+use common::webdriver::{Driver, Session};
 use common::*;
 
 fn status(base: &str, receipt: &str) -> String {
@@ -77,6 +78,26 @@ fn the_citizen_sees_their_own_files_and_adding_evidence_ends_on_the_status_page(
     );
     let at = page.find("id=\"own-files\"").unwrap();
     assert!(page[at..].contains("tambahan.txt"));
+
+    // In Chromium, JavaScript off: the status page with the files, at 1366 and 360 px.
+    {
+        let shots = std::path::PathBuf::from(env!("CARGO_TARGET_TMPDIR")).join("citizen-status");
+        std::fs::create_dir_all(&shots).unwrap();
+        let driver = Driver::start();
+        let browser = Session::new(&driver);
+        for (w, h) in [(1366, 768), (360, 740)] {
+            browser.window(w, h);
+            browser.goto(&format!("{base}/status?lang=en"));
+            let field = browser.wait_for("#receipt");
+            browser.type_into(&field, &receipt);
+            let open = browser.find("#open");
+            browser.click(&open);
+            browser.wait_for("#own-files");
+            browser.assert_no_horizontal_overflow("main *", &format!("status at {w}"));
+            browser.screenshot(&shots.join(format!("status-{w}.png")));
+            browser.screenshot_of("#own-files", &shots.join(format!("own-files-{w}.png")));
+        }
+    }
 
     // An officer's document is shown with its message, not among the citizen's own files.
     let (ok, _, err) = case_cli(

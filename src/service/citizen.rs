@@ -374,8 +374,8 @@ async fn view(app: &App, case_id: &str, identity: &x25519::Identity) -> Result<R
                 .and_then(|env| open_doc(identity, env)),
         })
         .collect();
-    let files = reply_files::for_reporter(app, case_id, identity, &mut unreadable).await?;
-    let own_files = reply_files::own_for_reporter(app, case_id, identity, &mut unreadable).await?;
+    let (files, own_files) =
+        reply_files::for_reporter(app, case_id, identity, &mut unreadable).await?;
     let identity_holder = if record.identity.is_some() {
         app.store.identity_holder(case_id).await?
     } else {

@@ -24,37 +24,6 @@ pub struct ReporterFile {
 
 crate::redacted_debug!(ReporterFile);
 
-/// The documents of a case's messages, their manifests opened with the reporter's key; those
-/// that do not open are added to `unreadable` (flagged for the officers as `file <seq>`).
-pub(super) async fn for_reporter(
-    app: &App,
-    case_id: &str,
-    identity: &x25519::Identity,
-    unreadable: &mut Vec<(&'static str, i64)>,
-) -> Result<Vec<ReporterFile>> {
-    let links = app.store.message_files(case_id).await?;
-    if links.is_empty() {
-        return Ok(Vec::new());
-    }
-    let stored = app.store.attachments(case_id).await?;
-    let mut out = Vec::with_capacity(links.len());
-    for l in &links {
-        let manifest = stored
-            .iter()
-            .find(|a| a.seq == l.attachment_seq)
-            .and_then(|a| open_doc::<FileManifest>(identity, &a.manifest));
-        if manifest.is_none() {
-            unreadable.push(("file", l.attachment_seq));
-        }
-        out.push(ReporterFile {
-            seq: l.attachment_seq,
-            message_seq: l.message_seq,
-            manifest,
-        });
-    }
-    Ok(out)
-}
-
 /// A file the citizen sent (with the report or later), as the reporter's key opens it.
 pub struct OwnFile {
     /// `None` when the reporter's key does not open its manifest.
@@ -64,36 +33,37 @@ pub struct OwnFile {
 
 crate::redacted_debug!(OwnFile);
 
-/// The citizen's own files (every file of the case not sent with an officer's message), their
-/// manifests opened with the reporter's key; those that do not open are flagged like the rest.
-pub(super) async fn own_for_reporter(
+/// Every file of a case, its manifest opened with the reporter's key: the documents of the
+/// officers' messages, and the citizen's own files (all the others). Those that do not open are
+/// added to `unreadable` (flagged for the officers as `file <seq>`). One read of the files and
+/// of their links to messages.
+pub(super) async fn for_reporter(
     app: &App,
     case_id: &str,
     identity: &x25519::Identity,
     unreadable: &mut Vec<(&'static str, i64)>,
-) -> Result<Vec<OwnFile>> {
-    let officers: Vec<i64> = app
-        .store
-        .message_files(case_id)
-        .await?
-        .iter()
-        .map(|l| l.attachment_seq)
-        .collect();
-    let mut out = Vec::new();
+) -> Result<(Vec<ReporterFile>, Vec<OwnFile>)> {
+    let links = app.store.message_files(case_id).await?;
+    let mut officers = Vec::with_capacity(links.len());
+    let mut own = Vec::new();
     for a in app.store.attachments(case_id).await? {
-        if officers.contains(&a.seq) {
-            continue;
-        }
         let manifest = open_doc::<FileManifest>(identity, &a.manifest);
         if manifest.is_none() {
             unreadable.push(("file", a.seq));
         }
-        out.push(OwnFile {
-            manifest,
-            added_on: a.added_on,
-        });
+        match links.iter().find(|l| l.attachment_seq == a.seq) {
+            Some(l) => officers.push(ReporterFile {
+                seq: a.seq,
+                message_seq: l.message_seq,
+                manifest,
+            }),
+            None => own.push(OwnFile {
+                manifest,
+                added_on: a.added_on,
+            }),
+        }
     }
-    Ok(out)
+    Ok((officers, own))
 }
 
 /// A document being decrypted for the reporter: its name as the officer gave it (the caller
