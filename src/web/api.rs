@@ -31,9 +31,11 @@ use crate::store::CaseFilter;
 use super::AppState;
 
 mod casework;
+mod custody;
 mod oversight;
 pub mod reports;
 pub use casework::{assign, contents, note, note_recipients, unseen};
+pub use custody::*;
 pub use oversight::{message as oversight_message, recommend};
 
 /// The authenticated member of a request.
@@ -475,25 +477,6 @@ pub async fn forward(
     Ok(Json(OkResponse { ok: true }))
 }
 
-pub async fn identity_recipients(
-    State(state): State<AppState>,
-    AuthMember(m): AuthMember,
-    Path(id): Path<String>,
-) -> Result<Json<RecipientsResponse>> {
-    let r = svc::identity_recipients(&state.app, &m, &id).await?;
-    Ok(Json(recipients_response(r)))
-}
-
-pub async fn hand_over_identity(
-    State(state): State<AppState>,
-    AuthMember(m): AuthMember,
-    Path(id): Path<String>,
-    Json(req): Json<IdentityRequest>,
-) -> Result<Json<OkResponse>> {
-    svc::hand_over_identity(&state.app, &m, &id, &envelope_bytes(&req.envelope)?).await?;
-    Ok(Json(OkResponse { ok: true }))
-}
-
 pub async fn intake_params(
     State(state): State<AppState>,
     AuthMember(m): AuthMember,
@@ -639,82 +622,6 @@ mod futures_util_lite {
             }
         }
     }
-}
-
-pub async fn reveal_recipients(
-    State(state): State<AppState>,
-    AuthMember(m): AuthMember,
-    Path(id): Path<String>,
-) -> Result<Json<RecipientsResponse>> {
-    let r = svc::reveal_recipients(&state.app, &m, &id).await?;
-    Ok(Json(recipients_response(r)))
-}
-
-pub async fn request_reveal(
-    State(state): State<AppState>,
-    AuthMember(m): AuthMember,
-    Path(id): Path<String>,
-    Json(req): Json<RevealRequestBody>,
-) -> Result<Json<RevealCreated>> {
-    let seq =
-        svc::request_reveal(&state.app, &m, &id, &envelope_bytes(&req.reason_envelope)?).await?;
-    Ok(Json(RevealCreated { seq }))
-}
-
-pub async fn pending_reveals(
-    State(state): State<AppState>,
-    AuthMember(m): AuthMember,
-) -> Result<Json<PendingRevealsResponse>> {
-    let requests = svc::pending_reveals(&state.app, &m)
-        .await?
-        .into_iter()
-        .map(|p| PendingRevealJson {
-            case_id: p.request.case_id.clone(),
-            seq: p.request.seq,
-            requester: p.request.requester.clone(),
-            requester_institution: p.request.institution.clone(),
-            requester_recipient: p.requester_recipient,
-            requested_on: crate::domain::clock::day_string(p.request.requested_on),
-            reason_envelope: token::encode(&p.request.reason_envelope),
-            recipients: p.recipients,
-        })
-        .collect();
-    Ok(Json(PendingRevealsResponse { requests }))
-}
-
-pub async fn decide_reveal(
-    State(state): State<AppState>,
-    AuthMember(m): AuthMember,
-    Path((id, seq)): Path<(String, i64)>,
-    Json(req): Json<RevealDecisionBody>,
-) -> Result<Json<RevealDecided>> {
-    let decision = envelope_bytes(&req.decision_envelope)?;
-    let grant = req
-        .grant_envelope
-        .as_deref()
-        .map(envelope_bytes)
-        .transpose()?;
-    let available = svc::decide_reveal(
-        &state.app,
-        &m,
-        &id,
-        seq,
-        req.approve,
-        &decision,
-        grant.as_deref(),
-    )
-    .await?;
-    Ok(Json(RevealDecided {
-        available_on: available.map(crate::domain::clock::day_string),
-    }))
-}
-
-pub async fn identity_grant(
-    State(state): State<AppState>,
-    AuthMember(m): AuthMember,
-    Path(id): Path<String>,
-) -> Result<Response> {
-    Ok(age_file(svc::identity_grant(&state.app, &m, &id).await?))
 }
 
 pub async fn attachments(
