@@ -34,6 +34,11 @@ pub struct SessionResponse {
     pub roles: Vec<String>,
     /// Unix seconds.
     pub expires_at: i64,
+    /// The deployment's time zone (IANA name, `[site] time_zone`): the member's tools count
+    /// the days they record (a note's or an intake's day, "overdue") in it. Absent from older
+    /// servers.
+    #[serde(default)]
+    pub time_zone: String,
 }
 
 #[derive(Debug, Clone, Serialize, Deserialize, PartialEq, Eq)]

@@ -9,7 +9,7 @@ use tokio::net::{TcpListener, UnixListener};
 use crate::config::keys::load_directory;
 use crate::config::{Config, ConfigError, Listen};
 use crate::crypto::kdf::KdfParams;
-use crate::domain::clock::{Clock, SystemClock};
+use crate::domain::clock::{Clock, SystemClock, ZonedClock};
 use crate::service::App;
 use crate::store::blobs::BlobStore;
 use crate::store::{Store, StoreError};
@@ -81,6 +81,8 @@ pub async fn open_app(
     } else {
         BlobStore::attach(&config.data_dir)
     };
+    // Every day the app counts is the deployment's (`[site] time_zone`).
+    let clock: Arc<dyn Clock> = Arc::new(ZonedClock::new(clock, config.time_zone.clone()));
     // Blob and folder times are set to the app's day.
     let blobs = blobs.with_clock(clock.clone());
     Ok(Arc::new(App::new(config, directory, store, blobs, clock)))

@@ -120,7 +120,7 @@ async fn whole_path_anonymous_and_confidential() {
         html.contains("Siti Rahma"),
         "reporter sees their own sealed identity"
     );
-    assert!(html.contains("2026-11-23"), "history by day");
+    assert!(html.contains("23 November 2026"), "history by day");
     assert!(!html.contains("09:30"), "no time of day anywhere");
 
     // The citizen replies.

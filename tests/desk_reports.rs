@@ -33,8 +33,9 @@ fn member(server: &ServerProcess, fx: &Fixture, handle: &str) -> bisik::client::
     c
 }
 
+/// The deployment's day (the demo's zone, Asia/Jakarta) at `d`.
 fn day(d: time::OffsetDateTime) -> String {
-    bisik::domain::clock::day_string(d.date())
+    bisik::domain::clock::day_string(bisik::domain::clock::Zone::default().day_of(d))
 }
 
 /// Health office cases (ids A, B, C, D) received 14 days ago, 7 days ago and today (two),

@@ -105,10 +105,10 @@ fn the_data_folder_and_its_files_are_private_whatever_the_umask() {
     server.stop();
 }
 
-/// 00:00 UTC of the system's current day, as unix seconds.
+/// 00:00 UTC of the deployment's current day (the demo's zone, Asia/Jakarta), as unix seconds.
 fn midnight_now() -> i64 {
-    let now = time::OffsetDateTime::now_utc();
-    now.date().midnight().assume_utc().unix_timestamp()
+    let day = bisik::domain::clock::Zone::default().day_of(time::OffsetDateTime::now_utc());
+    day.midnight().assume_utc().unix_timestamp()
 }
 
 /// Which of `paths` (the data folder's) carry a time that is not 00:00 UTC of one of `days`, or

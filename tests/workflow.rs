@@ -668,7 +668,7 @@ async fn deadlines_in_working_days_overdue_extensions_and_auto_close() {
     // Monday 23 Nov 2026: verification is due 3 working days later.
     let (receipt, case_id) = submit(&router, &[]).await;
     let page = status_page(&router, &receipt).await;
-    assert_eq!(element_text(&page, "deadline").unwrap(), "2026-11-26");
+    assert_eq!(element_text(&page, "deadline").unwrap(), "26 November 2026");
     assert!(page.contains("Due for this stage by"));
     let triage = login(&router, &fx.identity("health-triage")).await;
     let list = |r: Reply| -> Vec<bisik::api::CaseSummaryJson> {
@@ -689,6 +689,8 @@ async fn deadlines_in_working_days_overdue_extensions_and_auto_close() {
     assert_eq!(overdue.len(), 1);
     let page = status_page(&router, &receipt).await;
     assert!(page.contains("Overdue since") && page.contains("class=\"overdue\""));
+    // The first day that was late, not the due day.
+    assert_eq!(element_text(&page, "deadline").unwrap(), "27 November 2026");
 
     // An extension with a reason moves the due day; the citizen sees both.
     let reason = json!({"type": "bisik.reason", "version": 1, "state": "extension", "text": "Waiting for the clinic's records."});
@@ -710,7 +712,7 @@ async fn deadlines_in_working_days_overdue_extensions_and_auto_close() {
         "26 Nov + 5 working days"
     );
     let page = status_page(&router, &receipt).await;
-    assert_eq!(element_text(&page, "deadline").unwrap(), "2026-12-03");
+    assert_eq!(element_text(&page, "deadline").unwrap(), "3 December 2026");
     assert!(
         page.contains("Deadline extended by 5 working days")
             && page.contains("Waiting for the clinic")
@@ -751,7 +753,7 @@ async fn deadlines_in_working_days_overdue_extensions_and_auto_close() {
     assert!(page.contains("Closes automatically if you do not reply by"));
     assert_eq!(
         element_text(&page, "deadline").unwrap(),
-        "2026-12-11",
+        "11 December 2026",
         "Fri 27 Nov + 10 working days"
     );
 
@@ -784,7 +786,7 @@ async fn holidays_from_the_calendar_file_are_not_working_days() {
     let (receipt, _) = submit(&router, &[("occurred_on", "2026-03-16")]).await;
     let page = status_page(&router, &receipt).await;
     // Wed 25, Thu 26, Fri 27 March.
-    assert_eq!(element_text(&page, "deadline").unwrap(), "2026-03-27");
+    assert_eq!(element_text(&page, "deadline").unwrap(), "27 March 2026");
 }
 
 #[tokio::test]

@@ -50,7 +50,7 @@ fn seed(dir: &std::path::Path, n: usize) -> Result<(), String> {
     let reporter = age::x25519::Identity::generate().to_public();
     recipients.push(reporter.clone());
     let reporter = reporter.to_string();
-    let today = time::OffsetDateTime::now_utc().date();
+    let today = config.time_zone.day_of(time::OffsetDateTime::now_utc());
     super::runtime()?.block_on(async {
         let store = Store::open(&config.database_path())
             .await

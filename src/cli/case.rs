@@ -326,7 +326,7 @@ pub fn run(args: CaseArgs) -> Result<(), String> {
             println!(
                 "ID         KIND                 CATEGORY         STATE              RECEIVED     DUE          ASSIGNED TO            PRIVACY"
             );
-            let today = crate::domain::clock::day_string(time::OffsetDateTime::now_utc().date());
+            let today = crate::domain::clock::day_string(client.today());
             for c in cases {
                 let due = match c.due_on.as_deref() {
                     Some(d) if d < today.as_str() => format!("{}!", one(d)),

@@ -260,7 +260,7 @@ pub(super) fn seed(config_path: &Path, n: usize) -> Result<(), String> {
             .collect();
         let content = crate::crypto::envelope::seal(&keys, b"{}").map_err(|e| e.to_string())?;
         let recipient = keys[4].to_string();
-        let today = time::OffsetDateTime::now_utc().date();
+        let today = config.time_zone.day_of(time::OffsetDateTime::now_utc());
         let mut done = 0;
         while done < n {
             let batch = (n - done).min(5000);

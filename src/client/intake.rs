@@ -43,7 +43,7 @@ impl Client {
         } else {
             "anonymous"
         };
-        let today = crate::domain::clock::day_string(time::OffsetDateTime::now_utc().date());
+        let today = crate::domain::clock::day_string(self.today());
         let doc = ReportDocument {
             doc_type: crate::domain::documents::REPORT_TYPE.into(),
             version: 1,

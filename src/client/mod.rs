@@ -85,6 +85,21 @@ fn passphrase_for(shown: &str) -> Result<SecretString> {
         .map_err(|_| ClientError::NeedPassphrase(shown.to_owned()))
 }
 
+/// Today in `zone` (an IANA name the server sent with the session), else in `BISIK_TIME_ZONE`,
+/// else in Asia/Jakarta (WIB): the day a member's note or intake is dated, the desk's and the
+/// CLI's "overdue" marks, a print's date.
+pub fn today_in(zone: Option<&str>) -> time::Date {
+    let zone = zone
+        .and_then(crate::domain::clock::Zone::parse)
+        .or_else(|| {
+            std::env::var("BISIK_TIME_ZONE")
+                .ok()
+                .and_then(|z| crate::domain::clock::Zone::parse(&z))
+        })
+        .unwrap_or_default();
+    zone.day_of(time::OffsetDateTime::now_utc())
+}
+
 /// Reads an age identity file: plain (as `age-keygen` writes it) or protected with a
 /// passphrase (`age -p`), in which case the passphrase is asked for on the terminal.
 pub fn read_identity(path: &Path) -> Result<x25519::Identity> {
@@ -218,6 +233,12 @@ impl Client {
     }
 
     /// The member's session, once logged in (handle, institution, roles).
+    /// Today in the deployment's time zone, as far as this member's tools know it (see
+    /// [`today_in`]).
+    pub fn today(&self) -> time::Date {
+        today_in(self.session.as_ref().map(|s| s.time_zone.as_str()))
+    }
+
     pub fn session(&self) -> Option<&session::Cached> {
         self.session.as_ref()
     }
@@ -328,6 +349,7 @@ impl Client {
             roles: s.roles.clone(),
             token: s.token.clone(),
             expires_at: s.expires_at,
+            time_zone: s.time_zone.clone(),
         };
         // A cache that cannot be written only costs a login next time.
         if self.persist {

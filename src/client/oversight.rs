@@ -18,8 +18,8 @@ impl Client {
         Ok(format!("member:{}/{}", s.institution, s.handle))
     }
 
-    fn today() -> String {
-        crate::domain::clock::day_string(time::OffsetDateTime::now_utc().date())
+    fn today_string(&self) -> String {
+        crate::domain::clock::day_string(self.today())
     }
 
     fn to_json<T: serde::Serialize>(doc: &T) -> Result<Zeroizing<Vec<u8>>> {
@@ -35,7 +35,7 @@ impl Client {
             version: 1,
             author: self.author()?,
             body: body.into(),
-            written_on: Self::today(),
+            written_on: self.today_string(),
         })
     }
 
@@ -47,7 +47,7 @@ impl Client {
             version: 1,
             author: self.author()?,
             body: body.into(),
-            written_on: Self::today(),
+            written_on: self.today_string(),
         })?;
         let recipients = self.note_recipients(id)?;
         Ok(token::encode(&envelope::seal(&recipients, &json)?))

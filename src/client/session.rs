@@ -19,6 +19,9 @@ pub struct Cached {
     pub token: String,
     /// Unix seconds.
     pub expires_at: i64,
+    /// The deployment's time zone as the server named it (empty from older servers).
+    #[serde(default)]
+    pub time_zone: String,
 }
 
 crate::redacted_debug!(Cached);

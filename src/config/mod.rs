@@ -15,7 +15,7 @@ use thiserror::Error;
 
 use crate::crypto::kdf::KdfParams;
 use crate::domain::calendar::Calendar;
-use crate::domain::clock::parse_day;
+use crate::domain::clock::{Zone, parse_day};
 use crate::domain::deadline::DeadlineRules;
 use crate::domain::report::{Category, TextLimits};
 
@@ -168,6 +168,33 @@ impl Default for StorageConfig {
             wal_checkpoint_secs: 60,
         }
     }
+}
+
+/// The deployment as a whole.
+#[derive(Debug, Clone, Deserialize)]
+#[serde(default, deny_unknown_fields)]
+struct SiteConfig {
+    /// The zone days are counted in: an IANA name (`Asia/Jakarta`, `Asia/Pontianak`,
+    /// `Asia/Makassar`, `Asia/Jayapura`, `UTC`, …) or `WIB`, `WITA`, `WIT`.
+    time_zone: String,
+}
+
+impl Default for SiteConfig {
+    fn default() -> Self {
+        Self {
+            time_zone: crate::domain::clock::DEFAULT_ZONE.into(),
+        }
+    }
+}
+
+fn load_zone(site: &SiteConfig) -> Result<Zone, ConfigError> {
+    Zone::parse(&site.time_zone).ok_or_else(|| {
+        ConfigError::Invalid(format!(
+            "site.time_zone: {:?} is not a time zone; use an IANA name such as Asia/Jakarta \
+             (WIB), Asia/Makassar (WITA), Asia/Jayapura (WIT) or UTC",
+            site.time_zone
+        ))
+    })
 }
 
 /// Public statistics.
@@ -405,6 +432,8 @@ struct RawConfig {
     storage: StorageConfig,
     #[serde(default)]
     stats: StatsConfig,
+    #[serde(default)]
+    site: SiteConfig,
 }
 
 /// Everything the server needs to start, validated.
@@ -427,6 +456,9 @@ pub struct Config {
     pub attachments: AttachmentConfig,
     pub storage: StorageConfig,
     pub stats: StatsConfig,
+    /// The zone every day is counted in (`[site] time_zone`, default Asia/Jakarta): the day a
+    /// report is dated, deadlines, months in the statistics, the day files are dated at rest.
+    pub time_zone: Zone,
 }
 
 #[derive(Debug, Error)]
@@ -488,6 +520,7 @@ impl Config {
             attachments: raw.attachments,
             storage: raw.storage,
             stats: raw.stats,
+            time_zone: load_zone(&raw.site)?,
         };
         config.validate()?;
         Ok(config)
@@ -511,6 +544,7 @@ impl Config {
             attachments: AttachmentConfig::default(),
             storage: StorageConfig::default(),
             stats: StatsConfig::default(),
+            time_zone: Zone::default(),
         }
     }
 
@@ -652,5 +686,21 @@ mod tests {
         assert_eq!(c.kdf.memory_kib, 1024);
         std::fs::write(&p, "dat_dir = \"d\"\n").unwrap();
         assert!(matches!(Config::load(&p), Err(ConfigError::Parse { .. })));
+    }
+
+    #[test]
+    fn the_time_zone_defaults_to_wib_and_a_wrong_one_is_named() {
+        let dir = tempfile::tempdir().unwrap();
+        let p = dir.path().join("bisik.toml");
+        std::fs::write(&p, "").unwrap();
+        assert_eq!(Config::load(&p).unwrap().time_zone.name(), "Asia/Jakarta");
+        std::fs::write(&p, "[site]\ntime_zone = \"WIT\"\n").unwrap();
+        assert_eq!(Config::load(&p).unwrap().time_zone.name(), "Asia/Jayapura");
+        std::fs::write(&p, "[site]\ntime_zone = \"Asia/Atlantis\"\n").unwrap();
+        let e = Config::load(&p).unwrap_err().to_string();
+        assert!(
+            e.contains("site.time_zone") && e.contains("Asia/Atlantis"),
+            "{e}"
+        );
     }
 }

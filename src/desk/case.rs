@@ -11,7 +11,7 @@ use serde::Deserialize;
 use zeroize::{Zeroize, ZeroizeOnDrop, Zeroizing};
 
 use super::Desk;
-use super::pages::{Choice, Who, html, locked_redirect, many, one, server_problem, who};
+use super::pages::{Choice, Who, html, human_day, locked_redirect, many, one, server_problem, who};
 use super::texts::{DeskTexts, texts};
 use super::upload::{UploadedFile, is_multipart, read_multipart};
 use super::vault::CaseView;
@@ -51,7 +51,7 @@ fn human_size(n: u64) -> String {
 
 type FileList = Vec<(i64, Option<crate::domain::documents::FileManifest>, String)>;
 
-fn file_rows(files: FileList) -> Vec<FileRow> {
+fn file_rows(lang: Lang, files: FileList) -> Vec<FileRow> {
     files
         .into_iter()
         .map(|(seq, m, added_on)| match m {
@@ -62,7 +62,7 @@ fn file_rows(files: FileList) -> Vec<FileRow> {
                 scrubbed: m.scrubbed,
                 image: matches!(m.content_type.as_str(), "image/jpeg" | "image/png"),
                 unreadable: false,
-                added_on,
+                added_on: human_day(lang, &added_on),
                 from_message: false,
             },
             None => FileRow {
@@ -72,7 +72,7 @@ fn file_rows(files: FileList) -> Vec<FileRow> {
                 scrubbed: false,
                 image: false,
                 unreadable: true,
-                added_on,
+                added_on: human_day(lang, &added_on),
                 from_message: false,
             },
         })
@@ -91,7 +91,7 @@ pub struct MessageRow {
 
 /// Messages (or internal notes) as shown: each with its decrypted text, or "cannot be opened".
 fn message_rows(
-    t: &'static DeskTexts,
+    (t, lang): (&'static DeskTexts, Lang),
     stored: &[crate::api::MessageJson],
     opened: &[Option<crate::domain::documents::MessageDocument>],
 ) -> Vec<MessageRow> {
@@ -99,7 +99,7 @@ fn message_rows(
         .iter()
         .zip(opened)
         .map(|(m, doc)| MessageRow {
-            day: m.written_on.clone(),
+            day: human_day(lang, &m.written_on),
             who: actor_label(t, &m.author),
             body: doc
                 .as_ref()
@@ -174,14 +174,17 @@ pub(super) struct Typed {
 }
 
 /// The history (with reasons) and the conversation of a case, as shown.
-fn history_and_messages(t: &'static DeskTexts, v: &CaseView) -> (Vec<HistoryRow>, Vec<MessageRow>) {
+fn history_and_messages(
+    (t, lang): (&'static DeskTexts, Lang),
+    v: &CaseView,
+) -> (Vec<HistoryRow>, Vec<MessageRow>) {
     let history: Vec<HistoryRow> = v
         .raw
         .events
         .iter()
         .zip(&v.reasons)
         .map(|(e, reason)| HistoryRow {
-            day: e.day.clone(),
+            day: human_day(lang, &e.day),
             who: actor_label(t, &e.actor),
             what: match (e.extension_days, &e.forwarded_to) {
                 _ if e.act.as_deref() == Some("recommendation") => t.act_recommendation.to_owned(),
@@ -199,7 +202,10 @@ fn history_and_messages(t: &'static DeskTexts, v: &CaseView) -> (Vec<HistoryRow>
             }),
         })
         .collect();
-    (history, message_rows(t, &v.raw.messages, &v.messages))
+    (
+        history,
+        message_rows((t, lang), &v.raw.messages, &v.messages),
+    )
 }
 
 fn case_page(
@@ -214,7 +220,7 @@ fn case_page(
     let lang = desk.lang();
     let (t, w) = (texts(lang), lang.texts());
     let c = &v.raw.case;
-    let (history, mut messages) = history_and_messages(t, &v);
+    let (history, mut messages) = history_and_messages((t, lang), &v);
     let files = with_message_files(&v, &mut messages, files);
     let report = v.report.as_ref();
     // Acting on a case is for its owning institution: the oversight body reading an escalated
@@ -243,18 +249,18 @@ fn case_page(
         body: report.map(|r| many(&r.body)).unwrap_or_default(),
         kind: Kind::parse(&c.kind).map_or("?", |k| w.kind(k)),
         category: c.category.as_deref().map(one),
-        occurred: report.and_then(|r| r.occurred_on.as_deref().map(one)),
+        occurred: report.and_then(|r| r.occurred_on.as_deref().map(|d| human_day(lang, d))),
         location: report.and_then(|r| r.location.as_deref().map(one)),
         concerns: report.and_then(|r| r.concerns.as_deref().map(one)),
         privacy: Privacy::parse(&c.privacy).map_or("?", |p| w.privacy(p)),
         has_identity: v.raw.has_identity,
         state: CaseState::parse(&c.state).map_or("?", |s| t.state(s)),
         institution,
-        due: c.due_on.clone(),
+        due: c.due_on.as_deref().map(|d| human_day(lang, d)),
         history,
         messages,
-        notes: message_rows(t, &v.raw.notes, &v.notes),
-        recommendations: message_rows(t, &v.raw.recommendations, &v.recommendations),
+        notes: message_rows((t, lang), &v.raw.notes, &v.notes),
+        recommendations: message_rows((t, lang), &v.raw.recommendations, &v.recommendations),
         oversight_here: v.roles.contains(&Role::Oversight) && c.escalated_on.is_some() && !owner,
         assigned_to: c.assigned_to.as_deref().map(one),
         files,
@@ -321,7 +327,7 @@ pub(super) async fn show_case(
             desk,
             who(desk).await,
             view,
-            (name, targets, file_rows(files)),
+            (name, targets, file_rows(desk.lang(), files)),
             notice,
             error,
             typed,
@@ -507,7 +513,10 @@ pub async fn print(State(desk): State<Arc<Desk>>, Path(id): Path<String>) -> Res
         .with_vault(move |v| {
             let view = v.case(&id)?;
             let digests = v.file_digests(&id)?;
-            let name = v.institution_name(&view.raw.case.institution, en);
+            let name = (
+                v.institution_name(&view.raw.case.institution, en),
+                v.today(),
+            );
             // `None` for a member who may not read it (an institution it was forwarded away from).
             let audit = v.case_audit(&id).ok().map(|entries| {
                 super::reports::audit_rows(t, &entries, |s| v.institution_name(s, en))
@@ -521,11 +530,11 @@ pub async fn print(State(desk): State<Arc<Desk>>, Path(id): Path<String>) -> Res
     else {
         return locked_redirect();
     };
-    let (v, digests, institution, (audit, identity)) = match result {
+    let (v, digests, (institution, today), (audit, identity)) = match result {
         Ok(r) => r,
         Err(e) => return server_problem(&desk, &e),
     };
-    let (history, messages) = history_and_messages(t, &v);
+    let (history, messages) = history_and_messages((t, lang), &v);
     let who = who(&desk).await;
     let report = v.report.as_ref();
     let c = &v.raw.case;
@@ -536,7 +545,7 @@ pub async fn print(State(desk): State<Arc<Desk>>, Path(id): Path<String>) -> Res
             .as_ref()
             .map(|w| format!("{} · {}", w.handle, w.institution))
             .unwrap_or_default(),
-        printed_on: crate::domain::clock::day_string(time::OffsetDateTime::now_utc().date()),
+        printed_on: crate::web::dates::long_day(lang, today),
         who,
         csrf: desk.csrf(),
         id: c.id.clone(),
@@ -545,15 +554,15 @@ pub async fn print(State(desk): State<Arc<Desk>>, Path(id): Path<String>) -> Res
         state: CaseState::parse(&c.state).map_or("?", |s| t.state(s)),
         institution,
         kind: Kind::parse(&c.kind).map_or("?", |k| w.kind(k)),
-        received: c.received_on.clone(),
-        occurred: report.and_then(|r| r.occurred_on.as_deref().map(one)),
+        received: human_day(lang, &c.received_on),
+        occurred: report.and_then(|r| r.occurred_on.as_deref().map(|d| human_day(lang, d))),
         location: report.and_then(|r| r.location.as_deref().map(one)),
         history,
         messages,
         files: digests.into_iter().map(|(n, d)| (one(&n), d)).collect(),
         audit,
-        notes: message_rows(t, &v.raw.notes, &v.notes),
-        recommendations: message_rows(t, &v.raw.recommendations, &v.recommendations),
+        notes: message_rows((t, lang), &v.raw.notes, &v.notes),
+        recommendations: message_rows((t, lang), &v.raw.recommendations, &v.recommendations),
         identity,
     };
     html(StatusCode::OK, &page)

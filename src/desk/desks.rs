@@ -12,7 +12,7 @@ use serde::Deserialize;
 use zeroize::{Zeroize, ZeroizeOnDrop};
 
 use super::Desk;
-use super::pages::{Choice, Who, html, many, one, server_problem, who};
+use super::pages::{Choice, Who, html, human_day, many, one, server_problem, who};
 use super::texts::{DeskTexts, texts};
 use super::upload::{UploadedFile, is_multipart, read_multipart};
 use crate::client::OfflineReport;
@@ -71,11 +71,16 @@ pub async fn custody(State(desk): State<Arc<Desk>>, Query(q): Query<CustodyQuery
             reason: reason.map_or_else(|| t.unreadable.to_owned(), |r| many(&r.text)),
             case_id: p.case_id,
             seq: p.seq,
-            requested_on: p.requested_on,
+            requested_on: human_day(desk.lang(), &p.requested_on),
         })
         .collect();
     let notice = q.done.then(|| match &q.available {
-        Some(day) => format!("{} {} {}", t.done_decided, t.available_from, one(day)),
+        Some(day) => format!(
+            "{} {} {}",
+            t.done_decided,
+            t.available_from,
+            human_day(desk.lang(), day)
+        ),
         None => t.done_decided.to_owned(),
     });
     html(

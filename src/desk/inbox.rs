@@ -184,7 +184,7 @@ pub async fn inbox(State(desk): State<Arc<Desk>>, Query(f): Query<InboxForm>) ->
     let en = lang.is_en();
     let Some(result) = desk
         .with_vault(move |v| {
-            let categories = v.categories(en);
+            let categories = (v.categories(en), v.today());
             v.inbox(&query).map(|(rows, more)| {
                 let rows: Vec<(Row, String)> = rows
                     .into_iter()
@@ -200,11 +200,11 @@ pub async fn inbox(State(desk): State<Arc<Desk>>, Query(f): Query<InboxForm>) ->
     else {
         return locked_redirect();
     };
-    let (rows, more, categories) = match result {
+    let (rows, more, (categories, today)) = match result {
         Ok(r) => r,
         Err(e) => return server_problem(&desk, &e),
     };
-    let today = crate::domain::clock::day_string(time::OffsetDateTime::now_utc().date());
+    let today = crate::domain::clock::day_string(today);
     let page = f.page.min(10_000);
     let states = std::iter::once(("", t.any, f.state.is_empty()))
         .chain(

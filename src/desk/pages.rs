@@ -28,6 +28,13 @@ pub(super) fn one(text: &str) -> String {
     for_terminal(text, Lines::One).into_owned()
 }
 
+/// A day from the server (`YYYY-MM-DD`) as people read it in the desk's language ("4 Desember
+/// 2026"); anything that is not a day is shown as it came, made safe like any other text.
+pub(super) fn human_day(lang: Lang, day: &str) -> String {
+    crate::domain::clock::parse_day(day)
+        .map_or_else(|| one(day), |d| crate::web::dates::long_day(lang, d))
+}
+
 pub(super) fn many(text: &str) -> String {
     for_terminal(text, Lines::Many).into_owned()
 }

@@ -154,6 +154,11 @@ impl Vault {
         )
     }
 
+    /// Today in the deployment's time zone (the server names it with the session).
+    pub fn today(&self) -> time::Date {
+        self.client.today()
+    }
+
     /// The report categories as (slug, name in the page's language), by name.
     pub fn categories(&self, english: bool) -> Vec<(String, String)> {
         let mut c: Vec<(String, String)> = self

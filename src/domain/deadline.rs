@@ -107,6 +107,20 @@ fn add_months(d: Date, months: u8) -> Date {
     Date::from_calendar_date(year, month, d.day().min(last)).unwrap_or(d)
 }
 
+/// The first day a stage due on `due` is late: the calendar day after the due day, whether or
+/// not that day is a working day. The due day itself is still on time (the work may be done
+/// until its end), so a case due on Friday is late from Saturday, and "overdue since" names
+/// Saturday, not Friday. Counting only working days here would make a case that missed a
+/// Friday deadline look on time all weekend.
+pub fn overdue_since(due: Date) -> Date {
+    due.next_day().unwrap_or(due)
+}
+
+/// Whether a stage due on `due` is late on `today` (see [`overdue_since`]).
+pub fn is_overdue(due: Date, today: Date) -> bool {
+    today >= overdue_since(due)
+}
+
 impl DeadlineRules {
     fn pick(&self, t: &CaseTimes<'_>, f: impl Fn(&Override) -> Option<u32>, default: u32) -> u32 {
         t.category
@@ -250,5 +264,21 @@ mod tests {
             Some(date!(2027 - 02 - 28))
         );
         assert_eq!(add_months(date!(2026 - 01 - 31), 1), date!(2026 - 02 - 28));
+    }
+
+    #[test]
+    fn a_case_is_late_from_the_calendar_day_after_its_due_day() {
+        // Due on Friday 4 December 2026: on time that day, late from Saturday.
+        let due = time::macros::date!(2026 - 12 - 04);
+        assert_eq!(overdue_since(due), time::macros::date!(2026 - 12 - 05));
+        assert!(!is_overdue(due, due));
+        assert!(!is_overdue(due, time::macros::date!(2026 - 12 - 03)));
+        assert!(is_overdue(due, time::macros::date!(2026 - 12 - 05)));
+        assert!(is_overdue(due, time::macros::date!(2026 - 12 - 07)));
+        // The last day of a year.
+        assert_eq!(
+            overdue_since(time::macros::date!(2026 - 12 - 31)),
+            time::macros::date!(2027 - 01 - 01)
+        );
     }
 }

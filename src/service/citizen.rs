@@ -22,6 +22,7 @@ use super::App;
 
 mod closing;
 pub use closing::{Verdicted, can_reopen, can_write, reopen_until, verdict};
+pub mod held;
 mod reply_files;
 pub use reply_files::{Download, FileDownload, OwnFile, ReporterFile, open_message_file};
 
@@ -99,6 +100,18 @@ pub async fn commit(
     report: &Checked<'_>,
     attachments: &[NewAttachment],
 ) -> Result<Submitted> {
+    commit_claiming(app, p, report, attachments, None).await
+}
+
+/// [`commit`], forgetting in the same transaction the held files `claim` names (a hold's
+/// digest and the files' blobs, see [`held`]): `Error::Conflict` if one is gone.
+async fn commit_claiming(
+    app: &App,
+    p: Prepared,
+    report: &Checked<'_>,
+    attachments: &[NewAttachment],
+    claim: Option<(&[u8], &[String])>,
+) -> Result<Submitted> {
     let today = app.clock.today();
     let institution = app.directory.get(&p.institution).ok_or(Error::NotFound)?;
     let document = ReportDocument {
@@ -160,8 +173,15 @@ pub async fn commit(
             channel: "web",
             attachments,
         };
-        match app.store.insert_case(&new).await {
+        let inserted = match claim {
+            Some((hold, blobs)) => app.store.insert_case_claiming(&new, hold, blobs).await,
+            None => app.store.insert_case(&new).await,
+        };
+        match inserted {
             Ok(()) => return Ok(Submitted { case_id, receipt }),
+            Err(StoreError::Conflict("held files")) => {
+                return Err(Error::Conflict("held files are gone".into()));
+            }
             Err(StoreError::Conflict("lookup id")) => {
                 receipt = receipt.with_lookup(LookupId::random()?)
             }

@@ -1,5 +1,6 @@
 //! Work no request asks for, driven by the app's (injectable) clock: closing answered cases
-//! after the citizen's silence, and moving citizens' actions of past days into the audit chain.
+//! after the citizen's silence, moving citizens' actions of past days into the audit chain, and
+//! shredding the files held for report forms nobody came back to (`service::citizen::held`).
 //! Also, on a short timer of its own, emptying the WAL and dating the data files ([`settle_disk`]).
 
 use tracing::instrument;
@@ -17,6 +18,8 @@ pub struct Round {
     pub closed: usize,
     pub audit_entries: usize,
     pub purged: usize,
+    /// Held files of uncorrected report forms, shredded after their time.
+    pub held_expired: usize,
 }
 
 /// Closes every answered case whose citizen stayed silent for the configured working days.
@@ -54,6 +57,8 @@ pub async fn close_silent_answered(app: &App) -> Result<usize> {
 
 /// One round of housekeeping.
 pub async fn run_once(app: &App) -> Result<Round> {
+    // First: a failure further on must not keep held files past their time.
+    let held_expired = super::citizen::held::expire(app).await?;
     let closed = close_silent_answered(app).await?;
     let audit_entries = app.store.flush_reporter_actions(app.clock.today()).await?;
     let purged = super::retention::purge(app)
@@ -65,6 +70,7 @@ pub async fn run_once(app: &App) -> Result<Round> {
         closed,
         audit_entries,
         purged,
+        held_expired,
     })
 }
 

@@ -4,7 +4,8 @@
 //! pointing to a missing blob, nor a blob without its report.
 //!
 //! The folders are 0700 and the files 0600 whatever the umask. A committed blob's access and
-//! modification times are 00:00 UTC of the day it was written, and so are the folders' after
+//! modification times are 00:00 UTC of the day it was written (the deployment's day, from the
+//! app's clock), and so are the folders' after
 //! every change (see `store::disk`), so no time of day of an upload stays on them.
 
 use std::collections::HashSet;

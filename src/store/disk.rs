@@ -1,7 +1,9 @@
 //! What the data folder shows to someone who reads the disk, besides the ciphertext: who may
 //! read its files (the folder 0700, every file 0600, whatever the umask) and their times (set
 //! to 00:00 UTC of the day, so a file's times never carry the time of day of a citizen's
-//! action; the kernel's change and birth times cannot be set, see SECURITY.md).
+//! action; the kernel's change and birth times cannot be set, see SECURITY.md). The day is the
+//! app's (`Clock::today`, the deployment's `[site] time_zone`): every file written during one
+//! local day carries the same time, labelled with that day's date.
 //!
 //! Times are set by path (`utimensat`), never through an opened descriptor: closing any
 //! descriptor of SQLite's files would drop the locks SQLite holds on them in this process.
@@ -59,7 +61,7 @@ pub fn private_file(path: &Path) -> io::Result<()> {
     }
 }
 
-/// 00:00 UTC of `day`.
+/// 00:00 UTC of `day` (a local day's date; the one time every file of that day carries).
 pub fn midnight(day: Date) -> OffsetDateTime {
     day.with_time(Time::MIDNIGHT).assume_utc()
 }

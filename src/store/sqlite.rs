@@ -1383,6 +1383,7 @@ mod closing;
 pub use closing::{ReporterVerdict, VerdictStored};
 mod custody;
 mod files;
+mod held;
 mod message_files;
 mod oversight;
 pub use message_files::{FilesAdded, MessageFile};

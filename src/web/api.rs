@@ -98,6 +98,7 @@ pub async fn session(
             .map(|r| r.as_str().to_owned())
             .collect(),
         expires_at: s.expires_at,
+        time_zone: state.app.config.time_zone.name().to_owned(),
     }))
 }
 

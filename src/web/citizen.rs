@@ -15,7 +15,6 @@ use zeroize::{Zeroize, ZeroizeOnDrop};
 use crate::crypto::receipt::{Receipt, ReceiptError};
 use crate::crypto::token;
 use crate::domain::case::{Actor, CaseState, Kind};
-use crate::domain::clock::day_string;
 use crate::domain::institution::Role;
 use crate::domain::report::{self, Draft, Field};
 use crate::service::citizen::{self as svc, ReporterView};
@@ -124,7 +123,40 @@ pub(super) fn report_page(
     errors: Vec<(&'static str, String)>,
     general_error: Option<&'static str>,
 ) -> Response {
+    report_page_held(
+        state,
+        lang,
+        status,
+        values,
+        errors,
+        general_error,
+        &svc::held::Held::default(),
+    )
+}
+
+/// The report form again, with the files already received listed (and their hidden field).
+pub(super) fn report_page_held(
+    state: &AppState,
+    lang: Lang,
+    status: StatusCode,
+    values: &ReportValues,
+    errors: Vec<(&'static str, String)>,
+    general_error: Option<&'static str>,
+    held: &svc::held::Held,
+) -> Response {
     let t = lang.texts();
+    let held_field = held.field();
+    let held_files = held
+        .files
+        .iter()
+        .enumerate()
+        .map(|(i, f)| super::pages::HeldRow {
+            tag: f.tag(),
+            name: crate::client::files::safe_name(&f.manifest.name, &format!("berkas-{}", i + 1)),
+            size: download::human_size(f.manifest.size),
+            scrubbed: f.manifest.scrubbed,
+        })
+        .collect();
     let app = &state.app;
     let kinds = Kind::ALL
         .iter()
@@ -201,6 +233,9 @@ pub(super) fn report_page(
                     .replace("{file}", &mb(a.max_file_bytes))
                     .replace("{total}", &mb(a.max_report_bytes))
             },
+            held_field: held_field.as_ref().map(|f| f.as_str()),
+            held_files,
+            held_missing: held.missing,
         },
     )
 }

@@ -321,6 +321,15 @@ pub struct Texts {
     pub stats_ratings_none: &'static str,
     /// The date field's placeholder: the same format its hint names.
     pub occurred_placeholder: &'static str,
+    /// Files of a report form that came back to be corrected, kept sealed (issue 13 item 4).
+    pub held_title: &'static str,
+    pub held_explain: &'static str,
+    /// The checkbox beside each held file.
+    pub held_remove: &'static str,
+    /// Beside the file input when files are held.
+    pub held_add_more: &'static str,
+    /// The form named held files that are not there (expired, or the page was not this one).
+    pub held_missing: &'static str,
 }
 
 impl Texts {
@@ -636,6 +645,11 @@ pub static ID: Texts = Texts {
     stats_ratings_average: "Rata-rata (1–5)",
     stats_ratings_none: "Belum ada penilaian.",
     occurred_placeholder: "TTTT-BB-HH",
+    held_title: "Berkas yang sudah diterima",
+    held_explain: "Berkas ini sudah kami terima dan disimpan terenkripsi; Anda tidak perlu memilihnya lagi. Berkas ini dilampirkan pada laporan saat Anda mengirimnya. Jika laporan tidak dikirim, berkas ini dihapus otomatis setelah satu atau dua hari.",
+    held_remove: "Hapus berkas ini",
+    held_add_more: "Pilih berkas di sini hanya jika Anda ingin menambahkan berkas lain.",
+    held_missing: "Berkas yang Anda kirim sebelumnya tidak dapat ditemukan (mungkin sudah dihapus). Laporan BELUM tersimpan; isian Anda masih ada. Pilih berkas itu lagi lalu kirim.",
 };
 
 pub static EN: Texts = Texts {
@@ -888,6 +902,11 @@ pub static EN: Texts = Texts {
     stats_ratings_average: "Average (1–5)",
     stats_ratings_none: "No ratings yet.",
     occurred_placeholder: "YYYY-MM-DD",
+    held_title: "Files already received",
+    held_explain: "We have already received these files and keep them encrypted: you do not need to choose them again. They are attached to your report when you send it. If the report is not sent, they are deleted automatically after a day or two.",
+    held_remove: "Remove this file",
+    held_add_more: "Choose files here only if you want to add more.",
+    held_missing: "The files you sent earlier could not be found (they may have been deleted). Your report was NOT saved; everything you typed is still here. Please choose those files again and send.",
 };
 
 #[cfg(test)]

@@ -7,6 +7,7 @@
 pub mod api;
 pub mod assets;
 pub mod citizen;
+pub mod dates;
 pub mod error;
 pub mod i18n;
 pub mod layers;

@@ -107,6 +107,23 @@ pub struct ReportPage<'a> {
     pub general_error: Option<&'static str>,
     /// The file limits, in words.
     pub attachment_hint: String,
+    /// The hidden field naming the files already received and their one-time key (only in
+    /// this page: never stored, logged, or in a URL; the page is `no-store` like every other).
+    pub held_field: Option<&'a str>,
+    /// The files already received, each with a box to remove it.
+    pub held_files: Vec<HeldRow>,
+    /// The files sent earlier could not be found: they must be chosen again.
+    pub held_missing: bool,
+}
+
+/// A file already received with a report form that came back to be corrected.
+pub struct HeldRow {
+    /// The value of its "remove" box.
+    pub tag: String,
+    /// The name made safe (no path, no control or bidi characters); escaped by the template.
+    pub name: String,
+    pub size: String,
+    pub scrubbed: bool,
 }
 
 impl ReportPage<'_> {

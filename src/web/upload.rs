@@ -1,13 +1,31 @@
-//! The report form with files (`multipart/form-data`): typed fields first, then each file is
-//! streamed into `service::evidence` while it arrives. Any problem — a file too large, too many
-//! files, an interrupted upload, a field that fails validation — answers with the form again,
-//! every typed field kept, and removes the blobs this request stored.
+//! Forms with files (`multipart/form-data`): the report form ([`report`]) and files added from
+//! the status page. Typed fields come first, then each file is streamed into
+//! `service::evidence` while it arrives. Any problem — a file too large, too many files, an
+//! interrupted upload — answers with the form again, every typed field kept.
 //!
 //! Before a byte of a file is read: at most `http.max_uploads` such requests at a time (more
 //! are answered "busy" at once), the typed fields held to the text-body limit, the attempt
 //! counted against the submission bucket and the fields checked — all under the short request
 //! deadline, which becomes the long upload deadline only then — and the disk's free-space floor
 //! checked before each file.
+//!
+//! # No typing mistake costs the upload
+//!
+//! A report form that comes back to be corrected (an empty title, a date that is no date, the
+//! server too busy to derive the reporter's key) still reads its files, scrubs and seals them —
+//! to a fresh one-time X25519 key, since the report's readers are not final until it is filed
+//! and the reporter's key is drawn only then — and keeps them (`service::citizen::held`). The
+//! page that comes back lists them as already received, each with a box to remove it, and
+//! carries the hold's id and one-time secret in a hidden field placed before the file input, so
+//! the corrected form brings them back ahead of any new file. Filing it seals the held files
+//! again, blob to blob in memory, for the report's readers and reporter.
+//!
+//! Keeping sealed files was chosen over a two-step form (text first, files on a second page):
+//! the common case — a form without mistakes — takes no extra round trip; it works without
+//! JavaScript (Tor Browser "Safest"); and a file crossing a 2G link is never sent twice. The
+//! one-time secret exists only in the citizen's page (answered `no-store`, like every page) and
+//! in memory during a request; the server keeps only ciphertext, a digest of the hold id and a
+//! day, and shreds unclaimed files after the day following their day.
 
 use axum::extract::{FromRequest, Multipart, Request};
 use axum::http::StatusCode;
@@ -19,12 +37,13 @@ use crate::service::evidence::{self, FilePlan, Piece, UploadError};
 use crate::store::NewAttachment;
 
 use super::AppState;
-use super::citizen::{
-    BodyProblem, body_problem_page, check_report, finish_report, receipt_page, report_page,
-};
+use super::citizen::{BodyProblem, body_problem_page};
 use super::i18n::Lang;
 use super::layers::{UploadDeadline, shed};
-use super::pages::{ReportValues, error_page};
+use super::pages::error_page;
+
+mod report;
+pub use report::report_multipart;
 
 /// What the typed fields of a multipart form may take together: the text-body limit
 /// (`http.request_body_max_bytes`, the limit of a form without files), each part's headers
@@ -96,232 +115,22 @@ async fn text_too_large(
     )
 }
 
+/// The first bytes of a file part; `None` for an empty part — an empty file input still sends
+/// one, and its body may come as an empty chunk: no file was chosen there.
+async fn first_chunk(
+    field: &mut axum::extract::multipart::Field<'_>,
+) -> Result<Option<bytes::Bytes>, ()> {
+    loop {
+        match field.chunk().await {
+            Ok(Some(c)) if c.is_empty() => continue,
+            Ok(chunk) => return Ok(chunk),
+            Err(_) => return Err(()),
+        }
+    }
+}
+
 async fn drain(field: &mut axum::extract::multipart::Field<'_>) {
     while let Ok(Some(_)) = field.chunk().await {}
-}
-
-fn set_value(values: &mut ReportValues, name: &str, text: &str) {
-    let slot = match name {
-        "kind" => &mut values.kind,
-        "institution" => &mut values.institution,
-        "category" => &mut values.category,
-        "title" => &mut values.title,
-        "body" => &mut values.body,
-        "occurred_on" => &mut values.occurred_on,
-        "location" => &mut values.location,
-        "privacy" => &mut values.privacy,
-        "identity_name" => &mut values.identity_name,
-        "identity_contact" => &mut values.identity_contact,
-        "concerns" => &mut values.concerns,
-        _ => return,
-    };
-    slot.clear();
-    slot.push_str(text);
-}
-
-pub async fn report_multipart(state: AppState, lang: Lang, req: Request) -> Response {
-    let t = lang.texts();
-    let circuit = req.extensions().get::<super::listen::Circuit>().copied();
-    let deadline = req.extensions().get::<UploadDeadline>().cloned();
-    let Ok(_slot) = state.uploads.clone().try_acquire_owned() else {
-        return shed(report_page(
-            &state,
-            lang,
-            StatusCode::SERVICE_UNAVAILABLE,
-            &ReportValues::default(),
-            vec![],
-            Some(t.err_busy),
-        ));
-    };
-    let mut mp = match Multipart::from_request(req, &state).await {
-        Ok(m) => m,
-        Err(_) => return body_problem_page(lang, BodyProblem::Malformed),
-    };
-    let app = state.app.clone();
-    // Text fields are small; 4 bytes a character, times the largest limit, is ample for one.
-    let field_cap = 4 * app.config.limits.body.max(app.config.limits.message) + 1024;
-    let mut text = TextBudget::new(&app, field_cap);
-    let mut values = ReportValues::default();
-    let mut keep_original = false;
-    let mut prepared: Option<svc::Prepared> = None;
-    let mut form_errors: Option<Vec<(&'static str, String)>> = None;
-    let mut problem: Option<(StatusCode, &'static str)> = None;
-    let mut stored: Vec<NewAttachment> = Vec::new();
-    let mut total: u64 = 0;
-
-    loop {
-        let mut field = match mp.next_field().await {
-            Ok(Some(f)) => f,
-            Ok(None) => break,
-            Err(e) => {
-                problem = Some(if e.status() == StatusCode::PAYLOAD_TOO_LARGE {
-                    (StatusCode::PAYLOAD_TOO_LARGE, t.err_report_too_large)
-                } else {
-                    (StatusCode::BAD_REQUEST, t.err_upload_interrupted)
-                });
-                break;
-            }
-        };
-        if text.charge(PART_COST).is_err() {
-            return text_too_large(&app, lang, &stored, || {
-                state.limits.allow_submission(circuit)
-            })
-            .await;
-        }
-        let name = field.name().unwrap_or_default().to_owned();
-        if name != "attachment" {
-            match read_text(&mut field, &mut text).await {
-                Ok(text) if name == "keep_metadata" => keep_original = !text.is_empty(),
-                Ok(text) => set_value(&mut values, &name, &text),
-                Err(TextProblem::TooLarge) => {
-                    return text_too_large(&app, lang, &stored, || {
-                        state.limits.allow_submission(circuit)
-                    })
-                    .await;
-                }
-                Err(TextProblem::Unreadable) => {
-                    problem.get_or_insert((StatusCode::BAD_REQUEST, t.err_upload_interrupted));
-                }
-            }
-            continue;
-        }
-        let file_name = field.file_name().unwrap_or_default().to_owned();
-        let content_type = field
-            .content_type()
-            .unwrap_or("application/octet-stream")
-            .to_owned();
-        if problem.is_some() || form_errors.is_some() {
-            drain(&mut field).await;
-            continue;
-        }
-        // An empty file input still sends a part: skip it.
-        let first = match field.chunk().await {
-            Ok(Some(c)) => c,
-            Ok(None) => continue,
-            Err(_) => {
-                problem = Some((StatusCode::BAD_REQUEST, t.err_upload_interrupted));
-                continue;
-            }
-        };
-        if prepared.is_none() {
-            // Every attempt counts against the bucket, valid or not, before the fields are
-            // checked and before any file is read.
-            if !state.limits.allow_submission(circuit) {
-                problem = Some((StatusCode::TOO_MANY_REQUESTS, t.err_busy));
-                drain(&mut field).await;
-                continue;
-            }
-            match check_report(&state, lang, &values) {
-                Err(errors) => {
-                    form_errors = Some(errors);
-                    // The attempt is counted: the rest of the upload may take the time it
-                    // needs, so the citizen gets the form back with what to correct.
-                    if let Some(d) = &deadline {
-                        d.lengthen();
-                    }
-                    drain(&mut field).await;
-                    continue;
-                }
-                Ok(checked) => {
-                    // Counted and checked: the long deadline starts now, before the key
-                    // derivation (which may queue behind others under load).
-                    if let Some(d) = &deadline {
-                        d.lengthen();
-                    }
-                    match svc::prepare(&app, &checked).await {
-                        Ok(p) => {
-                            prepared = Some(p);
-                        }
-                        Err(crate::error::Error::Busy) => {
-                            problem = Some((StatusCode::SERVICE_UNAVAILABLE, t.err_busy));
-                            drain(&mut field).await;
-                            continue;
-                        }
-                        Err(e) => {
-                            // Counted, never logged as it happens (see service::incidents).
-                            app.incidents.record(e.kind());
-                            problem = Some((StatusCode::SERVICE_UNAVAILABLE, t.not_saved_retry));
-                            drain(&mut field).await;
-                            continue;
-                        }
-                    }
-                }
-            }
-        }
-        let Some(p) = prepared.as_ref() else { continue };
-        let file = NewFile {
-            first,
-            name: file_name,
-            content_type,
-            keep_original,
-        };
-        if let Err(p) = take_file(
-            &app,
-            &mut field,
-            file,
-            p.content_recipients(),
-            &mut stored,
-            &mut total,
-        )
-        .await
-        {
-            problem = Some(p(t));
-        }
-    }
-
-    if let Some(errors) = form_errors {
-        discard(&app, &stored).await;
-        return report_page(
-            &state,
-            lang,
-            StatusCode::UNPROCESSABLE_ENTITY,
-            &values,
-            errors,
-            None,
-        );
-    }
-    if let Some((status, message)) = problem {
-        discard(&app, &stored).await;
-        let page = report_page(&state, lang, status, &values, vec![], Some(message));
-        return if message == t.err_busy {
-            shed(page)
-        } else {
-            page
-        };
-    }
-    let Some(prepared) = prepared else {
-        // No files after all: the plain path (it counts the attempt, then checks the fields).
-        return finish_report(&state, lang, circuit, &values).await;
-    };
-    let checked = match check_report(&state, lang, &values) {
-        Ok(c) => c,
-        Err(errors) => {
-            discard(&app, &stored).await;
-            return report_page(
-                &state,
-                lang,
-                StatusCode::UNPROCESSABLE_ENTITY,
-                &values,
-                errors,
-                None,
-            );
-        }
-    };
-    match svc::commit(&app, prepared, &checked, &stored).await {
-        Ok(done) => receipt_page(lang, &done),
-        Err(e) => {
-            app.incidents.record(e.kind());
-            discard(&app, &stored).await;
-            report_page(
-                &state,
-                lang,
-                StatusCode::SERVICE_UNAVAILABLE,
-                &values,
-                vec![],
-                Some(t.not_saved_retry),
-            )
-        }
-    }
 }
 
 /// Files added from the status page: the receipt comes first in the form, is checked (one
@@ -397,10 +206,10 @@ pub async fn status_attach(
             .content_type()
             .unwrap_or("application/octet-stream")
             .to_owned();
-        let first = match field.chunk().await {
+        let first = match first_chunk(&mut field).await {
             Ok(Some(c)) => c,
             Ok(None) => continue,
-            Err(_) => {
+            Err(()) => {
                 problem = Some((StatusCode::BAD_REQUEST, t.err_upload_interrupted));
                 continue;
             }
@@ -456,6 +265,7 @@ pub async fn status_attach(
             &mut field,
             file,
             recipients.clone(),
+            0,
             &mut stored,
             &mut total,
         )
@@ -501,17 +311,19 @@ struct NewFile {
 }
 
 /// One file of a report or of an addition from the status page: counted against the limits
-/// (`[attachments]`) and sealed to `recipients` as it streams in.
+/// (`[attachments]`, with `held` files already received for the same report and `total` bytes
+/// so far) and sealed to `recipients` as it streams in.
 async fn take_file(
     app: &crate::service::App,
     field: &mut axum::extract::multipart::Field<'_>,
     file: NewFile,
     recipients: Vec<age::x25519::Recipient>,
+    held: usize,
     stored: &mut Vec<NewAttachment>,
     total: &mut u64,
 ) -> Result<(), Problem> {
     let lim = app.config.attachments;
-    if stored.len() >= lim.max_files {
+    if held + stored.len() >= lim.max_files {
         drain(field).await;
         return Err(|t| (StatusCode::PAYLOAD_TOO_LARGE, t.err_too_many_files));
     }

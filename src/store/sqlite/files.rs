@@ -38,12 +38,15 @@ impl SqliteStore {
             .collect()
     }
 
-    /// Every blob a row refers to (for the start-up sweep).
+    /// Every blob a row refers to (for the start-up sweep): the cases' files and the files
+    /// held for a form to be corrected (housekeeping removes those after their time).
     #[instrument(skip_all)]
     pub async fn blob_ids(&self) -> Result<std::collections::HashSet<String>, StoreError> {
-        let ids: Vec<String> = sqlx::query_scalar("SELECT blob FROM attachments")
-            .fetch_all(&self.pool)
-            .await?;
+        let ids: Vec<String> = sqlx::query_scalar(
+            "SELECT blob FROM attachments UNION ALL SELECT blob FROM held_files",
+        )
+        .fetch_all(&self.pool)
+        .await?;
         Ok(ids.into_iter().collect())
     }
 

@@ -2,6 +2,9 @@
 
 use super::*;
 use crate::domain::case::CaseAct;
+use crate::domain::clock::parse_day;
+use crate::domain::deadline::{is_overdue, overdue_since};
+use crate::web::dates::long_day;
 
 #[derive(Deserialize, Zeroize, ZeroizeOnDrop, Default)]
 struct StatusForm {
@@ -296,7 +299,10 @@ fn identity_explain(state: &AppState, lang: Lang, view: &ReporterView) -> String
         .map(|r| {
             t.identity_revealed_to
                 .replace("{institution}", &name(&r.institution))
-                .replace("{day}", &r.decided_on.map(day_string).unwrap_or_default())
+                .replace(
+                    "{day}",
+                    &r.decided_on.map(|d| long_day(lang, d)).unwrap_or_default(),
+                )
         })
         .collect();
     out.push(' ');
@@ -355,7 +361,7 @@ pub(in crate::web) fn status_page_with(
         .events
         .iter()
         .map(|e| HistoryRow {
-            day: day_string(e.day),
+            day: long_day(lang, e.day),
             who: actor_label(state, lang, &e.actor),
             what: match (e.extension_days, &e.forwarded_to) {
                 _ if e.act == Some(CaseAct::Recommendation) => t.act_recommendation.to_owned(),
@@ -387,9 +393,12 @@ pub(in crate::web) fn status_page_with(
                 &app.config.calendar,
                 &crate::service::deadline::times(summary),
             )
-            .map(|d| (t.closes_label, day_string(d), false)),
-        (_, Some(due)) if due < today => Some((t.overdue_label, day_string(due), true)),
-        (_, Some(due)) => Some((t.due_label, day_string(due), false)),
+            .map(|d| (t.closes_label, long_day(lang, d), false)),
+        // "Overdue since" names the first day that was late, not the due day.
+        (_, Some(due)) if is_overdue(due, today) => {
+            Some((t.overdue_label, long_day(lang, overdue_since(due)), true))
+        }
+        (_, Some(due)) => Some((t.due_label, long_day(lang, due), false)),
         (_, None) => None,
     };
     let messages = view
@@ -397,7 +406,7 @@ pub(in crate::web) fn status_page_with(
         .iter()
         .map(|m| MessageRow {
             who: actor_label(state, lang, &m.author),
-            day: day_string(m.day),
+            day: long_day(lang, m.day),
             body: m
                 .document
                 .as_ref()
@@ -418,6 +427,12 @@ pub(in crate::web) fn status_page_with(
                 c.name_id.clone()
             }
         });
+    // The day the citizen typed (ISO), shown as people read it; anything else as typed.
+    let occurred_on = view
+        .report
+        .as_ref()
+        .and_then(|r| r.occurred_on.as_deref())
+        .map(|s| parse_day(s).map_or_else(|| s.to_owned(), |d| long_day(lang, d)));
     let shown_receipt = receipt.display();
     let nonce = token::random_32()
         .map(|n| token::encode(&n[..16]))
@@ -445,7 +460,7 @@ pub(in crate::web) fn status_page_with(
                         .map(|m| super::download::human_size(m.size))
                         .unwrap_or_default(),
                     scrubbed: f.manifest.as_ref().is_some_and(|m| m.scrubbed),
-                    added_on: day_string(f.added_on),
+                    added_on: long_day(lang, f.added_on),
                 })
                 .collect(),
             warning: if view.not_escalated > 0 {
@@ -472,7 +487,7 @@ pub(in crate::web) fn status_page_with(
             report_body: view.report.as_ref().map_or("", |r| r.body.as_str()),
             kind: t.kind(view.summary.kind),
             category,
-            occurred_on: view.report.as_ref().and_then(|r| r.occurred_on.as_deref()),
+            occurred_on: occurred_on.as_deref(),
             location: view.report.as_ref().and_then(|r| r.location.as_deref()),
             privacy: t.privacy(view.summary.privacy),
             identity: match (&view.identity, view.identity_unreadable) {
@@ -484,14 +499,14 @@ pub(in crate::web) fn status_page_with(
                 .reveals
                 .iter()
                 .map(|r| RevealRow {
-                    requested_on: day_string(r.requested_on),
+                    requested_on: long_day(lang, r.requested_on),
                     status: match r.status.as_str() {
                         "approved" => t.reveal_approved,
                         "denied" => t.reveal_denied,
                         _ => t.reveal_pending,
                     },
-                    decided_on: r.decided_on.map(day_string),
-                    available_on: r.available_on.map(day_string),
+                    decided_on: r.decided_on.map(|d| long_day(lang, d)),
+                    available_on: r.available_on.map(|d| long_day(lang, d)),
                     reason: r.reason.as_ref().map(|d| d.text.as_str()),
                     decision: r.decision.as_ref().map(|d| d.text.as_str()),
                 })
@@ -506,7 +521,7 @@ pub(in crate::web) fn status_page_with(
             reopen_explain: svc::can_reopen(app, summary, today)
                 .then(|| svc::reopen_until(app, summary))
                 .flatten()
-                .map(|d| t.reopen_explain.replace("{day}", &day_string(d))),
+                .map(|d| t.reopen_explain.replace("{day}", &long_day(lang, d))),
             closed_for_good: (!svc::can_write(summary) && !svc::can_reopen(app, summary, today))
                 .then(|| t.closed_for_good.replace("{case}", &summary.id)),
             can_write: svc::can_write(summary),
