@@ -196,10 +196,11 @@ pub(super) fn report_page(
             attachment_hint: {
                 let a = app.config.attachments;
                 let mb = |b: u64| (b / (1024 * 1024)).to_string();
-                t.attachment_hint
-                    .replace("{files}", &a.max_files.to_string())
-                    .replace("{file}", &mb(a.max_file_bytes))
-                    .replace("{total}", &mb(a.max_report_bytes))
+                t.attachment_hint.fill(&[
+                    ("files", a.max_files.into()),
+                    ("file", mb(a.max_file_bytes).into()),
+                    ("total", mb(a.max_report_bytes).into()),
+                ])
             },
         },
     )
