@@ -29,6 +29,8 @@ pub enum StartError {
     },
     #[error("blob folder: {0}")]
     Blobs(std::io::Error),
+    #[error(transparent)]
+    Catalogues(#[from] crate::web::i18n::CatalogueError),
     #[error("server stopped: {0}")]
     Serve(std::io::Error),
 }
@@ -91,6 +93,8 @@ pub async fn open_app(
 /// Runs until SIGINT/SIGTERM. `ready` is called with the address once listening (the demo prints
 /// it; tests read it).
 pub async fn serve(config: Config, ready: impl FnOnce(&str)) -> Result<(), StartError> {
+    // Every citizen text comes from the catalogues: a broken one stops the start, listed.
+    crate::web::i18n::init()?;
     let listen = config.listen.clone();
     let opts = ServeOptions {
         header_timeout: std::time::Duration::from_secs(config.http.header_timeout_secs),
@@ -180,6 +184,7 @@ pub async fn housekeeping(app: Arc<App>) {
                 closed = round.closed,
                 audit_entries = round.audit_entries,
                 purged = round.purged,
+                held_expired = round.held_expired,
                 "housekeeping"
             ),
             Err(e) => tracing::error!(error = %e, "housekeeping failed"),

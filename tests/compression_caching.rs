@@ -247,7 +247,7 @@ async fn the_desk_stylesheet_is_cached_under_its_hash_and_its_pages_are_not() {
         proxy: None,
         listen: addr,
         idle_lock: Duration::from_secs(600),
-        lang: bisik::web::i18n::Lang::En,
+        lang: bisik::web::i18n::Lang::EN,
     };
     // A locked desk: no vault, so no server is needed for its stylesheet and lock page.
     let desk = Arc::new(bisik::desk::Desk::new(opts, addr, None).unwrap());

@@ -212,7 +212,7 @@ fn a_notice_period_keeps_the_identity_closed_until_the_reporter_was_told() {
     // The deployment's day (the demo's zone, Asia/Jakarta), shown as people read it.
     let today = bisik::domain::clock::Zone::default().day_of(time::OffsetDateTime::now_utc());
     let from =
-        bisik::web::dates::long_day(bisik::web::i18n::Lang::En, today + time::Duration::days(3));
+        bisik::web::dates::long_day(bisik::web::i18n::Lang::EN, today + time::Duration::days(3));
     assert!(
         page.contains(&format!("Identity opened to the requester from {from}")),
         "{page}"

@@ -153,7 +153,7 @@ pub(super) fn report_page_held(
         .map(|(i, f)| super::pages::HeldRow {
             tag: f.tag(),
             name: crate::client::files::safe_name(&f.manifest.name, &format!("berkas-{}", i + 1)),
-            size: download::human_size(f.manifest.size),
+            size: download::human_size(lang, f.manifest.size),
             scrubbed: f.manifest.scrubbed,
         })
         .collect();
@@ -228,10 +228,11 @@ pub(super) fn report_page_held(
             attachment_hint: {
                 let a = app.config.attachments;
                 let mb = |b: u64| (b / (1024 * 1024)).to_string();
-                t.attachment_hint
-                    .replace("{files}", &a.max_files.to_string())
-                    .replace("{file}", &mb(a.max_file_bytes))
-                    .replace("{total}", &mb(a.max_report_bytes))
+                t.attachment_hint.fill(&[
+                    ("files", a.max_files.into()),
+                    ("file", mb(a.max_file_bytes).into()),
+                    ("total", mb(a.max_report_bytes).into()),
+                ])
             },
             held_field: held_field.as_ref().map(|f| f.as_str()),
             held_files,

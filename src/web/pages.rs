@@ -39,9 +39,10 @@ pub fn render(status: StatusCode, page: &impl Template) -> Response {
     }
 }
 
-/// The language switch link for a page reached by GET.
-pub fn switch_href(path: &str, lang: Lang) -> String {
-    format!("{path}?lang={}", lang.other().code())
+/// The path the language links of a page lead to (a page reached by GET); each link adds its
+/// `?lang=`.
+pub fn switch_href(path: &str, _lang: Lang) -> String {
+    path.to_owned()
 }
 
 #[derive(Template)]

@@ -22,7 +22,11 @@ struct FileForm {
 }
 
 /// The documents of message `message_seq` as the status page lists them.
-pub(super) fn file_links(view: &ReporterView, message_seq: i64) -> Vec<FileLink> {
+pub(super) fn file_links(
+    lang: crate::web::i18n::Lang,
+    view: &ReporterView,
+    message_seq: i64,
+) -> Vec<FileLink> {
     view.files
         .iter()
         .filter(|f| f.message_seq == message_seq)
@@ -30,7 +34,7 @@ pub(super) fn file_links(view: &ReporterView, message_seq: i64) -> Vec<FileLink>
             Some(m) => FileLink {
                 seq: f.seq,
                 name: shown_name(&m.name, f.seq),
-                size: human_size(m.size),
+                size: human_size(lang, m.size),
                 unreadable: false,
             },
             None => FileLink {
@@ -49,11 +53,21 @@ fn shown_name(raw: &str, seq: i64) -> String {
     crate::client::files::safe_name(raw, &format!("dokumen-{seq}"))
 }
 
-pub(super) fn human_size(n: u64) -> String {
+/// A file's size as people read it, in `lang` (its decimal separator and units).
+pub(crate) fn human_size(lang: crate::web::i18n::Lang, n: u64) -> String {
+    const KIB: u64 = 1024;
+    const MIB: u64 = 1024 * 1024;
+    let t = lang.texts();
     match n {
-        n if n >= 1024 * 1024 => format!("{:.1} MiB", n as f64 / (1024.0 * 1024.0)),
-        n if n >= 1024 => format!("{:.0} KiB", n as f64 / 1024.0),
-        n => format!("{n} B"),
+        n if n >= MIB => {
+            let tenths = (n * 10 + MIB / 2) / MIB;
+            t.size_mib.fill(&[
+                ("whole", (tenths / 10).into()),
+                ("tenth", (tenths % 10).into()),
+            ])
+        }
+        n if n >= KIB => t.size_kib.fill(&[("n", ((n + KIB / 2) / KIB).into())]),
+        n => t.size_bytes.fill(&[("n", n.into())]),
     }
 }
 

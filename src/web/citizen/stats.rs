@@ -44,8 +44,8 @@ fn label(state: &AppState, lang: Lang, dimension: &str, k: &str) -> String {
 /// A row's names in both languages, for `/stats.json` and `/stats.csv`.
 fn names(state: &AppState, dimension: &str, k: &str) -> Names {
     Names {
-        name_id: label(state, Lang::Id, dimension, k),
-        name_en: label(state, Lang::En, dimension, k),
+        name_id: label(state, Lang::ID, dimension, k),
+        name_en: label(state, Lang::EN, dimension, k),
     }
 }
 

@@ -291,18 +291,24 @@ fn identity_explain(state: &AppState, lang: Lang, view: &ReporterView) -> String
         .identity_holder
         .as_deref()
         .map_or_else(|| name(&view.summary.institution), name);
-    let mut out = t.identity_held_by.replace("{institution}", &holder);
+    let mut out = t
+        .identity_held_by
+        .fill(&[("institution", holder.as_str().into())]);
     let revealed: Vec<String> = view
         .reveals
         .iter()
         .filter(|r| r.status == "approved")
         .map(|r| {
-            t.identity_revealed_to
-                .replace("{institution}", &name(&r.institution))
-                .replace(
-                    "{day}",
-                    &r.decided_on.map(|d| long_day(lang, d)).unwrap_or_default(),
-                )
+            t.identity_revealed_to.fill(&[
+                ("institution", name(&r.institution).into()),
+                (
+                    "day",
+                    r.decided_on
+                        .map(|d| long_day(lang, d))
+                        .unwrap_or_default()
+                        .into(),
+                ),
+            ])
         })
         .collect();
     out.push(' ');
@@ -366,13 +372,13 @@ pub(in crate::web) fn status_page_with(
             what: match (e.extension_days, &e.forwarded_to) {
                 _ if e.act == Some(CaseAct::Recommendation) => t.act_recommendation.to_owned(),
                 _ if e.act == Some(CaseAct::OversightMessage) => t.act_oversight_message.to_owned(),
-                (Some(days), _) => t.extended_by.replace("{days}", &days.to_string()),
+                (Some(days), _) => t.extended_by.fill(&[("days", days.into())]),
                 (None, Some(to)) => {
                     let name = app
                         .directory
                         .get(to)
                         .map_or(to.as_str(), |i| i.name(lang.is_en()));
-                    t.forwarded_to.replace("{institution}", name)
+                    t.forwarded_to.fill(&[("institution", name.into())])
                 }
                 (None, None) => t.state(e.state).to_owned(),
             },
@@ -412,7 +418,7 @@ pub(in crate::web) fn status_page_with(
                 .as_ref()
                 .map_or(t.unreadable_item, |d| d.body.as_str()),
             mine: m.author == Actor::Reporter,
-            files: super::download::file_links(view, m.seq),
+            files: super::download::file_links(lang, view, m.seq),
         })
         .collect();
     let category = app
@@ -457,7 +463,7 @@ pub(in crate::web) fn status_page_with(
                     size: f
                         .manifest
                         .as_ref()
-                        .map(|m| super::download::human_size(m.size))
+                        .map(|m| super::download::human_size(lang, m.size))
                         .unwrap_or_default(),
                     scrubbed: f.manifest.as_ref().is_some_and(|m| m.scrubbed),
                     added_on: long_day(lang, f.added_on),
@@ -466,7 +472,7 @@ pub(in crate::web) fn status_page_with(
             warning: if view.not_escalated > 0 {
                 Some(
                     t.not_escalated_notice
-                        .replace("{count}", &view.not_escalated.to_string()),
+                        .fill(&[("count", view.not_escalated.into())]),
                 )
             } else if view.unreadable > 0 {
                 Some(t.unreadable_notice.to_owned())
@@ -521,9 +527,12 @@ pub(in crate::web) fn status_page_with(
             reopen_explain: svc::can_reopen(app, summary, today)
                 .then(|| svc::reopen_until(app, summary))
                 .flatten()
-                .map(|d| t.reopen_explain.replace("{day}", &long_day(lang, d))),
+                .map(|d| t.reopen_explain.fill(&[("day", long_day(lang, d).into())])),
             closed_for_good: (!svc::can_write(summary) && !svc::can_reopen(app, summary, today))
-                .then(|| t.closed_for_good.replace("{case}", &summary.id)),
+                .then(|| {
+                    t.closed_for_good
+                        .fill(&[("case", summary.id.as_str().into())])
+                }),
             can_write: svc::can_write(summary),
             rating: view.rating,
             verdict_error,
