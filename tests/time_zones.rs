@@ -340,3 +340,28 @@ async fn human_dates_on_the_status_page_fit_small_screens() {
     .unwrap();
     server.abort();
 }
+
+/// The member's tools (desk and CLI) count their days — a note's day, "overdue" marks, a print's
+/// date — in the zone the server names with the session, not the machine's nor UTC.
+#[test]
+fn the_session_names_the_deployments_zone_to_the_members_tools() {
+    let fx = Fixture::new(&zone_config("Asia/Jayapura"));
+    let server = ServerProcess::start(&fx.config_path, &[]);
+    let mut client =
+        bisik::client::Client::new(&server.base, fx.identity("desk-triage"), None).unwrap();
+    client.login().unwrap();
+    assert_eq!(client.session().unwrap().time_zone, "Asia/Jayapura");
+    let jayapura = bisik::domain::clock::Zone::parse("Asia/Jayapura").unwrap();
+    let before = jayapura.day_of(time::OffsetDateTime::now_utc());
+    let today = client.today();
+    let after = jayapura.day_of(time::OffsetDateTime::now_utc());
+    assert!(
+        today == before || today == after,
+        "{today} not the Jayapura day"
+    );
+    // Without a session (an older server), the member's environment or WIB decides.
+    assert_eq!(
+        bisik::client::today_in(Some("UTC")),
+        time::OffsetDateTime::now_utc().date()
+    );
+}
