@@ -2,31 +2,34 @@
 //! client (`client`). Binary values (envelopes, challenges) travel as unpadded base64url.
 
 use serde::{Deserialize, Serialize};
+use utoipa::{IntoParams, ToSchema};
 
 use crate::domain::case::{CaseEvent, CaseSummary};
 use crate::domain::clock::day_string;
 
-#[derive(Debug, Serialize, Deserialize)]
+#[derive(Debug, Serialize, Deserialize, ToSchema)]
 pub struct ChallengeRequest {
     /// The member's `age1…` recipient, derived by the client from its identity file.
     pub recipient: String,
 }
 
-#[derive(Debug, Serialize, Deserialize)]
+#[derive(Debug, Serialize, Deserialize, ToSchema)]
 pub struct ChallengeResponse {
     pub challenge_id: String,
     /// An age envelope holding 32 random bytes, sealed to the recipient.
+    #[schema(content_encoding = "base64url")]
     pub challenge: String,
 }
 
-#[derive(Debug, Serialize, Deserialize)]
+#[derive(Debug, Serialize, Deserialize, ToSchema)]
 pub struct SessionRequest {
     pub challenge_id: String,
     /// The decrypted 32 bytes.
+    #[schema(content_encoding = "base64url")]
     pub response: String,
 }
 
-#[derive(Debug, Serialize, Deserialize)]
+#[derive(Debug, Serialize, Deserialize, ToSchema)]
 pub struct SessionResponse {
     pub token: String,
     pub handle: String,
@@ -41,7 +44,7 @@ pub struct SessionResponse {
     pub time_zone: String,
 }
 
-#[derive(Debug, Clone, Serialize, Deserialize, PartialEq, Eq)]
+#[derive(Debug, Clone, Serialize, Deserialize, PartialEq, Eq, ToSchema)]
 pub struct CaseSummaryJson {
     pub id: String,
     pub institution: String,
@@ -49,11 +52,14 @@ pub struct CaseSummaryJson {
     pub category: Option<String>,
     pub privacy: String,
     pub state: String,
+    #[schema(format = Date)]
     pub received_on: String,
     /// The current stage's due day, if it has one.
     #[serde(default)]
+    #[schema(format = Date)]
     pub due_on: Option<String>,
     #[serde(default)]
+    #[schema(format = Date)]
     pub escalated_on: Option<String>,
     #[serde(default)]
     pub channel: String,
@@ -84,12 +90,12 @@ impl From<&CaseSummary> for CaseSummaryJson {
     }
 }
 
-#[derive(Debug, Serialize, Deserialize)]
+#[derive(Debug, Serialize, Deserialize, ToSchema)]
 pub struct CaseListResponse {
     pub cases: Vec<CaseSummaryJson>,
 }
 
-#[derive(Debug, Clone, Serialize, Deserialize)]
+#[derive(Debug, Clone, Serialize, Deserialize, ToSchema)]
 pub struct EventJson {
     /// Position within the case.
     #[serde(default)]
@@ -97,10 +103,12 @@ pub struct EventJson {
     /// For a forwarding: where the case went.
     #[serde(default)]
     pub forwarded_to: Option<String>,
+    #[schema(format = Date)]
     pub day: String,
     pub actor: String,
     pub state: String,
     /// The reason's envelope (readers + reporter), if the move had one.
+    #[schema(content_encoding = "base64url")]
     pub reason_envelope: Option<String>,
     /// Set when this event extended the deadline (the state stayed).
     #[serde(default)]
@@ -129,12 +137,14 @@ impl From<&CaseEvent> for EventJson {
     }
 }
 
-#[derive(Debug, Clone, Serialize, Deserialize)]
+#[derive(Debug, Clone, Serialize, Deserialize, ToSchema)]
 pub struct MessageJson {
     /// Position within the case (1, 2, …).
     pub seq: i64,
     pub author: String,
+    #[schema(format = Date)]
     pub written_on: String,
+    #[schema(content_encoding = "base64url")]
     pub envelope: String,
     /// The files attached to this message (positions among the case's attachments, see
     /// `/cases/{id}/attachments`): documents an officer sent with an answer.
@@ -142,13 +152,14 @@ pub struct MessageJson {
     pub files: Vec<i64>,
 }
 
-#[derive(Debug, Serialize, Deserialize)]
+#[derive(Debug, Serialize, Deserialize, ToSchema)]
 pub struct CaseResponse {
     pub case: CaseSummaryJson,
     /// A confidential identity exists (its envelope is only served to custodians).
     pub has_identity: bool,
     pub tags: Vec<String>,
     /// The content envelope.
+    #[schema(content_encoding = "base64url")]
     pub content: String,
     pub events: Vec<EventJson>,
     pub messages: Vec<MessageJson>,
@@ -168,14 +179,14 @@ pub struct CaseResponse {
     pub recommendations: Vec<MessageJson>,
 }
 
-#[derive(Debug, Serialize, Deserialize)]
+#[derive(Debug, Serialize, Deserialize, ToSchema)]
 pub struct ErrorResponse {
     pub error: String,
     pub message: String,
 }
 
 /// Whom to seal to when writing on a case.
-#[derive(Debug, Serialize, Deserialize)]
+#[derive(Debug, Serialize, Deserialize, ToSchema)]
 pub struct RecipientsResponse {
     /// The institution's current readers (triage and investigators).
     pub readers: Vec<String>,
@@ -183,9 +194,10 @@ pub struct RecipientsResponse {
     pub reporter: String,
 }
 
-#[derive(Debug, Serialize, Deserialize)]
+#[derive(Debug, Serialize, Deserialize, ToSchema)]
 pub struct ReplyRequest {
     /// A `bisik.message` document sealed to every recipient of [`RecipientsResponse`].
+    #[schema(content_encoding = "base64url")]
     pub envelope: String,
     /// Documents attached to the message: each sealed on the member's machine to the same
     /// recipients (blob and manifest), the blob uploaded first to `/blobs`.
@@ -196,22 +208,24 @@ pub struct ReplyRequest {
 /// A document attached to a member's message: its blob (a fresh upload of the member's, an
 /// age file sealed to the case's readers and the reporter) and its `bisik.file` manifest
 /// envelope sealed to the same recipients.
-#[derive(Debug, Clone, Serialize, Deserialize)]
+#[derive(Debug, Clone, Serialize, Deserialize, ToSchema)]
 pub struct ReplyFile {
     pub blob: String,
+    #[schema(content_encoding = "base64url")]
     pub manifest: String,
 }
 
-#[derive(Debug, Serialize, Deserialize)]
+#[derive(Debug, Serialize, Deserialize, ToSchema)]
 pub struct StateRequest {
     pub state: String,
     /// A `bisik.reason` document sealed like a message; required for on_hold, archived and
     /// not_our_authority.
     #[serde(default)]
+    #[schema(content_encoding = "base64url")]
     pub reason_envelope: Option<String>,
 }
 
-#[derive(Debug, Default, Serialize, Deserialize)]
+#[derive(Debug, Default, Serialize, Deserialize, ToSchema)]
 pub struct ClassifyRequest {
     #[serde(default)]
     pub kind: Option<String>,
@@ -225,36 +239,38 @@ pub struct ClassifyRequest {
     pub privacy: Option<String>,
 }
 
-#[derive(Debug, Serialize, Deserialize)]
+#[derive(Debug, Serialize, Deserialize, ToSchema)]
 pub struct OkResponse {
     pub ok: bool,
 }
 
-#[derive(Debug, Serialize, Deserialize)]
+#[derive(Debug, Serialize, Deserialize, ToSchema)]
 pub struct ExtendRequest {
     /// Working days to add to the current stage's deadline.
     pub days: u32,
     /// A `bisik.reason` document sealed like a message (required).
+    #[schema(content_encoding = "base64url")]
     pub reason_envelope: String,
 }
 
-#[derive(Debug, Serialize, Deserialize)]
+#[derive(Debug, Serialize, Deserialize, ToSchema)]
 pub struct ExtendResponse {
+    #[schema(format = Date)]
     pub due_on: Option<String>,
 }
 
-#[derive(Debug, Serialize, Deserialize)]
+#[derive(Debug, Serialize, Deserialize, ToSchema)]
 pub struct OverdueCount {
     pub institution: String,
     pub overdue: i64,
 }
 
-#[derive(Debug, Serialize, Deserialize)]
+#[derive(Debug, Serialize, Deserialize, ToSchema)]
 pub struct OverdueResponse {
     pub institutions: Vec<OverdueCount>,
 }
 
-#[derive(Debug, Clone, Serialize, Deserialize)]
+#[derive(Debug, Clone, Serialize, Deserialize, ToSchema)]
 pub struct InstitutionJson {
     pub slug: String,
     pub name_id: String,
@@ -265,7 +281,7 @@ pub struct InstitutionJson {
     pub accepts_reports: bool,
 }
 
-#[derive(Debug, Serialize, Deserialize)]
+#[derive(Debug, Serialize, Deserialize, ToSchema)]
 pub struct InstitutionsResponse {
     pub institutions: Vec<InstitutionJson>,
     /// The server's report categories, with their names (for filters and labels).
@@ -273,7 +289,7 @@ pub struct InstitutionsResponse {
     pub categories: Vec<CategoryJson>,
 }
 
-#[derive(Debug, Clone, Serialize, Deserialize)]
+#[derive(Debug, Clone, Serialize, Deserialize, ToSchema)]
 pub struct CategoryJson {
     pub slug: String,
     pub name_id: String,
@@ -281,18 +297,21 @@ pub struct CategoryJson {
 }
 
 /// One re-sealed envelope of a case, by its position.
-#[derive(Debug, Clone, Serialize, Deserialize)]
+#[derive(Debug, Clone, Serialize, Deserialize, ToSchema)]
 pub struct SealedItem {
     pub seq: i64,
+    #[schema(content_encoding = "base64url")]
     pub envelope: String,
 }
 
-#[derive(Debug, Serialize, Deserialize)]
+#[derive(Debug, Serialize, Deserialize, ToSchema)]
 pub struct ForwardRequest {
     pub to: String,
     /// Why (sealed like a message, to the target's readers and the reporter).
+    #[schema(content_encoding = "base64url")]
     pub reason_envelope: String,
     /// The content, re-sealed for the target.
+    #[schema(content_encoding = "base64url")]
     pub content: String,
     /// Every message, re-sealed for the target.
     pub messages: Vec<SealedItem>,
@@ -307,26 +326,29 @@ pub struct ForwardRequest {
 }
 
 /// A re-sealed attachment: its new blob (uploaded to `/blobs`) and manifest envelope.
-#[derive(Debug, Clone, Serialize, Deserialize)]
+#[derive(Debug, Clone, Serialize, Deserialize, ToSchema)]
 pub struct SealedAttachment {
     pub seq: i64,
     pub blob: String,
+    #[schema(content_encoding = "base64url")]
     pub manifest: String,
 }
 
-#[derive(Debug, Serialize, Deserialize)]
+#[derive(Debug, Serialize, Deserialize, ToSchema)]
 pub struct BlobUploaded {
     pub blob: String,
     pub stored_size: u64,
 }
 
-#[derive(Debug, Serialize, Deserialize)]
+#[derive(Debug, Serialize, Deserialize, ToSchema)]
 pub struct IdentityRequest {
     /// The identity document re-sealed to the case's current custodians and the reporter.
+    #[schema(content_encoding = "base64url")]
     pub envelope: String,
 }
 
-#[derive(Debug, Deserialize)]
+#[derive(Debug, Deserialize, IntoParams)]
+#[into_params(parameter_in = Query)]
 pub struct RecipientsQuery {
     /// Recipients as if the case belonged to this institution (for forwarding).
     #[serde(default, rename = "for")]
@@ -337,7 +359,7 @@ pub struct RecipientsQuery {
 }
 
 /// What an officer's CLI needs to build a report received offline.
-#[derive(Debug, Serialize, Deserialize)]
+#[derive(Debug, Serialize, Deserialize, ToSchema)]
 pub struct IntakeParamsResponse {
     pub institution: String,
     /// Argon2id parameters the server uses for new reports.
@@ -348,7 +370,7 @@ pub struct IntakeParamsResponse {
 
 /// A report built and sealed on the officer's machine: only envelopes and what checks the
 /// receipt travel.
-#[derive(Debug, Serialize, Deserialize)]
+#[derive(Debug, Serialize, Deserialize, ToSchema)]
 pub struct IntakeRequest {
     pub channel: String,
     pub kind: String,
@@ -356,11 +378,14 @@ pub struct IntakeRequest {
     pub category: Option<String>,
     pub privacy: String,
     pub lookup_id: u32,
+    #[schema(content_encoding = "base64url")]
     pub kdf_salt: String,
     pub kdf: crate::crypto::kdf::KdfParams,
     pub reporter_recipient: String,
+    #[schema(content_encoding = "base64url")]
     pub content: String,
     #[serde(default)]
+    #[schema(content_encoding = "base64url")]
     pub identity: Option<String>,
     /// Scanned letters and other files: each blob (a fresh upload of the member's) and its
     /// manifest sealed, like the content, to the readers and the reporter.
@@ -368,20 +393,22 @@ pub struct IntakeRequest {
     pub files: Vec<ReplyFile>,
 }
 
-#[derive(Debug, Serialize, Deserialize)]
+#[derive(Debug, Serialize, Deserialize, ToSchema)]
 pub struct IntakeResponse {
     pub case_id: String,
 }
 
-#[derive(Debug, Serialize, Deserialize)]
+#[derive(Debug, Serialize, Deserialize, ToSchema)]
 pub struct ExcludeRequest {
     pub handle: String,
     /// Why, sealed to the readers without the excluded member, and the reporter.
+    #[schema(content_encoding = "base64url")]
     pub reason_envelope: String,
 }
 
-#[derive(Debug, Serialize, Deserialize)]
+#[derive(Debug, Serialize, Deserialize, ToSchema)]
 pub struct RekeyRequest {
+    #[schema(content_encoding = "base64url")]
     pub content: String,
     pub messages: Vec<SealedItem>,
     pub reasons: Vec<SealedItem>,
@@ -392,55 +419,63 @@ pub struct RekeyRequest {
     pub notes: Vec<SealedItem>,
 }
 
-#[derive(Debug, Serialize, Deserialize)]
+#[derive(Debug, Serialize, Deserialize, ToSchema)]
 pub struct RevealRequestBody {
     /// Why, sealed to the custodians, the requester and the reporter.
+    #[schema(content_encoding = "base64url")]
     pub reason_envelope: String,
 }
 
-#[derive(Debug, Serialize, Deserialize)]
+#[derive(Debug, Serialize, Deserialize, ToSchema)]
 pub struct RevealCreated {
     pub seq: i64,
 }
 
-#[derive(Debug, Serialize, Deserialize)]
+#[derive(Debug, Serialize, Deserialize, ToSchema)]
 pub struct PendingRevealJson {
     pub case_id: String,
     pub seq: i64,
     pub requester: String,
     pub requester_institution: String,
     pub requester_recipient: String,
+    #[schema(format = Date)]
     pub requested_on: String,
+    #[schema(content_encoding = "base64url")]
     pub reason_envelope: String,
     /// Whom to seal the decision's reason to.
     pub recipients: Vec<String>,
 }
 
-#[derive(Debug, Serialize, Deserialize)]
+#[derive(Debug, Serialize, Deserialize, ToSchema)]
 pub struct PendingRevealsResponse {
     pub requests: Vec<PendingRevealJson>,
 }
 
-#[derive(Debug, Serialize, Deserialize)]
+#[derive(Debug, Serialize, Deserialize, ToSchema)]
 pub struct RevealDecisionBody {
     pub approve: bool,
+    #[schema(content_encoding = "base64url")]
     pub decision_envelope: String,
     /// Approvals: the identity sealed to the requester alone.
     #[serde(default)]
+    #[schema(content_encoding = "base64url")]
     pub grant_envelope: Option<String>,
 }
 
-#[derive(Debug, Serialize, Deserialize)]
+#[derive(Debug, Serialize, Deserialize, ToSchema)]
 pub struct RevealDecided {
+    #[schema(format = Date)]
     pub available_on: Option<String>,
 }
 
-#[derive(Debug, Clone, Serialize, Deserialize)]
+#[derive(Debug, Clone, Serialize, Deserialize, ToSchema)]
 pub struct AttachmentJson {
     pub seq: i64,
     /// The `bisik.file` manifest envelope: name, content type, size, scrubbed.
+    #[schema(content_encoding = "base64url")]
     pub manifest: String,
     pub stored_size: u64,
+    #[schema(format = Date)]
     pub added_on: String,
     /// For a document attached to a message: that message's position.
     #[serde(default)]
@@ -450,46 +485,48 @@ pub struct AttachmentJson {
     pub author: Option<String>,
 }
 
-#[derive(Debug, Serialize, Deserialize)]
+#[derive(Debug, Serialize, Deserialize, ToSchema)]
 pub struct AttachmentsResponse {
     pub attachments: Vec<AttachmentJson>,
 }
 
 /// `POST /cases/{id}/assignment`: triage assigns the case to one of its institution's
 /// investigators; `null` clears the assignment.
-#[derive(Debug, Serialize, Deserialize)]
+#[derive(Debug, Serialize, Deserialize, ToSchema)]
 pub struct AssignRequest {
     #[serde(default)]
     pub handle: Option<String>,
 }
 
-#[derive(Debug, Serialize, Deserialize)]
+#[derive(Debug, Serialize, Deserialize, ToSchema)]
 pub struct AssignResponse {
     pub assigned_to: Option<String>,
 }
 
 /// Whom an internal note is sealed to: the case's readers, never the reporter.
-#[derive(Debug, Serialize, Deserialize)]
+#[derive(Debug, Serialize, Deserialize, ToSchema)]
 pub struct NoteRecipientsResponse {
     pub readers: Vec<String>,
 }
 
 /// `POST /cases/{id}/oversight-messages`: the oversight body writes to the citizen of an
 /// escalated case (no attachments: unknown fields are refused, never dropped).
-#[derive(Debug, Serialize, Deserialize)]
+#[derive(Debug, Serialize, Deserialize, ToSchema)]
 #[serde(deny_unknown_fields)]
 pub struct OversightMessageRequest {
     /// A `bisik.message` document sealed to every recipient of [`RecipientsResponse`].
+    #[schema(content_encoding = "base64url")]
     pub envelope: String,
 }
 
-#[derive(Debug, Serialize, Deserialize)]
+#[derive(Debug, Serialize, Deserialize, ToSchema)]
 pub struct NoteRequest {
     /// A `bisik.note` document sealed to exactly the readers of [`NoteRecipientsResponse`].
+    #[schema(content_encoding = "base64url")]
     pub envelope: String,
 }
 
-#[derive(Debug, Serialize, Deserialize)]
+#[derive(Debug, Serialize, Deserialize, ToSchema)]
 pub struct NoteCreated {
     /// The note's position among the case's notes.
     pub seq: i64,
@@ -498,29 +535,30 @@ pub struct NoteCreated {
 /// `POST /api/v1/contents`: the content envelopes of many cases at once (at most
 /// [`MAX_CONTENTS`]), e.g. for the desk's inbox and search. Cases the member may not read are
 /// left out, never an error.
-#[derive(Debug, Serialize, Deserialize)]
+#[derive(Debug, Serialize, Deserialize, ToSchema)]
 pub struct ContentsRequest {
     pub ids: Vec<String>,
 }
 
 pub const MAX_CONTENTS: usize = 500;
 
-#[derive(Debug, Serialize, Deserialize)]
+#[derive(Debug, Serialize, Deserialize, ToSchema)]
 pub struct CaseContentJson {
     pub id: String,
     /// The content envelope (base64url).
+    #[schema(content_encoding = "base64url")]
     pub content: String,
 }
 
 /// `POST /api/v1/unseen` (body: [`ContentsRequest`], at most [`MAX_CONTENTS`] ids): the cases
 /// among them, readable by the member, that hold something they have not seen. Cases seen as
 /// they stand, or not readable, are left out.
-#[derive(Debug, Serialize, Deserialize)]
+#[derive(Debug, Serialize, Deserialize, ToSchema)]
 pub struct UnseenResponse {
     pub cases: Vec<UnseenJson>,
 }
 
-#[derive(Debug, Serialize, Deserialize)]
+#[derive(Debug, Serialize, Deserialize, ToSchema)]
 pub struct UnseenJson {
     pub id: String,
     /// `new` (never opened by this member) or `updated` (something happened since they last
@@ -528,7 +566,7 @@ pub struct UnseenJson {
     pub unseen: String,
 }
 
-#[derive(Debug, Serialize, Deserialize)]
+#[derive(Debug, Serialize, Deserialize, ToSchema)]
 pub struct ContentsResponse {
     pub contents: Vec<CaseContentJson>,
 }
@@ -536,16 +574,17 @@ pub struct ContentsResponse {
 /// `GET /api/v1/cases/{id}/audit`: the audit entries about one case, for the printed case file.
 /// Day-granular (never a time of day) and without the chain's hashes (with every other field
 /// known, a hash would give the time away by trying each second of the day).
-#[derive(Debug, Serialize, Deserialize)]
+#[derive(Debug, Serialize, Deserialize, ToSchema)]
 pub struct CaseAuditResponse {
     pub entries: Vec<AuditEntryJson>,
 }
 
-#[derive(Debug, Clone, Serialize, Deserialize)]
+#[derive(Debug, Clone, Serialize, Deserialize, ToSchema)]
 pub struct AuditEntryJson {
     /// Position in the whole chain.
     pub seq: i64,
     /// `YYYY-MM-DD` (UTC).
+    #[schema(format = Date)]
     pub day: String,
     /// `member:institution/handle`, `reporter` or `system`.
     pub actor: String,
@@ -554,7 +593,7 @@ pub struct AuditEntryJson {
 }
 
 /// `GET /api/v1/institution/stats`: the member's institution's own numbers (its readers only).
-#[derive(Debug, Serialize, Deserialize)]
+#[derive(Debug, Serialize, Deserialize, ToSchema)]
 pub struct InstitutionStatsResponse {
     pub institution: String,
     pub states: Vec<StateCountJson>,
@@ -563,7 +602,7 @@ pub struct InstitutionStatsResponse {
     pub answered_late: u64,
 }
 
-#[derive(Debug, Clone, Serialize, Deserialize)]
+#[derive(Debug, Clone, Serialize, Deserialize, ToSchema)]
 pub struct StateCountJson {
     pub state: String,
     pub cases: u64,

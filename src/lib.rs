@@ -3,6 +3,7 @@
 //! Reading order for a newcomer: `domain` (the rules) → `crypto` (envelopes, receipts, keys) →
 //! `store` (the only SQL) → `service` (one function per user action) → `web` (HTTP) → `cli`.
 //! `config` is everything the operator declares; `client` is the member's side of the API.
+//! `notify` sends what the service has for others (signed webhooks to institutions' systems).
 #![forbid(unsafe_code)]
 
 /// `Debug` that never prints the fields: for every type that can hold report text, identity or
@@ -26,6 +27,7 @@ pub mod crypto;
 pub mod desk;
 pub mod domain;
 pub mod error;
+pub mod notify;
 pub mod server;
 pub mod service;
 pub mod store;

@@ -6,7 +6,7 @@ use axum::Router;
 use thiserror::Error;
 use tokio::net::{TcpListener, UnixListener};
 
-use crate::config::keys::load_directory;
+use crate::config::keys::load_with_webhooks;
 use crate::config::{Config, ConfigError, Listen};
 use crate::crypto::kdf::KdfParams;
 use crate::domain::clock::{Clock, SystemClock, ZonedClock};
@@ -63,8 +63,11 @@ pub async fn open_app(
             "Argon2id parameters are weaker than the defaults: receipts are cheaper to guess offline"
         );
     }
-    let directory = load_directory(&config.keys_dir).map_err(ConfigError::from)?;
+    let (directory, webhooks) = load_with_webhooks(&config.keys_dir).map_err(ConfigError::from)?;
     let store = Store::open(&config.database_path()).await?;
+    // Case events of these institutions add outbox rows from now on (docs/integration.md).
+    let subscribers: Vec<&str> = webhooks.iter().map(|w| w.institution.as_str()).collect();
+    store.set_webhook_subscribers(&subscribers).await?;
     let blobs = if starting {
         let blobs = BlobStore::open(&config.data_dir).map_err(StartError::Blobs)?;
         // A crash between a blob's rename and its row's commit leaves a blob nobody refers to.
@@ -87,7 +90,9 @@ pub async fn open_app(
     let clock: Arc<dyn Clock> = Arc::new(ZonedClock::new(clock, config.time_zone.clone()));
     // Blob and folder times are set to the app's day.
     let blobs = blobs.with_clock(clock.clone());
-    Ok(Arc::new(App::new(config, directory, store, blobs, clock)))
+    Ok(Arc::new(
+        App::new(config, directory, store, blobs, clock).with_webhooks(webhooks),
+    ))
 }
 
 /// Runs until SIGINT/SIGTERM. `ready` is called with the address once listening (the demo prints
@@ -111,6 +116,9 @@ pub async fn serve(config: Config, ready: impl FnOnce(&str)) -> Result<(), Start
     let (app, router) = build(config, Arc::new(SystemClock)).await?;
     let housekeeping = tokio::spawn(housekeeping(app.clone()));
     let settling = tokio::spawn(settle_disk(app.clone()));
+    // Deliveries interrupted here stay pending and are sent again after the restart.
+    let webhooks =
+        (!app.webhooks.is_empty()).then(|| tokio::spawn(crate::notify::webhooks::run(app.clone())));
     // At SIGTERM, key derivations still queued answer "busy" at once instead of running.
     let pool = app.kdf.clone();
     let shutdown = async move {
@@ -148,6 +156,9 @@ pub async fn serve(config: Config, ready: impl FnOnce(&str)) -> Result<(), Start
         }
     }
     housekeeping.abort();
+    if let Some(w) = webhooks {
+        w.abort();
+    }
     app.incidents.write_to_log("since the last report");
     settling.abort();
     app.store.close().await;
@@ -185,6 +196,7 @@ pub async fn housekeeping(app: Arc<App>) {
                 audit_entries = round.audit_entries,
                 purged = round.purged,
                 held_expired = round.held_expired,
+                webhooks_overdue = round.webhooks_overdue,
                 "housekeeping"
             ),
             Err(e) => tracing::error!(error = %e, "housekeeping failed"),

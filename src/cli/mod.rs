@@ -9,6 +9,7 @@ pub mod desk;
 pub mod load;
 pub mod purge;
 pub mod serve;
+pub mod webhooks;
 
 use std::borrow::Cow;
 use std::path::PathBuf;
@@ -53,6 +54,8 @@ enum Command {
     Purge(purge::PurgeArgs),
     /// Operator commands on the audit chain.
     Audit(audit::AuditArgs),
+    /// Operator commands on webhook deliveries to institutions' systems.
+    Webhooks(webhooks::WebhooksArgs),
     /// Measurements (see BENCHMARKS.md).
     Bench(bench::BenchArgs),
 }
@@ -85,6 +88,7 @@ pub fn run() -> ExitCode {
         Command::Purge(args) => purge::run(args),
         Command::Custody(args) => case::custody(*args),
         Command::Desk(args) => desk::run(args),
+        Command::Webhooks(args) => webhooks::run(args),
         Command::Bench(args) => bench::run(args),
     };
     match result {

@@ -12,6 +12,7 @@ use serde::Deserialize;
 use thiserror::Error;
 
 use crate::crypto::envelope::parse_recipient;
+use crate::crypto::webhook::WebhookSecret;
 use crate::domain::institution::{Directory, DirectoryError, Institution, Member, Role};
 
 #[derive(Debug, Error)]
@@ -40,6 +41,8 @@ pub enum KeysError {
     Empty(PathBuf),
     #[error("keys directory: {0}")]
     Directory(#[from] DirectoryError),
+    #[error("refusing to start: {path}: [webhook] {message}")]
+    Webhook { path: PathBuf, message: String },
 }
 
 /// True if the bytes contain an age secret key marker, in any letter case.
@@ -68,6 +71,26 @@ struct InstitutionFile {
     retention_days: Option<u32>,
     #[serde(default)]
     members: Vec<MemberEntry>,
+    #[serde(default)]
+    webhook: Option<WebhookEntry>,
+}
+
+/// `[webhook]`: where the institution's system is told about its cases (docs/integration.md).
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+struct WebhookEntry {
+    url: String,
+    /// Files holding one `whsec_<base64>` secret each; the first signs, every one adds a
+    /// signature (rotation). Relative paths follow the institution file's folder.
+    secret_files: Vec<PathBuf>,
+}
+
+/// An institution's webhook endpoint, read at start. The secrets are never printed.
+#[derive(Debug, Clone)]
+pub struct WebhookTarget {
+    pub institution: String,
+    pub url: String,
+    pub secrets: Vec<WebhookSecret>,
 }
 
 #[derive(Debug, Deserialize)]
@@ -82,6 +105,12 @@ struct MemberEntry {
 
 /// Scans every file under `dir` for secret keys, then loads and validates the institutions.
 pub fn load_directory(dir: &Path) -> Result<Directory, KeysError> {
+    load_with_webhooks(dir).map(|(d, _)| d)
+}
+
+/// [`load_directory`], and the institutions' webhook endpoints with their secrets read (a
+/// missing or malformed secret file, or a plain-http URL to another host, stops the start).
+pub fn load_with_webhooks(dir: &Path) -> Result<(Directory, Vec<WebhookTarget>), KeysError> {
     refuse_secret_keys(dir)?;
     let inst_dir = dir.join("institutions");
     let mut files: Vec<PathBuf> = std::fs::read_dir(&inst_dir)
@@ -97,6 +126,7 @@ pub fn load_directory(dir: &Path) -> Result<Directory, KeysError> {
         return Err(KeysError::Empty(dir.to_owned()));
     }
     let mut list = Vec::with_capacity(files.len());
+    let mut webhooks = Vec::new();
     for path in files {
         let text = std::fs::read_to_string(&path).map_err(|source| KeysError::Read {
             path: path.clone(),
@@ -111,6 +141,9 @@ pub fn load_directory(dir: &Path) -> Result<Directory, KeysError> {
                 path,
                 slug: file.slug,
             });
+        }
+        if let Some(w) = &file.webhook {
+            webhooks.push(load_webhook(&path, &file.slug, w)?);
         }
         let mut members = Vec::with_capacity(file.members.len());
         for m in file.members {
@@ -140,7 +173,80 @@ pub fn load_directory(dir: &Path) -> Result<Directory, KeysError> {
             members,
         });
     }
-    Ok(Directory::new(list)?)
+    Ok((Directory::new(list)?, webhooks))
+}
+
+fn load_webhook(path: &Path, slug: &str, w: &WebhookEntry) -> Result<WebhookTarget, KeysError> {
+    let bad = |message: String| KeysError::Webhook {
+        path: path.to_owned(),
+        message,
+    };
+    check_webhook_url(&w.url).map_err(|m| bad(format!("url {:?}: {m}", w.url)))?;
+    if w.secret_files.is_empty() {
+        return Err(bad("secret_files must name at least one file".into()));
+    }
+    let base = path.parent().unwrap_or(Path::new("."));
+    let mut secrets = Vec::with_capacity(w.secret_files.len());
+    for f in &w.secret_files {
+        let file = base.join(f);
+        let bytes = zeroize::Zeroizing::new(std::fs::read(&file).map_err(|e| {
+            bad(format!(
+                "cannot read the secret file {}: {e}",
+                file.display()
+            ))
+        })?);
+        if holds_secret_key(&bytes) {
+            return Err(KeysError::SecretKeyFound(file));
+        }
+        let text = std::str::from_utf8(&bytes)
+            .map_err(|_| bad(format!("{}: not a whsec_ secret", file.display())))?;
+        // The error names the file, never its content.
+        secrets
+            .push(WebhookSecret::parse(text).map_err(|m| bad(format!("{}: {m}", file.display())))?);
+    }
+    Ok(WebhookTarget {
+        institution: slug.to_owned(),
+        url: w.url.clone(),
+        secrets,
+    })
+}
+
+/// `https://…` anywhere, or plain `http://` to this machine only (127.0.0.1, localhost, [::1]).
+/// No user name or password in the URL.
+pub fn check_webhook_url(url: &str) -> Result<(), &'static str> {
+    let (https, rest) = if let Some(r) = url.strip_prefix("https://") {
+        (true, r)
+    } else if let Some(r) = url.strip_prefix("http://") {
+        (false, r)
+    } else {
+        return Err("must start with https:// (or http:// to 127.0.0.1, localhost or [::1])");
+    };
+    let authority = rest.split(['/', '?', '#']).next().unwrap_or_default();
+    if authority.contains('@') {
+        return Err("must not hold a user name or password");
+    }
+    if authority.is_empty() || url.chars().any(|c| c.is_whitespace() || c.is_control()) {
+        return Err("is not a URL");
+    }
+    if https {
+        return Ok(());
+    }
+    let host = if authority.starts_with('[') {
+        authority.split_inclusive(']').next().unwrap_or_default()
+    } else {
+        authority.split(':').next().unwrap_or_default()
+    };
+    let port_ok = match authority[host.len()..].strip_prefix(':') {
+        None => authority.len() == host.len(),
+        Some(p) => !p.is_empty() && p.bytes().all(|b| b.is_ascii_digit()),
+    };
+    if matches!(host, "127.0.0.1" | "localhost" | "[::1]") && port_ok {
+        Ok(())
+    } else {
+        Err(
+            "plain http is only allowed to this machine (127.0.0.1, localhost, [::1]); use https://",
+        )
+    }
 }
 
 fn refuse_secret_keys(dir: &Path) -> Result<(), KeysError> {
@@ -268,6 +374,28 @@ mod tests {
             "{err}"
         );
         assert!(err.to_string().contains("refusing to start"));
+    }
+
+    #[test]
+    fn webhook_urls() {
+        for ok in [
+            "https://agency.example/hooks",
+            "http://127.0.0.1:9000/h",
+            "http://localhost/h",
+            "http://[::1]:80",
+        ] {
+            assert!(check_webhook_url(ok).is_ok(), "{ok}");
+        }
+        for bad in [
+            "http://agency.example/h",
+            "http://127.0.0.1.evil.example/h",
+            "http://localhost:80@evil.example/",
+            "https://user:pw@agency.example/",
+            "ftp://x",
+            "http://127.0.0.1:x/",
+        ] {
+            assert!(check_webhook_url(bad).is_err(), "{bad}");
+        }
     }
 
     #[test]

@@ -170,6 +170,49 @@ impl Default for StorageConfig {
     }
 }
 
+/// `[webhooks]`: delivery to institutions' systems (each institution's `[webhook]` in its keys
+/// file says where; docs/integration.md).
+#[derive(Debug, Clone, Deserialize)]
+#[serde(default, deny_unknown_fields)]
+pub struct WebhooksConfig {
+    /// `HH:MM` in the deployment's zone: citizen-caused events of earlier days are released
+    /// then, all together (never at the moment the citizen acted).
+    pub citizen_release_time: String,
+    /// Attempts before a delivery is marked failed.
+    pub max_attempts: u32,
+    /// The first retry waits this long, each next one twice as long, at most `retry_cap_secs`.
+    pub retry_base_secs: u64,
+    pub retry_cap_secs: u64,
+    /// Deadline of one request, seconds.
+    pub timeout_secs: u64,
+    /// Requests in flight at once.
+    pub concurrency: usize,
+    /// How often the outbox is looked at, seconds.
+    pub poll_secs: u64,
+}
+
+impl Default for WebhooksConfig {
+    fn default() -> Self {
+        Self {
+            citizen_release_time: "08:00".into(),
+            max_attempts: 12,
+            retry_base_secs: 60,
+            retry_cap_secs: 6 * 3600,
+            timeout_secs: 10,
+            concurrency: 4,
+            poll_secs: 5,
+        }
+    }
+}
+
+impl WebhooksConfig {
+    /// The release time of citizen-caused events (validated at start).
+    pub fn release_time(&self) -> time::Time {
+        crate::domain::webhook::parse_time_of_day(&self.citizen_release_time)
+            .unwrap_or(time::Time::MIDNIGHT)
+    }
+}
+
 /// The deployment as a whole.
 #[derive(Debug, Clone, Deserialize)]
 #[serde(default, deny_unknown_fields)]
@@ -434,6 +477,8 @@ struct RawConfig {
     stats: StatsConfig,
     #[serde(default)]
     site: SiteConfig,
+    #[serde(default)]
+    webhooks: WebhooksConfig,
 }
 
 /// Everything the server needs to start, validated.
@@ -459,6 +504,7 @@ pub struct Config {
     /// The zone every day is counted in (`[site] time_zone`, default Asia/Jakarta): the day a
     /// report is dated, deadlines, months in the statistics, the day files are dated at rest.
     pub time_zone: Zone,
+    pub webhooks: WebhooksConfig,
 }
 
 #[derive(Debug, Error)]
@@ -521,6 +567,7 @@ impl Config {
             storage: raw.storage,
             stats: raw.stats,
             time_zone: load_zone(&raw.site)?,
+            webhooks: raw.webhooks,
         };
         config.validate()?;
         Ok(config)
@@ -545,6 +592,7 @@ impl Config {
             storage: StorageConfig::default(),
             stats: StatsConfig::default(),
             time_zone: Zone::default(),
+            webhooks: WebhooksConfig::default(),
         }
     }
 
@@ -616,6 +664,26 @@ impl Config {
         if self.session.ttl_secs <= 0 || self.session.challenge_ttl_secs <= 0 {
             return Err(ConfigError::Invalid(
                 "session lifetimes must be positive".into(),
+            ));
+        }
+        let w = &self.webhooks;
+        if crate::domain::webhook::parse_time_of_day(&w.citizen_release_time).is_none() {
+            return Err(ConfigError::Invalid(format!(
+                "webhooks.citizen_release_time {:?} is not HH:MM",
+                w.citizen_release_time
+            )));
+        }
+        if w.max_attempts == 0
+            || w.retry_base_secs == 0
+            || w.retry_cap_secs < w.retry_base_secs
+            || w.timeout_secs == 0
+            || w.concurrency == 0
+            || w.poll_secs == 0
+        {
+            return Err(ConfigError::Invalid(
+                "webhooks: max_attempts, retry_base_secs, timeout_secs, concurrency and \
+                 poll_secs must be greater than zero, retry_cap_secs not below retry_base_secs"
+                    .into(),
             ));
         }
         let mut seen = std::collections::HashSet::new();

@@ -27,7 +27,7 @@ const REPORTER_IDENTITY_INFO: &[u8] = b"bisik/v1/reporter-age-x25519-identity";
 
 /// Argon2id cost parameters. Stored with every report so they can be raised later without
 /// locking anybody out of an old case.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize, utoipa::ToSchema)]
 #[serde(deny_unknown_fields)]
 pub struct KdfParams {
     /// Memory in KiB (default 64 MiB).

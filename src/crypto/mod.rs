@@ -16,3 +16,4 @@ pub mod padding;
 pub mod receipt;
 pub mod stream;
 pub mod token;
+pub mod webhook;

@@ -12,4 +12,5 @@ pub mod report;
 pub mod scrub;
 pub mod stats;
 pub mod text;
+pub mod webhook;
 pub mod workflow;

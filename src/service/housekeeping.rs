@@ -20,6 +20,8 @@ pub struct Round {
     pub purged: usize,
     /// Held files of uncorrected report forms, shredded after their time.
     pub held_expired: usize,
+    /// `case.overdue` webhook deliveries added.
+    pub webhooks_overdue: u64,
 }
 
 /// Closes every answered case whose citizen stayed silent for the configured working days.
@@ -66,11 +68,13 @@ pub async fn run_once(app: &App) -> Result<Round> {
         .iter()
         .map(|p| p.cases.len())
         .sum();
+    let webhooks_overdue = super::webhooks::queue_overdue(app).await?;
     Ok(Round {
         closed,
         audit_entries,
         purged,
         held_expired,
+        webhooks_overdue,
     })
 }
 

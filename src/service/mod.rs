@@ -11,6 +11,7 @@ pub mod kdf;
 pub mod member;
 pub mod retention;
 pub mod stats;
+pub mod webhooks;
 
 use std::sync::Arc;
 
@@ -30,6 +31,8 @@ pub struct App {
     pub clock: Arc<dyn Clock>,
     /// Failures of citizens' requests, counted (never logged when they happen).
     pub incidents: incidents::Incidents,
+    /// Institutions' webhook endpoints (`[webhook]` in their keys files), secrets read.
+    pub webhooks: Vec<crate::config::keys::WebhookTarget>,
 }
 
 impl App {
@@ -120,6 +123,13 @@ impl App {
             kdf,
             clock,
             incidents: incidents::Incidents::default(),
+            webhooks: Vec::new(),
         }
+    }
+
+    /// With the institutions' webhook endpoints.
+    pub fn with_webhooks(mut self, webhooks: Vec<crate::config::keys::WebhookTarget>) -> Self {
+        self.webhooks = webhooks;
+        self
     }
 }

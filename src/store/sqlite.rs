@@ -21,6 +21,7 @@ use crate::crypto::kdf::KdfParams;
 use crate::domain::audit::{AuditFields, GENESIS, entry_hash};
 use crate::domain::case::{Actor, CaseAct, CaseState, Kind, Privacy};
 use crate::domain::clock::{day_string, parse_day};
+use crate::domain::webhook::WebhookEvent;
 
 static MIGRATOR: sqlx::migrate::Migrator = sqlx::migrate!("./migrations/sqlite");
 
@@ -555,6 +556,16 @@ impl SqliteStore {
         if let Some(mv) = transition {
             move_state(&mut tx, case_id, None, mv, day, author, None).await?;
         }
+        webhooks::enqueue(
+            &mut tx,
+            case_id,
+            WebhookEvent::Message,
+            webhooks::held_for(author),
+            day,
+            None,
+            None,
+        )
+        .await?;
         if *author == Actor::Reporter {
             queue_reporter_action(&mut tx, day, "reply", case_id).await?;
         }
@@ -667,6 +678,16 @@ impl SqliteStore {
             day,
             &Actor::Reporter,
             CaseState::Escalated,
+            None,
+            None,
+        )
+        .await?;
+        webhooks::enqueue(
+            &mut tx,
+            case_id,
+            WebhookEvent::Escalated,
+            true,
+            day,
             None,
             None,
         )
@@ -809,6 +830,19 @@ impl SqliteStore {
             .bind(from_institution)
             .execute(&mut *tx)
             .await?;
+        // Both the institution that gave the case away and the one that has it now are told.
+        for told in [from_institution, to_institution] {
+            webhooks::enqueue(
+                &mut tx,
+                case_id,
+                WebhookEvent::Forwarded,
+                webhooks::held_for(actor),
+                day,
+                Some(told),
+                Some((from_institution, to_institution)),
+            )
+            .await?;
+        }
         tx.commit().await?;
         Ok(true)
     }
@@ -1146,6 +1180,19 @@ async fn move_state(
             .await?;
     }
     insert_event(tx, case_id, day, actor, mv.to, reason_envelope, None).await?;
+    // A forward is announced as `case.forwarded` (to both institutions) by `forward` itself.
+    if mv.to != CaseState::Forwarded {
+        webhooks::enqueue(
+            tx,
+            case_id,
+            WebhookEvent::StateChanged,
+            webhooks::held_for(actor),
+            day,
+            None,
+            None,
+        )
+        .await?;
+    }
     Ok(true)
 }
 
@@ -1203,6 +1250,18 @@ async fn insert_case_in(tx: &mut Tx<'_>, c: &NewCase<'_>) -> Result<(), StoreErr
         .execute(&mut **tx)
         .await?;
     insert_attachments(tx, c.id, c.received_on, c.attachments).await?;
+    // Every new case is held like a citizen's act, staff intake too: the moment an officer
+    // types in a report taken by phone or in person is close to when the citizen gave it.
+    webhooks::enqueue(
+        tx,
+        c.id,
+        WebhookEvent::Created,
+        true,
+        c.received_on,
+        None,
+        None,
+    )
+    .await?;
     queue_reporter_action(tx, c.received_on, "submit", c.id).await?;
     Ok(())
 }
@@ -1390,3 +1449,4 @@ pub use message_files::{FilesAdded, MessageFile};
 mod retention;
 mod seen;
 mod stats;
+mod webhooks;

@@ -3,6 +3,9 @@
 //! Every route goes through [`AuthMember`] and a `service::member` function that checks role and
 //! institution in the query itself. Envelopes leave as they are stored; the member's machine
 //! decrypts them.
+//!
+//! The routes are mounted by [`openapi::router`], each at the path and methods of its handler's
+//! `#[utoipa::path]` attribute, which is also what `GET /api/v1/openapi.json` describes.
 
 use axum::Json;
 use axum::extract::{FromRequestParts, Path, Query, State};
@@ -32,6 +35,7 @@ use super::AppState;
 
 mod casework;
 mod custody;
+pub mod openapi;
 mod oversight;
 pub mod reports;
 pub use casework::{assign, contents, note, note_recipients, unseen};
@@ -62,6 +66,13 @@ impl FromRequestParts<AppState> for AuthMember {
     }
 }
 
+/// Ends the session behind the bearer token.
+#[utoipa::path(
+    delete,
+    path = "/session",
+    tag = "session",
+    responses((status = 200, description = "The session is ended; its token no longer works.", body = OkResponse))
+)]
 pub async fn logout(
     State(state): State<AppState>,
     headers: axum::http::HeaderMap,
@@ -70,6 +81,14 @@ pub async fn logout(
     Ok(Json(OkResponse { ok: true }))
 }
 
+/// Login, step one: a random secret sealed to the member's age recipient.
+#[utoipa::path(
+    post,
+    path = "/session/challenge",
+    tag = "session",
+    request_body = ChallengeRequest,
+    responses((status = 200, description = "A challenge sealed to the recipient. A key that is no member's gets one of the same shape that can never be answered.", body = ChallengeResponse))
+)]
 pub async fn challenge(
     State(state): State<AppState>,
     Json(req): Json<ChallengeRequest>,
@@ -81,6 +100,14 @@ pub async fn challenge(
     }))
 }
 
+/// Login, step two: the decrypted secret traded for a bearer token.
+#[utoipa::path(
+    post,
+    path = "/session",
+    tag = "session",
+    request_body = SessionRequest,
+    responses((status = 200, description = "A session: send `token` as `Authorization: Bearer …`.", body = SessionResponse))
+)]
 pub async fn session(
     State(state): State<AppState>,
     Json(req): Json<SessionRequest>,
@@ -102,16 +129,23 @@ pub async fn session(
     }))
 }
 
-#[derive(Debug, Deserialize)]
+/// Filters, order and page of `GET /cases`.
+#[derive(Debug, Deserialize, utoipa::IntoParams)]
+#[into_params(parameter_in = Query)]
 pub struct ListQuery {
+    /// At most this many cases (default 100).
     #[serde(default = "default_limit")]
     limit: u32,
+    /// Skip this many first.
     #[serde(default)]
     offset: u32,
+    /// Only cases in this state (e.g. `received`, `in_progress`).
     #[serde(default)]
     state: Option<String>,
+    /// Only cases of this kind (`complaint`, `whistleblowing`, …).
     #[serde(default)]
     kind: Option<String>,
+    /// Only cases in this report category (its slug).
     #[serde(default)]
     category: Option<String>,
     /// Only cases past their due day.
@@ -151,6 +185,14 @@ fn default_limit() -> u32 {
     100
 }
 
+/// The cases the member may see (metadata only), filtered, sorted and paged.
+#[utoipa::path(
+    get,
+    path = "/cases",
+    tag = "cases",
+    params(ListQuery),
+    responses((status = 200, description = "The cases the member may see, metadata only.", body = CaseListResponse))
+)]
 pub async fn list(
     State(state): State<AppState>,
     AuthMember(m): AuthMember,
@@ -194,6 +236,13 @@ pub async fn list(
     }))
 }
 
+/// One case: metadata, events, and its envelopes (content, messages, notes).
+#[utoipa::path(
+    get,
+    path = "/cases/{id}",
+    tag = "cases",
+    responses((status = 200, description = "The case with its envelopes (decrypted on the member's machine).", body = CaseResponse))
+)]
 pub async fn show(
     State(state): State<AppState>,
     AuthMember(m): AuthMember,
@@ -246,6 +295,13 @@ fn age_file(bytes: Vec<u8>) -> Response {
     ([(CONTENT_TYPE, "application/octet-stream")], bytes).into_response()
 }
 
+/// The case's content envelope as a raw age file.
+#[utoipa::path(
+    get,
+    path = "/cases/{id}/envelope",
+    tag = "cases",
+    responses((status = 200, description = "The content envelope as an age file.", content_type = "application/octet-stream", body = openapi::AgeFile))
+)]
 pub async fn envelope(
     State(state): State<AppState>,
     AuthMember(m): AuthMember,
@@ -254,6 +310,13 @@ pub async fn envelope(
     Ok(age_file(svc::content_envelope(&state.app, &m, &id).await?))
 }
 
+/// A confidential case's identity envelope (custodians only), as a raw age file.
+#[utoipa::path(
+    get,
+    path = "/cases/{id}/identity",
+    tag = "custody",
+    responses((status = 200, description = "The confidential identity envelope (custodians only).", content_type = "application/octet-stream", body = openapi::AgeFile))
+)]
 pub async fn identity(
     State(state): State<AppState>,
     AuthMember(m): AuthMember,
@@ -262,6 +325,14 @@ pub async fn identity(
     Ok(age_file(svc::identity_envelope(&state.app, &m, &id).await?))
 }
 
+/// Whom to seal a message or reason to: the readers and the reporter.
+#[utoipa::path(
+    get,
+    path = "/cases/{id}/recipients",
+    tag = "cases",
+    params(RecipientsQuery),
+    responses((status = 200, description = "Whom to seal a message or reason to.", body = RecipientsResponse))
+)]
 pub async fn recipients(
     State(state): State<AppState>,
     AuthMember(m): AuthMember,
@@ -300,6 +371,14 @@ fn documents(files: &[crate::api::ReplyFile]) -> Result<Vec<svc::ReplyDocument>>
         .collect()
 }
 
+/// A message to the reporter, sealed on the member's machine, with optional files.
+#[utoipa::path(
+    post,
+    path = "/cases/{id}/messages",
+    tag = "cases",
+    request_body = ReplyRequest,
+    responses((status = 200, description = "The message is stored for the reporter.", body = OkResponse))
+)]
 pub async fn reply(
     State(state): State<AppState>,
     AuthMember(m): AuthMember,
@@ -311,6 +390,14 @@ pub async fn reply(
     Ok(Json(OkResponse { ok: true }))
 }
 
+/// Moves a case to another state (with a sealed reason where the citizen is owed one).
+#[utoipa::path(
+    post,
+    path = "/cases/{id}/state",
+    tag = "cases",
+    request_body = StateRequest,
+    responses((status = 200, description = "The case moved.", body = OkResponse))
+)]
 pub async fn set_state(
     State(state): State<AppState>,
     AuthMember(m): AuthMember,
@@ -328,6 +415,14 @@ pub async fn set_state(
     Ok(Json(OkResponse { ok: true }))
 }
 
+/// Changes a case's kind, category, tags or privacy.
+#[utoipa::path(
+    post,
+    path = "/cases/{id}/classify",
+    tag = "cases",
+    request_body = ClassifyRequest,
+    responses((status = 200, description = "The case is reclassified.", body = OkResponse))
+)]
 pub async fn classify(
     State(state): State<AppState>,
     AuthMember(m): AuthMember,
@@ -344,6 +439,14 @@ pub async fn classify(
     Ok(Json(OkResponse { ok: true }))
 }
 
+/// Extends the current stage's deadline by working days, with a sealed reason.
+#[utoipa::path(
+    post,
+    path = "/cases/{id}/extend",
+    tag = "cases",
+    request_body = ExtendRequest,
+    responses((status = 200, description = "The new due day.", body = ExtendResponse))
+)]
 pub async fn extend(
     State(state): State<AppState>,
     AuthMember(m): AuthMember,
@@ -357,6 +460,13 @@ pub async fn extend(
     }))
 }
 
+/// Overdue cases counted per institution (oversight body).
+#[utoipa::path(
+    get,
+    path = "/oversight/overdue",
+    tag = "oversight",
+    responses((status = 200, description = "Overdue cases counted per institution.", body = OverdueResponse))
+)]
 pub async fn overdue(
     State(state): State<AppState>,
     AuthMember(m): AuthMember,
@@ -374,6 +484,12 @@ pub async fn overdue(
 }
 
 /// `GET /oversight/overdue-cases`: every institution's overdue cases, metadata only.
+#[utoipa::path(
+    get,
+    path = "/oversight/overdue-cases",
+    tag = "oversight",
+    responses((status = 200, description = "Every institution's overdue cases, metadata only.", body = CaseListResponse))
+)]
 pub async fn overdue_cases(
     State(state): State<AppState>,
     AuthMember(m): AuthMember,
@@ -384,6 +500,13 @@ pub async fn overdue_cases(
     }))
 }
 
+/// The institutions and report categories of the deployment.
+#[utoipa::path(
+    get,
+    path = "/institutions",
+    tag = "cases",
+    responses((status = 200, description = "The institutions and report categories.", body = InstitutionsResponse))
+)]
 pub async fn institutions(
     State(state): State<AppState>,
     AuthMember(_m): AuthMember,
@@ -454,6 +577,14 @@ fn client_resealed(
     )
 }
 
+/// Forwards a case to another institution, every envelope re-sealed for it.
+#[utoipa::path(
+    post,
+    path = "/cases/{id}/forward",
+    tag = "cases",
+    request_body = ForwardRequest,
+    responses((status = 200, description = "The case now belongs to the target institution.", body = OkResponse))
+)]
 pub async fn forward(
     State(state): State<AppState>,
     AuthMember(m): AuthMember,
@@ -478,6 +609,13 @@ pub async fn forward(
     Ok(Json(OkResponse { ok: true }))
 }
 
+/// What an officer's client needs to seal a report received offline.
+#[utoipa::path(
+    get,
+    path = "/intake",
+    tag = "cases",
+    responses((status = 200, description = "What a report received offline is sealed with.", body = IntakeParamsResponse))
+)]
 pub async fn intake_params(
     State(state): State<AppState>,
     AuthMember(m): AuthMember,
@@ -491,6 +629,14 @@ pub async fn intake_params(
     }))
 }
 
+/// Files a report received offline, built and sealed on the officer's machine.
+#[utoipa::path(
+    post,
+    path = "/intake",
+    tag = "cases",
+    request_body = IntakeRequest,
+    responses((status = 200, description = "The new case.", body = IntakeResponse))
+)]
 pub async fn intake(
     State(state): State<AppState>,
     AuthMember(m): AuthMember,
@@ -517,6 +663,14 @@ pub async fn intake(
     }))
 }
 
+/// Excludes a member from a case (conflict of interest), with a sealed reason.
+#[utoipa::path(
+    post,
+    path = "/cases/{id}/exclusions",
+    tag = "cases",
+    request_body = ExcludeRequest,
+    responses((status = 200, description = "The member is excluded from the case.", body = OkResponse))
+)]
 pub async fn exclude(
     State(state): State<AppState>,
     AuthMember(m): AuthMember,
@@ -534,6 +688,14 @@ pub async fn exclude(
     Ok(Json(OkResponse { ok: true }))
 }
 
+/// Re-seals every envelope of a case to its current readers.
+#[utoipa::path(
+    post,
+    path = "/cases/{id}/rekey",
+    tag = "cases",
+    request_body = RekeyRequest,
+    responses((status = 200, description = "The case is re-sealed to the current readers.", body = OkResponse))
+)]
 pub async fn rekey(
     State(state): State<AppState>,
     AuthMember(m): AuthMember,
@@ -553,6 +715,13 @@ pub async fn rekey(
 }
 
 /// A blob sealed on a member's machine, streamed to disk as it arrives.
+#[utoipa::path(
+    post,
+    path = "/blobs",
+    tag = "files",
+    request_body(content = openapi::AgeFile, content_type = "application/octet-stream", description = "A blob sealed on the member's machine (an age file), streamed."),
+    responses((status = 200, description = "The stored blob, to be named in a message, intake, forward or rekey.", body = BlobUploaded))
+)]
 pub async fn upload_blob(
     State(state): State<AppState>,
     AuthMember(m): AuthMember,
@@ -625,6 +794,13 @@ mod futures_util_lite {
     }
 }
 
+/// The case's files: manifest envelopes and sizes.
+#[utoipa::path(
+    get,
+    path = "/cases/{id}/attachments",
+    tag = "files",
+    responses((status = 200, description = "The case's files (manifest envelopes).", body = AttachmentsResponse))
+)]
 pub async fn attachments(
     State(state): State<AppState>,
     AuthMember(m): AuthMember,
@@ -655,6 +831,12 @@ pub async fn attachments(
 }
 
 /// Streams a blob from disk: memory stays flat whatever its size.
+#[utoipa::path(
+    get,
+    path = "/cases/{id}/attachments/{seq}",
+    tag = "files",
+    responses((status = 200, description = "The attachment's blob, an age file.", content_type = "application/octet-stream", body = openapi::AgeFile))
+)]
 pub async fn attachment(
     State(state): State<AppState>,
     AuthMember(m): AuthMember,

@@ -167,68 +167,8 @@ pub fn router(app: Arc<App>) -> Result<Router, ConfigError> {
             .map_err(|e| ConfigError::Invalid(format!("http.trusted_origins: {e}")))?;
     }
 
-    let api = Router::new()
-        .route("/session/challenge", post(api::challenge))
-        .route("/session", post(api::session).delete(api::logout))
-        .route("/cases", get(api::list))
-        .route("/cases/{id}", get(api::show))
-        .route("/cases/{id}/envelope", get(api::envelope))
-        .route(
-            "/cases/{id}/identity",
-            get(api::identity).post(api::hand_over_identity),
-        )
-        .route(
-            "/cases/{id}/identity-recipients",
-            get(api::identity_recipients),
-        )
-        .route(
-            "/cases/{id}/forward",
-            post(api::forward).layer(DefaultBodyLimit::max(RESEAL_BODY_MAX_BYTES)),
-        )
-        .route("/institutions", get(api::institutions))
-        .route(
-            "/contents",
-            post(api::contents).layer(DefaultBodyLimit::max(64 * 1024)),
-        )
-        .route(
-            "/blobs",
-            post(api::upload_blob).layer(DefaultBodyLimit::disable()),
-        )
-        .route("/cases/{id}/attachments", get(api::attachments))
-        .route("/cases/{id}/attachments/{seq}", get(api::attachment))
-        .route("/cases/{id}/exclusions", post(api::exclude))
-        .route(
-            "/cases/{id}/rekey",
-            post(api::rekey).layer(DefaultBodyLimit::max(RESEAL_BODY_MAX_BYTES)),
-        )
-        .route("/cases/{id}/reveal-recipients", get(api::reveal_recipients))
-        .route("/cases/{id}/reveal-requests", post(api::request_reveal))
-        .route(
-            "/cases/{id}/reveal-requests/{seq}/decision",
-            post(api::decide_reveal),
-        )
-        .route("/cases/{id}/identity-grant", get(api::identity_grant))
-        .route("/custody/requests", get(api::pending_reveals))
-        .route("/intake", get(api::intake_params).post(api::intake))
-        .route("/cases/{id}/recipients", get(api::recipients))
-        .route("/cases/{id}/messages", post(api::reply))
-        .route("/cases/{id}/assignment", post(api::assign))
-        .route("/cases/{id}/note-recipients", get(api::note_recipients))
-        .route("/cases/{id}/notes", post(api::note))
-        .route("/cases/{id}/recommendations", post(api::recommend))
-        .route("/unseen", post(api::unseen))
-        .route(
-            "/cases/{id}/oversight-messages",
-            post(api::oversight_message),
-        )
-        .route("/cases/{id}/state", post(api::set_state))
-        .route("/cases/{id}/classify", post(api::classify))
-        .route("/cases/{id}/extend", post(api::extend))
-        .route("/oversight/overdue", get(api::overdue))
-        .route("/oversight/overdue-cases", get(api::overdue_cases))
-        .route("/cases/{id}/audit", get(api::reports::case_audit))
-        .route("/institution/stats", get(api::reports::institution_stats))
-        .fallback(api::not_found);
+    // The member API and its OpenAPI description come from one list (see `api::openapi`).
+    let (api, _) = api::openapi::router();
 
     let router = Router::new()
         .route("/", get(citizen::index))
@@ -259,7 +199,7 @@ pub fn router(app: Arc<App>) -> Result<Router, ConfigError> {
             get(assets::style).layer(assets::compression()),
         )
         .route(assets::STYLE.legacy_path(), get(assets::style_legacy))
-        .nest("/api/v1", api)
+        .merge(api)
         .fallback(citizen::not_found)
         .with_state(state)
         .layer(DefaultBodyLimit::max(http.request_body_max_bytes))

@@ -84,6 +84,18 @@ impl SqliteStore {
             .execute(&mut *tx)
             .await?;
         }
+        if v.message.is_some() {
+            super::webhooks::enqueue(
+                &mut tx,
+                v.case_id,
+                crate::domain::webhook::WebhookEvent::Message,
+                true,
+                v.day,
+                None,
+                None,
+            )
+            .await?;
+        }
         queue_reporter_action(&mut tx, v.day, v.action, v.case_id).await?;
         tx.commit().await?;
         Ok(VerdictStored::Done)

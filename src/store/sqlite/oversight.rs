@@ -94,6 +94,16 @@ impl SqliteStore {
         .execute(&mut *tx)
         .await?;
         insert_act(&mut tx, case_id, day, author, CaseAct::OversightMessage).await?;
+        super::webhooks::enqueue(
+            &mut tx,
+            case_id,
+            crate::domain::webhook::WebhookEvent::Message,
+            super::webhooks::held_for(author),
+            day,
+            None,
+            None,
+        )
+        .await?;
         tx.commit().await?;
         Ok(true)
     }

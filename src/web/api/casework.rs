@@ -10,6 +10,13 @@ use crate::service::member as svc;
 use crate::web::AppState;
 
 /// `POST /cases/{id}/assignment`: `{"handle": "…"}` assigns, `{"handle": null}` clears.
+#[utoipa::path(
+    post,
+    path = "/cases/{id}/assignment",
+    tag = "cases",
+    request_body = AssignRequest,
+    responses((status = 200, description = "Who the case is assigned to now.", body = AssignResponse))
+)]
 pub async fn assign(
     State(state): State<AppState>,
     AuthMember(m): AuthMember,
@@ -21,6 +28,12 @@ pub async fn assign(
 }
 
 /// `GET /cases/{id}/note-recipients`: the readers, without the reporter.
+#[utoipa::path(
+    get,
+    path = "/cases/{id}/note-recipients",
+    tag = "cases",
+    responses((status = 200, description = "Whom to seal an internal note to.", body = NoteRecipientsResponse))
+)]
 pub async fn note_recipients(
     State(state): State<AppState>,
     AuthMember(m): AuthMember,
@@ -31,6 +44,13 @@ pub async fn note_recipients(
 }
 
 /// `POST /cases/{id}/notes`: an internal note sealed to the note recipients.
+#[utoipa::path(
+    post,
+    path = "/cases/{id}/notes",
+    tag = "cases",
+    request_body = NoteRequest,
+    responses((status = 200, description = "The note's position.", body = NoteCreated))
+)]
 pub async fn note(
     State(state): State<AppState>,
     AuthMember(m): AuthMember,
@@ -42,6 +62,13 @@ pub async fn note(
 }
 
 /// `POST /contents`: the content envelopes of many cases at once (see `api::ContentsRequest`).
+#[utoipa::path(
+    post,
+    path = "/contents",
+    tag = "cases",
+    request_body = crate::api::ContentsRequest,
+    responses((status = 200, description = "The content envelopes of the readable cases among those asked for.", body = crate::api::ContentsResponse))
+)]
 pub async fn contents(
     State(state): State<AppState>,
     AuthMember(m): AuthMember,
@@ -61,6 +88,13 @@ pub async fn contents(
 
 /// `POST /unseen`: which of the cases asked for hold something this member has not seen (see
 /// `api::UnseenResponse`).
+#[utoipa::path(
+    post,
+    path = "/unseen",
+    tag = "cases",
+    request_body = crate::api::ContentsRequest,
+    responses((status = 200, description = "The cases among those asked for that hold something new to this member.", body = crate::api::UnseenResponse))
+)]
 pub async fn unseen(
     State(state): State<AppState>,
     AuthMember(m): AuthMember,

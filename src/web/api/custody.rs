@@ -3,6 +3,13 @@
 
 use super::*;
 
+/// Whom to seal a confidential identity to when handing it over.
+#[utoipa::path(
+    get,
+    path = "/cases/{id}/identity-recipients",
+    tag = "custody",
+    responses((status = 200, description = "Whom to seal the identity to when handing it over (custodians and reporter).", body = RecipientsResponse))
+)]
 pub async fn identity_recipients(
     State(state): State<AppState>,
     AuthMember(m): AuthMember,
@@ -12,6 +19,14 @@ pub async fn identity_recipients(
     Ok(Json(recipients_response(r)))
 }
 
+/// Hands a confidential identity over, re-sealed to the current custodians.
+#[utoipa::path(
+    post,
+    path = "/cases/{id}/identity",
+    tag = "custody",
+    request_body = IdentityRequest,
+    responses((status = 200, description = "The identity is re-sealed to the current custodians.", body = OkResponse))
+)]
 pub async fn hand_over_identity(
     State(state): State<AppState>,
     AuthMember(m): AuthMember,
@@ -22,6 +37,13 @@ pub async fn hand_over_identity(
     Ok(Json(OkResponse { ok: true }))
 }
 
+/// Whom to seal a reveal request's reason to.
+#[utoipa::path(
+    get,
+    path = "/cases/{id}/reveal-recipients",
+    tag = "custody",
+    responses((status = 200, description = "Whom to seal a reveal request's reason to.", body = RecipientsResponse))
+)]
 pub async fn reveal_recipients(
     State(state): State<AppState>,
     AuthMember(m): AuthMember,
@@ -31,6 +53,14 @@ pub async fn reveal_recipients(
     Ok(Json(recipients_response(r)))
 }
 
+/// Asks the custodians to reveal a confidential reporter's identity.
+#[utoipa::path(
+    post,
+    path = "/cases/{id}/reveal-requests",
+    tag = "custody",
+    request_body = RevealRequestBody,
+    responses((status = 200, description = "The request, waiting for the custodians.", body = RevealCreated))
+)]
 pub async fn request_reveal(
     State(state): State<AppState>,
     AuthMember(m): AuthMember,
@@ -42,6 +72,13 @@ pub async fn request_reveal(
     Ok(Json(RevealCreated { seq }))
 }
 
+/// Reveal requests waiting for this custodian's decision.
+#[utoipa::path(
+    get,
+    path = "/custody/requests",
+    tag = "custody",
+    responses((status = 200, description = "Reveal requests waiting for this custodian's decision.", body = PendingRevealsResponse))
+)]
 pub async fn pending_reveals(
     State(state): State<AppState>,
     AuthMember(m): AuthMember,
@@ -63,6 +100,14 @@ pub async fn pending_reveals(
     Ok(Json(PendingRevealsResponse { requests }))
 }
 
+/// A custodian approves or refuses a reveal request.
+#[utoipa::path(
+    post,
+    path = "/cases/{id}/reveal-requests/{seq}/decision",
+    tag = "custody",
+    request_body = RevealDecisionBody,
+    responses((status = 200, description = "The decision, and when an approved identity becomes available.", body = RevealDecided))
+)]
 pub async fn decide_reveal(
     State(state): State<AppState>,
     AuthMember(m): AuthMember,
@@ -90,6 +135,13 @@ pub async fn decide_reveal(
     }))
 }
 
+/// A granted identity, sealed to the requester alone, as a raw age file.
+#[utoipa::path(
+    get,
+    path = "/cases/{id}/identity-grant",
+    tag = "custody",
+    responses((status = 200, description = "The identity sealed to the requester alone, once the notice has passed.", content_type = "application/octet-stream", body = super::openapi::AgeFile))
+)]
 pub async fn identity_grant(
     State(state): State<AppState>,
     AuthMember(m): AuthMember,

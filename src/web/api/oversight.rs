@@ -12,6 +12,13 @@ use crate::web::AppState;
 
 /// `POST /cases/{id}/recommendations`: a recommendation to the institution, a `bisik.note`
 /// document sealed to exactly the note recipients (the case's readers, never the reporter).
+#[utoipa::path(
+    post,
+    path = "/cases/{id}/recommendations",
+    tag = "oversight",
+    request_body = NoteRequest,
+    responses((status = 200, description = "The recommendation's position (shared with the notes).", body = NoteCreated))
+)]
 pub async fn recommend(
     State(state): State<AppState>,
     AuthMember(m): AuthMember,
@@ -24,6 +31,14 @@ pub async fn recommend(
 
 /// `POST /cases/{id}/oversight-messages`: a message to the citizen, a `bisik.message` document
 /// sealed to exactly the case's recipients (readers and reporter).
+#[utoipa::path(
+    post,
+    path = "/cases/{id}/oversight-messages",
+    tag = "oversight",
+    operation_id = "oversight_message",
+    request_body = OversightMessageRequest,
+    responses((status = 200, description = "The message is stored for the reporter.", body = OkResponse))
+)]
 pub async fn message(
     State(state): State<AppState>,
     AuthMember(m): AuthMember,

@@ -11,6 +11,12 @@ use crate::service::member::reports as svc;
 use crate::web::AppState;
 
 /// `GET /cases/{id}/audit`: who did what to the case, by day (members who may read it).
+#[utoipa::path(
+    get,
+    path = "/cases/{id}/audit",
+    tag = "reports",
+    responses((status = 200, description = "The case's audit entries, by day.", body = CaseAuditResponse))
+)]
 pub async fn case_audit(
     State(state): State<AppState>,
     AuthMember(m): AuthMember,
@@ -31,6 +37,12 @@ pub async fn case_audit(
 }
 
 /// `GET /institution/stats`: the member's institution's cases by state and answers on time.
+#[utoipa::path(
+    get,
+    path = "/institution/stats",
+    tag = "reports",
+    responses((status = 200, description = "The member's institution's cases by state, and first answers on time.", body = InstitutionStatsResponse))
+)]
 pub async fn institution_stats(
     State(state): State<AppState>,
     AuthMember(m): AuthMember,
