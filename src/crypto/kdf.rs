@@ -11,13 +11,14 @@
 use std::str::FromStr;
 
 use age::x25519;
+pub use argon2::Block;
 use argon2::{Algorithm, Argon2, Params, Version};
 use hkdf::Hkdf;
 use serde::{Deserialize, Serialize};
 use sha2::Sha256;
 use subtle::ConstantTimeEq;
 use thiserror::Error;
-use zeroize::Zeroizing;
+use zeroize::{Zeroize, Zeroizing};
 
 /// Salt length for each report, from the OS RNG.
 pub const SALT_LEN: usize = 16;
@@ -72,6 +73,11 @@ impl KdfParams {
         Ok(Argon2::new(Algorithm::Argon2id, Version::V0x13, params))
     }
 
+    /// How many 1 KiB Argon2 blocks a derivation at these parameters works in.
+    pub fn block_count(&self) -> Result<usize, KdfError> {
+        Ok(self.argon2()?.params().block_count())
+    }
+
     /// Checks the parameters are accepted by Argon2 (used when loading configuration).
     pub fn validate(&self) -> Result<(), KdfError> {
         self.argon2().map(|_| ())
@@ -94,16 +100,35 @@ pub fn new_salt() -> Result<[u8; SALT_LEN], getrandom::Error> {
 }
 
 /// Derives the reporter's age identity from the receipt secret. Slow on purpose.
+///
+/// Argon2's working memory (`memory_kib`, 64 MiB by default) is allocated here and wiped before
+/// it is freed: it holds blocks computed from the receipt secret.
 pub fn derive_reporter_identity(
     secret: &[u8],
     salt: &[u8],
     params: &KdfParams,
 ) -> Result<x25519::Identity, KdfError> {
+    let blocks = params.block_count()?;
+    // Wiped by `derive_with_memory` (once: 64 MiB of volatile writes is not free).
+    let mut memory = vec![Block::default(); blocks];
+    derive_with_memory(secret, salt, params, &mut memory)
+}
+
+/// [`derive_reporter_identity`] in `memory` (at least the parameters' block count), which is
+/// wiped (zeroed) before this returns, whatever the outcome.
+pub fn derive_with_memory(
+    secret: &[u8],
+    salt: &[u8],
+    params: &KdfParams,
+    memory: &mut [Block],
+) -> Result<x25519::Identity, KdfError> {
     let mut stretched = Zeroizing::new([0u8; 32]);
-    params
-        .argon2()?
-        .hash_password_into(secret, salt, stretched.as_mut())
-        .map_err(|_| KdfError::Derive)?;
+    let filled = params.argon2().and_then(|a| {
+        a.hash_password_into_with_memory(secret, salt, stretched.as_mut(), &mut *memory)
+            .map_err(|_| KdfError::Derive)
+    });
+    memory.iter_mut().for_each(Zeroize::zeroize);
+    filled?;
     let mut scalar = Zeroizing::new([0u8; 32]);
     Hkdf::<Sha256>::new(None, stretched.as_ref())
         .expand(REPORTER_IDENTITY_INFO, scalar.as_mut())
@@ -185,6 +210,27 @@ mod tests {
     /// Computed independently of this code (Python `argon2-cffi` + `cryptography` + a reference
     /// bech32) by `tests/kat/reporter_key_kat.py`.
     const KAT_RECIPIENT: &str = "age1vjz2vgsw6jgvrv4pv73yajzleay2r5wg44fdckwx50szuatnh5qsfehxnv";
+
+    #[test]
+    fn the_derivation_memory_is_wiped_when_it_returns() {
+        // Argon2's blocks are computed from the receipt secret: none may outlive the
+        // derivation in freed memory (the `argon2` crate frees its own allocation unwiped).
+        let blocks = CHEAP.argon2().unwrap().params().block_count();
+        let mut memory = vec![Block::default(); blocks];
+        let id =
+            derive_with_memory(b"0000000000000000", &[0u8; SALT_LEN], &CHEAP, &mut memory).unwrap();
+        assert_eq!(id.to_public().to_string(), KAT_RECIPIENT);
+        let nonzero = memory
+            .iter()
+            .filter(|b| b.as_ref().iter().any(|w| *w != 0))
+            .count();
+        assert_eq!(nonzero, 0, "{nonzero} of {blocks} blocks left unwiped");
+        // Also when the derivation fails half-way (a salt too short is refused before any
+        // block is written; too little memory likewise): nothing is left either way.
+        let mut small = vec![Block::default(); 1];
+        assert!(derive_with_memory(b"x", &[0u8; SALT_LEN], &CHEAP, &mut small).is_err());
+        assert!(small.iter().all(|b| b.as_ref().iter().all(|w| *w == 0)));
+    }
 
     #[test]
     fn recipient_comparison() {

@@ -34,6 +34,24 @@ pub struct KdfPool {
     /// nothing about whose: it lets tests (and an operator) see that a path did or did not
     /// pay for a key derivation.
     started: Arc<std::sync::atomic::AtomicU64>,
+    /// Argon2 memory kept between derivations at the pool's own parameters, at most one buffer
+    /// per permit (so per core): page faults on 64 MiB of fresh memory are a real part of a
+    /// derivation's cost. Every buffer is wiped when its derivation returns
+    /// (`kdf::derive_with_memory`), so none holds anything derived from a secret while parked.
+    /// Derivations at other parameters (older cases) use fresh memory, so a costly stored value
+    /// cannot make the pool keep a larger buffer.
+    memory: Arc<KeptMemory>,
+}
+
+/// Parked, wiped Argon2 buffers (see [`KdfPool`]); `Debug` shows only how many.
+#[derive(Default)]
+struct KeptMemory(std::sync::Mutex<Vec<Vec<kdf::Block>>>);
+
+impl std::fmt::Debug for KeptMemory {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        let n = self.0.lock().map_or(0, |v| v.len());
+        write!(f, "KeptMemory({n} buffers)")
+    }
 }
 
 impl KdfPool {
@@ -54,6 +72,7 @@ impl KdfPool {
             max_waiting_submissions: max_waiting_submissions.max(1),
             max: params,
             started: Arc::default(),
+            memory: Arc::default(),
         }
     }
 
@@ -152,8 +171,21 @@ impl KdfPool {
             .map_err(|_| Error::Busy)?;
         self.started
             .fetch_add(1, std::sync::atomic::Ordering::SeqCst);
+        let kept = (params == self.params).then(|| self.memory.clone());
         tokio::task::spawn_blocking(move || {
-            let result = kdf::derive_reporter_identity(&secret, &salt, &params);
+            let result = match kept {
+                Some(kept) => {
+                    let lock = || kept.0.lock().unwrap_or_else(|e| e.into_inner());
+                    let mut memory = match lock().pop() {
+                        Some(m) => m,
+                        None => vec![kdf::Block::default(); params.block_count()?],
+                    };
+                    let result = kdf::derive_with_memory(&secret, &salt, &params, &mut memory);
+                    lock().push(memory);
+                    result
+                }
+                None => kdf::derive_reporter_identity(&secret, &salt, &params),
+            };
             drop(permit);
             result
         })
@@ -166,6 +198,63 @@ impl KdfPool {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    /// The pool keeps one buffer per core for its own parameters, and every parked buffer is
+    /// wiped: nothing derived from a receipt secret stays in memory between derivations.
+    #[tokio::test]
+    async fn kept_derivation_memory_is_wiped_and_bounded() {
+        let params = KdfParams {
+            memory_kib: 256,
+            iterations: 1,
+            parallelism: 1,
+        };
+        let pool = KdfPool::new(params, 8);
+        let salt = [3u8; SALT_LEN];
+        let first = pool
+            .derive(b"1234567890123456", &salt, params)
+            .await
+            .unwrap();
+        for _ in 0..6 {
+            let again = pool
+                .derive(b"1234567890123456", &salt, params)
+                .await
+                .unwrap();
+            assert_eq!(first.to_public().to_string(), again.to_public().to_string());
+        }
+        {
+            let kept = pool.memory.0.lock().unwrap();
+            let cores = std::thread::available_parallelism().map_or(1, |n| n.get());
+            assert!(
+                !kept.is_empty() && kept.len() <= cores,
+                "{} buffers",
+                kept.len()
+            );
+            for buffer in kept.iter() {
+                assert!(buffer.iter().all(|b| b.as_ref().iter().all(|w| *w == 0)));
+            }
+        }
+        // Other parameters (an older case) never leave a buffer behind.
+        let other = KdfParams {
+            memory_kib: 128,
+            ..params
+        };
+        pool.derive(b"1234567890123456", &salt, other)
+            .await
+            .unwrap();
+        let kept = pool.memory.0.lock().unwrap();
+        assert!(
+            kept.iter()
+                .all(|b| b.len() == params.block_count().unwrap())
+        );
+        // And its output is the one of fresh memory.
+        assert_eq!(
+            first.to_public().to_string(),
+            kdf::derive_reporter_identity(b"1234567890123456", &salt, &params)
+                .unwrap()
+                .to_public()
+                .to_string()
+        );
+    }
 
     /// A submission whose request is cancelled while it waits (deadline, client gone) must stop
     /// counting as waiting, or a few closed tabs would turn every later report away as "busy".
