@@ -158,6 +158,7 @@ role-triage = Intake officer
 role-investigator = Investigating officer
 role-custodian = Identity custodian
 role-oversight = Oversight officer
+role-integration = Institution system
 question-title = The officers need information from you
 question-answer-hint = Answer with the message form below. Once you answer, the report is looked at again.
 automatic = Automatic

@@ -158,6 +158,7 @@ role-triage = Petugas verifikasi
 role-investigator = Petugas tindak lanjut
 role-custodian = Penjaga identitas
 role-oversight = Pengawas
+role-integration = Sistem instansi
 question-title = Petugas membutuhkan keterangan dari Anda
 question-answer-hint = Jawab dengan formulir pesan di bawah. Setelah Anda menjawab, laporan kembali diperiksa.
 automatic = Otomatis

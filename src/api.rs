@@ -586,7 +586,8 @@ pub struct AuditEntryJson {
     /// `YYYY-MM-DD` (UTC).
     #[schema(format = Date)]
     pub day: String,
-    /// `member:institution/handle`, `reporter` or `system`.
+    /// `member:institution/handle`, `integration:institution/handle` (a machine member),
+    /// `reporter` or `system`.
     pub actor: String,
     /// What was done, e.g. `view_case`, `set_state`.
     pub action: String,

@@ -71,6 +71,10 @@ pub enum ClientError {
     Decrypt(#[from] envelope::EnvelopeError),
     #[error("the server gave an invalid recipient for this case: {0}")]
     BadRecipient(String),
+    #[error(
+        "this key belongs to a machine member (role integration): the desk is a person's tool; an institution's system uses the API or `bisik case`"
+    )]
+    MachineMember,
 }
 
 type Result<T> = std::result::Result<T, ClientError>;

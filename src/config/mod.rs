@@ -298,13 +298,20 @@ impl Default for AttachmentConfig {
 pub struct SessionConfig {
     pub ttl_secs: i64,
     pub challenge_ttl_secs: i64,
+    /// Session lifetime of machine members (role `integration`): 12 hours by default, at most
+    /// 7 days. People keep `ttl_secs`.
+    pub integration_ttl_secs: i64,
 }
+
+/// The longest session a machine member may be given.
+pub const MAX_INTEGRATION_TTL_SECS: i64 = 7 * 24 * 3600;
 
 impl Default for SessionConfig {
     fn default() -> Self {
         Self {
             ttl_secs: 15 * 60,
             challenge_ttl_secs: 120,
+            integration_ttl_secs: 12 * 3600,
         }
     }
 }
@@ -665,6 +672,11 @@ impl Config {
             return Err(ConfigError::Invalid(
                 "session lifetimes must be positive".into(),
             ));
+        }
+        if !(1..=MAX_INTEGRATION_TTL_SECS).contains(&self.session.integration_ttl_secs) {
+            return Err(ConfigError::Invalid(format!(
+                "session.integration_ttl_secs must be between 1 and {MAX_INTEGRATION_TTL_SECS} (7 days)"
+            )));
         }
         let w = &self.webhooks;
         if crate::domain::webhook::parse_time_of_day(&w.citizen_release_time).is_none() {

@@ -126,6 +126,15 @@ impl Vault {
     ) -> Result<Self, ClientError> {
         let mut client = Client::new(server, identity, proxy)?.in_memory();
         client.login()?;
+        // The desk is a person's tool: a machine member (role `integration`) is refused here,
+        // and its fresh session ended, so what it does stays in the API and the CLI.
+        if client
+            .session()
+            .is_some_and(|s| s.roles.iter().any(|r| r == "integration"))
+        {
+            let _ = client.logout();
+            return Err(ClientError::MachineMember);
+        }
         let directory = client.directory()?;
         let names = directory
             .institutions
@@ -454,6 +463,7 @@ impl Vault {
                 "investigator" => Some(Role::Investigator),
                 "custodian" => Some(Role::Custodian),
                 "oversight" => Some(Role::Oversight),
+                "integration" => Some(Role::Integration),
                 _ => None,
             })
             .collect()

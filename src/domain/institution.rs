@@ -20,6 +20,11 @@ pub enum Role {
     Custodian,
     /// Ombudsman: follows escalated cases.
     Oversight,
+    /// A machine member: the institution's own system, with its own age key. A reader of its
+    /// institution's cases (sealed to like triage and investigators) that may only read: it
+    /// never writes on a case, never opens identities, never follows escalations. It holds no
+    /// other role, so the audit always says a system acted.
+    Integration,
 }
 
 impl Role {
@@ -29,12 +34,13 @@ impl Role {
             Role::Investigator => "investigator",
             Role::Custodian => "custodian",
             Role::Oversight => "oversight",
+            Role::Integration => "integration",
         }
     }
 
     /// Readers receive report content and messages.
     pub fn is_reader(self) -> bool {
-        matches!(self, Role::Triage | Role::Investigator)
+        matches!(self, Role::Triage | Role::Investigator | Role::Integration)
     }
 }
 
@@ -55,6 +61,17 @@ impl Member {
 
     pub fn is_reader(&self) -> bool {
         self.roles.iter().any(|r| r.is_reader())
+    }
+
+    /// A machine member (role `integration`): reads, never writes.
+    pub fn is_machine(&self) -> bool {
+        self.has(Role::Integration)
+    }
+
+    /// A person who reads the case and may therefore write on it (reply, move, note, rekey,
+    /// ask for a reveal). Machine members are readers but not writers.
+    pub fn is_writer(&self) -> bool {
+        self.is_reader() && !self.is_machine()
     }
 }
 
@@ -104,9 +121,10 @@ impl Institution {
             .collect()
     }
 
-    /// Whether citizens can address reports to it (it has someone to read them).
+    /// Whether citizens can address reports to it (it has a person to read and answer them; a
+    /// machine member alone is not enough).
     pub fn accepts_reports(&self) -> bool {
-        self.members.iter().any(Member::is_reader)
+        self.members.iter().any(Member::is_writer)
     }
 }
 
@@ -130,6 +148,10 @@ pub enum DirectoryError {
     DuplicateRecipient(String, String),
     #[error("member {0:?} has no roles")]
     NoRoles(String),
+    #[error(
+        "member {0:?} has role integration together with a person's role: a machine member holds `integration` only, so the audit always says a system acted"
+    )]
+    MachineWithHumanRole(String),
     #[error("the intake desk {0:?} has no reader (a member with role triage or investigator)")]
     DeskWithoutReaders(String),
     #[error(
@@ -183,11 +205,14 @@ impl Directory {
                 if m.roles.is_empty() {
                     return Err(DirectoryError::NoRoles(m.handle.clone()));
                 }
+                if m.is_machine() && m.roles.len() > 1 {
+                    return Err(DirectoryError::MachineWithHumanRole(m.handle.clone()));
+                }
                 if let Some(other) = recipients.insert(m.recipient.to_string(), m.handle.clone()) {
                     return Err(DirectoryError::DuplicateRecipient(other, m.handle.clone()));
                 }
             }
-            if inst.accepts_reports() && inst.custodians().is_empty() {
+            if inst.members.iter().any(Member::is_reader) && inst.custodians().is_empty() {
                 return Err(DirectoryError::NoCustodian(inst.slug));
             }
             if inst.intake_desk {
@@ -332,6 +357,49 @@ pub(crate) mod tests {
                 .unwrap()
                 .handle,
             "c"
+        );
+    }
+
+    #[test]
+    fn a_machine_member_is_a_reader_that_does_not_write_and_holds_no_other_role() {
+        let (t, _) = member("t", "desk", &[Role::Triage]);
+        let (c, _) = member("c", "desk", &[Role::Custodian]);
+        let (bot, _) = member("bot", "desk", &[Role::Integration]);
+        assert!(bot.is_reader() && bot.is_machine() && !bot.is_writer());
+        assert!(t.is_writer() && !t.is_machine());
+        let d = Directory::new(vec![inst(
+            "desk",
+            true,
+            vec![t.clone(), c.clone(), bot.clone()],
+        )])
+        .unwrap();
+        let readers: Vec<String> = d
+            .intake_desk()
+            .readers()
+            .iter()
+            .map(ToString::to_string)
+            .collect();
+        assert!(readers.contains(&bot.recipient.to_string()) && readers.len() == 2);
+        assert!(d.intake_desk().custodians().len() == 1);
+
+        // A machine member alone does not make an institution take reports; it still needs a
+        // custodian, like any institution with a reader.
+        let (bot2, _) = member("bot2", "a", &[Role::Integration]);
+        let only_machine = inst("a", false, vec![bot2.clone()]);
+        assert!(!only_machine.accepts_reports());
+        assert_eq!(
+            Directory::new(vec![
+                inst("desk", true, vec![t.clone(), c.clone()]),
+                only_machine
+            ])
+            .unwrap_err(),
+            DirectoryError::NoCustodian("a".into())
+        );
+
+        let (mixed, _) = member("mixed", "desk", &[Role::Integration, Role::Investigator]);
+        assert_eq!(
+            Directory::new(vec![inst("desk", true, vec![t, c, mixed])]).unwrap_err(),
+            DirectoryError::MachineWithHumanRole("mixed".into())
         );
     }
 

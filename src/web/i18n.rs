@@ -156,6 +156,7 @@ impl Texts {
             Role::Investigator => self.role_names[1],
             Role::Custodian => self.role_names[2],
             Role::Oversight => self.role_names[3],
+            Role::Integration => self.role_names[4],
         }
     }
 

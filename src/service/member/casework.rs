@@ -94,7 +94,7 @@ pub async fn note_recipients(app: &App, m: &Member, case_id: &str) -> Result<Vec
 /// position among the case's notes.
 #[instrument(skip_all)]
 pub async fn note(app: &App, m: &Member, case_id: &str, sealed: &[u8]) -> Result<i64> {
-    require(m.is_reader())?;
+    require(m.is_writer())?;
     require_age_file(sealed)?;
     let (case, _) = owned_case(app, m, case_id).await?;
     require_notes_sealed_for_readers(sealed, app.case_readers(&case).await?.len())?;

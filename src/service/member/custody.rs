@@ -60,7 +60,7 @@ pub async fn hand_over_identity(app: &App, m: &Member, case_id: &str, sealed: &[
 /// requester, and the reporter (who is told).
 #[instrument(skip_all)]
 pub async fn reveal_recipients(app: &App, m: &Member, case_id: &str) -> Result<CaseRecipients> {
-    require(m.is_reader())?;
+    require(m.is_writer())?;
     let (case, reporter) = owned_case(app, m, case_id).await?;
     let holder = app
         .store
@@ -78,7 +78,7 @@ pub async fn reveal_recipients(app: &App, m: &Member, case_id: &str) -> Result<C
 /// A member working the case asks for the reporter's identity, with a reason.
 #[instrument(skip_all)]
 pub async fn request_reveal(app: &App, m: &Member, case_id: &str, reason: &[u8]) -> Result<i64> {
-    require(m.is_reader())?;
+    require(m.is_writer())?;
     require_age_file(reason)?;
     let (case, _) = owned_case(app, m, case_id).await?;
     if let Some(holder) = app.store.identity_holder(&case.id).await? {

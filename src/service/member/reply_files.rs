@@ -41,7 +41,7 @@ pub async fn reply_with_files(
     if files.is_empty() {
         return reply(app, m, case_id, sealed).await;
     }
-    require(m.is_reader())?;
+    require(m.is_writer())?;
     require_age_file(sealed)?;
     let case = owned_case(app, m, case_id).await?.0;
     let outcome = store_reply(app, m, &case, sealed, &files).await;

@@ -243,7 +243,7 @@ pub async fn rekey(
     case_id: &str,
     resealed: &crate::store::Resealed,
 ) -> Result<()> {
-    require(m.is_reader())?;
+    require(m.is_writer())?;
     let (case, _) = owned_case(app, m, case_id).await?;
     let expected = case_recipient_count(app, &case).await?;
     check_resealed(app, m, &case.id, resealed, expected, "rekey").await?;
@@ -266,5 +266,5 @@ pub async fn rekey(
 /// Stores a blob a member's client sealed (before a forward or rekey refers to it).
 #[instrument(skip_all)]
 pub fn may_upload_blob(m: &Member) -> Result<()> {
-    require(m.is_reader())
+    require(m.is_writer())
 }

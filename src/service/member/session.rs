@@ -69,7 +69,13 @@ pub async fn answer(app: &App, challenge_id: &str, response: &[u8]) -> Result<Ne
         return Err(Error::Unauthorized);
     }
     let raw = token::random_32()?;
-    let expires_at = now + app.config.session.ttl_secs;
+    // A machine member (its institution's system) keeps a longer session; people keep theirs.
+    let ttl = if member.is_machine() {
+        app.config.session.integration_ttl_secs
+    } else {
+        app.config.session.ttl_secs
+    };
+    let expires_at = now + ttl;
     app.store
         .put_session(
             &token::digest(raw.as_ref()),

@@ -195,7 +195,8 @@ pub fn conventions(spec: &mut utoipa::openapi::OpenApi) {
                 .scheme(HttpAuthScheme::Bearer)
                 .description(Some(
                     "The session token from `POST /api/v1/session` (valid for `[session] \
-                     ttl_secs`, 15 minutes by default).",
+                     ttl_secs`, 15 minutes by default; for machine members — role \
+                     `integration` — `[session] integration_ttl_secs`, 12 hours by default).",
                 ))
                 .build(),
         ),

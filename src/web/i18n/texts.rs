@@ -264,8 +264,8 @@ texts! {
         kind_explain: "kind-explain" ["aspiration", "complaint", "information_request", "whistleblowing"],
         states: "state" ["received", "verified", "on_hold", "archived", "not_our_authority", "forwarded", "in_progress", "answered", "closed", "escalated"],
         privacy_names: "privacy-name" ["anonymous", "confidential"],
-        /// triage, investigator, custodian, oversight
-        role_names: "role" ["triage", "investigator", "custodian", "oversight"],
+        /// triage, investigator, custodian, oversight, integration
+        role_names: "role" ["triage", "investigator", "custodian", "oversight", "integration"],
         /// state, institution, kind, category, channel
         stats_dimensions: "stats-by" ["state", "institution", "kind", "category", "channel"],
         /// web, phone, post, complaint_box, counter, fax, sms, email
