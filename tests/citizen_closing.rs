@@ -111,6 +111,21 @@ async fn not_resolved_reopens_with_the_reason_for_the_officers() {
     // Without a reason: nothing stored, the problem said.
     let r = verdict(&router, &receipt, "not_resolved", "2", "").await;
     assert!(r.text().contains("id=\"verdict-error\""), "{}", r.text());
+    // The rating chosen is kept, and the box the problem is about is marked as such.
+    assert!(
+        r.text()
+            .contains("id=\"rating-2\" name=\"rating\" value=\"2\" checked"),
+        "{}",
+        r.text()
+    );
+    assert!(
+        !r.text()
+            .contains("id=\"rating-0\" name=\"rating\" value=\"\" checked")
+    );
+    assert!(
+        r.text()
+            .contains("aria-invalid=\"true\" aria-describedby=\"verdict-error\"")
+    );
     assert_eq!(element_text(&r.text(), "state").unwrap(), "Answered");
 
     let r = verdict(

@@ -252,6 +252,8 @@ pub struct StatusPage<'a> {
     /// A problem with the verdict or reopening form, and the words typed there.
     pub verdict_error: Option<String>,
     pub verdict_typed: &'a str,
+    /// The rating chosen in the verdict form (0: none), kept when the form comes back.
+    pub verdict_rating: u8,
 }
 
 /// One of the citizen's own files on the status page.

@@ -64,7 +64,7 @@ pub async fn status_verdict(
                     &receipt,
                     None,
                     (None, ""),
-                    (Some(t.problem(p)), &form.message),
+                    (Some(t.problem(p)), &form.message, rating.unwrap_or(0)),
                 ),
                 Ok(None) => not_found_page(lang),
                 Err(e) => failed(&state, lang, e.kind(), StatusCode::SERVICE_UNAVAILABLE),
@@ -96,7 +96,11 @@ pub async fn status_verdict(
             &receipt,
             None,
             (None, ""),
-            (Some(t.reply_not_saved.to_owned()), &form.message),
+            (
+                Some(t.reply_not_saved.to_owned()),
+                &form.message,
+                rating.unwrap_or(0),
+            ),
         ),
         Ok(Some(svc::Verdicted::ReasonNeeded(view))) => status_page_with(
             &state,
@@ -105,7 +109,11 @@ pub async fn status_verdict(
             &receipt,
             None,
             (None, ""),
-            (Some(t.verdict_reason_needed.to_owned()), &form.message),
+            (
+                Some(t.verdict_reason_needed.to_owned()),
+                &form.message,
+                rating.unwrap_or(0),
+            ),
         ),
         Ok(Some(svc::Verdicted::Refused(view))) => status_page(
             &state,

@@ -336,7 +336,7 @@ pub(in crate::web) fn status_page(
         receipt,
         notice,
         (reply_error, reply_typed),
-        (None, ""),
+        (None, "", 0),
     )
 }
 
@@ -349,7 +349,7 @@ pub(in crate::web) fn status_page_with(
     receipt: &Receipt,
     notice: Option<Notice>,
     (reply_error, reply_typed): (Option<String>, &str),
-    (verdict_error, verdict_typed): (Option<String>, &str),
+    (verdict_error, verdict_typed, verdict_rating): (Option<String>, &str, u8),
 ) -> Response {
     let t = lang.texts();
     let (notice, refusal) = match notice {
@@ -537,6 +537,7 @@ pub(in crate::web) fn status_page_with(
             rating: view.rating,
             verdict_error,
             verdict_typed,
+            verdict_rating,
         },
     )
 }
