@@ -4,7 +4,9 @@
 //! moved as one directory. The file itself is refused if it holds an age secret key, like every
 //! file under `keys/` (DESIGN 2.1).
 
+mod days;
 pub mod keys;
+mod webhooks;
 
 use std::fmt;
 use std::net::SocketAddr;
@@ -15,9 +17,12 @@ use thiserror::Error;
 
 use crate::crypto::kdf::KdfParams;
 use crate::domain::calendar::Calendar;
-use crate::domain::clock::{Zone, parse_day};
+use crate::domain::clock::Zone;
 use crate::domain::deadline::DeadlineRules;
+
 use crate::domain::report::{Category, TextLimits};
+use days::{CalendarConfig, SiteConfig, load_calendar, load_zone};
+pub use webhooks::WebhooksConfig;
 
 /// Where the server listens. A C tor onion service in front talks to either.
 #[derive(Clone, PartialEq, Eq)]
@@ -170,76 +175,6 @@ impl Default for StorageConfig {
     }
 }
 
-/// `[webhooks]`: delivery to institutions' systems (each institution's `[webhook]` in its keys
-/// file says where; docs/integration.md).
-#[derive(Debug, Clone, Deserialize)]
-#[serde(default, deny_unknown_fields)]
-pub struct WebhooksConfig {
-    /// `HH:MM` in the deployment's zone: citizen-caused events of earlier days are released
-    /// then, all together (never at the moment the citizen acted).
-    pub citizen_release_time: String,
-    /// Attempts before a delivery is marked failed.
-    pub max_attempts: u32,
-    /// The first retry waits this long, each next one twice as long, at most `retry_cap_secs`.
-    pub retry_base_secs: u64,
-    pub retry_cap_secs: u64,
-    /// Deadline of one request, seconds.
-    pub timeout_secs: u64,
-    /// Requests in flight at once.
-    pub concurrency: usize,
-    /// How often the outbox is looked at, seconds.
-    pub poll_secs: u64,
-}
-
-impl Default for WebhooksConfig {
-    fn default() -> Self {
-        Self {
-            citizen_release_time: "08:00".into(),
-            max_attempts: 12,
-            retry_base_secs: 60,
-            retry_cap_secs: 6 * 3600,
-            timeout_secs: 10,
-            concurrency: 4,
-            poll_secs: 5,
-        }
-    }
-}
-
-impl WebhooksConfig {
-    /// The release time of citizen-caused events (validated at start).
-    pub fn release_time(&self) -> time::Time {
-        crate::domain::webhook::parse_time_of_day(&self.citizen_release_time)
-            .unwrap_or(time::Time::MIDNIGHT)
-    }
-}
-
-/// The deployment as a whole.
-#[derive(Debug, Clone, Deserialize)]
-#[serde(default, deny_unknown_fields)]
-struct SiteConfig {
-    /// The zone days are counted in: an IANA name (`Asia/Jakarta`, `Asia/Pontianak`,
-    /// `Asia/Makassar`, `Asia/Jayapura`, `UTC`, …) or `WIB`, `WITA`, `WIT`.
-    time_zone: String,
-}
-
-impl Default for SiteConfig {
-    fn default() -> Self {
-        Self {
-            time_zone: crate::domain::clock::DEFAULT_ZONE.into(),
-        }
-    }
-}
-
-fn load_zone(site: &SiteConfig) -> Result<Zone, ConfigError> {
-    Zone::parse(&site.time_zone).ok_or_else(|| {
-        ConfigError::Invalid(format!(
-            "site.time_zone: {:?} is not a time zone; use an IANA name such as Asia/Jakarta \
-             (WIB), Asia/Makassar (WITA), Asia/Jayapura (WIT) or UTC",
-            site.time_zone
-        ))
-    })
-}
-
 /// Public statistics.
 #[derive(Debug, Clone, Copy, Deserialize)]
 #[serde(default, deny_unknown_fields)]
@@ -316,33 +251,6 @@ impl Default for SessionConfig {
     }
 }
 
-/// Holidays: single days, and files of `[[holiday]]` entries (see `calendars/`).
-#[derive(Debug, Clone, Default, Deserialize)]
-#[serde(default, deny_unknown_fields)]
-struct CalendarConfig {
-    holidays: Vec<String>,
-    holiday_files: Vec<PathBuf>,
-}
-
-#[derive(Debug, Deserialize)]
-#[serde(deny_unknown_fields)]
-struct HolidayFile {
-    #[serde(default)]
-    holiday: Vec<HolidayEntry>,
-}
-
-#[derive(Debug, Deserialize)]
-#[serde(deny_unknown_fields)]
-struct HolidayEntry {
-    date: String,
-    #[allow(dead_code)]
-    name: String,
-    /// Marks a date not yet confirmed by the official decree; counted all the same.
-    #[serde(default)]
-    #[allow(dead_code)]
-    estimate: bool,
-}
-
 /// Reads a file that the configuration is or names, refusing it if it holds an age secret key
 /// (in any letter case, DESIGN 2.1). Every file read because of the configuration goes through
 /// here — the configuration itself and the holiday calendars; `keys/` is scanned whole by
@@ -358,30 +266,6 @@ fn read_named_file(path: &Path) -> Result<String, ConfigError> {
     }
     String::from_utf8(bytes)
         .map_err(|e| read_error(std::io::Error::new(std::io::ErrorKind::InvalidData, e)))
-}
-
-fn load_calendar(base: &Path, c: &CalendarConfig) -> Result<Calendar, ConfigError> {
-    let mut days = Vec::new();
-    let parse = |s: &str, whence: &str| {
-        parse_day(s).ok_or_else(|| {
-            ConfigError::Invalid(format!("{whence}: {s:?} is not a YYYY-MM-DD date"))
-        })
-    };
-    for d in &c.holidays {
-        days.push(parse(d, "calendar.holidays")?);
-    }
-    for f in &c.holiday_files {
-        let path = base.join(f);
-        let text = read_named_file(&path)?;
-        let file: HolidayFile = toml::from_str(&text).map_err(|e| ConfigError::Parse {
-            path: path.clone(),
-            message: e.to_string(),
-        })?;
-        for h in file.holiday {
-            days.push(parse(&h.date, &path.display().to_string())?);
-        }
-    }
-    Ok(Calendar::new(days))
 }
 
 /// `[kdf]`: the Argon2id cost of new receipts, and the most any receipt may cost to check.

@@ -40,15 +40,6 @@ pub struct FileRow {
     from_message: bool,
 }
 
-/// Bytes in a short human form.
-fn human_size(n: u64) -> String {
-    match n {
-        n if n >= 1024 * 1024 => format!("{:.1} MiB", n as f64 / (1024.0 * 1024.0)),
-        n if n >= 1024 => format!("{:.0} KiB", n as f64 / 1024.0),
-        n => format!("{n} B"),
-    }
-}
-
 type FileList = Vec<(i64, Option<crate::domain::documents::FileManifest>, String)>;
 
 fn file_rows(lang: Lang, files: FileList) -> Vec<FileRow> {
@@ -58,7 +49,7 @@ fn file_rows(lang: Lang, files: FileList) -> Vec<FileRow> {
             Some(m) => FileRow {
                 seq,
                 name: one(&m.name),
-                size: human_size(m.size),
+                size: lang.texts().size(m.size),
                 scrubbed: m.scrubbed,
                 image: matches!(m.content_type.as_str(), "image/jpeg" | "image/png"),
                 unreadable: false,

@@ -153,7 +153,7 @@ pub(super) fn report_page_held(
         .map(|(i, f)| super::pages::HeldRow {
             tag: f.tag(),
             name: crate::client::files::safe_name(&f.manifest.name, &format!("berkas-{}", i + 1)),
-            size: download::human_size(lang, f.manifest.size),
+            size: t.size(f.manifest.size),
             scrubbed: f.manifest.scrubbed,
         })
         .collect();

@@ -192,6 +192,23 @@ impl Texts {
         label.trim_end_matches(" *")
     }
 
+    /// A file's size as people read it: this language's units and decimal separator.
+    pub fn size(&self, n: u64) -> String {
+        const KIB: u64 = 1024;
+        const MIB: u64 = 1024 * 1024;
+        match n {
+            n if n >= MIB => {
+                let tenths = (n * 10 + MIB / 2) / MIB;
+                self.size_mib.fill(&[
+                    ("whole", (tenths / 10).into()),
+                    ("tenth", (tenths % 10).into()),
+                ])
+            }
+            n if n >= KIB => self.size_kib.fill(&[("n", ((n + KIB / 2) / KIB).into())]),
+            n => self.size_bytes.fill(&[("n", n.into())]),
+        }
+    }
+
     pub fn max(&self, n: &usize) -> String {
         self.max_chars.fill(&[("max", (*n).into())])
     }
@@ -214,6 +231,15 @@ mod tests {
         );
         assert_eq!(from_accept_language("de"), None);
         assert_eq!(from_accept_language("en;q=0"), None);
+    }
+
+    #[test]
+    fn sizes_use_the_language_units_and_decimal_separator() {
+        let (id, en) = (Lang::ID.texts(), Lang::EN.texts());
+        assert_eq!(en.size(10), "10 B");
+        assert_eq!(en.size(2048), "2 KiB");
+        assert_eq!(en.size(1536 * 1024), "1.5 MiB");
+        assert_eq!(id.size(1536 * 1024), "1,5 MiB");
     }
 
     #[test]

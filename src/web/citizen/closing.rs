@@ -50,22 +50,25 @@ pub async fn status_verdict(
         .parse::<u8>()
         .ok()
         .filter(|r| (1..=5).contains(r));
-    // The words are optional with "resolved", required otherwise; a problem with them is shown
-    // next to the box, the text kept, nothing stored.
+    // The form again, a problem next to the box, the words and the rating kept, nothing stored.
+    let back = |view: &svc::ReporterView, problem: String| {
+        status_page_with(
+            &state,
+            lang,
+            view,
+            &receipt,
+            None,
+            (None, ""),
+            (Some(problem), &form.message, rating.unwrap_or(0)),
+        )
+    };
+    // The words are optional with "resolved", required otherwise.
     let text = match report::check_message(&form.message, &app.config.limits) {
         Ok(text) => Some(text),
         Err(report::Problem::Required) => None,
         Err(p) => {
             return match svc::open_case(app, &receipt).await {
-                Ok(Some(view)) => status_page_with(
-                    &state,
-                    lang,
-                    &view,
-                    &receipt,
-                    None,
-                    (None, ""),
-                    (Some(t.problem(p)), &form.message, rating.unwrap_or(0)),
-                ),
+                Ok(Some(view)) => back(&view, t.problem(p)),
                 Ok(None) => not_found_page(lang),
                 Err(e) => failed(&state, lang, e.kind(), StatusCode::SERVICE_UNAVAILABLE),
             };
@@ -89,32 +92,10 @@ pub async fn status_verdict(
                 "",
             )
         }
-        Ok(Some(svc::Verdicted::NotSaved(view))) => status_page_with(
-            &state,
-            lang,
-            &view,
-            &receipt,
-            None,
-            (None, ""),
-            (
-                Some(t.reply_not_saved.to_owned()),
-                &form.message,
-                rating.unwrap_or(0),
-            ),
-        ),
-        Ok(Some(svc::Verdicted::ReasonNeeded(view))) => status_page_with(
-            &state,
-            lang,
-            &view,
-            &receipt,
-            None,
-            (None, ""),
-            (
-                Some(t.verdict_reason_needed.to_owned()),
-                &form.message,
-                rating.unwrap_or(0),
-            ),
-        ),
+        Ok(Some(svc::Verdicted::NotSaved(view))) => back(&view, t.reply_not_saved.to_owned()),
+        Ok(Some(svc::Verdicted::ReasonNeeded(view))) => {
+            back(&view, t.verdict_reason_needed.to_owned())
+        }
         Ok(Some(svc::Verdicted::Refused(view))) => status_page(
             &state,
             lang,

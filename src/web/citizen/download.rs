@@ -34,7 +34,7 @@ pub(super) fn file_links(
             Some(m) => FileLink {
                 seq: f.seq,
                 name: shown_name(&m.name, f.seq),
-                size: human_size(lang, m.size),
+                size: lang.texts().size(m.size),
                 unreadable: false,
             },
             None => FileLink {
@@ -51,24 +51,6 @@ pub(super) fn file_links(
 /// component only, without control, format (bidi) or reserved characters.
 fn shown_name(raw: &str, seq: i64) -> String {
     crate::client::files::safe_name(raw, &format!("dokumen-{seq}"))
-}
-
-/// A file's size as people read it, in `lang` (its decimal separator and units).
-pub(crate) fn human_size(lang: crate::web::i18n::Lang, n: u64) -> String {
-    const KIB: u64 = 1024;
-    const MIB: u64 = 1024 * 1024;
-    let t = lang.texts();
-    match n {
-        n if n >= MIB => {
-            let tenths = (n * 10 + MIB / 2) / MIB;
-            t.size_mib.fill(&[
-                ("whole", (tenths / 10).into()),
-                ("tenth", (tenths % 10).into()),
-            ])
-        }
-        n if n >= KIB => t.size_kib.fill(&[("n", ((n + KIB / 2) / KIB).into())]),
-        n => t.size_bytes.fill(&[("n", n.into())]),
-    }
 }
 
 /// `POST /status/file`: one document of an officer's message, decrypted for the reporter. A

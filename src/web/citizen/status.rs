@@ -463,7 +463,7 @@ pub(in crate::web) fn status_page_with(
                     size: f
                         .manifest
                         .as_ref()
-                        .map(|m| super::download::human_size(lang, m.size))
+                        .map(|m| t.size(m.size))
                         .unwrap_or_default(),
                     scrubbed: f.manifest.as_ref().is_some_and(|m| m.scrubbed),
                     added_on: long_day(lang, f.added_on),
