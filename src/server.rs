@@ -6,7 +6,7 @@ use axum::Router;
 use thiserror::Error;
 use tokio::net::{TcpListener, UnixListener};
 
-use crate::config::keys::load_with_webhooks;
+use crate::config::keys::load_all;
 use crate::config::{Config, ConfigError, Listen};
 use crate::crypto::kdf::KdfParams;
 use crate::domain::clock::{Clock, SystemClock, ZonedClock};
@@ -63,7 +63,14 @@ pub async fn open_app(
             "Argon2id parameters are weaker than the defaults: receipts are cheaper to guess offline"
         );
     }
-    let (directory, webhooks) = load_with_webhooks(&config.keys_dir).map_err(ConfigError::from)?;
+    let keys = load_all(&config.keys_dir).map_err(ConfigError::from)?;
+    let (directory, webhooks, digests) = (keys.directory, keys.webhooks, keys.digests);
+    if !digests.is_empty() && config.mail.is_none() {
+        tracing::warn!(
+            members = digests.len(),
+            "members asked for digests ([members.digest]) but [mail] is not configured: none is sent"
+        );
+    }
     let store = Store::open(&config.database_path()).await?;
     // Case events of these institutions add outbox rows from now on (docs/integration.md).
     let subscribers: Vec<&str> = webhooks.iter().map(|w| w.institution.as_str()).collect();
@@ -91,7 +98,9 @@ pub async fn open_app(
     // Blob and folder times are set to the app's day.
     let blobs = blobs.with_clock(clock.clone());
     Ok(Arc::new(
-        App::new(config, directory, store, blobs, clock).with_webhooks(webhooks),
+        App::new(config, directory, store, blobs, clock)
+            .with_webhooks(webhooks)
+            .with_digests(digests),
     ))
 }
 
@@ -119,6 +128,9 @@ pub async fn serve(config: Config, ready: impl FnOnce(&str)) -> Result<(), Start
     // Deliveries interrupted here stay pending and are sent again after the restart.
     let webhooks =
         (!app.webhooks.is_empty()).then(|| tokio::spawn(crate::notify::webhooks::run(app.clone())));
+    // A digest cut by a stop is sent after the restart (its time is not marked done).
+    let digests = (app.config.mail.is_some() && !app.digests.is_empty())
+        .then(|| tokio::spawn(crate::notify::mail::run(app.clone())));
     // At SIGTERM, key derivations still queued answer "busy" at once instead of running.
     let pool = app.kdf.clone();
     let shutdown = async move {
@@ -156,7 +168,7 @@ pub async fn serve(config: Config, ready: impl FnOnce(&str)) -> Result<(), Start
         }
     }
     housekeeping.abort();
-    if let Some(w) = webhooks {
+    for w in [webhooks, digests].into_iter().flatten() {
         w.abort();
     }
     app.incidents.write_to_log("since the last report");

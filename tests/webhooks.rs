@@ -554,3 +554,79 @@ fn a_forward_tells_both_institutions() {
     );
     server.stop();
 }
+
+#[tokio::test]
+async fn a_deadline_extension_goes_at_once_and_the_ombudsman_hears_of_an_escalation() {
+    let fx = Fixture::new(CHEAP_KDF);
+    let rx = Receiver::start();
+    let (health, ombudsman) = (new_secret(11), new_secret(12));
+    subscribe(&fx, "health", &rx.url, &[&health]);
+    subscribe(&fx, "ombudsman", &rx.url, &[&ombudsman]);
+    let (router, app, clock) = fx.router().await;
+    let (receipt, case_id) = submit(&router, &[("title", TITLE), ("body", BODY)]).await;
+
+    // A member extends the deadline: told at once, with the new due day.
+    let triage = login(&router, &fx.identity("health-triage")).await;
+    let reason = serde_json::json!({"type": "bisik.reason", "version": 1, "state": "extension",
+        "text": "Canary reason c0ffee"});
+    let envelope = seal_for_case(&router, &triage, &case_id, &reason).await;
+    let r = send(
+        &router,
+        authed_post(
+            &format!("/api/v1/cases/{case_id}/extend"),
+            &triage,
+            &serde_json::json!({"days": 3, "reason_envelope": envelope}),
+        ),
+    )
+    .await;
+    assert!(r.status.is_success(), "{}", r.text());
+    let due: bisik::api::ExtendResponse = serde_json::from_slice(&r.body).unwrap();
+    assert_eq!(round(&app).await.unwrap().delivered, 1);
+    let got = rx.got();
+    assert_eq!(got.len(), 1);
+    assert!(verifies(&health, &got[0]));
+    let body = got[0].json();
+    assert_eq!(body["type"], "case.deadline_extended");
+    assert_eq!(body["data"]["due_on"], due.due_on.unwrap().as_str());
+    assert_eq!(body["data"]["institution"], "health");
+    assert!(!String::from_utf8_lossy(&got[0].body).contains("c0ffee"));
+
+    // The case runs late and the citizen escalates it: the institution and the oversight body
+    // each hear of it (signed with their own secrets) at the next daily release.
+    clock.advance(time::Duration::days(20));
+    let r = send(
+        &router,
+        post_form("/status/escalate?lang=en", &[("receipt", &receipt)]),
+    )
+    .await;
+    assert!(
+        r.text()
+            .contains("The Ombudsman now follows your report too.")
+    );
+    round(&app).await.unwrap();
+    let escalated = |g: &&Got| g.json()["type"] == "case.escalated";
+    assert_eq!(
+        rx.got().iter().filter(escalated).count(),
+        0,
+        "before the release"
+    );
+    clock.advance(time::Duration::days(1));
+    round(&app).await.unwrap();
+    let got = rx.got();
+    let escalations: Vec<_> = got.iter().filter(escalated).collect();
+    assert_eq!(escalations.len(), 2, "{got:?}");
+    let to_health = escalations
+        .iter()
+        .find(|g| g.json()["data"]["institution"] == "health")
+        .unwrap();
+    assert!(verifies(&health, to_health) && !verifies(&ombudsman, to_health));
+    let to_ombudsman = escalations
+        .iter()
+        .find(|g| g.json()["data"]["institution"] == "ombudsman")
+        .unwrap();
+    assert!(verifies(&ombudsman, to_ombudsman) && !verifies(&health, to_ombudsman));
+    let data = &to_ombudsman.json()["data"];
+    assert_eq!(data["case_id"], case_id.as_str());
+    assert_eq!(data["from_institution"], "health");
+    assert_eq!(data["to_institution"], "ombudsman");
+}

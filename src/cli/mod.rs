@@ -6,6 +6,7 @@ pub mod bench_desk;
 pub mod case;
 pub mod demo;
 pub mod desk;
+pub mod digest;
 pub mod load;
 pub mod purge;
 pub mod serve;
@@ -56,6 +57,8 @@ enum Command {
     Audit(audit::AuditArgs),
     /// Operator commands on webhook deliveries to institutions' systems.
     Webhooks(webhooks::WebhooksArgs),
+    /// Operator commands on officers' digests by e-mail: who gets one, a test mail.
+    Digest(digest::DigestArgs),
     /// Measurements (see BENCHMARKS.md).
     Bench(bench::BenchArgs),
 }
@@ -89,6 +92,7 @@ pub fn run() -> ExitCode {
         Command::Custody(args) => case::custody(*args),
         Command::Desk(args) => desk::run(args),
         Command::Webhooks(args) => webhooks::run(args),
+        Command::Digest(args) => digest::run(args),
         Command::Bench(args) => bench::run(args),
     };
     match result {

@@ -13,6 +13,7 @@ use thiserror::Error;
 
 use crate::crypto::envelope::parse_recipient;
 use crate::crypto::webhook::WebhookSecret;
+use crate::domain::digest::{DigestScope, MailLang};
 use crate::domain::institution::{Directory, DirectoryError, Institution, Member, Role};
 
 #[derive(Debug, Error)]
@@ -41,6 +42,12 @@ pub enum KeysError {
     Empty(PathBuf),
     #[error("keys directory: {0}")]
     Directory(#[from] DirectoryError),
+    #[error("refusing to start: {path}: member {handle:?}: [members.digest] {message}")]
+    Digest {
+        path: PathBuf,
+        handle: String,
+        message: String,
+    },
     #[error("refusing to start: {path}: [webhook] {message}")]
     Webhook { path: PathBuf, message: String },
 }
@@ -101,6 +108,34 @@ struct MemberEntry {
     display_name: Option<String>,
     roles: BTreeSet<Role>,
     recipient: String,
+    /// `[members.digest]`: the member asked for digests by e-mail.
+    #[serde(default)]
+    digest: Option<DigestEntry>,
+}
+
+/// `[members.digest]`: where a member's digest goes, in which language.
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+struct DigestEntry {
+    email: String,
+    #[serde(default)]
+    language: Option<String>,
+}
+
+/// A member who asked for digests: whose, over what, to which address, in which language.
+#[derive(Debug, Clone)]
+pub struct DigestSubscriber {
+    pub scope: DigestScope,
+    pub email: lettre::Address,
+    pub lang: MailLang,
+}
+
+/// Everything `keys/` says: the directory, the institutions' webhooks, the members' digests.
+#[derive(Debug)]
+pub struct Loaded {
+    pub directory: Directory,
+    pub webhooks: Vec<WebhookTarget>,
+    pub digests: Vec<DigestSubscriber>,
 }
 
 /// Scans every file under `dir` for secret keys, then loads and validates the institutions.
@@ -111,6 +146,12 @@ pub fn load_directory(dir: &Path) -> Result<Directory, KeysError> {
 /// [`load_directory`], and the institutions' webhook endpoints with their secrets read (a
 /// missing or malformed secret file, or a plain-http URL to another host, stops the start).
 pub fn load_with_webhooks(dir: &Path) -> Result<(Directory, Vec<WebhookTarget>), KeysError> {
+    load_all(dir).map(|l| (l.directory, l.webhooks))
+}
+
+/// [`load_with_webhooks`], and the members who asked for digests (a malformed address, an
+/// unknown language or a machine member asking stops the start).
+pub fn load_all(dir: &Path) -> Result<Loaded, KeysError> {
     refuse_secret_keys(dir)?;
     let inst_dir = dir.join("institutions");
     let mut files: Vec<PathBuf> = std::fs::read_dir(&inst_dir)
@@ -127,6 +168,7 @@ pub fn load_with_webhooks(dir: &Path) -> Result<(Directory, Vec<WebhookTarget>),
     }
     let mut list = Vec::with_capacity(files.len());
     let mut webhooks = Vec::new();
+    let mut digests = Vec::new();
     for path in files {
         let text = std::fs::read_to_string(&path).map_err(|source| KeysError::Read {
             path: path.clone(),
@@ -153,13 +195,17 @@ pub fn load_with_webhooks(dir: &Path) -> Result<(Directory, Vec<WebhookTarget>),
                     handle: m.handle.clone(),
                     recipient: m.recipient.clone(),
                 })?;
-            members.push(Member {
+            let member = Member {
                 handle: m.handle,
                 display_name: m.display_name.filter(|d| !d.trim().is_empty()),
                 institution: file.slug.clone(),
                 roles: m.roles,
                 recipient,
-            });
+            };
+            if let Some(d) = &m.digest {
+                digests.push(digest_subscriber(&path, &member, d)?);
+            }
+            members.push(member);
         }
         list.push(Institution {
             slug: file.slug,
@@ -173,7 +219,47 @@ pub fn load_with_webhooks(dir: &Path) -> Result<(Directory, Vec<WebhookTarget>),
             members,
         });
     }
-    Ok((Directory::new(list)?, webhooks))
+    Ok(Loaded {
+        directory: Directory::new(list)?,
+        webhooks,
+        digests,
+    })
+}
+
+fn digest_subscriber(
+    path: &Path,
+    m: &Member,
+    d: &DigestEntry,
+) -> Result<DigestSubscriber, KeysError> {
+    let bad = |message: String| KeysError::Digest {
+        path: path.to_owned(),
+        handle: m.handle.clone(),
+        message,
+    };
+    if m.is_machine() {
+        return Err(bad(
+            "a machine member (role integration) gets webhooks, not digests".into(),
+        ));
+    }
+    let email: lettre::Address = d
+        .email
+        .trim()
+        .parse()
+        .map_err(|_| bad(format!("email {:?} is not an e-mail address", d.email)))?;
+    let lang = match d.language.as_deref() {
+        None | Some("id") => MailLang::Id,
+        Some("en") => MailLang::En,
+        Some(other) => return Err(bad(format!("language {other:?}: \"id\" or \"en\""))),
+    };
+    let scope = DigestScope {
+        institution: m.institution.clone(),
+        handle: m.handle.clone(),
+        reader: m.is_writer(),
+        assigned_only: m.has(Role::Investigator) && !m.has(Role::Triage),
+        custodian: m.has(Role::Custodian),
+        oversight: m.has(Role::Oversight),
+    };
+    Ok(DigestSubscriber { scope, email, lang })
 }
 
 fn load_webhook(path: &Path, slug: &str, w: &WebhookEntry) -> Result<WebhookTarget, KeysError> {

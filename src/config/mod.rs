@@ -6,6 +6,7 @@
 
 mod days;
 pub mod keys;
+mod mail;
 mod webhooks;
 
 use std::fmt;
@@ -22,6 +23,7 @@ use crate::domain::deadline::DeadlineRules;
 
 use crate::domain::report::{Category, TextLimits};
 use days::{CalendarConfig, SiteConfig, load_calendar, load_zone};
+pub use mail::{MailConfig, MailTls, Password};
 pub use webhooks::WebhooksConfig;
 
 /// Where the server listens. A C tor onion service in front talks to either.
@@ -370,6 +372,8 @@ struct RawConfig {
     site: SiteConfig,
     #[serde(default)]
     webhooks: WebhooksConfig,
+    #[serde(default)]
+    mail: Option<mail::RawMail>,
 }
 
 /// Everything the server needs to start, validated.
@@ -396,6 +400,8 @@ pub struct Config {
     /// report is dated, deadlines, months in the statistics, the day files are dated at rest.
     pub time_zone: Zone,
     pub webhooks: WebhooksConfig,
+    /// `[mail]`: the SMTP relay for officers' digests; none: no mail is sent.
+    pub mail: Option<MailConfig>,
 }
 
 #[derive(Debug, Error)]
@@ -459,6 +465,7 @@ impl Config {
             stats: raw.stats,
             time_zone: load_zone(&raw.site)?,
             webhooks: raw.webhooks,
+            mail: raw.mail.map(|m| m.load(&base)).transpose()?,
         };
         config.validate()?;
         Ok(config)
@@ -484,6 +491,7 @@ impl Config {
             stats: StatsConfig::default(),
             time_zone: Zone::default(),
             webhooks: WebhooksConfig::default(),
+            mail: None,
         }
     }
 

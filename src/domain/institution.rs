@@ -280,6 +280,15 @@ impl Directory {
             .find(|i| i.categories.iter().any(|c| c == category))
     }
 
+    /// The institutions the oversight body works from (a member with the `oversight` role).
+    pub fn oversight_bodies(&self) -> Vec<&str> {
+        self.institutions
+            .values()
+            .filter(|i| i.members.iter().any(|m| m.has(Role::Oversight)))
+            .map(|i| i.slug.as_str())
+            .collect()
+    }
+
     pub fn member(&self, handle: &str) -> Option<&Member> {
         self.institutions
             .values()

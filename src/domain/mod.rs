@@ -6,6 +6,7 @@ pub mod calendar;
 pub mod case;
 pub mod clock;
 pub mod deadline;
+pub mod digest;
 pub mod documents;
 pub mod institution;
 pub mod report;

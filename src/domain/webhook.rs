@@ -17,16 +17,18 @@ pub enum WebhookEvent {
     Forwarded,
     Escalated,
     Overdue,
+    DeadlineExtended,
 }
 
 impl WebhookEvent {
-    pub const ALL: [WebhookEvent; 6] = [
+    pub const ALL: [WebhookEvent; 7] = [
         Self::Created,
         Self::StateChanged,
         Self::Message,
         Self::Forwarded,
         Self::Escalated,
         Self::Overdue,
+        Self::DeadlineExtended,
     ];
 
     /// The `type` of the payload.
@@ -38,6 +40,7 @@ impl WebhookEvent {
             Self::Forwarded => "case.forwarded",
             Self::Escalated => "case.escalated",
             Self::Overdue => "case.overdue",
+            Self::DeadlineExtended => "case.deadline_extended",
         }
     }
 

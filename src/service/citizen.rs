@@ -617,7 +617,10 @@ pub async fn escalate(app: &App, receipt: &Receipt) -> Result<Option<ReporterVie
         attachments,
         notes: Vec::new(),
     };
-    let done = app.store.escalate(case_id, today, &resealed).await;
+    let done = app
+        .store
+        .escalate(case_id, today, &resealed, &app.directory.oversight_bodies())
+        .await;
     super::evidence::settle(&app.blobs, &old, &resealed, matches!(done, Ok(true))).await;
     if !done? {
         return Err(Error::Invalid("this case cannot be escalated now".into()));

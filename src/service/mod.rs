@@ -4,6 +4,7 @@
 
 pub mod citizen;
 pub mod deadline;
+pub mod digest;
 pub mod evidence;
 pub mod housekeeping;
 pub mod incidents;
@@ -33,6 +34,8 @@ pub struct App {
     pub incidents: incidents::Incidents,
     /// Institutions' webhook endpoints (`[webhook]` in their keys files), secrets read.
     pub webhooks: Vec<crate::config::keys::WebhookTarget>,
+    /// Members who asked for digests (`[members.digest]` in the keys files).
+    pub digests: Vec<crate::config::keys::DigestSubscriber>,
 }
 
 impl App {
@@ -124,7 +127,14 @@ impl App {
             clock,
             incidents: incidents::Incidents::default(),
             webhooks: Vec::new(),
+            digests: Vec::new(),
         }
+    }
+
+    /// With the members who asked for digests.
+    pub fn with_digests(mut self, digests: Vec<crate::config::keys::DigestSubscriber>) -> Self {
+        self.digests = digests;
+        self
     }
 
     /// With the institutions' webhook endpoints.

@@ -641,19 +641,32 @@ impl SqliteStore {
             Some(days),
         )
         .await?;
+        // A member's act: told at once, with the new due day.
+        webhooks::enqueue(
+            &mut tx,
+            case_id,
+            WebhookEvent::DeadlineExtended,
+            false,
+            day,
+            None,
+            None,
+        )
+        .await?;
         tx.commit().await?;
         Ok(true)
     }
 
     /// Re-seals a case for the oversight body (done in the citizen's request with the
     /// reporter's key) and marks it escalated — all in one transaction. `false` if it already
-    /// was escalated.
+    /// was escalated. `oversight`: the institutions of the oversight body, told too (their
+    /// delivery names the case's institution as `from_institution`).
     #[instrument(skip_all)]
     pub async fn escalate(
         &self,
         case_id: &str,
         day: Date,
         r: &Resealed,
+        oversight: &[&str],
     ) -> Result<bool, StoreError> {
         let mut tx = self.pool.begin_with("BEGIN IMMEDIATE").await?;
         // The reporter's key opens no internal note: notes stay as they are.
@@ -692,6 +705,22 @@ impl SqliteStore {
             None,
         )
         .await?;
+        let owner: String = sqlx::query_scalar("SELECT institution FROM cases WHERE id = ?")
+            .bind(case_id)
+            .fetch_one(&mut *tx)
+            .await?;
+        for body in oversight.iter().filter(|o| **o != owner) {
+            webhooks::enqueue(
+                &mut tx,
+                case_id,
+                WebhookEvent::Escalated,
+                true,
+                day,
+                Some(body),
+                Some((&owner, body)),
+            )
+            .await?;
+        }
         queue_reporter_action(&mut tx, day, "escalate", case_id).await?;
         tx.commit().await?;
         Ok(true)
@@ -1447,6 +1476,8 @@ mod message_files;
 mod oversight;
 pub use message_files::{FilesAdded, MessageFile};
 mod retention;
+#[macro_use]
 mod seen;
+mod digest;
 mod stats;
 mod webhooks;

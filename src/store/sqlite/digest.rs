@@ -1,0 +1,133 @@
+//! What waits for a member, for their digest (metadata only: case ids, from the member's own
+//! "seen" markers and the cases' states and due days), and the last digest slot each member
+//! was sent.
+
+use sqlx::Row;
+use time::Date;
+use tracing::instrument;
+
+use super::SqliteStore;
+use crate::domain::clock::day_string;
+use crate::domain::digest::{DigestCounts, DigestScope, Waiting};
+use crate::store::StoreError;
+
+impl SqliteStore {
+    /// The cases that wait for the member in `scope`, by kind. Cases they are excluded from are
+    /// never counted; closed and archived cases wait for nobody.
+    #[instrument(skip_all)]
+    pub async fn digest_waiting(
+        &self,
+        scope: &DigestScope,
+        today: Date,
+    ) -> Result<DigestCounts, StoreError> {
+        let key = scope.member_key();
+        let mut counts = DigestCounts::default();
+        if scope.reader {
+            let tomorrow = today.next_day().unwrap_or(today);
+            // One row per case that waits in some way; the flags say how.
+            let rows = sqlx::query(concat!(
+                "SELECT id, is_new, reply, due_tomorrow, overdue FROM (SELECT c.id AS id, \
+                 s.mark IS NULL AS is_new, \
+                 (s.mark IS NOT NULL AND s.mark < ",
+                activity!(),
+                " AND (SELECT author FROM messages m WHERE m.case_id = c.id \
+                   ORDER BY m.seq DESC LIMIT 1) = 'reporter') AS reply, \
+                 COALESCE(c.due_on = ?, 0) AS due_tomorrow, COALESCE(c.due_on < ?, 0) AS overdue \
+                 FROM cases c LEFT JOIN seen_marks s ON s.member = ? AND s.case_id = c.id \
+                 WHERE c.institution = ? AND c.state NOT IN ('closed', 'archived') \
+                 AND c.id NOT IN (SELECT case_id FROM exclusions WHERE handle = ?) \
+                 AND (? = 0 OR c.id IN (SELECT case_id FROM assignments WHERE handle = ?))) \
+                 WHERE is_new OR reply OR due_tomorrow OR overdue"
+            ))
+            .bind(&scope.institution)
+            .bind(day_string(tomorrow))
+            .bind(day_string(today))
+            .bind(&key)
+            .bind(&scope.institution)
+            .bind(&scope.handle)
+            .bind(scope.assigned_only)
+            .bind(&scope.handle)
+            .fetch_all(&self.pool)
+            .await?;
+            let mut by_kind: [(Waiting, Vec<String>); 4] = [
+                (Waiting::NewCase, vec![]),
+                (Waiting::CitizenReply, vec![]),
+                (Waiting::DueTomorrow, vec![]),
+                (Waiting::Overdue, vec![]),
+            ];
+            for r in &rows {
+                let id: String = r.try_get("id")?;
+                let flags: [bool; 4] = [
+                    r.try_get("is_new")?,
+                    r.try_get("reply")?,
+                    r.try_get("due_tomorrow")?,
+                    r.try_get("overdue")?,
+                ];
+                for (flag, (_, ids)) in flags.iter().zip(by_kind.iter_mut()) {
+                    if *flag {
+                        ids.push(id.clone());
+                    }
+                }
+            }
+            for (kind, ids) in by_kind {
+                counts.add(kind, ids);
+            }
+        }
+        if scope.custodian {
+            let ids: Vec<String> = sqlx::query_scalar(
+                "SELECT r.case_id FROM reveal_requests r WHERE r.status = 'pending' \
+                 AND r.case_id IN (SELECT case_id FROM identities WHERE holder = ?) \
+                 AND r.case_id NOT IN (SELECT case_id FROM exclusions WHERE handle = ?)",
+            )
+            .bind(&scope.institution)
+            .bind(&scope.handle)
+            .fetch_all(&self.pool)
+            .await?;
+            counts.add(Waiting::RevealRequest, ids);
+        }
+        if scope.oversight {
+            // The oversight body reads no institution's internal notes: the activity counts
+            // recommendations only (its one bind is NULL).
+            let ids: Vec<String> = sqlx::query_scalar(concat!(
+                "SELECT c.id FROM cases c LEFT JOIN seen_marks s ON s.member = ? AND s.case_id = c.id \
+                 WHERE c.escalated_on IS NOT NULL AND c.state NOT IN ('closed', 'archived') \
+                 AND c.id NOT IN (SELECT case_id FROM exclusions WHERE handle = ?) \
+                 AND (s.mark IS NULL OR s.mark < ",
+                activity!(),
+                ")"
+            ))
+            .bind(&key)
+            .bind(&scope.handle)
+            .bind(None::<&str>)
+            .fetch_all(&self.pool)
+            .await?;
+            counts.add(Waiting::Escalation, ids);
+        }
+        Ok(counts)
+    }
+
+    /// The last digest slot (`YYYY-MM-DD HH:MM`) the member was sent or found nothing for.
+    #[instrument(skip_all)]
+    pub async fn digest_slot(&self, member_key: &str) -> Result<Option<String>, StoreError> {
+        Ok(
+            sqlx::query_scalar("SELECT slot FROM digest_marks WHERE member = ?")
+                .bind(member_key)
+                .fetch_optional(&self.pool)
+                .await?,
+        )
+    }
+
+    /// Records the member's digest for `slot` as done.
+    #[instrument(skip_all)]
+    pub async fn set_digest_slot(&self, member_key: &str, slot: &str) -> Result<(), StoreError> {
+        sqlx::query(
+            "INSERT INTO digest_marks (member, slot) VALUES (?, ?) \
+             ON CONFLICT (member) DO UPDATE SET slot = excluded.slot",
+        )
+        .bind(member_key)
+        .bind(slot)
+        .execute(&self.pool)
+        .await?;
+        Ok(())
+    }
+}
