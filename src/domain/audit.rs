@@ -36,6 +36,16 @@ pub fn entry_hash(prev: &[u8], f: &AuditFields<'_>) -> [u8; 32] {
     h.finalize().into()
 }
 
+/// An entry to append to the audit chain in the same transaction as the act it records.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct AuditNew {
+    /// RFC 3339, UTC (members' acts).
+    pub at: String,
+    pub actor: String,
+    pub action: String,
+    pub case_id: Option<String>,
+}
+
 /// One audit entry as stored.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct AuditEntry {

@@ -471,7 +471,15 @@ pub async fn reply(
         .map(|to| super::deadline::next_move(app, &summary, to, today));
     let saved = app
         .store
-        .add_message(case_id, &Actor::Reporter, today, nonce, &sealed, transition)
+        .add_message(
+            case_id,
+            &Actor::Reporter,
+            today,
+            nonce,
+            &sealed,
+            transition,
+            None,
+        )
         .await;
     let view = view(app, case_id, &identity).await?;
     Ok(Some(match saved {

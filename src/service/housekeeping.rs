@@ -48,7 +48,15 @@ pub async fn close_silent_answered(app: &App) -> Result<usize> {
         };
         if app
             .store
-            .transition(&case.institution, &case.id, mv, today, &Actor::System, None)
+            .transition(
+                &case.institution,
+                &case.id,
+                mv,
+                today,
+                &Actor::System,
+                None,
+                None,
+            )
             .await?
         {
             closed += 1;

@@ -10,6 +10,7 @@ use zeroize::Zeroizing;
 use crate::crypto::envelope;
 use crate::crypto::kdf::KdfParams;
 use crate::crypto::token;
+use crate::domain::audit::AuditNew;
 use crate::domain::case::{Actor, CaseState, Kind, Privacy, is_case_id};
 use crate::domain::institution::{Member, Role};
 use crate::domain::workflow::{TransitionError, can_forward, check_member_move, is_final};
@@ -54,6 +55,21 @@ fn actor(m: &Member) -> String {
         institution: m.institution.clone(),
     }
     .to_column()
+}
+
+/// The audit entry of `m`'s act, for the store to append in the act's own transaction (the act
+/// and its entry commit together or not at all).
+fn entry(app: &App, m: &Member, action: &str, case_id: Option<&str>) -> Result<AuditNew> {
+    Ok(AuditNew {
+        at: app
+            .clock
+            .now()
+            .format(&Rfc3339)
+            .map_err(|e| Error::Internal(e.to_string()))?,
+        actor: actor(m),
+        action: action.to_owned(),
+        case_id: case_id.map(str::to_owned),
+    })
 }
 
 async fn audit(app: &App, m: &Member, action: &str, case_id: Option<&str>) -> Result<()> {
@@ -311,9 +327,16 @@ pub async fn reply(app: &App, m: &Member, case_id: &str, sealed: &[u8]) -> Resul
         institution: m.institution.clone(),
     };
     app.store
-        .add_message(case_id, &actor, app.clock.today(), None, sealed, None)
+        .add_message(
+            case_id,
+            &actor,
+            app.clock.today(),
+            None,
+            sealed,
+            None,
+            Some(&entry(app, m, "reply", Some(case_id))?),
+        )
         .await?;
-    audit(app, m, "reply", Some(case_id)).await?;
     Ok(())
 }
 
@@ -366,6 +389,7 @@ pub async fn set_state(
             today,
             &actor,
             reason,
+            Some(&entry(app, m, &format!("set_state:{to}"), Some(case_id))?),
         )
         .await?
     {
@@ -373,7 +397,6 @@ pub async fn set_state(
             "the case changed meanwhile; look at it again".into(),
         ));
     }
-    audit(app, m, &format!("set_state:{to}"), Some(case_id)).await?;
     Ok(())
 }
 
@@ -440,10 +463,14 @@ pub async fn classify(
             ));
         }
     }
-    if !app.store.classify(&m.institution, case_id, &change).await? {
+    let audited = entry(app, m, "classify", Some(case_id))?;
+    if !app
+        .store
+        .classify(&m.institution, case_id, &change, &audited)
+        .await?
+    {
         return Err(Error::NotFound);
     }
-    audit(app, m, "classify", Some(case_id)).await?;
     Ok(())
 }
 
@@ -493,6 +520,7 @@ pub async fn extend(
             app.clock.today(),
             &actor,
             reason,
+            &entry(app, m, "extend_deadline", Some(&case.id))?,
         )
         .await?
     {
@@ -500,7 +528,6 @@ pub async fn extend(
             "the case changed meanwhile; look at it again".into(),
         ));
     }
-    audit(app, m, "extend_deadline", Some(&case.id)).await?;
     Ok(Some(due))
 }
 
@@ -551,6 +578,7 @@ pub async fn exclude(
             app.clock.today(),
             &m.handle,
             reason,
+            &entry(app, m, &format!("exclude:{handle}"), Some(&case.id))?,
         )
         .await?
     {
@@ -558,7 +586,6 @@ pub async fn exclude(
             "{handle} is already excluded from this case"
         )));
     }
-    audit(app, m, &format!("exclude:{handle}"), Some(&case.id)).await?;
     Ok(())
 }
 

@@ -18,7 +18,7 @@ use super::{
     StoredAttachment, StoredMessage,
 };
 use crate::crypto::kdf::KdfParams;
-use crate::domain::audit::{AuditFields, GENESIS, entry_hash};
+use crate::domain::audit::{AuditFields, AuditNew, GENESIS, entry_hash};
 use crate::domain::case::{Actor, CaseAct, CaseState, Kind, Privacy};
 use crate::domain::clock::{day_string, parse_day};
 use crate::domain::webhook::WebhookEvent;
@@ -522,6 +522,7 @@ impl SqliteStore {
     /// transaction, recording the event. Returns `false` if the same form was already sent (same
     /// nonce): nothing changes then.
     #[instrument(skip_all)]
+    #[allow(clippy::too_many_arguments)]
     pub async fn add_message(
         &self,
         case_id: &str,
@@ -530,6 +531,7 @@ impl SqliteStore {
         nonce: Option<&[u8]>,
         envelope: &[u8],
         transition: Option<Move>,
+        audit: Option<&AuditNew>,
     ) -> Result<bool, StoreError> {
         let mut tx = self.pool.begin_with("BEGIN IMMEDIATE").await?;
         let res = sqlx::query(
@@ -569,6 +571,9 @@ impl SqliteStore {
         if *author == Actor::Reporter {
             queue_reporter_action(&mut tx, day, "reply", case_id).await?;
         }
+        if let Some(a) = audit {
+            append_new(&mut tx, a).await?;
+        }
         tx.commit().await?;
         Ok(true)
     }
@@ -585,6 +590,7 @@ impl SqliteStore {
         day: Date,
         actor: &Actor,
         reason_envelope: Option<&[u8]>,
+        audit: Option<&AuditNew>,
     ) -> Result<bool, StoreError> {
         let mut tx = self.pool.begin_with("BEGIN IMMEDIATE").await?;
         let moved = move_state(
@@ -597,6 +603,9 @@ impl SqliteStore {
             reason_envelope,
         )
         .await?;
+        if let Some(a) = audit {
+            append_new(&mut tx, a).await?;
+        }
         tx.commit().await?;
         Ok(moved)
     }
@@ -615,6 +624,7 @@ impl SqliteStore {
         day: Date,
         actor: &Actor,
         reason_envelope: &[u8],
+        audit: &AuditNew,
     ) -> Result<bool, StoreError> {
         let mut tx = self.pool.begin_with("BEGIN IMMEDIATE").await?;
         let updated = sqlx::query(
@@ -652,6 +662,7 @@ impl SqliteStore {
             None,
         )
         .await?;
+        append_new(&mut tx, audit).await?;
         tx.commit().await?;
         Ok(true)
     }
@@ -810,6 +821,7 @@ impl SqliteStore {
         actor: &Actor,
         reason_envelope: &[u8],
         r: &Resealed,
+        audit: &AuditNew,
     ) -> Result<bool, StoreError> {
         let mut tx = self.pool.begin_with("BEGIN IMMEDIATE").await?;
         if !covers_all(&mut tx, case_id, r, Notes::Resealed).await? {
@@ -872,6 +884,7 @@ impl SqliteStore {
             )
             .await?;
         }
+        append_new(&mut tx, audit).await?;
         tx.commit().await?;
         Ok(true)
     }
@@ -885,6 +898,7 @@ impl SqliteStore {
         case_id: &str,
         uploader: &str,
         r: &Resealed,
+        audit: &AuditNew,
     ) -> Result<bool, StoreError> {
         let mut tx = self.pool.begin_with("BEGIN IMMEDIATE").await?;
         if !covers_all(&mut tx, case_id, r, Notes::Resealed).await? {
@@ -904,6 +918,7 @@ impl SqliteStore {
         }
         replace_envelopes(&mut tx, case_id, r).await?;
         clear_reporter_unreadable(&mut tx, case_id).await?;
+        append_new(&mut tx, audit).await?;
         tx.commit().await?;
         Ok(true)
     }
@@ -972,6 +987,7 @@ impl SqliteStore {
         institution: &str,
         case_id: &str,
         change: &Classification,
+        audit: &AuditNew,
     ) -> Result<bool, StoreError> {
         let mut tx = self.pool.begin_with("BEGIN IMMEDIATE").await?;
         let exists: Option<String> =
@@ -1020,6 +1036,7 @@ impl SqliteStore {
                 .execute(&mut *tx)
                 .await?;
         }
+        append_new(&mut tx, audit).await?;
         tx.commit().await?;
         Ok(true)
     }
@@ -1096,6 +1113,12 @@ fn audit_from_row(r: &SqliteRow) -> Result<AuditEntry, StoreError> {
 }
 
 type Tx<'a> = sqlx::Transaction<'a, sqlx::Sqlite>;
+
+/// Appends `a` to the audit chain inside the transaction of the act it records: the act and
+/// its entry commit together or not at all.
+pub(super) async fn append_new(tx: &mut Tx<'_>, a: &AuditNew) -> Result<(), StoreError> {
+    append_chain(tx, &a.at, &a.actor, &a.action, a.case_id.as_deref()).await
+}
 
 async fn append_chain(
     tx: &mut Tx<'_>,

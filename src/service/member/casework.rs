@@ -7,7 +7,7 @@
 
 use tracing::instrument;
 
-use super::{audit, owned_case, require, require_age_file, require_stanzas};
+use super::{audit, entry, owned_case, require, require_age_file, require_stanzas};
 use crate::domain::case::Actor;
 use crate::domain::institution::{Member, Role};
 use crate::error::{Error, Result};
@@ -55,17 +55,22 @@ pub async fn assign(
             )));
         }
     }
+    let action = handle.map_or_else(|| "unassign".to_owned(), |h| format!("assign:{h}"));
     if !app
         .store
-        .assign(&case.institution, &case.id, handle, app.clock.today())
+        .assign(
+            &case.institution,
+            &case.id,
+            handle,
+            app.clock.today(),
+            &entry(app, m, &action, Some(&case.id))?,
+        )
         .await?
     {
         return Err(Error::Conflict(
             "the case changed meanwhile; look at it again".into(),
         ));
     }
-    let action = handle.map_or_else(|| "unassign".to_owned(), |h| format!("assign:{h}"));
-    audit(app, m, &action, Some(&case.id)).await?;
     Ok(handle.map(str::to_owned))
 }
 
@@ -110,10 +115,10 @@ pub async fn note(app: &App, m: &Member, case_id: &str, sealed: &[u8]) -> Result
             &author,
             app.clock.today(),
             sealed,
+            &entry(app, m, "note", Some(&case.id))?,
         )
         .await?
         .ok_or_else(|| Error::Conflict("the case changed meanwhile; look at it again".into()))?;
-    audit(app, m, "note", Some(&case.id)).await?;
     Ok(seq)
 }
 

@@ -47,12 +47,16 @@ pub async fn hand_over_identity(app: &App, m: &Member, case_id: &str, sealed: &[
     }
     if !app
         .store
-        .hand_over_identity(&m.institution, id, sealed)
+        .hand_over_identity(
+            &m.institution,
+            id,
+            sealed,
+            &entry(app, m, "hand_over_identity", Some(id))?,
+        )
         .await?
     {
         return Err(Error::NotFound);
     }
-    audit(app, m, "hand_over_identity", Some(id)).await?;
     Ok(())
 }
 
@@ -98,9 +102,9 @@ pub async fn request_reveal(app: &App, m: &Member, case_id: &str, reason: &[u8])
             &m.institution,
             app.clock.today(),
             reason,
+            &entry(app, m, "reveal_request", Some(&case.id))?,
         )
         .await?;
-    audit(app, m, "reveal_request", Some(&case.id)).await?;
     Ok(seq)
 }
 
@@ -190,20 +194,24 @@ pub async fn decide_reveal(
         grant_envelope: grant,
         available_on,
     };
-    if !app.store.decide_reveal(&m.institution, id, seq, &d).await? {
+    let action = if approve {
+        "reveal_approve"
+    } else {
+        "reveal_deny"
+    };
+    if !app
+        .store
+        .decide_reveal(
+            &m.institution,
+            id,
+            seq,
+            &d,
+            &entry(app, m, action, Some(id))?,
+        )
+        .await?
+    {
         return Err(Error::NotFound);
     }
-    audit(
-        app,
-        m,
-        if approve {
-            "reveal_approve"
-        } else {
-            "reveal_deny"
-        },
-        Some(id),
-    )
-    .await?;
     Ok(available_on)
 }
 

@@ -117,7 +117,25 @@ async fn intake_checked(app: &App, m: &Member, r: &Intake<'_>) -> Result<String>
         channel: r.channel,
         attachments: &attachments,
     };
-    match app.store.insert_case_with_uploads(&new, &m.handle).await {
+    let mut entries = vec![entry(
+        app,
+        m,
+        &format!("intake:{}", r.channel),
+        Some(&case_id),
+    )?];
+    if !attachments.is_empty() {
+        entries.push(entry(
+            app,
+            m,
+            &format!("intake_files:{}", attachments.len()),
+            Some(&case_id),
+        )?);
+    }
+    match app
+        .store
+        .insert_case_with_uploads(&new, &m.handle, &entries)
+        .await
+    {
         Ok(()) => {}
         Err(crate::store::StoreError::Conflict("upload")) => {
             return Err(Error::Invalid(
@@ -130,16 +148,6 @@ async fn intake_checked(app: &App, m: &Member, r: &Intake<'_>) -> Result<String>
             return Err(Error::Conflict(format!("{what} taken; try again")));
         }
         Err(e) => return Err(e.into()),
-    }
-    audit(app, m, &format!("intake:{}", r.channel), Some(&case_id)).await?;
-    if !attachments.is_empty() {
-        audit(
-            app,
-            m,
-            &format!("intake_files:{}", attachments.len()),
-            Some(&case_id),
-        )
-        .await?;
     }
     Ok(case_id)
 }

@@ -7,7 +7,7 @@
 use tracing::instrument;
 
 use super::{
-    audit, case_recipient_count, not_excluded, require, require_age_file, require_sealed_for,
+    case_recipient_count, entry, not_excluded, require, require_age_file, require_sealed_for,
 };
 use crate::domain::case::Actor;
 use crate::domain::institution::{Member, Role};
@@ -47,10 +47,15 @@ pub async fn recommend(app: &App, m: &Member, case_id: &str, sealed: &[u8]) -> R
     require_notes_sealed_for_readers(sealed, app.case_readers(&case).await?.len())?;
     let seq = app
         .store
-        .add_recommendation(&case.id, &author(m), app.clock.today(), sealed)
+        .add_recommendation(
+            &case.id,
+            &author(m),
+            app.clock.today(),
+            sealed,
+            &entry(app, m, "recommend", Some(&case.id))?,
+        )
         .await?
         .ok_or_else(|| Error::Conflict("the case changed meanwhile; look at it again".into()))?;
-    audit(app, m, "recommend", Some(&case.id)).await?;
     Ok(seq)
 }
 
@@ -68,14 +73,19 @@ pub async fn oversight_message(app: &App, m: &Member, case_id: &str, sealed: &[u
     }
     if !app
         .store
-        .add_oversight_message(&case.id, &author(m), app.clock.today(), sealed)
+        .add_oversight_message(
+            &case.id,
+            &author(m),
+            app.clock.today(),
+            sealed,
+            &entry(app, m, "oversight_message", Some(&case.id))?,
+        )
         .await?
     {
         return Err(Error::Conflict(
             "the case changed meanwhile; look at it again".into(),
         ));
     }
-    audit(app, m, "oversight_message", Some(&case.id)).await?;
     Ok(())
 }
 

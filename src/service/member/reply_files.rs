@@ -84,6 +84,12 @@ async fn store_reply(
             sealed,
             &stored,
             &m.handle,
+            &entry(
+                app,
+                m,
+                &format!("reply_with_files:{}", stored.len()),
+                Some(&case.id),
+            )?,
         )
         .await?
     {
@@ -96,13 +102,6 @@ async fn store_reply(
             ));
         }
     }
-    audit(
-        app,
-        m,
-        &format!("reply_with_files:{}", stored.len()),
-        Some(&case.id),
-    )
-    .await?;
     Ok(())
 }
 

@@ -164,9 +164,13 @@ async fn settle_reseal(
 #[instrument(skip_all)]
 pub async fn record_upload(app: &App, m: &Member, blob: &str) -> Result<()> {
     app.store
-        .record_member_upload(blob, &m.handle, app.clock.today())
+        .record_member_upload(
+            blob,
+            &m.handle,
+            app.clock.today(),
+            &entry(app, m, "upload_blob", None)?,
+        )
         .await?;
-    audit(app, m, "upload_blob", None).await?;
     Ok(())
 }
 
@@ -221,6 +225,7 @@ pub async fn forward(app: &App, m: &Member, case_id: &str, f: &Forwarding<'_>) -
             &actor,
             f.reason,
             &f.resealed,
+            &entry(app, m, &format!("forward:{}", f.to), Some(&case.id))?,
         )
         .await;
     settle_reseal(app, m, &old, &f.resealed, matches!(done, Ok(true))).await;
@@ -230,7 +235,6 @@ pub async fn forward(app: &App, m: &Member, case_id: &str, f: &Forwarding<'_>) -
             "the case changed meanwhile (a new message or file?); forward it again".into(),
         ));
     }
-    audit(app, m, &format!("forward:{}", f.to), Some(&case.id)).await?;
     Ok(())
 }
 
@@ -250,7 +254,13 @@ pub async fn rekey(
     let old = app.store.attachments(&case.id).await?;
     let done = app
         .store
-        .rekey(&case.institution, &case.id, &m.handle, resealed)
+        .rekey(
+            &case.institution,
+            &case.id,
+            &m.handle,
+            resealed,
+            &entry(app, m, "rekey", Some(&case.id))?,
+        )
         .await;
     settle_reseal(app, m, &old, resealed, matches!(done, Ok(true))).await;
     if !done? {
@@ -259,7 +269,6 @@ pub async fn rekey(
             "the case changed meanwhile (a new message or file?); rekey it again".into(),
         ));
     }
-    audit(app, m, "rekey", Some(&case.id)).await?;
     Ok(())
 }
 

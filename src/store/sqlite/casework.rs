@@ -5,7 +5,8 @@ use sqlx::Row;
 use time::Date;
 use tracing::instrument;
 
-use super::{SqliteStore, date_col};
+use super::{SqliteStore, append_new, date_col};
+use crate::domain::audit::AuditNew;
 use crate::domain::case::Actor;
 use crate::domain::clock::day_string;
 use crate::store::{StoreError, StoredMessage};
@@ -50,6 +51,7 @@ impl SqliteStore {
         case_id: &str,
         handle: Option<&str>,
         day: Date,
+        audit: &AuditNew,
     ) -> Result<bool, StoreError> {
         let mut tx = self.pool.begin_with("BEGIN IMMEDIATE").await?;
         let owned: Option<i64> =
@@ -81,6 +83,7 @@ impl SqliteStore {
                     .await?;
             }
         }
+        append_new(&mut tx, audit).await?;
         tx.commit().await?;
         Ok(true)
     }
@@ -106,6 +109,7 @@ impl SqliteStore {
         author: &Actor,
         day: Date,
         envelope: &[u8],
+        audit: &AuditNew,
     ) -> Result<Option<i64>, StoreError> {
         let mut tx = self.pool.begin_with("BEGIN IMMEDIATE").await?;
         let owned: Option<i64> =
@@ -118,6 +122,7 @@ impl SqliteStore {
             return Ok(None);
         }
         let seq = insert_note(&mut tx, case_id, author, day, envelope, "note").await?;
+        append_new(&mut tx, audit).await?;
         tx.commit().await?;
         Ok(Some(seq))
     }

@@ -17,6 +17,7 @@ impl SqliteStore {
     /// Excludes a member from a case of `institution` (and takes the case from them if it was
     /// assigned to them). `false` if already excluded.
     #[instrument(skip_all)]
+    #[allow(clippy::too_many_arguments)]
     pub async fn exclude(
         &self,
         institution: &str,
@@ -25,6 +26,7 @@ impl SqliteStore {
         day: Date,
         by: &str,
         reason: &[u8],
+        audit: &AuditNew,
     ) -> Result<bool, StoreError> {
         let mut tx = self.pool.begin_with("BEGIN IMMEDIATE").await?;
         let r = sqlx::query(
@@ -47,6 +49,7 @@ impl SqliteStore {
             .bind(handle)
             .execute(&mut *tx)
             .await?;
+        append_new(&mut tx, audit).await?;
         tx.commit().await?;
         Ok(true)
     }
@@ -60,6 +63,7 @@ impl SqliteStore {
         institution: &str,
         day: Date,
         reason: &[u8],
+        audit: &AuditNew,
     ) -> Result<i64, StoreError> {
         let mut tx = self.pool.begin_with("BEGIN IMMEDIATE").await?;
         let seq: i64 = sqlx::query_scalar(
@@ -80,6 +84,7 @@ impl SqliteStore {
         .bind(reason)
         .execute(&mut *tx)
         .await?;
+        append_new(&mut tx, audit).await?;
         tx.commit().await?;
         Ok(seq)
     }
@@ -121,7 +126,9 @@ impl SqliteStore {
         case_id: &str,
         seq: i64,
         d: &RevealDecision<'_>,
+        audit: &AuditNew,
     ) -> Result<bool, StoreError> {
+        let mut tx = self.pool.begin_with("BEGIN IMMEDIATE").await?;
         let r = sqlx::query(
             "UPDATE reveal_requests SET status = ?, decided_on = ?, decider = ?, decision_envelope = ?, \
              grant_envelope = ?, available_on = ? \
@@ -137,9 +144,14 @@ impl SqliteStore {
         .bind(case_id)
         .bind(seq)
         .bind(holder)
-        .execute(&self.pool)
+        .execute(&mut *tx)
         .await?;
-        Ok(r.rows_affected() == 1)
+        if r.rows_affected() != 1 {
+            return Ok(false);
+        }
+        append_new(&mut tx, audit).await?;
+        tx.commit().await?;
+        Ok(true)
     }
 
     /// The identity granted to `requester` on a case, with the day it becomes available.
@@ -173,7 +185,9 @@ impl SqliteStore {
         holder: &str,
         case_id: &str,
         envelope: &[u8],
+        audit: &AuditNew,
     ) -> Result<bool, StoreError> {
+        let mut tx = self.pool.begin_with("BEGIN IMMEDIATE").await?;
         let r = sqlx::query(
             "UPDATE identities SET envelope = ?, holder = (SELECT institution FROM cases WHERE id = ?) \
              WHERE case_id = ? AND holder = ?",
@@ -182,8 +196,13 @@ impl SqliteStore {
         .bind(case_id)
         .bind(case_id)
         .bind(holder)
-        .execute(&self.pool)
+        .execute(&mut *tx)
         .await?;
-        Ok(r.rows_affected() == 1)
+        if r.rows_affected() != 1 {
+            return Ok(false);
+        }
+        append_new(&mut tx, audit).await?;
+        tx.commit().await?;
+        Ok(true)
     }
 }

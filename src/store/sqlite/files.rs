@@ -57,13 +57,17 @@ impl SqliteStore {
         blob: &str,
         member: &str,
         day: Date,
+        audit: &AuditNew,
     ) -> Result<(), StoreError> {
+        let mut tx = self.pool.begin_with("BEGIN IMMEDIATE").await?;
         sqlx::query("INSERT INTO member_uploads (blob, member, uploaded_on) VALUES (?, ?, ?)")
             .bind(blob)
             .bind(member)
             .bind(day_string(day))
-            .execute(&self.pool)
+            .execute(&mut *tx)
             .await?;
+        append_new(&mut tx, audit).await?;
+        tx.commit().await?;
         Ok(())
     }
 

@@ -60,6 +60,7 @@ impl SqliteStore {
         &self,
         c: &NewCase<'_>,
         uploader: &str,
+        audit: &[AuditNew],
     ) -> Result<(), StoreError> {
         let mut tx = self.pool.begin_with("BEGIN IMMEDIATE").await?;
         if !claim_uploads(&mut tx, &blob_ids(c.attachments), uploader).await? {
@@ -67,6 +68,9 @@ impl SqliteStore {
             return Err(StoreError::Conflict("upload"));
         }
         insert_case_in(&mut tx, c).await?;
+        for a in audit {
+            append_new(&mut tx, a).await?;
+        }
         tx.commit().await?;
         Ok(())
     }
@@ -86,6 +90,7 @@ impl SqliteStore {
         envelope: &[u8],
         files: &[NewAttachment],
         uploader: &str,
+        audit: &AuditNew,
     ) -> Result<FilesAdded, StoreError> {
         let mut tx = self.pool.begin_with("BEGIN IMMEDIATE").await?;
         let open: Option<i64> = sqlx::query_scalar(
@@ -133,6 +138,7 @@ impl SqliteStore {
             .execute(&mut *tx)
             .await?;
         }
+        append_new(&mut tx, audit).await?;
         tx.commit().await?;
         Ok(FilesAdded::Added(message_seq))
     }

@@ -5,7 +5,8 @@
 use time::Date;
 use tracing::instrument;
 
-use super::{SqliteStore, Tx};
+use super::{SqliteStore, Tx, append_new};
+use crate::domain::audit::AuditNew;
 use crate::domain::case::{Actor, CaseAct};
 use crate::domain::clock::day_string;
 use crate::store::StoreError;
@@ -54,6 +55,7 @@ impl SqliteStore {
         author: &Actor,
         day: Date,
         envelope: &[u8],
+        audit: &AuditNew,
     ) -> Result<Option<i64>, StoreError> {
         let mut tx = self.pool.begin_with("BEGIN IMMEDIATE").await?;
         if !escalated(&mut tx, case_id).await? {
@@ -63,6 +65,7 @@ impl SqliteStore {
             super::casework::insert_note(&mut tx, case_id, author, day, envelope, "recommendation")
                 .await?;
         insert_act(&mut tx, case_id, day, author, CaseAct::Recommendation).await?;
+        append_new(&mut tx, audit).await?;
         tx.commit().await?;
         Ok(Some(seq))
     }
@@ -77,6 +80,7 @@ impl SqliteStore {
         author: &Actor,
         day: Date,
         envelope: &[u8],
+        audit: &AuditNew,
     ) -> Result<bool, StoreError> {
         let mut tx = self.pool.begin_with("BEGIN IMMEDIATE").await?;
         if !escalated(&mut tx, case_id).await? {
@@ -104,6 +108,7 @@ impl SqliteStore {
             None,
         )
         .await?;
+        append_new(&mut tx, audit).await?;
         tx.commit().await?;
         Ok(true)
     }

@@ -1,0 +1,187 @@
+//! A member's act and its audit entry commit together or not at all (issue 16): with the audit
+//! append made to fail (a trigger on `audit_log`, as a full disk or a crash between the two
+//! would), the act must not have happened — before, the act committed first and the entry in a
+//! second transaction, so a failure between them left a change nobody's audit entry records.
+#![allow(clippy::unwrap_used, clippy::expect_used)]
+
+mod common;
+
+use bisik::service::App;
+use common::*;
+use serde_json::json;
+use sqlx::sqlite::SqlitePool;
+
+/// Makes every audit append whose action matches `pattern` (SQL LIKE) fail.
+async fn fail_audit_of(db: &SqlitePool, pattern: &str) {
+    sqlx::query("DROP TRIGGER IF EXISTS injected_audit_failure")
+        .execute(db)
+        .await
+        .unwrap();
+    sqlx::query(sqlx::AssertSqlSafe(format!(
+        "CREATE TRIGGER injected_audit_failure BEFORE INSERT ON audit_log \
+         WHEN NEW.action LIKE '{pattern}' BEGIN SELECT RAISE(ABORT, 'injected'); END"
+    )))
+    .execute(db)
+    .await
+    .unwrap();
+}
+
+async fn heal(db: &SqlitePool) {
+    sqlx::query("DROP TRIGGER IF EXISTS injected_audit_failure")
+        .execute(db)
+        .await
+        .unwrap();
+}
+
+/// The case's actions in the audit chain matching `prefix`.
+async fn audited(app: &App, case_id: &str, prefix: &str) -> usize {
+    app.store
+        .audit_entries_for_case(case_id)
+        .await
+        .unwrap()
+        .iter()
+        .filter(|e| e.action.starts_with(prefix))
+        .count()
+}
+
+async fn record(app: &App, case_id: &str) -> bisik::store::CaseRecord {
+    app.store
+        .case_for_institution("health", case_id)
+        .await
+        .unwrap()
+        .unwrap()
+}
+
+#[tokio::test]
+async fn a_member_act_and_its_audit_entry_commit_together() {
+    let fx = Fixture::new(CHEAP_KDF);
+    let (router, app, _clock) = fx.router().await;
+    let (_, case_id) = submit(&router, &[]).await;
+    let triage = login(&router, &fx.identity("health-triage")).await;
+    let db = SqlitePool::connect(&format!(
+        "sqlite://{}",
+        app.config.database_path().display()
+    ))
+    .await
+    .unwrap();
+
+    // A state change.
+    fail_audit_of(&db, "set_state:%").await;
+    let r = set_state(&router, &triage, &case_id, "verified", None).await;
+    assert!(!r.status.is_success(), "{}", r.text());
+    let rec = record(&app, &case_id).await;
+    assert_eq!(
+        rec.summary.state.to_string(),
+        "received",
+        "moved without an audit entry"
+    );
+    assert_eq!(rec.events.len(), 1);
+    assert_eq!(audited(&app, &case_id, "set_state").await, 0);
+    heal(&db).await;
+    let r = set_state(&router, &triage, &case_id, "verified", None).await;
+    assert!(r.status.is_success(), "{}", r.text());
+    assert_eq!(
+        record(&app, &case_id).await.summary.state.to_string(),
+        "verified"
+    );
+    assert_eq!(audited(&app, &case_id, "set_state:verified").await, 1);
+
+    // A message to the citizen.
+    fail_audit_of(&db, "reply").await;
+    let r = member_reply(&router, &triage, &case_id, "health-triage", "Kami periksa.").await;
+    assert!(!r.status.is_success());
+    assert!(
+        record(&app, &case_id).await.messages.is_empty(),
+        "sent without an audit entry"
+    );
+    heal(&db).await;
+    let r = member_reply(&router, &triage, &case_id, "health-triage", "Kami periksa.").await;
+    assert!(r.status.is_success(), "{}", r.text());
+    assert_eq!(record(&app, &case_id).await.messages.len(), 1);
+    assert_eq!(audited(&app, &case_id, "reply").await, 1);
+
+    // An assignment.
+    let assign = |token: String| {
+        let router = router.clone();
+        let case_id = case_id.clone();
+        async move {
+            send(
+                &router,
+                authed_post(
+                    &format!("/api/v1/cases/{case_id}/assignment"),
+                    &token,
+                    &json!({"handle": "health-investigator"}),
+                ),
+            )
+            .await
+        }
+    };
+    fail_audit_of(&db, "assign:%").await;
+    assert!(!assign(triage.clone()).await.status.is_success());
+    assert_eq!(record(&app, &case_id).await.summary.assigned_to, None);
+    heal(&db).await;
+    let r = assign(triage.clone()).await;
+    assert!(r.status.is_success(), "{}", r.text());
+    assert_eq!(
+        record(&app, &case_id).await.summary.assigned_to.as_deref(),
+        Some("health-investigator")
+    );
+
+    // A reclassification.
+    let classify = |token: String| {
+        let router = router.clone();
+        let case_id = case_id.clone();
+        async move {
+            send(
+                &router,
+                authed_post(
+                    &format!("/api/v1/cases/{case_id}/classify"),
+                    &token,
+                    &json!({"tags": ["pungli"]}),
+                ),
+            )
+            .await
+        }
+    };
+    fail_audit_of(&db, "classify").await;
+    assert!(!classify(triage.clone()).await.status.is_success());
+    assert!(
+        record(&app, &case_id).await.tags.is_empty(),
+        "tagged without an audit entry"
+    );
+    heal(&db).await;
+    let r = classify(triage.clone()).await;
+    assert!(r.status.is_success(), "{}", r.text());
+    assert_eq!(record(&app, &case_id).await.tags, ["pungli"]);
+
+    // A deadline extension.
+    let due_before = record(&app, &case_id).await.summary.due_on;
+    let reason = json!({"type": "bisik.reason", "version": 1, "state": "extension", "text": "Menunggu data."});
+    let envelope = seal_for_case(&router, &triage, &case_id, &reason).await;
+    let extend = |token: String| {
+        let router = router.clone();
+        let case_id = case_id.clone();
+        let envelope = envelope.clone();
+        async move {
+            send(
+                &router,
+                authed_post(
+                    &format!("/api/v1/cases/{case_id}/extend"),
+                    &token,
+                    &json!({"days": 3, "reason_envelope": envelope}),
+                ),
+            )
+            .await
+        }
+    };
+    fail_audit_of(&db, "extend_deadline").await;
+    assert!(!extend(triage.clone()).await.status.is_success());
+    assert_eq!(record(&app, &case_id).await.summary.due_on, due_before);
+    heal(&db).await;
+    assert!(extend(triage.clone()).await.status.is_success());
+    assert_ne!(record(&app, &case_id).await.summary.due_on, due_before);
+
+    // The chain still verifies: nothing half-written.
+    assert!(bisik::domain::audit::verify_chain(&app.store.audit_entries().await.unwrap()).is_ok());
+    db.close().await;
+}
