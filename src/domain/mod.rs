@@ -9,6 +9,7 @@ pub mod deadline;
 pub mod digest;
 pub mod documents;
 pub mod institution;
+pub mod records;
 pub mod report;
 pub mod scrub;
 pub mod stats;

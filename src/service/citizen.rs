@@ -7,16 +7,18 @@ use zeroize::Zeroizing;
 use crate::crypto::envelope::{self, parse_recipient};
 use crate::crypto::kdf::{self, recipients_match};
 use crate::crypto::receipt::{LookupId, Receipt};
+use crate::domain::case::CaseSummary;
 use crate::domain::case::{Actor, CaseState, new_case_id};
 use crate::domain::clock::day_string;
 use crate::domain::documents::{
     IDENTITY_TYPE, IdentityDocument, MESSAGE_TYPE, MessageDocument, REPORT_TYPE, ReasonDocument,
     ReportDocument,
 };
+use crate::domain::records::{NewAttachment, Resealed};
 use crate::domain::report::Checked;
 use crate::domain::workflow::after_reporter_message;
 use crate::error::{Error, Result};
-use crate::store::{CaseSummary, NewAttachment, NewCase, ReceiptRecord, Resealed, StoreError};
+use crate::store::{NewCase, ReceiptRecord, StoreError};
 
 use super::App;
 
@@ -598,7 +600,7 @@ pub async fn escalate(app: &App, receipt: &Receipt) -> Result<Option<ReporterVie
         };
         match (manifest, new_blob) {
             (Some(manifest), Some((blob, stored_size))) => {
-                attachments.push(crate::store::ResealedAttachment {
+                attachments.push(crate::domain::records::ResealedAttachment {
                     seq: a.seq,
                     blob,
                     manifest,
@@ -607,7 +609,7 @@ pub async fn escalate(app: &App, receipt: &Receipt) -> Result<Option<ReporterVie
             }
             _ => {
                 not_escalated += 1;
-                attachments.push(crate::store::ResealedAttachment {
+                attachments.push(crate::domain::records::ResealedAttachment {
                     seq: a.seq,
                     blob: a.blob.clone(),
                     manifest: a.manifest.clone(),

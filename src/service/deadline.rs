@@ -3,9 +3,10 @@
 use time::Date;
 
 use crate::domain::case::CaseState;
+use crate::domain::case::CaseSummary;
 use crate::domain::deadline::CaseTimes;
+use crate::domain::records::Move;
 use crate::domain::workflow::carried_days;
-use crate::store::{CaseSummary, Move};
 
 use super::App;
 

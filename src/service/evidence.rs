@@ -12,8 +12,8 @@ use zeroize::{Zeroize, Zeroizing};
 
 use crate::crypto::envelope;
 use crate::crypto::stream::Sealer;
+use crate::domain::records::NewAttachment;
 use crate::domain::scrub::{self, ImageKind};
-use crate::store::NewAttachment;
 use crate::store::blobs::{BlobStore, TempBlob};
 
 pub use crate::domain::documents::{FILE_TYPE, FileManifest};
@@ -292,8 +292,8 @@ pub fn reseal_blob(
 /// downloading one right now), on failure the new ones do (nobody has them yet: overwritten).
 pub async fn settle(
     blobs: &BlobStore,
-    old: &[crate::store::StoredAttachment],
-    new: &crate::store::Resealed,
+    old: &[crate::domain::records::StoredAttachment],
+    new: &crate::domain::records::Resealed,
     committed: bool,
 ) {
     // A blob kept as it was (an escalation keeps what it could not open) is in both lists and

@@ -6,8 +6,8 @@
 use tracing::instrument;
 
 use crate::domain::case::{Actor, CaseState};
+use crate::domain::records::Move;
 use crate::error::Result;
-use crate::store::Move;
 
 use super::App;
 use super::deadline::times;

@@ -11,11 +11,12 @@ use crate::crypto::envelope;
 use crate::crypto::kdf::KdfParams;
 use crate::crypto::token;
 use crate::domain::audit::AuditNew;
+use crate::domain::case::CaseSummary;
 use crate::domain::case::{Actor, CaseState, Kind, Privacy, is_case_id};
 use crate::domain::institution::{Member, Role};
+use crate::domain::records::{CaseFilter, CaseRecord, Classification};
 use crate::domain::workflow::{TransitionError, can_forward, check_member_move, is_final};
 use crate::error::{Error, Result};
-use crate::store::{CaseFilter, CaseRecord, CaseSummary, Classification};
 
 use super::App;
 
@@ -595,7 +596,7 @@ pub async fn attachments(
     app: &App,
     m: &Member,
     case_id: &str,
-) -> Result<Vec<crate::store::StoredAttachment>> {
+) -> Result<Vec<crate::domain::records::StoredAttachment>> {
     let record = readable_case(app, m, case_id).await?;
     let list = app.store.attachments(&record.summary.id).await?;
     audit(app, m, "list_attachments", Some(&record.summary.id)).await?;

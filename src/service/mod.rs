@@ -44,7 +44,7 @@ impl App {
     /// reporter is added by the caller.
     pub async fn case_readers(
         &self,
-        case: &crate::store::CaseSummary,
+        case: &crate::domain::case::CaseSummary,
     ) -> crate::error::Result<Vec<age::x25519::Recipient>> {
         self.case_readers_without(case, None).await
     }
@@ -52,7 +52,7 @@ impl App {
     /// [`Self::case_readers`], also leaving out one more member (the one being excluded).
     pub async fn case_readers_without(
         &self,
-        case: &crate::store::CaseSummary,
+        case: &crate::domain::case::CaseSummary,
         also_without: Option<&str>,
     ) -> crate::error::Result<Vec<age::x25519::Recipient>> {
         use crate::domain::institution::Role;

@@ -27,9 +27,9 @@ use crate::api::{
 use crate::crypto::token;
 use crate::domain::case::{CaseState, Kind};
 use crate::domain::institution::Member;
+use crate::domain::records::CaseFilter;
 use crate::error::{Error, Result};
 use crate::service::member as svc;
-use crate::store::CaseFilter;
 
 use super::AppState;
 
@@ -224,7 +224,7 @@ pub async fn list(
             .sort
             .as_deref()
             .map(|s| {
-                crate::store::CaseSort::parse(s)
+                crate::domain::records::CaseSort::parse(s)
                     .ok_or_else(|| Error::Invalid(format!("unknown sort {s:?}")))
             })
             .transpose()?
@@ -252,7 +252,7 @@ pub async fn show(
     let notes = svc::case_notes(&state.app, &m, &r.summary).await?;
     let recommendations = svc::case_recommendations(&state.app, &m, &r.summary).await?;
     let files = svc::message_files(&state.app, &r.summary.id).await?;
-    let with_files = |msg: &crate::store::StoredMessage| {
+    let with_files = |msg: &crate::domain::records::StoredMessage| {
         let mut j = message_json(msg);
         j.files = files
             .iter()
@@ -281,7 +281,7 @@ pub async fn show(
     }))
 }
 
-fn message_json(msg: &crate::store::StoredMessage) -> MessageJson {
+fn message_json(msg: &crate::domain::records::StoredMessage) -> MessageJson {
     MessageJson {
         seq: msg.seq,
         author: msg.author.to_column(),
@@ -556,7 +556,7 @@ fn client_resealed(
     reasons: &[SealedItem],
     attachments: &[SealedAttachment],
     notes: &[SealedItem],
-) -> Result<crate::store::Resealed> {
+) -> Result<crate::domain::records::Resealed> {
     let attachments = attachments
         .iter()
         .map(|a| {

@@ -32,9 +32,9 @@ use axum::http::StatusCode;
 use axum::response::Response;
 use zeroize::Zeroizing;
 
+use crate::domain::records::NewAttachment;
 use crate::service::citizen as svc;
 use crate::service::evidence::{self, FilePlan, Piece, UploadError};
-use crate::store::NewAttachment;
 
 use super::AppState;
 use super::citizen::{BodyProblem, body_problem_page};

@@ -21,9 +21,9 @@ use zeroize::Zeroizing;
 
 use crate::crypto::{envelope, token};
 use crate::domain::documents::FileManifest;
+use crate::domain::records::{NewAttachment, StoredAttachment};
 use crate::domain::report::Checked;
 use crate::error::{Error, Result};
-use crate::store::{NewAttachment, StoredAttachment};
 
 use super::{App, Prepared, Submitted};
 

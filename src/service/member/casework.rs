@@ -9,10 +9,11 @@ use tracing::instrument;
 
 use super::{audit, entry, owned_case, require, require_age_file, require_stanzas};
 use crate::domain::case::Actor;
+use crate::domain::case::CaseSummary;
 use crate::domain::institution::{Member, Role};
+use crate::domain::records::StoredMessage;
 use crate::error::{Error, Result};
 use crate::service::App;
-use crate::store::{CaseSummary, StoredMessage};
 
 /// Refuses a note that is not sealed to exactly the case's `readers` (triage, investigators —
 /// and the oversight body once escalated): in particular one sealed to the reporter as well,

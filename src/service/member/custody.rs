@@ -111,7 +111,7 @@ pub async fn request_reveal(app: &App, m: &Member, case_id: &str, reason: &[u8])
 /// A pending request as a custodian sees it, with what they need to decide and seal.
 #[derive(Debug)]
 pub struct PendingReveal {
-    pub request: crate::store::RevealRequest,
+    pub request: crate::domain::records::RevealRequest,
     pub requester_recipient: String,
     /// Custodians, requester and reporter: for the decision's reason.
     pub recipients: Vec<String>,
@@ -186,7 +186,7 @@ pub async fn decide_reveal(
         .get(&m.institution)
         .map_or(0, |i| i.reveal_notice_days);
     let available_on = approve.then(|| today + time::Duration::days(i64::from(notice)));
-    let d = crate::store::RevealDecision {
+    let d = crate::domain::records::RevealDecision {
         approve,
         day: today,
         decider: &m.handle,

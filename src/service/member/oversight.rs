@@ -10,11 +10,12 @@ use super::{
     case_recipient_count, entry, not_excluded, require, require_age_file, require_sealed_for,
 };
 use crate::domain::case::Actor;
+use crate::domain::case::CaseSummary;
 use crate::domain::institution::{Member, Role};
+use crate::domain::records::StoredMessage;
 use crate::domain::workflow::is_final;
 use crate::error::{Error, Result};
 use crate::service::App;
-use crate::store::{CaseSummary, StoredMessage};
 
 use super::casework::require_notes_sealed_for_readers;
 

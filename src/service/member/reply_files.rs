@@ -131,7 +131,7 @@ pub(super) async fn checked_files(
     m: &Member,
     files: &[ReplyDocument],
     expected: usize,
-) -> Result<Vec<crate::store::NewAttachment>> {
+) -> Result<Vec<crate::domain::records::NewAttachment>> {
     let lim = app.config.attachments;
     if files.len() > lim.max_files {
         return Err(Error::Invalid(format!(
@@ -157,7 +157,7 @@ pub(super) async fn checked_files(
              exactly the recipients of the case; fetch them again",
         )?;
         total = total.saturating_add(stored_size);
-        stored.push(crate::store::NewAttachment {
+        stored.push(crate::domain::records::NewAttachment {
             blob: f.blob.clone(),
             manifest: f.manifest.clone(),
             stored_size,

@@ -33,7 +33,7 @@ pub async fn forward_recipients(
 pub struct Forwarding<'a> {
     pub to: &'a str,
     pub reason: &'a [u8],
-    pub resealed: crate::store::Resealed,
+    pub resealed: crate::domain::records::Resealed,
 }
 
 /// Re-sealed attachments as a client sends them: the new blob (uploaded first) and manifest.
@@ -52,7 +52,7 @@ pub fn resealed_from_client(
     reasons: Vec<(i64, Vec<u8>)>,
     attachments: Vec<ClientAttachment>,
     notes: Vec<(i64, Vec<u8>)>,
-) -> Result<crate::store::Resealed> {
+) -> Result<crate::domain::records::Resealed> {
     require_age_file(&content)?;
     for (_, env) in messages.iter().chain(&reasons).chain(&notes) {
         require_age_file(env)?;
@@ -67,14 +67,14 @@ pub fn resealed_from_client(
         let stored_size = std::fs::metadata(path)
             .map_err(|_| Error::Invalid(format!("blob {} was not uploaded", a.blob)))?
             .len();
-        out.push(crate::store::ResealedAttachment {
+        out.push(crate::domain::records::ResealedAttachment {
             seq: a.seq,
             blob: a.blob,
             manifest: a.manifest,
             stored_size,
         });
     }
-    Ok(crate::store::Resealed {
+    Ok(crate::domain::records::Resealed {
         content,
         messages,
         reasons,
@@ -92,7 +92,7 @@ async fn check_resealed(
     app: &App,
     m: &Member,
     case_id: &str,
-    r: &crate::store::Resealed,
+    r: &crate::domain::records::Resealed,
     expected: usize,
     action: &str,
 ) -> Result<()> {
@@ -138,15 +138,15 @@ async fn check_resealed(
 async fn settle_reseal(
     app: &App,
     m: &Member,
-    old: &[crate::store::StoredAttachment],
-    resealed: &crate::store::Resealed,
+    old: &[crate::domain::records::StoredAttachment],
+    resealed: &crate::domain::records::Resealed,
     committed: bool,
 ) {
     if committed {
         crate::service::evidence::settle(&app.blobs, old, resealed, true).await;
         return;
     }
-    let mut unused = crate::store::Resealed::default();
+    let mut unused = crate::domain::records::Resealed::default();
     for a in &resealed.attachments {
         if matches!(
             app.store
@@ -245,7 +245,7 @@ pub async fn rekey(
     app: &App,
     m: &Member,
     case_id: &str,
-    resealed: &crate::store::Resealed,
+    resealed: &crate::domain::records::Resealed,
 ) -> Result<()> {
     require(m.is_writer())?;
     let (case, _) = owned_case(app, m, case_id).await?;

@@ -13,8 +13,8 @@ use axum::http::StatusCode;
 use axum::response::Response;
 use zeroize::Zeroizing;
 
+use crate::domain::records::NewAttachment;
 use crate::service::citizen::{self as svc, held};
-use crate::store::NewAttachment;
 
 use super::super::AppState;
 use super::super::citizen::{
