@@ -536,7 +536,8 @@ impl SqliteStore {
         let mut tx = self.pool.begin_with("BEGIN IMMEDIATE").await?;
         let res = sqlx::query(
             "INSERT INTO messages (case_id, seq, author, written_on, client_nonce, envelope) \
-             SELECT ?, COALESCE(MAX(seq), 0) + 1, ?, ?, ?, ? FROM messages WHERE case_id = ?",
+             SELECT ?, COALESCE(MAX(seq), 0) + 1, ?, ?, ?, ? FROM messages WHERE case_id = ? \
+             ON CONFLICT (case_id, client_nonce) DO NOTHING",
         )
         .bind(case_id)
         .bind(author.to_column())
@@ -546,14 +547,10 @@ impl SqliteStore {
         .bind(case_id)
         .execute(&mut *tx)
         .await;
-        match res {
-            Ok(_) => {}
-            // The same form sent again (same nonce): acknowledged once, stored once. Any other
-            // conflict is an error, never a silent "saved".
-            Err(e) if is_unique_violation(&e) && e.to_string().contains("client_nonce") => {
-                return Ok(false);
-            }
-            Err(e) => return Err(e.into()),
+        // The same form sent again (same nonce) inserts nothing: acknowledged once, stored
+        // once. Any other conflict is an error, never a silent "saved".
+        if res?.rows_affected() == 0 {
+            return Ok(false);
         }
         if let Some(mv) = transition {
             move_state(&mut tx, case_id, None, mv, day, author, None).await?;
@@ -1254,7 +1251,8 @@ async fn insert_case_in(tx: &mut Tx<'_>, c: &NewCase<'_>) -> Result<(), StoreErr
         "INSERT INTO cases (id, lookup_id, institution, kind, category, privacy, state, \
          received_on, kdf_salt, kdf_memory_kib, kdf_iterations, kdf_parallelism, \
          reporter_recipient, content, state_since, due_on, channel) \
-         VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
+         VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?) \
+         ON CONFLICT (lookup_id) DO NOTHING",
     )
     .bind(c.id)
     .bind(i64::from(c.lookup_id))
@@ -1275,16 +1273,13 @@ async fn insert_case_in(tx: &mut Tx<'_>, c: &NewCase<'_>) -> Result<(), StoreErr
     .bind(c.channel)
     .execute(&mut **tx)
     .await;
-    if let Err(e) = inserted {
-        if is_unique_violation(&e) {
-            let msg = e.to_string();
-            return Err(StoreError::Conflict(if msg.contains("lookup_id") {
-                "lookup id"
-            } else {
-                "case id"
-            }));
-        }
-        return Err(e.into());
+    // Which key was taken is told by the statement, never by an error's text: a taken lookup
+    // id inserts nothing; the only other unique key of a case is its id.
+    match inserted {
+        Ok(r) if r.rows_affected() == 0 => return Err(StoreError::Conflict("lookup id")),
+        Ok(_) => {}
+        Err(e) if is_unique_violation(&e) => return Err(StoreError::Conflict("case id")),
+        Err(e) => return Err(e.into()),
     }
     if let Some(identity) = c.identity {
         sqlx::query("INSERT INTO identities (case_id, envelope, holder) VALUES (?, ?, ?)")

@@ -41,7 +41,8 @@ impl SqliteStore {
         if let Some(envelope) = v.message {
             let res = sqlx::query(
                 "INSERT INTO messages (case_id, seq, author, written_on, client_nonce, envelope) \
-                 SELECT ?, COALESCE(MAX(seq), 0) + 1, ?, ?, ?, ? FROM messages WHERE case_id = ?",
+                 SELECT ?, COALESCE(MAX(seq), 0) + 1, ?, ?, ?, ? FROM messages WHERE case_id = ? \
+                 ON CONFLICT (case_id, client_nonce) DO NOTHING",
             )
             .bind(v.case_id)
             .bind(Actor::Reporter.to_column())
@@ -51,12 +52,9 @@ impl SqliteStore {
             .bind(v.case_id)
             .execute(&mut *tx)
             .await;
-            match res {
-                Ok(_) => {}
-                Err(e) if is_unique_violation(&e) && e.to_string().contains("client_nonce") => {
-                    return Ok(VerdictStored::AlreadySent);
-                }
-                Err(e) => return Err(e.into()),
+            // The same form sent again (same nonce) inserts nothing.
+            if res?.rows_affected() == 0 {
+                return Ok(VerdictStored::AlreadySent);
             }
         }
         if !move_state(
