@@ -8,7 +8,7 @@ use std::time::{Duration, Instant};
 use clap::{Args, Subcommand};
 
 use crate::config::Config;
-use crate::crypto::kdf::{KdfParams, derive_reporter_identity, new_salt};
+use crate::crypto::kdf::{KdfParams, Scratch, derive_reporter_identity_with, new_salt};
 use crate::service::kdf::KdfPool;
 
 #[derive(Debug, Args)]
@@ -161,10 +161,12 @@ pub fn run(args: BenchArgs) -> Result<(), String> {
     }
 }
 
-fn one(params: &KdfParams) -> Result<Duration, String> {
+/// One derivation as the server runs it: memory kept from the previous one (wiped in between).
+fn one(scratch: &mut Scratch, params: &KdfParams) -> Result<Duration, String> {
     let salt = new_salt().map_err(|e| e.to_string())?;
     let start = Instant::now();
-    derive_reporter_identity(b"1234567890123456", &salt, params).map_err(|e| e.to_string())?;
+    derive_reporter_identity_with(scratch, b"1234567890123456", &salt, params)
+        .map_err(|e| e.to_string())?;
     Ok(start.elapsed())
 }
 
@@ -180,9 +182,10 @@ pub struct Ceiling {
 
 /// One derivation at a time on one core: (p50, p95) in milliseconds.
 pub fn latency(params: KdfParams, rounds: u32) -> Result<(f64, f64), String> {
-    one(&params)?; // warm up
+    let mut scratch = Scratch::new();
+    one(&mut scratch, &params)?; // warm up
     let mut times: Vec<Duration> = (0..rounds.max(1))
-        .map(|_| one(&params))
+        .map(|_| one(&mut scratch, &params))
         .collect::<Result<_, _>>()?;
     times.sort();
     let p = |q: f64| times[((times.len() - 1) as f64 * q).round() as usize].as_secs_f64() * 1e3;
@@ -249,11 +252,25 @@ fn kdf(params: KdfParams, rounds: u32) -> Result<(), String> {
         iterations: t,
         parallelism: par,
     } = params;
+    let implementation = crate::crypto::kdf::implementation();
+    println!("implementation: {implementation}");
     println!(
         "argon2id m={m} KiB t={t} p={par}: one core p50 {p50:.1} ms, p95 {p95:.1} ms; {cores} cores: {per_sec:.2} derivations/s"
     );
     println!(
-        "{{\"memory_kib\":{m},\"iterations\":{t},\"parallelism\":{par},\"p50_ms\":{p50:.2},\"p95_ms\":{p95:.2},\"cores\":{cores},\"per_second\":{per_sec:.2}}}"
+        "{}",
+        serde_json::json!({
+            "implementation": implementation,
+            "backend": argon2_rust::detected_backend().name(),
+            "cpu_features": crate::crypto::kdf::cpu_features(),
+            "memory_kib": m,
+            "iterations": t,
+            "parallelism": par,
+            "p50_ms": (p50 * 100.0).round() / 100.0,
+            "p95_ms": (p95 * 100.0).round() / 100.0,
+            "cores": cores,
+            "per_second": (per_sec * 100.0).round() / 100.0,
+        })
     );
     Ok(())
 }

@@ -7,12 +7,23 @@
 //!
 //! This is pure CPU work: callers must run it in `spawn_blocking` behind the KDF semaphore
 //! (see `service::kdf`), never on the async executor.
+//!
+//! Argon2id comes from `argon2-rust` (pinned to the reviewed 1.1.0, docs/argon2-review.md): the
+//! reference algorithm (RFC 9106, v1.3) with SIMD chosen at run time from what the CPU offers
+//! (AVX-512, AVX2, SSE2, NEON, else scalar), so one binary runs at each machine's speed and on
+//! any machine of its architecture. Its output is bit-identical to the previous implementation
+//! (RustCrypto `argon2`), held to it by a differential test. Its `zeroize-memory` feature wipes
+//! the block memory and the crate's own named buffers (H0, BLAKE2b state, the final block's
+//! copy) when each derivation ends; it does not reach what the compiler spills to the stack
+//! (BLAKE2b chaining values, SIMD state, a moved-from copy of the BLAKE2b state), from which the
+//! Argon2 output can be recomputed. Bisik therefore overwrites the stack below every derivation
+//! before it returns ([`derive_reporter_identity`]).
 
 use std::str::FromStr;
 
 use age::x25519;
-pub use argon2::Block;
-use argon2::{Algorithm, Argon2, Params, Version};
+use argon2_rust::params::{Memory, TagLen};
+use argon2_rust::{Algorithm, Argon2, Params, Version};
 use hkdf::Hkdf;
 use serde::{Deserialize, Serialize};
 use sha2::Sha256;
@@ -67,15 +78,15 @@ impl KdfParams {
             && self.parallelism <= max.parallelism
     }
 
-    fn argon2(&self) -> Result<Argon2<'static>, KdfError> {
-        let params = Params::new(self.memory_kib, self.iterations, self.parallelism, Some(32))
+    fn argon2(&self) -> Result<Argon2, KdfError> {
+        let params = Params::builder()
+            .memory(Memory::kib(u64::from(self.memory_kib)))
+            .passes(self.iterations)
+            .lanes(self.parallelism)
+            .tag_len(TagLen::bytes(32))
+            .build()
             .map_err(|e| KdfError::Params(e.to_string()))?;
         Ok(Argon2::new(Algorithm::Argon2id, Version::V0x13, params))
-    }
-
-    /// How many 1 KiB Argon2 blocks a derivation at these parameters works in.
-    pub fn block_count(&self) -> Result<usize, KdfError> {
-        Ok(self.argon2()?.params().block_count())
     }
 
     /// Checks the parameters are accepted by Argon2 (used when loading configuration).
@@ -101,43 +112,65 @@ pub fn new_salt() -> Result<[u8; SALT_LEN], getrandom::Error> {
 
 /// Derives the reporter's age identity from the receipt secret. Slow on purpose.
 ///
-/// Argon2's working memory (`memory_kib`, 64 MiB by default) is allocated here and wiped before
-/// it is freed: it holds blocks computed from the receipt secret.
+/// Argon2's working memory (`memory_kib`, 64 MiB by default) holds blocks computed from the
+/// receipt secret: `argon2-rust` wipes it before freeing it, whatever the outcome (success,
+/// error or unwind). The stack below this call is overwritten before it returns: Argon2's final
+/// block, BLAKE2b's chaining values, the Argon2 output and HKDF's copies of it sit in the frames
+/// the derivation leaves behind (none of those crates wipes its spills), and from them the
+/// reporter's key can be recomputed with no Argon2 work at all.
 pub fn derive_reporter_identity(
     secret: &[u8],
     salt: &[u8],
     params: &KdfParams,
 ) -> Result<x25519::Identity, KdfError> {
-    let blocks = params.block_count()?;
-    // Wiped by `derive_with_memory` (once: 64 MiB of volatile writes is not free).
-    let mut memory = vec![Block::default(); blocks];
-    derive_with_memory(secret, salt, params, &mut memory)
-}
-
-/// [`derive_reporter_identity`] in `memory` (at least the parameters' block count), which is
-/// wiped (zeroed) before this returns, whatever the outcome.
-///
-/// The stack below this call is overwritten before it returns too: Argon2's final block, BLAKE2b's
-/// chaining values, the Argon2 output and HKDF's copies of it sit in the frames the derivation
-/// leaves behind (none of those crates wipes its locals), and from them the reporter's key can
-/// be recomputed with no Argon2 work at all.
-pub fn derive_with_memory(
-    secret: &[u8],
-    salt: &[u8],
-    params: &KdfParams,
-    memory: &mut [Block],
-) -> Result<x25519::Identity, KdfError> {
-    let derived = derive_in(secret, salt, params, memory);
+    let derived = derive_in(None, secret, salt, params);
     scrub_stack();
     derived
 }
 
-/// How much of the stack below [`derive_with_memory`] is overwritten after a derivation: the
-/// derivation's frames take a few KiB; every thread that derives has at least 2 MiB.
+/// Like [`derive_reporter_identity`] (the same wipe and stack scrub), reusing `scratch`'s
+/// memory. The memory grows to the largest parameters it has run: give it only the usual
+/// parameters (see `KdfPool`).
+pub fn derive_reporter_identity_with(
+    scratch: &mut Scratch,
+    secret: &[u8],
+    salt: &[u8],
+    params: &KdfParams,
+) -> Result<x25519::Identity, KdfError> {
+    let derived = derive_in(Some(scratch), secret, salt, params);
+    scrub_stack();
+    derived
+}
+
+/// Derivation memory kept from one derivation to the next on the same worker, so the next one
+/// does not map and fault in its 64 MiB again (page faults were about a fifth of a derivation).
+/// It holds no key material between derivations: `argon2-rust` (`zeroize-memory`) wipes the
+/// blocks once, when each derivation returns, whatever the outcome, before they are parked
+/// here; dropping a `Scratch` then frees the already-zero memory without wiping it again.
+#[derive(Debug, Default)]
+pub struct Scratch(Option<argon2_rust::Hasher>);
+
+impl Scratch {
+    pub fn new() -> Self {
+        Self::default()
+    }
+
+    /// KiB of wiped memory held for the next derivation (0 before the first).
+    pub fn reserved_kib(&self) -> usize {
+        self.0
+            .as_ref()
+            .map_or(0, argon2_rust::Hasher::reserved_blocks)
+    }
+}
+
+/// How much of the stack below a derivation is overwritten after it: the derivation's frames
+/// take a few KiB (measured: all residue within 8 KiB); every thread that derives has at least
+/// 2 MiB.
 const STACK_SCRUB_BYTES: usize = 128 * 1024;
 
 /// Overwrites the `STACK_SCRUB_BYTES` of stack below the caller's frame with zeros (volatile
-/// writes, so the compiler keeps them).
+/// writes, so the compiler keeps them). Runs on the deriving thread: `argon2-rust` is built
+/// without `parallel`, so every frame of a derivation is on that thread.
 #[inline(never)]
 fn scrub_stack() {
     let mut area = [0u8; STACK_SCRUB_BYTES];
@@ -145,25 +178,106 @@ fn scrub_stack() {
     std::hint::black_box(&area);
 }
 
+/// The whole derivation, in frames below the caller's, so [`scrub_stack`] reaches them.
 #[inline(never)]
 fn derive_in(
+    scratch: Option<&mut Scratch>,
     secret: &[u8],
     salt: &[u8],
     params: &KdfParams,
-    memory: &mut [Block],
 ) -> Result<x25519::Identity, KdfError> {
-    let mut stretched = Zeroizing::new([0u8; 32]);
-    let filled = params.argon2().and_then(|a| {
-        a.hash_password_into_with_memory(secret, salt, stretched.as_mut(), &mut *memory)
-            .map_err(|_| KdfError::Derive)
-    });
-    memory.iter_mut().for_each(Zeroize::zeroize);
-    filled?;
+    let stretched = stretch(scratch, secret, salt, params)?;
+    identity_from_stretched(&stretched)
+}
+
+/// HKDF-SHA256 with the reporter label, then the age identity.
+fn identity_from_stretched(stretched: &[u8; 32]) -> Result<x25519::Identity, KdfError> {
     let mut scalar = Zeroizing::new([0u8; 32]);
-    Hkdf::<Sha256>::new(None, stretched.as_ref())
+    Hkdf::<Sha256>::new(None, stretched)
         .expand(REPORTER_IDENTITY_INFO, scalar.as_mut())
         .map_err(|_| KdfError::Derive)?;
     identity_from_scalar(&scalar)
+}
+
+/// The Argon2id step alone: 32 bytes, wiped on drop. The derivation memory is wiped by
+/// `argon2-rust` when the derivation returns, whether it is then freed or kept in `scratch`.
+/// Callers scrub the stack afterwards.
+fn stretch(
+    scratch: Option<&mut Scratch>,
+    secret: &[u8],
+    salt: &[u8],
+    params: &KdfParams,
+) -> Result<Zeroizing<[u8; 32]>, KdfError> {
+    let mut stretched = Zeroizing::new([0u8; 32]);
+    let argon2 = params.argon2()?;
+    match scratch {
+        Some(Scratch(Some(hasher))) => {
+            hasher.set_argon2(argon2);
+            hasher.hash_into(secret, salt, stretched.as_mut())
+        }
+        Some(Scratch(empty)) => {
+            empty
+                .insert(argon2.hasher())
+                .hash_into(secret, salt, stretched.as_mut())
+        }
+        None => argon2.hash_into(secret, salt, stretched.as_mut()),
+    }
+    .map_err(|_| KdfError::Derive)?;
+    Ok(stretched)
+}
+
+/// Which Argon2id code runs on this machine: the crate, the SIMD backend it chose at run time,
+/// and the CPU's vector features (reported by `bisik bench kdf`).
+pub fn implementation() -> String {
+    format!(
+        "argon2-rust {} (backend {}, blake2b {}); CPU features: {}",
+        ARGON2_RUST_VERSION,
+        argon2_rust::detected_backend(),
+        argon2_rust::detected_blake2b_backend(),
+        cpu_features()
+    )
+}
+
+/// The `argon2-rust` release this build pins (Cargo.toml, Cargo.lock); checked against
+/// Cargo.lock by a test.
+pub const ARGON2_RUST_VERSION: &str = "1.1.0";
+
+/// The vector instruction sets the CPU offers, as detected at run time.
+pub fn cpu_features() -> String {
+    #[allow(unused_mut)]
+    let mut found: Vec<&str> = Vec::new();
+    #[cfg(target_arch = "x86_64")]
+    {
+        if std::arch::is_x86_feature_detected!("avx512f") {
+            found.push("avx512f");
+        }
+        if std::arch::is_x86_feature_detected!("avx512vl") {
+            found.push("avx512vl");
+        }
+        if std::arch::is_x86_feature_detected!("avx2") {
+            found.push("avx2");
+        }
+        if std::arch::is_x86_feature_detected!("sse4.1") {
+            found.push("sse4.1");
+        }
+        if std::arch::is_x86_feature_detected!("ssse3") {
+            found.push("ssse3");
+        }
+        if std::arch::is_x86_feature_detected!("sse2") {
+            found.push("sse2");
+        }
+    }
+    #[cfg(target_arch = "aarch64")]
+    {
+        if std::arch::is_aarch64_feature_detected!("neon") {
+            found.push("neon");
+        }
+    }
+    if found.is_empty() {
+        "none".to_owned()
+    } else {
+        found.join(" ")
+    }
 }
 
 /// age has no public constructor from raw bytes, so go through its own Bech32 text form. Every
@@ -241,40 +355,186 @@ mod tests {
     /// bech32) by `tests/kat/reporter_key_kat.py`.
     const KAT_RECIPIENT: &str = "age1vjz2vgsw6jgvrv4pv73yajzleay2r5wg44fdckwx50szuatnh5qsfehxnv";
 
+    /// The same Argon2id tag as the previous implementation (RustCrypto `argon2`, scalar), which
+    /// derived every stored case's key.
+    fn previous_stretch(secret: &[u8], salt: &[u8], p: &KdfParams) -> [u8; 32] {
+        let params =
+            argon2::Params::new(p.memory_kib, p.iterations, p.parallelism, Some(32)).unwrap();
+        let mut out = [0u8; 32];
+        argon2::Argon2::new(argon2::Algorithm::Argon2id, argon2::Version::V0x13, params)
+            .hash_password_into(secret, salt, &mut out)
+            .unwrap();
+        out
+    }
+
     #[test]
+    fn production_parameters_match_the_previous_implementation() {
+        let params = KdfParams::default();
+        let salt = [0x5au8; SALT_LEN];
+        let now = stretch(None, b"4821736950142386", &salt, &params).unwrap();
+        assert_eq!(
+            *now,
+            previous_stretch(b"4821736950142386", &salt, &params),
+            "Argon2id output changed at the production parameters ({})",
+            implementation()
+        );
+    }
+
+    proptest::proptest! {
+        #![proptest_config(proptest::prelude::ProptestConfig::with_cases(48))]
+        /// Any secret, salt and parameters (odd memory sizes, several lanes included): the
+        /// SIMD implementation gives exactly the previous one's bytes.
+        #[test]
+        fn any_input_matches_the_previous_implementation(
+            secret in proptest::collection::vec(proptest::prelude::any::<u8>(), 0..40),
+            salt in proptest::collection::vec(proptest::prelude::any::<u8>(), 8..40),
+            parallelism in 1u32..=4,
+            extra_kib in 0u32..300,
+            iterations in 1u32..=3,
+        ) {
+            let params = KdfParams {
+                memory_kib: 8 * parallelism + extra_kib,
+                iterations,
+                parallelism,
+            };
+            let previous = previous_stretch(&secret, &salt, &params);
+            let now = stretch(None, &secret, &salt, &params).unwrap();
+            proptest::prop_assert_eq!(*now, previous);
+            // Reused memory (grown, then shrunk back for the next case) gives the same bytes.
+            let mut scratch = Scratch::new();
+            stretch(Some(&mut scratch), b"another secret", &salt, &KdfParams { memory_kib: 512, ..params }).unwrap();
+            let reused = stretch(Some(&mut scratch), &secret, &salt, &params).unwrap();
+            proptest::prop_assert_eq!(*reused, previous);
+        }
+    }
+
+    /// The SIMD backend really is in use where the CPU has one, and a run that names the
+    /// backend it expects (`BISIK_EXPECT_KDF_BACKEND`, set by CI when it runs these tests on an
+    /// emulated CPU without AVX2) gets that one: the fallback path is tested, not assumed.
+    #[test]
+    fn the_backend_follows_the_cpu() {
+        let backend = argon2_rust::detected_backend();
+        eprintln!("{}", implementation());
+        if let Ok(expected) = std::env::var("BISIK_EXPECT_KDF_BACKEND") {
+            assert_eq!(backend.name(), expected, "{}", implementation());
+        }
+        #[cfg(target_arch = "x86_64")]
+        {
+            let expected = if std::arch::is_x86_feature_detected!("avx512f") {
+                "avx512"
+            } else if std::arch::is_x86_feature_detected!("avx2") {
+                "avx2"
+            } else {
+                "sse2"
+            };
+            assert_eq!(backend.name(), expected, "{}", implementation());
+        }
+    }
+
+    #[test]
+    fn reused_memory_derives_the_same_identity() {
+        let mut scratch = Scratch::new();
+        assert_eq!(scratch.reserved_kib(), 0);
+        let salt = [0u8; SALT_LEN];
+        for _ in 0..2 {
+            let id =
+                derive_reporter_identity_with(&mut scratch, b"0000000000000000", &salt, &CHEAP)
+                    .unwrap();
+            assert_eq!(id.to_public().to_string(), KAT_RECIPIENT);
+            assert_eq!(
+                scratch.reserved_kib(),
+                256,
+                "the memory is kept for the next one"
+            );
+        }
+    }
+
+    #[test]
+    fn the_reported_version_is_the_locked_one() {
+        let lock = include_str!("../../Cargo.lock");
+        let entry = format!("name = \"argon2-rust\"\nversion = \"{ARGON2_RUST_VERSION}\"");
+        assert!(lock.contains(&entry), "update ARGON2_RUST_VERSION");
+        let manifest = include_str!("../../Cargo.toml");
+        assert!(
+            manifest.contains(&format!(
+                "argon2-rust = {{ version = \"={ARGON2_RUST_VERSION}\""
+            )),
+            "argon2-rust must stay pinned to the reviewed version (docs/argon2-review.md)"
+        );
+    }
+
+    #[test]
+    #[cfg(target_os = "linux")]
     fn the_derivation_memory_is_wiped_when_it_returns() {
         // Argon2's blocks are computed from the receipt secret: none may outlive the
-        // derivation in freed memory (the `argon2` crate frees its own allocation unwiped).
-        let blocks = CHEAP.argon2().unwrap().params().block_count();
-        let mut memory = vec![Block::default(); blocks];
-        let id =
-            derive_with_memory(b"0000000000000000", &[0u8; SALT_LEN], &CHEAP, &mut memory).unwrap();
-        assert_eq!(id.to_public().to_string(), KAT_RECIPIENT);
-        let nonzero = memory
-            .iter()
-            .filter(|b| b.as_ref().iter().any(|w| *w != 0))
-            .count();
-        assert_eq!(nonzero, 0, "{nonzero} of {blocks} blocks left unwiped");
-        // Also when the derivation fails half-way (a salt too short is refused before any
-        // block is written; too little memory likewise): nothing is left either way.
-        let mut small = vec![Block::default(); 1];
-        assert!(derive_with_memory(b"x", &[0u8; SALT_LEN], &CHEAP, &mut small).is_err());
-        assert!(small.iter().all(|b| b.as_ref().iter().all(|w| *w == 0)));
+        // derivation, in freed memory or in memory kept for the next one. `argon2-rust` owns
+        // that memory, so the whole process is searched (/proc/self/mem) for Argon2's final
+        // block, computed apart (RustCrypto `argon2`, memory of its own).
+        let (secret, salt) = (b"wipe-test-secret", new_salt().unwrap());
+        let residue = test_support::FinalBlock::of(secret, &salt, &CHEAP);
+        // One-shot: the memory is freed (after the wipe).
+        let id = derive_reporter_identity(secret, &salt, &CHEAP).unwrap();
+        let expected = id.to_public().to_string();
+        assert_eq!(
+            residue.words_in_process(),
+            0,
+            "freed derivation memory not wiped"
+        );
+        // Kept: the memory stays allocated for the next derivation, wiped.
+        let mut scratch = Scratch::new();
+        for _ in 0..2 {
+            let id = derive_reporter_identity_with(&mut scratch, secret, &salt, &CHEAP).unwrap();
+            assert_eq!(id.to_public().to_string(), expected);
+        }
+        assert_eq!(scratch.reserved_kib(), 256);
+        assert_eq!(
+            residue.words_in_process(),
+            0,
+            "kept derivation memory not wiped"
+        );
+        // Failures leave nothing either (refused before any block is written).
+        assert!(derive_reporter_identity_with(&mut scratch, secret, b"short", &CHEAP).is_err());
+        assert!(
+            derive_reporter_identity(
+                secret,
+                &salt,
+                &KdfParams {
+                    memory_kib: 1,
+                    ..CHEAP
+                }
+            )
+            .is_err()
+        );
+        assert_eq!(residue.words_in_process(), 0);
+        drop(scratch);
+        assert_eq!(residue.words_in_process(), 0);
     }
 
     /// The derivation's call stack, read from another thread (`/proc/self/mem`) while the
     /// deriving thread waits without calling anything: (any word of Argon2's final block found,
-    /// the Argon2 output found, the reporter's secret scalar found).
+    /// the Argon2 output found, the reporter's secret scalar found). `reuse`: the derivation
+    /// runs in kept memory (`Scratch`), as in the server's pool.
     #[cfg(target_os = "linux")]
-    fn stack_residue_after_a_derivation(params: KdfParams) -> (usize, bool, bool) {
+    fn stack_residue_after_a_derivation(params: KdfParams, reuse: bool) -> (usize, bool, bool) {
         use std::io::{Read, Seek, SeekFrom};
         use std::sync::Arc;
         use std::sync::atomic::{AtomicBool, AtomicUsize, Ordering};
 
         let (secret, salt) = (b"0000000000000000", [0u8; SALT_LEN]);
-        // Argon2's final block and output, computed apart in memory we keep.
-        let a = params.argon2().unwrap();
-        let mut memory = vec![Block::default(); a.params().block_count()];
+        // Argon2's final block and output, computed independently (RustCrypto `argon2`, in
+        // memory of our own we can read).
+        let a = argon2::Argon2::new(
+            argon2::Algorithm::Argon2id,
+            argon2::Version::V0x13,
+            argon2::Params::new(
+                params.memory_kib,
+                params.iterations,
+                params.parallelism,
+                Some(32),
+            )
+            .unwrap(),
+        );
+        let mut memory = vec![argon2::Block::default(); a.params().block_count()];
         let mut tag = [0u8; 32];
         a.hash_password_into_with_memory(secret, &salt, &mut tag, &mut memory)
             .unwrap();
@@ -289,14 +549,19 @@ mod tests {
         let release = Arc::new(AtomicBool::new(false));
         let (sp2, release2) = (sp.clone(), release.clone());
         let worker = std::thread::spawn(move || {
-            let id = derive_reporter_identity(secret, &salt, &params).unwrap();
+            let mut scratch = Scratch::new();
+            let id = if reuse {
+                derive_reporter_identity_with(&mut scratch, secret, &salt, &params).unwrap()
+            } else {
+                derive_reporter_identity(secret, &salt, &params).unwrap()
+            };
             let marker = 0u8;
             sp2.store(std::ptr::addr_of!(marker) as usize, Ordering::SeqCst);
             // Wait without a call, so no frame overwrites what the derivation left.
             while !release2.load(Ordering::SeqCst) {
                 std::hint::spin_loop();
             }
-            id
+            (id, scratch)
         });
         while sp.load(Ordering::SeqCst) == 0 {
             std::thread::yield_now();
@@ -312,7 +577,7 @@ mod tests {
             }
         }
         release.store(true, Ordering::SeqCst);
-        let id = worker.join().unwrap();
+        let (id, _scratch) = worker.join().unwrap();
         assert!(
             stack.len() >= 32 * 4096,
             "could not read the thread's stack"
@@ -337,14 +602,16 @@ mod tests {
         // Argon2's and BLAKE2b's working state (the final block, chaining values) and HKDF's
         // and bech32's copies of the key sit in stack frames the derivation leaves behind; from
         // them the reporter's key can be recomputed without any Argon2 work. They are
-        // overwritten before the derivation returns.
-        let (words, tag, scalar) = stack_residue_after_a_derivation(CHEAP);
-        assert_eq!(
-            (words, tag, scalar),
-            (0, false, false),
-            "left on the stack: {words} words of Argon2's final block, the Argon2 output: \
-             {tag}, the reporter's secret scalar: {scalar}"
-        );
+        // overwritten before the derivation returns, with fresh or kept memory alike.
+        for reuse in [false, true] {
+            let (words, tag, scalar) = stack_residue_after_a_derivation(CHEAP, reuse);
+            assert_eq!(
+                (words, tag, scalar),
+                (0, false, false),
+                "left on the stack (kept memory: {reuse}): {words} words of Argon2's final \
+                 block, the Argon2 output: {tag}, the reporter's secret scalar: {scalar}"
+            );
+        }
     }
 
     #[test]
@@ -365,5 +632,114 @@ mod tests {
             .validate()
             .is_err()
         );
+    }
+}
+
+/// Searching the whole process for what a derivation must not leave behind (tests only).
+#[cfg(test)]
+#[cfg(target_os = "linux")]
+pub(crate) mod test_support {
+    use super::{KdfParams, scrub_stack};
+    use std::io::{Read, Seek, SeekFrom};
+    use zeroize::Zeroize;
+
+    /// The non-zero words of Argon2's final block for one derivation, held masked (XOR with a
+    /// random word) so that this list itself is not found by the search.
+    pub(crate) struct FinalBlock {
+        mask: u64,
+        masked: Vec<u64>,
+    }
+
+    /// Argon2's memory after a derivation by RustCrypto `argon2` (the tag wiped).
+    #[inline(never)]
+    fn reference_memory(secret: &[u8], salt: &[u8], p: &KdfParams) -> Vec<argon2::Block> {
+        let params =
+            argon2::Params::new(p.memory_kib, p.iterations, p.parallelism, Some(32)).unwrap();
+        let a = argon2::Argon2::new(argon2::Algorithm::Argon2id, argon2::Version::V0x13, params);
+        let mut memory = vec![argon2::Block::default(); a.params().block_count()];
+        let mut tag = [0u8; 32];
+        a.hash_password_into_with_memory(secret, salt, &mut tag, &mut memory)
+            .unwrap();
+        tag.zeroize();
+        memory
+    }
+
+    impl FinalBlock {
+        /// Computed with RustCrypto `argon2` in memory of its own, on a thread of its own whose
+        /// stack is scrubbed, and the memory wiped before this returns; checks that the search
+        /// finds the block while that memory still holds it.
+        pub(crate) fn of(secret: &[u8], salt: &[u8], p: &KdfParams) -> Self {
+            let (secret, salt, p) = (secret.to_vec(), salt.to_vec(), *p);
+            let mut mask = [0u8; 8];
+            getrandom::fill(&mut mask).unwrap();
+            let mask = u64::from_le_bytes(mask) | 1;
+            let mut memory = std::thread::spawn(move || {
+                let memory = reference_memory(&secret, &salt, &p);
+                scrub_stack();
+                memory
+            })
+            .join()
+            .unwrap();
+            let mut masked: Vec<u64> = memory[memory.len() - 1]
+                .as_ref()
+                .iter()
+                .filter(|w| **w != 0)
+                .map(|w| w ^ mask)
+                .collect();
+            masked.sort_unstable();
+            let this = Self { mask, masked };
+            assert!(
+                this.words_in_process() >= this.masked.len(),
+                "the search does not see the process's heap"
+            );
+            memory.iter_mut().for_each(Zeroize::zeroize);
+            drop(memory);
+            this
+        }
+
+        /// How many words of the final block occur anywhere in the process's writable memory
+        /// (every thread's stack, the heap, every mapping).
+        pub(crate) fn words_in_process(&self) -> usize {
+            let maps = std::fs::read_to_string("/proc/self/maps").unwrap();
+            let mut mem = std::fs::File::open("/proc/self/mem").unwrap();
+            let mut buf = vec![0u8; 1 << 20];
+            let mut found = 0;
+            for line in maps.lines() {
+                let mut fields = line.split_whitespace();
+                let (Some(range), Some(perms)) = (fields.next(), fields.next()) else {
+                    continue;
+                };
+                if !perms.starts_with("rw") || line.ends_with("[vvar]") {
+                    continue;
+                }
+                let Some((start, end)) = range.split_once('-') else {
+                    continue;
+                };
+                let (Ok(start), Ok(end)) =
+                    (u64::from_str_radix(start, 16), u64::from_str_radix(end, 16))
+                else {
+                    continue;
+                };
+                let mut at = start;
+                while at < end {
+                    let len = ((end - at) as usize).min(buf.len());
+                    // A mapping another test frees meanwhile cannot be read: skip it.
+                    if mem.seek(SeekFrom::Start(at)).is_ok()
+                        && mem.read_exact(&mut buf[..len]).is_ok()
+                    {
+                        found += buf[..len]
+                            .chunks_exact(8)
+                            .map(|c| u64::from_le_bytes(c.try_into().unwrap()))
+                            .filter(|w| {
+                                *w != 0 && self.masked.binary_search(&(w ^ self.mask)).is_ok()
+                            })
+                            .count();
+                    }
+                    at += len as u64;
+                }
+            }
+            buf.zeroize();
+            found
+        }
     }
 }

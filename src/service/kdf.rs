@@ -36,8 +36,9 @@ pub struct KdfPool {
     started: Arc<std::sync::atomic::AtomicU64>,
     /// Argon2 memory kept between derivations at the pool's own parameters, at most one buffer
     /// per permit (so per core): page faults on 64 MiB of fresh memory are a real part of a
-    /// derivation's cost. Every buffer is wiped when its derivation returns
-    /// (`kdf::derive_with_memory`), so none holds anything derived from a secret while parked.
+    /// derivation's cost. Every buffer is wiped when its derivation returns (`argon2-rust`'s
+    /// `zeroize-memory`, see `kdf::Scratch`), so none holds anything derived from a secret while
+    /// parked.
     /// Derivations at other parameters (older cases) use fresh memory, so a costly stored value
     /// cannot make the pool keep a larger buffer.
     memory: Arc<KeptMemory>,
@@ -45,7 +46,7 @@ pub struct KdfPool {
 
 /// Parked, wiped Argon2 buffers (see [`KdfPool`]); `Debug` shows only how many.
 #[derive(Default)]
-struct KeptMemory(std::sync::Mutex<Vec<Vec<kdf::Block>>>);
+struct KeptMemory(std::sync::Mutex<Vec<kdf::Scratch>>);
 
 impl std::fmt::Debug for KeptMemory {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
@@ -176,12 +177,10 @@ impl KdfPool {
             let result = match kept {
                 Some(kept) => {
                     let lock = || kept.0.lock().unwrap_or_else(|e| e.into_inner());
-                    let mut memory = match lock().pop() {
-                        Some(m) => m,
-                        None => vec![kdf::Block::default(); params.block_count()?],
-                    };
-                    let result = kdf::derive_with_memory(&secret, &salt, &params, &mut memory);
-                    lock().push(memory);
+                    let mut scratch = lock().pop().unwrap_or_default();
+                    let result =
+                        kdf::derive_reporter_identity_with(&mut scratch, &secret, &salt, &params);
+                    lock().push(scratch);
                     result
                 }
                 None => kdf::derive_reporter_identity(&secret, &salt, &params),
@@ -200,25 +199,28 @@ mod tests {
     use super::*;
 
     /// The pool keeps one buffer per core for its own parameters, and every parked buffer is
-    /// wiped: nothing derived from a receipt secret stays in memory between derivations.
+    /// wiped: nothing derived from a receipt secret stays in memory between derivations. The
+    /// buffers belong to `argon2-rust`, so the whole process is searched for Argon2's final
+    /// block (computed apart with RustCrypto `argon2`).
     #[tokio::test]
+    #[cfg(target_os = "linux")]
     async fn kept_derivation_memory_is_wiped_and_bounded() {
         let params = KdfParams {
             memory_kib: 256,
             iterations: 1,
             parallelism: 1,
         };
+        let other = KdfParams {
+            memory_kib: 128,
+            ..params
+        };
         let pool = KdfPool::new(params, 8);
-        let salt = [3u8; SALT_LEN];
-        let first = pool
-            .derive(b"1234567890123456", &salt, params)
-            .await
-            .unwrap();
+        let (secret, salt) = (b"pool-wipe-secret", kdf::new_salt().unwrap());
+        let residue = kdf::test_support::FinalBlock::of(secret, &salt, &params);
+        let residue_other = kdf::test_support::FinalBlock::of(secret, &salt, &other);
+        let first = pool.derive(secret, &salt, params).await.unwrap();
         for _ in 0..6 {
-            let again = pool
-                .derive(b"1234567890123456", &salt, params)
-                .await
-                .unwrap();
+            let again = pool.derive(secret, &salt, params).await.unwrap();
             assert_eq!(first.to_public().to_string(), again.to_public().to_string());
         }
         {
@@ -229,31 +231,29 @@ mod tests {
                 "{} buffers",
                 kept.len()
             );
-            for buffer in kept.iter() {
-                assert!(buffer.iter().all(|b| b.as_ref().iter().all(|w| *w == 0)));
-            }
+            assert!(kept.iter().all(|s| s.reserved_kib() == 256));
         }
+        assert_eq!(residue.words_in_process(), 0, "kept memory not wiped");
         // Other parameters (an older case) never leave a buffer behind.
-        let other = KdfParams {
-            memory_kib: 128,
-            ..params
-        };
-        pool.derive(b"1234567890123456", &salt, other)
-            .await
-            .unwrap();
-        let kept = pool.memory.0.lock().unwrap();
-        assert!(
-            kept.iter()
-                .all(|b| b.len() == params.block_count().unwrap())
+        pool.derive(secret, &salt, other).await.unwrap();
+        {
+            let kept = pool.memory.0.lock().unwrap();
+            assert!(kept.iter().all(|s| s.reserved_kib() == 256));
+        }
+        assert_eq!(
+            residue_other.words_in_process(),
+            0,
+            "fresh memory not wiped"
         );
         // And its output is the one of fresh memory.
         assert_eq!(
             first.to_public().to_string(),
-            kdf::derive_reporter_identity(b"1234567890123456", &salt, &params)
+            kdf::derive_reporter_identity(secret, &salt, &params)
                 .unwrap()
                 .to_public()
                 .to_string()
         );
+        assert_eq!(residue.words_in_process(), 0);
     }
 
     /// A submission whose request is cancelled while it waits (deadline, client gone) must stop
