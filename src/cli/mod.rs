@@ -2,11 +2,15 @@
 
 pub mod audit;
 pub mod bench;
+#[cfg(feature = "bench")]
 pub mod bench_desk;
+#[cfg(feature = "bench")]
+pub mod bench_stats;
 pub mod case;
 pub mod demo;
 pub mod desk;
 pub mod digest;
+#[cfg(feature = "bench")]
 pub mod load;
 pub mod purge;
 pub mod serve;
