@@ -1,0 +1,147 @@
+//! Interoperability of the post-quantum hybrid recipient type (`bisik::crypto::pq`) with typage,
+//! the TypeScript age implementation (npm `age-encryption` 0.3.1), both ways, through
+//! tests/support/typage.mjs. Only the local filesystem is used.
+//!
+//! Needs `node` on the PATH and `BISIK_TEST_NODE_MODULES` naming a folder that holds
+//! `node_modules/age-encryption`; `.ci/run` installs it into target/test-node and sets it. Without
+//! them these tests fail (they never pass silently).
+#![allow(clippy::unwrap_used, clippy::expect_used)]
+
+use std::io::{Read, Write};
+use std::path::{Path, PathBuf};
+use std::process::Command;
+
+use age::secrecy::ExposeSecret;
+use bisik::crypto::pq::{HybridIdentity, HybridRecipient};
+use sha2::{Digest, Sha256};
+
+fn node_modules() -> PathBuf {
+    let dir = std::env::var_os("BISIK_TEST_NODE_MODULES")
+        .map(PathBuf::from)
+        .unwrap_or_else(|| {
+            panic!(
+                "BISIK_TEST_NODE_MODULES is not set: the typage interop tests need npm \
+             `age-encryption@0.3.1` installed and named by it; run .ci/run (it installs it into \
+             target/test-node and sets the variable)"
+            )
+        });
+    assert!(
+        dir.join("node_modules/age-encryption/package.json")
+            .is_file(),
+        "{} has no node_modules/age-encryption; run .ci/run (it installs age-encryption@0.3.1 \
+         there)",
+        dir.display()
+    );
+    dir
+}
+
+/// Runs the typage helper; returns its standard output.
+fn typage(mode: &str, dir: &Path) -> String {
+    let base = node_modules();
+    let script = Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/support/typage.mjs");
+    let out = Command::new("node")
+        .arg(&script)
+        .arg(&base)
+        .arg(mode)
+        .arg(dir)
+        .output()
+        .unwrap_or_else(|e| {
+            panic!("cannot run `node` ({e}); the typage interop tests need Node.js: run .ci/run")
+        });
+    let stdout = String::from_utf8_lossy(&out.stdout).into_owned();
+    assert!(
+        out.status.success(),
+        "typage {mode} failed: {}\n{stdout}{}",
+        out.status,
+        String::from_utf8_lossy(&out.stderr)
+    );
+    assert!(stdout.contains("typage 0.3.1"), "{stdout}");
+    stdout
+}
+
+fn payload(len: usize) -> Vec<u8> {
+    // Deterministic, incompressible enough, and not a multiple of age's 64 KiB chunk.
+    let mut x: u32 = 0x9e37_79b9;
+    (0..len)
+        .map(|_| {
+            x ^= x << 13;
+            x ^= x >> 17;
+            x ^= x << 5;
+            x.to_le_bytes()[0]
+        })
+        .collect()
+}
+
+fn hex(b: &[u8]) -> String {
+    b.iter().map(|b| format!("{b:02x}")).collect()
+}
+
+#[test]
+fn typage_encrypts_bisik_decrypts() {
+    let dir = tempfile::tempdir().unwrap();
+    let plain = payload(70_001);
+    std::fs::write(dir.path().join("plain.bin"), &plain).unwrap();
+    typage("encrypt", dir.path());
+
+    let id_s = std::fs::read_to_string(dir.path().join("identity.txt")).unwrap();
+    let rcpt_s = std::fs::read_to_string(dir.path().join("recipient.txt")).unwrap();
+    let (id_s, rcpt_s) = (id_s.trim(), rcpt_s.trim());
+    assert!(
+        id_s.starts_with("AGE-SECRET-KEY-PQ-1"),
+        "typage identity prefix"
+    );
+    let id: HybridIdentity = id_s.parse().unwrap();
+    let rcpt: HybridRecipient = rcpt_s.parse().unwrap();
+    assert_eq!(rcpt, id.to_public());
+    assert_eq!(id.to_public().to_string(), rcpt_s);
+    assert_eq!(id.to_string().expose_secret(), id_s);
+    let lower: HybridIdentity = id_s.to_lowercase().parse().unwrap();
+    assert_eq!(lower.to_public(), rcpt);
+
+    let ct = std::fs::read(dir.path().join("typage.age")).unwrap();
+    let dec = age::Decryptor::new(&ct[..]).unwrap();
+    let mut r = dec
+        .decrypt(std::iter::once(&id as &dyn age::Identity))
+        .unwrap();
+    let mut got = vec![];
+    r.read_to_end(&mut got).unwrap();
+    assert_eq!(Sha256::digest(&got), Sha256::digest(&plain));
+
+    // Another identity finds no stanza of its own.
+    let dec = age::Decryptor::new(&ct[..]).unwrap();
+    let other = HybridIdentity::generate();
+    assert!(matches!(
+        dec.decrypt(std::iter::once(&other as &dyn age::Identity)),
+        Err(age::DecryptError::NoMatchingKeys)
+    ));
+}
+
+#[test]
+fn bisik_encrypts_typage_decrypts() {
+    let dir = tempfile::tempdir().unwrap();
+    let id = HybridIdentity::generate();
+    std::fs::write(
+        dir.path().join("identity.txt"),
+        format!("{}\n", id.to_string().expose_secret()),
+    )
+    .unwrap();
+    let plain = payload(200 * 1024 + 17);
+    let others: Vec<HybridRecipient> = (0..2)
+        .map(|_| HybridIdentity::generate().to_public())
+        .collect();
+    let rcpt = id.to_public();
+    let recipients: Vec<&dyn age::Recipient> = vec![&others[0], &rcpt, &others[1]];
+    let enc = age::Encryptor::with_recipients(recipients.into_iter()).unwrap();
+    let mut ct = vec![];
+    let mut w = enc.wrap_output(&mut ct).unwrap();
+    w.write_all(&plain).unwrap();
+    w.finish().unwrap();
+    std::fs::write(dir.path().join("bisik.age"), &ct).unwrap();
+
+    let out = typage("decrypt", dir.path());
+    let want = format!("sha256 {}", hex(&Sha256::digest(&plain)));
+    assert!(
+        out.lines().any(|l| l == want),
+        "typage said:\n{out}\nwanted {want}"
+    );
+}
