@@ -145,3 +145,70 @@ fn bisik_encrypts_typage_decrypts() {
         "typage said:\n{out}\nwanted {want}"
     );
 }
+
+/// `bisik keygen --pq`: a member's new identity, in a file of their own, opens in typage what
+/// Bisik sealed to the recipient it printed; the file is the member's only and never overwritten.
+#[test]
+fn a_bisik_keygen_pq_identity_opens_in_typage() {
+    use std::os::unix::fs::PermissionsExt;
+    let dir = tempfile::tempdir().unwrap();
+    let path = dir.path().join("member-pq.txt");
+    let keygen = |extra: &[&str]| {
+        Command::new(env!("CARGO_BIN_EXE_bisik"))
+            .arg("keygen")
+            .args(extra)
+            .arg("--output")
+            .arg(&path)
+            .output()
+            .unwrap()
+    };
+    let out = keygen(&["--pq"]);
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    let recipient = String::from_utf8(out.stdout).unwrap().trim().to_owned();
+    assert!(recipient.starts_with("age1pq1"), "{recipient}");
+    let mode = std::fs::metadata(&path).unwrap().permissions().mode() & 0o777;
+    assert_eq!(mode, 0o600);
+    let text = std::fs::read_to_string(&path).unwrap();
+    assert!(text.contains(&format!("# public key: {recipient}\n")));
+    let line = text
+        .lines()
+        .find(|l| l.starts_with("AGE-SECRET-KEY-PQ-1"))
+        .unwrap();
+    let id: HybridIdentity = line.parse().unwrap();
+    assert_eq!(id.to_public().to_string(), recipient);
+    // Never overwritten.
+    assert!(!keygen(&["--pq"]).status.success());
+    assert_eq!(std::fs::read_to_string(&path).unwrap(), text);
+
+    std::fs::write(dir.path().join("identity.txt"), format!("{line}\n")).unwrap();
+    let plain = payload(4097);
+    let rcpt: HybridRecipient = recipient.parse().unwrap();
+    let enc =
+        age::Encryptor::with_recipients(std::iter::once(&rcpt as &dyn age::Recipient)).unwrap();
+    let mut ct = vec![];
+    let mut w = enc.wrap_output(&mut ct).unwrap();
+    w.write_all(&plain).unwrap();
+    w.finish().unwrap();
+    std::fs::write(dir.path().join("bisik.age"), &ct).unwrap();
+    let out = typage("decrypt", dir.path());
+    assert!(
+        out.contains(&format!("sha256 {}", hex(&Sha256::digest(&plain)))),
+        "{out}"
+    );
+
+    // A classic identity, the same way.
+    let classic = dir.path().join("member.txt");
+    let out = Command::new(env!("CARGO_BIN_EXE_bisik"))
+        .args(["keygen", "--output"])
+        .arg(&classic)
+        .output()
+        .unwrap();
+    assert!(out.status.success());
+    let recipient = String::from_utf8(out.stdout).unwrap().trim().to_owned();
+    let id = bisik::client::read_identity(&classic).unwrap();
+    assert_eq!(id.to_public().to_string(), recipient);
+}

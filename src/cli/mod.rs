@@ -10,6 +10,7 @@ pub mod case;
 pub mod demo;
 pub mod desk;
 pub mod digest;
+pub mod keygen;
 #[cfg(feature = "bench")]
 pub mod load;
 pub mod purge;
@@ -45,6 +46,8 @@ enum Command {
     },
     /// Run a demo: SQLite in a local folder, fresh demo member identities, demo institutions.
     Demo(demo::DemoArgs),
+    /// Make a new age identity for a member (on their own computer); `--pq` for a post-quantum one.
+    Keygen(keygen::KeygenArgs),
     /// Log in with your age identity; the session is cached (readable only by you).
     Login(case::MemberArgs),
     /// End your session on the server and forget it here.
@@ -88,6 +91,7 @@ pub fn run() -> ExitCode {
     let result = match cli.command {
         Command::Serve { config } => serve::run(&config),
         Command::Demo(args) => demo::run(args),
+        Command::Keygen(args) => keygen::run(args),
         Command::Login(args) => case::login(args),
         Command::Logout(args) => case::logout(args),
         Command::Case(args) => case::run(*args),
