@@ -44,6 +44,21 @@ async fn audited(app: &App, case_id: &str, prefix: &str) -> usize {
         .count()
 }
 
+/// A member's act on the case through the API (`POST /api/v1/cases/{id}/{what}`).
+async fn act(
+    router: &axum::Router,
+    token: &str,
+    case_id: &str,
+    what: &str,
+    body: serde_json::Value,
+) -> Reply {
+    send(
+        router,
+        authed_post(&format!("/api/v1/cases/{case_id}/{what}"), token, &body),
+    )
+    .await
+}
+
 async fn record(app: &App, case_id: &str) -> bisik::store::CaseRecord {
     app.store
         .case_for_institution("health", case_id)
@@ -101,26 +116,13 @@ async fn a_member_act_and_its_audit_entry_commit_together() {
     assert_eq!(audited(&app, &case_id, "reply").await, 1);
 
     // An assignment.
-    let assign = |token: String| {
-        let router = router.clone();
-        let case_id = case_id.clone();
-        async move {
-            send(
-                &router,
-                authed_post(
-                    &format!("/api/v1/cases/{case_id}/assignment"),
-                    &token,
-                    &json!({"handle": "health-investigator"}),
-                ),
-            )
-            .await
-        }
-    };
+    let assignment = json!({"handle": "health-investigator"});
     fail_audit_of(&db, "assign:%").await;
-    assert!(!assign(triage.clone()).await.status.is_success());
+    let assign = || act(&router, &triage, &case_id, "assignment", assignment.clone());
+    assert!(!assign().await.status.is_success());
     assert_eq!(record(&app, &case_id).await.summary.assigned_to, None);
     heal(&db).await;
-    let r = assign(triage.clone()).await;
+    let r = assign().await;
     assert!(r.status.is_success(), "{}", r.text());
     assert_eq!(
         record(&app, &case_id).await.summary.assigned_to.as_deref(),
@@ -128,29 +130,23 @@ async fn a_member_act_and_its_audit_entry_commit_together() {
     );
 
     // A reclassification.
-    let classify = |token: String| {
-        let router = router.clone();
-        let case_id = case_id.clone();
-        async move {
-            send(
-                &router,
-                authed_post(
-                    &format!("/api/v1/cases/{case_id}/classify"),
-                    &token,
-                    &json!({"tags": ["pungli"]}),
-                ),
-            )
-            .await
-        }
+    let classify = || {
+        act(
+            &router,
+            &triage,
+            &case_id,
+            "classify",
+            json!({"tags": ["pungli"]}),
+        )
     };
     fail_audit_of(&db, "classify").await;
-    assert!(!classify(triage.clone()).await.status.is_success());
+    assert!(!classify().await.status.is_success());
     assert!(
         record(&app, &case_id).await.tags.is_empty(),
         "tagged without an audit entry"
     );
     heal(&db).await;
-    let r = classify(triage.clone()).await;
+    let r = classify().await;
     assert!(r.status.is_success(), "{}", r.text());
     assert_eq!(record(&app, &case_id).await.tags, ["pungli"]);
 
@@ -158,27 +154,13 @@ async fn a_member_act_and_its_audit_entry_commit_together() {
     let due_before = record(&app, &case_id).await.summary.due_on;
     let reason = json!({"type": "bisik.reason", "version": 1, "state": "extension", "text": "Menunggu data."});
     let envelope = seal_for_case(&router, &triage, &case_id, &reason).await;
-    let extend = |token: String| {
-        let router = router.clone();
-        let case_id = case_id.clone();
-        let envelope = envelope.clone();
-        async move {
-            send(
-                &router,
-                authed_post(
-                    &format!("/api/v1/cases/{case_id}/extend"),
-                    &token,
-                    &json!({"days": 3, "reason_envelope": envelope}),
-                ),
-            )
-            .await
-        }
-    };
+    let extension = json!({"days": 3, "reason_envelope": envelope});
+    let extend = || act(&router, &triage, &case_id, "extend", extension.clone());
     fail_audit_of(&db, "extend_deadline").await;
-    assert!(!extend(triage.clone()).await.status.is_success());
+    assert!(!extend().await.status.is_success());
     assert_eq!(record(&app, &case_id).await.summary.due_on, due_before);
     heal(&db).await;
-    assert!(extend(triage.clone()).await.status.is_success());
+    assert!(extend().await.status.is_success());
     assert_ne!(record(&app, &case_id).await.summary.due_on, due_before);
 
     // The chain still verifies: nothing half-written.

@@ -48,6 +48,21 @@ fn make_ca(dir: &Path) -> TestCa {
     out
 }
 
+impl TestCa {
+    /// The sink's arguments for TLS (`starttls` or `implicit`) with this CA's relay certificate.
+    fn sink_args(&self, tls: &str) -> Vec<String> {
+        let path = |p: &PathBuf| p.to_str().unwrap().to_owned();
+        vec![
+            "--tls".into(),
+            tls.into(),
+            "--cert".into(),
+            path(&self.cert),
+            "--key".into(),
+            path(&self.key),
+        ]
+    }
+}
+
 /// The SMTP sink process; killed when dropped.
 struct Sink {
     child: Child,
@@ -67,7 +82,7 @@ fn python() -> String {
 }
 
 impl Sink {
-    fn start(dir: &Path, args: &[&str]) -> Self {
+    fn start(dir: &Path, args: &[String]) -> Self {
         let out = dir.join(format!("mailbox-{}", free_port()));
         std::fs::create_dir_all(&out).unwrap();
         let port_file = out.join("port");
@@ -174,17 +189,15 @@ async fn a_digest_arrives_over_starttls_with_a_login_and_counts_only() {
     let sink = Sink::start(
         tmp.path(),
         &[
-            "--tls",
-            "starttls",
-            "--cert",
-            ca.cert.to_str().unwrap(),
-            "--key",
-            ca.key.to_str().unwrap(),
-            "--user",
-            "bisik",
-            "--password",
-            PASSWORD,
-        ],
+            ca.sink_args("starttls"),
+            vec![
+                "--user".into(),
+                "bisik".into(),
+                "--password".into(),
+                PASSWORD.into(),
+            ],
+        ]
+        .concat(),
     );
     let password_file = tmp.path().join("smtp-password");
     std::fs::write(&password_file, format!("{PASSWORD}\n")).unwrap();
@@ -310,15 +323,10 @@ async fn a_refused_digest_is_tried_again_a_late_one_skipped_and_ids_only_when_as
     let sink = Sink::start(
         tmp.path(),
         &[
-            "--tls",
-            "implicit",
-            "--cert",
-            ca.cert.to_str().unwrap(),
-            "--key",
-            ca.key.to_str().unwrap(),
-            "--refuse",
-            "1",
-        ],
+            ca.sink_args("implicit"),
+            vec!["--refuse".into(), "1".into()],
+        ]
+        .concat(),
     );
     let fx = Fixture::new(&format!(
         "{CHEAP_KDF}\n{}",
@@ -383,17 +391,7 @@ async fn the_relay_must_prove_itself_with_the_configured_ca() {
     let other_dir = tmp.path().join("other-ca");
     std::fs::create_dir_all(&other_dir).unwrap();
     let other = make_ca(&other_dir);
-    let sink = Sink::start(
-        tmp.path(),
-        &[
-            "--tls",
-            "starttls",
-            "--cert",
-            ca.cert.to_str().unwrap(),
-            "--key",
-            ca.key.to_str().unwrap(),
-        ],
-    );
+    let sink = Sink::start(tmp.path(), &ca.sink_args("starttls"));
     // Trusting another CA: the relay's certificate is refused, nothing is sent in clear.
     let fx = Fixture::new(&format!(
         "{CHEAP_KDF}\n{}",
@@ -499,17 +497,7 @@ fn bad_mail_settings_and_bad_subscriptions_stop_the_start() {
 fn a_real_server_sends_the_digest_and_logs_no_address_or_case() {
     let tmp = tempfile::tempdir().unwrap();
     let ca = make_ca(tmp.path());
-    let sink = Sink::start(
-        tmp.path(),
-        &[
-            "--tls",
-            "starttls",
-            "--cert",
-            ca.cert.to_str().unwrap(),
-            "--key",
-            ca.key.to_str().unwrap(),
-        ],
-    );
+    let sink = Sink::start(tmp.path(), &ca.sink_args("starttls"));
     // The scheduled time is this minute in Jakarta, so the server's first round sends it.
     let now =
         time::OffsetDateTime::now_utc().to_offset(time::UtcOffset::from_hms(7, 0, 0).unwrap());
