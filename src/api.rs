@@ -69,6 +69,10 @@ pub struct CaseSummaryJson {
     /// On hold: the state that asked the citizen (`in_progress` for an investigator's question).
     #[serde(default)]
     pub held_from: Option<String>,
+    /// Whether the case's report is sealed post-quantum (`mlkem768x25519`) rather than to
+    /// classic X25519 keys.
+    #[serde(default)]
+    pub post_quantum: bool,
 }
 
 impl From<&CaseSummary> for CaseSummaryJson {
@@ -86,6 +90,7 @@ impl From<&CaseSummary> for CaseSummaryJson {
             channel: s.channel.clone(),
             assigned_to: s.assigned_to.clone(),
             held_from: s.held_from.map(|h| h.as_str().into()),
+            post_quantum: s.post_quantum,
         }
     }
 }
@@ -188,10 +193,19 @@ pub struct ErrorResponse {
 /// Whom to seal to when writing on a case.
 #[derive(Debug, Serialize, Deserialize, ToSchema)]
 pub struct RecipientsResponse {
+    /// The kind of every key below: `x25519` (classic, `age1…`) or `mlkem768x25519`
+    /// (post-quantum, `age1pq1…`) when every recipient has a post-quantum key. age cannot seal
+    /// one file to both kinds.
+    #[serde(default = "classic_kind")]
+    pub kind: String,
     /// The institution's current readers (triage and investigators).
     pub readers: Vec<String>,
     /// The reporter's own recipient.
     pub reporter: String,
+}
+
+fn classic_kind() -> String {
+    "x25519".into()
 }
 
 #[derive(Debug, Serialize, Deserialize, ToSchema)]
@@ -381,7 +395,12 @@ pub struct IntakeRequest {
     #[schema(content_encoding = "base64url")]
     pub kdf_salt: String,
     pub kdf: crate::crypto::kdf::KdfParams,
+    /// The reporter's classic recipient (`age1…`), derived from the receipt: it checks it.
     pub reporter_recipient: String,
+    /// The reporter's post-quantum recipient (`age1pq1…`), derived from the same receipt;
+    /// needed where the institution's readers are post-quantum.
+    #[serde(default)]
+    pub reporter_pq_recipient: Option<String>,
     #[schema(content_encoding = "base64url")]
     pub content: String,
     #[serde(default)]

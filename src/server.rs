@@ -71,6 +71,22 @@ pub async fn open_app(
             "members asked for digests ([members.digest]) but [mail] is not configured: none is sent"
         );
     }
+    // age cannot seal one file to classic and post-quantum keys: an institution with a member
+    // who has no post-quantum key has its cases sealed classic. Said once, at start (slugs
+    // only), so the operator knows whom to ask for a `pq_recipient`.
+    if starting {
+        let classic = directory.not_post_quantum();
+        if classic.is_empty() {
+            tracing::info!(
+                "every member has a post-quantum key: envelopes are sealed post-quantum"
+            );
+        } else {
+            tracing::warn!(
+                institutions = %classic.join(","),
+                "not yet post-quantum: a member of these institutions has no pq_recipient, so their cases (and escalated cases, if it is the oversight body) are sealed with classic X25519 keys only"
+            );
+        }
+    }
     let store = Store::open(&config.database_path()).await?;
     // Case events of these institutions add outbox rows from now on (docs/integration.md).
     let subscribers: Vec<&str> = webhooks.iter().map(|w| w.institution.as_str()).collect();

@@ -48,7 +48,7 @@ async fn list(router: &Router, token: &str, query: &str) -> Vec<bisik::api::Case
         .cases
 }
 
-fn parse(list: &[String]) -> Vec<x25519::Recipient> {
+fn parse(list: &[String]) -> Vec<bisik::crypto::keys::Recipient> {
     list.iter().map(|t| t.parse().unwrap()).collect()
 }
 
@@ -58,7 +58,10 @@ async fn recipients(
     token: &str,
     case_id: &str,
     query: &str,
-) -> (Vec<x25519::Recipient>, x25519::Recipient) {
+) -> (
+    Vec<bisik::crypto::keys::Recipient>,
+    bisik::crypto::keys::Recipient,
+) {
     let r = send(
         router,
         authed_get(&format!("/api/v1/cases/{case_id}/recipients{query}"), token),
@@ -69,7 +72,11 @@ async fn recipients(
     (parse(&rec.readers), rec.reporter.parse().unwrap())
 }
 
-async fn note_recipients(router: &Router, token: &str, case_id: &str) -> Vec<x25519::Recipient> {
+async fn note_recipients(
+    router: &Router,
+    token: &str,
+    case_id: &str,
+) -> Vec<bisik::crypto::keys::Recipient> {
     let r = send(
         router,
         authed_get(&format!("/api/v1/cases/{case_id}/note-recipients"), token),
@@ -80,7 +87,7 @@ async fn note_recipients(router: &Router, token: &str, case_id: &str) -> Vec<x25
     parse(&rec.readers)
 }
 
-fn seal_note(to: &[x25519::Recipient], author: &str, text: &str) -> String {
+fn seal_note(to: &[bisik::crypto::keys::Recipient], author: &str, text: &str) -> String {
     let doc = json!({"type": "bisik.note", "version": 1, "author": author, "body": text, "written_on": "2026-11-23"});
     token::encode(&envelope::seal(to, doc.to_string().as_bytes()).unwrap())
 }
@@ -118,7 +125,9 @@ async fn reporter_identity(app: &App, receipt: &str) -> x25519::Identity {
         &record.kdf_salt,
         &record.kdf,
     )
-    .unwrap();
+    .unwrap()
+    .classic()
+    .clone();
     assert_eq!(id.to_public().to_string(), record.reporter_recipient);
     id
 }
@@ -289,7 +298,9 @@ async fn notes_are_sealed_to_the_readers_and_never_reach_the_reporter() {
     // The note recipients are the readers of /recipients, without the reporter.
     let to = note_recipients(&router, &inv, &case_id).await;
     let (readers, reporter_recipient) = recipients(&router, &inv, &case_id, "").await;
-    let text = |v: &[x25519::Recipient]| v.iter().map(ToString::to_string).collect::<Vec<_>>();
+    let text = |v: &[bisik::crypto::keys::Recipient]| {
+        v.iter().map(ToString::to_string).collect::<Vec<_>>()
+    };
     assert_eq!(text(&to), text(&readers));
     assert!(!text(&to).contains(&reporter_recipient.to_string()));
     assert_eq!(
@@ -479,7 +490,7 @@ async fn a_forward_must_carry_every_note_resealed_for_the_readers_only() {
     let (readers, reporter_recipient) = recipients(&router, &desk, &case_id, "?for=health").await;
     let mut all = readers.clone();
     all.push(reporter_recipient.clone());
-    let reseal = |b64: &str, to: &[x25519::Recipient]| {
+    let reseal = |b64: &str, to: &[bisik::crypto::keys::Recipient]| {
         let plain = envelope::open(&desk_id, &token::decode(b64).unwrap()).unwrap();
         token::encode(&envelope::seal(to, &plain).unwrap())
     };
@@ -562,6 +573,8 @@ fn reporter_identity_blocking(fx: &Fixture, receipt: &str) -> x25519::Identity {
             &record.kdf,
         )
         .unwrap()
+        .classic()
+        .clone()
     })
 }
 
@@ -650,7 +663,7 @@ fn officers_assign_and_write_notes_with_the_cli_and_notes_follow_forward_and_rek
     let newcomer = fx.add_member("health", "health-investigator-2", &["investigator"]);
     let server = ServerProcess::start(&fx.config_path, &[]);
     let base = server.base.clone();
-    let new_id = bisik::client::read_identity(&newcomer).unwrap();
+    let new_id = classic_of(bisik::client::read_identity(&newcomer).unwrap());
     let n0 = member(&base, &fx, "health-investigator")
         .case(&case_id)
         .unwrap()

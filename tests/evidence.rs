@@ -491,7 +491,7 @@ async fn escalation_re_seals_files_for_the_ombudsman() {
         "the old blob is gone"
     );
 
-    let w_id = bisik::client::read_identity(&watch).unwrap();
+    let w_id = classic_of(bisik::client::read_identity(&watch).unwrap());
     let w = login(&router, &w_id).await;
     let list: bisik::api::AttachmentsResponse = serde_json::from_slice(
         &send(

@@ -17,8 +17,8 @@ fn token_of(bytes: &[u8]) -> String {
 
 /// An envelope sealed to `n` strangers: a valid age file nobody on the case can open.
 fn sealed_to_strangers(n: usize, doc: &serde_json::Value) -> String {
-    let strangers: Vec<x25519::Recipient> = (0..n)
-        .map(|_| x25519::Identity::generate().to_public())
+    let strangers: Vec<bisik::crypto::keys::Recipient> = (0..n)
+        .map(|_| x25519::Identity::generate().to_public().into())
         .collect();
     token_of(&bisik::crypto::envelope::seal(&strangers, doc.to_string().as_bytes()).unwrap())
 }
@@ -33,10 +33,13 @@ async fn recipient_count(router: &axum::Router, token: &str, case_id: &str) -> u
     rec.readers.len() + 1
 }
 
-fn intake_body(kdf: serde_json::Value, recipients: &[x25519::Recipient]) -> serde_json::Value {
+fn intake_body(
+    kdf: serde_json::Value,
+    recipients: &[bisik::crypto::keys::Recipient],
+) -> serde_json::Value {
     let reporter = x25519::Identity::generate().to_public();
     let mut all = recipients.to_vec();
-    all.push(reporter.clone());
+    all.push(reporter.clone().into());
     let content = bisik::crypto::envelope::seal(&all, br#"{"type":"bisik.report"}"#).unwrap();
     serde_json::json!({
         "channel": "phone",
@@ -57,9 +60,9 @@ async fn intake_refuses_a_key_derivation_costlier_than_the_maximum() {
     let fx = Fixture::new(CHEAP_KDF);
     let (router, _app, _clock) = fx.router().await;
     let triage = login(&router, &fx.identity("health-triage")).await;
-    let readers: Vec<x25519::Recipient> = vec![
-        fx.identity("health-triage").to_public(),
-        fx.identity("health-investigator").to_public(),
+    let readers: Vec<bisik::crypto::keys::Recipient> = vec![
+        fx.identity("health-triage").to_public().into(),
+        fx.identity("health-investigator").to_public().into(),
     ];
     for planted in [
         serde_json::json!({"memory_kib": 1024, "iterations": 100_000, "parallelism": 1}),
@@ -108,7 +111,8 @@ async fn a_planted_costly_case_is_never_derived_and_answers_like_an_unknown_code
     let receipt = bisik::crypto::receipt::Receipt::generate(lookup).unwrap();
     let reporter = x25519::Identity::generate().to_public().to_string();
     let content =
-        bisik::crypto::envelope::seal(&[x25519::Identity::generate().to_public()], b"{}").unwrap();
+        bisik::crypto::envelope::seal(&[x25519::Identity::generate().to_public().into()], b"{}")
+            .unwrap();
     let today = time::macros::date!(2026 - 11 - 23);
     app.store
         .insert_case(&bisik::store::NewCase {
@@ -126,6 +130,7 @@ async fn a_planted_costly_case_is_never_derived_and_answers_like_an_unknown_code
                 parallelism: 1,
             },
             reporter_recipient: &reporter,
+            reporter_pq_recipient: None,
             content: &content,
             identity: None,
             due_on: None,

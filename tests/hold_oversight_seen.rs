@@ -173,7 +173,8 @@ async fn note_recipients(router: &Router, token: &str, case_id: &str) -> Reply {
 }
 
 fn seal_note(readers: &[String], extra: Option<&str>, text: &str) -> String {
-    let mut to: Vec<x25519::Recipient> = readers.iter().map(|t| t.parse().unwrap()).collect();
+    let mut to: Vec<bisik::crypto::keys::Recipient> =
+        readers.iter().map(|t| t.parse().unwrap()).collect();
     if let Some(r) = extra {
         to.push(r.parse().unwrap());
     }
@@ -320,6 +321,8 @@ async fn reporter_identity(app: &bisik::service::App, receipt: &str) -> x25519::
         .unwrap();
     bisik::crypto::kdf::derive_reporter_identity(receipt.secret(), &record.kdf_salt, &record.kdf)
         .unwrap()
+        .classic()
+        .clone()
 }
 
 async fn unseen(router: &Router, token: &str, ids: &[&str]) -> Vec<(String, Option<String>)> {
@@ -433,7 +436,7 @@ fn a_rekey_carries_the_recommendation() {
     let newcomer = fx.add_member("health", "health-investigator-2", &["investigator"]);
     let server = ServerProcess::start(&fx.config_path, &[]);
     let base = server.base.clone();
-    let new_id = bisik::client::read_identity(&newcomer).unwrap();
+    let new_id = classic_of(bisik::client::read_identity(&newcomer).unwrap());
     let (ok, _, err) = case_cli(
         &base,
         &fx.identity_path("health-triage"),

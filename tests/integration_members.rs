@@ -210,7 +210,8 @@ async fn a_machine_member_reads_its_institutions_cases_and_nothing_else() {
     // Excluded from a case (conflict of interest): it loses it like a person would.
     let triage = login(&router, &fx.identity("health-triage")).await;
     let rec = recipients(&router, &triage, &case_id, &format!("?without={MACHINE}")).await;
-    let mut to: Vec<x25519::Recipient> = rec.readers.iter().map(|t| t.parse().unwrap()).collect();
+    let mut to: Vec<bisik::crypto::keys::Recipient> =
+        rec.readers.iter().map(|t| t.parse().unwrap()).collect();
     to.push(rec.reporter.parse().unwrap());
     let doc = json!({"type": "bisik.reason", "version": 1, "state": "exclusion", "text": "The vendor's system also serves the clinic."});
     let reason = token::encode(&envelope::seal(&to, doc.to_string().as_bytes()).unwrap());
@@ -331,7 +332,7 @@ fn the_cli_works_for_a_machine_member_and_the_desk_refuses_it() {
     let (ok, _, err) = case_cli(&base, &key, &["reply", &case_id, "automatic answer"]);
     assert!(!ok && err.contains("403"), "read only: {err}");
 
-    let refused = bisik::desk::vault::Vault::open(&base, fx.identity(MACHINE), None)
+    let refused = bisik::desk::vault::Vault::open(&base, fx.identity(MACHINE).into(), None)
         .err()
         .map(|e| e.to_string())
         .unwrap_or_default();

@@ -1,6 +1,7 @@
 //! DESIGN §7, checked on the source: arrows point down only. SQL lives in `store/` alone; the
 //! domain's nouns are named from `domain/`, never from `store/`, by every layer above it; the
-//! domain is pure (it names no other part of Bisik); the member's tools (client, desk) and the
+//! domain is pure (it names no other part of Bisik but `crypto`, the one layer below it, as
+//! DESIGN §7's arrows say) and `crypto` names none at all; the member's tools (client, desk) and the
 //! wire types never reach into the server's `service/` or `store/`.
 #![allow(clippy::unwrap_used, clippy::expect_used)]
 
@@ -71,7 +72,28 @@ fn the_domain_is_pure() {
             "crate::notify",
             "crate::config",
             "crate::server",
-            "crate::crypto",
+            "sqlx",
+            "tokio",
+        ],
+    );
+    assert_eq!(found, Vec::<String>::new());
+}
+
+#[test]
+fn crypto_is_the_bottom_layer() {
+    let found = offenders(
+        &["crypto"],
+        &[
+            "crate::domain",
+            "crate::store",
+            "crate::service",
+            "crate::web",
+            "crate::desk",
+            "crate::client",
+            "crate::cli",
+            "crate::notify",
+            "crate::config",
+            "crate::server",
             "sqlx",
             "tokio",
         ],

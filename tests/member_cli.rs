@@ -309,7 +309,9 @@ fn reporter_identity_file(fx: &Fixture, receipt: &str) -> std::path::PathBuf {
         &record.kdf_salt,
         &record.kdf,
     )
-    .unwrap();
+    .unwrap()
+    .classic()
+    .clone();
     assert_eq!(id.to_public().to_string(), record.reporter_recipient);
     let path = fx.data_dir().join("TEST-ONLY-reporter-identity.txt");
     write_identity(&path, &id);

@@ -374,7 +374,7 @@ impl SpecClient {
 
 /// Seals a document to every recipient the API listed.
 fn seal(recipients: &Value, doc: &Value) -> String {
-    let keys: Vec<age::x25519::Recipient> = recipients["readers"]
+    let keys: Vec<bisik::crypto::keys::Recipient> = recipients["readers"]
         .as_array()
         .unwrap()
         .iter()

@@ -144,7 +144,9 @@ fn reporter_identity_file(fx: &Fixture, receipt: &str, dir: &Path) -> PathBuf {
         &record.kdf_salt,
         &record.kdf,
     )
-    .unwrap();
+    .unwrap()
+    .classic()
+    .clone();
     assert_eq!(id.to_public().to_string(), record.reporter_recipient);
     let path = dir.join("TEST-ONLY-reporter-identity.txt");
     write_identity(&path, &id);
@@ -392,11 +394,11 @@ fn hostile_names_are_inert_and_mis_sealed_uploads_are_refused() {
             .unwrap(),
     )
     .unwrap();
-    let parse = |t: &String| -> age::x25519::Recipient { t.parse().unwrap() };
+    let parse = |t: &String| -> bisik::crypto::keys::Recipient { t.parse().unwrap() };
     let readers_only: Vec<_> = recipients.readers.iter().map(parse).collect();
     let mut everyone = readers_only.clone();
     everyone.push(parse(&recipients.reporter));
-    let seal_blob = |to: &[age::x25519::Recipient]| {
+    let seal_blob = |to: &[bisik::crypto::keys::Recipient]| {
         let mut s = bisik::crypto::stream::Sealer::new(to, Vec::new()).unwrap();
         s.write_all(b"secret annex").unwrap();
         s.finish().unwrap()
@@ -413,7 +415,7 @@ fn hostile_names_are_inert_and_mis_sealed_uploads_are_refused() {
             serde_json::from_str(&r.body_mut().read_to_string().unwrap()).unwrap();
         up.blob
     };
-    let seal = |to: &[age::x25519::Recipient], json: &serde_json::Value| {
+    let seal = |to: &[bisik::crypto::keys::Recipient], json: &serde_json::Value| {
         bisik::crypto::token::encode(
             &bisik::crypto::envelope::seal(to, json.to_string().as_bytes()).unwrap(),
         )
@@ -423,7 +425,7 @@ fn hostile_names_are_inert_and_mis_sealed_uploads_are_refused() {
         &serde_json::json!({"type": "bisik.message", "version": 1,
             "author": "member:health/health-investigator", "body": "Annex", "written_on": "2026-11-23"}),
     );
-    let manifest_for = |to: &[age::x25519::Recipient]| {
+    let manifest_for = |to: &[bisik::crypto::keys::Recipient]| {
         seal(
             to,
             &serde_json::json!({"type": "bisik.file", "version": 1, "name": "annex.pdf",

@@ -20,6 +20,7 @@ fn case<'a>(id: &'a str, lookup_id: u32, reporter: &'a str) -> NewCase<'a> {
         kdf_salt: &[0u8; 16],
         kdf: KdfParams::default(),
         reporter_recipient: reporter,
+        reporter_pq_recipient: None,
         content: b"age ciphertext stand-in",
         identity: None,
         due_on: None,

@@ -380,8 +380,8 @@ async fn every_role_boundary() {
     };
     // An envelope with as many recipients as the case has (two health readers + the reporter):
     // the server refuses one with another count before it looks at roles' writes.
-    let strangers: Vec<_> = (0..3)
-        .map(|_| age::x25519::Identity::generate().to_public())
+    let strangers: Vec<bisik::crypto::keys::Recipient> = (0..3)
+        .map(|_| age::x25519::Identity::generate().to_public().into())
         .collect();
     let any_envelope =
         bisik::crypto::token::encode(&bisik::crypto::envelope::seal(&strangers, b"{}").unwrap());
@@ -641,7 +641,7 @@ async fn list_filters_and_new_members_get_new_envelopes() {
     )
     .await;
     assert_eq!(r.status, StatusCode::OK);
-    let newcomer_id = bisik::client::read_identity(&newcomer).unwrap();
+    let newcomer_id = classic_of(bisik::client::read_identity(&newcomer).unwrap());
     let t = login(&router, &newcomer_id).await;
     let case: CaseResponse = serde_json::from_slice(
         &send(&router, authed_get(&format!("/api/v1/cases/{c1}"), &t))
@@ -848,7 +848,11 @@ async fn an_overdue_case_escalated_by_the_citizen_opens_for_the_ombudsman() {
     assert!(!page.contains("id=\"escalate\""), "once is enough");
 
     // The oversight-only member lists it, reads content, messages and reasons — not the identity.
-    let w = login(&router, &bisik::client::read_identity(&watch).unwrap()).await;
+    let w = login(
+        &router,
+        &classic_of(bisik::client::read_identity(&watch).unwrap()),
+    )
+    .await;
     let listed: bisik::api::CaseListResponse =
         serde_json::from_slice(&send(&router, authed_get("/api/v1/cases", &w)).await.body).unwrap();
     assert_eq!(listed.cases.len(), 1);

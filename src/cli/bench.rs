@@ -45,6 +45,9 @@ enum BenchCommand {
         /// enough that no submission is shed, to measure throughput.
         #[arg(long)]
         max_waiting: Option<usize>,
+        /// Give every member a post-quantum key, so every envelope is sealed post-quantum.
+        #[arg(long)]
+        pq: bool,
     },
     /// `/stats.json` over many seeded cases: counted for every request, then cached; alone and
     /// under concurrent clients, with receipt checks running meanwhile (see BENCHMARKS.md).
@@ -72,6 +75,13 @@ enum BenchCommand {
         #[arg(long, default_value_t = 10_000)]
         cases: usize,
     },
+    /// Envelope size and the time to seal and open one, classic and post-quantum, per number
+    /// of recipients (one core, in-process).
+    Envelope {
+        /// Seals per measurement.
+        #[arg(long, default_value_t = 200)]
+        rounds: u32,
+    },
     /// Argon2id latency (one core) and throughput (all cores) with the configured parameters.
     Kdf {
         /// Read the parameters from this config file (default: the built-in defaults).
@@ -94,6 +104,7 @@ pub fn run(args: BenchArgs) -> Result<(), String> {
             kdf_memory_kib,
             kdf_iterations,
             max_waiting,
+            pq,
         } => {
             let d = KdfParams::default();
             let kdf = KdfParams {
@@ -109,6 +120,7 @@ pub fn run(args: BenchArgs) -> Result<(), String> {
                 attachment_kib,
                 kdf,
                 max_waiting,
+                pq,
             };
             super::load::print(&super::load::run(&opts)?);
             Ok(())
@@ -157,6 +169,11 @@ pub fn run(args: BenchArgs) -> Result<(), String> {
                 r.desk_peak_rss_kib.unwrap_or(0) as f64 / 1024.0
             );
             println!("{}", serde_json::to_string(&r).unwrap_or_default());
+            Ok(())
+        }
+        BenchCommand::Envelope { rounds } => {
+            let rows = super::bench_envelope::run(rounds)?;
+            super::bench_envelope::print(&rows, super::bench_envelope::reporter_pq_key_us(rounds));
             Ok(())
         }
         BenchCommand::Kdf { config, rounds } => {

@@ -46,9 +46,12 @@ fn seed(dir: &std::path::Path, n: usize) -> Result<(), String> {
     let config = crate::config::Config::load(&dir.join("bisik.toml")).map_err(|e| e.to_string())?;
     let directory =
         crate::config::keys::load_directory(&config.keys_dir).map_err(|e| e.to_string())?;
-    let mut recipients = directory.get("health").ok_or("no health office")?.readers();
+    let mut parties = directory.get("health").ok_or("no health office")?.readers();
     let reporter = age::x25519::Identity::generate().to_public();
-    recipients.push(reporter.clone());
+    parties.push(crate::crypto::keys::PartyKeys::classic(reporter.clone()));
+    let recipients = crate::crypto::keys::choose(&parties)
+        .map_err(|e| e.to_string())?
+        .recipients;
     let reporter = reporter.to_string();
     let today = config.time_zone.day_of(time::OffsetDateTime::now_utc());
     super::runtime()?.block_on(async {
@@ -93,6 +96,7 @@ fn seed(dir: &std::path::Path, n: usize) -> Result<(), String> {
                     kdf_salt: &[0u8; 16],
                     kdf: KdfParams::default(),
                     reporter_recipient: &reporter,
+                    reporter_pq_recipient: None,
                     content,
                     identity: None,
                     due_on: None,

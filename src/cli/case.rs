@@ -335,7 +335,7 @@ pub fn run(args: CaseArgs) -> Result<(), String> {
                 };
                 // Every column is one line: nothing from the server can start a line of its own.
                 println!(
-                    "{:<10} {:<20} {:<16} {:<18} {:<12} {:<12} {:<22} {}{}",
+                    "{:<10} {:<20} {:<16} {:<18} {:<12} {:<12} {:<22} {}{}{}",
                     one(&c.id),
                     one(&c.kind),
                     one(c.category.as_deref().unwrap_or("-")),
@@ -346,6 +346,12 @@ pub fn run(args: CaseArgs) -> Result<(), String> {
                     one(&c.privacy),
                     if c.escalated_on.is_some() {
                         " (escalated)"
+                    } else {
+                        ""
+                    },
+                    // Sealed to ML-KEM-768 + X25519 keys: safe from a later quantum computer.
+                    if c.post_quantum {
+                        " (post-quantum)"
                     } else {
                         ""
                     }

@@ -25,6 +25,10 @@ pub struct DemoArgs {
     /// Address to listen on.
     #[arg(long, default_value = "127.0.0.1:8080")]
     listen: String,
+    /// Give every demo member a post-quantum key as well (ML-KEM-768 + X25519), so every case
+    /// is sealed post-quantum. Applies when the demo folder is created.
+    #[arg(long)]
+    pq: bool,
 }
 
 /// (slug, name_id, name_en, intake desk, members: (handle, roles))
@@ -129,7 +133,7 @@ pub fn run(args: DemoArgs) -> Result<(), String> {
     let listen = Listen::parse(&args.listen).map_err(|e| e.to_string())?;
     let config_path = args.data_dir.join("bisik.toml");
     if !config_path.exists() {
-        create(&args.data_dir)
+        create_with(&args.data_dir, args.pq)
             .map_err(|e| format!("cannot create the demo in {}: {e}", args.data_dir.display()))?;
     }
     let mut config = Config::load(&config_path).map_err(|e| e.to_string())?;
@@ -163,6 +167,12 @@ pub fn run(args: DemoArgs) -> Result<(), String> {
 /// Writes the demo folder: keys (public), identities (secret, demo only), config. Tests use it
 /// as their fixture, so the demo and the tests exercise the same institutions.
 pub fn create(dir: &Path) -> std::io::Result<()> {
+    create_with(dir, false)
+}
+
+/// [`create`]; with `pq`, every member also has a post-quantum key (in keys/ as `pq_recipient`,
+/// its identity line in the member's identity file after the classic one).
+pub fn create_with(dir: &Path, pq: bool) -> std::io::Result<()> {
     let keys = dir.join("keys").join("institutions");
     let ids = dir.join("identities");
     // The demo's data folder is this folder (and it holds secret identities): 0700.
@@ -173,13 +183,24 @@ pub fn create(dir: &Path) -> std::io::Result<()> {
         let mut list = Vec::new();
         for (handle, roles) in *members {
             let identity = x25519::Identity::generate();
-            write_identity(&ids.join(format!("{handle}.txt")), handle, &identity)?;
+            let pq_identity = pq.then(crate::crypto::pq::HybridIdentity::generate);
+            write_identity(
+                &ids.join(format!("{handle}.txt")),
+                handle,
+                &identity,
+                pq_identity.as_ref(),
+            )?;
             list.push(Member {
                 handle: (*handle).into(),
                 display_name: None,
                 institution: (*slug).into(),
                 roles: roles.iter().copied().collect::<BTreeSet<_>>(),
-                recipient: identity.to_public(),
+                keys: crate::crypto::keys::PartyKeys {
+                    classic: Some(identity.to_public()),
+                    pq: pq_identity
+                        .as_ref()
+                        .map(crate::crypto::pq::HybridIdentity::to_public),
+                },
             });
         }
         let inst = Institution {
@@ -218,7 +239,12 @@ pub fn create(dir: &Path) -> std::io::Result<()> {
     std::fs::write(dir.join("bisik.toml"), config)
 }
 
-fn write_identity(path: &Path, handle: &str, identity: &x25519::Identity) -> std::io::Result<()> {
+fn write_identity(
+    path: &Path,
+    handle: &str,
+    identity: &x25519::Identity,
+    pq: Option<&crate::crypto::pq::HybridIdentity>,
+) -> std::io::Result<()> {
     use std::os::unix::fs::OpenOptionsExt;
     let mut f = std::fs::OpenOptions::new()
         .write(true)
@@ -231,6 +257,13 @@ fn write_identity(path: &Path, handle: &str, identity: &x25519::Identity) -> std
     )?;
     writeln!(f, "# public key: {}", identity.to_public())?;
     writeln!(f, "{}", identity.to_string().expose_secret())?;
+    if let Some(pq) = pq {
+        writeln!(
+            f,
+            "# post-quantum key (its public key is the member's pq_recipient)"
+        )?;
+        writeln!(f, "{}", pq.to_string().expose_secret())?;
+    }
     f.sync_all()
 }
 

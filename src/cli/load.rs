@@ -62,6 +62,8 @@ pub struct LoadOptions {
     pub kdf: KdfParams,
     /// `rate.max_waiting_submissions` for the server; default: enough that nothing is shed.
     pub max_waiting: Option<usize>,
+    /// Every member has a post-quantum key: every case is sealed post-quantum.
+    pub pq: bool,
 }
 
 pub(super) struct ServerChild(pub(super) Child);
@@ -255,8 +257,8 @@ pub(super) fn seed(config_path: &Path, n: usize) -> Result<(), String> {
             .await
             .map_err(|e| e.to_string())?;
         // Realistic sizes: a padded 1 KiB report sealed to four readers and a reporter.
-        let keys: Vec<_> = (0..5)
-            .map(|_| age::x25519::Identity::generate().to_public())
+        let keys: Vec<crate::crypto::keys::Recipient> = (0..5)
+            .map(|_| age::x25519::Identity::generate().to_public().into())
             .collect();
         let content = crate::crypto::envelope::seal(&keys, b"{}").map_err(|e| e.to_string())?;
         let recipient = keys[4].to_string();
@@ -282,6 +284,7 @@ pub(super) fn seed(config_path: &Path, n: usize) -> Result<(), String> {
                     kdf_salt: &[0u8; 16],
                     kdf: KdfParams::default(),
                     reporter_recipient: &recipient,
+                    reporter_pq_recipient: None,
                     content: &content,
                     identity: None,
                     due_on: None,
@@ -302,7 +305,7 @@ pub(super) fn seed(config_path: &Path, n: usize) -> Result<(), String> {
 
 pub fn run(opts: &LoadOptions) -> Result<Report, String> {
     let dir = tempfile::tempdir().map_err(|e| e.to_string())?;
-    super::demo::create(dir.path()).map_err(|e| e.to_string())?;
+    super::demo::create_with(dir.path(), opts.pq).map_err(|e| e.to_string())?;
     let max_clients = opts.clients.iter().copied().max().unwrap_or(1);
     let config_path = dir.path().join("bisik.toml");
     let mut text = std::fs::read_to_string(&config_path).map_err(|e| e.to_string())?;

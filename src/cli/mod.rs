@@ -4,6 +4,7 @@ pub mod audit;
 pub mod bench;
 #[cfg(feature = "bench")]
 pub mod bench_desk;
+pub mod bench_envelope;
 #[cfg(feature = "bench")]
 pub mod bench_stats;
 pub mod case;

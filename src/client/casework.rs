@@ -7,9 +7,9 @@ use crate::api::{
     NoteRequest,
 };
 use crate::crypto::envelope::parse_recipient;
+use crate::crypto::keys::Recipient;
 use crate::crypto::token;
 use crate::domain::documents::{NOTE_TYPE, NoteDocument};
-use age::x25519;
 
 impl Client {
     /// Triage: assigns a case to one of the institution's investigators (`None` clears it).
@@ -30,7 +30,7 @@ impl Client {
     }
 
     /// Whom an internal note on the case is sealed to: its readers, never the reporter.
-    pub fn note_recipients(&self, id: &str) -> Result<Vec<x25519::Recipient>> {
+    pub fn note_recipients(&self, id: &str) -> Result<Vec<Recipient>> {
         let r: NoteRecipientsResponse =
             self.get_json(&format!("/cases/{}/note-recipients", path_segment(id)))?;
         r.readers

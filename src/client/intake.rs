@@ -30,14 +30,24 @@ impl Client {
         let salt = kdf::new_salt().map_err(rng)?;
         let reporter = kdf::derive_reporter_identity(receipt.secret(), &salt, &p.kdf)
             .map_err(|e| ClientError::Decode(e.to_string()))?
-            .to_public();
-        let parse = |list: &[String]| -> Result<Vec<x25519::Recipient>> {
+            .keys();
+        // The reporter's key of the kind the server's recipients are (post-quantum when the
+        // institution's readers all are): age cannot seal one file to both kinds.
+        let reporter_of = |list: &[Recipient]| -> Result<Recipient> {
+            let kind = list
+                .first()
+                .map_or(crate::crypto::keys::KeyKind::X25519, Recipient::kind);
+            reporter
+                .of(kind)
+                .ok_or_else(|| ClientError::Decode("no reporter key of that kind".into()))
+        };
+        let parse = |list: &[String]| -> Result<Vec<Recipient>> {
             list.iter()
                 .map(|t| parse_recipient(t).ok_or_else(|| ClientError::BadRecipient(t.clone())))
                 .collect()
         };
         let mut readers = parse(&p.readers)?;
-        readers.push(reporter.clone());
+        readers.push(reporter_of(&readers)?);
         let privacy = if r.identity.is_some() {
             "confidential"
         } else {
@@ -65,7 +75,7 @@ impl Client {
         let identity = match &r.identity {
             Some((name, contact)) => {
                 let mut custodians = parse(&p.custodians)?;
-                custodians.push(reporter.clone());
+                custodians.push(reporter_of(&custodians)?);
                 let doc = IdentityDocument {
                     doc_type: crate::domain::documents::IDENTITY_TYPE.into(),
                     version: 1,
@@ -89,7 +99,12 @@ impl Client {
                 lookup_id: receipt.lookup().as_u32(),
                 kdf_salt: token::encode(&salt),
                 kdf: p.kdf,
-                reporter_recipient: reporter.to_string(),
+                reporter_recipient: reporter
+                    .classic
+                    .as_ref()
+                    .map(ToString::to_string)
+                    .unwrap_or_default(),
+                reporter_pq_recipient: reporter.pq.as_ref().map(ToString::to_string),
                 content: content.clone(),
                 identity: identity.clone(),
                 files: files.clone(),

@@ -19,8 +19,8 @@ use crate::domain::documents::FileManifest;
 use std::str::FromStr;
 use std::time::Duration;
 
+use crate::crypto::keys::{Identity, KeyRing, Recipient};
 use age::secrecy::SecretString;
-use age::x25519;
 use serde::Serialize;
 use serde::de::DeserializeOwned;
 use thiserror::Error;
@@ -106,7 +106,7 @@ pub fn today_in(zone: Option<&str>) -> time::Date {
 
 /// Reads an age identity file: plain (as `age-keygen` writes it) or protected with a
 /// passphrase (`age -p`), in which case the passphrase is asked for on the terminal.
-pub fn read_identity(path: &Path) -> Result<x25519::Identity> {
+pub fn read_identity(path: &Path) -> Result<KeyRing> {
     read_identity_with(path, None)
 }
 
@@ -120,10 +120,7 @@ pub fn identity_needs_passphrase(path: &Path) -> bool {
 
 /// [`read_identity`] with the passphrase given (the desk's unlock page); `None` asks for it on
 /// the terminal when the file needs one.
-pub fn read_identity_with(
-    path: &Path,
-    passphrase: Option<SecretString>,
-) -> Result<x25519::Identity> {
+pub fn read_identity_with(path: &Path, passphrase: Option<SecretString>) -> Result<KeyRing> {
     let shown = path.display().to_string();
     let bytes =
         Zeroizing::new(
@@ -145,11 +142,24 @@ pub fn read_identity_with(
         bytes
     };
     let text = std::str::from_utf8(&plain).map_err(|_| ClientError::NoIdentity(shown.clone()))?;
-    text.lines()
+    identities_in(text).ok_or(ClientError::NoIdentity(shown))
+}
+
+/// Every age identity in an identity file's text — classic (`AGE-SECRET-KEY-1…`) and
+/// post-quantum (`AGE-SECRET-KEY-PQ-1…`) — post-quantum ones first, so a member holding both
+/// logs in with the post-quantum key where the server knows it. `None` if there is none.
+pub fn identities_in(text: &str) -> Option<KeyRing> {
+    let mut found: Vec<Identity> = text
+        .lines()
         .map(str::trim)
-        .find(|l| l.starts_with(crate::crypto::SECRET_KEY_PREFIX))
-        .and_then(|l| x25519::Identity::from_str(l).ok())
-        .ok_or(ClientError::NoIdentity(shown))
+        .filter(|l| {
+            l.starts_with(crate::crypto::SECRET_KEY_PREFIX)
+                || l.starts_with(crate::crypto::PQ_SECRET_KEY_PREFIX)
+        })
+        .filter_map(|l| Identity::from_str(l).ok())
+        .collect();
+    found.sort_by_key(|i| !i.kind().is_post_quantum());
+    KeyRing::new(found)
 }
 
 /// List filters.
@@ -192,7 +202,7 @@ crate::redacted_debug!(OfflineReport);
 pub struct Client {
     agent: ureq::Agent,
     base: String,
-    identity: x25519::Identity,
+    identity: KeyRing,
     session: Option<session::Cached>,
     /// Whether the session token is cached on disk for later commands (the CLI) or kept in
     /// memory only (the desk).
@@ -210,7 +220,8 @@ impl std::fmt::Debug for Client {
 impl Client {
     /// `proxy`: e.g. `socks5h://127.0.0.1:9050` to reach an onion service through Tor. Without
     /// it, no proxy is used — not even one from the environment.
-    pub fn new(server: &str, identity: x25519::Identity, proxy: Option<&str>) -> Result<Self> {
+    pub fn new(server: &str, identity: impl Into<KeyRing>, proxy: Option<&str>) -> Result<Self> {
+        let identity = identity.into();
         let proxy = match proxy {
             Some(p) => Some(ureq::Proxy::new(p).map_err(|_| ClientError::Proxy(p.to_owned()))?),
             None => None,
@@ -247,7 +258,8 @@ impl Client {
         self.session.as_ref()
     }
 
-    pub fn identity(&self) -> &x25519::Identity {
+    /// The member's keys (one or two: classic and post-quantum).
+    pub fn identity(&self) -> &KeyRing {
         &self.identity
     }
 
@@ -325,24 +337,33 @@ impl Client {
     }
 
     /// Challenge–response login with the identity; the session is cached for later commands.
+    /// With two keys (post-quantum first), the first the server seals a challenge to logs in:
+    /// a key the server does not know gets a challenge nobody can open.
     pub fn login(&mut self) -> Result<&session::Cached> {
         let recipient = self.recipient();
-        let c: ChallengeResponse = self.post(
-            "/session/challenge",
-            &ChallengeRequest {
-                recipient: recipient.clone(),
-            },
-        )?;
-        let sealed =
-            token::decode(&c.challenge).ok_or_else(|| ClientError::Decode("challenge".into()))?;
-        let secret = envelope::open(&self.identity, &sealed).map_err(|_| ClientError::Server {
+        let mut opened = None;
+        for key in self.identity.recipients() {
+            let c: ChallengeResponse = self.post(
+                "/session/challenge",
+                &ChallengeRequest {
+                    recipient: key.to_string(),
+                },
+            )?;
+            let sealed = token::decode(&c.challenge)
+                .ok_or_else(|| ClientError::Decode("challenge".into()))?;
+            if let Ok(secret) = envelope::open(&self.identity, &sealed) {
+                opened = Some((c.challenge_id, secret));
+                break;
+            }
+        }
+        let (challenge_id, secret) = opened.ok_or_else(|| ClientError::Server {
             status: 401,
             message: "this identity is not a member of this server".into(),
         })?;
         let s: SessionResponse = self.post(
             "/session",
             &SessionRequest {
-                challenge_id: c.challenge_id,
+                challenge_id,
                 response: token::encode(&secret),
             },
         )?;
@@ -537,7 +558,7 @@ impl Client {
         Ok(r.institutions)
     }
 
-    fn recipients_at(&self, path: &str) -> Result<Vec<x25519::Recipient>> {
+    fn recipients_at(&self, path: &str) -> Result<Vec<Recipient>> {
         let (mut readers, reporter) = self.readers_and_reporter_at(path)?;
         readers.push(reporter);
         Ok(readers)

@@ -6,6 +6,7 @@
 use super::reseal::Padding;
 use super::*;
 use crate::api::ReplyFile;
+use crate::crypto::keys::Recipient;
 use crate::domain::documents::FILE_TYPE;
 
 /// A document to send with a message.
@@ -74,7 +75,7 @@ impl Client {
     pub(super) fn seal_files(
         &self,
         files: &mut [OutgoingFile<'_>],
-        recipients: &[x25519::Recipient],
+        recipients: &[Recipient],
     ) -> Result<Vec<ReplyFile>> {
         let mut sent = Vec::with_capacity(files.len());
         for f in files.iter_mut() {

@@ -17,7 +17,7 @@ impl Client {
     pub(super) fn readers_and_reporter_at(
         &self,
         path: &str,
-    ) -> Result<(Vec<x25519::Recipient>, x25519::Recipient)> {
+    ) -> Result<(Vec<Recipient>, Recipient)> {
         let r: RecipientsResponse = self.get_json(path)?;
         let parse =
             |t: &String| parse_recipient(t).ok_or_else(|| ClientError::BadRecipient(t.clone()));
@@ -33,8 +33,8 @@ impl Client {
     pub(super) fn reseal_case(
         &self,
         case: &CaseResponse,
-        readers: &[x25519::Recipient],
-        reporter: &x25519::Recipient,
+        readers: &[Recipient],
+        reporter: &Recipient,
         progress: &dyn Fn(usize, usize),
     ) -> Result<Resealed> {
         let files = self.attachments(&case.case.id)?;
@@ -57,7 +57,7 @@ impl Client {
         let mut all = readers.to_vec();
         all.push(reporter.clone());
         let recipients = all.as_slice();
-        let reseal_to = |b64: &str, to: &[x25519::Recipient]| -> Result<String> {
+        let reseal_to = |b64: &str, to: &[Recipient]| -> Result<String> {
             let sealed =
                 token::decode(b64).ok_or_else(|| ClientError::Decode("envelope".into()))?;
             let plain = envelope::open(&self.identity, &sealed)?;
@@ -154,7 +154,7 @@ impl Client {
         &self,
         id: &str,
         seq: i64,
-        recipients: &[x25519::Recipient],
+        recipients: &[Recipient],
     ) -> Result<String> {
         let mut plain = self.open_attachment(id, seq)?;
         Ok(self
@@ -169,7 +169,7 @@ impl Client {
     pub(super) fn seal_and_upload(
         &self,
         plain: &mut dyn std::io::Read,
-        recipients: &[x25519::Recipient],
+        recipients: &[Recipient],
         padding: Padding,
     ) -> Result<(String, u64)> {
         let io = |e: std::io::Error| ClientError::Transport(format!("temporary file: {e}"));
@@ -218,11 +218,7 @@ impl Client {
     }
 
     /// Seals a reason document (state tells what it explains) to `recipients`.
-    pub(super) fn seal_reason(
-        recipients: &[x25519::Recipient],
-        state: &str,
-        text: &str,
-    ) -> Result<String> {
+    pub(super) fn seal_reason(recipients: &[Recipient], state: &str, text: &str) -> Result<String> {
         let doc = ReasonDocument {
             doc_type: REASON_TYPE.into(),
             version: 1,

@@ -11,7 +11,7 @@ use std::path::{Path, PathBuf};
 use serde::Deserialize;
 use thiserror::Error;
 
-use crate::crypto::envelope::parse_recipient;
+use crate::crypto::keys::PartyKeys;
 use crate::crypto::webhook::WebhookSecret;
 use crate::domain::digest::{DigestScope, MailLang};
 use crate::domain::institution::{Directory, DirectoryError, Institution, Member, Role};
@@ -32,6 +32,15 @@ pub enum KeysError {
     Parse { path: PathBuf, message: String },
     #[error("{path}: member {handle:?} has an invalid recipient {recipient:?} (expected age1…)")]
     BadRecipient {
+        path: PathBuf,
+        handle: String,
+        recipient: String,
+    },
+    #[error(
+        "{path}: member {handle:?} has an invalid pq_recipient {recipient:?} (expected a post-quantum \
+         recipient age1pq1…, 1959 characters, as `bisik keygen --pq` or `age-keygen -pq` prints)"
+    )]
+    BadPqRecipient {
         path: PathBuf,
         handle: String,
         recipient: String,
@@ -107,7 +116,12 @@ struct MemberEntry {
     #[serde(default)]
     display_name: Option<String>,
     roles: BTreeSet<Role>,
-    recipient: String,
+    /// The classic key, `age1…`; optional once every member has a `pq_recipient`.
+    #[serde(default)]
+    recipient: Option<String>,
+    /// The post-quantum key, `age1pq1…`.
+    #[serde(default)]
+    pq_recipient: Option<String>,
     /// `[members.digest]`: the member asked for digests by e-mail.
     #[serde(default)]
     digest: Option<DigestEntry>,
@@ -189,18 +203,13 @@ pub fn load_all(dir: &Path) -> Result<Loaded, KeysError> {
         }
         let mut members = Vec::with_capacity(file.members.len());
         for m in file.members {
-            let recipient =
-                parse_recipient(&m.recipient).ok_or_else(|| KeysError::BadRecipient {
-                    path: path.clone(),
-                    handle: m.handle.clone(),
-                    recipient: m.recipient.clone(),
-                })?;
+            let keys = member_keys(&path, &m)?;
             let member = Member {
                 handle: m.handle,
                 display_name: m.display_name.filter(|d| !d.trim().is_empty()),
                 institution: file.slug.clone(),
                 roles: m.roles,
-                recipient,
+                keys,
             };
             if let Some(d) = &m.digest {
                 digests.push(digest_subscriber(&path, &member, d)?);
@@ -224,6 +233,58 @@ pub fn load_all(dir: &Path) -> Result<Loaded, KeysError> {
         webhooks,
         digests,
     })
+}
+
+/// A member's `recipient` (classic, `age1…`) and `pq_recipient` (`age1pq1…`), each in its own
+/// field: a post-quantum key in `recipient` or a classic one in `pq_recipient` is refused, so
+/// an operator always knows which kind they listed.
+fn member_keys(path: &Path, m: &MemberEntry) -> Result<PartyKeys, KeysError> {
+    let classic = m
+        .recipient
+        .as_deref()
+        .map(|text| {
+            let text = text.trim();
+            (!text.starts_with("age1pq1"))
+                .then(|| text.parse::<age::x25519::Recipient>().ok())
+                .flatten()
+                .ok_or_else(|| KeysError::BadRecipient {
+                    path: path.to_owned(),
+                    handle: m.handle.clone(),
+                    recipient: shortened(text),
+                })
+        })
+        .transpose()?;
+    let pq = m
+        .pq_recipient
+        .as_deref()
+        .map(|text| {
+            text.trim()
+                .parse::<crate::crypto::pq::HybridRecipient>()
+                .map_err(|_| KeysError::BadPqRecipient {
+                    path: path.to_owned(),
+                    handle: m.handle.clone(),
+                    recipient: shortened(text.trim()),
+                })
+        })
+        .transpose()?;
+    Ok(PartyKeys { classic, pq })
+}
+
+/// A recipient as an error message shows it: a post-quantum one is 1959 characters.
+fn shortened(text: &str) -> String {
+    if text.chars().count() <= 80 {
+        return text.to_owned();
+    }
+    let head: String = text.chars().take(40).collect();
+    let tail: String = text
+        .chars()
+        .rev()
+        .take(12)
+        .collect::<Vec<_>>()
+        .into_iter()
+        .rev()
+        .collect();
+    format!("{head}…{tail}")
 }
 
 fn digest_subscriber(
@@ -400,10 +461,12 @@ pub fn institution_toml(inst: &Institution) -> String {
         }
         let roles: Vec<String> = m.roles.iter().map(|r| toml_str(r.as_str())).collect();
         out.push_str(&format!("roles = [{}]\n", roles.join(", ")));
-        out.push_str(&format!(
-            "recipient = {}\n",
-            toml_str(&m.recipient.to_string())
-        ));
+        if let Some(r) = &m.keys.classic {
+            out.push_str(&format!("recipient = {}\n", toml_str(&r.to_string())));
+        }
+        if let Some(r) = &m.keys.pq {
+            out.push_str(&format!("pq_recipient = {}\n", toml_str(&r.to_string())));
+        }
     }
     out
 }
@@ -493,5 +556,85 @@ mod tests {
         std::fs::write(dir.path().join("institutions/desk.toml"), text).unwrap();
         let again = load_directory(dir.path()).unwrap();
         assert_eq!(again.intake_desk().readers().len(), 1);
+    }
+
+    #[test]
+    fn post_quantum_recipients_load_in_their_own_field_and_secret_ones_are_refused() {
+        use crate::crypto::pq::HybridIdentity;
+        let dir = tempfile::tempdir().unwrap();
+        std::fs::create_dir_all(dir.path().join("institutions")).unwrap();
+        let (a, ap) = (
+            age::x25519::Identity::generate(),
+            HybridIdentity::generate(),
+        );
+        let (c, cp) = (
+            age::x25519::Identity::generate(),
+            HybridIdentity::generate(),
+        );
+        let write = |ana: &str, cus: &str| {
+            std::fs::write(
+                dir.path().join("institutions/desk.toml"),
+                format!(
+                    "slug = \"desk\"\nname_id = \"Meja\"\nname_en = \"Desk\"\nintake_desk = true\n\n\
+                     [[members]]\nhandle = \"ana\"\nroles = [\"triage\"]\n{ana}\n\n\
+                     [[members]]\nhandle = \"cus\"\nroles = [\"custodian\"]\n{cus}\n"
+                ),
+            )
+            .unwrap();
+        };
+        // Both kinds for ana, post-quantum only for cus: everyone has a post-quantum key.
+        write(
+            &format!(
+                "recipient = \"{}\"\npq_recipient = \"{}\"",
+                a.to_public(),
+                ap.to_public()
+            ),
+            &format!("pq_recipient = \"{}\"", cp.to_public()),
+        );
+        let d = load_directory(dir.path()).unwrap();
+        assert!(d.not_post_quantum().is_empty());
+        let ana = d.member("ana").unwrap();
+        assert_eq!(ana.keys.pq.as_ref(), Some(&ap.to_public()));
+        assert_eq!(ana.keys.classic.as_ref(), Some(&a.to_public()));
+        // The demo writer keeps both fields.
+        let text = institution_toml(d.intake_desk());
+        assert!(text.contains("pq_recipient = ") && text.contains("recipient = \"age1"));
+        // Each kind in its own field, with a readable refusal.
+        write(
+            &format!("recipient = \"{}\"", ap.to_public()),
+            &format!("recipient = \"{}\"", c.to_public()),
+        );
+        let err = load_directory(dir.path()).unwrap_err().to_string();
+        assert!(
+            err.contains("invalid recipient") && err.len() < 400,
+            "{err}"
+        );
+        write(
+            &format!("pq_recipient = \"{}\"", a.to_public()),
+            &format!("recipient = \"{}\"", c.to_public()),
+        );
+        let err = load_directory(dir.path()).unwrap_err().to_string();
+        assert!(err.contains("invalid pq_recipient"), "{err}");
+        // Post-quantum only while another member has only a classic key: refused by name.
+        write(
+            &format!("pq_recipient = \"{}\"", ap.to_public()),
+            &format!("recipient = \"{}\"", c.to_public()),
+        );
+        let err = load_directory(dir.path()).unwrap_err().to_string();
+        assert!(err.contains("\"ana\" has only a post-quantum key"), "{err}");
+        // A post-quantum secret key under keys/ stops the start like a classic one.
+        write(
+            &format!("recipient = \"{}\"", a.to_public()),
+            &format!("recipient = \"{}\"", c.to_public()),
+        );
+        std::fs::write(
+            dir.path().join("pq.txt"),
+            ap.to_string().expose_secret().as_bytes(),
+        )
+        .unwrap();
+        assert!(matches!(
+            load_directory(dir.path()).unwrap_err(),
+            KeysError::SecretKeyFound(_)
+        ));
     }
 }

@@ -21,6 +21,8 @@
 
 use std::str::FromStr;
 
+use super::keys::PartyKeys;
+use super::pq::{HybridIdentity, HybridRecipient};
 use age::x25519;
 use argon2_rust::params::{Memory, TagLen};
 use argon2_rust::{Algorithm, Argon2, Params, Version};
@@ -36,6 +38,64 @@ pub const SALT_LEN: usize = 16;
 
 /// HKDF `info` for the reporter's identity. Changing it changes every reporter key: never do.
 const REPORTER_IDENTITY_INFO: &[u8] = b"bisik/v1/reporter-age-x25519-identity";
+/// HKDF `info` for the reporter's post-quantum identity (an X-Wing seed, `mlkem768x25519`).
+/// Never change it either.
+const REPORTER_PQ_IDENTITY_INFO: &[u8] = b"bisik/v1/reporter-age-mlkem768x25519-identity";
+
+/// The reporter's two keys, both from one Argon2id run over the receipt: the classic X25519
+/// identity — its recipient is stored with the case and is what a receipt is checked against —
+/// and the post-quantum hybrid identity (HKDF with its own label gives the X-Wing seed). Opens
+/// an envelope sealed to either.
+#[derive(Clone)]
+pub struct ReporterIdentity {
+    classic: x25519::Identity,
+    pq: HybridIdentity,
+}
+
+impl ReporterIdentity {
+    /// The classic recipient: the one stored with every case and compared to check a receipt.
+    pub fn to_public(&self) -> x25519::Recipient {
+        self.classic.to_public()
+    }
+
+    /// The post-quantum recipient (`age1pq1…`).
+    pub fn pq_public(&self) -> HybridRecipient {
+        self.pq.to_public()
+    }
+
+    /// Both public keys, to seal to the reporter in whichever kind the case uses.
+    pub fn keys(&self) -> PartyKeys {
+        PartyKeys {
+            classic: Some(self.classic.to_public()),
+            pq: Some(self.pq.to_public()),
+        }
+    }
+
+    pub fn classic(&self) -> &x25519::Identity {
+        &self.classic
+    }
+
+    pub fn post_quantum(&self) -> &HybridIdentity {
+        &self.pq
+    }
+}
+
+impl std::fmt::Debug for ReporterIdentity {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str("ReporterIdentity([redacted])")
+    }
+}
+
+impl age::Identity for ReporterIdentity {
+    fn unwrap_stanza(
+        &self,
+        stanza: &age_core::format::Stanza,
+    ) -> Option<Result<age_core::format::FileKey, age::DecryptError>> {
+        self.classic
+            .unwrap_stanza(stanza)
+            .or_else(|| self.pq.unwrap_stanza(stanza))
+    }
+}
 
 /// Argon2id cost parameters. Stored with every report so they can be raised later without
 /// locking anybody out of an old case.
@@ -122,7 +182,7 @@ pub fn derive_reporter_identity(
     secret: &[u8],
     salt: &[u8],
     params: &KdfParams,
-) -> Result<x25519::Identity, KdfError> {
+) -> Result<ReporterIdentity, KdfError> {
     let derived = derive_in(None, secret, salt, params);
     scrub_stack();
     derived
@@ -136,7 +196,7 @@ pub fn derive_reporter_identity_with(
     secret: &[u8],
     salt: &[u8],
     params: &KdfParams,
-) -> Result<x25519::Identity, KdfError> {
+) -> Result<ReporterIdentity, KdfError> {
     let derived = derive_in(Some(scratch), secret, salt, params);
     scrub_stack();
     derived
@@ -185,18 +245,24 @@ fn derive_in(
     secret: &[u8],
     salt: &[u8],
     params: &KdfParams,
-) -> Result<x25519::Identity, KdfError> {
+) -> Result<ReporterIdentity, KdfError> {
     let stretched = stretch(scratch, secret, salt, params)?;
     identity_from_stretched(&stretched)
 }
 
-/// HKDF-SHA256 with the reporter label, then the age identity.
-fn identity_from_stretched(stretched: &[u8; 32]) -> Result<x25519::Identity, KdfError> {
+/// HKDF-SHA256 with the reporter labels, then the two age identities.
+fn identity_from_stretched(stretched: &[u8; 32]) -> Result<ReporterIdentity, KdfError> {
+    let hkdf = Hkdf::<Sha256>::new(None, stretched);
     let mut scalar = Zeroizing::new([0u8; 32]);
-    Hkdf::<Sha256>::new(None, stretched)
-        .expand(REPORTER_IDENTITY_INFO, scalar.as_mut())
+    hkdf.expand(REPORTER_IDENTITY_INFO, scalar.as_mut())
         .map_err(|_| KdfError::Derive)?;
-    identity_from_scalar(&scalar)
+    let mut seed = Zeroizing::new([0u8; 32]);
+    hkdf.expand(REPORTER_PQ_IDENTITY_INFO, seed.as_mut())
+        .map_err(|_| KdfError::Derive)?;
+    Ok(ReporterIdentity {
+        classic: identity_from_scalar(&scalar)?,
+        pq: HybridIdentity::from_seed(&seed),
+    })
 }
 
 /// The Argon2id step alone: 32 bytes, wiped on drop. The derivation memory is wiped by
@@ -324,7 +390,8 @@ mod tests {
             other_secret.to_public().to_string()
         );
         assert!(
-            a.to_string()
+            a.classic()
+                .to_string()
                 .expose_secret()
                 .starts_with(crate::crypto::SECRET_KEY_PREFIX)
         );
@@ -339,6 +406,8 @@ mod tests {
         let id = derive_reporter_identity(b"9999888877776666", &salt, &params).unwrap();
         let sealed = age::encrypt(&id.to_public(), b"hello").unwrap();
         assert_eq!(age::decrypt(&id, &sealed).unwrap(), b"hello");
+        let sealed = age::encrypt(&id.pq_public(), b"hello pq").unwrap();
+        assert_eq!(age::decrypt(&id, &sealed).unwrap(), b"hello pq");
     }
 
     #[test]
@@ -349,7 +418,24 @@ mod tests {
         let recipient = id.to_public().to_string();
         assert!(recipient.starts_with("age1"));
         assert_eq!(recipient, KAT_RECIPIENT, "derivation changed");
+        assert_eq!(
+            id.post_quantum().to_string().expose_secret(),
+            KAT_PQ_IDENTITY_TEST_FIXTURE,
+            "post-quantum derivation changed"
+        );
+        assert_eq!(
+            id.pq_public(),
+            KAT_PQ_IDENTITY_TEST_FIXTURE
+                .parse::<HybridIdentity>()
+                .unwrap()
+                .to_public()
+        );
     }
+
+    /// The post-quantum identity of the all-zero test receipt above (a test fixture: nothing
+    /// real is sealed to it), computed by the same script (`tests/kat/reporter_key_kat.py`).
+    const KAT_PQ_IDENTITY_TEST_FIXTURE: &str =
+        "AGE-SECRET-KEY-PQ-1XYQZ6PD5P5EQRDNU9GDE4SJ2G7JU3NFSHWCFYUG9ADZXNP2WM5USVY0WTT";
 
     /// Computed independently of this code (Python `argon2-cffi` + `cryptography` + a reference
     /// bech32) by `tests/kat/reporter_key_kat.py`.
@@ -601,12 +687,13 @@ mod tests {
             .collect();
         let found = last.iter().filter(|w| words.contains(w)).count();
         let holds = |needle: &[u8]| stack.windows(needle.len()).any(|w| w == needle);
-        let scalar = {
-            let text = id.to_string();
+        let key_bytes = |text: age::secrecy::SecretString| {
             let (_, bytes) = bech32::decode(text.expose_secret()).unwrap();
             bytes
         };
-        (found, holds(&tag), holds(&scalar))
+        let scalar = key_bytes(id.classic().to_string());
+        let seed = key_bytes(id.post_quantum().to_string());
+        (found, holds(&tag), holds(&scalar) || holds(&seed))
     }
 
     #[test]

@@ -69,7 +69,8 @@ pub enum ParseError {
 
 /// An `age1pq1…` recipient: an X-Wing (MLKEM768-X25519) encapsulation key.
 #[derive(Clone, PartialEq, Eq)]
-pub struct HybridRecipient(kem::PublicKey);
+/// Boxed: the key is 1.6 KiB, and recipients are moved around in lists and enums.
+pub struct HybridRecipient(Box<kem::PublicKey>);
 
 impl FromStr for HybridRecipient {
     type Err = ParseError;
@@ -94,7 +95,7 @@ impl FromStr for HybridRecipient {
                     return Err(ParseError::Length);
                 }
                 kem::PublicKey::from_bytes(&bytes)
-                    .map(Self)
+                    .map(|k| Self(Box::new(k)))
                     .map_err(|_| ParseError::InvalidKey)
             },
         )
@@ -141,16 +142,23 @@ impl age::Recipient for HybridRecipient {
 
 /// An `AGE-SECRET-KEY-PQ-1…` identity: a 32-byte X-Wing seed.
 #[derive(Clone)]
-pub struct HybridIdentity(kem::PrivateKey);
+/// Boxed: the expanded key is 4.8 KiB.
+pub struct HybridIdentity(Box<kem::PrivateKey>);
 
 impl HybridIdentity {
     /// A new identity from 32 bytes of OS randomness.
     pub fn generate() -> Self {
         let mut seed = [0u8; 32];
         rand::RngCore::fill_bytes(&mut rand::rngs::OsRng, &mut seed);
-        let id = Self(kem::PrivateKey::from_seed(seed));
+        let id = Self(Box::new(kem::PrivateKey::from_seed(seed)));
         seed.zeroize();
         id
+    }
+
+    /// The identity of a 32-byte seed (the identity's own encoding): a reporter's is derived
+    /// from the receipt (`kdf`).
+    pub fn from_seed(seed: &[u8; 32]) -> Self {
+        Self(Box::new(kem::PrivateKey::from_seed(*seed)))
     }
 
     /// The identity as written by age tools: `AGE-SECRET-KEY-PQ-1…`, uppercase.
@@ -163,7 +171,7 @@ impl HybridIdentity {
 
     /// The matching `age1pq1…` recipient.
     pub fn to_public(&self) -> HybridRecipient {
-        HybridRecipient(self.0.public_key().clone())
+        HybridRecipient(Box::new(self.0.public_key().clone()))
     }
 }
 
@@ -185,7 +193,7 @@ impl FromStr for HybridIdentity {
                 let seed: Result<[u8; 32], _> = buf.as_slice().try_into();
                 buf.zeroize();
                 let mut seed = seed.map_err(|_| ParseError::Length)?;
-                let id = Self(kem::PrivateKey::from_seed(seed));
+                let id = Self(Box::new(kem::PrivateKey::from_seed(seed)));
                 seed.zeroize();
                 Ok(id)
             },

@@ -4,9 +4,8 @@
 
 use std::io::Write;
 
-use age::x25519;
-
 use super::envelope::EnvelopeError;
+use super::keys::Recipient;
 use super::padding;
 
 /// Encrypts a stream to recipients; [`Sealer::finish`] pads and closes it.
@@ -24,13 +23,8 @@ impl<W: Write> std::fmt::Debug for Sealer<W> {
 }
 
 impl<W: Write> Sealer<W> {
-    pub fn new(recipients: &[x25519::Recipient], out: W) -> Result<Self, EnvelopeError> {
-        if recipients.is_empty() {
-            return Err(EnvelopeError::NoRecipients);
-        }
-        let enc =
-            age::Encryptor::with_recipients(recipients.iter().map(|r| r as &dyn age::Recipient))
-                .map_err(|e| EnvelopeError::Encrypt(e.to_string()))?;
+    pub fn new(recipients: &[Recipient], out: W) -> Result<Self, EnvelopeError> {
+        let enc = super::envelope::encryptor(recipients)?;
         let inner = enc
             .wrap_output(out)
             .map_err(|e| EnvelopeError::Encrypt(e.to_string()))?;
@@ -72,10 +66,10 @@ mod tests {
 
     #[test]
     fn streams_decrypt_to_the_data_plus_padding() {
-        let id = x25519::Identity::generate();
+        let id = age::x25519::Identity::generate();
         for len in [0usize, 1, 1023, 70_000, 300_000] {
             let data: Vec<u8> = (0..len).map(|i| (i % 251) as u8).collect();
-            let mut s = Sealer::new(&[id.to_public()], Vec::new()).unwrap();
+            let mut s = Sealer::new(&[id.to_public().into()], Vec::new()).unwrap();
             for chunk in data.chunks(8191) {
                 s.write_all(chunk).unwrap();
             }

@@ -62,6 +62,8 @@ pub struct InboxRow {
     due: Option<String>,
     overdue: bool,
     escalated: bool,
+    /// Sealed post-quantum.
+    post_quantum: bool,
     assigned_to: Option<String>,
     /// "New" / "Updated" for this member, if so.
     unseen: Option<&'static str>,
@@ -147,6 +149,7 @@ fn inbox_row(t: &'static DeskTexts, row: Row, institution: String, today: &str) 
         received: s.received_on.clone(),
         due: s.due_on.clone(),
         escalated: s.escalated_on.is_some(),
+        post_quantum: s.post_quantum,
         assigned_to: s.assigned_to.as_deref().map(one),
         unseen: row.unseen.map(|u| match u {
             crate::domain::case::Unseen::New => t.unseen_new,

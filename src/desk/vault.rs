@@ -121,7 +121,7 @@ impl Vault {
     /// Logs in with the identity (the session stays in memory).
     pub fn open(
         server: &str,
-        identity: age::x25519::Identity,
+        identity: crate::crypto::keys::KeyRing,
         proxy: Option<&str>,
     ) -> Result<Self, ClientError> {
         let mut client = Client::new(server, identity, proxy)?.in_memory();

@@ -188,6 +188,8 @@ pub struct CaseSummary {
     pub assigned_to: Option<String>,
     /// On hold: the state that asked the citizen (where their answer sends the case back).
     pub held_from: Option<CaseState>,
+    /// Its report is sealed post-quantum (`mlkem768x25519`), not to classic X25519 keys.
+    pub post_quantum: bool,
 }
 
 /// One line of a case's history.

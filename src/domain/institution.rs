@@ -5,9 +5,10 @@
 
 use std::collections::{BTreeMap, BTreeSet, HashSet};
 
-use age::x25519;
 use serde::{Deserialize, Serialize};
 use thiserror::Error;
+
+use crate::crypto::keys::{PartyKeys, Recipient};
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize, Deserialize)]
 #[serde(rename_all = "snake_case")]
@@ -51,7 +52,8 @@ pub struct Member {
     pub display_name: Option<String>,
     pub institution: String,
     pub roles: BTreeSet<Role>,
-    pub recipient: x25519::Recipient,
+    /// The member's public keys: classic (`age1…`), post-quantum (`age1pq1…`) or both.
+    pub keys: PartyKeys,
 }
 
 impl Member {
@@ -72,6 +74,21 @@ impl Member {
     /// ask for a reveal). Machine members are readers but not writers.
     pub fn is_writer(&self) -> bool {
         self.is_reader() && !self.is_machine()
+    }
+
+    /// The member's key whose text is `recipient` (what a login names).
+    pub fn key_named(&self, recipient: &str) -> Option<Recipient> {
+        let classic = self
+            .keys
+            .classic
+            .iter()
+            .map(|r| Recipient::X25519(r.clone()));
+        let pq = self.keys.pq.iter().map(|r| Recipient::Hybrid(r.clone()));
+        classic.chain(pq).find(|r| r.to_string() == recipient)
+    }
+
+    pub fn has_post_quantum_key(&self) -> bool {
+        self.keys.pq.is_some()
     }
 }
 
@@ -103,22 +120,29 @@ impl Institution {
         }
     }
 
-    /// Recipients of report content and messages.
-    pub fn readers(&self) -> Vec<x25519::Recipient> {
+    /// Recipients of report content and messages (their keys; `crypto::keys::choose` picks
+    /// the kind for an envelope).
+    pub fn readers(&self) -> Vec<PartyKeys> {
         self.members
             .iter()
             .filter(|m| m.is_reader())
-            .map(|m| m.recipient.clone())
+            .map(|m| m.keys.clone())
             .collect()
     }
 
     /// Recipients of identity envelopes.
-    pub fn custodians(&self) -> Vec<x25519::Recipient> {
+    pub fn custodians(&self) -> Vec<PartyKeys> {
         self.members
             .iter()
             .filter(|m| m.has(Role::Custodian))
-            .map(|m| m.recipient.clone())
+            .map(|m| m.keys.clone())
             .collect()
+    }
+
+    /// Whether every member has a post-quantum key, so its cases can be sealed post-quantum
+    /// (an escalated case also needs the oversight body's members to have one).
+    pub fn is_post_quantum(&self) -> bool {
+        self.members.iter().all(Member::has_post_quantum_key)
     }
 
     /// Whether citizens can address reports to it (it has a person to read and answer them; a
@@ -146,6 +170,12 @@ pub enum DirectoryError {
         "the same recipient is declared for two members ({0} and {1}); each member needs their own key"
     )]
     DuplicateRecipient(String, String),
+    #[error("member {0:?} has no key: give a recipient (age1…) and/or a pq_recipient (age1pq1…)")]
+    NoKey(String),
+    #[error(
+        "member {0:?} has only a post-quantum key (pq_recipient), but member {1:?} has no post-quantum key: age cannot seal one file to both kinds, so until every member of every institution has a pq_recipient, every member keeps a classic recipient too"
+    )]
+    PostQuantumTooEarly(String, String),
     #[error("member {0:?} has no roles")]
     NoRoles(String),
     #[error(
@@ -208,8 +238,14 @@ impl Directory {
                 if m.is_machine() && m.roles.len() > 1 {
                     return Err(DirectoryError::MachineWithHumanRole(m.handle.clone()));
                 }
-                if let Some(other) = recipients.insert(m.recipient.to_string(), m.handle.clone()) {
-                    return Err(DirectoryError::DuplicateRecipient(other, m.handle.clone()));
+                if m.keys.classic.is_none() && m.keys.pq.is_none() {
+                    return Err(DirectoryError::NoKey(m.handle.clone()));
+                }
+                let texts = m.keys.classic.iter().map(ToString::to_string);
+                for text in texts.chain(m.keys.pq.iter().map(ToString::to_string)) {
+                    if let Some(other) = recipients.insert(text, m.handle.clone()) {
+                        return Err(DirectoryError::DuplicateRecipient(other, m.handle.clone()));
+                    }
                 }
             }
             if inst.members.iter().any(Member::is_reader) && inst.custodians().is_empty() {
@@ -229,6 +265,18 @@ impl Directory {
             }
         }
         let intake = intake.ok_or(DirectoryError::NoIntakeDesk)?;
+        // The no-mix rule: cases move between institutions (forward, escalation), so a member
+        // may drop their classic key only once nobody in the directory still needs classic
+        // envelopes.
+        let everyone = || institutions.values().flat_map(|i| i.members.iter());
+        if let Some(pq_only) = everyone().find(|m| m.keys.classic.is_none())
+            && let Some(classic_only) = everyone().find(|m| m.keys.pq.is_none())
+        {
+            return Err(DirectoryError::PostQuantumTooEarly(
+                pq_only.handle.clone(),
+                classic_only.handle.clone(),
+            ));
+        }
         for inst in institutions.values() {
             let mut steps = 0;
             let mut cur = inst;
@@ -266,12 +314,23 @@ impl Directory {
         self.institutions.values()
     }
 
-    /// Login is by key: the member is whoever holds the identity for this recipient.
+    /// Login is by key: the member is whoever holds the identity for this recipient (either of
+    /// their keys).
     pub fn member_by_recipient(&self, recipient: &str) -> Option<&Member> {
         self.institutions
             .values()
             .flat_map(|i| i.members.iter())
-            .find(|m| m.recipient.to_string() == recipient)
+            .find(|m| m.keys.holds(recipient))
+    }
+
+    /// Institutions with a member who has no post-quantum key: their cases are sealed classic
+    /// (said in the operator's log at start).
+    pub fn not_post_quantum(&self) -> Vec<&str> {
+        self.institutions
+            .values()
+            .filter(|i| !i.is_post_quantum())
+            .map(|i| i.slug.as_str())
+            .collect()
     }
 
     /// The institution the form suggests for a category (the first that handles it).
@@ -301,6 +360,8 @@ impl Directory {
 pub(crate) mod tests {
     use super::*;
 
+    use age::x25519;
+
     pub fn member(handle: &str, inst: &str, roles: &[Role]) -> (Member, x25519::Identity) {
         let id = x25519::Identity::generate();
         (
@@ -309,7 +370,7 @@ pub(crate) mod tests {
                 display_name: None,
                 institution: inst.into(),
                 roles: roles.iter().copied().collect(),
-                recipient: id.to_public(),
+                keys: PartyKeys::classic(id.to_public()),
             },
             id,
         )
@@ -359,13 +420,62 @@ pub(crate) mod tests {
         let d = Directory::new(vec![inst("desk", true, vec![t.clone(), c.clone(), o])]).unwrap();
         let desk = d.intake_desk();
         assert_eq!(desk.readers().len(), 1);
-        assert_eq!(desk.readers()[0].to_string(), t.recipient.to_string());
-        assert_eq!(desk.custodians()[0].to_string(), c.recipient.to_string());
+        assert_eq!(desk.readers()[0], t.keys);
+        assert_eq!(desk.custodians()[0], c.keys);
         assert_eq!(
-            d.member_by_recipient(&c.recipient.to_string())
+            d.member_by_recipient(&c.keys.classic.as_ref().unwrap().to_string())
                 .unwrap()
                 .handle,
             "c"
+        );
+    }
+
+    #[test]
+    fn a_member_drops_the_classic_key_only_when_every_member_has_a_post_quantum_one() {
+        use crate::crypto::pq::HybridIdentity;
+        let with_pq = |m: &mut Member| m.keys.pq = Some(HybridIdentity::generate().to_public());
+        let (mut t, _) = member("t", "desk", &[Role::Triage]);
+        let (mut c, _) = member("c", "desk", &[Role::Custodian]);
+        let (mut o, _) = member("o", "omb", &[Role::Oversight]);
+        with_pq(&mut t);
+        with_pq(&mut c);
+        // Both kinds for everyone at the desk, the ombudsman still classic: allowed; the desk is
+        // post-quantum, the ombudsman not.
+        let d = Directory::new(vec![
+            inst("desk", true, vec![t.clone(), c.clone()]),
+            inst("omb", false, vec![o.clone()]),
+        ])
+        .unwrap();
+        assert_eq!(d.not_post_quantum(), ["omb"]);
+        let pq_text = t.keys.pq.as_ref().unwrap().to_string();
+        assert_eq!(d.member_by_recipient(&pq_text).unwrap().handle, "t");
+        assert!(t.key_named(&pq_text).is_some());
+        // Dropping a classic key while the ombudsman has no post-quantum one: refused.
+        let mut t_pq_only = t.clone();
+        t_pq_only.keys.classic = None;
+        assert_eq!(
+            Directory::new(vec![
+                inst("desk", true, vec![t_pq_only.clone(), c.clone()]),
+                inst("omb", false, vec![o.clone()]),
+            ])
+            .unwrap_err(),
+            DirectoryError::PostQuantumTooEarly("t".into(), "o".into())
+        );
+        // Everyone has one: allowed.
+        with_pq(&mut o);
+        let d = Directory::new(vec![
+            inst("desk", true, vec![t_pq_only, c.clone()]),
+            inst("omb", false, vec![o]),
+        ])
+        .unwrap();
+        assert!(d.not_post_quantum().is_empty());
+        // No key at all: refused.
+        let mut none = c.clone();
+        none.handle = "none".into();
+        none.keys = PartyKeys::default();
+        assert_eq!(
+            Directory::new(vec![inst("desk", true, vec![t, c, none])]).unwrap_err(),
+            DirectoryError::NoKey("none".into())
         );
     }
 
@@ -382,13 +492,8 @@ pub(crate) mod tests {
             vec![t.clone(), c.clone(), bot.clone()],
         )])
         .unwrap();
-        let readers: Vec<String> = d
-            .intake_desk()
-            .readers()
-            .iter()
-            .map(ToString::to_string)
-            .collect();
-        assert!(readers.contains(&bot.recipient.to_string()) && readers.len() == 2);
+        let readers = d.intake_desk().readers();
+        assert!(readers.contains(&bot.keys) && readers.len() == 2);
         assert!(d.intake_desk().custodians().len() == 1);
 
         // A machine member alone does not make an institution take reports; it still needs a

@@ -1,11 +1,11 @@
 //! What a citizen does: submit a report, open their case with the receipt, reply.
 
-use age::x25519;
 use tracing::instrument;
 use zeroize::Zeroizing;
 
-use crate::crypto::envelope::{self, parse_recipient};
-use crate::crypto::kdf::{self, recipients_match};
+use crate::crypto::envelope;
+use crate::crypto::kdf::{self, ReporterIdentity, recipients_match};
+use crate::crypto::keys::{PartyKeys, Recipient};
 use crate::crypto::receipt::{LookupId, Receipt};
 use crate::domain::case::CaseSummary;
 use crate::domain::case::{Actor, CaseState, new_case_id};
@@ -45,18 +45,19 @@ pub struct Prepared {
     salt: [u8; kdf::SALT_LEN],
     params: crate::crypto::kdf::KdfParams,
     institution: String,
-    reporter: age::x25519::Recipient,
-    readers: Vec<age::x25519::Recipient>,
+    reporter: PartyKeys,
+    readers: Vec<PartyKeys>,
 }
 
 crate::redacted_debug!(Prepared);
 
 impl Prepared {
-    /// Recipients of the content and of every attachment: readers and the reporter.
-    pub fn content_recipients(&self) -> Vec<age::x25519::Recipient> {
+    /// Recipients of the content and of every attachment: readers and the reporter, all
+    /// post-quantum when every reader has a post-quantum key.
+    pub fn content_recipients(&self) -> Result<Vec<Recipient>> {
         let mut r = self.readers.clone();
         r.push(self.reporter.clone());
-        r
+        Ok(super::sealing_for(&r)?.recipients)
     }
 }
 
@@ -74,7 +75,7 @@ pub async fn prepare(app: &App, report: &Checked<'_>) -> Result<Prepared> {
         .kdf
         .derive_for_submission(receipt.secret(), &salt, params)
         .await?
-        .to_public();
+        .keys();
     Ok(Prepared {
         receipt,
         salt,
@@ -131,7 +132,7 @@ async fn commit_claiming(
         concerns: report.concerns.map(Into::into),
     };
     let content = envelope::seal(
-        &p.content_recipients(),
+        &p.content_recipients()?,
         &Zeroizing::new(serde_json::to_vec(&document)?),
     )?;
     drop(document);
@@ -147,14 +148,20 @@ async fn commit_claiming(
             let mut custodians = institution.custodians();
             custodians.push(p.reporter.clone());
             Some(envelope::seal(
-                &custodians,
+                &super::sealing_for(&custodians)?.recipients,
                 &Zeroizing::new(serde_json::to_vec(&doc)?),
             )?)
         }
         None => None,
     };
 
-    let recipient_text = p.reporter.to_string();
+    let recipient_text = p
+        .reporter
+        .classic
+        .as_ref()
+        .map(ToString::to_string)
+        .ok_or_else(|| Error::Internal("the reporter has no classic key".into()))?;
+    let pq_text = p.reporter.pq.as_ref().map(ToString::to_string);
     let mut receipt = p.receipt;
     let mut case_id = new_case_id()?;
     for _ in 0..ID_ATTEMPTS {
@@ -169,6 +176,7 @@ async fn commit_claiming(
             kdf_salt: &p.salt,
             kdf: p.params,
             reporter_recipient: &recipient_text,
+            reporter_pq_recipient: pq_text.as_deref(),
             content: &content,
             identity: identity.as_deref(),
             due_on: super::deadline::due_for_new(app, report.kind, report.category, today),
@@ -280,7 +288,7 @@ impl ReporterView {
 /// Opens an envelope with the reporter's key and parses the document in it; `None` when either
 /// fails (wrong keys, damaged, not the expected document). Never an error: one bad item must
 /// not lock the reporter out of the case.
-fn open_doc<T: serde::de::DeserializeOwned>(identity: &x25519::Identity, env: &[u8]) -> Option<T> {
+fn open_doc<T: serde::de::DeserializeOwned>(identity: &ReporterIdentity, env: &[u8]) -> Option<T> {
     let plain = envelope::open(identity, env).ok()?;
     serde_json::from_slice(&plain).ok()
 }
@@ -289,7 +297,7 @@ fn open_doc<T: serde::de::DeserializeOwned>(identity: &x25519::Identity, env: &[
 /// and one constant-time comparison (DESIGN 2.7). Returns the case's receipt record and the
 /// reporter's key.
 #[instrument(skip_all)]
-async fn verify(app: &App, receipt: &Receipt) -> Result<Option<(ReceiptRecord, x25519::Identity)>> {
+async fn verify(app: &App, receipt: &Receipt) -> Result<Option<(ReceiptRecord, ReporterIdentity)>> {
     let record = app
         .store
         .receipt_record(receipt.lookup().as_u32())
@@ -324,7 +332,7 @@ pub async fn open_case(app: &App, receipt: &Receipt) -> Result<Option<ReporterVi
     view(app, &record.case_id, &identity).await.map(Some)
 }
 
-async fn view(app: &App, case_id: &str, identity: &x25519::Identity) -> Result<ReporterView> {
+async fn view(app: &App, case_id: &str, identity: &ReporterIdentity) -> Result<ReporterView> {
     let record = app
         .store
         .case_for_reporter(case_id)
@@ -446,7 +454,7 @@ pub async fn reply(
     text: &str,
     nonce: Option<&[u8]>,
 ) -> Result<Option<Replied>> {
-    let Some((identity, summary, reporter)) = opened_case(app, receipt).await? else {
+    let Some((identity, summary)) = opened_case(app, receipt).await? else {
         return Ok(None);
     };
     let case_id = summary.id.clone();
@@ -456,7 +464,7 @@ pub async fn reply(
     if !can_write(&summary) {
         return Ok(Some(Replied::Closed(view(app, case_id, &identity).await?)));
     }
-    let recipients = with_reporter(app.case_readers(&summary).await?, &reporter)?;
+    let recipients = with_reporter(app.case_readers(&summary).await?, &identity)?;
     let today = app.clock.today();
     let doc = MessageDocument {
         doc_type: MESSAGE_TYPE.into(),
@@ -493,30 +501,33 @@ pub async fn reply(
     }))
 }
 
-/// A receipt's case as it stands: the reporter's key, the case and the reporter's recipient.
-/// `None` for a receipt that opens nothing (after the same work as any check, see [`verify`]).
+/// A receipt's case as it stands: the reporter's keys and the case. `None` for a receipt that
+/// opens nothing (after the same work as any check, see [`verify`]).
 pub(super) async fn opened_case(
     app: &App,
     receipt: &Receipt,
-) -> Result<Option<(x25519::Identity, CaseSummary, String)>> {
+) -> Result<Option<(ReporterIdentity, CaseSummary)>> {
     let Some((record, identity)) = verify(app, receipt).await? else {
         return Ok(None);
     };
-    let (summary, reporter) = app
+    let (summary, _) = app
         .store
         .case_summary(None, &record.case_id)
         .await?
         .ok_or(Error::NotFound)?;
-    Ok(Some((identity, summary, reporter)))
+    Ok(Some((identity, summary)))
 }
 
+/// The recipients of what the reporter writes or moves: the case's readers and the reporter,
+/// post-quantum when every reader has a post-quantum key. The reporter's keys come from the
+/// receipt (derived in this request), so a case filed before reporters had a post-quantum key
+/// is sealed post-quantum too once its readers all are.
 fn with_reporter(
-    mut readers: Vec<x25519::Recipient>,
-    reporter: &str,
-) -> Result<Vec<x25519::Recipient>> {
-    readers
-        .push(parse_recipient(reporter).ok_or_else(|| Error::Internal("stored recipient".into()))?);
-    Ok(readers)
+    mut readers: Vec<PartyKeys>,
+    reporter: &ReporterIdentity,
+) -> Result<Vec<Recipient>> {
+    readers.push(reporter.keys());
+    Ok(super::sealing_for(&readers)?.recipients)
 }
 
 /// Whether the citizen may escalate their case now: past its due day, not yet escalated, and
@@ -533,7 +544,7 @@ pub fn can_escalate(summary: &CaseSummary, today: time::Date) -> bool {
 /// it is: escalation does not reveal who reported.
 #[instrument(skip_all)]
 pub async fn escalate(app: &App, receipt: &Receipt) -> Result<Option<ReporterView>> {
-    let Some((identity, mut summary, reporter)) = opened_case(app, receipt).await? else {
+    let Some((identity, mut summary)) = opened_case(app, receipt).await? else {
         return Ok(None);
     };
     let case_id = summary.id.clone();
@@ -543,7 +554,7 @@ pub async fn escalate(app: &App, receipt: &Receipt) -> Result<Option<ReporterVie
         return Err(Error::Invalid("this case cannot be escalated now".into()));
     }
     summary.escalated_on = Some(today);
-    let recipients = with_reporter(app.case_readers(&summary).await?, &reporter)?;
+    let recipients = with_reporter(app.case_readers(&summary).await?, &identity)?;
     let stored = app
         .store
         .case_for_reporter(case_id)
@@ -645,8 +656,8 @@ pub async fn escalate(app: &App, receipt: &Receipt) -> Result<Option<ReporterVie
 /// second key derivation).
 pub struct UploadTarget {
     pub case_id: String,
-    pub recipients: Vec<age::x25519::Recipient>,
-    identity: x25519::Identity,
+    pub recipients: Vec<Recipient>,
+    identity: ReporterIdentity,
 }
 
 crate::redacted_debug!(UploadTarget);
@@ -655,13 +666,13 @@ crate::redacted_debug!(UploadTarget);
 /// status check).
 #[instrument(skip_all)]
 pub async fn upload_target(app: &App, receipt: &Receipt) -> Result<Option<UploadTarget>> {
-    let Some((identity, summary, reporter)) = opened_case(app, receipt).await? else {
+    let Some((identity, summary)) = opened_case(app, receipt).await? else {
         return Ok(None);
     };
     if crate::domain::workflow::is_final(summary.state) {
         return Err(Error::Invalid("the case is closed".into()));
     }
-    let recipients = with_reporter(app.case_readers(&summary).await?, &reporter)?;
+    let recipients = with_reporter(app.case_readers(&summary).await?, &identity)?;
     Ok(Some(UploadTarget {
         case_id: summary.id,
         recipients,

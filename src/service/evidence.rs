@@ -5,12 +5,12 @@
 
 use std::io::{BufWriter, Write};
 
-use age::x25519;
 use bytes::Bytes;
 use tokio::sync::mpsc;
 use zeroize::{Zeroize, Zeroizing};
 
 use crate::crypto::envelope;
+use crate::crypto::keys::Recipient;
 use crate::crypto::stream::Sealer;
 use crate::domain::records::NewAttachment;
 use crate::domain::scrub::{self, ImageKind};
@@ -42,7 +42,7 @@ pub type Upload<T> = tokio::task::JoinHandle<Result<T, UploadError>>;
 /// How one file is handled.
 #[derive(Debug, Clone)]
 pub struct FilePlan {
-    pub recipients: Vec<x25519::Recipient>,
+    pub recipients: Vec<Recipient>,
     pub name: String,
     pub content_type: String,
     pub max_bytes: u64,
@@ -251,7 +251,7 @@ pub fn reseal_blob(
     blobs: &BlobStore,
     blob: &str,
     identity: &dyn age::Identity,
-    recipients: &[x25519::Recipient],
+    recipients: &[Recipient],
 ) -> Result<(String, u64), UploadError> {
     use std::io::Read;
     let file = blobs.open_blob(blob).map_err(io)?;

@@ -10,7 +10,7 @@ use age::x25519;
 use tokio::sync::Semaphore;
 use zeroize::Zeroizing;
 
-use crate::crypto::kdf::{self, KdfParams, SALT_LEN};
+use crate::crypto::kdf::{self, KdfParams, ReporterIdentity, SALT_LEN};
 use crate::error::{Error, Result};
 
 #[derive(Debug, Clone)]
@@ -127,7 +127,7 @@ impl KdfPool {
         secret: &[u8],
         salt: &[u8],
         params: KdfParams,
-    ) -> Result<x25519::Identity> {
+    ) -> Result<ReporterIdentity> {
         use std::sync::atomic::{AtomicUsize, Ordering};
         /// Counts a waiting submission for as long as it lives: dropped on return and also when
         /// the request is cancelled (deadline, client gone, shutdown), so the count never leaks.
@@ -156,7 +156,7 @@ impl KdfPool {
         secret: &[u8],
         salt: &[u8],
         params: KdfParams,
-    ) -> Result<x25519::Identity> {
+    ) -> Result<ReporterIdentity> {
         if !self.allows(&params) {
             return Err(Error::Kdf(kdf::KdfError::Params(
                 "above this server's maximum".into(),

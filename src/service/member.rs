@@ -9,6 +9,7 @@ use zeroize::Zeroizing;
 
 use crate::crypto::envelope;
 use crate::crypto::kdf::KdfParams;
+use crate::crypto::keys::{KeyKind, PartyKeys};
 use crate::crypto::token;
 use crate::domain::audit::AuditNew;
 use crate::domain::case::CaseSummary;
@@ -234,8 +235,8 @@ pub async fn identity_envelope(app: &App, m: &Member, case_id: &str) -> Result<V
     Ok(env)
 }
 
-/// The case (and its reporter's recipient) if the member's institution owns it; 404 otherwise.
-async fn owned_case(app: &App, m: &Member, case_id: &str) -> Result<(CaseSummary, String)> {
+/// The case (and its reporter's keys) if the member's institution owns it; 404 otherwise.
+async fn owned_case(app: &App, m: &Member, case_id: &str) -> Result<(CaseSummary, PartyKeys)> {
     app.store
         .case_summary(Some(&m.institution), not_excluded(app, m, case_id).await?)
         .await?
@@ -243,11 +244,53 @@ async fn owned_case(app: &App, m: &Member, case_id: &str) -> Result<(CaseSummary
 }
 
 /// Who a member must encrypt to when writing on a case: the institution's current readers and
-/// the reporter. The member's own machine seals; the server never sees the text.
+/// the reporter, all of one kind (post-quantum when every one of them has a post-quantum key).
+/// The member's own machine seals; the server never sees the text.
 #[derive(Debug)]
 pub struct CaseRecipients {
+    pub kind: KeyKind,
     pub readers: Vec<String>,
     pub reporter: String,
+}
+
+impl CaseRecipients {
+    /// `readers` and the reporter, in the kind they all have.
+    fn choose(mut readers: Vec<PartyKeys>, reporter: &PartyKeys) -> Result<Self> {
+        readers.push(reporter.clone());
+        let sealing = super::sealing_for(&readers)?;
+        let mut texts: Vec<String> = sealing.recipients.iter().map(ToString::to_string).collect();
+        let reporter = texts.pop().unwrap_or_default();
+        Ok(Self {
+            kind: sealing.kind,
+            readers: texts,
+            reporter,
+        })
+    }
+}
+
+/// What an envelope a member sends must be sealed to: how many recipients, of which kind. The
+/// server cannot see which keys a stanza is for, but it can count them and see their kind.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub(crate) struct Expected {
+    kind: KeyKind,
+    count: usize,
+}
+
+impl Expected {
+    /// What an envelope for `parties` holds (see `sealing_for`).
+    fn of(parties: &[PartyKeys]) -> Result<Self> {
+        let sealing = super::sealing_for(parties)?;
+        Ok(Self {
+            kind: sealing.kind,
+            count: sealing.recipients.len(),
+        })
+    }
+
+    /// [`Self::of`] `parties` and `more`.
+    fn with(mut parties: Vec<PartyKeys>, more: &[&PartyKeys]) -> Result<Self> {
+        parties.extend(more.iter().map(|p| (*p).clone()));
+        Self::of(&parties)
+    }
 }
 
 #[instrument(skip_all)]
@@ -264,12 +307,9 @@ pub async fn recipients(app: &App, m: &Member, case_id: &str) -> Result<CaseReci
             other => other?,
         }
     };
-    let readers = app.case_readers(&case).await?;
+    let recipients = CaseRecipients::choose(app.case_readers(&case).await?, &reporter)?;
     audit(app, m, "view_recipients", Some(case_id)).await?;
-    Ok(CaseRecipients {
-        readers: readers.iter().map(ToString::to_string).collect(),
-        reporter,
-    })
+    Ok(recipients)
 }
 
 /// Rejects anything that is not an age file. The server cannot check who it is sealed to
@@ -282,10 +322,11 @@ fn require_age_file(bytes: &[u8]) -> Result<()> {
 }
 
 /// Refuses an envelope that cannot have been sealed to the `expected` recipients the server
-/// handed out (readers and reporter): its number of X25519 stanzas must match. The server
-/// cannot see *which* keys a stanza is for, but an envelope sealed to some other key alone —
-/// which the reporter could never open — is refused here.
-fn require_sealed_for(bytes: &[u8], expected: usize) -> Result<()> {
+/// handed out (readers and reporter): its number of stanzas of the expected kind must match,
+/// with none of the other kind. The server cannot see *which* keys a stanza is for, but an
+/// envelope sealed to some other key alone — which the reporter could never open — is refused
+/// here, and so is a classic envelope on a case sealed post-quantum.
+fn require_sealed_for(bytes: &[u8], expected: Expected) -> Result<()> {
     require_stanzas(
         bytes,
         expected,
@@ -295,19 +336,29 @@ fn require_sealed_for(bytes: &[u8], expected: usize) -> Result<()> {
 }
 
 /// [`require_sealed_for`] with `whom` saying in the refusal which recipients were expected.
-fn require_stanzas(bytes: &[u8], expected: usize, whom: &str) -> Result<()> {
+fn require_stanzas(bytes: &[u8], expected: Expected, whom: &str) -> Result<()> {
     require_age_file(bytes)?;
-    match crate::crypto::envelope::x25519_stanza_count(bytes) {
-        Some(n) if n == expected => Ok(()),
+    match crate::crypto::envelope::stanza_counts(bytes) {
+        Some(c) if c.is_exactly(expected.kind, expected.count) => Ok(()),
         _ => Err(Error::Invalid(format!(
-            "the envelope is not sealed to this case's {expected} {whom}"
+            "the envelope is not sealed to this case's {} {whom}{}",
+            expected.count,
+            if expected.kind.is_post_quantum() {
+                " (post-quantum keys, age1pq1…)"
+            } else {
+                ""
+            }
         ))),
     }
 }
 
-/// How many recipients a member seals to when writing on a case: its readers and the reporter.
-async fn case_recipient_count(app: &App, case: &CaseSummary) -> Result<usize> {
-    Ok(app.case_readers(case).await?.len() + 1)
+/// What a member seals to when writing on a case: its readers and the reporter.
+async fn case_recipient_count(
+    app: &App,
+    case: &CaseSummary,
+    reporter: &PartyKeys,
+) -> Result<Expected> {
+    Expected::with(app.case_readers(case).await?, &[reporter])
 }
 
 /// A member's message to the reporter (and their colleagues), sealed on the member's machine.
@@ -315,8 +366,8 @@ async fn case_recipient_count(app: &App, case: &CaseSummary) -> Result<usize> {
 pub async fn reply(app: &App, m: &Member, case_id: &str, sealed: &[u8]) -> Result<()> {
     require(m.is_writer())?;
     require_age_file(sealed)?;
-    let case = owned_case(app, m, case_id).await?.0;
-    require_sealed_for(sealed, case_recipient_count(app, &case).await?)?;
+    let (case, reporter) = owned_case(app, m, case_id).await?;
+    require_sealed_for(sealed, case_recipient_count(app, &case, &reporter).await?)?;
     let state = case.state;
     if is_final(state) {
         return Err(Error::Invalid(format!(
@@ -355,9 +406,9 @@ pub async fn set_state(
     if let Some(r) = reason {
         require_age_file(r)?;
     }
-    let (case, _) = owned_case(app, m, case_id).await?;
+    let (case, reporter) = owned_case(app, m, case_id).await?;
     if let Some(r) = reason {
-        require_sealed_for(r, case_recipient_count(app, &case).await?)?;
+        require_sealed_for(r, case_recipient_count(app, &case, &reporter).await?)?;
     }
     let from = case.state;
     let today = app.clock.today();
@@ -492,8 +543,8 @@ pub async fn extend(
             "an extension is 1 to 60 working days".into(),
         ));
     }
-    let (case, _) = owned_case(app, m, case_id).await?;
-    require_sealed_for(reason, case_recipient_count(app, &case).await?)?;
+    let (case, reporter) = owned_case(app, m, case_id).await?;
+    require_sealed_for(reason, case_recipient_count(app, &case, &reporter).await?)?;
     let mut times = super::deadline::times(&case);
     times.extended_days += days;
     let due = app
@@ -545,11 +596,9 @@ pub async fn recipients_without(
     require(m.has(Role::Triage) || m.handle == handle)?;
     let (case, reporter) = owned_case(app, m, case_id).await?;
     let readers = app.case_readers_without(&case, Some(handle)).await?;
+    let recipients = CaseRecipients::choose(readers, &reporter)?;
     audit(app, m, "view_recipients", Some(&case.id)).await?;
-    Ok(CaseRecipients {
-        readers: readers.iter().map(ToString::to_string).collect(),
-        reporter,
-    })
+    Ok(recipients)
 }
 
 /// Conflict of interest: triage (or the member themself) excludes a member from a case. The
@@ -564,12 +613,12 @@ pub async fn exclude(
 ) -> Result<()> {
     require(m.has(Role::Triage) || m.handle == handle)?;
     require_age_file(reason)?;
-    let (case, _) = owned_case(app, m, case_id).await?;
+    let (case, reporter) = owned_case(app, m, case_id).await?;
     app.directory
         .member(handle)
         .ok_or_else(|| Error::Invalid(format!("no member {handle:?}")))?;
-    let readers = app.case_readers_without(&case, Some(handle)).await?.len();
-    require_sealed_for(reason, readers + 1)?;
+    let readers = app.case_readers_without(&case, Some(handle)).await?;
+    require_sealed_for(reason, Expected::with(readers, &[&reporter])?)?;
     if !app
         .store
         .exclude(

@@ -17,6 +17,7 @@ pub mod webhooks;
 use std::sync::Arc;
 
 use crate::config::Config;
+use crate::crypto::keys::{PartyKeys, Sealing};
 use crate::domain::clock::Clock;
 use crate::domain::institution::Directory;
 use crate::store::Store;
@@ -38,6 +39,13 @@ pub struct App {
     pub digests: Vec<crate::config::keys::DigestSubscriber>,
 }
 
+/// The recipients of one envelope sealed to `parties`: post-quantum when every party has a
+/// post-quantum key, else classic (`crypto::keys::choose`). A set with no kind in common cannot
+/// come from a directory the loader accepted.
+pub fn sealing_for(parties: &[PartyKeys]) -> crate::error::Result<Sealing> {
+    crate::crypto::keys::choose(parties).map_err(|e| crate::error::Error::Internal(e.to_string()))
+}
+
 impl App {
     /// Who may read a case's content and messages now: its institution's readers, and the
     /// oversight body once the case is escalated — minus members excluded from the case. The
@@ -45,7 +53,7 @@ impl App {
     pub async fn case_readers(
         &self,
         case: &crate::domain::case::CaseSummary,
-    ) -> crate::error::Result<Vec<age::x25519::Recipient>> {
+    ) -> crate::error::Result<Vec<PartyKeys>> {
         self.case_readers_without(case, None).await
     }
 
@@ -54,7 +62,7 @@ impl App {
         &self,
         case: &crate::domain::case::CaseSummary,
         also_without: Option<&str>,
-    ) -> crate::error::Result<Vec<age::x25519::Recipient>> {
+    ) -> crate::error::Result<Vec<PartyKeys>> {
         use crate::domain::institution::Role;
         let institution = self.directory.get(&case.institution).ok_or_else(|| {
             crate::error::Error::Internal(
@@ -63,11 +71,11 @@ impl App {
         })?;
         let excluded = self.store.excluded(&case.id).await?;
         let keep = |h: &str| !excluded.iter().any(|e| e == h) && also_without != Some(h);
-        let mut readers: Vec<age::x25519::Recipient> = institution
+        let mut readers: Vec<PartyKeys> = institution
             .members
             .iter()
             .filter(|m| m.is_reader() && keep(&m.handle))
-            .map(|m| m.recipient.clone())
+            .map(|m| m.keys.clone())
             .collect();
         if case.escalated_on.is_some() {
             for m in self
@@ -76,12 +84,8 @@ impl App {
                 .flat_map(|i| i.members.iter())
                 .filter(|m| m.has(Role::Oversight))
             {
-                if keep(&m.handle)
-                    && !readers
-                        .iter()
-                        .any(|x| x.to_string() == m.recipient.to_string())
-                {
-                    readers.push(m.recipient.clone());
+                if keep(&m.handle) && !readers.iter().any(|x| x.overlaps(&m.keys)) {
+                    readers.push(m.keys.clone());
                 }
             }
         }
@@ -93,7 +97,7 @@ impl App {
         &self,
         case_id: &str,
         institution: &str,
-    ) -> crate::error::Result<Vec<age::x25519::Recipient>> {
+    ) -> crate::error::Result<Vec<PartyKeys>> {
         use crate::domain::institution::Role;
         let excluded = self.store.excluded(case_id).await?;
         Ok(self
@@ -103,7 +107,7 @@ impl App {
                 i.members
                     .iter()
                     .filter(|m| m.has(Role::Custodian) && !excluded.contains(&m.handle))
-                    .map(|m| m.recipient.clone())
+                    .map(|m| m.keys.clone())
                     .collect()
             })
             .unwrap_or_default())

@@ -50,7 +50,10 @@ pub struct NewCase<'a> {
     pub received_on: Date,
     pub kdf_salt: &'a [u8],
     pub kdf: KdfParams,
+    /// The reporter's classic recipient (`age1…`): a receipt is checked against it.
     pub reporter_recipient: &'a str,
+    /// The reporter's post-quantum recipient (`age1pq1…`), derived from the same receipt.
+    pub reporter_pq_recipient: Option<&'a str>,
     pub content: &'a [u8],
     pub identity: Option<&'a [u8]>,
     pub due_on: Option<Date>,

@@ -18,6 +18,7 @@ use super::{
     StoredAttachment, StoredMessage,
 };
 use crate::crypto::kdf::KdfParams;
+use crate::crypto::keys::{KeyKind, PartyKeys};
 use crate::domain::audit::{AuditFields, AuditNew, GENESIS, entry_hash};
 use crate::domain::case::{Actor, CaseAct, CaseState, Kind, Privacy};
 use crate::domain::clock::{day_string, parse_day};
@@ -55,7 +56,7 @@ fn date_col(row: &SqliteRow, col: &str) -> Result<Date, StoreError> {
 macro_rules! summary_cols {
     () => {
         "id, institution, kind, category, privacy, state, received_on, state_since, accepted_on, \
-         due_on, extended_days, escalated_on, channel, \
+         due_on, extended_days, escalated_on, channel, sealed_kind, \
          (SELECT handle FROM assignments WHERE assignments.case_id = cases.id) AS assigned_to, \
          (SELECT held_from FROM holds WHERE holds.case_id = cases.id) AS held_from"
     };
@@ -124,7 +125,17 @@ fn summary_from_row(row: &SqliteRow) -> Result<CaseSummary, StoreError> {
             .try_get::<Option<String>, _>("held_from")?
             .map(|s| CaseState::parse(&s).ok_or_else(|| StoreError::Corrupt("held_from".into())))
             .transpose()?,
+        post_quantum: row.try_get::<String, _>("sealed_kind")? == KeyKind::Hybrid.as_str(),
     })
+}
+
+/// The kind of keys a report's content is sealed to, as `cases.sealed_kind` stores it: read off
+/// the envelope's own header (post-quantum when it has hybrid stanzas and no X25519 one).
+fn sealed_kind(content: &[u8]) -> &'static str {
+    match crate::crypto::envelope::stanza_counts(content) {
+        Some(c) if c.hybrid > 0 && c.x25519 == 0 => KeyKind::Hybrid.as_str(),
+        _ => KeyKind::X25519.as_str(),
+    }
 }
 
 impl SqliteStore {
@@ -406,18 +417,19 @@ impl SqliteStore {
         &self,
         institution: Option<&str>,
         case_id: &str,
-    ) -> Result<Option<(CaseSummary, String)>, StoreError> {
+    ) -> Result<Option<(CaseSummary, PartyKeys)>, StoreError> {
         let row = sqlx::query(concat!(
             "SELECT ",
             summary_cols!(),
-            ", reporter_recipient FROM cases WHERE id = ? AND (? IS NULL OR institution = ?)"
+            ", reporter_recipient, reporter_pq_recipient FROM cases \
+             WHERE id = ? AND (? IS NULL OR institution = ?)"
         ))
         .bind(case_id)
         .bind(institution)
         .bind(institution)
         .fetch_optional(&self.pool)
         .await?;
-        row.map(|r| Ok((summary_from_row(&r)?, r.try_get("reporter_recipient")?)))
+        row.map(|r| Ok((summary_from_row(&r)?, reporter_keys(&r)?)))
             .transpose()
     }
 
@@ -682,10 +694,12 @@ impl SqliteStore {
             return Ok(false);
         }
         let updated = sqlx::query(
-            "UPDATE cases SET escalated_on = ?, content = ? WHERE id = ? AND escalated_on IS NULL",
+            "UPDATE cases SET escalated_on = ?, content = ?, sealed_kind = ? \
+             WHERE id = ? AND escalated_on IS NULL",
         )
         .bind(day_string(day))
         .bind(&r.content)
+        .bind(sealed_kind(&r.content))
         .bind(case_id)
         .execute(&mut *tx)
         .await?;
@@ -843,9 +857,10 @@ impl SqliteStore {
             .bind(case_id)
             .execute(&mut *tx)
             .await?;
-        sqlx::query("UPDATE cases SET institution = ?, content = ? WHERE id = ?")
+        sqlx::query("UPDATE cases SET institution = ?, content = ?, sealed_kind = ? WHERE id = ?")
             .bind(to_institution)
             .bind(&r.content)
+            .bind(sealed_kind(&r.content))
             .bind(case_id)
             .execute(&mut *tx)
             .await?;
@@ -901,12 +916,15 @@ impl SqliteStore {
         if !covers_all(&mut tx, case_id, r, Notes::Resealed).await? {
             return Ok(false);
         }
-        let updated = sqlx::query("UPDATE cases SET content = ? WHERE id = ? AND institution = ?")
-            .bind(&r.content)
-            .bind(case_id)
-            .bind(institution)
-            .execute(&mut *tx)
-            .await?;
+        let updated = sqlx::query(
+            "UPDATE cases SET content = ?, sealed_kind = ? WHERE id = ? AND institution = ?",
+        )
+        .bind(&r.content)
+        .bind(sealed_kind(&r.content))
+        .bind(case_id)
+        .bind(institution)
+        .execute(&mut *tx)
+        .await?;
         if updated.rows_affected() != 1 {
             return Ok(false);
         }
@@ -1245,13 +1263,27 @@ async fn move_state(
     Ok(true)
 }
 
+/// The reporter's public keys as stored with a case: the classic recipient (always: the
+/// receipt is checked against it) and the post-quantum one (cases filed since Bisik derives
+/// one).
+fn reporter_keys(r: &sqlx::sqlite::SqliteRow) -> Result<PartyKeys, StoreError> {
+    let classic: String = r.try_get("reporter_recipient")?;
+    let pq: Option<String> = r.try_get("reporter_pq_recipient")?;
+    let corrupt = || StoreError::Corrupt("a reporter's stored recipient does not parse".into());
+    Ok(PartyKeys {
+        classic: Some(classic.parse().map_err(|_| corrupt())?),
+        pq: pq.map(|p| p.parse().map_err(|_| corrupt())).transpose()?,
+    })
+}
+
 async fn insert_case_in(tx: &mut Tx<'_>, c: &NewCase<'_>) -> Result<(), StoreError> {
     let day = day_string(c.received_on);
     let inserted = sqlx::query(
         "INSERT INTO cases (id, lookup_id, institution, kind, category, privacy, state, \
          received_on, kdf_salt, kdf_memory_kib, kdf_iterations, kdf_parallelism, \
-         reporter_recipient, content, state_since, due_on, channel) \
-         VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?) \
+         reporter_recipient, reporter_pq_recipient, content, sealed_kind, state_since, due_on, \
+         channel) \
+         VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?) \
          ON CONFLICT (lookup_id) DO NOTHING",
     )
     .bind(c.id)
@@ -1267,7 +1299,9 @@ async fn insert_case_in(tx: &mut Tx<'_>, c: &NewCase<'_>) -> Result<(), StoreErr
     .bind(i64::from(c.kdf.iterations))
     .bind(i64::from(c.kdf.parallelism))
     .bind(c.reporter_recipient)
+    .bind(c.reporter_pq_recipient)
     .bind(c.content)
+    .bind(sealed_kind(c.content))
     .bind(&day)
     .bind(c.due_on.map(day_string))
     .bind(c.channel)

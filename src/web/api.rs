@@ -349,6 +349,7 @@ pub async fn recipients(
 
 fn recipients_response(r: svc::CaseRecipients) -> RecipientsResponse {
     RecipientsResponse {
+        kind: r.kind.as_str().to_owned(),
         readers: r.readers,
         reporter: r.reporter,
     }
@@ -654,6 +655,7 @@ pub async fn intake(
         kdf_salt: &salt,
         kdf: req.kdf,
         reporter_recipient: &req.reporter_recipient,
+        reporter_pq_recipient: req.reporter_pq_recipient.as_deref(),
         content: &content,
         identity: identity.as_deref(),
         files: documents(&req.files)?,

@@ -317,7 +317,7 @@ async fn take_file(
     app: &crate::service::App,
     field: &mut axum::extract::multipart::Field<'_>,
     file: NewFile,
-    recipients: Vec<age::x25519::Recipient>,
+    recipients: Vec<crate::crypto::keys::Recipient>,
     held: usize,
     stored: &mut Vec<NewAttachment>,
     total: &mut u64,

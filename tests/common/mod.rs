@@ -20,6 +20,7 @@ use http_body_util::BodyExt;
 use tower::ServiceExt;
 
 pub mod desk;
+pub mod typage;
 pub mod webdriver;
 
 /// Cheap Argon2id for tests that run many checks. Tests that prove the receipt path also run
@@ -56,8 +57,71 @@ impl Fixture {
             .join(format!("{handle}.txt"))
     }
 
+    /// A member's classic identity (every demo member has one).
     pub fn identity(&self, handle: &str) -> x25519::Identity {
+        classic_of(self.keys(handle))
+    }
+
+    /// Every key in a member's identity file (post-quantum first), as the CLI reads them.
+    pub fn keys(&self, handle: &str) -> bisik::crypto::keys::KeyRing {
         bisik::client::read_identity(&self.identity_path(handle)).unwrap()
+    }
+
+    /// Gives every member of `institutions` (all when empty) a post-quantum key: a fresh
+    /// hybrid identity appended to their identity file and its recipient as `pq_recipient` in
+    /// the keys file (before starting). Returns the handles changed.
+    pub fn add_post_quantum_keys(&self, institutions: &[&str]) -> Vec<String> {
+        let dir = self.dir.path().join("keys/institutions");
+        let mut changed = Vec::new();
+        for e in std::fs::read_dir(&dir).unwrap() {
+            let path = e.unwrap().path();
+            let slug = path.file_stem().unwrap().to_str().unwrap().to_owned();
+            if !institutions.is_empty() && !institutions.contains(&slug.as_str()) {
+                continue;
+            }
+            let mut doc: toml::Table = std::fs::read_to_string(&path).unwrap().parse().unwrap();
+            for m in doc["members"].as_array_mut().unwrap() {
+                let m = m.as_table_mut().unwrap();
+                let handle = m["handle"].as_str().unwrap().to_owned();
+                let id = bisik::crypto::pq::HybridIdentity::generate();
+                self.append_identity(
+                    &handle,
+                    age::secrecy::ExposeSecret::expose_secret(&id.to_string()),
+                );
+                m.insert("pq_recipient".into(), id.to_public().to_string().into());
+                changed.push(handle);
+            }
+            std::fs::write(&path, toml::to_string(&doc).unwrap()).unwrap();
+        }
+        changed
+    }
+
+    /// Sets one member's post-quantum recipient (a key made elsewhere, e.g. by typage).
+    pub fn set_pq_recipient(&self, institution: &str, handle: &str, recipient: &str) {
+        let path = self
+            .dir
+            .path()
+            .join("keys/institutions")
+            .join(format!("{institution}.toml"));
+        let mut doc: toml::Table = std::fs::read_to_string(&path).unwrap().parse().unwrap();
+        let m = doc["members"]
+            .as_array_mut()
+            .unwrap()
+            .iter_mut()
+            .map(|m| m.as_table_mut().unwrap())
+            .find(|m| m["handle"].as_str() == Some(handle))
+            .unwrap();
+        m.insert("pq_recipient".into(), recipient.into());
+        std::fs::write(&path, toml::to_string(&doc).unwrap()).unwrap();
+    }
+
+    /// Adds an identity line to a member's identity file.
+    pub fn append_identity(&self, handle: &str, line: &str) {
+        let path = self.identity_path(handle);
+        let mut text = std::fs::read_to_string(&path).unwrap();
+        text.push_str(line);
+        text.push('\n');
+        std::fs::write(path, text).unwrap();
     }
 
     /// Adds a member with a fresh identity to an institution's keys file (before starting).
@@ -136,6 +200,17 @@ impl Fixture {
             .unwrap();
         (router, app, clock)
     }
+}
+
+/// The classic key of an identity file's keys (every demo member has one).
+pub fn classic_of(ring: bisik::crypto::keys::KeyRing) -> x25519::Identity {
+    ring.identities()
+        .iter()
+        .find_map(|i| match i {
+            bisik::crypto::keys::Identity::X25519(x) => Some(x.clone()),
+            bisik::crypto::keys::Identity::Hybrid(_) => None,
+        })
+        .expect("a classic identity")
 }
 
 /// Writes an age identity file (tests only: real identities never touch the server's disk).
@@ -274,7 +349,7 @@ pub async fn seal_for_case(
     .await;
     assert_eq!(r.status, StatusCode::OK, "{}", r.text());
     let rec: bisik::api::RecipientsResponse = serde_json::from_slice(&r.body).unwrap();
-    let recipients: Vec<x25519::Recipient> = rec
+    let recipients: Vec<bisik::crypto::keys::Recipient> = rec
         .readers
         .iter()
         .chain(std::iter::once(&rec.reporter))
@@ -364,7 +439,12 @@ pub fn authed_get(path: &str, token: &str) -> Request<Body> {
 
 /// Logs a member in through the API with their identity; returns the bearer token.
 pub async fn login(router: &Router, identity: &x25519::Identity) -> String {
-    let body = serde_json::json!({ "recipient": identity.to_public().to_string() }).to_string();
+    login_with(router, &identity.to_public().to_string(), identity).await
+}
+
+/// Logs a member in naming `recipient` (either kind) and opening the challenge with `identity`.
+pub async fn login_with(router: &Router, recipient: &str, identity: &dyn age::Identity) -> String {
+    let body = serde_json::json!({ "recipient": recipient }).to_string();
     let r = send(router, json_post("/api/v1/session/challenge", &body)).await;
     assert_eq!(r.status, StatusCode::OK, "{}", r.text());
     let c: bisik::api::ChallengeResponse = serde_json::from_slice(&r.body).unwrap();

@@ -37,3 +37,10 @@ stretched = hash_secret_raw(b"0"*16, bytes(16), time_cost=1, memory_cost=256, pa
 scalar = HKDF(algorithm=hashes.SHA256(), length=32, salt=None, info=b"bisik/v1/reporter-age-x25519-identity").derive(stretched)
 pub = X25519PrivateKey.from_private_bytes(scalar).public_key().public_bytes(serialization.Encoding.Raw, serialization.PublicFormat.Raw)
 print(bech32_encode("age", pub))
+
+# The post-quantum reporter key: the same Argon2id output,
+# -> HKDF-SHA256(salt=None, info="bisik/v1/reporter-age-mlkem768x25519-identity", 32 bytes)
+# -> the X-Wing seed, written as the age identity "AGE-SECRET-KEY-PQ-1..." (the seed is the
+# identity; its recipient follows from the X-Wing key generation, checked by the X-Wing vectors)
+seed = HKDF(algorithm=hashes.SHA256(), length=32, salt=None, info=b"bisik/v1/reporter-age-mlkem768x25519-identity").derive(stretched)
+print(bech32_encode("age-secret-key-pq-", seed).upper())

@@ -54,7 +54,7 @@ pub async fn verdict(
     text: Option<&str>,
     nonce: Option<&[u8]>,
 ) -> Result<Option<Verdicted>> {
-    let Some((identity, summary, reporter)) = super::opened_case(app, receipt).await? else {
+    let Some((identity, summary)) = super::opened_case(app, receipt).await? else {
         return Ok(None);
     };
     let case_id = summary.id.clone();
@@ -75,7 +75,7 @@ pub async fn verdict(
         .filter(|_| verdict != Verdict::Reopen);
     let sealed = match text {
         Some(body) => {
-            let recipients = with_reporter(app.case_readers(&summary).await?, &reporter)?;
+            let recipients = with_reporter(app.case_readers(&summary).await?, &identity)?;
             let doc = MessageDocument {
                 doc_type: MESSAGE_TYPE.into(),
                 version: 1,

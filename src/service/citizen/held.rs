@@ -19,6 +19,8 @@
 use age::x25519;
 use zeroize::Zeroizing;
 
+use crate::crypto::keys::Recipient;
+
 use crate::crypto::{envelope, token};
 use crate::domain::documents::FileManifest;
 use crate::domain::records::{NewAttachment, StoredAttachment};
@@ -142,11 +144,15 @@ impl Held {
 
     /// Who new files of this form are sealed to: the hold's one-time key (a new hold if the
     /// form has none).
-    pub fn recipients(&mut self) -> Result<Vec<x25519::Recipient>> {
+    pub fn recipients(&mut self) -> Result<Vec<Recipient>> {
         if self.hold.is_none() {
             self.hold = Some(FileHold::new()?);
         }
-        Ok(self.hold.iter().map(|h| h.identity.to_public()).collect())
+        Ok(self
+            .hold
+            .iter()
+            .map(|h| Recipient::X25519(h.identity.to_public()))
+            .collect())
     }
 }
 
@@ -265,7 +271,7 @@ pub async fn submit(
     new: &[NewAttachment],
     held: &Held,
 ) -> Result<Submitted> {
-    let recipients = prepared.content_recipients();
+    let recipients = prepared.content_recipients()?;
     let mut resealed: Vec<NewAttachment> = Vec::with_capacity(held.files.len());
     let claim = match (&held.hold, held.files.is_empty()) {
         (Some(hold), false) => Some((
@@ -312,7 +318,7 @@ async fn reseal(
     app: &App,
     hold: &FileHold,
     file: &HeldFile,
-    recipients: &[x25519::Recipient],
+    recipients: &[Recipient],
 ) -> Result<NewAttachment> {
     let manifest = envelope::seal(recipients, &file.plain)?;
     let (blobs, blob, identity, rcpt) = (

@@ -40,7 +40,7 @@ crate::redacted_debug!(OwnFile);
 pub(super) async fn for_reporter(
     app: &App,
     case_id: &str,
-    identity: &x25519::Identity,
+    identity: &ReporterIdentity,
     unreadable: &mut Vec<(&'static str, i64)>,
 ) -> Result<(Vec<ReporterFile>, Vec<OwnFile>)> {
     let links = app.store.message_files(case_id).await?;
@@ -134,7 +134,7 @@ pub async fn open_message_file(app: &App, receipt: &Receipt, seq: i64) -> Result
 fn stream_blob(
     blobs: &crate::store::blobs::BlobStore,
     blob: &str,
-    identity: &x25519::Identity,
+    identity: &ReporterIdentity,
     opened: oneshot::Sender<bool>,
     tx: &mpsc::Sender<std::io::Result<Bytes>>,
 ) {

@@ -7,7 +7,8 @@
 
 use tracing::instrument;
 
-use super::{audit, entry, owned_case, require, require_age_file, require_stanzas};
+use super::{Expected, audit, entry, owned_case, require, require_age_file, require_stanzas};
+use crate::crypto::keys::PartyKeys;
 use crate::domain::case::Actor;
 use crate::domain::case::CaseSummary;
 use crate::domain::institution::{Member, Role};
@@ -18,10 +19,10 @@ use crate::service::App;
 /// Refuses a note that is not sealed to exactly the case's `readers` (triage, investigators —
 /// and the oversight body once escalated): in particular one sealed to the reporter as well,
 /// which has one stanza too many.
-pub(super) fn require_notes_sealed_for_readers(bytes: &[u8], readers: usize) -> Result<()> {
+pub(super) fn require_notes_sealed_for_readers(bytes: &[u8], readers: &[PartyKeys]) -> Result<()> {
     require_stanzas(
         bytes,
-        readers,
+        Expected::of(readers)?,
         "readers (internal notes are sealed to the readers only, never to the reporter): \
          fetch the note recipients again and seal to exactly those",
     )
@@ -91,9 +92,9 @@ pub async fn note_recipients(app: &App, m: &Member, case_id: &str) -> Result<Vec
             other => other?.0,
         }
     };
-    let readers = app.case_readers(&case).await?;
+    let readers = crate::service::sealing_for(&app.case_readers(&case).await?)?;
     audit(app, m, "view_note_recipients", Some(&case.id)).await?;
-    Ok(readers.iter().map(ToString::to_string).collect())
+    Ok(readers.recipients.iter().map(ToString::to_string).collect())
 }
 
 /// An internal note, sealed on the member's machine to the note recipients. Returns its
@@ -103,7 +104,7 @@ pub async fn note(app: &App, m: &Member, case_id: &str, sealed: &[u8]) -> Result
     require(m.is_writer())?;
     require_age_file(sealed)?;
     let (case, _) = owned_case(app, m, case_id).await?;
-    require_notes_sealed_for_readers(sealed, app.case_readers(&case).await?.len())?;
+    require_notes_sealed_for_readers(sealed, &app.case_readers(&case).await?)?;
     let author = Actor::Member {
         handle: m.handle.clone(),
         institution: m.institution.clone(),

@@ -23,11 +23,9 @@ pub async fn identity_recipients(app: &App, m: &Member, case_id: &str) -> Result
         .get(&case.institution)
         .map(|i| i.custodians())
         .unwrap_or_default();
+    let recipients = CaseRecipients::choose(custodians, &reporter)?;
     audit(app, m, "view_identity_recipients", Some(id)).await?;
-    Ok(CaseRecipients {
-        readers: custodians.iter().map(ToString::to_string).collect(),
-        reporter,
-    })
+    Ok(recipients)
 }
 
 /// A custodian of the institution holding a confidential identity hands it over to the
@@ -37,13 +35,14 @@ pub async fn hand_over_identity(app: &App, m: &Member, case_id: &str, sealed: &[
     require(m.has(Role::Custodian))?;
     require_age_file(sealed)?;
     let id = not_excluded(app, m, case_id).await?;
-    if let Some((case, _)) = app.store.case_summary(None, id).await? {
+    if let Some((case, reporter)) = app.store.case_summary(None, id).await? {
         // The current institution's custodians and the reporter (see `identity_recipients`).
         let custodians = app
             .directory
             .get(&case.institution)
-            .map_or(0, |i| i.custodians().len());
-        require_sealed_for(sealed, custodians + 1)?;
+            .map(|i| i.custodians())
+            .unwrap_or_default();
+        require_sealed_for(sealed, Expected::with(custodians, &[&reporter])?)?;
     }
     if !app
         .store
@@ -72,11 +71,8 @@ pub async fn reveal_recipients(app: &App, m: &Member, case_id: &str) -> Result<C
         .await?
         .ok_or_else(|| Error::Invalid("this case has no identity to reveal".into()))?;
     let mut readers = app.case_custodians(&case.id, &holder).await?;
-    readers.push(m.recipient.clone());
-    Ok(CaseRecipients {
-        readers: readers.iter().map(ToString::to_string).collect(),
-        reporter,
-    })
+    readers.push(m.keys.clone());
+    CaseRecipients::choose(readers, &reporter)
 }
 
 /// A member working the case asks for the reporter's identity, with a reason.
@@ -84,11 +80,11 @@ pub async fn reveal_recipients(app: &App, m: &Member, case_id: &str) -> Result<C
 pub async fn request_reveal(app: &App, m: &Member, case_id: &str, reason: &[u8]) -> Result<i64> {
     require(m.is_writer())?;
     require_age_file(reason)?;
-    let (case, _) = owned_case(app, m, case_id).await?;
+    let (case, reporter) = owned_case(app, m, case_id).await?;
     if let Some(holder) = app.store.identity_holder(&case.id).await? {
         // Custodians keeping the identity, the requester and the reporter.
-        let custodians = app.case_custodians(&case.id, &holder).await?.len();
-        require_sealed_for(reason, custodians + 2)?;
+        let custodians = app.case_custodians(&case.id, &holder).await?;
+        require_sealed_for(reason, Expected::with(custodians, &[&m.keys, &reporter])?)?;
     }
     app.store
         .identity_holder(&case.id)
@@ -136,16 +132,22 @@ pub async fn pending_reveals(app: &App, m: &Member) -> Result<Vec<PendingReveal>
         let Some((_, reporter)) = app.store.case_summary(None, &request.case_id).await? else {
             continue;
         };
-        let mut recipients: Vec<String> = app
+        let mut parties = app
             .case_custodians(&request.case_id, &m.institution)
-            .await?
-            .iter()
-            .map(ToString::to_string)
-            .collect();
-        recipients.push(requester.recipient.to_string());
-        recipients.push(reporter);
+            .await?;
+        parties.push(requester.keys.clone());
+        let chosen = CaseRecipients::choose(parties, &reporter)?;
+        let mut recipients = chosen.readers;
+        recipients.push(chosen.reporter);
+        // The grant is sealed to the requester alone: post-quantum if they have such a key.
+        let requester_recipient =
+            crate::service::sealing_for(std::slice::from_ref(&requester.keys))?
+                .recipients
+                .first()
+                .map(ToString::to_string)
+                .unwrap_or_default();
         out.push(PendingReveal {
-            requester_recipient: requester.recipient.to_string(),
+            requester_recipient,
             recipients,
             request,
         });
@@ -170,8 +172,8 @@ pub async fn decide_reveal(
     let id = not_excluded(app, m, case_id).await?;
     require_age_file(decision)?;
     match (approve, grant) {
-        // Sealed to the requester alone.
-        (true, Some(g)) => require_sealed_for(g, 1)?,
+        // Sealed to the requester alone (one key, of either kind).
+        (true, Some(g)) => require_single_recipient(g)?,
         (true, None) => {
             return Err(Error::Invalid(
                 "an approval carries the identity sealed to the requester".into(),
@@ -232,4 +234,15 @@ pub async fn identity_grant(app: &App, m: &Member, case_id: &str) -> Result<Vec<
     }
     audit(app, m, "reveal_open", Some(id)).await?;
     Ok(grant)
+}
+
+/// Refuses an identity grant that is not sealed to exactly one key (the requester's).
+fn require_single_recipient(bytes: &[u8]) -> Result<()> {
+    require_age_file(bytes)?;
+    match crate::crypto::envelope::stanza_counts(bytes) {
+        Some(c) if c.x25519 + c.hybrid == 1 => Ok(()),
+        _ => Err(Error::Invalid(
+            "the identity is not sealed to the requester alone".into(),
+        )),
+    }
 }

@@ -3,14 +3,23 @@
 
 use super::reply_files::{ReplyDocument, checked_files, shred_unused};
 use super::*;
+use crate::crypto::keys::PartyKeys;
 
 /// Parameters for an offline intake into the officer's own institution.
 #[instrument(skip_all)]
 pub async fn intake_params(app: &App, m: &Member) -> Result<(KdfParams, Vec<String>, Vec<String>)> {
     require(m.has(Role::Triage))?;
     let inst = app.directory.get(&m.institution).ok_or(Error::NotFound)?;
-    let s = |v: Vec<age::x25519::Recipient>| v.iter().map(ToString::to_string).collect();
-    Ok((app.kdf.params, s(inst.readers()), s(inst.custodians())))
+    // Each set in the kind its members all have (post-quantum when they all have one); the
+    // officer's machine adds the reporter's key of the same kind.
+    let s = |v: Vec<PartyKeys>| -> Result<Vec<String>> {
+        Ok(crate::service::sealing_for(&v)?
+            .recipients
+            .iter()
+            .map(ToString::to_string)
+            .collect())
+    };
+    Ok((app.kdf.params, s(inst.readers())?, s(inst.custodians())?))
 }
 
 /// An offline report, built and sealed on the officer's machine.
@@ -24,6 +33,8 @@ pub struct Intake<'a> {
     pub kdf_salt: &'a [u8],
     pub kdf: KdfParams,
     pub reporter_recipient: &'a str,
+    /// The reporter's post-quantum recipient, derived from the same receipt (`age1pq1…`).
+    pub reporter_pq_recipient: Option<&'a str>,
     pub content: &'a [u8],
     pub identity: Option<&'a [u8]>,
     /// Scanned letters and other files, sealed like the content and uploaded first.
@@ -87,15 +98,37 @@ async fn intake_checked(app: &App, m: &Member, r: &Intake<'_>) -> Result<String>
             p.memory_kib, p.iterations, p.parallelism
         )));
     }
-    crate::crypto::envelope::parse_recipient(r.reporter_recipient)
-        .ok_or_else(|| Error::Invalid("bad reporter recipient".into()))?;
+    let reporter = PartyKeys {
+        classic: Some(
+            r.reporter_recipient
+                .trim()
+                .parse()
+                .map_err(|_| Error::Invalid("bad reporter recipient".into()))?,
+        ),
+        pq: r
+            .reporter_pq_recipient
+            .map(|t| t.trim().parse())
+            .transpose()
+            .map_err(|_| Error::Invalid("bad reporter post-quantum recipient".into()))?,
+    };
     // The institution's readers and the reporter; the identity: its custodians and the reporter.
     let inst = app.directory.get(&m.institution).ok_or(Error::NotFound)?;
-    require_sealed_for(r.content, inst.readers().len() + 1)?;
+    let needs_pq = || {
+        Error::Invalid(
+            "this institution's keys are post-quantum only: send the reporter's post-quantum \
+             recipient (reporter_pq_recipient) and seal to it"
+                .into(),
+        )
+    };
+    let content_expected = Expected::with(inst.readers(), &[&reporter]).map_err(|_| needs_pq())?;
+    require_sealed_for(r.content, content_expected)?;
     if let Some(i) = r.identity {
-        require_sealed_for(i, inst.custodians().len() + 1)?;
+        require_sealed_for(
+            i,
+            Expected::with(inst.custodians(), &[&reporter]).map_err(|_| needs_pq())?,
+        )?;
     }
-    let attachments = checked_files(app, m, &r.files, inst.readers().len() + 1).await?;
+    let attachments = checked_files(app, m, &r.files, content_expected).await?;
     let today = app.clock.today();
     let case_id = crate::domain::case::new_case_id()?;
     let new = crate::store::NewCase {
@@ -111,6 +144,7 @@ async fn intake_checked(app: &App, m: &Member, r: &Intake<'_>) -> Result<String>
         kdf_salt: r.kdf_salt,
         kdf: r.kdf,
         reporter_recipient: r.reporter_recipient,
+        reporter_pq_recipient: r.reporter_pq_recipient,
         content: r.content,
         identity: r.identity,
         due_on: crate::service::deadline::due_for_new(app, kind, r.category, today),

@@ -9,6 +9,7 @@ use tracing::instrument;
 use super::{
     case_recipient_count, entry, not_excluded, require, require_age_file, require_sealed_for,
 };
+use crate::crypto::keys::PartyKeys;
 use crate::domain::case::Actor;
 use crate::domain::case::CaseSummary;
 use crate::domain::institution::{Member, Role};
@@ -24,7 +25,7 @@ pub(super) async fn oversight_case(
     app: &App,
     m: &Member,
     case_id: &str,
-) -> Result<(CaseSummary, String)> {
+) -> Result<(CaseSummary, PartyKeys)> {
     require(m.has(Role::Oversight))?;
     let id = not_excluded(app, m, case_id).await?;
     match app.store.case_summary(None, id).await? {
@@ -45,7 +46,7 @@ fn author(m: &Member) -> Actor {
 pub async fn recommend(app: &App, m: &Member, case_id: &str, sealed: &[u8]) -> Result<i64> {
     require_age_file(sealed)?;
     let (case, _) = oversight_case(app, m, case_id).await?;
-    require_notes_sealed_for_readers(sealed, app.case_readers(&case).await?.len())?;
+    require_notes_sealed_for_readers(sealed, &app.case_readers(&case).await?)?;
     let seq = app
         .store
         .add_recommendation(
@@ -64,8 +65,8 @@ pub async fn recommend(app: &App, m: &Member, case_id: &str, sealed: &[u8]) -> R
 #[instrument(skip_all)]
 pub async fn oversight_message(app: &App, m: &Member, case_id: &str, sealed: &[u8]) -> Result<()> {
     require_age_file(sealed)?;
-    let (case, _) = oversight_case(app, m, case_id).await?;
-    require_sealed_for(sealed, case_recipient_count(app, &case).await?)?;
+    let (case, reporter) = oversight_case(app, m, case_id).await?;
+    require_sealed_for(sealed, case_recipient_count(app, &case, &reporter).await?)?;
     if is_final(case.state) {
         return Err(Error::Invalid(format!(
             "the case is {}: nothing more can be written on it",

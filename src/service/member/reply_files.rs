@@ -23,7 +23,7 @@ fn not_fresh() -> Error {
     )
 }
 
-/// How much of a blob is read to count its header's stanzas (as `x25519_stanza_count` does).
+/// How much of a blob is read to count its header's stanzas (as `stanza_counts` does).
 const HEADER_BYTES: u64 = 256 * 1024;
 
 /// A member's message to the reporter (and their colleagues) with documents. Without files it
@@ -43,8 +43,8 @@ pub async fn reply_with_files(
     }
     require(m.is_writer())?;
     require_age_file(sealed)?;
-    let case = owned_case(app, m, case_id).await?.0;
-    let outcome = store_reply(app, m, &case, sealed, &files).await;
+    let (case, reporter) = owned_case(app, m, case_id).await?;
+    let outcome = store_reply(app, m, &case, &reporter, sealed, &files).await;
     if outcome.is_err() {
         shred_unused(app, m, &files).await;
         if matches!(outcome, Err(Error::Invalid(_))) {
@@ -58,10 +58,11 @@ async fn store_reply(
     app: &App,
     m: &Member,
     case: &CaseSummary,
+    reporter: &PartyKeys,
     sealed: &[u8],
     files: &[ReplyDocument],
 ) -> Result<()> {
-    let expected = case_recipient_count(app, case).await?;
+    let expected = case_recipient_count(app, case, reporter).await?;
     require_sealed_for(sealed, expected)?;
     if is_final(case.state) {
         return Err(Error::Invalid(format!(
@@ -130,7 +131,7 @@ pub(super) async fn checked_files(
     app: &App,
     m: &Member,
     files: &[ReplyDocument],
-    expected: usize,
+    expected: Expected,
 ) -> Result<Vec<crate::domain::records::NewAttachment>> {
     let lim = app.config.attachments;
     if files.len() > lim.max_files {

@@ -2,6 +2,7 @@
 //! checked (recipient counts, the member's own fresh blobs) and swapped in all or nothing.
 
 use super::*;
+use crate::crypto::keys::PartyKeys;
 
 /// Whom to seal to when forwarding a case to `to`: that institution's readers (and the
 /// oversight body if the case is escalated) and the reporter.
@@ -20,12 +21,9 @@ pub async fn forward_recipients(
         .filter(|i| i.accepts_reports())
         .ok_or_else(|| Error::Invalid(format!("no institution {to:?} takes reports")))?;
     case.institution = target.slug.clone();
-    let readers = app.case_readers(&case).await?;
+    let recipients = CaseRecipients::choose(app.case_readers(&case).await?, &reporter)?;
     audit(app, m, "view_recipients", Some(&case.id)).await?;
-    Ok(CaseRecipients {
-        readers: readers.iter().map(ToString::to_string).collect(),
-        reporter,
-    })
+    Ok(recipients)
 }
 
 /// A forwarding, re-sealed on the officer's machine.
@@ -93,9 +91,11 @@ async fn check_resealed(
     m: &Member,
     case_id: &str,
     r: &crate::domain::records::Resealed,
-    expected: usize,
+    readers: &[PartyKeys],
+    reporter: &PartyKeys,
     action: &str,
 ) -> Result<()> {
+    let expected = Expected::with(readers.to_vec(), &[reporter])?;
     let envelopes = std::iter::once(&r.content)
         .chain(r.messages.iter().map(|(_, e)| e))
         .chain(r.reasons.iter().map(|(_, e)| e))
@@ -108,7 +108,6 @@ async fn check_resealed(
         }
     }
     if outcome.is_ok() {
-        let readers = expected.saturating_sub(1);
         for (_, env) in &r.notes {
             if let Err(e) = require_notes_sealed_for_readers(env, readers) {
                 outcome = Err(e);
@@ -180,7 +179,7 @@ pub async fn record_upload(app: &App, m: &Member, blob: &str) -> Result<()> {
 #[instrument(skip_all)]
 pub async fn forward(app: &App, m: &Member, case_id: &str, f: &Forwarding<'_>) -> Result<()> {
     require(m.has(Role::Triage))?;
-    let (case, _) = owned_case(app, m, case_id).await?;
+    let (case, reporter) = owned_case(app, m, case_id).await?;
     if !can_forward(case.state) {
         return Err(Error::Invalid(format!(
             "a case that is {} cannot be forwarded",
@@ -197,16 +196,25 @@ pub async fn forward(app: &App, m: &Member, case_id: &str, f: &Forwarding<'_>) -
         .filter(|i| i.accepts_reports())
         .ok_or_else(|| Error::Invalid(format!("no institution {:?} takes reports", f.to)))?;
     require_age_file(f.reason)?;
-    let expected = {
+    let readers = {
         let mut target = case.clone();
         target.institution = f.to.to_owned();
-        case_recipient_count(app, &target).await?
+        app.case_readers(&target).await?
     };
-    if let Err(e) = require_sealed_for(f.reason, expected) {
+    if let Err(e) = require_sealed_for(f.reason, Expected::with(readers.clone(), &[&reporter])?) {
         audit(app, m, "forward_refused", Some(&case.id)).await?;
         return Err(e);
     }
-    check_resealed(app, m, &case.id, &f.resealed, expected, "forward").await?;
+    check_resealed(
+        app,
+        m,
+        &case.id,
+        &f.resealed,
+        &readers,
+        &reporter,
+        "forward",
+    )
+    .await?;
     let today = app.clock.today();
     let mv = crate::service::deadline::next_move(app, &case, CaseState::Forwarded, today);
     let actor = Actor::Member {
@@ -248,9 +256,9 @@ pub async fn rekey(
     resealed: &crate::domain::records::Resealed,
 ) -> Result<()> {
     require(m.is_writer())?;
-    let (case, _) = owned_case(app, m, case_id).await?;
-    let expected = case_recipient_count(app, &case).await?;
-    check_resealed(app, m, &case.id, resealed, expected, "rekey").await?;
+    let (case, reporter) = owned_case(app, m, case_id).await?;
+    let readers = app.case_readers(&case).await?;
+    check_resealed(app, m, &case.id, resealed, &readers, &reporter, "rekey").await?;
     let old = app.store.attachments(&case.id).await?;
     let done = app
         .store

@@ -26,10 +26,19 @@ pub struct NewSession {
 pub async fn challenge(app: &App, recipient: &str) -> Result<IssuedChallenge> {
     let secret = token::random_32()?;
     let id = token::encode(token::random_32()?.as_ref());
-    let member = app.directory.member_by_recipient(recipient.trim());
-    let throwaway = age::x25519::Identity::generate().to_public();
-    let (to, handle) = match member {
-        Some(m) => (m.recipient.clone(), m.handle.as_str()),
+    let recipient = recipient.trim();
+    let member = app.directory.member_by_recipient(recipient);
+    // The throwaway key is of the kind the request named, so a post-quantum login is answered
+    // by a post-quantum envelope whether or not the key is a member's.
+    let throwaway: crate::crypto::keys::Recipient = if recipient.starts_with("age1pq1") {
+        crate::crypto::pq::HybridIdentity::generate()
+            .to_public()
+            .into()
+    } else {
+        age::x25519::Identity::generate().to_public().into()
+    };
+    let (to, handle) = match member.and_then(|m| Some((m.key_named(recipient)?, m))) {
+        Some((key, m)) => (key, m.handle.as_str()),
         None => (throwaway, NO_MEMBER),
     };
     let sealed = envelope::seal(&[to], secret.as_ref())?;

@@ -250,16 +250,17 @@ pub async fn report_multipart(state: AppState, lang: Lang, req: Request) -> Resp
         let h = held.get_or_insert_default();
         let recipients = match &target {
             Some(Target::Report(p)) => p.content_recipients(),
-            Some(Target::Hold) => match h.recipients() {
-                Ok(r) => r,
-                Err(e) => {
-                    app.incidents.record(e.kind());
-                    problem = Some((StatusCode::SERVICE_UNAVAILABLE, t.not_saved_retry));
-                    drain(&mut field).await;
-                    continue;
-                }
-            },
+            Some(Target::Hold) => h.recipients(),
             None => continue,
+        };
+        let recipients = match recipients {
+            Ok(r) => r,
+            Err(e) => {
+                app.incidents.record(e.kind());
+                problem = Some((StatusCode::SERVICE_UNAVAILABLE, t.not_saved_retry));
+                drain(&mut field).await;
+                continue;
+            }
         };
         let file = NewFile {
             first,

@@ -1,0 +1,419 @@
+//! Cases sealed post-quantum (`mlkem768x25519`, ML-KEM-768 + X25519) end to end, on the real
+//! router and SQLite: when every member has a `pq_recipient` in `keys/`, every envelope of a
+//! case — content, identity, messages both ways, reasons, files — holds no X25519 stanza; a
+//! reader's key made by typage (an independent age implementation) opens what Bisik stored; the
+//! reporter's post-quantum key (derived from the receipt) opens the status page; a classic
+//! envelope on a post-quantum case is refused. Where one member still has only a classic key,
+//! the server seals classic, and its start-up log names the institution.
+#![allow(clippy::unwrap_used, clippy::expect_used)]
+
+mod common;
+
+use axum::http::StatusCode;
+use bisik::crypto::envelope::{self, StanzaCounts, stanza_counts};
+use bisik::crypto::keys::{KeyKind, Recipient};
+use common::typage::typage;
+use common::*;
+
+const TITLE: &str = "PQ-CANARY-TITLE-7731 clinic fees";
+const NAME: &str = "PQ-CANARY-NAME-5512";
+const CITIZEN_SAYS: &str = "PQ-CANARY-CITIZEN-4419 more details";
+const OFFICER_SAYS: &str = "PQ-CANARY-OFFICER-8802 we are looking";
+
+fn confidential() -> Vec<(&'static str, &'static str)> {
+    vec![
+        ("title", TITLE),
+        ("privacy", "confidential"),
+        ("identity_name", NAME),
+        ("identity_contact", "0812-0000-0000"),
+    ]
+}
+
+async fn get_bytes(router: &axum::Router, path: &str, token: &str) -> Vec<u8> {
+    let r = send(router, authed_get(path, token)).await;
+    assert_eq!(r.status, StatusCode::OK, "{path}: {}", r.text());
+    r.body.to_vec()
+}
+
+/// Whether the case list marks the case as sealed post-quantum.
+async fn listed_post_quantum(router: &axum::Router, token: &str, case_id: &str) -> bool {
+    let r = send(router, authed_get("/api/v1/cases?limit=100", token)).await;
+    assert_eq!(r.status, StatusCode::OK, "{}", r.text());
+    let list: bisik::api::CaseListResponse = serde_json::from_slice(&r.body).unwrap();
+    list.cases
+        .iter()
+        .find(|c| c.id == case_id)
+        .expect("listed")
+        .post_quantum
+}
+
+async fn recipients(
+    router: &axum::Router,
+    token: &str,
+    case_id: &str,
+) -> bisik::api::RecipientsResponse {
+    let r = send(
+        router,
+        authed_get(&format!("/api/v1/cases/{case_id}/recipients"), token),
+    )
+    .await;
+    assert_eq!(r.status, StatusCode::OK, "{}", r.text());
+    serde_json::from_slice(&r.body).unwrap()
+}
+
+#[tokio::test]
+async fn a_post_quantum_directory_seals_every_envelope_post_quantum() {
+    let fx = Fixture::new(CHEAP_KDF);
+    // Every member gets a post-quantum key; the health office's triage officer's is made by
+    // typage, so an independent implementation opens what Bisik stores.
+    fx.add_post_quantum_keys(&[]);
+    let typage_dir = tempfile::tempdir().unwrap();
+    typage("keygen", typage_dir.path());
+    let read = |name: &str| {
+        std::fs::read_to_string(typage_dir.path().join(name))
+            .unwrap()
+            .trim()
+            .to_owned()
+    };
+    let (typage_identity, typage_recipient) = (read("identity.txt"), read("recipient.txt"));
+    assert!(typage_recipient.starts_with("age1pq1"));
+    fx.set_pq_recipient("health", "health-triage", &typage_recipient);
+    fx.append_identity("health-triage", &typage_identity);
+    let (router, app, _clock) = fx.router().await;
+    assert!(app.directory.not_post_quantum().is_empty());
+
+    // A confidential report through the web form.
+    let (receipt, case_id) = submit(&router, &confidential()).await;
+    // The reporter's post-quantum key (from the receipt) opens it on the status page.
+    assert!(status_page(&router, &receipt).await.contains(TITLE));
+
+    // The triage officer logs in with the identity file (its first post-quantum key is not
+    // the one in keys/: the client goes on to the next) and exports the content.
+    let triage_keys = fx.keys("health-triage");
+    let triage = login_with(&router, &typage_recipient, &triage_keys).await;
+    let content = get_bytes(
+        &router,
+        &format!("/api/v1/cases/{case_id}/envelope"),
+        &triage,
+    )
+    .await;
+    // Sealed to the health office's two readers and the reporter, post-quantum only.
+    assert_eq!(
+        stanza_counts(&content),
+        Some(StanzaCounts {
+            x25519: 0,
+            hybrid: 3
+        })
+    );
+    std::fs::write(typage_dir.path().join("bisik.age"), &content).unwrap();
+    typage("decrypt", typage_dir.path());
+    let opened = std::fs::read(typage_dir.path().join("plain.out")).unwrap();
+    assert!(
+        contains(&opened, TITLE.as_bytes()),
+        "typage opened the content"
+    );
+    assert!(listed_post_quantum(&router, &triage, &case_id).await);
+
+    // Whom to write to: post-quantum keys only, and the server says so.
+    let to = recipients(&router, &triage, &case_id).await;
+    assert_eq!(to.kind, KeyKind::Hybrid.as_str());
+    assert!(
+        to.readers
+            .iter()
+            .chain(std::iter::once(&to.reporter))
+            .all(|r| r.starts_with("age1pq1"))
+    );
+    // A message sealed to them reaches the citizen.
+    let r = member_reply(
+        &router,
+        &triage,
+        &case_id,
+        "member:health/health-triage",
+        OFFICER_SAYS,
+    )
+    .await;
+    assert_eq!(r.status, StatusCode::OK, "{}", r.text());
+    assert!(status_page(&router, &receipt).await.contains(OFFICER_SAYS));
+    // A message sealed classic (to three X25519 keys, as many as the case has recipients) is
+    // refused: a post-quantum case never gets a classic envelope.
+    let classic: Vec<Recipient> = ["health-triage", "health-investigator"]
+        .iter()
+        .map(|h| fx.identity(h).to_public().into())
+        .chain(std::iter::once(
+            age::x25519::Identity::generate().to_public().into(),
+        ))
+        .collect();
+    let sealed = envelope::seal(&classic, b"{\"type\":\"bisik.message\"}").unwrap();
+    let r = send(
+        &router,
+        authed_post(
+            &format!("/api/v1/cases/{case_id}/messages"),
+            &triage,
+            &serde_json::json!({ "envelope": bisik::crypto::token::encode(&sealed) }),
+        ),
+    )
+    .await;
+    assert_eq!(r.status, StatusCode::UNPROCESSABLE_ENTITY, "{}", r.text());
+    assert!(r.text().contains("post-quantum"), "{}", r.text());
+
+    // The citizen answers; a state change with a reason.
+    citizen_reply(&router, &receipt, CITIZEN_SAYS).await;
+    let r = set_state(
+        &router,
+        &triage,
+        &case_id,
+        "verified",
+        Some("checked the clinic's records"),
+    )
+    .await;
+    assert_eq!(r.status, StatusCode::OK, "{}", r.text());
+    let page = status_page(&router, &receipt).await;
+    assert!(page.contains(CITIZEN_SAYS) && page.contains("checked the clinic"));
+
+    // The custodian opens the identity with their post-quantum key alone.
+    let custodian_keys = fx.keys("health-custodian");
+    let pq_custodian = custodian_keys.primary().clone();
+    assert_eq!(pq_custodian.kind(), KeyKind::Hybrid);
+    let custodian = login_with(
+        &router,
+        &pq_custodian.to_public().to_string(),
+        &pq_custodian,
+    )
+    .await;
+    let identity = get_bytes(
+        &router,
+        &format!("/api/v1/cases/{case_id}/identity"),
+        &custodian,
+    )
+    .await;
+    assert_eq!(
+        stanza_counts(&identity),
+        Some(StanzaCounts {
+            x25519: 0,
+            hybrid: 2
+        })
+    );
+    let plain = envelope::open(&pq_custodian, &identity).unwrap();
+    assert!(contains(&plain, NAME.as_bytes()));
+
+    // Nothing in the data folder (database, WAL, blobs) holds an X25519 stanza or a canary;
+    // post-quantum stanzas are there.
+    drop(router);
+    drop(app);
+    let mut pq_stanzas = 0;
+    for file in all_files(fx.data_dir()) {
+        if file.starts_with(fx.data_dir().join("identities"))
+            || file.starts_with(fx.data_dir().join("keys"))
+        {
+            continue;
+        }
+        let bytes = std::fs::read(&file).unwrap();
+        assert!(
+            !contains(&bytes, b"\n-> X25519 "),
+            "{} holds an X25519 stanza",
+            file.display()
+        );
+        for canary in [TITLE, NAME, CITIZEN_SAYS, OFFICER_SAYS] {
+            assert!(
+                !contains(&bytes, canary.as_bytes()),
+                "{canary} in {}",
+                file.display()
+            );
+        }
+        if contains(&bytes, b"\n-> mlkem768x25519 ") {
+            pq_stanzas += 1;
+        }
+    }
+    assert!(pq_stanzas > 0, "no post-quantum stanza found at rest");
+}
+
+#[tokio::test]
+async fn one_member_without_a_post_quantum_key_keeps_the_institution_classic() {
+    let fx = Fixture::new(CHEAP_KDF);
+    // Everyone but the health office's investigator.
+    fx.add_post_quantum_keys(&["desk", "transport", "ombudsman"]);
+    for handle in ["health-triage", "health-custodian"] {
+        let id = bisik::crypto::pq::HybridIdentity::generate();
+        fx.set_pq_recipient("health", handle, &id.to_public().to_string());
+        fx.append_identity(
+            handle,
+            age::secrecy::ExposeSecret::expose_secret(&id.to_string()),
+        );
+    }
+    let (router, app, _clock) = fx.router().await;
+    assert_eq!(app.directory.not_post_quantum(), ["health"]);
+
+    // A report to the health office: classic, to its two readers and the reporter.
+    let (receipt, case_id) = submit(&router, &confidential()).await;
+    let triage = login(&router, &fx.identity("health-triage")).await;
+    let content = get_bytes(
+        &router,
+        &format!("/api/v1/cases/{case_id}/envelope"),
+        &triage,
+    )
+    .await;
+    assert_eq!(
+        stanza_counts(&content),
+        Some(StanzaCounts {
+            x25519: 3,
+            hybrid: 0
+        })
+    );
+    assert_eq!(recipients(&router, &triage, &case_id).await.kind, "x25519");
+    assert!(!listed_post_quantum(&router, &triage, &case_id).await);
+    // The custodians all have post-quantum keys, and so does the reporter: the identity is
+    // sealed post-quantum.
+    let custodian = login(&router, &fx.identity("health-custodian")).await;
+    let identity = get_bytes(
+        &router,
+        &format!("/api/v1/cases/{case_id}/identity"),
+        &custodian,
+    )
+    .await;
+    assert_eq!(
+        stanza_counts(&identity),
+        Some(StanzaCounts {
+            x25519: 0,
+            hybrid: 2
+        })
+    );
+    // Messages both ways work, classic.
+    let r = member_reply(
+        &router,
+        &triage,
+        &case_id,
+        "member:health/health-triage",
+        OFFICER_SAYS,
+    )
+    .await;
+    assert_eq!(r.status, StatusCode::OK, "{}", r.text());
+    let page = citizen_reply(&router, &receipt, CITIZEN_SAYS).await;
+    assert!(page.contains(OFFICER_SAYS) && page.contains(CITIZEN_SAYS));
+
+    // A report to the transport office, all post-quantum: post-quantum.
+    let (_, transport_case) = submit(
+        &router,
+        &[("institution", "transport"), ("category", "transport")],
+    )
+    .await;
+    let transport = login(&router, &fx.identity("transport-triage")).await;
+    let content = get_bytes(
+        &router,
+        &format!("/api/v1/cases/{transport_case}/envelope"),
+        &transport,
+    )
+    .await;
+    assert_eq!(stanza_counts(&content).unwrap().x25519, 0);
+    assert!(listed_post_quantum(&router, &transport, &transport_case).await);
+    drop(router);
+    drop(app);
+
+    // The operator's start-up log names the institution that is not yet post-quantum.
+    let server = ServerProcess::start(&fx.config_path, &[]);
+    let log = server.stop();
+    assert!(
+        log.lines()
+            .any(|l| l.contains("not yet post-quantum") && l.contains("institutions=health")),
+        "{log}"
+    );
+}
+
+#[tokio::test]
+async fn a_member_dropping_the_classic_key_too_early_stops_the_start() {
+    let fx = Fixture::new(CHEAP_KDF);
+    fx.add_post_quantum_keys(&["health"]);
+    // desk-triage: post-quantum only, while other members (the desk's custodian among them)
+    // have no post-quantum key: their envelopes are classic, which desk-triage could not open.
+    let path = fx.data_dir().join("keys/institutions/desk.toml");
+    let mut doc: toml::Table = std::fs::read_to_string(&path).unwrap().parse().unwrap();
+    let triage = doc["members"].as_array_mut().unwrap()[0]
+        .as_table_mut()
+        .unwrap();
+    triage.remove("recipient");
+    triage.insert(
+        "pq_recipient".into(),
+        bisik::crypto::pq::HybridIdentity::generate()
+            .to_public()
+            .to_string()
+            .into(),
+    );
+    std::fs::write(&path, toml::to_string(&doc).unwrap()).unwrap();
+    let err = bisik::server::build(
+        fx.config(),
+        std::sync::Arc::new(bisik::domain::clock::SystemClock),
+    )
+    .await
+    .expect_err("refused")
+    .to_string();
+    assert!(
+        err.contains("\"desk-triage\" has only a post-quantum key"),
+        "{err}"
+    );
+}
+
+/// A directory moving to post-quantum: a case filed while the keys were classic (its reporter's
+/// post-quantum recipient stored with it all the same) is sealed again post-quantum by
+/// `bisik case rekey` once every reader has a post-quantum key, through the real server and CLI
+/// — the member's identity file holding both keys.
+#[tokio::test]
+async fn rekey_moves_an_old_case_to_post_quantum() {
+    let fx = Fixture::new(CHEAP_KDF);
+    let (receipt, case_id) = {
+        let (router, _app, _clock) = fx.router().await;
+        let filed = submit(&router, &[("title", TITLE)]).await;
+        let triage = login(&router, &fx.identity("health-triage")).await;
+        assert!(!listed_post_quantum(&router, &triage, &filed.1).await);
+        filed
+    };
+    fx.add_post_quantum_keys(&[]);
+    let server = ServerProcess::start(&fx.config_path, &[]);
+    let triage = fx.identity_path("health-triage");
+    let (ok, out, err) = case_cli(&server.base, &triage, &["list"]);
+    assert!(ok, "{err}");
+    let line = String::from_utf8_lossy(&out)
+        .lines()
+        .find(|l| l.starts_with(&case_id))
+        .unwrap()
+        .to_owned();
+    assert!(!line.contains("post-quantum"), "{line}");
+
+    let (ok, _, err) = case_cli(&server.base, &triage, &["rekey", &case_id]);
+    assert!(ok, "{err}");
+    let (ok, out, err) = case_cli(&server.base, &triage, &["list"]);
+    assert!(ok, "{err}");
+    let listed = String::from_utf8_lossy(&out).into_owned();
+    assert!(
+        listed
+            .lines()
+            .any(|l| l.starts_with(&case_id) && l.ends_with("(post-quantum)")),
+        "{listed}"
+    );
+    let (ok, content, err) = case_cli(&server.base, &triage, &["envelope", &case_id]);
+    assert!(ok, "{err}");
+    assert_eq!(
+        stanza_counts(&content),
+        Some(StanzaCounts {
+            x25519: 0,
+            hybrid: 3
+        })
+    );
+    // The investigator's post-quantum key alone opens it; the reporter's receipt still opens
+    // the case on the status page.
+    let investigator = fx.keys("health-investigator");
+    let pq_only = investigator.primary();
+    assert_eq!(pq_only.kind(), KeyKind::Hybrid);
+    assert!(contains(
+        &envelope::open(pq_only, &content).unwrap(),
+        TITLE.as_bytes()
+    ));
+    let page = loopback_agent()
+        .post(&format!("{}/status?lang=en", server.base))
+        .header("content-type", "application/x-www-form-urlencoded")
+        .send(form_body(&[("receipt", &receipt)]))
+        .unwrap()
+        .into_body()
+        .read_to_string()
+        .unwrap();
+    assert!(page.contains(TITLE), "{page}");
+    server.stop();
+}
