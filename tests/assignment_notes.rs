@@ -722,13 +722,3 @@ fn officers_assign_and_write_notes_with_the_cli_and_notes_follow_forward_and_rek
     assert!(!page.contains("parking lot belongs") && !page.contains("Second note"));
     server.stop();
 }
-
-fn post_status(base: &str, receipt: &str) -> String {
-    let mut res = loopback_agent()
-        .post(format!("{base}/status?lang=en"))
-        .header("content-type", "application/x-www-form-urlencoded")
-        .send(form_body(&[("receipt", receipt)]))
-        .unwrap();
-    assert_eq!(res.status().as_u16(), 200);
-    res.body_mut().read_to_string().unwrap()
-}

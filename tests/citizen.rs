@@ -412,10 +412,25 @@ async fn api_needs_a_valid_session() {
 
 #[tokio::test]
 async fn wrong_and_unknown_receipts_are_indistinguishable() {
+    wrong_and_unknown_receipts(false).await;
+}
+
+/// The same with every member holding a post-quantum key: the case is sealed post-quantum and
+/// the reporter's two keys are derived on both paths.
+#[tokio::test]
+async fn wrong_and_unknown_receipts_are_indistinguishable_on_a_post_quantum_directory() {
+    wrong_and_unknown_receipts(true).await;
+}
+
+async fn wrong_and_unknown_receipts(post_quantum: bool) {
     // Production Argon2id parameters: this is the test that proves the real cost is paid on both
     // paths.
     let fx = Fixture::new(PRODUCTION_KDF);
+    if post_quantum {
+        fx.add_post_quantum_keys(&[]);
+    }
     let (router, app, _clock) = fx.router().await;
+    assert_eq!(app.directory.not_post_quantum().is_empty(), post_quantum);
     assert_eq!(app.config.kdf, bisik::crypto::kdf::KdfParams::default());
     let (receipt, _) = submit(&router, &[]).await;
     let digits: String = receipt.chars().filter(char::is_ascii_digit).collect();

@@ -10,16 +10,6 @@ mod common;
 use common::webdriver::{Driver, Session};
 use common::*;
 
-fn status(base: &str, receipt: &str) -> String {
-    let mut res = loopback_agent()
-        .post(format!("{base}/status?lang=en"))
-        .header("content-type", "application/x-www-form-urlencoded")
-        .send(form_body(&[("receipt", receipt)]))
-        .unwrap();
-    assert_eq!(res.status().as_u16(), 200);
-    res.body_mut().read_to_string().unwrap()
-}
-
 /// A JPEG with an EXIF (APP1) segment, as a phone would send.
 fn photo() -> Vec<u8> {
     let mut v = vec![0xFF, 0xD8];
@@ -50,7 +40,7 @@ fn the_citizen_sees_their_own_files_and_adding_evidence_ends_on_the_status_page(
     let (code, html) = post_multipart(&base, "/report?lang=en", body).unwrap();
     assert_eq!(code, 200, "{html}");
     let receipt = element_text(&html, "receipt").unwrap();
-    let page = status(&base, &receipt);
+    let page = post_status(&base, &receipt);
     let at = page
         .find("id=\"own-files\"")
         .expect("the citizen's own files are listed");
@@ -112,7 +102,7 @@ fn the_citizen_sees_their_own_files_and_adding_evidence_ends_on_the_status_page(
         ],
     );
     assert!(ok, "{err}");
-    let page = status(&base, &receipt);
+    let page = post_status(&base, &receipt);
     let at = page.find("id=\"own-files\"").unwrap();
     let own = &page[at..page[at..].find("</ul>").unwrap() + at];
     assert!(!own.contains("bisik.toml"), "{own}");
@@ -152,7 +142,7 @@ fn a_refused_escalation_is_an_error_and_the_identity_section_tells_the_truth() {
     assert!(!page.contains("class=\"success\""), "{page}");
 
     // Who holds the identity, and that nobody saw it yet.
-    let page = status(&base, &receipt);
+    let page = post_status(&base, &receipt);
     let explain = element_text(&page, "identity-explain").unwrap();
     assert!(
         explain.contains("identity custodians of Example City Health Office (demo)")
@@ -180,7 +170,7 @@ fn a_refused_escalation_is_an_error_and_the_identity_section_tells_the_truth() {
         "Disetujui.",
     ]);
     assert!(ok, "{err}");
-    let page = status(&base, &receipt);
+    let page = post_status(&base, &receipt);
     let explain = element_text(&page, "identity-explain").unwrap();
     assert!(
         explain.contains("Revealed to an officer of Example City Health Office (demo) on")

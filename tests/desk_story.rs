@@ -160,16 +160,6 @@ fn escalated_case(fx: &Fixture) -> (String, String) {
     })
 }
 
-fn post_status(base: &str, receipt: &str) -> String {
-    let mut res = loopback_agent()
-        .post(format!("{base}/status?lang=en"))
-        .header("content-type", "application/x-www-form-urlencoded")
-        .send(form_body(&[("receipt", receipt)]))
-        .unwrap();
-    assert_eq!(res.status().as_u16(), 200);
-    res.body_mut().read_to_string().unwrap()
-}
-
 fn screenshot_dir_story() -> PathBuf {
     screenshot_dir()
 }

@@ -47,7 +47,20 @@ fn age_decrypt(identity: &std::path::Path, file: &std::path::Path) -> (bool, Vec
 
 #[test]
 fn plaintext_canaries_never_reach_disk_or_logs() {
+    plaintext_canaries(false);
+}
+
+/// The same with every member holding a post-quantum key (every envelope post-quantum).
+#[test]
+fn plaintext_canaries_never_reach_disk_or_logs_on_a_post_quantum_directory() {
+    plaintext_canaries(true);
+}
+
+fn plaintext_canaries(post_quantum: bool) {
     let fx = Fixture::new(PRODUCTION_KDF);
+    if post_quantum {
+        fx.add_post_quantum_keys(&[]);
+    }
     // The most verbose logging there is: even at trace level nothing may leak.
     let server = ServerProcess::start(&fx.config_path, &[("BISIK_LOG", "trace")]);
     let a = loopback_agent();
@@ -147,6 +160,9 @@ fn plaintext_canaries_never_reach_disk_or_logs() {
     scan("while running");
     let log = server.stop();
     scan("after shutdown");
+    if post_quantum {
+        assert!(assert_no_x25519_stanza_at_rest(fx.data_dir()) > 0);
+    }
 
     assert!(
         log.contains("member request"),

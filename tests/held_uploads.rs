@@ -779,3 +779,52 @@ async fn the_form_with_held_files_works_in_a_browser_without_javascript() {
     assert_eq!(blob_files(fx.data_dir()).len(), 2);
     assert_eq!(case_count(&app).await, 2);
 }
+
+/// On a directory where every member has a post-quantum key, the one-time key of a form that
+/// comes back is post-quantum too, and the filed case's file is sealed post-quantum: no X25519
+/// stanza at rest at any point.
+#[tokio::test]
+async fn a_post_quantum_directory_holds_files_under_a_post_quantum_one_time_key() {
+    let fx = Fixture::new(&format!("{CHEAP_KDF}\n{NO_RATE_LIMIT}"));
+    fx.add_post_quantum_keys(&[]);
+    let (router, app, _clock) = fx.router().await;
+    let doc = b"a scanned letter".repeat(100);
+    let r = send_form(
+        &router,
+        &[("title", "")],
+        None,
+        &[],
+        &[("surat.txt", "text/plain", &doc)],
+    )
+    .await;
+    assert_eq!(r.status, StatusCode::UNPROCESSABLE_ENTITY, "{}", r.text());
+    let held = input_value(&r.text(), "held").expect("the hidden field");
+    let (_, key) = held.split_once('.').unwrap();
+    assert!(key.starts_with("AGE-SECRET-KEY-PQ-1"), "{held}");
+    let counts = |path: &Path| {
+        bisik::crypto::envelope::stanza_counts(&std::fs::read(path).unwrap()).unwrap()
+    };
+    let held_blobs = blob_files(fx.data_dir());
+    assert_eq!(held_blobs.len(), 1);
+    let c = counts(held_blobs.iter().next().unwrap());
+    assert_eq!((c.x25519, c.hybrid), (0, 1));
+
+    let r = send_form(
+        &router,
+        &[("title", "Corrected title")],
+        Some(&held),
+        &[],
+        &[],
+    )
+    .await;
+    assert_eq!(r.status, StatusCode::OK, "{}", r.text());
+    assert_eq!(case_count(&app).await, 1);
+    let filed = blob_files(fx.data_dir());
+    assert_eq!(filed.len(), 1);
+    // The health office's two readers and the reporter.
+    let c = counts(filed.iter().next().unwrap());
+    assert_eq!((c.x25519, c.hybrid), (0, 3));
+    drop(router);
+    drop(app);
+    assert!(assert_no_x25519_stanza_at_rest(fx.data_dir()) > 0);
+}

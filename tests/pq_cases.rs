@@ -29,10 +29,27 @@ fn confidential() -> Vec<(&'static str, &'static str)> {
     ]
 }
 
-async fn get_bytes(router: &axum::Router, path: &str, token: &str) -> Vec<u8> {
-    let r = send(router, authed_get(path, token)).await;
+/// A case's stored envelope as a member downloads it: `envelope` (the report) or `identity`.
+async fn stored_envelope(router: &axum::Router, token: &str, case_id: &str, what: &str) -> Vec<u8> {
+    let path = format!("/api/v1/cases/{case_id}/{what}");
+    let r = send(router, authed_get(&path, token)).await;
     assert_eq!(r.status, StatusCode::OK, "{path}: {}", r.text());
     r.body.to_vec()
+}
+
+/// `n` post-quantum stanzas and no classic one, or the other way round.
+fn pq(n: usize) -> Option<StanzaCounts> {
+    Some(StanzaCounts {
+        x25519: 0,
+        hybrid: n,
+    })
+}
+
+fn classic(n: usize) -> Option<StanzaCounts> {
+    Some(StanzaCounts {
+        x25519: n,
+        hybrid: 0,
+    })
 }
 
 /// Whether the case list marks the case as sealed post-quantum.
@@ -91,20 +108,9 @@ async fn a_post_quantum_directory_seals_every_envelope_post_quantum() {
     // the one in keys/: the client goes on to the next) and exports the content.
     let triage_keys = fx.keys("health-triage");
     let triage = login_with(&router, &typage_recipient, &triage_keys).await;
-    let content = get_bytes(
-        &router,
-        &format!("/api/v1/cases/{case_id}/envelope"),
-        &triage,
-    )
-    .await;
+    let content = stored_envelope(&router, &triage, &case_id, "envelope").await;
     // Sealed to the health office's two readers and the reporter, post-quantum only.
-    assert_eq!(
-        stanza_counts(&content),
-        Some(StanzaCounts {
-            x25519: 0,
-            hybrid: 3
-        })
-    );
+    assert_eq!(stanza_counts(&content), pq(3));
     std::fs::write(typage_dir.path().join("bisik.age"), &content).unwrap();
     typage("decrypt", typage_dir.path());
     let opened = std::fs::read(typage_dir.path().join("plain.out")).unwrap();
@@ -180,19 +186,8 @@ async fn a_post_quantum_directory_seals_every_envelope_post_quantum() {
         &pq_custodian,
     )
     .await;
-    let identity = get_bytes(
-        &router,
-        &format!("/api/v1/cases/{case_id}/identity"),
-        &custodian,
-    )
-    .await;
-    assert_eq!(
-        stanza_counts(&identity),
-        Some(StanzaCounts {
-            x25519: 0,
-            hybrid: 2
-        })
-    );
+    let identity = stored_envelope(&router, &custodian, &case_id, "identity").await;
+    assert_eq!(stanza_counts(&identity), pq(2));
     let plain = envelope::open(&pq_custodian, &identity).unwrap();
     assert!(contains(&plain, NAME.as_bytes()));
 
@@ -200,19 +195,8 @@ async fn a_post_quantum_directory_seals_every_envelope_post_quantum() {
     // post-quantum stanzas are there.
     drop(router);
     drop(app);
-    let mut pq_stanzas = 0;
     for file in all_files(fx.data_dir()) {
-        if file.starts_with(fx.data_dir().join("identities"))
-            || file.starts_with(fx.data_dir().join("keys"))
-        {
-            continue;
-        }
         let bytes = std::fs::read(&file).unwrap();
-        assert!(
-            !contains(&bytes, b"\n-> X25519 "),
-            "{} holds an X25519 stanza",
-            file.display()
-        );
         for canary in [TITLE, NAME, CITIZEN_SAYS, OFFICER_SAYS] {
             assert!(
                 !contains(&bytes, canary.as_bytes()),
@@ -220,10 +204,8 @@ async fn a_post_quantum_directory_seals_every_envelope_post_quantum() {
                 file.display()
             );
         }
-        if contains(&bytes, b"\n-> mlkem768x25519 ") {
-            pq_stanzas += 1;
-        }
     }
+    let pq_stanzas = assert_no_x25519_stanza_at_rest(fx.data_dir());
     assert!(pq_stanzas > 0, "no post-quantum stanza found at rest");
 }
 
@@ -246,37 +228,15 @@ async fn one_member_without_a_post_quantum_key_keeps_the_institution_classic() {
     // A report to the health office: classic, to its two readers and the reporter.
     let (receipt, case_id) = submit(&router, &confidential()).await;
     let triage = login(&router, &fx.identity("health-triage")).await;
-    let content = get_bytes(
-        &router,
-        &format!("/api/v1/cases/{case_id}/envelope"),
-        &triage,
-    )
-    .await;
-    assert_eq!(
-        stanza_counts(&content),
-        Some(StanzaCounts {
-            x25519: 3,
-            hybrid: 0
-        })
-    );
+    let content = stored_envelope(&router, &triage, &case_id, "envelope").await;
+    assert_eq!(stanza_counts(&content), classic(3));
     assert_eq!(recipients(&router, &triage, &case_id).await.kind, "x25519");
     assert!(!listed_post_quantum(&router, &triage, &case_id).await);
     // The custodians all have post-quantum keys, and so does the reporter: the identity is
     // sealed post-quantum.
     let custodian = login(&router, &fx.identity("health-custodian")).await;
-    let identity = get_bytes(
-        &router,
-        &format!("/api/v1/cases/{case_id}/identity"),
-        &custodian,
-    )
-    .await;
-    assert_eq!(
-        stanza_counts(&identity),
-        Some(StanzaCounts {
-            x25519: 0,
-            hybrid: 2
-        })
-    );
+    let identity = stored_envelope(&router, &custodian, &case_id, "identity").await;
+    assert_eq!(stanza_counts(&identity), pq(2));
     // Messages both ways work, classic.
     let r = member_reply(
         &router,
@@ -297,12 +257,7 @@ async fn one_member_without_a_post_quantum_key_keeps_the_institution_classic() {
     )
     .await;
     let transport = login(&router, &fx.identity("transport-triage")).await;
-    let content = get_bytes(
-        &router,
-        &format!("/api/v1/cases/{transport_case}/envelope"),
-        &transport,
-    )
-    .await;
+    let content = stored_envelope(&router, &transport, &transport_case, "envelope").await;
     assert_eq!(stanza_counts(&content).unwrap().x25519, 0);
     assert!(listed_post_quantum(&router, &transport, &transport_case).await);
     drop(router);
@@ -390,13 +345,7 @@ async fn rekey_moves_an_old_case_to_post_quantum() {
     );
     let (ok, content, err) = case_cli(&server.base, &triage, &["envelope", &case_id]);
     assert!(ok, "{err}");
-    assert_eq!(
-        stanza_counts(&content),
-        Some(StanzaCounts {
-            x25519: 0,
-            hybrid: 3
-        })
-    );
+    assert_eq!(stanza_counts(&content), pq(3));
     // The investigator's post-quantum key alone opens it; the reporter's receipt still opens
     // the case on the status page.
     let investigator = fx.keys("health-investigator");
@@ -406,14 +355,103 @@ async fn rekey_moves_an_old_case_to_post_quantum() {
         &envelope::open(pq_only, &content).unwrap(),
         TITLE.as_bytes()
     ));
-    let page = loopback_agent()
-        .post(&format!("{}/status?lang=en", server.base))
-        .header("content-type", "application/x-www-form-urlencoded")
-        .send(form_body(&[("receipt", &receipt)]))
-        .unwrap()
-        .into_body()
-        .read_to_string()
-        .unwrap();
+    let page = post_status(&server.base, &receipt);
     assert!(page.contains(TITLE), "{page}");
     server.stop();
+}
+
+fn cli_ok(base: &str, identity: &std::path::Path, args: &[&str]) -> String {
+    let (ok, out, err) = case_cli(base, identity, args);
+    assert!(ok, "{args:?}: {err}");
+    String::from_utf8(out).unwrap()
+}
+
+/// Staff intake, a forward and an identity hand-over through the real server and the members'
+/// CLI (identity files with both keys) on a post-quantum directory: every envelope stays
+/// post-quantum, and the receipt the officer read out opens the case.
+#[test]
+fn intake_forward_and_hand_over_stay_post_quantum() {
+    let fx = Fixture::new(CHEAP_KDF);
+    fx.add_post_quantum_keys(&[]);
+    let server = ServerProcess::start(&fx.config_path, &[]);
+    let base = server.base.clone();
+    let desk = fx.identity_path("desk-triage");
+    let out = cli_ok(
+        &base,
+        &desk,
+        &[
+            "intake",
+            "--channel",
+            "phone",
+            "--kind",
+            "complaint",
+            "--category",
+            "health",
+            "--title",
+            TITLE,
+            "--body",
+            "Called in about clinic fees.",
+            "--name",
+            NAME,
+        ],
+    );
+    let receipt = out
+        .lines()
+        .find_map(|l| l.split(": ").nth(1).filter(|r| r.len() == 29))
+        .expect(&out)
+        .to_owned();
+    let case_id = out.split_whitespace().nth(1).unwrap().to_owned();
+    // The desk's one reader and the reporter; the identity: the desk's custodian and the
+    // reporter — post-quantum only.
+    let (_, content, _) = case_cli(&base, &desk, &["envelope", &case_id]);
+    assert_eq!(stanza_counts(&content), pq(2));
+    let (_, identity, _) = case_cli(
+        &base,
+        &fx.identity_path("desk-custodian"),
+        &["identity-envelope", &case_id],
+    );
+    assert_eq!(stanza_counts(&identity), pq(2));
+    assert!(cli_ok(&base, &desk, &["list"]).contains("(post-quantum)"));
+
+    // Forwarded to the health office (re-sealed on the desk officer's machine).
+    cli_ok(
+        &base,
+        &desk,
+        &[
+            "forward",
+            &case_id,
+            "--to",
+            "health",
+            "--reason",
+            "Clinics are health's.",
+        ],
+    );
+    let inv = fx.identity_path("health-investigator");
+    let (_, content, _) = case_cli(&base, &inv, &["envelope", &case_id]);
+    assert_eq!(stanza_counts(&content), pq(3));
+    assert!(cli_ok(&base, &inv, &["show", &case_id]).contains("Clinics are health's."));
+    // The identity handed over to the health office's custodian.
+    cli_ok(
+        &base,
+        &fx.identity_path("desk-custodian"),
+        &["hand-over-identity", &case_id],
+    );
+    let (got, identity, err) = case_cli(
+        &base,
+        &fx.identity_path("health-custodian"),
+        &["identity-envelope", &case_id],
+    );
+    assert!(got, "{err}");
+    assert_eq!(stanza_counts(&identity), pq(2));
+    let opened = envelope::open(&fx.keys("health-custodian"), &identity).unwrap();
+    assert!(contains(&opened, NAME.as_bytes()));
+
+    // The receipt read out on the phone opens the case, forward included.
+    let page = post_status(&base, &receipt);
+    assert!(
+        page.contains(TITLE) && page.contains("Clinics are health"),
+        "{page}"
+    );
+    server.stop();
+    assert!(assert_no_x25519_stanza_at_rest(fx.data_dir()) > 0);
 }

@@ -649,6 +649,38 @@ pub fn post_multipart(base: &str, path: &str, body: Vec<u8>) -> Option<(u16, Str
     Some((status, res.body_mut().read_to_string().ok()?))
 }
 
+/// Asserts that no file of a data folder (database, WAL, blobs; not the members' identity
+/// files) holds an X25519 recipient stanza, and returns how many hold a post-quantum one.
+pub fn assert_no_x25519_stanza_at_rest(data_dir: &Path) -> usize {
+    let mut post_quantum = 0;
+    for f in all_files(data_dir) {
+        if f.starts_with(data_dir.join("identities")) {
+            continue;
+        }
+        let bytes = std::fs::read(&f).unwrap();
+        assert!(
+            !contains(&bytes, b"\n-> X25519 "),
+            "an X25519 stanza in {}",
+            f.display()
+        );
+        if contains(&bytes, b"\n-> mlkem768x25519 ") {
+            post_quantum += 1;
+        }
+    }
+    post_quantum
+}
+
+/// The citizen's status page (English) for a receipt, from a real server.
+pub fn post_status(base: &str, receipt: &str) -> String {
+    let mut res = loopback_agent()
+        .post(format!("{base}/status?lang=en"))
+        .header("content-type", "application/x-www-form-urlencoded")
+        .send(form_body(&[("receipt", receipt)]))
+        .unwrap();
+    assert_eq!(res.status().as_u16(), 200);
+    res.body_mut().read_to_string().unwrap()
+}
+
 /// A multipart body: text fields, then files (name, content type, bytes).
 pub fn multipart(fields: &[(&str, &str)], files: &[(&str, &str, &[u8])]) -> Vec<u8> {
     use std::io::Write as _;

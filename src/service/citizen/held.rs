@@ -19,7 +19,8 @@
 use age::x25519;
 use zeroize::Zeroizing;
 
-use crate::crypto::keys::Recipient;
+use crate::crypto::keys::{Identity, Recipient};
+use crate::crypto::pq::HybridIdentity;
 
 use crate::crypto::{envelope, token};
 use crate::domain::documents::FileManifest;
@@ -37,20 +38,25 @@ const ID_LEN: usize = 16;
 /// request, here.
 pub struct FileHold {
     id: Zeroizing<[u8; ID_LEN]>,
-    identity: x25519::Identity,
+    identity: Identity,
 }
 
 crate::redacted_debug!(FileHold);
 
 impl FileHold {
-    /// A fresh hold with a fresh one-time key.
-    pub fn new() -> Result<Self> {
+    /// A fresh hold with a fresh one-time key: post-quantum when `post_quantum` (every member
+    /// of the directory has a post-quantum key), else X25519.
+    pub fn new(post_quantum: bool) -> Result<Self> {
         let random = token::random_32()?;
         let mut id = Zeroizing::new([0u8; ID_LEN]);
         id.copy_from_slice(&random[..ID_LEN]);
         Ok(Self {
             id,
-            identity: x25519::Identity::generate(),
+            identity: if post_quantum {
+                HybridIdentity::generate().into()
+            } else {
+                x25519::Identity::generate().into()
+            },
         })
     }
 
@@ -70,7 +76,7 @@ impl FileHold {
         let (id, key) = field.trim().split_once('.')?;
         let id = Zeroizing::new(token::decode(id)?);
         let id: [u8; ID_LEN] = id.as_slice().try_into().ok()?;
-        let identity = key.parse::<x25519::Identity>().ok()?;
+        let identity = key.parse::<Identity>().ok()?;
         Some(Self {
             id: Zeroizing::new(id),
             identity,
@@ -143,16 +149,14 @@ impl Held {
     }
 
     /// Who new files of this form are sealed to: the hold's one-time key (a new hold if the
-    /// form has none).
-    pub fn recipients(&mut self) -> Result<Vec<Recipient>> {
+    /// form has none; post-quantum when every member of the directory has a post-quantum key,
+    /// since the files' readers are not known yet).
+    pub fn recipients(&mut self, app: &App) -> Result<Vec<Recipient>> {
         if self.hold.is_none() {
-            self.hold = Some(FileHold::new()?);
+            let post_quantum = app.directory.not_post_quantum().is_empty();
+            self.hold = Some(FileHold::new(post_quantum)?);
         }
-        Ok(self
-            .hold
-            .iter()
-            .map(|h| Recipient::X25519(h.identity.to_public()))
-            .collect())
+        Ok(self.hold.iter().map(|h| h.identity.to_public()).collect())
     }
 }
 
@@ -368,7 +372,11 @@ mod tests {
 
     #[test]
     fn a_hold_field_reads_back_and_nothing_else_does() {
-        let hold = FileHold::new().unwrap();
+        let pq = FileHold::new(true).unwrap();
+        assert!(pq.field().contains(".AGE-SECRET-KEY-PQ-1"));
+        let back = FileHold::parse(&pq.field()).unwrap();
+        assert_eq!(back.identity.to_public(), pq.identity.to_public());
+        let hold = FileHold::new(false).unwrap();
         let field = hold.field();
         assert!(field.contains(".AGE-SECRET-KEY-1"));
         let back = FileHold::parse(&field).unwrap();
@@ -377,7 +385,7 @@ mod tests {
             back.identity.to_public().to_string(),
             hold.identity.to_public().to_string()
         );
-        assert_ne!(FileHold::new().unwrap().digest(), hold.digest());
+        assert_ne!(FileHold::new(false).unwrap().digest(), hold.digest());
         let (id, key) = field.split_once('.').unwrap();
         for bad in [
             "",

@@ -250,7 +250,7 @@ pub async fn report_multipart(state: AppState, lang: Lang, req: Request) -> Resp
         let h = held.get_or_insert_default();
         let recipients = match &target {
             Some(Target::Report(p)) => p.content_recipients(),
-            Some(Target::Hold) => h.recipients(),
+            Some(Target::Hold) => h.recipients(&app),
             None => continue,
         };
         let recipients = match recipients {
