@@ -68,7 +68,21 @@ fn submit_confidential(base: &str) -> (String, String) {
 
 #[test]
 fn reveal_requested_approved_and_denied_with_the_reporter_told() {
+    reveal_requested_approved_and_denied(false);
+}
+
+/// The same with every member holding a post-quantum key: the identity, the requests' and
+/// decisions' reasons and the grant are all sealed post-quantum.
+#[test]
+fn reveal_requested_approved_and_denied_on_a_post_quantum_directory() {
+    reveal_requested_approved_and_denied(true);
+}
+
+fn reveal_requested_approved_and_denied(post_quantum: bool) {
     let fx = Fixture::new(CHEAP_KDF);
+    if post_quantum {
+        fx.add_post_quantum_keys(&[]);
+    }
     let server = ServerProcess::start(&fx.config_path, &[]);
     let base = server.base.clone();
     let (receipt, case_id) = submit_confidential(&base);
@@ -182,6 +196,9 @@ fn reveal_requested_approved_and_denied_with_the_reporter_told() {
         assert!(audit.contains(a), "{a} missing:\n{audit}");
     }
     server.stop();
+    if post_quantum {
+        assert!(assert_no_x25519_stanza_at_rest(fx.data_dir()) > 0);
+    }
 }
 
 #[test]

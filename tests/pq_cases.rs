@@ -96,7 +96,7 @@ async fn a_post_quantum_directory_seals_every_envelope_post_quantum() {
     assert!(typage_recipient.starts_with("age1pq1"));
     fx.set_pq_recipient("health", "health-triage", &typage_recipient);
     fx.append_identity("health-triage", &typage_identity);
-    let (router, app, _clock) = fx.router().await;
+    let (router, app, clock) = fx.router().await;
     assert!(app.directory.not_post_quantum().is_empty());
 
     // A confidential report through the web form.
@@ -190,6 +190,34 @@ async fn a_post_quantum_directory_seals_every_envelope_post_quantum() {
     assert_eq!(stanza_counts(&identity), pq(2));
     let plain = envelope::open(&pq_custodian, &identity).unwrap();
     assert!(contains(&plain, NAME.as_bytes()));
+
+    // Overdue, the citizen escalates: the case is sealed again, on the server with the
+    // reporter's keys, for the health office's readers, the Ombudsman and the reporter — still
+    // post-quantum.
+    clock.advance(time::Duration::days(30));
+    let r = send(
+        &router,
+        post_form("/status/escalate?lang=en", &[("receipt", &receipt)]),
+    )
+    .await;
+    assert_eq!(r.status, StatusCode::OK, "{}", r.text());
+    assert!(
+        r.text()
+            .contains("The Ombudsman now follows your report too.")
+    );
+    let ombudsman_keys = fx.keys("ombudsman-officer");
+    let ombudsman = login_with(
+        &router,
+        &ombudsman_keys.primary().to_public().to_string(),
+        &ombudsman_keys,
+    )
+    .await;
+    let content = stored_envelope(&router, &ombudsman, &case_id, "envelope").await;
+    assert_eq!(stanza_counts(&content), pq(4));
+    assert!(contains(
+        &envelope::open(&ombudsman_keys, &content).unwrap(),
+        TITLE.as_bytes()
+    ));
 
     // Nothing in the data folder (database, WAL, blobs) holds an X25519 stanza or a canary;
     // post-quantum stanzas are there.
