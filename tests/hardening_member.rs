@@ -387,6 +387,84 @@ async fn a_rekey_naming_a_foreign_blob_is_refused_and_the_blob_survives() {
     );
 }
 
+/// A rekey (or forward) cannot swap a file's blob for one sealed to other keys: every
+/// re-sealed blob's header must hold exactly the case's recipients, of the case's kind, like the
+/// manifests beside them. Before the fix only the manifests were counted, so a member could
+/// replace a piece of evidence with a blob nobody on the case can open while "rekeying" it.
+#[tokio::test]
+async fn a_rekey_cannot_swap_a_file_for_a_blob_sealed_to_other_keys() {
+    let fx = Fixture::new(CHEAP_KDF);
+    let (router, app, _clock) = fx.router().await;
+    let body = multipart(
+        &report_fields(&[]),
+        &[("note.txt", "text/plain", b"evidence the officer wants gone")],
+    );
+    let req = axum::http::Request::post("/report?lang=en")
+        .header(
+            "content-type",
+            format!("multipart/form-data; boundary={BOUNDARY}"),
+        )
+        .header("sec-fetch-site", "same-origin")
+        .body(axum::body::Body::from(body))
+        .unwrap();
+    let r = send(&router, req).await;
+    assert_eq!(r.status, StatusCode::OK, "{}", r.text());
+    let case_id = element_text(&r.text(), "case-id").unwrap();
+    let before = app.store.attachments(&case_id).await.unwrap();
+    assert_eq!(before.len(), 1);
+
+    let inv = login(&router, &fx.identity("health-investigator")).await;
+    let n = recipient_count(&router, &inv, &case_id).await;
+    // A blob sealed to one stranger, uploaded as the member's own fresh upload.
+    let stranger: bisik::crypto::keys::Recipient = x25519::Identity::generate().to_public().into();
+    let mut s = bisik::crypto::stream::Sealer::new(&[stranger], Vec::new()).unwrap();
+    s.write_all(b"garbage").unwrap();
+    let junk = s.finish().unwrap();
+    let r = send(
+        &router,
+        axum::http::Request::post("/api/v1/blobs")
+            .header("authorization", format!("Bearer {inv}"))
+            .header("content-type", "application/octet-stream")
+            .body(axum::body::Body::from(junk))
+            .unwrap(),
+    )
+    .await;
+    assert_eq!(r.status, StatusCode::OK, "{}", r.text());
+    let up: bisik::api::BlobUploaded = serde_json::from_slice(&r.body).unwrap();
+    // Content and manifest with the right number of recipients: only the blob is wrong.
+    let sealed = sealed_to_strangers(n, &serde_json::json!({}));
+    let body = serde_json::json!({
+        "content": sealed,
+        "messages": [],
+        "reasons": [],
+        "attachments": [{"seq": before[0].seq, "blob": up.blob, "manifest": sealed}],
+    });
+    let r = send(
+        &router,
+        authed_post(&format!("/api/v1/cases/{case_id}/rekey"), &inv, &body),
+    )
+    .await;
+    assert_eq!(
+        r.status,
+        StatusCode::UNPROCESSABLE_ENTITY,
+        "a blob sealed to other keys was accepted: {}",
+        r.text()
+    );
+    assert!(r.text().contains("blob"), "{}", r.text());
+    let after = app.store.attachments(&case_id).await.unwrap();
+    assert_eq!(after[0].blob, before[0].blob, "the evidence was swapped");
+    assert!(app.blobs.path(&before[0].blob).unwrap().exists());
+    assert!(
+        app.store
+            .audit_entries()
+            .await
+            .unwrap()
+            .iter()
+            .any(|e| e.action == "rekey_refused"),
+        "the refusal is audited"
+    );
+}
+
 /// Item 9: a challenge for a key that is no member's costs the same work as a member's — the
 /// same kind of row is written (before the fix only members' challenges were stored, which
 /// made them measurably slower: 1.64 ms against 0.64 ms).

@@ -144,19 +144,7 @@ pub(super) async fn checked_files(
     let mut total: u64 = 0;
     for f in files {
         require_sealed_for(&f.manifest, expected)?;
-        let path = app
-            .blobs
-            .path(&f.blob)
-            .map_err(|_| Error::Invalid("bad blob id".into()))?;
-        let (header, stored_size) = blob_header(&path)
-            .await
-            .map_err(|_| Error::Invalid(format!("blob {} was not uploaded", f.blob)))?;
-        require_stanzas(
-            &header,
-            expected,
-            "recipients (the readers and the reporter): the file's blob must be sealed to \
-             exactly the recipients of the case; fetch them again",
-        )?;
+        let stored_size = checked_blob(app, &f.blob, expected).await?;
         total = total.saturating_add(stored_size);
         stored.push(crate::domain::records::NewAttachment {
             blob: f.blob.clone(),
@@ -180,6 +168,26 @@ pub(super) async fn checked_files(
 }
 
 /// The first bytes of a stored blob (enough for its age header) and its size on disk.
+/// A member's uploaded blob, refused unless its header holds exactly the `expected`
+/// recipients (of the expected kind), as every envelope a member sends; returns its stored
+/// size.
+pub(super) async fn checked_blob(app: &App, blob: &str, expected: Expected) -> Result<u64> {
+    let path = app
+        .blobs
+        .path(blob)
+        .map_err(|_| Error::Invalid("bad blob id".into()))?;
+    let (header, stored_size) = blob_header(&path)
+        .await
+        .map_err(|_| Error::Invalid(format!("blob {blob} was not uploaded")))?;
+    require_stanzas(
+        &header,
+        expected,
+        "recipients (the readers and the reporter): the file's blob must be sealed to \
+         exactly the recipients of the case; fetch them again",
+    )?;
+    Ok(stored_size)
+}
+
 async fn blob_header(path: &std::path::Path) -> std::io::Result<(Vec<u8>, u64)> {
     use tokio::io::AsyncReadExt as _;
     let file = tokio::fs::File::open(path).await?;

@@ -85,7 +85,9 @@ pub fn resealed_from_client(
 /// `expected` number of recipients (readers and reporter) — internal notes to the readers
 /// alone, one fewer, so a note re-sealed to the reporter too is refused — and every blob a
 /// fresh upload of this member that no case refers to — so a member can never name (and so
-/// have the server delete) another case's blob. A refusal is audited.
+/// have the server delete) another case's blob — whose header holds exactly the case's
+/// recipients, so a file cannot be swapped for a blob nobody on the case can open. A refusal
+/// is audited.
 async fn check_resealed(
     app: &App,
     m: &Member,
@@ -123,6 +125,16 @@ async fn check_resealed(
                  re-sealed files again"
                     .into(),
             ));
+        }
+    }
+    // Each file's new blob too, not only its manifest: a blob sealed to other keys would
+    // replace a piece of evidence with one nobody on the case can open.
+    if outcome.is_ok() {
+        for a in &r.attachments {
+            if let Err(e) = super::reply_files::checked_blob(app, &a.blob, expected).await {
+                outcome = Err(e);
+                break;
+            }
         }
     }
     if outcome.is_err() {
