@@ -40,10 +40,20 @@ pub struct App {
 }
 
 /// The recipients of one envelope sealed to `parties`: post-quantum when every party has a
-/// post-quantum key, else classic (`crypto::keys::choose`). A set with no kind in common cannot
-/// come from a directory the loader accepted.
+/// post-quantum key, else classic (`crypto::keys::choose`). The loader refuses a directory
+/// whose members share no kind, but a case's reporter from before reporters had a
+/// post-quantum key has a classic key only: once members drop their classic keys, nothing can
+/// be sealed to such a case's readers and reporter together — refused with a clear answer.
 pub fn sealing_for(parties: &[PartyKeys]) -> crate::error::Result<Sealing> {
-    crate::crypto::keys::choose(parties).map_err(|e| crate::error::Error::Internal(e.to_string()))
+    crate::crypto::keys::choose(parties).map_err(|_| {
+        crate::error::Error::Conflict(
+            "this case cannot be sealed to its recipients: some have only a classic key and some \
+             only a post-quantum one (a report filed before reporters had a post-quantum key, \
+             while members have dropped their classic keys); put the members' classic \
+             recipients back in keys/ until such cases are closed"
+                .into(),
+        )
+    })
 }
 
 impl App {
