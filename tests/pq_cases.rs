@@ -483,3 +483,77 @@ fn intake_forward_and_hand_over_stay_post_quantum() {
     server.stop();
     assert!(assert_no_x25519_stanza_at_rest(fx.data_dir()) > 0);
 }
+
+/// A case filed before reporters had a post-quantum key (its reporter's classic recipient
+/// only), in a directory whose members have all dropped their classic keys: nothing can be
+/// sealed to its readers and its reporter together. Members are told so (409, with the way
+/// out), not given a server error.
+#[tokio::test]
+async fn an_old_case_in_a_post_quantum_only_directory_is_refused_with_a_reason() {
+    let fx = Fixture::new(CHEAP_KDF);
+    fx.add_post_quantum_keys(&[]);
+    for e in std::fs::read_dir(fx.data_dir().join("keys/institutions")).unwrap() {
+        let path = e.unwrap().path();
+        let mut doc: toml::Table = std::fs::read_to_string(&path).unwrap().parse().unwrap();
+        for m in doc["members"].as_array_mut().unwrap() {
+            m.as_table_mut().unwrap().remove("recipient");
+        }
+        std::fs::write(&path, toml::to_string(&doc).unwrap()).unwrap();
+    }
+    let (router, app, _clock) = fx.router().await;
+    let reporter = age::x25519::Identity::generate().to_public();
+    let content = envelope::seal(&[reporter.clone().into()], b"{}").unwrap();
+    let lookup = bisik::crypto::receipt::LookupId::random().unwrap();
+    app.store
+        .insert_case(&bisik::store::NewCase {
+            id: "OLDC-ASE1",
+            lookup_id: lookup.as_u32(),
+            institution: "health",
+            kind: bisik::domain::case::Kind::Complaint,
+            category: None,
+            privacy: bisik::domain::case::Privacy::Anonymous,
+            received_on: time::macros::date!(2026 - 11 - 20),
+            kdf_salt: &[1u8; 16],
+            kdf: bisik::crypto::kdf::KdfParams {
+                memory_kib: 1024,
+                iterations: 1,
+                parallelism: 1,
+            },
+            reporter_recipient: &reporter.to_string(),
+            reporter_pq_recipient: None,
+            content: &content,
+            identity: None,
+            due_on: None,
+            channel: "phone",
+            attachments: &[],
+        })
+        .await
+        .unwrap();
+    let keys = fx.keys("health-triage");
+    let pq_key = keys.primary().clone();
+    assert_eq!(pq_key.kind(), KeyKind::Hybrid);
+    let triage = login_with(&router, &pq_key.to_public().to_string(), &pq_key).await;
+    let r = send(
+        &router,
+        authed_get("/api/v1/cases/OLDC-ASE1/recipients", &triage),
+    )
+    .await;
+    assert_eq!(r.status, StatusCode::CONFLICT, "{}", r.text());
+    assert!(
+        r.text()
+            .contains("put the members' classic recipients back"),
+        "{}",
+        r.text()
+    );
+    let sealed = envelope::seal(&[pq_key.to_public()], b"{}").unwrap();
+    let r = send(
+        &router,
+        authed_post(
+            "/api/v1/cases/OLDC-ASE1/messages",
+            &triage,
+            &serde_json::json!({ "envelope": bisik::crypto::token::encode(&sealed) }),
+        ),
+    )
+    .await;
+    assert_eq!(r.status, StatusCode::CONFLICT, "{}", r.text());
+}
