@@ -330,18 +330,9 @@ async fn an_envelope_the_reporter_cannot_open_never_locks_them_out() {
     let _ = app;
 }
 
-/// Item 8: a member cannot make the server delete another case's blob by naming it in a
-/// rekey (before the fix the refused rekey zero-filled and unlinked the named blob); the
-/// refusal is audited.
-#[tokio::test]
-async fn a_rekey_naming_a_foreign_blob_is_refused_and_the_blob_survives() {
-    let fx = Fixture::new(CHEAP_KDF);
-    let (router, app, _clock) = fx.router().await;
-    // Case A, with a file, at the transport office.
-    let body = multipart(
-        &report_fields(&[("institution", "transport"), ("category", "")]),
-        &[("note.txt", "text/plain", b"evidence of case A")],
-    );
+/// A web report with one file (`note.txt`), through the router.
+async fn report_with_file(router: &axum::Router, fields: &[(&str, &str)], file: &[u8]) -> Reply {
+    let body = multipart(&report_fields(fields), &[("note.txt", "text/plain", file)]);
     let req = axum::http::Request::post("/report?lang=en")
         .header(
             "content-type",
@@ -350,7 +341,23 @@ async fn a_rekey_naming_a_foreign_blob_is_refused_and_the_blob_survives() {
         .header("sec-fetch-site", "same-origin")
         .body(axum::body::Body::from(body))
         .unwrap();
-    let r = send(&router, req).await;
+    send(router, req).await
+}
+
+/// Item 8: a member cannot make the server delete another case's blob by naming it in a
+/// rekey (before the fix the refused rekey zero-filled and unlinked the named blob); the
+/// refusal is audited.
+#[tokio::test]
+async fn a_rekey_naming_a_foreign_blob_is_refused_and_the_blob_survives() {
+    let fx = Fixture::new(CHEAP_KDF);
+    let (router, app, _clock) = fx.router().await;
+    // Case A, with a file, at the transport office.
+    let r = report_with_file(
+        &router,
+        &[("institution", "transport"), ("category", "")],
+        b"evidence of case A",
+    )
+    .await;
     assert_eq!(r.status, StatusCode::OK, "{}", r.text());
     let case_a = element_text(&r.text(), "case-id").unwrap();
     let files = app.store.attachments(&case_a).await.unwrap();
@@ -395,19 +402,7 @@ async fn a_rekey_naming_a_foreign_blob_is_refused_and_the_blob_survives() {
 async fn a_rekey_cannot_swap_a_file_for_a_blob_sealed_to_other_keys() {
     let fx = Fixture::new(CHEAP_KDF);
     let (router, app, _clock) = fx.router().await;
-    let body = multipart(
-        &report_fields(&[]),
-        &[("note.txt", "text/plain", b"evidence the officer wants gone")],
-    );
-    let req = axum::http::Request::post("/report?lang=en")
-        .header(
-            "content-type",
-            format!("multipart/form-data; boundary={BOUNDARY}"),
-        )
-        .header("sec-fetch-site", "same-origin")
-        .body(axum::body::Body::from(body))
-        .unwrap();
-    let r = send(&router, req).await;
+    let r = report_with_file(&router, &[], b"evidence the officer wants gone").await;
     assert_eq!(r.status, StatusCode::OK, "{}", r.text());
     let case_id = element_text(&r.text(), "case-id").unwrap();
     let before = app.store.attachments(&case_id).await.unwrap();
