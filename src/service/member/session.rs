@@ -27,7 +27,12 @@ pub async fn challenge(app: &App, recipient: &str) -> Result<IssuedChallenge> {
     let secret = token::random_32()?;
     let id = token::encode(token::random_32()?.as_ref());
     let recipient = recipient.trim();
-    let member = app.directory.member_by_recipient(recipient);
+    // Parsed once and compared as a key (never re-encoding every member's 1,959-character
+    // post-quantum recipient on this unauthenticated path).
+    let named = recipient.parse::<crate::crypto::keys::Recipient>().ok();
+    let member = named
+        .as_ref()
+        .and_then(|r| app.directory.member_by_recipient(r));
     // The throwaway key is of the kind the request named, so a post-quantum login is answered
     // by a post-quantum envelope whether or not the key is a member's.
     let throwaway: crate::crypto::keys::Recipient = if recipient.starts_with("age1pq1") {
@@ -37,9 +42,9 @@ pub async fn challenge(app: &App, recipient: &str) -> Result<IssuedChallenge> {
     } else {
         age::x25519::Identity::generate().to_public().into()
     };
-    let (to, handle) = match member.and_then(|m| Some((m.key_named(recipient)?, m))) {
-        Some((key, m)) => (key, m.handle.as_str()),
-        None => (throwaway, NO_MEMBER),
+    let (to, handle) = match (member, named) {
+        (Some(m), Some(key)) => (key, m.handle.as_str()),
+        _ => (throwaway, NO_MEMBER),
     };
     let sealed = envelope::seal(&[to], secret.as_ref())?;
     let now = app.clock.now().unix_timestamp();
