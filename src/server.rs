@@ -11,8 +11,8 @@ use crate::config::{Config, ConfigError, Listen};
 use crate::crypto::kdf::KdfParams;
 use crate::domain::clock::{Clock, SystemClock, ZonedClock};
 use crate::service::App;
+use crate::store::StoreError;
 use crate::store::blobs::BlobStore;
-use crate::store::{Store, StoreError};
 use crate::web;
 use crate::web::listen::{self, Bound, ServeOptions};
 
@@ -87,12 +87,17 @@ pub async fn open_app(
             );
         }
     }
-    let store = Store::open(&config.database_path()).await?;
+    let store = config.open_store().await?;
     // Case events of these institutions add outbox rows from now on (docs/integration.md).
     let subscribers: Vec<&str> = webhooks.iter().map(|w| w.institution.as_str()).collect();
     store.set_webhook_subscribers(&subscribers).await?;
-    let blobs = if starting {
-        let blobs = BlobStore::open(&config.data_dir).map_err(StartError::Blobs)?;
+    // With PostgreSQL other instances may share the blob folder and be mid-request: the
+    // start-up clean-up is then left to the leader's housekeeping (stale files only).
+    let shared = store.backend() == crate::store::Backend::Postgres;
+    let blobs = if starting && shared {
+        BlobStore::open(&config.data_dir, true).map_err(StartError::Blobs)?
+    } else if starting {
+        let blobs = BlobStore::open(&config.data_dir, false).map_err(StartError::Blobs)?;
         // A crash between a blob's rename and its row's commit leaves a blob nobody refers to.
         let swept = blobs
             .sweep(&store.blob_ids().await?)
@@ -139,14 +144,8 @@ pub async fn serve(config: Config, ready: impl FnOnce(&str)) -> Result<(), Start
             ))
         })?;
     let (app, router) = build(config, Arc::new(SystemClock)).await?;
-    let housekeeping = tokio::spawn(housekeeping(app.clone()));
+    let background = tokio::spawn(lead(app.clone()));
     let settling = tokio::spawn(settle_disk(app.clone()));
-    // Deliveries interrupted here stay pending and are sent again after the restart.
-    let webhooks =
-        (!app.webhooks.is_empty()).then(|| tokio::spawn(crate::notify::webhooks::run(app.clone())));
-    // A digest cut by a stop is sent after the restart (its time is not marked done).
-    let digests = (app.config.mail.is_some() && !app.digests.is_empty())
-        .then(|| tokio::spawn(crate::notify::mail::run(app.clone())));
     // At SIGTERM, key derivations still queued answer "busy" at once instead of running.
     let pool = app.kdf.clone();
     let shutdown = async move {
@@ -183,16 +182,67 @@ pub async fn serve(config: Config, ready: impl FnOnce(&str)) -> Result<(), Start
             let _ = std::fs::remove_file(&path);
         }
     }
-    housekeeping.abort();
-    for w in [webhooks, digests].into_iter().flatten() {
-        w.abort();
-    }
+    background.abort();
     app.incidents.write_to_log("since the last report");
     settling.abort();
     app.store.close().await;
     // Closing removed the WAL and its index: the folder's times are the day's again.
     let _ = crate::store::disk::set_day_times(&app.config.data_dir, app.clock.today());
     Ok(())
+}
+
+/// How often an instance that does not lead asks whether the leader is gone.
+const LEAD_CHECK: std::time::Duration = std::time::Duration::from_secs(5);
+
+/// Work no request asks for runs on one instance (`store::leader`): this task takes the lead
+/// when nobody has it, runs housekeeping, webhook deliveries and digests while it leads, and
+/// stops them if the lead is lost. With SQLite the one instance always leads.
+pub async fn lead(app: Arc<App>) {
+    let mut tick = tokio::time::interval(LEAD_CHECK);
+    tick.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
+    let mut leading: Option<(
+        crate::store::leader::Leadership,
+        Vec<tokio::task::JoinHandle<()>>,
+    )> = None;
+    loop {
+        tick.tick().await;
+        if let Some((lead, tasks)) = &mut leading {
+            if lead.held().await {
+                continue;
+            }
+            for t in tasks.drain(..) {
+                t.abort();
+            }
+            leading = None;
+            tracing::warn!("this instance lost the lead; background work stopped here");
+        }
+        match app.store.try_lead().await {
+            Ok(Some(lead)) => {
+                if app.store.backend() == crate::store::Backend::Postgres {
+                    tracing::info!(
+                        "this instance leads: it runs housekeeping, webhooks and digests"
+                    );
+                }
+                leading = Some((lead, background(&app)));
+            }
+            Ok(None) => {}
+            Err(e) => tracing::error!(error = %e, "cannot ask for the lead"),
+        }
+    }
+}
+
+/// The leader's tasks.
+fn background(app: &Arc<App>) -> Vec<tokio::task::JoinHandle<()>> {
+    let mut tasks = vec![tokio::spawn(housekeeping(app.clone()))];
+    // Deliveries interrupted here stay pending and are sent again after the restart.
+    if !app.webhooks.is_empty() {
+        tasks.push(tokio::spawn(crate::notify::webhooks::run(app.clone())));
+    }
+    // A digest cut by a stop is sent after the restart (its time is not marked done).
+    if app.config.mail.is_some() && !app.digests.is_empty() {
+        tasks.push(tokio::spawn(crate::notify::mail::run(app.clone())));
+    }
+    tasks
 }
 
 /// Every `storage.wal_checkpoint_secs`: the WAL emptied and the data files' times set back to
@@ -203,28 +253,32 @@ pub async fn settle_disk(app: Arc<App>) {
     tick.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
     loop {
         tick.tick().await;
+        // Failures of citizens' requests reach the log once a day, as counts (each instance
+        // its own).
+        app.incidents.report_daily(app.clock.today());
         if let Err(e) = crate::service::housekeeping::settle_disk(&app).await {
             tracing::error!(error = %e, "emptying the WAL failed");
         }
     }
 }
 
-/// Periodic work that needs no request (see `service::housekeeping`): at start, then every ten
-/// minutes; time comes from the app's clock.
+/// Periodic work that needs no request (see `service::housekeeping`): at start, then every
+/// period (ten minutes), each period once across instances; time comes from the app's clock.
 pub async fn housekeeping(app: Arc<App>) {
-    let mut tick = tokio::time::interval(std::time::Duration::from_secs(600));
+    let every = crate::service::housekeeping::PERIOD_SECS.unsigned_abs();
+    let mut tick = tokio::time::interval(std::time::Duration::from_secs(every));
     loop {
         tick.tick().await;
-        // Failures of citizens' requests reach the log once a day, as counts.
-        app.incidents.report_daily(app.clock.today());
-        match crate::service::housekeeping::run_once(&app).await {
-            Ok(round) if round == Default::default() => {}
-            Ok(round) => tracing::info!(
+        match crate::service::housekeeping::run_period(&app).await {
+            Ok(None) => {}
+            Ok(Some(round)) if round == Default::default() => {}
+            Ok(Some(round)) => tracing::info!(
                 closed = round.closed,
                 audit_entries = round.audit_entries,
                 purged = round.purged,
                 held_expired = round.held_expired,
                 webhooks_overdue = round.webhooks_overdue,
+                stale_blobs = round.stale_blobs,
                 "housekeeping"
             ),
             Err(e) => tracing::error!(error = %e, "housekeeping failed"),

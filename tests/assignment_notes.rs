@@ -557,9 +557,7 @@ fn reporter_identity_blocking(fx: &Fixture, receipt: &str) -> x25519::Identity {
         .build()
         .unwrap();
     rt.block_on(async {
-        let store = bisik::store::Store::open(&fx.config().database_path())
-            .await
-            .unwrap();
+        let store = fx.config().open_store().await.unwrap();
         let receipt = bisik::crypto::receipt::Receipt::parse(receipt).unwrap();
         let record = store
             .receipt_record(receipt.lookup().as_u32())

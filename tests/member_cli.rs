@@ -293,9 +293,7 @@ fn reporter_identity_file(fx: &Fixture, receipt: &str) -> std::path::PathBuf {
         .build()
         .unwrap();
     let record = rt.block_on(async {
-        let store = bisik::store::Store::open(&fx.config().database_path())
-            .await
-            .unwrap();
+        let store = fx.config().open_store().await.unwrap();
         let r = store
             .receipt_record(receipt.lookup().as_u32())
             .await

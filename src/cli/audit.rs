@@ -7,7 +7,6 @@ use clap::{Args, Subcommand};
 
 use crate::config::Config;
 use crate::domain::audit::verify_chain;
-use crate::store::Store;
 
 #[derive(Debug, Args)]
 pub struct AuditArgs {
@@ -35,9 +34,7 @@ pub fn run(args: AuditArgs) -> Result<(), String> {
         .ok_or("pass --config FILE (or set BISIK_CONFIG)")?;
     let config = Config::load(&path).map_err(|e| e.to_string())?;
     super::runtime()?.block_on(async {
-        let store = Store::open(&config.database_path())
-            .await
-            .map_err(|e| e.to_string())?;
+        let store = config.open_store().await.map_err(|e| e.to_string())?;
         let result = match args.command {
             AuditCommand::Verify => {
                 let entries = store.audit_entries().await.map_err(|e| e.to_string())?;

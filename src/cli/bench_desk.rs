@@ -42,7 +42,7 @@ fn ms(d: Duration) -> f64 {
 fn seed(dir: &std::path::Path, n: usize) -> Result<(), String> {
     use crate::domain::case::{Kind, Privacy, new_case_id};
     use crate::domain::documents::{REPORT_TYPE, ReportDocument};
-    use crate::store::{NewCase, Store};
+    use crate::store::NewCase;
     let config = crate::config::Config::load(&dir.join("bisik.toml")).map_err(|e| e.to_string())?;
     let directory =
         crate::config::keys::load_directory(&config.keys_dir).map_err(|e| e.to_string())?;
@@ -55,9 +55,7 @@ fn seed(dir: &std::path::Path, n: usize) -> Result<(), String> {
     let reporter = reporter.to_string();
     let today = config.time_zone.day_of(time::OffsetDateTime::now_utc());
     super::runtime()?.block_on(async {
-        let store = Store::open(&config.database_path())
-            .await
-            .map_err(|e| e.to_string())?;
+        let store = config.open_store().await.map_err(|e| e.to_string())?;
         let mut done = 0;
         while done < n {
             let batch = (n - done).min(2000);

@@ -249,13 +249,11 @@ pub(super) fn run_flow(
 
 pub(super) fn seed(config_path: &Path, n: usize) -> Result<(), String> {
     use crate::domain::case::{Kind, Privacy, new_case_id};
-    use crate::store::{NewCase, Store};
+    use crate::store::NewCase;
     let config = crate::config::Config::load(config_path).map_err(|e| e.to_string())?;
     let rt = super::runtime()?;
     rt.block_on(async {
-        let store = Store::open(&config.database_path())
-            .await
-            .map_err(|e| e.to_string())?;
+        let store = config.open_store().await.map_err(|e| e.to_string())?;
         // Realistic sizes: a padded 1 KiB report sealed to four readers and a reporter.
         let keys: Vec<crate::crypto::keys::Recipient> = (0..5)
             .map(|_| age::x25519::Identity::generate().to_public().into())

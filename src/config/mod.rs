@@ -4,6 +4,7 @@
 //! moved as one directory. The file itself is refused if it holds an age secret key, like every
 //! file under `keys/` (DESIGN 2.1).
 
+mod database;
 mod days;
 pub mod keys;
 mod mail;
@@ -22,6 +23,7 @@ use crate::domain::clock::Zone;
 use crate::domain::deadline::DeadlineRules;
 
 use crate::domain::report::{Category, TextLimits};
+pub use database::Database;
 use days::{CalendarConfig, SiteConfig, load_calendar, load_zone};
 pub use mail::{MailConfig, MailTls, Password};
 pub use webhooks::WebhooksConfig;
@@ -374,6 +376,8 @@ struct RawConfig {
     webhooks: WebhooksConfig,
     #[serde(default)]
     mail: Option<mail::RawMail>,
+    #[serde(default)]
+    database: database::RawDatabase,
 }
 
 /// Everything the server needs to start, validated.
@@ -402,6 +406,8 @@ pub struct Config {
     pub webhooks: WebhooksConfig,
     /// `[mail]`: the SMTP relay for officers' digests; none: no mail is sent.
     pub mail: Option<MailConfig>,
+    /// `[database]`: SQLite in `data_dir` or PostgreSQL.
+    pub database: Database,
 }
 
 #[derive(Debug, Error)]
@@ -466,6 +472,7 @@ impl Config {
             time_zone: load_zone(&raw.site)?,
             webhooks: raw.webhooks,
             mail: raw.mail.map(|m| m.load(&base)).transpose()?,
+            database: raw.database.load(&base, env("BISIK_DATABASE_URL"))?,
         };
         config.validate()?;
         Ok(config)
@@ -492,6 +499,7 @@ impl Config {
             time_zone: Zone::default(),
             webhooks: WebhooksConfig::default(),
             mail: None,
+            database: Database::Sqlite,
         }
     }
 

@@ -22,6 +22,8 @@ pub struct Round {
     pub held_expired: usize,
     /// `case.overdue` webhook deliveries added.
     pub webhooks_overdue: u64,
+    /// Stale files removed from a shared blob folder (PostgreSQL).
+    pub stale_blobs: usize,
 }
 
 /// Closes every answered case whose citizen stayed silent for the configured working days.
@@ -77,13 +79,60 @@ pub async fn run_once(app: &App) -> Result<Round> {
         .map(|p| p.cases.len())
         .sum();
     let webhooks_overdue = super::webhooks::queue_overdue(app).await?;
+    let stale_blobs = sweep_shared_blobs(app).await?;
     Ok(Round {
         closed,
         audit_entries,
         purged,
         held_expired,
         webhooks_overdue,
+        stale_blobs,
     })
+}
+
+/// How old an unreferenced blob or temporary file in a shared folder must be before it is
+/// removed: longer than any request (uploads time out well before).
+pub const STALE_BLOB_SECS: u64 = 3600;
+
+/// With PostgreSQL (a blob folder several instances may share), what the start-up sweep does
+/// on SQLite: members' uploads of days before yesterday that nothing used are forgotten, and
+/// blobs no row refers to and temporary files are removed once they are an hour old.
+async fn sweep_shared_blobs(app: &App) -> Result<usize> {
+    if app.store.backend() != crate::store::Backend::Postgres {
+        return Ok(0);
+    }
+    let yesterday = app
+        .clock
+        .today()
+        .previous_day()
+        .unwrap_or(app.clock.today());
+    app.store.clear_member_uploads_before(yesterday).await?;
+    let referenced = app.store.blob_ids_with_uploads().await?;
+    let blobs = app.blobs.clone();
+    tokio::task::spawn_blocking(move || {
+        blobs.sweep_stale(&referenced, std::time::Duration::from_secs(STALE_BLOB_SECS))
+    })
+    .await
+    .map_err(|e| crate::error::Error::Internal(format!("blob sweep: {e}")))?
+    .map_err(|e| crate::error::Error::Internal(format!("blob sweep: {e}")))
+}
+
+/// How long a housekeeping period is: the leader runs a round every period.
+pub const PERIOD_SECS: i64 = 600;
+
+/// The round of the current period, if no instance ran it yet (several instances share one
+/// database: whichever claims the period runs it, once). `None`: already run.
+pub async fn run_period(app: &App) -> Result<Option<Round>> {
+    let period = app.clock.now().unix_timestamp().div_euclid(PERIOD_SECS);
+    if !app.store.claim_housekeeping_period(period).await? {
+        tracing::info!(
+            period,
+            "this housekeeping period already ran on another instance"
+        );
+        return Ok(None);
+    }
+    tracing::info!(period, "housekeeping period claimed");
+    run_once(app).await.map(Some)
 }
 
 /// Empties the SQLite WAL and sets the data files' and folders' times back to 00:00 UTC of

@@ -45,13 +45,17 @@ fn valid_id(id: &str) -> bool {
 impl BlobStore {
     /// Opens (creating) `data_dir/blobs`, removing any temporary file left by a crash, and
     /// tightening the folders to 0700 and the blobs to 0600 (data folders made before that).
-    pub fn open(data_dir: &Path) -> io::Result<Self> {
+    /// `shared`: other instances may be writing to this folder right now (PostgreSQL): their
+    /// temporary files are left alone (housekeeping removes stale ones, [`Self::sweep_stale`]).
+    pub fn open(data_dir: &Path, shared: bool) -> io::Result<Self> {
         let dir = data_dir.join("blobs");
         disk::private_dir(data_dir)?;
         disk::private_dir(&dir)?;
         disk::private_dir(&dir.join("tmp"))?;
-        for e in std::fs::read_dir(dir.join("tmp"))? {
-            let _ = std::fs::remove_file(e?.path());
+        if !shared {
+            for e in std::fs::read_dir(dir.join("tmp"))? {
+                let _ = std::fs::remove_file(e?.path());
+            }
         }
         for e in std::fs::read_dir(&dir)? {
             let e = e?;
@@ -185,6 +189,55 @@ impl BlobStore {
             }
         }
         self.date_folders()?;
+        Ok(removed)
+    }
+}
+
+impl BlobStore {
+    /// For a folder several instances share: removes (overwritten) the blobs no committed row
+    /// refers to and the temporary files, but only those last changed more than `min_age` ago —
+    /// a younger one may belong to a request another instance is still serving. The age is the
+    /// kernel's change time (ctime), which the server cannot set back to the day (SECURITY.md);
+    /// it is read here, never stored. Returns how many.
+    pub fn sweep_stale(
+        &self,
+        referenced: &HashSet<String>,
+        min_age: std::time::Duration,
+    ) -> io::Result<usize> {
+        use std::os::unix::fs::MetadataExt as _;
+        let now = std::time::SystemTime::now()
+            .duration_since(std::time::UNIX_EPOCH)
+            .map_or(0, |d| d.as_secs());
+        let old = |p: &Path| {
+            std::fs::symlink_metadata(p).is_ok_and(|m| {
+                m.is_file() && u64::try_from(m.ctime()).is_ok_and(|c| c + min_age.as_secs() < now)
+            })
+        };
+        let mut removed = 0;
+        for e in std::fs::read_dir(self.dir.join("tmp"))? {
+            let p = e?.path();
+            if old(&p) {
+                shred_file(&p);
+                removed += 1;
+            }
+        }
+        for e in std::fs::read_dir(&self.dir)? {
+            let p = e?.path();
+            let Some(id) = p
+                .file_name()
+                .and_then(|n| n.to_str())
+                .and_then(|n| n.strip_suffix(".age"))
+            else {
+                continue;
+            };
+            if !referenced.contains(id) && old(&p) {
+                shred_file(&p);
+                removed += 1;
+            }
+        }
+        if removed > 0 {
+            self.date_folders()?;
+        }
         Ok(removed)
     }
 }

@@ -1,15 +1,20 @@
 //! The only place with SQL.
 //!
 //! Methods take and return domain-shaped values; nothing above this module knows a table name.
-//! SQLite (WAL, `synchronous=FULL`, `secure_delete=ON`, foreign keys) is the embedded default in
-//! [`sqlite`]. A PostgreSQL backend for several stateless servers will implement the same
-//! methods in a sibling module; callers only ever see [`Store`].
+//! One [`Store`] runs on two backends: SQLite (the embedded default, [`sqlite`]) and PostgreSQL
+//! (several stateless instances, [`postgres`]). The queries are written once ([`sql`]), in the
+//! SQL both share; what differs is in [`dialect`] and the two backend modules, and each backend
+//! has its own migrations (`migrations/sqlite/`, `migrations/postgres/`).
 //!
 //! Every method is `#[instrument(skip_all)]`: arguments (envelopes, ids) never reach the logs.
 
 pub mod blobs;
+pub mod dialect;
 pub mod disk;
+pub mod leader;
+pub mod postgres;
 pub mod space;
+pub mod sql;
 pub mod sqlite;
 
 use time::Date;
@@ -23,7 +28,9 @@ pub use crate::domain::records::{
     CaseFilter, CaseRecord, CaseSort, Classification, Move, NewAttachment, Resealed,
     ResealedAttachment, RevealDecision, RevealRequest, StoredAttachment, StoredMessage,
 };
-pub use sqlite::SqliteStore as Store;
+pub use dialect::Backend;
+pub use postgres::PostgresOptions;
+pub use sql::Store;
 
 #[derive(Debug, thiserror::Error)]
 pub enum StoreError {

@@ -28,6 +28,50 @@ pub mod webdriver;
 pub const CHEAP_KDF: &str = "[kdf]\nmemory_kib = 1024\niterations = 1\nparallelism = 1\n";
 pub const PRODUCTION_KDF: &str = "";
 
+/// The PostgreSQL pass: `BISIK_TEST_DATABASE_URL` names a throw-away cluster
+/// (`tests/support/pg_cluster.sh`); every fixture then gets a database of its own there.
+pub const PG_URL_VAR: &str = "BISIK_TEST_DATABASE_URL";
+
+/// True in the PostgreSQL pass.
+pub fn on_postgres() -> bool {
+    std::env::var(PG_URL_VAR).is_ok_and(|v| !v.is_empty())
+}
+
+/// For a test about SQLite's own files (the WAL, file times, a full disk): true (and a line
+/// saying so) in the PostgreSQL pass, where the test has nothing to look at. It runs in the
+/// SQLite pass.
+pub fn sqlite_only(what: &str) -> bool {
+    if on_postgres() {
+        eprintln!("SQLite only, runs in the SQLite pass: {what}");
+    }
+    on_postgres()
+}
+
+/// A new, empty database in the PostgreSQL pass's cluster (none outside that pass).
+pub fn fresh_postgres_database() -> Option<String> {
+    let base = std::env::var(PG_URL_VAR).ok().filter(|v| !v.is_empty())?;
+    let mut name = [0u8; 8];
+    getrandom::fill(&mut name).unwrap();
+    let name = format!(
+        "bisik_t_{}",
+        name.iter().map(|b| format!("{b:02x}")).collect::<String>()
+    );
+    let out = Command::new("psql")
+        .arg(&base)
+        .args(["-q", "-v", "ON_ERROR_STOP=1", "-c"])
+        .arg(format!("CREATE DATABASE {name}"))
+        .output()
+        .expect("psql (the PostgreSQL pass needs the client)");
+    assert!(
+        out.status.success(),
+        "CREATE DATABASE: {}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    let mut url = url::Url::parse(&base).unwrap();
+    url.set_path(&format!("/{name}"));
+    Some(url.to_string())
+}
+
 /// The demo institutions and members, in a temp folder, with extra config appended.
 pub struct Fixture {
     pub dir: tempfile::TempDir,
@@ -42,6 +86,9 @@ impl Fixture {
         let mut text = std::fs::read_to_string(&config_path).unwrap();
         text.push('\n');
         text.push_str(extra_config);
+        if let Some(url) = fresh_postgres_database() {
+            text.push_str(&format!("\n[database]\nurl = \"{url}\"\npool_size = 4\n"));
+        }
         std::fs::write(&config_path, text).unwrap();
         Self { dir, config_path }
     }

@@ -8,7 +8,7 @@ use time::Date;
 
 use super::*;
 use crate::domain::workflow::{Verdict, after_verdict, is_final};
-use crate::store::sqlite::{ReporterVerdict, VerdictStored};
+use crate::store::sql::{ReporterVerdict, VerdictStored};
 
 /// The last day the citizen may reopen their closed case (`None` unless it is closed).
 pub fn reopen_until(app: &App, summary: &CaseSummary) -> Option<Date> {

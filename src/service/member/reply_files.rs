@@ -94,9 +94,9 @@ async fn store_reply(
         )
         .await?
     {
-        crate::store::sqlite::FilesAdded::Added(_) => {}
-        crate::store::sqlite::FilesAdded::NotFresh => return Err(not_fresh()),
-        crate::store::sqlite::FilesAdded::CaseMoved => {
+        crate::store::sql::FilesAdded::Added(_) => {}
+        crate::store::sql::FilesAdded::NotFresh => return Err(not_fresh()),
+        crate::store::sql::FilesAdded::CaseMoved => {
             return Err(Error::Conflict(
                 "the case changed meanwhile (forwarded, archived or closed); look at it again"
                     .into(),
@@ -203,6 +203,6 @@ async fn blob_header(path: &std::path::Path) -> std::io::Result<(Vec<u8>, u64)> 
 pub async fn message_files(
     app: &App,
     case_id: &str,
-) -> Result<Vec<crate::store::sqlite::MessageFile>> {
+) -> Result<Vec<crate::store::sql::MessageFile>> {
     Ok(app.store.message_files(case_id).await?)
 }

@@ -1,11 +1,12 @@
 //! Work distribution and internal notes: who works a case, and what its officers write to each
 //! other (envelopes sealed to the case's readers only, never to the reporter).
 
-use sqlx::Row;
+use sqlx::Row as _;
 use time::Date;
 use tracing::instrument;
 
-use super::{SqliteStore, append_new, date_col};
+use super::{Store, append_new, date_col};
+use super::{query, query_scalar};
 use crate::domain::audit::AuditNew;
 use crate::domain::case::Actor;
 use crate::domain::clock::day_string;
@@ -21,12 +22,11 @@ pub(super) async fn insert_note(
     envelope: &[u8],
     kind: &str,
 ) -> Result<i64, StoreError> {
-    let seq: i64 =
-        sqlx::query_scalar("SELECT COALESCE(MAX(seq), 0) + 1 FROM notes WHERE case_id = ?")
-            .bind(case_id)
-            .fetch_one(&mut **tx)
-            .await?;
-    sqlx::query(
+    let seq: i64 = query_scalar("SELECT COALESCE(MAX(seq), 0) + 1 FROM notes WHERE case_id = ?")
+        .bind(case_id)
+        .fetch_one(&mut **tx)
+        .await?;
+    query(
         "INSERT INTO notes (case_id, seq, author, written_on, envelope, kind) \
          VALUES (?, ?, ?, ?, ?, ?)",
     )
@@ -41,7 +41,7 @@ pub(super) async fn insert_note(
     Ok(seq)
 }
 
-impl SqliteStore {
+impl Store {
     /// Assigns a case of `institution` to a member handle (`None` clears it), from `day`.
     /// `false` (and nothing changes) if the case is not that institution's (any more).
     #[instrument(skip_all)]
@@ -53,9 +53,9 @@ impl SqliteStore {
         day: Date,
         audit: &AuditNew,
     ) -> Result<bool, StoreError> {
-        let mut tx = self.pool.begin_with("BEGIN IMMEDIATE").await?;
+        let mut tx = self.begin_write().await?;
         let owned: Option<i64> =
-            sqlx::query_scalar("SELECT 1 FROM cases WHERE id = ? AND institution = ?")
+            query_scalar("SELECT 1 FROM cases WHERE id = ? AND institution = ?")
                 .bind(case_id)
                 .bind(institution)
                 .fetch_optional(&mut *tx)
@@ -65,7 +65,7 @@ impl SqliteStore {
         }
         match handle {
             Some(h) => {
-                sqlx::query(
+                query(
                     "INSERT INTO assignments (case_id, handle, assigned_on) VALUES (?, ?, ?) \
                      ON CONFLICT (case_id) DO UPDATE SET handle = excluded.handle, \
                      assigned_on = excluded.assigned_on",
@@ -77,7 +77,7 @@ impl SqliteStore {
                 .await?;
             }
             None => {
-                sqlx::query("DELETE FROM assignments WHERE case_id = ?")
+                query("DELETE FROM assignments WHERE case_id = ?")
                     .bind(case_id)
                     .execute(&mut *tx)
                     .await?;
@@ -91,7 +91,7 @@ impl SqliteStore {
     /// The member a case is assigned to and the day it was, if any.
     #[instrument(skip_all)]
     pub async fn assignment(&self, case_id: &str) -> Result<Option<(String, Date)>, StoreError> {
-        let row = sqlx::query("SELECT handle, assigned_on FROM assignments WHERE case_id = ?")
+        let row = query("SELECT handle, assigned_on FROM assignments WHERE case_id = ?")
             .bind(case_id)
             .fetch_optional(&self.pool)
             .await?;
@@ -111,9 +111,9 @@ impl SqliteStore {
         envelope: &[u8],
         audit: &AuditNew,
     ) -> Result<Option<i64>, StoreError> {
-        let mut tx = self.pool.begin_with("BEGIN IMMEDIATE").await?;
+        let mut tx = self.begin_write().await?;
         let owned: Option<i64> =
-            sqlx::query_scalar("SELECT 1 FROM cases WHERE id = ? AND institution = ?")
+            query_scalar("SELECT 1 FROM cases WHERE id = ? AND institution = ?")
                 .bind(case_id)
                 .bind(institution)
                 .fetch_optional(&mut *tx)
@@ -156,7 +156,7 @@ impl SqliteStore {
         case_id: &str,
         kind: Option<&str>,
     ) -> Result<Vec<StoredMessage>, StoreError> {
-        let rows = sqlx::query(
+        let rows = query(
             "SELECT seq, author, written_on, envelope FROM notes \
              WHERE case_id = ? AND (? IS NULL OR kind = ?) ORDER BY seq",
         )
@@ -215,19 +215,18 @@ impl SqliteStore {
         }
         // Primary-key lookups only (an index on the institution would tempt the planner into
         // a scan of every case); who may read what is decided here.
-        let mut q = sqlx::QueryBuilder::<sqlx::Sqlite>::new(if with_content {
-            "SELECT id, institution, escalated_on, content FROM cases WHERE id IN ("
-        } else {
-            "SELECT id, institution, escalated_on FROM cases WHERE id IN ("
-        });
-        let mut list = q.separated(", ");
+        let sql = format!(
+            "SELECT id, institution, escalated_on{} FROM cases WHERE id IN ({})",
+            if with_content { ", content" } else { "" },
+            vec!["?"; ids.len()].join(", ")
+        );
+        let mut q = query(&sql);
         for id in ids {
-            list.push_bind(id);
+            q = q.bind(id.clone());
         }
-        q.push(")");
-        let rows = q.build().fetch_all(&self.pool).await?;
+        let rows = q.fetch_all(&self.pool).await?;
         let excluded: std::collections::HashSet<String> =
-            sqlx::query_scalar("SELECT case_id FROM exclusions WHERE handle = ?")
+            query_scalar("SELECT case_id FROM exclusions WHERE handle = ?")
                 .bind(handle)
                 .fetch_all(&self.pool)
                 .await?

@@ -2,7 +2,7 @@
 
 use super::*;
 
-impl SqliteStore {
+impl Store {
     /// Closed or archived cases of `institution` finished before `before`: (case id, its blobs).
     #[instrument(skip_all)]
     pub async fn purge_candidates(
@@ -10,7 +10,7 @@ impl SqliteStore {
         institution: &str,
         before: Date,
     ) -> Result<Vec<(String, Vec<String>)>, StoreError> {
-        let ids: Vec<String> = sqlx::query_scalar(
+        let ids: Vec<String> = query_scalar(
             "SELECT id FROM cases WHERE institution = ? AND state IN ('closed', 'archived') AND state_since < ? ORDER BY id",
         )
         .bind(institution)
@@ -19,11 +19,10 @@ impl SqliteStore {
         .await?;
         let mut out = Vec::with_capacity(ids.len());
         for id in ids {
-            let blobs: Vec<String> =
-                sqlx::query_scalar("SELECT blob FROM attachments WHERE case_id = ?")
-                    .bind(&id)
-                    .fetch_all(&self.pool)
-                    .await?;
+            let blobs: Vec<String> = query_scalar("SELECT blob FROM attachments WHERE case_id = ?")
+                .bind(&id)
+                .fetch_all(&self.pool)
+                .await?;
             out.push((id, blobs));
         }
         Ok(out)
@@ -41,8 +40,8 @@ impl SqliteStore {
         before: Date,
         at: &str,
     ) -> Result<(Vec<String>, Vec<String>), StoreError> {
-        let mut tx = self.pool.begin_with("BEGIN IMMEDIATE").await?;
-        let ids: Vec<String> = sqlx::query_scalar(
+        let mut tx = self.begin_write().await?;
+        let ids: Vec<String> = query_scalar(
             "SELECT id FROM cases WHERE institution = ? AND state IN ('closed', 'archived') AND state_since < ? ORDER BY id",
         )
         .bind(institution)
@@ -55,16 +54,16 @@ impl SqliteStore {
         let mut blobs = Vec::new();
         for id in &ids {
             let mut files: Vec<String> =
-                sqlx::query_scalar("DELETE FROM attachments WHERE case_id = ? RETURNING blob")
+                query_scalar("DELETE FROM attachments WHERE case_id = ? RETURNING blob")
                     .bind(id)
                     .fetch_all(&mut *tx)
                     .await?;
             blobs.append(&mut files);
-            sqlx::query("DELETE FROM audit_pending WHERE case_id = ?")
+            query("DELETE FROM audit_pending WHERE case_id = ?")
                 .bind(id)
                 .execute(&mut *tx)
                 .await?;
-            sqlx::query("DELETE FROM cases WHERE id = ?")
+            query("DELETE FROM cases WHERE id = ?")
                 .bind(id)
                 .execute(&mut *tx)
                 .await?;
@@ -78,7 +77,7 @@ impl SqliteStore {
         tx.commit().await?;
         // Deleted pages leave the WAL too. With readers active SQLite may checkpoint only part
         // of it now; the rest goes at a later checkpoint (the pages are overwritten either way).
-        sqlx::query("PRAGMA wal_checkpoint(TRUNCATE)")
+        query("PRAGMA wal_checkpoint(TRUNCATE)")
             .execute(&self.pool)
             .await?;
         Ok((ids, blobs))

@@ -1,12 +1,14 @@
 //! The webhook outbox: rows written in the same transaction as the case event they announce
 //! (so a restart loses none), read and updated by the delivery worker, listed for the operator.
 
-use sqlx::Row;
-use sqlx::sqlite::SqliteRow;
+use super::Row;
+use super::query;
+use crate::store::dialect::{Backend, random_hex};
+use sqlx::Row as _;
 use time::Date;
 use tracing::instrument;
 
-use super::{SqliteStore, Tx, date_col, opt_date_col};
+use super::{Store, Tx, date_col, opt_date_col};
 use crate::domain::case::Actor;
 use crate::domain::clock::day_string;
 use crate::domain::webhook::{Delivery, DeliveryStatus, WebhookEvent};
@@ -34,13 +36,14 @@ pub(super) async fn enqueue(
     } else {
         DeliveryStatus::Pending
     };
-    sqlx::query(
+    let random = random_hex(Backend::of(tx));
+    query(&format!(
         "INSERT INTO webhook_outbox (id, event, case_id, institution, state, due_on, day, \
          from_institution, to_institution, status) \
-         SELECT 'evt_' || lower(hex(randomblob(16))), ?, c.id, s.institution, c.state, c.due_on, \
+         SELECT 'evt_' || {random}, ?, c.id, s.institution, c.state, c.due_on, \
          ?, ?, ?, ? FROM cases c JOIN webhook_subscribers s \
          ON s.institution = COALESCE(?, c.institution) WHERE c.id = ?",
-    )
+    ))
     .bind(event.as_str())
     .bind(day_string(day))
     .bind(forwarded.map(|f| f.0))
@@ -60,7 +63,7 @@ macro_rules! outbox_cols {
     };
 }
 
-fn delivery(r: &SqliteRow) -> Result<Delivery, StoreError> {
+fn delivery(r: &Row) -> Result<Delivery, StoreError> {
     let event: String = r.try_get("event")?;
     let status: String = r.try_get("status")?;
     Ok(Delivery {
@@ -84,19 +87,21 @@ fn delivery(r: &SqliteRow) -> Result<Delivery, StoreError> {
     })
 }
 
-impl SqliteStore {
+impl Store {
     /// Records which institutions have a webhook (at start, from the keys files).
     #[instrument(skip_all)]
     pub async fn set_webhook_subscribers(&self, institutions: &[&str]) -> Result<(), StoreError> {
-        let mut tx = self.pool.begin_with("BEGIN IMMEDIATE").await?;
-        sqlx::query("DELETE FROM webhook_subscribers")
+        let mut tx = self.begin_write().await?;
+        query("DELETE FROM webhook_subscribers")
             .execute(&mut *tx)
             .await?;
         for i in institutions {
-            sqlx::query("INSERT OR IGNORE INTO webhook_subscribers (institution) VALUES (?)")
-                .bind(*i)
-                .execute(&mut *tx)
-                .await?;
+            query(
+                "INSERT INTO webhook_subscribers (institution) VALUES (?) ON CONFLICT DO NOTHING",
+            )
+            .bind(*i)
+            .execute(&mut *tx)
+            .await?;
         }
         tx.commit().await?;
         Ok(())
@@ -105,7 +110,7 @@ impl SqliteStore {
     /// Releases the held (citizen-caused) rows of days before `before`: they become due now.
     #[instrument(skip_all)]
     pub async fn release_held_webhooks(&self, before: Date) -> Result<u64, StoreError> {
-        let done = sqlx::query(
+        let done = query(
             "UPDATE webhook_outbox SET status = 'pending', next_attempt_at = NULL \
              WHERE status = 'held' AND day < ?",
         )
@@ -119,13 +124,14 @@ impl SqliteStore {
     /// day). Returns how many were added.
     #[instrument(skip_all)]
     pub async fn queue_overdue_webhooks(&self, today: Date) -> Result<u64, StoreError> {
-        let done = sqlx::query(
-            "INSERT OR IGNORE INTO webhook_outbox (id, event, case_id, institution, state, \
+        let random = random_hex(self.backend);
+        let done = query(&format!(
+            "INSERT INTO webhook_outbox (id, event, case_id, institution, state, \
              due_on, day, status) \
-             SELECT 'evt_' || lower(hex(randomblob(16))), 'case.overdue', c.id, c.institution, \
+             SELECT 'evt_' || {random}, 'case.overdue', c.id, c.institution, \
              c.state, c.due_on, ?, 'pending' FROM cases c JOIN webhook_subscribers s \
-             ON s.institution = c.institution WHERE c.due_on < ?",
-        )
+             ON s.institution = c.institution WHERE c.due_on < ? ON CONFLICT DO NOTHING",
+        ))
         .bind(day_string(today))
         .bind(day_string(today))
         .execute(&self.pool)
@@ -137,7 +143,7 @@ impl SqliteStore {
     /// an institution whose `[webhook]` was removed stay pending (and in the log) untouched.
     #[instrument(skip_all)]
     pub async fn due_webhooks(&self, now: i64, limit: u32) -> Result<Vec<Delivery>, StoreError> {
-        let rows = sqlx::query(concat!(
+        let rows = query(concat!(
             "SELECT ",
             outbox_cols!(),
             " FROM webhook_outbox WHERE status = 'pending' \
@@ -168,7 +174,7 @@ impl SqliteStore {
             (false, Some(_)) => DeliveryStatus::Pending,
             (false, None) => DeliveryStatus::Failed,
         };
-        sqlx::query(
+        query(
             "UPDATE webhook_outbox SET status = ?, attempts = attempts + 1, last_status = ?, \
              last_error = ?, next_attempt_at = ? WHERE id = ? AND status = 'pending'",
         )
@@ -189,10 +195,10 @@ impl SqliteStore {
         failed_only: bool,
         limit: u32,
     ) -> Result<Vec<Delivery>, StoreError> {
-        let rows = sqlx::query(concat!(
+        let rows = query(concat!(
             "SELECT ",
             outbox_cols!(),
-            " FROM webhook_outbox WHERE (? = 0 OR status = 'failed') \
+            " FROM webhook_outbox WHERE (NOT ? OR status = 'failed') \
              ORDER BY day DESC, institution, case_id, id LIMIT ?"
         ))
         .bind(failed_only)
@@ -207,7 +213,7 @@ impl SqliteStore {
     /// retried.
     #[instrument(skip_all)]
     pub async fn retry_webhook(&self, id: &str) -> Result<bool, StoreError> {
-        let done = sqlx::query(
+        let done = query(
             "UPDATE webhook_outbox SET status = 'pending', attempts = 0, next_attempt_at = NULL \
              WHERE id = ? AND status IN ('pending', 'failed', 'delivered')",
         )

@@ -6,10 +6,11 @@
 
 use std::collections::HashMap;
 
-use sqlx::Row;
+use sqlx::Row as _;
 use tracing::instrument;
 
-use super::SqliteStore;
+use super::Store;
+use super::query;
 use crate::domain::case::Unseen;
 use crate::store::StoreError;
 
@@ -26,7 +27,7 @@ macro_rules! activity {
     };
 }
 
-impl SqliteStore {
+impl Store {
     /// Records that `member` (`institution/handle`) has seen the case as it stands.
     /// `notes_of`: the member's institution if they read its internal notes.
     #[instrument(skip_all)]
@@ -36,7 +37,7 @@ impl SqliteStore {
         notes_of: Option<&str>,
         case_id: &str,
     ) -> Result<(), StoreError> {
-        sqlx::query(concat!(
+        query(concat!(
             "INSERT INTO seen_marks (member, case_id, mark) SELECT ?, c.id, ",
             activity!(),
             " FROM cases c WHERE c.id = ? \
@@ -64,25 +65,20 @@ impl SqliteStore {
             return Ok(out);
         }
         // One query, primary-key lookups of the cases asked for.
-        let mut q = sqlx::QueryBuilder::<sqlx::Sqlite>::new(
-            "SELECT c.id AS id, (SELECT mark FROM seen_marks WHERE member = ",
+        // The activity expression's one placeholder comes second.
+        let sql = format!(
+            "SELECT c.id AS id, (SELECT mark FROM seen_marks WHERE member = ? AND case_id = c.id) \
+             AS mark, {} AS activity FROM cases c WHERE c.id IN ({})",
+            activity!(),
+            vec!["?"; ids.len()].join(", ")
         );
-        q.push_bind(member);
-        q.push(" AND case_id = c.id) AS mark, ");
-        // The expression's one placeholder, bound in place.
-        let (before, after) = activity!()
-            .split_once('?')
-            .ok_or_else(|| StoreError::Corrupt("activity expression".into()))?;
-        q.push(before);
-        q.push_bind(notes_of);
-        q.push(after);
-        q.push(" AS activity FROM cases c WHERE c.id IN (");
-        let mut list = q.separated(", ");
+        let mut q = query(&sql)
+            .bind(member.to_owned())
+            .bind(notes_of.map(str::to_owned));
         for id in ids {
-            list.push_bind(id);
+            q = q.bind(id.clone());
         }
-        q.push(")");
-        for row in q.build().fetch_all(&self.pool).await? {
+        for row in q.fetch_all(&self.pool).await? {
             let id: String = row.try_get("id")?;
             let mark: Option<i64> = row.try_get("mark")?;
             let activity: i64 = row.try_get("activity")?;

@@ -2,14 +2,13 @@
 
 use super::*;
 
-impl SqliteStore {
+impl Store {
     /// Counts of cases by state (public statistics: metadata only).
     #[instrument(skip_all)]
     pub async fn count_by_state(&self) -> Result<Vec<(CaseState, i64)>, StoreError> {
-        let rows =
-            sqlx::query("SELECT state, COUNT(*) AS n FROM cases GROUP BY state ORDER BY state")
-                .fetch_all(&self.pool)
-                .await?;
+        let rows = query("SELECT state, COUNT(*) AS n FROM cases GROUP BY state ORDER BY state")
+            .fetch_all(&self.pool)
+            .await?;
         rows.iter()
             .map(|r| {
                 let s: String = r.try_get("state")?;
@@ -29,17 +28,17 @@ impl SqliteStore {
     #[instrument(skip_all)]
     pub async fn stat_counts(&self) -> Result<crate::domain::stats::StatCounts, StoreError> {
         use crate::domain::stats::{AnswerCount, MonthCount, StatCell, StatCounts};
-        let count = |r: &SqliteRow| -> Result<u64, StoreError> {
+        let count = |r: &Row| -> Result<u64, StoreError> {
             u64::try_from(r.try_get::<i64, _>("n")?)
                 .map_err(|_| StoreError::Corrupt("negative count".into()))
         };
-        let cells = sqlx::query(
+        let cells = query(
             "SELECT state, institution, kind, category, channel, COUNT(*) AS n FROM cases \
              GROUP BY state, institution, kind, category, channel",
         )
         .fetch_all(&self.pool)
         .await?;
-        let answers = sqlx::query(
+        let answers = query(
             "SELECT institution, received_on, first_answered_on, answered_on_time, COUNT(*) AS n \
              FROM cases WHERE first_answered_on IS NOT NULL \
              GROUP BY institution, first_answered_on, received_on, answered_on_time",
@@ -47,7 +46,7 @@ impl SqliteStore {
         .fetch_all(&self.pool)
         .await?;
         // `received_on` is `YYYY-MM-DD`: its first seven characters are the month.
-        let months = sqlx::query(
+        let months = query(
             "SELECT substr(received_on, 1, 7) AS month, COUNT(*) AS n FROM cases \
              GROUP BY month ORDER BY month",
         )
@@ -74,7 +73,9 @@ impl SqliteStore {
                         institution: r.try_get("institution")?,
                         received_on: date_col(r, "received_on")?,
                         first_answered_on: date_col(r, "first_answered_on")?,
-                        on_time: r.try_get::<Option<bool>, _>("answered_on_time")?,
+                        on_time: r
+                            .try_get::<Option<i64>, _>("answered_on_time")?
+                            .map(|v| v != 0),
                         cases: count(r)?,
                     })
                 })
@@ -98,16 +99,16 @@ impl SqliteStore {
         &self,
         institution: &str,
     ) -> Result<crate::domain::stats::InstitutionCounts, StoreError> {
-        let rows = sqlx::query(
+        let rows = query(
             "SELECT state, COUNT(*) AS n, \
-             COALESCE(SUM(answered_on_time = 1), 0) AS on_time, \
-             COALESCE(SUM(answered_on_time = 0), 0) AS late \
+             COUNT(CASE WHEN answered_on_time = 1 THEN 1 END) AS on_time, \
+             COUNT(CASE WHEN answered_on_time = 0 THEN 1 END) AS late \
              FROM cases WHERE institution = ? GROUP BY state ORDER BY state",
         )
         .bind(institution)
         .fetch_all(&self.pool)
         .await?;
-        let count = |r: &SqliteRow, col: &str| -> Result<u64, StoreError> {
+        let count = |r: &Row, col: &str| -> Result<u64, StoreError> {
             u64::try_from(r.try_get::<i64, _>(col)?)
                 .map_err(|_| StoreError::Corrupt("negative count".into()))
         };

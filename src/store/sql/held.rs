@@ -3,7 +3,7 @@
 
 use super::*;
 
-impl SqliteStore {
+impl Store {
     /// Keeps files for a hold, numbered after those it already has, in one transaction.
     #[instrument(skip_all)]
     pub async fn hold_files(
@@ -12,9 +12,9 @@ impl SqliteStore {
         day: Date,
         files: &[NewAttachment],
     ) -> Result<(), StoreError> {
-        let mut tx = self.pool.begin_with("BEGIN IMMEDIATE").await?;
+        let mut tx = self.begin_write().await?;
         for f in files {
-            sqlx::query(
+            query(
                 "INSERT INTO held_files (hold, seq, blob, manifest, stored_size, held_on) \
                  SELECT ?, COALESCE(MAX(seq), 0) + 1, ?, ?, ?, ? FROM held_files WHERE hold = ?",
             )
@@ -34,7 +34,7 @@ impl SqliteStore {
     /// A hold's files, in order (`added_on` is the day they were held).
     #[instrument(skip_all)]
     pub async fn held_files(&self, hold: &[u8]) -> Result<Vec<StoredAttachment>, StoreError> {
-        let rows = sqlx::query(
+        let rows = query(
             "SELECT seq, blob, manifest, stored_size, held_on FROM held_files WHERE hold = ? \
              ORDER BY seq",
         )
@@ -61,16 +61,15 @@ impl SqliteStore {
         hold: &[u8],
         blobs: &[String],
     ) -> Result<Vec<String>, StoreError> {
-        let mut tx = self.pool.begin_with("BEGIN IMMEDIATE").await?;
+        let mut tx = self.begin_write().await?;
         let mut gone = Vec::with_capacity(blobs.len());
         for blob in blobs {
-            let found: Option<String> = sqlx::query_scalar(
-                "DELETE FROM held_files WHERE hold = ? AND blob = ? RETURNING blob",
-            )
-            .bind(hold)
-            .bind(blob)
-            .fetch_optional(&mut *tx)
-            .await?;
+            let found: Option<String> =
+                query_scalar("DELETE FROM held_files WHERE hold = ? AND blob = ? RETURNING blob")
+                    .bind(hold)
+                    .bind(blob)
+                    .fetch_optional(&mut *tx)
+                    .await?;
             gone.extend(found);
         }
         tx.commit().await?;
@@ -81,7 +80,7 @@ impl SqliteStore {
     #[instrument(skip_all)]
     pub async fn held_before(&self, before: Date) -> Result<Vec<String>, StoreError> {
         Ok(
-            sqlx::query_scalar("SELECT blob FROM held_files WHERE held_on < ? ORDER BY held_on")
+            query_scalar("SELECT blob FROM held_files WHERE held_on < ? ORDER BY held_on")
                 .bind(day_string(before))
                 .fetch_all(&self.pool)
                 .await?,
@@ -91,9 +90,9 @@ impl SqliteStore {
     /// Forgets the held files whose blobs are `blobs`.
     #[instrument(skip_all)]
     pub async fn forget_held(&self, blobs: &[String]) -> Result<(), StoreError> {
-        let mut tx = self.pool.begin_with("BEGIN IMMEDIATE").await?;
+        let mut tx = self.begin_write().await?;
         for blob in blobs {
-            sqlx::query("DELETE FROM held_files WHERE blob = ?")
+            query("DELETE FROM held_files WHERE blob = ?")
                 .bind(blob)
                 .execute(&mut *tx)
                 .await?;
@@ -114,9 +113,9 @@ impl SqliteStore {
         hold: &[u8],
         blobs: &[String],
     ) -> Result<(), StoreError> {
-        let mut tx = self.pool.begin_with("BEGIN IMMEDIATE").await?;
+        let mut tx = self.begin_write().await?;
         for blob in blobs {
-            let gone = sqlx::query("DELETE FROM held_files WHERE hold = ? AND blob = ?")
+            let gone = query("DELETE FROM held_files WHERE hold = ? AND blob = ?")
                 .bind(hold)
                 .bind(blob)
                 .execute(&mut *tx)

@@ -2,16 +2,17 @@
 //! "seen" markers and the cases' states and due days), and the last digest slot each member
 //! was sent.
 
-use sqlx::Row;
+use sqlx::Row as _;
 use time::Date;
 use tracing::instrument;
 
-use super::SqliteStore;
+use super::Store;
+use super::{query, query_scalar};
 use crate::domain::clock::day_string;
 use crate::domain::digest::{DigestCounts, DigestScope, Waiting};
 use crate::store::StoreError;
 
-impl SqliteStore {
+impl Store {
     /// The cases that wait for the member in `scope`, by kind. Cases they are excluded from are
     /// never counted; closed and archived cases wait for nobody.
     #[instrument(skip_all)]
@@ -25,18 +26,21 @@ impl SqliteStore {
         if scope.reader {
             let tomorrow = today.next_day().unwrap_or(today);
             // One row per case that waits in some way; the flags say how.
-            let rows = sqlx::query(concat!(
-                "SELECT id, is_new, reply, due_tomorrow, overdue FROM (SELECT c.id AS id, \
+            let rows = query(concat!(
+                "SELECT id, CASE WHEN is_new THEN 1 ELSE 0 END AS is_new, \
+                 CASE WHEN reply THEN 1 ELSE 0 END AS reply, \
+                 CASE WHEN due_tomorrow THEN 1 ELSE 0 END AS due_tomorrow, \
+                 CASE WHEN overdue THEN 1 ELSE 0 END AS overdue FROM (SELECT c.id AS id, \
                  s.mark IS NULL AS is_new, \
                  (s.mark IS NOT NULL AND s.mark < ",
                 activity!(),
                 " AND (SELECT author FROM messages m WHERE m.case_id = c.id \
                    ORDER BY m.seq DESC LIMIT 1) = 'reporter') AS reply, \
-                 COALESCE(c.due_on = ?, 0) AS due_tomorrow, COALESCE(c.due_on < ?, 0) AS overdue \
+                 COALESCE(c.due_on = ?, FALSE) AS due_tomorrow, COALESCE(c.due_on < ?, FALSE) AS overdue \
                  FROM cases c LEFT JOIN seen_marks s ON s.member = ? AND s.case_id = c.id \
                  WHERE c.institution = ? AND c.state NOT IN ('closed', 'archived') \
                  AND c.id NOT IN (SELECT case_id FROM exclusions WHERE handle = ?) \
-                 AND (? = 0 OR c.id IN (SELECT case_id FROM assignments WHERE handle = ?))) \
+                 AND (NOT ? OR c.id IN (SELECT case_id FROM assignments WHERE handle = ?))) AS waiting \
                  WHERE is_new OR reply OR due_tomorrow OR overdue"
             ))
             .bind(&scope.institution)
@@ -58,10 +62,10 @@ impl SqliteStore {
             for r in &rows {
                 let id: String = r.try_get("id")?;
                 let flags: [bool; 4] = [
-                    r.try_get("is_new")?,
-                    r.try_get("reply")?,
-                    r.try_get("due_tomorrow")?,
-                    r.try_get("overdue")?,
+                    r.try_get::<i64, _>("is_new")? != 0,
+                    r.try_get::<i64, _>("reply")? != 0,
+                    r.try_get::<i64, _>("due_tomorrow")? != 0,
+                    r.try_get::<i64, _>("overdue")? != 0,
                 ];
                 for (flag, (_, ids)) in flags.iter().zip(by_kind.iter_mut()) {
                     if *flag {
@@ -74,7 +78,7 @@ impl SqliteStore {
             }
         }
         if scope.custodian {
-            let ids: Vec<String> = sqlx::query_scalar(
+            let ids: Vec<String> = query_scalar(
                 "SELECT r.case_id FROM reveal_requests r WHERE r.status = 'pending' \
                  AND r.case_id IN (SELECT case_id FROM identities WHERE holder = ?) \
                  AND r.case_id NOT IN (SELECT case_id FROM exclusions WHERE handle = ?)",
@@ -88,7 +92,7 @@ impl SqliteStore {
         if scope.oversight {
             // The oversight body reads no institution's internal notes: the activity counts
             // recommendations only (its one bind is NULL).
-            let ids: Vec<String> = sqlx::query_scalar(concat!(
+            let ids: Vec<String> = query_scalar(concat!(
                 "SELECT c.id FROM cases c LEFT JOIN seen_marks s ON s.member = ? AND s.case_id = c.id \
                  WHERE c.escalated_on IS NOT NULL AND c.state NOT IN ('closed', 'archived') \
                  AND c.id NOT IN (SELECT case_id FROM exclusions WHERE handle = ?) \
@@ -110,7 +114,7 @@ impl SqliteStore {
     #[instrument(skip_all)]
     pub async fn digest_slot(&self, member_key: &str) -> Result<Option<String>, StoreError> {
         Ok(
-            sqlx::query_scalar("SELECT slot FROM digest_marks WHERE member = ?")
+            query_scalar("SELECT slot FROM digest_marks WHERE member = ?")
                 .bind(member_key)
                 .fetch_optional(&self.pool)
                 .await?,
@@ -120,7 +124,7 @@ impl SqliteStore {
     /// Records the member's digest for `slot` as done.
     #[instrument(skip_all)]
     pub async fn set_digest_slot(&self, member_key: &str, slot: &str) -> Result<(), StoreError> {
-        sqlx::query(
+        query(
             "INSERT INTO digest_marks (member, slot) VALUES (?, ?) \
              ON CONFLICT (member) DO UPDATE SET slot = excluded.slot",
         )

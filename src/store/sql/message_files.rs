@@ -32,7 +32,7 @@ pub(super) async fn claim_uploads(
     uploader: &str,
 ) -> Result<bool, StoreError> {
     for blob in blobs {
-        let taken = sqlx::query(
+        let taken = query(
             "DELETE FROM member_uploads WHERE blob = ? AND member = ? \
              AND NOT EXISTS (SELECT 1 FROM attachments WHERE attachments.blob = member_uploads.blob)",
         )
@@ -51,7 +51,7 @@ fn blob_ids(files: &[NewAttachment]) -> Vec<&str> {
     files.iter().map(|a| a.blob.as_str()).collect()
 }
 
-impl SqliteStore {
+impl Store {
     /// A case from staff intake with the files the officer's client sealed and uploaded
     /// (scanned letters): the blobs are claimed from `uploader`'s fresh uploads in the same
     /// transaction. `Conflict("upload")` — and nothing stored — if one is not claimable.
@@ -62,7 +62,7 @@ impl SqliteStore {
         uploader: &str,
         audit: &[AuditNew],
     ) -> Result<(), StoreError> {
-        let mut tx = self.pool.begin_with("BEGIN IMMEDIATE").await?;
+        let mut tx = self.begin_write().await?;
         if !claim_uploads(&mut tx, &blob_ids(c.attachments), uploader).await? {
             tx.rollback().await?;
             return Err(StoreError::Conflict("upload"));
@@ -92,8 +92,8 @@ impl SqliteStore {
         uploader: &str,
         audit: &AuditNew,
     ) -> Result<FilesAdded, StoreError> {
-        let mut tx = self.pool.begin_with("BEGIN IMMEDIATE").await?;
-        let open: Option<i64> = sqlx::query_scalar(
+        let mut tx = self.begin_write().await?;
+        let open: Option<i64> = query_scalar(
             "SELECT 1 FROM cases WHERE id = ? AND institution = ? \
              AND state NOT IN ('archived', 'closed')",
         )
@@ -109,7 +109,7 @@ impl SqliteStore {
             tx.rollback().await?;
             return Ok(FilesAdded::NotFresh);
         }
-        let message_seq: i64 = sqlx::query_scalar(
+        let message_seq: i64 = query_scalar(
             "INSERT INTO messages (case_id, seq, author, written_on, client_nonce, envelope) \
              SELECT ?, COALESCE(MAX(seq), 0) + 1, ?, ?, NULL, ? FROM messages WHERE case_id = ? \
              RETURNING seq",
@@ -123,13 +123,13 @@ impl SqliteStore {
         .await?;
         // BEGIN IMMEDIATE holds the write lock: the new rows take the next positions in order.
         let before: i64 =
-            sqlx::query_scalar("SELECT COALESCE(MAX(seq), 0) FROM attachments WHERE case_id = ?")
+            query_scalar("SELECT COALESCE(MAX(seq), 0) FROM attachments WHERE case_id = ?")
                 .bind(case_id)
                 .fetch_one(&mut *tx)
                 .await?;
         insert_attachments(&mut tx, case_id, day, files).await?;
         for n in 1..=i64::try_from(files.len()).unwrap_or(0) {
-            sqlx::query(
+            query(
                 "INSERT INTO message_files (case_id, attachment_seq, message_seq) VALUES (?, ?, ?)",
             )
             .bind(case_id)
@@ -146,7 +146,7 @@ impl SqliteStore {
     /// Which of a case's files belong to which message, in file order.
     #[instrument(skip_all)]
     pub async fn message_files(&self, case_id: &str) -> Result<Vec<MessageFile>, StoreError> {
-        let rows = sqlx::query(
+        let rows = query(
             "SELECT f.attachment_seq, f.message_seq, m.author FROM message_files f \
              JOIN messages m ON m.case_id = f.case_id AND m.seq = f.message_seq \
              WHERE f.case_id = ? ORDER BY f.attachment_seq",

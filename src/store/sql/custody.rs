@@ -2,12 +2,12 @@
 
 use super::*;
 
-impl SqliteStore {
+impl Store {
     /// Handles of the members excluded from a case.
     #[instrument(skip_all)]
     pub async fn excluded(&self, case_id: &str) -> Result<Vec<String>, StoreError> {
         Ok(
-            sqlx::query_scalar("SELECT handle FROM exclusions WHERE case_id = ? ORDER BY handle")
+            query_scalar("SELECT handle FROM exclusions WHERE case_id = ? ORDER BY handle")
                 .bind(case_id)
                 .fetch_all(&self.pool)
                 .await?,
@@ -28,10 +28,11 @@ impl SqliteStore {
         reason: &[u8],
         audit: &AuditNew,
     ) -> Result<bool, StoreError> {
-        let mut tx = self.pool.begin_with("BEGIN IMMEDIATE").await?;
-        let r = sqlx::query(
-            "INSERT OR IGNORE INTO exclusions (case_id, handle, excluded_on, excluded_by, reason_envelope) \
-             SELECT id, ?, ?, ?, ? FROM cases WHERE id = ? AND institution = ?",
+        let mut tx = self.begin_write().await?;
+        let r = query(
+            "INSERT INTO exclusions (case_id, handle, excluded_on, excluded_by, reason_envelope) \
+             SELECT id, ?, ?, ?, ? FROM cases WHERE id = ? AND institution = ? \
+             ON CONFLICT DO NOTHING",
         )
         .bind(handle)
         .bind(day_string(day))
@@ -44,7 +45,7 @@ impl SqliteStore {
         if r.rows_affected() != 1 {
             return Ok(false);
         }
-        sqlx::query("DELETE FROM assignments WHERE case_id = ? AND handle = ?")
+        query("DELETE FROM assignments WHERE case_id = ? AND handle = ?")
             .bind(case_id)
             .bind(handle)
             .execute(&mut *tx)
@@ -65,14 +66,13 @@ impl SqliteStore {
         reason: &[u8],
         audit: &AuditNew,
     ) -> Result<i64, StoreError> {
-        let mut tx = self.pool.begin_with("BEGIN IMMEDIATE").await?;
-        let seq: i64 = sqlx::query_scalar(
-            "SELECT COALESCE(MAX(seq), 0) + 1 FROM reveal_requests WHERE case_id = ?",
-        )
-        .bind(case_id)
-        .fetch_one(&mut *tx)
-        .await?;
-        sqlx::query(
+        let mut tx = self.begin_write().await?;
+        let seq: i64 =
+            query_scalar("SELECT COALESCE(MAX(seq), 0) + 1 FROM reveal_requests WHERE case_id = ?")
+                .bind(case_id)
+                .fetch_one(&mut *tx)
+                .await?;
+        query(
             "INSERT INTO reveal_requests (case_id, seq, requester, institution, requested_on, reason_envelope, status) \
              VALUES (?, ?, ?, ?, ?, ?, 'pending')",
         )
@@ -92,7 +92,7 @@ impl SqliteStore {
     /// Reveal requests of one case, in order.
     #[instrument(skip_all)]
     pub async fn reveal_requests(&self, case_id: &str) -> Result<Vec<RevealRequest>, StoreError> {
-        let rows = sqlx::query(concat!(
+        let rows = query(concat!(
             "SELECT ",
             reveal_cols!(),
             " FROM reveal_requests WHERE case_id = ? ORDER BY seq"
@@ -106,7 +106,7 @@ impl SqliteStore {
     /// Pending requests on cases whose identity `holder` (an institution) keeps.
     #[instrument(skip_all)]
     pub async fn pending_reveals(&self, holder: &str) -> Result<Vec<RevealRequest>, StoreError> {
-        let rows = sqlx::query(concat!(
+        let rows = query(concat!(
             "SELECT ",
             reveal_cols!(),
             " FROM reveal_requests WHERE status = 'pending' \
@@ -128,8 +128,8 @@ impl SqliteStore {
         d: &RevealDecision<'_>,
         audit: &AuditNew,
     ) -> Result<bool, StoreError> {
-        let mut tx = self.pool.begin_with("BEGIN IMMEDIATE").await?;
-        let r = sqlx::query(
+        let mut tx = self.begin_write().await?;
+        let r = query(
             "UPDATE reveal_requests SET status = ?, decided_on = ?, decider = ?, decision_envelope = ?, \
              grant_envelope = ?, available_on = ? \
              WHERE case_id = ? AND seq = ? AND status = 'pending' \
@@ -161,7 +161,7 @@ impl SqliteStore {
         case_id: &str,
         requester: &str,
     ) -> Result<Option<(Vec<u8>, Date)>, StoreError> {
-        let row = sqlx::query(
+        let row = query(
             "SELECT grant_envelope, available_on FROM reveal_requests WHERE case_id = ? AND requester = ? \
              AND status = 'approved' ORDER BY seq DESC LIMIT 1",
         )
@@ -187,8 +187,8 @@ impl SqliteStore {
         envelope: &[u8],
         audit: &AuditNew,
     ) -> Result<bool, StoreError> {
-        let mut tx = self.pool.begin_with("BEGIN IMMEDIATE").await?;
-        let r = sqlx::query(
+        let mut tx = self.begin_write().await?;
+        let r = query(
             "UPDATE identities SET envelope = ?, holder = (SELECT institution FROM cases WHERE id = ?) \
              WHERE case_id = ? AND holder = ?",
         )

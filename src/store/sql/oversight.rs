@@ -5,7 +5,8 @@
 use time::Date;
 use tracing::instrument;
 
-use super::{SqliteStore, Tx, append_new};
+use super::{Store, Tx, append_new};
+use super::{query, query_scalar};
 use crate::domain::audit::AuditNew;
 use crate::domain::case::{Actor, CaseAct};
 use crate::domain::clock::day_string;
@@ -19,7 +20,7 @@ async fn insert_act(
     actor: &Actor,
     act: CaseAct,
 ) -> Result<(), StoreError> {
-    sqlx::query(
+    query(
         "INSERT INTO events (case_id, seq, day, actor, state, act) \
          SELECT ?, COALESCE(MAX(seq), 0) + 1, ?, ?, (SELECT state FROM cases WHERE id = ?), ? \
          FROM events WHERE case_id = ?",
@@ -38,14 +39,14 @@ async fn insert_act(
 /// Whether the case is (still) escalated, inside the writing transaction.
 async fn escalated(tx: &mut Tx<'_>, case_id: &str) -> Result<bool, StoreError> {
     let found: Option<i64> =
-        sqlx::query_scalar("SELECT 1 FROM cases WHERE id = ? AND escalated_on IS NOT NULL")
+        query_scalar("SELECT 1 FROM cases WHERE id = ? AND escalated_on IS NOT NULL")
             .bind(case_id)
             .fetch_optional(&mut **tx)
             .await?;
     Ok(found.is_some())
 }
 
-impl SqliteStore {
+impl Store {
     /// Stores the oversight body's recommendation on an escalated case and records it in the
     /// history, in one transaction. `None` (and nothing stored) if the case is not escalated.
     #[instrument(skip_all)]
@@ -57,7 +58,7 @@ impl SqliteStore {
         envelope: &[u8],
         audit: &AuditNew,
     ) -> Result<Option<i64>, StoreError> {
-        let mut tx = self.pool.begin_with("BEGIN IMMEDIATE").await?;
+        let mut tx = self.begin_write().await?;
         if !escalated(&mut tx, case_id).await? {
             return Ok(None);
         }
@@ -82,11 +83,11 @@ impl SqliteStore {
         envelope: &[u8],
         audit: &AuditNew,
     ) -> Result<bool, StoreError> {
-        let mut tx = self.pool.begin_with("BEGIN IMMEDIATE").await?;
+        let mut tx = self.begin_write().await?;
         if !escalated(&mut tx, case_id).await? {
             return Ok(false);
         }
-        sqlx::query(
+        query(
             "INSERT INTO messages (case_id, seq, author, written_on, envelope) \
              SELECT ?, COALESCE(MAX(seq), 0) + 1, ?, ?, ? FROM messages WHERE case_id = ?",
         )

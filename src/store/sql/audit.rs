@@ -2,7 +2,7 @@
 
 use super::*;
 
-impl SqliteStore {
+impl Store {
     /// Appends to the hash-chained audit log. `BEGIN IMMEDIATE` takes the write lock before
     /// reading the chain's head, so two appends can never fork it.
     #[instrument(skip_all)]
@@ -13,7 +13,7 @@ impl SqliteStore {
         action: &str,
         case_id: Option<&str>,
     ) -> Result<(), StoreError> {
-        let mut tx = self.pool.begin_with("BEGIN IMMEDIATE").await?;
+        let mut tx = self.begin_write().await?;
         append_chain(&mut tx, at, actor, action, case_id).await?;
         tx.commit().await?;
         Ok(())
@@ -28,7 +28,7 @@ impl SqliteStore {
         action: &str,
         case_ids: &[&str],
     ) -> Result<(), StoreError> {
-        let mut tx = self.pool.begin_with("BEGIN IMMEDIATE").await?;
+        let mut tx = self.begin_write().await?;
         for id in case_ids {
             append_chain(&mut tx, at, actor, action, Some(id)).await?;
         }
@@ -40,13 +40,12 @@ impl SqliteStore {
     /// random order (their ids are random), stamped with their day only. Returns how many.
     #[instrument(skip_all)]
     pub async fn flush_reporter_actions(&self, today: Date) -> Result<usize, StoreError> {
-        let mut tx = self.pool.begin_with("BEGIN IMMEDIATE").await?;
-        let rows = sqlx::query(
-            "SELECT id, day, action, case_id FROM audit_pending WHERE day < ? ORDER BY id",
-        )
-        .bind(day_string(today))
-        .fetch_all(&mut *tx)
-        .await?;
+        let mut tx = self.begin_write().await?;
+        let rows =
+            query("SELECT id, day, action, case_id FROM audit_pending WHERE day < ? ORDER BY id")
+                .bind(day_string(today))
+                .fetch_all(&mut *tx)
+                .await?;
         for r in &rows {
             let day: String = r.try_get("day")?;
             let action: String = r.try_get("action")?;
@@ -60,7 +59,7 @@ impl SqliteStore {
             )
             .await?;
             let id: String = r.try_get("id")?;
-            sqlx::query("DELETE FROM audit_pending WHERE id = ?")
+            query("DELETE FROM audit_pending WHERE id = ?")
                 .bind(id)
                 .execute(&mut *tx)
                 .await?;
@@ -75,7 +74,7 @@ impl SqliteStore {
         &self,
         case_id: &str,
     ) -> Result<Vec<AuditEntry>, StoreError> {
-        let rows = sqlx::query(
+        let rows = query(
             "SELECT seq, at, actor, action, case_id, prev_hash, hash FROM audit_log WHERE case_id = ? ORDER BY seq",
         )
         .bind(case_id)
@@ -87,7 +86,7 @@ impl SqliteStore {
     /// The whole audit log in order (for verification and display).
     #[instrument(skip_all)]
     pub async fn audit_entries(&self) -> Result<Vec<AuditEntry>, StoreError> {
-        let rows = sqlx::query(
+        let rows = query(
             "SELECT seq, at, actor, action, case_id, prev_hash, hash FROM audit_log ORDER BY seq",
         )
         .fetch_all(&self.pool)

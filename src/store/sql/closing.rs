@@ -29,7 +29,7 @@ pub enum VerdictStored {
     Moved,
 }
 
-impl SqliteStore {
+impl Store {
     /// Stores the verdict in one transaction: the move (only if the case is still in
     /// `mv.from`), the message and the rating, and the citizen's audit entry by day.
     #[instrument(skip_all)]
@@ -37,9 +37,9 @@ impl SqliteStore {
         &self,
         v: &ReporterVerdict<'_>,
     ) -> Result<VerdictStored, StoreError> {
-        let mut tx = self.pool.begin_with("BEGIN IMMEDIATE").await?;
+        let mut tx = self.begin_write().await?;
         if let Some(envelope) = v.message {
-            let res = sqlx::query(
+            let res = query(
                 "INSERT INTO messages (case_id, seq, author, written_on, client_nonce, envelope) \
                  SELECT ?, COALESCE(MAX(seq), 0) + 1, ?, ?, ?, ? FROM messages WHERE case_id = ? \
                  ON CONFLICT (case_id, client_nonce) DO NOTHING",
@@ -73,8 +73,10 @@ impl SqliteStore {
             return Ok(VerdictStored::Moved);
         }
         if let Some(rating) = v.rating {
-            sqlx::query(
-                "INSERT OR REPLACE INTO ratings (case_id, rating, rated_on) VALUES (?, ?, ?)",
+            query(
+                "INSERT INTO ratings (case_id, rating, rated_on) VALUES (?, ?, ?) \
+                 ON CONFLICT (case_id) DO UPDATE SET rating = excluded.rating, \
+                 rated_on = excluded.rated_on",
             )
             .bind(v.case_id)
             .bind(i64::from(rating))
@@ -102,7 +104,7 @@ impl SqliteStore {
     /// The citizen's rating of a case's answer and its day, if they gave one.
     #[instrument(skip_all)]
     pub async fn case_rating(&self, case_id: &str) -> Result<Option<(u8, Date)>, StoreError> {
-        let row = sqlx::query("SELECT rating, rated_on FROM ratings WHERE case_id = ?")
+        let row = query("SELECT rating, rated_on FROM ratings WHERE case_id = ?")
             .bind(case_id)
             .fetch_optional(&self.pool)
             .await?;
@@ -120,7 +122,7 @@ impl SqliteStore {
     /// counts only).
     #[instrument(skip_all)]
     pub async fn rating_counts(&self) -> Result<Vec<(String, u8, u64)>, StoreError> {
-        let rows = sqlx::query(
+        let rows = query(
             "SELECT c.institution AS institution, r.rating AS rating, COUNT(*) AS n \
              FROM ratings r JOIN cases c ON c.id = r.case_id \
              GROUP BY c.institution, r.rating ORDER BY c.institution, r.rating",

@@ -2,7 +2,7 @@
 
 use super::*;
 
-impl SqliteStore {
+impl Store {
     /// Stores a login challenge (digest only) and drops expired ones.
     #[instrument(skip_all)]
     pub async fn put_challenge(
@@ -13,11 +13,11 @@ impl SqliteStore {
         expires_at: i64,
         now: i64,
     ) -> Result<(), StoreError> {
-        sqlx::query("DELETE FROM challenges WHERE expires_at < ?")
+        query("DELETE FROM challenges WHERE expires_at < ?")
             .bind(now)
             .execute(&self.pool)
             .await?;
-        sqlx::query("INSERT INTO challenges (id, member, digest, expires_at) VALUES (?, ?, ?, ?)")
+        query("INSERT INTO challenges (id, member, digest, expires_at) VALUES (?, ?, ?, ?)")
             .bind(id)
             .bind(member)
             .bind(digest)
@@ -33,11 +33,10 @@ impl SqliteStore {
         &self,
         id: &str,
     ) -> Result<Option<(String, Vec<u8>, i64)>, StoreError> {
-        let row =
-            sqlx::query("DELETE FROM challenges WHERE id = ? RETURNING member, digest, expires_at")
-                .bind(id)
-                .fetch_optional(&self.pool)
-                .await?;
+        let row = query("DELETE FROM challenges WHERE id = ? RETURNING member, digest, expires_at")
+            .bind(id)
+            .fetch_optional(&self.pool)
+            .await?;
         row.map(|r| {
             Ok((
                 r.try_get("member")?,
@@ -56,11 +55,11 @@ impl SqliteStore {
         expires_at: i64,
         now: i64,
     ) -> Result<(), StoreError> {
-        sqlx::query("DELETE FROM sessions WHERE expires_at < ?")
+        query("DELETE FROM sessions WHERE expires_at < ?")
             .bind(now)
             .execute(&self.pool)
             .await?;
-        sqlx::query("INSERT INTO sessions (token_digest, member, expires_at) VALUES (?, ?, ?)")
+        query("INSERT INTO sessions (token_digest, member, expires_at) VALUES (?, ?, ?)")
             .bind(token_digest)
             .bind(member)
             .bind(expires_at)
@@ -72,7 +71,7 @@ impl SqliteStore {
     /// Ends a session (logout).
     #[instrument(skip_all)]
     pub async fn delete_session(&self, token_digest: &[u8]) -> Result<bool, StoreError> {
-        let r = sqlx::query("DELETE FROM sessions WHERE token_digest = ?")
+        let r = query("DELETE FROM sessions WHERE token_digest = ?")
             .bind(token_digest)
             .execute(&self.pool)
             .await?;
@@ -86,12 +85,12 @@ impl SqliteStore {
         token_digest: &[u8],
         now: i64,
     ) -> Result<Option<String>, StoreError> {
-        Ok(sqlx::query_scalar(
-            "SELECT member FROM sessions WHERE token_digest = ? AND expires_at >= ?",
+        Ok(
+            query_scalar("SELECT member FROM sessions WHERE token_digest = ? AND expires_at >= ?")
+                .bind(token_digest)
+                .bind(now)
+                .fetch_optional(&self.pool)
+                .await?,
         )
-        .bind(token_digest)
-        .bind(now)
-        .fetch_optional(&self.pool)
-        .await?)
     }
 }

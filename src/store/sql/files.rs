@@ -2,7 +2,7 @@
 
 use super::*;
 
-impl SqliteStore {
+impl Store {
     /// Files the citizen adds later (from the status page), committed in one transaction.
     #[instrument(skip_all)]
     pub async fn add_attachments(
@@ -11,7 +11,7 @@ impl SqliteStore {
         day: Date,
         list: &[NewAttachment],
     ) -> Result<(), StoreError> {
-        let mut tx = self.pool.begin_with("BEGIN IMMEDIATE").await?;
+        let mut tx = self.begin_write().await?;
         insert_attachments(&mut tx, case_id, day, list).await?;
         queue_reporter_action(&mut tx, day, "attach", case_id).await?;
         tx.commit().await?;
@@ -21,7 +21,7 @@ impl SqliteStore {
     /// A case's attachments, in order.
     #[instrument(skip_all)]
     pub async fn attachments(&self, case_id: &str) -> Result<Vec<StoredAttachment>, StoreError> {
-        let rows = sqlx::query("SELECT seq, blob, manifest, stored_size, added_on FROM attachments WHERE case_id = ? ORDER BY seq")
+        let rows = query("SELECT seq, blob, manifest, stored_size, added_on FROM attachments WHERE case_id = ? ORDER BY seq")
             .bind(case_id)
             .fetch_all(&self.pool)
             .await?;
@@ -42,11 +42,10 @@ impl SqliteStore {
     /// held for a form to be corrected (housekeeping removes those after their time).
     #[instrument(skip_all)]
     pub async fn blob_ids(&self) -> Result<std::collections::HashSet<String>, StoreError> {
-        let ids: Vec<String> = sqlx::query_scalar(
-            "SELECT blob FROM attachments UNION ALL SELECT blob FROM held_files",
-        )
-        .fetch_all(&self.pool)
-        .await?;
+        let ids: Vec<String> =
+            query_scalar("SELECT blob FROM attachments UNION ALL SELECT blob FROM held_files")
+                .fetch_all(&self.pool)
+                .await?;
         Ok(ids.into_iter().collect())
     }
 
@@ -59,8 +58,8 @@ impl SqliteStore {
         day: Date,
         audit: &AuditNew,
     ) -> Result<(), StoreError> {
-        let mut tx = self.pool.begin_with("BEGIN IMMEDIATE").await?;
-        sqlx::query("INSERT INTO member_uploads (blob, member, uploaded_on) VALUES (?, ?, ?)")
+        let mut tx = self.begin_write().await?;
+        query("INSERT INTO member_uploads (blob, member, uploaded_on) VALUES (?, ?, ?)")
             .bind(blob)
             .bind(member)
             .bind(day_string(day))
@@ -83,7 +82,7 @@ impl SqliteStore {
             if !seen.insert(*blob) {
                 return Ok(false);
             }
-            let fresh: Option<i64> = sqlx::query_scalar(
+            let fresh: Option<i64> = query_scalar(
                 "SELECT 1 FROM member_uploads WHERE blob = ? AND member = ? \
                  AND NOT EXISTS (SELECT 1 FROM attachments WHERE attachments.blob = member_uploads.blob)",
             )
@@ -98,10 +97,36 @@ impl SqliteStore {
         Ok(true)
     }
 
+    /// Every blob a row refers to, members' uploads waiting for their forward or rekey
+    /// included (what a shared folder's sweep must keep).
+    #[instrument(skip_all)]
+    pub async fn blob_ids_with_uploads(
+        &self,
+    ) -> Result<std::collections::HashSet<String>, StoreError> {
+        let ids: Vec<String> = query_scalar(
+            "SELECT blob FROM attachments UNION ALL SELECT blob FROM held_files \
+             UNION ALL SELECT blob FROM member_uploads",
+        )
+        .fetch_all(&self.pool)
+        .await?;
+        Ok(ids.into_iter().collect())
+    }
+
+    /// Forgets members' uploads of days before `day` that no forward or rekey used (their
+    /// blobs are swept afterwards).
+    #[instrument(skip_all)]
+    pub async fn clear_member_uploads_before(&self, day: Date) -> Result<u64, StoreError> {
+        let done = query("DELETE FROM member_uploads WHERE uploaded_on < ?")
+            .bind(day_string(day))
+            .execute(&self.pool)
+            .await?;
+        Ok(done.rows_affected())
+    }
+
     /// Forgets uploads that were never used (at start, after their blobs were swept).
     #[instrument(skip_all)]
     pub async fn clear_member_uploads(&self) -> Result<(), StoreError> {
-        sqlx::query("DELETE FROM member_uploads")
+        query("DELETE FROM member_uploads")
             .execute(&self.pool)
             .await?;
         Ok(())

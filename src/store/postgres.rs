@@ -1,0 +1,105 @@
+//! PostgreSQL, for several `bisik serve` instances sharing one database.
+//!
+//! The same SQL as SQLite runs here (see [`super::dialect`]); what this module adds is the
+//! connection: TLS, the password from a file, the pool size, and the settings each connection
+//! must have. Writes that read and then write shared state (the next `seq` of a case, the audit
+//! chain's head) take one transaction-scoped advisory lock, so they stay as serial across
+//! instances as SQLite's single writer keeps them in one process; reads and citizens' new reports
+//! take no lock.
+
+use std::path::PathBuf;
+use std::time::Duration;
+
+use sqlx::ConnectOptions as _;
+use sqlx::any::{AnyConnectOptions, AnyPoolOptions};
+use tracing::instrument;
+
+use super::dialect::Backend;
+use super::{Store, StoreError};
+
+static MIGRATOR: sqlx::migrate::Migrator = sqlx::migrate!("./migrations/postgres");
+
+/// Every connection: a commit is durable (flushed on the server, and on a synchronous standby
+/// when one is configured) before the statement returns — so before a receipt is shown.
+const SETTINGS: &str =
+    "SET synchronous_commit = on; SET default_transaction_isolation = 'read committed';";
+
+/// How to reach the database. `Debug` never shows the URL (it may carry a password).
+#[derive(Clone)]
+pub struct PostgresOptions {
+    /// `postgres://user@host:port/db` or `postgres://user@/db?host=/run/postgresql`.
+    pub url: String,
+    /// A file whose first line is the password (kept out of the URL and the config file).
+    pub password_file: Option<PathBuf>,
+    /// Connections per instance.
+    pub pool_size: u32,
+    /// Verify the server's certificate against this CA (PEM); TLS is then required.
+    pub ca_file: Option<PathBuf>,
+}
+
+impl std::fmt::Debug for PostgresOptions {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("PostgresOptions")
+            .field("pool_size", &self.pool_size)
+            .field("ca_file", &self.ca_file)
+            .finish_non_exhaustive()
+    }
+}
+
+fn config_error(what: &str) -> StoreError {
+    StoreError::Db(sqlx::Error::Configuration(what.to_owned().into()))
+}
+
+impl PostgresOptions {
+    /// The URL with the password and TLS settings applied.
+    fn connect_url(&self) -> Result<url::Url, StoreError> {
+        let mut url = url::Url::parse(&self.url)
+            .map_err(|_| config_error("database url is not a valid postgres:// URL"))?;
+        if !matches!(url.scheme(), "postgres" | "postgresql") {
+            return Err(config_error("database url must start with postgres://"));
+        }
+        if let Some(file) = &self.password_file {
+            let text =
+                std::fs::read_to_string(file).map_err(|e| StoreError::Db(sqlx::Error::Io(e)))?;
+            let password = text.lines().next().unwrap_or("").trim_end();
+            url.set_password(Some(password))
+                .map_err(|()| config_error("database url cannot carry a password"))?;
+        }
+        if let Some(ca) = &self.ca_file {
+            let ca = ca
+                .to_str()
+                .ok_or_else(|| config_error("database CA file path is not UTF-8"))?;
+            url.query_pairs_mut()
+                .append_pair("sslmode", "verify-full")
+                .append_pair("sslrootcert", ca);
+        }
+        Ok(url)
+    }
+}
+
+impl Store {
+    /// Connects to PostgreSQL and runs its migrations (sqlx takes an advisory lock for them,
+    /// so instances starting together migrate once).
+    #[instrument(skip_all)]
+    pub async fn connect_postgres(options: &PostgresOptions) -> Result<Self, StoreError> {
+        sqlx::any::install_default_drivers();
+        let any = AnyConnectOptions::from_url(&options.connect_url()?)?;
+        let pool = AnyPoolOptions::new()
+            .max_connections(options.pool_size.max(1))
+            .acquire_timeout(Duration::from_secs(30))
+            .after_connect(|conn, _| {
+                Box::pin(async move {
+                    sqlx::raw_sql(SETTINGS).execute(&mut *conn).await?;
+                    Ok(())
+                })
+            })
+            .connect_with(any)
+            .await?;
+        MIGRATOR.run(&pool).await?;
+        Ok(Self {
+            pool,
+            backend: Backend::Postgres,
+            path: None,
+        })
+    }
+}

@@ -1,0 +1,226 @@
+//! The store's contract, on whichever backend the pass runs: SQLite in the default pass,
+//! PostgreSQL when `BISIK_TEST_DATABASE_URL` names a cluster (`.ci/run` runs both). Two
+//! `Store`s on one database stand for two server instances: what one writes the other sees, and
+//! writers racing on one case or on the audit chain never take the same number.
+#![allow(clippy::unwrap_used, clippy::expect_used)]
+
+mod common;
+
+use std::sync::Arc;
+
+use bisik::crypto::kdf::KdfParams;
+use bisik::domain::audit::verify_chain;
+use bisik::domain::case::{Actor, Kind, Privacy};
+use bisik::store::{Backend, NewCase, PostgresOptions, Store, StoreError};
+use time::macros::date;
+
+/// One database, and a way to open it again (another instance).
+struct Db {
+    _dir: tempfile::TempDir,
+    url: Option<String>,
+}
+
+impl Db {
+    fn new() -> Self {
+        Self {
+            _dir: tempfile::tempdir().unwrap(),
+            url: common::fresh_postgres_database(),
+        }
+    }
+
+    async fn open(&self) -> Store {
+        match &self.url {
+            Some(url) => Store::connect_postgres(&PostgresOptions {
+                url: url.clone(),
+                password_file: None,
+                pool_size: 8,
+                ca_file: None,
+            })
+            .await
+            .unwrap(),
+            None => Store::open(&self._dir.path().join("bisik.sqlite"))
+                .await
+                .unwrap(),
+        }
+    }
+}
+
+fn case<'a>(id: &'a str, lookup_id: u32, reporter: &'a str) -> NewCase<'a> {
+    NewCase {
+        id,
+        lookup_id,
+        institution: "health",
+        kind: Kind::Complaint,
+        category: None,
+        privacy: Privacy::Anonymous,
+        received_on: date!(2026 - 11 - 23),
+        kdf_salt: &[0u8; 16],
+        kdf: KdfParams::default(),
+        reporter_recipient: reporter,
+        reporter_pq_recipient: None,
+        content: b"age ciphertext stand-in",
+        identity: None,
+        due_on: Some(date!(2026 - 11 - 30)),
+        channel: "web",
+        attachments: &[],
+    }
+}
+
+fn reporter() -> String {
+    age::x25519::Identity::generate().to_public().to_string()
+}
+
+#[tokio::test]
+async fn the_pass_runs_on_the_backend_it_names() {
+    let db = Db::new();
+    let store = db.open().await;
+    let expected = if common::on_postgres() {
+        Backend::Postgres
+    } else {
+        Backend::Sqlite
+    };
+    assert_eq!(store.backend(), expected);
+    store.close().await;
+}
+
+#[tokio::test]
+async fn taken_keys_are_told_apart_and_a_resent_form_is_stored_once() {
+    let db = Db::new();
+    let store = db.open().await;
+    let r = reporter();
+    let (a, b) = ("LPR-2026-000001", "LPR-2026-000002");
+    store.insert_case(&case(a, 1, &r)).await.unwrap();
+    assert!(matches!(
+        store.insert_case(&case(b, 1, &r)).await,
+        Err(StoreError::Conflict("lookup id"))
+    ));
+    assert!(matches!(
+        store.insert_case(&case(a, 2, &r)).await,
+        Err(StoreError::Conflict("case id"))
+    ));
+    store.insert_case(&case(b, 2, &r)).await.unwrap();
+    let day = date!(2026 - 11 - 24);
+    for (nonce, stored) in [(b"one", true), (b"one", false), (b"two", true)] {
+        let got = store
+            .add_message(a, &Actor::Reporter, day, Some(nonce), b"sealed", None, None)
+            .await
+            .unwrap();
+        assert_eq!(got, stored, "a form sent twice is stored once");
+    }
+    let record = store.case_for_reporter(a).await.unwrap().unwrap();
+    assert_eq!(record.messages.len(), 2);
+    // What one instance wrote, another reads.
+    let other = db.open().await;
+    let seen = other.receipt_record(1).await.unwrap().unwrap();
+    assert_eq!(seen.case_id, a);
+    assert_eq!(
+        other
+            .case_for_reporter(a)
+            .await
+            .unwrap()
+            .unwrap()
+            .messages
+            .len(),
+        2
+    );
+    store.close().await;
+    other.close().await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 4)]
+async fn two_instances_replying_to_one_case_take_every_number_once() {
+    let db = Db::new();
+    let (one, two) = (Arc::new(db.open().await), Arc::new(db.open().await));
+    let r = reporter();
+    let id = "LPR-2026-000010";
+    one.insert_case(&case(id, 10, &r)).await.unwrap();
+    let mut tasks = Vec::new();
+    for i in 0..40u32 {
+        let store = if i % 2 == 0 { one.clone() } else { two.clone() };
+        tasks.push(tokio::spawn(async move {
+            let nonce = i.to_be_bytes();
+            store
+                .add_message(
+                    id,
+                    &Actor::Reporter,
+                    date!(2026 - 11 - 24),
+                    Some(&nonce),
+                    format!("message {i}").as_bytes(),
+                    None,
+                    None,
+                )
+                .await
+        }));
+    }
+    for t in tasks {
+        assert!(t.await.unwrap().unwrap(), "every reply is stored");
+    }
+    let record = two.case_for_reporter(id).await.unwrap().unwrap();
+    let seqs: Vec<i64> = record.messages.iter().map(|m| m.seq).collect();
+    assert_eq!(seqs, (1..=40).collect::<Vec<i64>>());
+    let mut bodies: Vec<Vec<u8>> = record.messages.iter().map(|m| m.envelope.clone()).collect();
+    bodies.sort();
+    bodies.dedup();
+    assert_eq!(bodies.len(), 40, "no reply lost or doubled");
+    one.close().await;
+    two.close().await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 4)]
+async fn two_instances_appending_to_the_audit_log_keep_one_chain() {
+    let db = Db::new();
+    let (one, two) = (Arc::new(db.open().await), Arc::new(db.open().await));
+    let mut tasks = Vec::new();
+    for i in 0..60u32 {
+        let store = if i % 2 == 0 { one.clone() } else { two.clone() };
+        tasks.push(tokio::spawn(async move {
+            store
+                .append_audit(
+                    "2026-11-24T09:00:00Z",
+                    "member:health/dewi",
+                    &format!("read {i}"),
+                    None,
+                )
+                .await
+        }));
+    }
+    for t in tasks {
+        t.await.unwrap().unwrap();
+    }
+    let entries = one.audit_entries().await.unwrap();
+    assert_eq!(entries.len(), 60);
+    verify_chain(&entries).expect("one unbroken chain");
+    one.close().await;
+    two.close().await;
+}
+
+#[tokio::test]
+async fn overdue_webhooks_are_queued_once_with_random_ids() {
+    let db = Db::new();
+    let store = db.open().await;
+    let r = reporter();
+    for n in 0..3u32 {
+        let id = format!("LPR-2026-00002{n}");
+        store.insert_case(&case(&id, 20 + n, &r)).await.unwrap();
+    }
+    store.set_webhook_subscribers(&["health"]).await.unwrap();
+    let today = date!(2026 - 12 - 02);
+    assert_eq!(store.queue_overdue_webhooks(today).await.unwrap(), 3);
+    assert_eq!(
+        store.queue_overdue_webhooks(today).await.unwrap(),
+        0,
+        "once per due day"
+    );
+    let due = store.due_webhooks(i64::MAX, 10).await.unwrap();
+    assert_eq!(due.len(), 3);
+    let mut ids: Vec<&str> = due.iter().map(|d| d.id.as_str()).collect();
+    for id in &ids {
+        let hex = id.strip_prefix("evt_").expect("evt_ prefix");
+        assert_eq!(hex.len(), 32, "{id}");
+        assert!(hex.bytes().all(|b| b.is_ascii_hexdigit()), "{id}");
+    }
+    ids.sort_unstable();
+    ids.dedup();
+    assert_eq!(ids.len(), 3);
+    store.close().await;
+}
