@@ -9,28 +9,45 @@ mod common;
 use bisik::service::App;
 use common::*;
 use serde_json::json;
-use sqlx::sqlite::SqlitePool;
+use std::path::Path;
 
-/// Makes every audit append whose action matches `pattern` (SQL LIKE) fail.
-async fn fail_audit_of(db: &SqlitePool, pattern: &str) {
-    sqlx::query("DROP TRIGGER IF EXISTS injected_audit_failure")
-        .execute(db)
-        .await
-        .unwrap();
-    sqlx::query(sqlx::AssertSqlSafe(format!(
-        "CREATE TRIGGER injected_audit_failure BEFORE INSERT ON audit_log \
-         WHEN NEW.action LIKE '{pattern}' BEGIN SELECT RAISE(ABORT, 'injected'); END"
-    )))
-    .execute(db)
-    .await
-    .unwrap();
+/// Makes every audit append whose action matches `pattern` (SQL LIKE) fail, on either backend.
+async fn fail_audit_of(db: &Path, pattern: &str) {
+    heal(db).await;
+    if on_postgres() {
+        db_sql(
+            db,
+            &format!(
+                "CREATE OR REPLACE FUNCTION injected_audit_failure() RETURNS trigger \
+                 LANGUAGE plpgsql AS $$ BEGIN IF NEW.action LIKE '{pattern}' THEN \
+                 RAISE EXCEPTION 'injected'; END IF; RETURN NEW; END $$"
+            ),
+        );
+        db_sql(
+            db,
+            "CREATE TRIGGER injected_audit_failure BEFORE INSERT ON audit_log \
+             FOR EACH ROW EXECUTE FUNCTION injected_audit_failure()",
+        );
+    } else {
+        db_sql(
+            db,
+            &format!(
+                "CREATE TRIGGER injected_audit_failure BEFORE INSERT ON audit_log \
+                 WHEN NEW.action LIKE '{pattern}' BEGIN SELECT RAISE(ABORT, 'injected'); END"
+            ),
+        );
+    }
 }
 
-async fn heal(db: &SqlitePool) {
-    sqlx::query("DROP TRIGGER IF EXISTS injected_audit_failure")
-        .execute(db)
-        .await
-        .unwrap();
+async fn heal(db: &Path) {
+    db_sql(
+        db,
+        if on_postgres() {
+            "DROP TRIGGER IF EXISTS injected_audit_failure ON audit_log"
+        } else {
+            "DROP TRIGGER IF EXISTS injected_audit_failure"
+        },
+    );
 }
 
 /// The case's actions in the audit chain matching `prefix`.
@@ -73,12 +90,7 @@ async fn a_member_act_and_its_audit_entry_commit_together() {
     let (router, app, _clock) = fx.router().await;
     let (_, case_id) = submit(&router, &[]).await;
     let triage = login(&router, &fx.identity("health-triage")).await;
-    let db = SqlitePool::connect(&format!(
-        "sqlite://{}",
-        app.config.database_path().display()
-    ))
-    .await
-    .unwrap();
+    let db = fx.data_dir().to_owned();
 
     // A state change.
     fail_audit_of(&db, "set_state:%").await;
@@ -165,5 +177,4 @@ async fn a_member_act_and_its_audit_entry_commit_together() {
 
     // The chain still verifies: nothing half-written.
     assert!(bisik::domain::audit::verify_chain(&app.store.audit_entries().await.unwrap()).is_ok());
-    db.close().await;
 }

@@ -94,8 +94,10 @@ async fn a_thank_you_stays_a_message_and_resolved_closes_with_a_rating() {
         ("closed", "reporter")
     );
     assert_eq!(c.messages.len(), 2);
-    let db = std::fs::read(fx.data_dir().join("bisik.sqlite")).unwrap();
-    assert!(!contains(&db, b"Fast and polite."));
+    for f in database_files(fx.data_dir(), true) {
+        let db = std::fs::read(&f).unwrap();
+        assert!(!contains(&db, b"Fast and polite."), "{}", f.display());
+    }
     // A second verdict on the closed case is refused and changes nothing.
     let r = verdict(&router, &receipt, "resolved", "1", "").await;
     assert!(r.text().contains("id=\"refused\""));

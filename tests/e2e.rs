@@ -133,11 +133,26 @@ fn plaintext_canaries(post_quantum: bool) {
         ("receipt digits", digits.clone().into_bytes()),
         ("receipt secret", digits.as_bytes()[8..24].to_vec()),
     ];
+    let on_pg = fixture_database_url(fx.data_dir()).is_some();
     let scan = |when: &str| {
-        let files = all_files(fx.data_dir());
+        let mut files = all_files(fx.data_dir());
+        if on_pg {
+            // The database's own files, the cluster's WAL and the database server's log.
+            let db = database_files(fx.data_dir(), true);
+            assert!(db.iter().any(|f| f.to_string_lossy().contains("pg_wal")));
+            files.extend(db);
+        } else {
+            assert!(
+                files.iter().any(|f| f.ends_with("bisik.sqlite")),
+                "database file exists"
+            );
+        }
+        // The scan reads where the rows are: the case id, stored in the clear, is found.
         assert!(
-            files.iter().any(|f| f.ends_with("bisik.sqlite")),
-            "database file exists"
+            files
+                .iter()
+                .any(|f| contains(&std::fs::read(f).unwrap(), case_id.as_bytes())),
+            "{when}: the case id is in none of the files scanned"
         );
         for f in files {
             let bytes = std::fs::read(&f).unwrap();
@@ -152,9 +167,10 @@ fn plaintext_canaries(post_quantum: bool) {
     };
     // While running: the WAL holds the recent writes.
     assert!(
-        all_files(fx.data_dir())
-            .iter()
-            .any(|f| f.to_string_lossy().ends_with("-wal")),
+        on_pg
+            || all_files(fx.data_dir())
+                .iter()
+                .any(|f| f.to_string_lossy().ends_with("-wal")),
         "WAL file exists"
     );
     scan("while running");

@@ -244,6 +244,11 @@ fn limits_answer_with_the_form_and_leave_no_blob() {
 
 #[test]
 fn a_server_killed_mid_upload_leaves_no_orphan_and_no_case_without_its_files() {
+    // With PostgreSQL the start-up sweep is the leader's, for stale files only (another
+    // instance may be mid-upload): docs/scale-out.md.
+    if sqlite_only("orphans removed at start") {
+        return;
+    }
     let fx = Fixture::new(CHEAP_KDF);
     let server = ServerProcess::start(&fx.config_path, &[]);
     // One complete report with a file first.

@@ -467,18 +467,7 @@ async fn a_rekey_cannot_swap_a_file_for_a_blob_sealed_to_other_keys() {
 async fn a_stranger_s_challenge_does_the_same_work_as_a_member_s() {
     let fx = Fixture::new(CHEAP_KDF);
     let (router, app, _clock) = fx.router().await;
-    let count = || async {
-        let db = fx.data_dir().join("bisik.sqlite");
-        let pool = sqlx::SqlitePool::connect(&format!("sqlite://{}?mode=ro", db.display()))
-            .await
-            .unwrap();
-        let n: i64 = sqlx::query_scalar("SELECT COUNT(*) FROM challenges")
-            .fetch_one(&pool)
-            .await
-            .unwrap();
-        pool.close().await;
-        n
-    };
+    let count = || async { db_count(fx.data_dir(), "SELECT COUNT(*) FROM challenges") };
     let ask = |recipient: String| {
         let router = router.clone();
         async move {

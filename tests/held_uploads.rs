@@ -57,23 +57,8 @@ fn blob_files(data_dir: &Path) -> HashSet<PathBuf> {
         .collect()
 }
 
-async fn db(fx: &Fixture) -> sqlx::SqlitePool {
-    sqlx::SqlitePool::connect(&format!(
-        "sqlite://{}",
-        fx.config().database_path().display()
-    ))
-    .await
-    .unwrap()
-}
-
 async fn held_rows(fx: &Fixture) -> i64 {
-    let pool = db(fx).await;
-    let n = sqlx::query_scalar("SELECT COUNT(*) FROM held_files")
-        .fetch_one(&pool)
-        .await
-        .unwrap();
-    pool.close().await;
-    n
+    db_count(fx.data_dir(), "SELECT COUNT(*) FROM held_files")
 }
 
 async fn case_count(app: &bisik::service::App) -> i64 {

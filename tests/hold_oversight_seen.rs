@@ -390,16 +390,15 @@ async fn seen_markers_say_new_and_updated_per_member_and_never_when() {
     );
 
     // What the database keeps: a member, a case and a count — no day, no time.
-    let db = sqlx::SqlitePool::connect(&format!(
-        "sqlite://{}",
-        fx.config().database_path().display()
-    ))
-    .await
-    .unwrap();
-    let cols: Vec<String> = sqlx::query_scalar("SELECT name FROM pragma_table_info('seen_marks')")
-        .fetch_all(&db)
-        .await
-        .unwrap();
+    let cols = db_sql(
+        fx.data_dir(),
+        if on_postgres() {
+            "SELECT column_name::text FROM information_schema.columns \
+             WHERE table_name = 'seen_marks' ORDER BY ordinal_position"
+        } else {
+            "SELECT name FROM pragma_table_info('seen_marks')"
+        },
+    );
     assert_eq!(cols, vec!["member", "case_id", "mark"]);
 }
 

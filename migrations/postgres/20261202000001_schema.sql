@@ -248,3 +248,17 @@ CREATE TABLE digest_marks (
     member TEXT PRIMARY KEY NOT NULL,   -- '<institution>/<handle>'
     slot   TEXT NOT NULL
 );
+
+-- Envelopes are ciphertext: compressing them gains nothing and costs CPU, and stored as they are
+-- (out of line when large, never compressed) a scan of the files finds exactly what was written.
+ALTER TABLE cases ALTER COLUMN content SET STORAGE EXTERNAL;
+ALTER TABLE identities ALTER COLUMN envelope SET STORAGE EXTERNAL;
+ALTER TABLE messages ALTER COLUMN envelope SET STORAGE EXTERNAL;
+ALTER TABLE events ALTER COLUMN reason_envelope SET STORAGE EXTERNAL;
+ALTER TABLE reveal_requests ALTER COLUMN reason_envelope SET STORAGE EXTERNAL;
+ALTER TABLE reveal_requests ALTER COLUMN decision_envelope SET STORAGE EXTERNAL;
+ALTER TABLE reveal_requests ALTER COLUMN grant_envelope SET STORAGE EXTERNAL;
+ALTER TABLE exclusions ALTER COLUMN reason_envelope SET STORAGE EXTERNAL;
+ALTER TABLE attachments ALTER COLUMN manifest SET STORAGE EXTERNAL;
+ALTER TABLE notes ALTER COLUMN envelope SET STORAGE EXTERNAL;
+ALTER TABLE held_files ALTER COLUMN manifest SET STORAGE EXTERNAL;

@@ -144,5 +144,9 @@ pub async fn settle_disk(app: &App) -> Result<bool> {
     app.blobs
         .date_folders()
         .map_err(|e| crate::error::Error::Internal(format!("blob folder times: {e}")))?;
+    // The data folder itself (SQLite's files are in it and dated above; with PostgreSQL only
+    // the blob folder is, and creating it moved the folder's times).
+    crate::store::disk::set_day_times(&app.config.data_dir, app.clock.today())
+        .map_err(|e| crate::error::Error::Internal(format!("data folder times: {e}")))?;
     Ok(settled)
 }

@@ -43,6 +43,9 @@ pub enum StoreError {
     Db(#[from] sqlx::Error),
     #[error("migration: {0}")]
     Migrate(#[from] sqlx::migrate::MigrateError),
+    /// A grouped audit commit failed (its text: the database's error).
+    #[error("audit log: {0}")]
+    Audit(String),
 }
 
 /// A new case, fully encrypted, ready to be committed in one transaction.

@@ -100,6 +100,7 @@ impl Store {
             pool,
             backend: Backend::Postgres,
             path: None,
+            audit_group: std::sync::Arc::default(),
         })
     }
 }

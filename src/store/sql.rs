@@ -28,6 +28,8 @@ pub struct Store {
     pub(super) backend: Backend,
     /// SQLite's database file (its `-wal` and `-shm` sit next to it); none on PostgreSQL.
     pub(super) path: Option<PathBuf>,
+    /// Members' read entries waiting to be committed together.
+    pub(super) audit_group: std::sync::Arc<audit::AuditGroup>,
 }
 
 fn is_unique_violation(e: &sqlx::Error) -> bool {

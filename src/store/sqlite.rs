@@ -85,6 +85,7 @@ impl Store {
             pool,
             backend: Backend::Sqlite,
             path: Some(path.to_owned()),
+            audit_group: std::sync::Arc::default(),
         })
     }
 

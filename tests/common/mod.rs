@@ -56,10 +56,12 @@ pub fn fresh_postgres_database() -> Option<String> {
         "bisik_t_{}",
         name.iter().map(|b| format!("{b:02x}")).collect::<String>()
     );
+    // FILE_COPY: the template is copied as files, not written through the WAL (which every
+    // canary hunt reads).
     let out = Command::new("psql")
         .arg(&base)
         .args(["-q", "-v", "ON_ERROR_STOP=1", "-c"])
-        .arg(format!("CREATE DATABASE {name}"))
+        .arg(format!("CREATE DATABASE {name} STRATEGY = FILE_COPY"))
         .output()
         .expect("psql (the PostgreSQL pass needs the client)");
     assert!(
@@ -70,6 +72,103 @@ pub fn fresh_postgres_database() -> Option<String> {
     let mut url = url::Url::parse(&base).unwrap();
     url.set_path(&format!("/{name}"));
     Some(url.to_string())
+}
+
+/// The PostgreSQL URL a fixture's config names (`[database] url`), if any.
+pub fn fixture_database_url(data_dir: &Path) -> Option<String> {
+    let text = std::fs::read_to_string(data_dir.join("bisik.toml")).ok()?;
+    let doc: toml::Table = text.parse().ok()?;
+    Some(doc.get("database")?.get("url")?.as_str()?.to_owned())
+}
+
+/// Runs `sql` on a fixture's database (SQLite file or PostgreSQL) and returns each row's first
+/// column as text: for tests that look at or change what is stored behind the server's back.
+pub fn db_sql(data_dir: &Path, sql: &str) -> Vec<String> {
+    if let Some(url) = fixture_database_url(data_dir) {
+        let out = Command::new("psql")
+            .arg(&url)
+            .args(["-X", "-q", "-t", "-A", "-v", "ON_ERROR_STOP=1", "-c", sql])
+            .output()
+            .expect("psql");
+        assert!(
+            out.status.success(),
+            "{sql}: {}",
+            String::from_utf8_lossy(&out.stderr)
+        );
+        return String::from_utf8(out.stdout)
+            .unwrap()
+            .lines()
+            .map(str::to_owned)
+            .collect();
+    }
+    let path = data_dir.join("bisik.sqlite");
+    let sql = sql.to_owned();
+    std::thread::spawn(move || {
+        let rt = tokio::runtime::Builder::new_current_thread()
+            .enable_all()
+            .build()
+            .unwrap();
+        rt.block_on(async {
+            use sqlx::{ConnectOptions as _, Row as _};
+            let mut conn = sqlx::sqlite::SqliteConnectOptions::new()
+                .filename(&path)
+                .connect()
+                .await
+                .unwrap();
+            let rows = sqlx::raw_sql(sqlx::AssertSqlSafe(sql))
+                .fetch_all(&mut conn)
+                .await
+                .unwrap();
+            rows.iter()
+                .map(|r| {
+                    r.try_get::<String, _>(0)
+                        .or_else(|_| r.try_get::<i64, _>(0).map(|n| n.to_string()))
+                        .unwrap_or_default()
+                })
+                .collect()
+        })
+    })
+    .join()
+    .unwrap()
+}
+
+/// A count from [`db_sql`].
+pub fn db_count(data_dir: &Path, sql: &str) -> i64 {
+    db_sql(data_dir, sql)[0].trim().parse().unwrap()
+}
+
+/// The files that hold a fixture's database at rest. SQLite: its file, WAL and index in the
+/// data folder. PostgreSQL (after a checkpoint, so every page is on disk): the database's own
+/// folder in the cluster, and — with `shared` — the cluster's WAL and the server's log, which
+/// every test's database writes to (scan those only for a test's own random canaries).
+pub fn database_files(data_dir: &Path, shared: bool) -> Vec<PathBuf> {
+    let Some(url) = fixture_database_url(data_dir) else {
+        return all_files(data_dir)
+            .into_iter()
+            .filter(|f| {
+                f.file_name()
+                    .is_some_and(|n| n.to_string_lossy().starts_with("bisik.sqlite"))
+            })
+            .collect();
+    };
+    db_sql(data_dir, "CHECKPOINT");
+    let oid = db_sql(
+        data_dir,
+        "SELECT oid FROM pg_database WHERE datname = current_database()",
+    )[0]
+    .clone();
+    let parsed = url::Url::parse(&url).unwrap();
+    let cluster = parsed
+        .query_pairs()
+        .find(|(k, _)| k == "host")
+        .map(|(_, v)| PathBuf::from(v.into_owned()))
+        .expect("the cluster's socket folder");
+    let mut files = all_files(&cluster.join("data/base").join(oid.trim()));
+    if shared {
+        files.extend(all_files(&cluster.join("data/pg_wal")));
+        files.push(cluster.join("server.log"));
+    }
+    files
 }
 
 /// The demo institutions and members, in a temp folder, with extra config appended.
@@ -677,7 +776,7 @@ pub fn all_files(dir: &Path) -> Vec<PathBuf> {
 }
 
 pub fn contains(haystack: &[u8], needle: &[u8]) -> bool {
-    !needle.is_empty() && haystack.windows(needle.len()).any(|w| w == needle)
+    !needle.is_empty() && memchr::memmem::find(haystack, needle).is_some()
 }
 
 pub const BOUNDARY: &str = "----bisik-test-boundary-7Q2";
@@ -697,10 +796,15 @@ pub fn post_multipart(base: &str, path: &str, body: Vec<u8>) -> Option<(u16, Str
 }
 
 /// Asserts that no file of a data folder (database, WAL, blobs; not the members' identity
-/// files) holds an X25519 recipient stanza, and returns how many hold a post-quantum one.
+/// files) — nor, on PostgreSQL, of the database's own folder in the cluster — holds an X25519
+/// recipient stanza, and returns how many hold a post-quantum one.
 pub fn assert_no_x25519_stanza_at_rest(data_dir: &Path) -> usize {
     let mut post_quantum = 0;
-    for f in all_files(data_dir) {
+    let mut files = all_files(data_dir);
+    if fixture_database_url(data_dir).is_some() {
+        files.extend(database_files(data_dir, false));
+    }
+    for f in files {
         if f.starts_with(data_dir.join("identities")) {
             continue;
         }

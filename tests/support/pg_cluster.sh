@@ -19,7 +19,7 @@ case "$cmd" in
     [ "$(id -u)" -ne 0 ] || chown postgres: "$dir"
     as_pg "$bin/initdb" -D "$dir/data" -U postgres --auth=trust --encoding=UTF8 --locale=C >/dev/null
     as_pg "$bin/pg_ctl" -D "$dir/data" -l "$dir/server.log" -w -o \
-      "-c listen_addresses='' -c unix_socket_directories='$dir' -c max_connections=400 -c fsync=on -c synchronous_commit=on" \
+      "-c listen_addresses='' -c unix_socket_directories='$dir' -c max_connections=400 -c fsync=on -c synchronous_commit=on -c max_wal_size=128MB -c min_wal_size=32MB" \
       start >/dev/null
     echo "postgres://postgres@localhost/postgres?host=$dir"
     ;;

@@ -2,9 +2,25 @@
 
 use super::*;
 
+/// Audit entries of members' reads waiting to be committed together. Every list and fetch
+/// appends an entry that must be durable before the answer; committed one by one they queue
+/// behind each other's commit (16 members at once waited up to 165 ms, BENCHMARKS.md A). Here
+/// whoever gets the writer's turn commits every entry waiting at that moment in one
+/// transaction — chained in order, durable before any of their callers returns — so a crowd of
+/// reads costs one commit, not one each (group commit).
+#[derive(Debug, Default)]
+pub struct AuditGroup {
+    waiting: std::sync::Mutex<Vec<(AuditNew, Done)>>,
+    writer: tokio::sync::Mutex<()>,
+}
+
+/// Tells a waiting caller how its entry's commit went.
+type Done = tokio::sync::oneshot::Sender<Result<(), String>>;
+
 impl Store {
-    /// Appends to the hash-chained audit log. `BEGIN IMMEDIATE` takes the write lock before
-    /// reading the chain's head, so two appends can never fork it.
+    /// Appends to the hash-chained audit log, durably, committed together with the entries
+    /// other callers are appending at the same moment ([`AuditGroup`]). The write lock is
+    /// taken before the chain's head is read, so appends can never fork it.
     #[instrument(skip_all)]
     pub async fn append_audit(
         &self,
@@ -13,8 +29,58 @@ impl Store {
         action: &str,
         case_id: Option<&str>,
     ) -> Result<(), StoreError> {
+        let (done, result) = tokio::sync::oneshot::channel();
+        let entry = AuditNew {
+            at: at.to_owned(),
+            actor: actor.to_owned(),
+            action: action.to_owned(),
+            case_id: case_id.map(str::to_owned),
+        };
+        self.audit_group
+            .waiting
+            .lock()
+            .map_err(|_| StoreError::Audit("audit queue poisoned".into()))?
+            .push((entry, done));
+        {
+            let _turn = self.audit_group.writer.lock().await;
+            let batch = std::mem::take(
+                &mut *self
+                    .audit_group
+                    .waiting
+                    .lock()
+                    .map_err(|_| StoreError::Audit("audit queue poisoned".into()))?,
+            );
+            // Empty: an earlier turn took this caller's entry along.
+            if !batch.is_empty() {
+                // A task of its own: the batch holds other callers' entries, and must be
+                // committed (and they told) even if this caller's request is dropped.
+                let store = self.clone();
+                let commit = tokio::spawn(async move {
+                    let outcome = store
+                        .commit_audit_batch(batch.iter().map(|(e, _)| e))
+                        .await
+                        .map_err(|e| e.to_string());
+                    for (_, done) in batch {
+                        let _ = done.send(outcome.clone());
+                    }
+                });
+                let _ = commit.await;
+            }
+        }
+        result
+            .await
+            .map_err(|_| StoreError::Audit("the audit commit was cancelled".into()))?
+            .map_err(StoreError::Audit)
+    }
+
+    async fn commit_audit_batch(
+        &self,
+        entries: impl Iterator<Item = &AuditNew>,
+    ) -> Result<(), StoreError> {
         let mut tx = self.begin_write().await?;
-        append_chain(&mut tx, at, actor, action, case_id).await?;
+        for a in entries {
+            append_new(&mut tx, a).await?;
+        }
         tx.commit().await?;
         Ok(())
     }

@@ -77,9 +77,13 @@ impl Store {
         tx.commit().await?;
         // Deleted pages leave the WAL too. With readers active SQLite may checkpoint only part
         // of it now; the rest goes at a later checkpoint (the pages are overwritten either way).
-        query("PRAGMA wal_checkpoint(TRUNCATE)")
-            .execute(&self.pool)
-            .await?;
+        // PostgreSQL keeps deleted rows until VACUUM and its WAL until recycled
+        // (docs/scale-out.md): nothing to do here.
+        if self.backend == Backend::Sqlite {
+            query("PRAGMA wal_checkpoint(TRUNCATE)")
+                .execute(&self.pool)
+                .await?;
+        }
         Ok((ids, blobs))
     }
 }
