@@ -48,6 +48,17 @@ enum BenchCommand {
         /// Give every member a post-quantum key, so every envelope is sealed post-quantum.
         #[arg(long)]
         pq: bool,
+        /// Run on this PostgreSQL database (`postgres://…`, an empty one the bench may fill)
+        /// instead of a SQLite file.
+        #[arg(long)]
+        database_url: Option<String>,
+        /// Start this many `bisik serve` instances on the one database (PostgreSQL); clients
+        /// are spread over them.
+        #[arg(long, default_value_t = 1)]
+        instances: usize,
+        /// Only the members' list and fetch flows (no Argon2id-bound flows).
+        #[arg(long)]
+        members_only: bool,
     },
     /// `/stats.json` over many seeded cases: counted for every request, then cached; alone and
     /// under concurrent clients, with receipt checks running meanwhile (see BENCHMARKS.md).
@@ -105,7 +116,15 @@ pub fn run(args: BenchArgs) -> Result<(), String> {
             kdf_iterations,
             max_waiting,
             pq,
+            database_url,
+            instances,
+            members_only,
         } => {
+            if instances > 1 && database_url.is_none() {
+                return Err(
+                    "--instances needs --database-url (several instances share PostgreSQL)".into(),
+                );
+            }
             let d = KdfParams::default();
             let kdf = KdfParams {
                 memory_kib: kdf_memory_kib.unwrap_or(d.memory_kib),
@@ -121,6 +140,9 @@ pub fn run(args: BenchArgs) -> Result<(), String> {
                 kdf,
                 max_waiting,
                 pq,
+                database_url,
+                instances: instances.max(1),
+                members_only,
             };
             super::load::print(&super::load::run(&opts)?);
             Ok(())

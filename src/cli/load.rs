@@ -5,7 +5,7 @@
 //! Argon2id-bound flows to the ceiling measured on this machine with the same parameters.
 
 use std::path::Path;
-use std::process::{Child, Command, Stdio};
+use std::process::{Child, Command};
 use std::sync::atomic::{AtomicBool, AtomicUsize, Ordering};
 use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant};
@@ -64,6 +64,12 @@ pub struct LoadOptions {
     pub max_waiting: Option<usize>,
     /// Every member has a post-quantum key: every case is sealed post-quantum.
     pub pq: bool,
+    /// PostgreSQL instead of SQLite.
+    pub database_url: Option<String>,
+    /// `bisik serve` instances on the one database; clients spread over them.
+    pub instances: usize,
+    /// Only the members' flows.
+    pub members_only: bool,
 }
 
 pub(super) struct ServerChild(pub(super) Child);
@@ -316,38 +322,34 @@ pub fn run(opts: &LoadOptions) -> Result<Report, String> {
         opts.kdf.parallelism,
         opts.max_waiting.unwrap_or(max_clients * 2)
     ));
+    if let Some(url) = &opts.database_url {
+        text.push_str(&format!("[database]\nurl = \"{url}\"\npool_size = 16\n"));
+    }
     std::fs::write(&config_path, text).map_err(|e| e.to_string())?;
     if opts.seed > 0 {
         eprintln!("seeding {} cases…", opts.seed);
         seed(&config_path, opts.seed)?;
     }
 
-    eprintln!("measuring one Argon2id derivation…");
-    let (kdf_p50_ms, _) = super::bench::latency(opts.kdf, 10)?;
+    let kdf_p50_ms = if opts.members_only {
+        0.0
+    } else {
+        eprintln!("measuring one Argon2id derivation…");
+        super::bench::latency(opts.kdf, 10)?.0
+    };
     // The ceiling is measured right before and right after each Argon2id-bound flow, and the
     // higher of the two is used: shared cloud cores drift by ±15% within minutes, and a ceiling
     // measured once at the start can flatter (or wrong) the server.
     let window = Duration::from_secs_f64((kdf_p50_ms / 1e3 * 12.0).max(1.0));
-    let port = free_port()?;
-    let base = format!("http://127.0.0.1:{port}");
     let exe = std::env::current_exe().map_err(|e| e.to_string())?;
-    let child = Command::new(exe)
-        .args(["serve", "--config"])
-        .arg(&config_path)
-        .env("BISIK_LISTEN", format!("127.0.0.1:{port}"))
-        .env("BISIK_LOG", "warn")
-        .stdout(Stdio::null())
-        .stderr(Stdio::null())
-        .spawn()
-        .map_err(|e| e.to_string())?;
-    let server = ServerChild(child);
-    let deadline = Instant::now() + Duration::from_secs(30);
-    while agent().get(format!("{base}/healthz")).call().is_err() {
-        if Instant::now() > deadline {
-            return Err("the server did not start".into());
-        }
-        std::thread::sleep(Duration::from_millis(50));
+    let mut servers = Vec::new();
+    let mut bases = Vec::new();
+    for _ in 0..opts.instances.max(1) {
+        let (server, base) = spawn_server(&exe, &config_path)?;
+        servers.push(server);
+        bases.push(base);
     }
+    let bases = Arc::new(bases);
 
     let attachment: Arc<Vec<u8>> = Arc::new(
         (0..opts.attachment_kib * 1024)
@@ -359,11 +361,21 @@ pub fn run(opts: &LoadOptions) -> Result<Report, String> {
     let mut ceilings = Vec::new();
     for &n in &opts.clients {
         eprintln!("{n} clients…");
+        if opts.members_only {
+            results.extend(member_flows(
+                n,
+                opts.seconds,
+                &dir.path().join("identities"),
+                &bases,
+            )?);
+            continue;
+        }
         // Measured before the first Argon2id-bound flow and after each of them.
         let mut measured = vec![super::bench::throughput(opts.kdf, window)?];
         let first = results.len();
-        let (b, r, a) = (base.clone(), receipts.clone(), attachment.clone());
-        results.push(run_flow(n, opts.seconds, "submit",  move |_, _| {
+        let (bs, r, a) = (bases.clone(), receipts.clone(), attachment.clone());
+        results.push(run_flow(n, opts.seconds, "submit",  move |c, _| {
+            let b = &bs[c % bs.len()];
             let res = if a.is_empty() {
                 agent().post(format!("{b}/report?lang=en")).header("content-type", "application/x-www-form-urlencoded").send(form(REPORT))
             } else {
@@ -399,8 +411,9 @@ pub fn run(opts: &LoadOptions) -> Result<Report, String> {
         if known.is_empty() {
             return Err("no submission succeeded".into());
         }
-        let (b, k) = (base.clone(), known.clone());
+        let (bs, k) = (bases.clone(), known.clone());
         results.push(run_flow(n, opts.seconds, "status", move |c, i| {
+            let b = &bs[c % bs.len()];
             let receipt = &k[(c * 7919 + i) % k.len()];
             post_expecting_page(
                 format!("{b}/status?lang=en"),
@@ -409,8 +422,9 @@ pub fn run(opts: &LoadOptions) -> Result<Report, String> {
             )
         }));
         measured.push(super::bench::throughput(opts.kdf, window)?);
-        let (b, k) = (base.clone(), known.clone());
+        let (bs, k) = (bases.clone(), known.clone());
         results.push(run_flow(n, opts.seconds, "reply", move |c, i| {
+            let b = &bs[c % bs.len()];
             let receipt = &k[(c * 104_729 + i) % k.len()];
             post_expecting_page(
                 format!("{b}/status/reply?lang=en"),
@@ -429,50 +443,15 @@ pub fn run(opts: &LoadOptions) -> Result<Report, String> {
             clients: n,
             measured,
         });
-        // Members: each client logs in once (outside the timing), then lists or fetches.
-        let ids = dir.path().join("identities");
-        let clients_for = |n: usize| -> Result<Vec<crate::client::Client>, String> {
-            (0..n)
-                .map(|_| {
-                    let id = crate::client::read_identity(&ids.join("health-investigator.txt"))
-                        .map_err(|e| e.to_string())?;
-                    let mut c =
-                        crate::client::Client::new(&base, id, None).map_err(|e| e.to_string())?;
-                    c.login().map_err(|e| e.to_string())?;
-                    Ok(c)
-                })
-                .collect()
-        };
-        let members = Arc::new(clients_for(n)?);
-        let m = members.clone();
-        results.push(run_flow(n, opts.seconds, "member list", move |c, _| {
-            m[c].list(&crate::client::ListFilter {
-                limit: 50,
-                ..Default::default()
-            })
-            .is_ok()
-            .into()
-        }));
-        let case_ids: Arc<Vec<String>> = Arc::new(
-            members[0]
-                .list(&crate::client::ListFilter {
-                    limit: 200,
-                    ..Default::default()
-                })
-                .map_err(|e| e.to_string())?
-                .into_iter()
-                .map(|c| c.id)
-                .collect(),
-        );
-        let m = members.clone();
-        results.push(run_flow(n, opts.seconds, "member fetch", move |c, i| {
-            m[c].case(&case_ids[(c * 31 + i) % case_ids.len()])
-                .is_ok()
-                .into()
-        }));
+        results.extend(member_flows(
+            n,
+            opts.seconds,
+            &dir.path().join("identities"),
+            &bases,
+        )?);
     }
-    let server_peak_rss_kib = peak_rss_kib(server.0.id());
-    drop(server);
+    let server_peak_rss_kib = servers.iter().filter_map(|s| peak_rss_kib(s.0.id())).max();
+    drop(servers);
     Ok(Report {
         kdf: opts.kdf,
         ceilings,
@@ -483,6 +462,59 @@ pub fn run(opts: &LoadOptions) -> Result<Report, String> {
         server_peak_rss_kib,
         results,
     })
+}
+
+/// Members: each client logs in once (outside the timing) through its instance, then lists
+/// or fetches.
+fn member_flows(
+    n: usize,
+    seconds: u64,
+    ids: &Path,
+    bases: &Arc<Vec<String>>,
+) -> Result<Vec<FlowResult>, String> {
+    let members: Arc<Vec<crate::client::Client>> = Arc::new(
+        (0..n)
+            .map(|c| {
+                let id = crate::client::read_identity(&ids.join("health-investigator.txt"))
+                    .map_err(|e| e.to_string())?;
+                let mut client = crate::client::Client::new(&bases[c % bases.len()], id, None)
+                    .map_err(|e| e.to_string())?;
+                client.login().map_err(|e| e.to_string())?;
+                Ok(client)
+            })
+            .collect::<Result<_, String>>()?,
+    );
+    let mut out = Vec::new();
+    let m = members.clone();
+    out.push(run_flow(n, seconds, "member list", move |c, _| {
+        m[c].list(&crate::client::ListFilter {
+            limit: 50,
+            ..Default::default()
+        })
+        .is_ok()
+        .into()
+    }));
+    let case_ids: Arc<Vec<String>> = Arc::new(
+        members[0]
+            .list(&crate::client::ListFilter {
+                limit: 200,
+                ..Default::default()
+            })
+            .map_err(|e| e.to_string())?
+            .into_iter()
+            .map(|c| c.id)
+            .collect(),
+    );
+    if case_ids.is_empty() {
+        return Err("no case to fetch: seed some (--seed)".into());
+    }
+    let m = members.clone();
+    out.push(run_flow(n, seconds, "member fetch", move |c, i| {
+        m[c].case(&case_ids[(c * 31 + i) % case_ids.len()])
+            .is_ok()
+            .into()
+    }));
+    Ok(out)
 }
 
 pub fn print(report: &Report) {
