@@ -1,0 +1,303 @@
+//! Cases: filing one (or many), the receipt's check data, a case as each reader sees it, and
+//! the members' lists.
+
+use super::*;
+
+impl Store {
+    /// Commits a case, its identity envelope and its first event in one transaction. Returns
+    /// only after the commit is durable.
+    #[instrument(skip_all)]
+    pub async fn insert_case(&self, c: &NewCase<'_>) -> Result<(), StoreError> {
+        let mut tx = self.pool.begin().await?;
+        insert_case_in(&mut tx, c).await?;
+        tx.commit().await?;
+        Ok(())
+    }
+
+    /// Many cases in one transaction (load tests seed large stores with it).
+    #[instrument(skip_all)]
+    pub async fn insert_cases(&self, cases: &[NewCase<'_>]) -> Result<(), StoreError> {
+        let mut tx = self.pool.begin().await?;
+        for c in cases {
+            insert_case_in(&mut tx, c).await?;
+        }
+        tx.commit().await?;
+        Ok(())
+    }
+
+    /// The receipt check data for a lookup id.
+    #[instrument(skip_all)]
+    pub async fn receipt_record(
+        &self,
+        lookup_id: u32,
+    ) -> Result<Option<ReceiptRecord>, StoreError> {
+        let row = query(
+            "SELECT id, institution, state, kdf_salt, kdf_memory_kib, kdf_iterations, kdf_parallelism, \
+             reporter_recipient FROM cases WHERE lookup_id = ?",
+        )
+        .bind(i64::from(lookup_id))
+        .fetch_optional(&self.pool)
+        .await?;
+        let Some(row) = row else { return Ok(None) };
+        let num = |col: &str| -> Result<u32, StoreError> {
+            let v: i64 = row.try_get(col)?;
+            u32::try_from(v).map_err(|_| StoreError::Corrupt(col.into()))
+        };
+        Ok(Some(ReceiptRecord {
+            case_id: row.try_get("id")?,
+            institution: row.try_get("institution")?,
+            state: {
+                let s: String = row.try_get("state")?;
+                CaseState::parse(&s).ok_or_else(|| StoreError::Corrupt("state".into()))?
+            },
+            kdf_salt: row.try_get("kdf_salt")?,
+            kdf: KdfParams {
+                memory_kib: num("kdf_memory_kib")?,
+                iterations: num("kdf_iterations")?,
+                parallelism: num("kdf_parallelism")?,
+            },
+            reporter_recipient: row.try_get("reporter_recipient")?,
+        }))
+    }
+
+    pub(super) async fn events(&self, case_id: &str) -> Result<Vec<CaseEvent>, StoreError> {
+        let rows = query(
+            "SELECT seq, day, actor, state, reason_envelope, extension_days, forwarded_to, act \
+             FROM events WHERE case_id = ? ORDER BY seq",
+        )
+        .bind(case_id)
+        .fetch_all(&self.pool)
+        .await?;
+        rows.iter()
+            .map(|r| {
+                let actor: String = r.try_get("actor")?;
+                let state: String = r.try_get("state")?;
+                Ok(CaseEvent {
+                    seq: r.try_get("seq")?,
+                    forwarded_to: r.try_get("forwarded_to")?,
+                    day: date_col(r, "day")?,
+                    actor: Actor::from_column(&actor),
+                    state: CaseState::parse(&state)
+                        .ok_or_else(|| StoreError::Corrupt("state".into()))?,
+                    reason_envelope: r.try_get("reason_envelope")?,
+                    extension_days: r
+                        .try_get::<Option<i64>, _>("extension_days")?
+                        .and_then(|d| u32::try_from(d).ok()),
+                    act: r
+                        .try_get::<Option<String>, _>("act")?
+                        .and_then(|a| CaseAct::parse(&a)),
+                })
+            })
+            .collect()
+    }
+
+    pub(super) async fn messages(&self, case_id: &str) -> Result<Vec<StoredMessage>, StoreError> {
+        let rows = query(
+            "SELECT seq, author, written_on, envelope FROM messages WHERE case_id = ? ORDER BY seq",
+        )
+        .bind(case_id)
+        .fetch_all(&self.pool)
+        .await?;
+        rows.iter().map(stored_message).collect()
+    }
+
+    pub(super) async fn record(
+        &self,
+        row: Option<Row>,
+        with_identity: bool,
+    ) -> Result<Option<CaseRecord>, StoreError> {
+        let Some(row) = row else { return Ok(None) };
+        let summary = summary_from_row(&row)?;
+        let identity: Option<Vec<u8>> =
+            query_scalar("SELECT envelope FROM identities WHERE case_id = ?")
+                .bind(&summary.id)
+                .fetch_optional(&self.pool)
+                .await?;
+        let has_identity = identity.is_some();
+        let tags: Vec<String> =
+            query_scalar("SELECT tag FROM case_tags WHERE case_id = ? ORDER BY tag")
+                .bind(&summary.id)
+                .fetch_all(&self.pool)
+                .await?;
+        Ok(Some(CaseRecord {
+            tags,
+            reporter_unreadable: self.reporter_unreadable(&summary.id).await?,
+            content: row.try_get("content")?,
+            identity: identity.filter(|_| with_identity),
+            has_identity,
+            events: self.events(&summary.id).await?,
+            messages: self.messages(&summary.id).await?,
+            summary,
+        }))
+    }
+
+    /// Everything the reporter may see of their own case, identity envelope included.
+    #[instrument(skip_all)]
+    pub async fn case_for_reporter(&self, case_id: &str) -> Result<Option<CaseRecord>, StoreError> {
+        let row = query(concat!(
+            "SELECT ",
+            summary_cols!(),
+            ", content FROM cases WHERE id = ?"
+        ))
+        .bind(case_id)
+        .fetch_optional(&self.pool)
+        .await?;
+        self.record(row, true).await
+    }
+
+    /// A case as a member of `institution` sees it: no identity envelope. `None` when the case
+    /// does not exist *or* belongs to another institution (callers answer 404 for both).
+    #[instrument(skip_all)]
+    pub async fn case_for_institution(
+        &self,
+        institution: &str,
+        case_id: &str,
+    ) -> Result<Option<CaseRecord>, StoreError> {
+        let row = query(concat!(
+            "SELECT ",
+            summary_cols!(),
+            ", content FROM cases WHERE id = ? AND institution = ?"
+        ))
+        .bind(case_id)
+        .bind(institution)
+        .fetch_optional(&self.pool)
+        .await?;
+        self.record(row, false).await
+    }
+
+    /// The identity envelope, only for the owning institution (role checks are the caller's).
+    #[instrument(skip_all)]
+    pub async fn identity_for_institution(
+        &self,
+        institution: &str,
+        case_id: &str,
+    ) -> Result<Option<Vec<u8>>, StoreError> {
+        Ok(
+            query_scalar("SELECT envelope FROM identities WHERE case_id = ? AND holder = ?")
+                .bind(case_id)
+                .bind(institution)
+                .fetch_optional(&self.pool)
+                .await?,
+        )
+    }
+
+    /// A case's metadata and the reporter's public recipient; with `Some(institution)`, only if
+    /// that institution owns it.
+    #[instrument(skip_all)]
+    pub async fn case_summary(
+        &self,
+        institution: Option<&str>,
+        case_id: &str,
+    ) -> Result<Option<(CaseSummary, PartyKeys)>, StoreError> {
+        let row = query(concat!(
+            "SELECT ",
+            summary_cols!(),
+            ", reporter_recipient, reporter_pq_recipient FROM cases \
+             WHERE id = ? AND (? IS NULL OR institution = ?)"
+        ))
+        .bind(case_id)
+        .bind(institution)
+        .bind(institution)
+        .fetch_optional(&self.pool)
+        .await?;
+        row.map(|r| Ok((summary_from_row(&r)?, reporter_keys(&r)?)))
+            .transpose()
+    }
+
+    /// One page of an institution's cases (or of those it forwarded away), filtered and in
+    /// the filter's order. Each (owner, order) pair is its own static statement, so the
+    /// default list still reads the `cases_list` index.
+    #[instrument(skip_all)]
+    pub async fn list_cases(
+        &self,
+        institution: &str,
+        filter: &CaseFilter,
+        limit: u32,
+        offset: u32,
+    ) -> Result<Vec<CaseSummary>, StoreError> {
+        macro_rules! list_sql {
+            ($owner:literal, $order:literal) => {
+                concat!(
+                    "SELECT ",
+                    summary_cols!(),
+                    " FROM cases WHERE ",
+                    $owner,
+                    " AND (? IS NULL OR state = ?) AND (? IS NULL OR kind = ?) AND (? IS NULL OR category = ?) \
+                     AND (? IS NULL OR due_on < ?) AND (NOT ? OR escalated_on IS NOT NULL) \
+                     AND (? IS NULL OR id NOT IN (SELECT case_id FROM exclusions WHERE handle = ?)) \
+                     AND (? IS NULL OR id IN (SELECT case_id FROM assignments WHERE handle = ?)) \
+                     AND (? IS NULL OR id IN (SELECT case_id FROM case_tags WHERE tag = ?)) \
+                     AND (? IS NULL OR received_on >= ?) AND (? IS NULL OR received_on <= ?) \
+                     ORDER BY ",
+                    $order,
+                    " LIMIT ? OFFSET ?"
+                )
+            };
+        }
+        macro_rules! by_order {
+            ($owner:literal) => {
+                match filter.sort {
+                    CaseSort::ReceivedNewest => list_sql!($owner, "received_on DESC, id DESC"),
+                    CaseSort::ReceivedOldest => list_sql!($owner, "received_on ASC, id ASC"),
+                    CaseSort::DueSoonest => list_sql!(
+                        $owner,
+                        "due_on IS NULL, due_on ASC, received_on DESC, id DESC"
+                    ),
+                    CaseSort::State => list_sql!(
+                        $owner,
+                        "CASE state WHEN 'received' THEN 0 WHEN 'verified' THEN 1 \
+                         WHEN 'on_hold' THEN 2 WHEN 'not_our_authority' THEN 3 \
+                         WHEN 'forwarded' THEN 4 WHEN 'in_progress' THEN 5 \
+                         WHEN 'escalated' THEN 6 WHEN 'answered' THEN 7 WHEN 'closed' THEN 8 \
+                         WHEN 'archived' THEN 9 ELSE 10 END, received_on DESC, id DESC"
+                    ),
+                }
+            };
+        }
+        let day = |d: Option<Date>| d.map(day_string);
+        let mut query = if filter.forwarded_away {
+            // Forwarded by this institution and now with another one.
+            query(by_order!(
+                "institution <> ? AND id IN (SELECT case_id FROM case_past_owners WHERE institution = ?)"
+            ))
+            .bind(institution)
+        } else {
+            query(by_order!("institution = ?"))
+        };
+        query = query
+            .bind(institution)
+            .bind(filter.state.map(CaseState::as_str))
+            .bind(filter.state.map(CaseState::as_str))
+            .bind(filter.kind.map(Kind::as_str))
+            .bind(filter.kind.map(Kind::as_str))
+            .bind(filter.category.as_deref())
+            .bind(filter.category.as_deref())
+            .bind(day(filter.overdue_on))
+            .bind(day(filter.overdue_on))
+            .bind(filter.escalated)
+            .bind(filter.viewer.as_deref())
+            .bind(filter.viewer.as_deref())
+            .bind(filter.assigned_to.as_deref())
+            .bind(filter.assigned_to.as_deref())
+            .bind(filter.tag.as_deref())
+            .bind(filter.tag.as_deref())
+            .bind(day(filter.received_from))
+            .bind(day(filter.received_from))
+            .bind(day(filter.received_to))
+            .bind(day(filter.received_to))
+            .bind(i64::from(limit))
+            .bind(i64::from(offset));
+        let rows = query.fetch_all(&self.pool).await?;
+        let mut cases = rows
+            .iter()
+            .map(summary_from_row)
+            .collect::<Result<Vec<_>, _>>()?;
+        if filter.forwarded_away {
+            // Who works the case now is the new institution's business.
+            for c in &mut cases {
+                c.assigned_to = None;
+            }
+        }
+        Ok(cases)
+    }
+}

@@ -1,0 +1,426 @@
+//! A case's life: messages, moves between states, deadlines, escalation, classification, and
+//! what the reporter's key could not open.
+
+use super::*;
+
+impl Store {
+    /// Adds a message and, if `transition` says so, moves the case (`from` → `to`) in the same
+    /// transaction, recording the event. Returns `false` if the same form was already sent (same
+    /// nonce): nothing changes then.
+    #[instrument(skip_all)]
+    #[allow(clippy::too_many_arguments)]
+    pub async fn add_message(
+        &self,
+        case_id: &str,
+        author: &Actor,
+        day: Date,
+        nonce: Option<&[u8]>,
+        envelope: &[u8],
+        transition: Option<Move>,
+        audit: Option<&AuditNew>,
+    ) -> Result<bool, StoreError> {
+        let mut tx = self.begin_write().await?;
+        let res = query(
+            "INSERT INTO messages (case_id, seq, author, written_on, client_nonce, envelope) \
+             SELECT ?, COALESCE(MAX(seq), 0) + 1, ?, ?, ?, ? FROM messages WHERE case_id = ? \
+             ON CONFLICT (case_id, client_nonce) DO NOTHING",
+        )
+        .bind(case_id)
+        .bind(author.to_column())
+        .bind(day_string(day))
+        .bind(nonce)
+        .bind(envelope)
+        .bind(case_id)
+        .execute(&mut *tx)
+        .await;
+        // The same form sent again (same nonce) inserts nothing: acknowledged once, stored
+        // once. Any other conflict is an error, never a silent "saved".
+        if res?.rows_affected() == 0 {
+            return Ok(false);
+        }
+        if let Some(mv) = transition {
+            move_state(&mut tx, case_id, None, mv, day, author, None).await?;
+        }
+        webhooks::enqueue(
+            &mut tx,
+            case_id,
+            WebhookEvent::Message,
+            webhooks::held_for(author),
+            day,
+            None,
+            None,
+        )
+        .await?;
+        if *author == Actor::Reporter {
+            queue_reporter_action(&mut tx, day, "reply", case_id).await?;
+        }
+        if let Some(a) = audit {
+            append_new(&mut tx, a).await?;
+        }
+        tx.commit().await?;
+        Ok(true)
+    }
+
+    /// Moves a case of `institution` from `from` to `to` and records the event. Returns `false`
+    /// (and changes nothing) if the case is not in `from` any more.
+    #[instrument(skip_all)]
+    #[allow(clippy::too_many_arguments)]
+    pub async fn transition(
+        &self,
+        institution: &str,
+        case_id: &str,
+        mv: Move,
+        day: Date,
+        actor: &Actor,
+        reason_envelope: Option<&[u8]>,
+        audit: Option<&AuditNew>,
+    ) -> Result<bool, StoreError> {
+        let mut tx = self.begin_write().await?;
+        let moved = move_state(
+            &mut tx,
+            case_id,
+            Some(institution),
+            mv,
+            day,
+            actor,
+            reason_envelope,
+        )
+        .await?;
+        if let Some(a) = audit {
+            append_new(&mut tx, a).await?;
+        }
+        tx.commit().await?;
+        Ok(moved)
+    }
+
+    /// Extends the current stage's deadline by `days` working days (the new due day computed by
+    /// the caller); recorded as an event with its reason. `false` if the case moved meanwhile.
+    #[instrument(skip_all)]
+    #[allow(clippy::too_many_arguments)]
+    pub async fn extend(
+        &self,
+        institution: &str,
+        case_id: &str,
+        state: CaseState,
+        days: u32,
+        due_on: Date,
+        day: Date,
+        actor: &Actor,
+        reason_envelope: &[u8],
+        audit: &AuditNew,
+    ) -> Result<bool, StoreError> {
+        let mut tx = self.begin_write().await?;
+        let updated = query(
+            "UPDATE cases SET extended_days = extended_days + ?, due_on = ? \
+             WHERE id = ? AND institution = ? AND state = ?",
+        )
+        .bind(i64::from(days))
+        .bind(day_string(due_on))
+        .bind(case_id)
+        .bind(institution)
+        .bind(state.as_str())
+        .execute(&mut *tx)
+        .await?;
+        if updated.rows_affected() != 1 {
+            return Ok(false);
+        }
+        insert_event(
+            &mut tx,
+            case_id,
+            day,
+            actor,
+            state,
+            Some(reason_envelope),
+            Some(days),
+        )
+        .await?;
+        // A member's act: told at once, with the new due day.
+        webhooks::enqueue(
+            &mut tx,
+            case_id,
+            WebhookEvent::DeadlineExtended,
+            false,
+            day,
+            None,
+            None,
+        )
+        .await?;
+        append_new(&mut tx, audit).await?;
+        tx.commit().await?;
+        Ok(true)
+    }
+
+    /// Re-seals a case for the oversight body (done in the citizen's request with the
+    /// reporter's key) and marks it escalated — all in one transaction. `false` if it already
+    /// was escalated. `oversight`: the institutions of the oversight body, told too (their
+    /// delivery names the case's institution as `from_institution`).
+    #[instrument(skip_all)]
+    pub async fn escalate(
+        &self,
+        case_id: &str,
+        day: Date,
+        r: &Resealed,
+        oversight: &[&str],
+    ) -> Result<bool, StoreError> {
+        let mut tx = self.begin_write().await?;
+        // The reporter's key opens no internal note: notes stay as they are.
+        if !covers_all(&mut tx, case_id, r, Notes::Untouched).await? {
+            return Ok(false);
+        }
+        let updated = query(
+            "UPDATE cases SET escalated_on = ?, content = ?, sealed_kind = ? \
+             WHERE id = ? AND escalated_on IS NULL",
+        )
+        .bind(day_string(day))
+        .bind(&r.content)
+        .bind(sealed_kind(&r.content))
+        .bind(case_id)
+        .execute(&mut *tx)
+        .await?;
+        if updated.rows_affected() != 1 {
+            return Ok(false);
+        }
+        replace_envelopes(&mut tx, case_id, r).await?;
+        insert_event(
+            &mut tx,
+            case_id,
+            day,
+            &Actor::Reporter,
+            CaseState::Escalated,
+            None,
+            None,
+        )
+        .await?;
+        webhooks::enqueue(
+            &mut tx,
+            case_id,
+            WebhookEvent::Escalated,
+            true,
+            day,
+            None,
+            None,
+        )
+        .await?;
+        let owner: String = query_scalar("SELECT institution FROM cases WHERE id = ?")
+            .bind(case_id)
+            .fetch_one(&mut *tx)
+            .await?;
+        for body in oversight.iter().filter(|o| **o != owner) {
+            webhooks::enqueue(
+                &mut tx,
+                case_id,
+                WebhookEvent::Escalated,
+                true,
+                day,
+                Some(body),
+                Some((&owner, body)),
+            )
+            .await?;
+        }
+        queue_reporter_action(&mut tx, day, "escalate", case_id).await?;
+        tx.commit().await?;
+        Ok(true)
+    }
+
+    /// Escalated cases of every institution (for the oversight body), newest day first.
+    #[instrument(skip_all)]
+    pub async fn list_escalated(
+        &self,
+        viewer: &str,
+        limit: u32,
+        offset: u32,
+    ) -> Result<Vec<CaseSummary>, StoreError> {
+        let rows = query(concat!(
+            "SELECT ",
+            summary_cols!(),
+            " FROM cases WHERE escalated_on IS NOT NULL \
+             AND id NOT IN (SELECT case_id FROM exclusions WHERE handle = ?) \
+             ORDER BY escalated_on DESC, id LIMIT ? OFFSET ?"
+        ))
+        .bind(viewer)
+        .bind(i64::from(limit))
+        .bind(i64::from(offset))
+        .fetch_all(&self.pool)
+        .await?;
+        rows.iter().map(summary_from_row).collect()
+    }
+
+    /// An escalated case as the oversight body sees it (no identity envelope).
+    #[instrument(skip_all)]
+    pub async fn escalated_case(&self, case_id: &str) -> Result<Option<CaseRecord>, StoreError> {
+        let row = query(concat!(
+            "SELECT ",
+            summary_cols!(),
+            ", content FROM cases WHERE id = ? AND escalated_on IS NOT NULL"
+        ))
+        .bind(case_id)
+        .fetch_optional(&self.pool)
+        .await?;
+        self.record(row, false).await
+    }
+
+    /// How many cases each institution has past their due day (metadata only).
+    #[instrument(skip_all)]
+    pub async fn overdue_counts(&self, today: Date) -> Result<Vec<(String, i64)>, StoreError> {
+        let rows = query("SELECT institution, COUNT(*) AS n FROM cases WHERE due_on < ? GROUP BY institution ORDER BY institution")
+            .bind(day_string(today))
+            .fetch_all(&self.pool)
+            .await?;
+        rows.iter()
+            .map(|r| Ok((r.try_get("institution")?, r.try_get("n")?)))
+            .collect()
+    }
+
+    /// The cases past their due day, every institution (metadata only), oldest due day first.
+    #[instrument(skip_all)]
+    pub async fn overdue_cases(
+        &self,
+        today: Date,
+        limit: u32,
+    ) -> Result<Vec<CaseSummary>, StoreError> {
+        let rows = query(concat!(
+            "SELECT ",
+            summary_cols!(),
+            " FROM cases WHERE due_on < ? ORDER BY due_on, institution, id LIMIT ?"
+        ))
+        .bind(day_string(today))
+        .bind(i64::from(limit))
+        .fetch_all(&self.pool)
+        .await?;
+        rows.iter().map(summary_from_row).collect()
+    }
+
+    /// Answered cases (all institutions): candidates for closing after the citizen's silence.
+    #[instrument(skip_all)]
+    pub async fn answered_cases(&self) -> Result<Vec<CaseSummary>, StoreError> {
+        let rows = query(concat!(
+            "SELECT ",
+            summary_cols!(),
+            " FROM cases WHERE state = 'answered'"
+        ))
+        .fetch_all(&self.pool)
+        .await?;
+        rows.iter().map(summary_from_row).collect()
+    }
+
+    /// Reclassifies a case of `institution`. `None` leaves a field as it is; `drop_identity`
+    /// tightens a confidential case to anonymous by destroying its identity envelope (secure
+    /// delete overwrites it).
+    #[instrument(skip_all)]
+    pub async fn classify(
+        &self,
+        institution: &str,
+        case_id: &str,
+        change: &Classification,
+        audit: &AuditNew,
+    ) -> Result<bool, StoreError> {
+        let mut tx = self.begin_write().await?;
+        let exists: Option<String> =
+            query_scalar("SELECT id FROM cases WHERE id = ? AND institution = ?")
+                .bind(case_id)
+                .bind(institution)
+                .fetch_optional(&mut *tx)
+                .await?;
+        if exists.is_none() {
+            return Ok(false);
+        }
+        if let Some(kind) = change.kind {
+            query("UPDATE cases SET kind = ? WHERE id = ?")
+                .bind(kind.as_str())
+                .bind(case_id)
+                .execute(&mut *tx)
+                .await?;
+        }
+        if let Some(category) = &change.category {
+            query("UPDATE cases SET category = ? WHERE id = ?")
+                .bind(category.as_deref())
+                .bind(case_id)
+                .execute(&mut *tx)
+                .await?;
+        }
+        if let Some(tags) = &change.tags {
+            query("DELETE FROM case_tags WHERE case_id = ?")
+                .bind(case_id)
+                .execute(&mut *tx)
+                .await?;
+            for tag in tags {
+                query("INSERT INTO case_tags (case_id, tag) VALUES (?, ?) ON CONFLICT DO NOTHING")
+                    .bind(case_id)
+                    .bind(tag)
+                    .execute(&mut *tx)
+                    .await?;
+            }
+        }
+        if change.drop_identity {
+            query("DELETE FROM identities WHERE case_id = ?")
+                .bind(case_id)
+                .execute(&mut *tx)
+                .await?;
+            query("UPDATE cases SET privacy = 'anonymous' WHERE id = ?")
+                .bind(case_id)
+                .execute(&mut *tx)
+                .await?;
+        }
+        append_new(&mut tx, audit).await?;
+        tx.commit().await?;
+        Ok(true)
+    }
+
+    /// Flags items of a case that the reporter's key could not open, for its officers. Writes
+    /// nothing when they were flagged before.
+    #[instrument(skip_all)]
+    pub async fn flag_reporter_unreadable(
+        &self,
+        case_id: &str,
+        items: &[(&str, i64)],
+        day: Date,
+    ) -> Result<(), StoreError> {
+        if items.is_empty() {
+            return Ok(());
+        }
+        let known = self.reporter_unreadable(case_id).await?;
+        let mut tx = self.pool.begin().await?;
+        for (item, seq) in items {
+            if known.iter().any(|(k, s, _)| k == item && s == seq) {
+                continue;
+            }
+            query(
+                "INSERT INTO reporter_unreadable (case_id, item, seq, flagged_on) \
+                 VALUES (?, ?, ?, ?) ON CONFLICT DO NOTHING",
+            )
+            .bind(case_id)
+            .bind(*item)
+            .bind(seq)
+            .bind(day_string(day))
+            .execute(&mut *tx)
+            .await?;
+        }
+        tx.commit().await?;
+        Ok(())
+    }
+
+    /// Items of a case the reporter could not open (`("message", 3)`, `("reason", 2)`, …), with
+    /// the day each was flagged.
+    #[instrument(skip_all)]
+    pub async fn reporter_unreadable(
+        &self,
+        case_id: &str,
+    ) -> Result<Vec<(String, i64, Date)>, StoreError> {
+        let rows = query(
+            "SELECT item, seq, flagged_on FROM reporter_unreadable WHERE case_id = ? \
+             ORDER BY item, seq",
+        )
+        .bind(case_id)
+        .fetch_all(&self.pool)
+        .await?;
+        rows.iter()
+            .map(|r| {
+                Ok((
+                    r.try_get("item")?,
+                    r.try_get("seq")?,
+                    date_col(r, "flagged_on")?,
+                ))
+            })
+            .collect()
+    }
+}
