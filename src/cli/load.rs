@@ -268,6 +268,7 @@ pub(super) fn seed(config_path: &Path, n: usize) -> Result<(), String> {
         let recipient = keys[4].to_string();
         let today = config.time_zone.day_of(time::OffsetDateTime::now_utc());
         let mut done = 0;
+        let mut collisions = 0;
         while done < n {
             let batch = (n - done).min(5000);
             let ids: Vec<String> = (0..batch)
@@ -296,11 +297,15 @@ pub(super) fn seed(config_path: &Path, n: usize) -> Result<(), String> {
                     attachments: &[],
                 })
                 .collect();
-            store
-                .insert_cases(&cases)
-                .await
-                .map_err(|e| e.to_string())?;
-            done += batch;
+            // Eight characters from 30: among a million random ids two are likely to meet. The
+            // batch is rolled back and drawn again (a live server draws again too).
+            match store.insert_cases(&cases).await {
+                Ok(()) => done += batch,
+                Err(crate::store::StoreError::Conflict("case id")) if collisions < 100 => {
+                    collisions += 1;
+                }
+                Err(e) => return Err(e.to_string()),
+            }
         }
         store.close().await;
         Ok(())
