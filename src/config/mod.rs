@@ -669,47 +669,6 @@ mod tests {
     }
 
     #[test]
-    fn the_database_is_sqlite_unless_a_postgres_url_is_given() {
-        // Runs only where the environment names no database (CI's PostgreSQL pass sets the
-        // tests' own variable, never BISIK_DATABASE_URL).
-        if std::env::var_os("BISIK_DATABASE_URL").is_some() {
-            return;
-        }
-        let dir = tempfile::tempdir().unwrap();
-        let p = dir.path().join("bisik.toml");
-        std::fs::write(&p, "").unwrap();
-        assert!(matches!(
-            Config::load(&p).unwrap().database,
-            Database::Sqlite
-        ));
-        std::fs::write(
-            &p,
-            "[database]\nurl = \"postgres://bisik@db/bisik\"\npassword_file = \"pw\"\n",
-        )
-        .unwrap();
-        let c = Config::load(&p).unwrap();
-        let Database::Postgres(o) = &c.database else {
-            panic!("not PostgreSQL")
-        };
-        assert_eq!(o.pool_size, 16);
-        assert_eq!(
-            o.password_file.as_deref(),
-            Some(dir.path().join("pw").as_path())
-        );
-        // The URL (it may carry a password) is not in the debug output.
-        assert!(!format!("{c:?}").contains("db/bisik"));
-        for bad in [
-            "[database]\nurl = \"mysql://x/y\"\n",
-            "[database]\npool_size = 4\n",
-            "[database]\nurl = \"postgres://x/y\"\npool_size = 0\n",
-        ] {
-            std::fs::write(&p, bad).unwrap();
-            let e = Config::load(&p).unwrap_err().to_string();
-            assert!(e.contains("[database]"), "{bad}: {e}");
-        }
-    }
-
-    #[test]
     fn the_time_zone_defaults_to_wib_and_a_wrong_one_is_named() {
         let dir = tempfile::tempdir().unwrap();
         let p = dir.path().join("bisik.toml");

@@ -173,6 +173,17 @@ impl BlobStore {
 
     /// Removes blobs no committed row refers to (overwritten). Returns how many.
     pub fn sweep(&self, referenced: &HashSet<String>) -> io::Result<usize> {
+        let removed = self.remove_unreferenced(referenced, |_| true)?;
+        self.date_folders()?;
+        Ok(removed)
+    }
+
+    /// Shreds the blobs no row refers to that `may_go` allows. Returns how many.
+    fn remove_unreferenced(
+        &self,
+        referenced: &HashSet<String>,
+        may_go: impl Fn(&Path) -> bool,
+    ) -> io::Result<usize> {
         let mut removed = 0;
         for e in std::fs::read_dir(&self.dir)? {
             let p = e?.path();
@@ -183,17 +194,14 @@ impl BlobStore {
             else {
                 continue;
             };
-            if !referenced.contains(id) {
+            if !referenced.contains(id) && may_go(&p) {
                 shred_file(&p);
                 removed += 1;
             }
         }
-        self.date_folders()?;
         Ok(removed)
     }
-}
 
-impl BlobStore {
     /// For a folder several instances share: removes (overwritten) the blobs no committed row
     /// refers to and the temporary files, but only those last changed more than `min_age` ago —
     /// a younger one may belong to a request another instance is still serving. The age is the
@@ -221,20 +229,7 @@ impl BlobStore {
                 removed += 1;
             }
         }
-        for e in std::fs::read_dir(&self.dir)? {
-            let p = e?.path();
-            let Some(id) = p
-                .file_name()
-                .and_then(|n| n.to_str())
-                .and_then(|n| n.strip_suffix(".age"))
-            else {
-                continue;
-            };
-            if !referenced.contains(id) && old(&p) {
-                shred_file(&p);
-                removed += 1;
-            }
-        }
+        removed += self.remove_unreferenced(referenced, old)?;
         if removed > 0 {
             self.date_folders()?;
         }
