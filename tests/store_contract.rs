@@ -194,6 +194,67 @@ async fn two_instances_appending_to_the_audit_log_keep_one_chain() {
     two.close().await;
 }
 
+/// Citizens' actions wait by day and enter the chain in chunks (a backlog must not hold the
+/// write lock for seconds): every action of a backlog several chunks long is moved exactly once,
+/// while another instance keeps appending members' entries between the chunks, and the chain
+/// stays one.
+#[tokio::test(flavor = "multi_thread", worker_threads = 4)]
+async fn a_backlog_of_citizens_actions_enters_the_chain_once_in_chunks() {
+    let db = Db::new();
+    let (one, two) = (Arc::new(db.open().await), Arc::new(db.open().await));
+    let r = reporter();
+    let n = 1_234usize;
+    let ids: Vec<String> = (0..n).map(|i| format!("LPR-2026-{i:06}")).collect();
+    let cases: Vec<_> = ids
+        .iter()
+        .enumerate()
+        .map(|(i, id)| case(id, 100 + u32::try_from(i).unwrap(), &r))
+        .collect();
+    one.insert_cases(&cases).await.unwrap();
+    let reader = {
+        let two = two.clone();
+        tokio::spawn(async move {
+            for i in 0..20 {
+                two.append_audit(
+                    "2026-11-24T09:00:00Z",
+                    "member:health/dewi",
+                    &format!("read {i}"),
+                    None,
+                )
+                .await
+                .unwrap();
+            }
+        })
+    };
+    let moved = one
+        .flush_reporter_actions(date!(2026 - 11 - 24))
+        .await
+        .unwrap();
+    reader.await.unwrap();
+    assert_eq!(moved, n, "every waiting action, across chunks");
+    assert_eq!(
+        one.flush_reporter_actions(date!(2026 - 11 - 24))
+            .await
+            .unwrap(),
+        0,
+        "none twice"
+    );
+    let entries = one.audit_entries().await.unwrap();
+    verify_chain(&entries).expect("one unbroken chain");
+    let citizens: Vec<_> = entries.iter().filter(|e| e.actor == "reporter").collect();
+    assert_eq!(citizens.len(), n);
+    assert!(
+        citizens.iter().all(|e| e.at == "2026-11-23"),
+        "stamped with the day only"
+    );
+    let mut cased: Vec<_> = citizens.iter().filter_map(|e| e.case_id.clone()).collect();
+    cased.sort();
+    assert_eq!(cased, ids, "each case's action once");
+    assert_eq!(entries.len(), n + 20);
+    one.close().await;
+    two.close().await;
+}
+
 #[tokio::test]
 async fn overdue_webhooks_are_queued_once_with_random_ids() {
     let db = Db::new();

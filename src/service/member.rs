@@ -18,6 +18,7 @@ use crate::domain::institution::{Member, Role};
 use crate::domain::records::{CaseFilter, CaseRecord, Classification};
 use crate::domain::workflow::{TransitionError, can_forward, check_member_move, is_final};
 use crate::error::{Error, Result};
+use crate::store::SeenMark;
 
 use super::App;
 
@@ -79,12 +80,25 @@ async fn audit(app: &App, m: &Member, action: &str, case_id: Option<&str>) -> Re
 }
 
 async fn audit_as(app: &App, actor: &str, action: &str, case_id: Option<&str>) -> Result<()> {
+    audit_with(app, actor, action, case_id, None).await
+}
+
+/// An audit entry, and with `seen` the member's "seen" marker in the same grouped commit.
+async fn audit_with(
+    app: &App,
+    actor: &str,
+    action: &str,
+    case_id: Option<&str>,
+    seen: Option<SeenMark>,
+) -> Result<()> {
     let at = app
         .clock
         .now()
         .format(&Rfc3339)
         .map_err(|e| Error::Internal(e.to_string()))?;
-    app.store.append_audit(&at, actor, action, case_id).await?;
+    app.store
+        .append_audit_seen(&at, actor, action, case_id, seen)
+        .await?;
     Ok(())
 }
 
@@ -200,10 +214,20 @@ pub async fn case(app: &App, m: &Member, case_id: &str) -> Result<CaseRecord> {
             .ok_or(Error::NotFound)?,
         other => other?,
     };
-    audit(app, m, "view_case", Some(&record.summary.id)).await?;
-    app.store
-        .mark_seen(&seen_key(m), notes_of(m), &record.summary.id)
-        .await?;
+    // The read's audit entry and the member's "seen" marker: one grouped commit.
+    let seen = SeenMark {
+        member: seen_key(m),
+        notes_of: notes_of(m).map(str::to_owned),
+        case_id: record.summary.id.clone(),
+    };
+    audit_with(
+        app,
+        &actor(m),
+        "view_case",
+        Some(&record.summary.id),
+        Some(seen),
+    )
+    .await?;
     let mut record = record;
     // A flag is written when the reporter looks: shown from the next day on, so it never
     // tells an officer when the reporter came (DESIGN 2.4).

@@ -30,7 +30,7 @@ pub use crate::domain::records::{
 };
 pub use dialect::Backend;
 pub use postgres::PostgresOptions;
-pub use sql::Store;
+pub use sql::{SeenMark, Store};
 
 #[derive(Debug, thiserror::Error)]
 pub enum StoreError {

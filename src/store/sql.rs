@@ -560,6 +560,7 @@ mod auth;
 mod cases;
 mod casework;
 mod closing;
+pub use audit::SeenMark;
 pub use closing::{ReporterVerdict, VerdictStored};
 mod custody;
 mod files;

@@ -10,12 +10,27 @@ use super::*;
 /// reads costs one commit, not one each (group commit).
 #[derive(Debug, Default)]
 pub struct AuditGroup {
-    waiting: std::sync::Mutex<Vec<(AuditNew, Done)>>,
+    waiting: std::sync::Mutex<Vec<(AuditNew, Option<SeenMark>, Done)>>,
     writer: tokio::sync::Mutex<()>,
 }
 
 /// Tells a waiting caller how its entry's commit went.
 type Done = tokio::sync::oneshot::Sender<Result<(), String>>;
+
+/// How many citizens' actions one transaction moves into the chain
+/// ([`Store::flush_reporter_actions`]).
+pub const FLUSH_CHUNK: i64 = 500;
+
+/// A member's "seen" marker for a case they opened ([`Store::mark_seen`]), written in the same
+/// grouped transaction as the read's audit entry: one commit per fetch, not two.
+#[derive(Debug)]
+pub struct SeenMark {
+    /// `institution/handle`.
+    pub member: String,
+    /// The member's institution if they read its internal notes.
+    pub notes_of: Option<String>,
+    pub case_id: String,
+}
 
 impl Store {
     /// Appends to the hash-chained audit log, durably, committed together with the entries
@@ -29,6 +44,21 @@ impl Store {
         action: &str,
         case_id: Option<&str>,
     ) -> Result<(), StoreError> {
+        self.append_audit_seen(at, actor, action, case_id, None)
+            .await
+    }
+
+    /// [`Store::append_audit`], and with `seen` the member's "seen" marker for the case in the
+    /// same transaction (a fetch costs one durable commit).
+    #[instrument(skip_all)]
+    pub async fn append_audit_seen(
+        &self,
+        at: &str,
+        actor: &str,
+        action: &str,
+        case_id: Option<&str>,
+        seen: Option<SeenMark>,
+    ) -> Result<(), StoreError> {
         let (done, result) = tokio::sync::oneshot::channel();
         let entry = AuditNew {
             at: at.to_owned(),
@@ -40,7 +70,7 @@ impl Store {
             .waiting
             .lock()
             .map_err(|_| StoreError::Audit("audit queue poisoned".into()))?
-            .push((entry, done));
+            .push((entry, seen, done));
         {
             let _turn = self.audit_group.writer.lock().await;
             let batch = std::mem::take(
@@ -57,10 +87,10 @@ impl Store {
                 let store = self.clone();
                 let commit = tokio::spawn(async move {
                     let outcome = store
-                        .commit_audit_batch(batch.iter().map(|(e, _)| e))
+                        .commit_audit_batch(batch.iter().map(|(e, s, _)| (e, s.as_ref())))
                         .await
                         .map_err(|e| e.to_string());
-                    for (_, done) in batch {
+                    for (_, _, done) in batch {
                         let _ = done.send(outcome.clone());
                     }
                 });
@@ -75,11 +105,15 @@ impl Store {
 
     async fn commit_audit_batch(
         &self,
-        entries: impl Iterator<Item = &AuditNew>,
+        entries: impl Iterator<Item = (&AuditNew, Option<&SeenMark>)>,
     ) -> Result<(), StoreError> {
         let mut tx = self.begin_write().await?;
-        for a in entries {
+        for (a, seen) in entries {
             append_new(&mut tx, a).await?;
+            if let Some(s) = seen {
+                super::seen::mark_seen_in(&mut tx, &s.member, s.notes_of.as_deref(), &s.case_id)
+                    .await?;
+            }
         }
         tx.commit().await?;
         Ok(())
@@ -104,34 +138,52 @@ impl Store {
 
     /// Moves citizens' actions of days before `today` from the waiting table into the chain, in
     /// random order (their ids are random), stamped with their day only. Returns how many.
+    ///
+    /// In transactions of [`FLUSH_CHUNK`] actions: a day of a national service's reports (or a
+    /// backlog after days down) moved in one transaction held the write lock for seconds —
+    /// every submission and member act waited behind it (3–4 s at 100,000 actions,
+    /// BENCHMARKS.md D) — and held every row in memory at once. Each chunk moves its actions
+    /// atomically; a crash between chunks leaves the rest waiting for the next round.
     #[instrument(skip_all)]
     pub async fn flush_reporter_actions(&self, today: Date) -> Result<usize, StoreError> {
-        let mut tx = self.begin_write().await?;
-        let rows =
-            query("SELECT id, day, action, case_id FROM audit_pending WHERE day < ? ORDER BY id")
-                .bind(day_string(today))
-                .fetch_all(&mut *tx)
-                .await?;
-        for r in &rows {
-            let day: String = r.try_get("day")?;
-            let action: String = r.try_get("action")?;
-            let case_id: Option<String> = r.try_get("case_id")?;
-            append_chain(
-                &mut tx,
-                &day,
-                &Actor::Reporter.to_column(),
-                &action,
-                case_id.as_deref(),
+        let mut moved = 0;
+        loop {
+            let mut tx = self.begin_write().await?;
+            let rows = query(
+                "SELECT id, day, action, case_id FROM audit_pending WHERE day < ? \
+                 ORDER BY id LIMIT ?",
             )
+            .bind(day_string(today))
+            .bind(FLUSH_CHUNK)
+            .fetch_all(&mut *tx)
             .await?;
-            let id: String = r.try_get("id")?;
-            query("DELETE FROM audit_pending WHERE id = ?")
-                .bind(id)
-                .execute(&mut *tx)
+            for r in &rows {
+                let day: String = r.try_get("day")?;
+                let action: String = r.try_get("action")?;
+                let case_id: Option<String> = r.try_get("case_id")?;
+                append_chain(
+                    &mut tx,
+                    &day,
+                    &Actor::Reporter.to_column(),
+                    &action,
+                    case_id.as_deref(),
+                )
                 .await?;
+                let id: String = r.try_get("id")?;
+                query("DELETE FROM audit_pending WHERE id = ?")
+                    .bind(id)
+                    .execute(&mut *tx)
+                    .await?;
+            }
+            tx.commit().await?;
+            moved += rows.len();
+            if rows.len() < FLUSH_CHUNK as usize {
+                return Ok(moved);
+            }
+            // A gap for the writers that queued behind this chunk: SQLite's waiting writers
+            // retry after 1–25 ms at first (its busy handler), PostgreSQL's are queued.
+            tokio::time::sleep(std::time::Duration::from_millis(25)).await;
         }
-        tx.commit().await?;
-        Ok(rows.len())
     }
 
     /// Audit entries that concern one case, in order.

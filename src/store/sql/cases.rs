@@ -215,55 +215,11 @@ impl Store {
         limit: u32,
         offset: u32,
     ) -> Result<Vec<CaseSummary>, StoreError> {
-        macro_rules! list_sql {
-            ($owner:literal, $order:literal) => {
-                concat!(
-                    "SELECT ",
-                    summary_cols!(),
-                    " FROM cases WHERE ",
-                    $owner,
-                    " AND (? IS NULL OR state = ?) AND (? IS NULL OR kind = ?) AND (? IS NULL OR category = ?) \
-                     AND (? IS NULL OR due_on < ?) AND (NOT ? OR escalated_on IS NOT NULL) \
-                     AND (? IS NULL OR id NOT IN (SELECT case_id FROM exclusions WHERE handle = ?)) \
-                     AND (? IS NULL OR id IN (SELECT case_id FROM assignments WHERE handle = ?)) \
-                     AND (? IS NULL OR id IN (SELECT case_id FROM case_tags WHERE tag = ?)) \
-                     AND (? IS NULL OR received_on >= ?) AND (? IS NULL OR received_on <= ?) \
-                     ORDER BY ",
-                    $order,
-                    " LIMIT ? OFFSET ?"
-                )
-            };
-        }
-        macro_rules! by_order {
-            ($owner:literal) => {
-                match filter.sort {
-                    CaseSort::ReceivedNewest => list_sql!($owner, "received_on DESC, id DESC"),
-                    CaseSort::ReceivedOldest => list_sql!($owner, "received_on ASC, id ASC"),
-                    CaseSort::DueSoonest => list_sql!(
-                        $owner,
-                        "due_on IS NULL, due_on ASC, received_on DESC, id DESC"
-                    ),
-                    CaseSort::State => list_sql!(
-                        $owner,
-                        "CASE state WHEN 'received' THEN 0 WHEN 'verified' THEN 1 \
-                         WHEN 'on_hold' THEN 2 WHEN 'not_our_authority' THEN 3 \
-                         WHEN 'forwarded' THEN 4 WHEN 'in_progress' THEN 5 \
-                         WHEN 'escalated' THEN 6 WHEN 'answered' THEN 7 WHEN 'closed' THEN 8 \
-                         WHEN 'archived' THEN 9 ELSE 10 END, received_on DESC, id DESC"
-                    ),
-                }
-            };
-        }
         let day = |d: Option<Date>| d.map(day_string);
-        let mut query = if filter.forwarded_away {
-            // Forwarded by this institution and now with another one.
-            query(by_order!(
-                "institution <> ? AND id IN (SELECT case_id FROM case_past_owners WHERE institution = ?)"
-            ))
-            .bind(institution)
-        } else {
-            query(by_order!("institution = ?"))
-        };
+        let mut query = query(list_sql(filter.forwarded_away, filter.sort));
+        if filter.forwarded_away {
+            query = query.bind(institution);
+        }
         query = query
             .bind(institution)
             .bind(filter.state.map(CaseState::as_str))
@@ -299,5 +255,120 @@ impl Store {
             }
         }
         Ok(cases)
+    }
+}
+
+/// The members' list query for an owner filter and an order. Each (owner, order) pair is its own
+/// static statement, so every list reads only the `cases_list` index (never the wide case rows:
+/// their envelope pushes later columns into overflow pages), as the test below checks.
+fn list_sql(forwarded_away: bool, sort: CaseSort) -> &'static str {
+    macro_rules! list_sql {
+        ($owner:literal, $order:literal) => {
+            concat!(
+                "SELECT ",
+                summary_cols!(),
+                " FROM cases WHERE ",
+                $owner,
+                " AND (? IS NULL OR state = ?) AND (? IS NULL OR kind = ?) AND (? IS NULL OR category = ?) \
+                 AND (? IS NULL OR due_on < ?) AND (NOT ? OR escalated_on IS NOT NULL) \
+                 AND (? IS NULL OR id NOT IN (SELECT case_id FROM exclusions WHERE handle = ?)) \
+                 AND (? IS NULL OR id IN (SELECT case_id FROM assignments WHERE handle = ?)) \
+                 AND (? IS NULL OR id IN (SELECT case_id FROM case_tags WHERE tag = ?)) \
+                 AND (? IS NULL OR received_on >= ?) AND (? IS NULL OR received_on <= ?) \
+                 ORDER BY ",
+                $order,
+                " LIMIT ? OFFSET ?"
+            )
+        };
+    }
+    macro_rules! by_order {
+        ($owner:literal) => {
+            match sort {
+                CaseSort::ReceivedNewest => list_sql!($owner, "received_on DESC, id DESC"),
+                CaseSort::ReceivedOldest => list_sql!($owner, "received_on ASC, id ASC"),
+                CaseSort::DueSoonest => list_sql!(
+                    $owner,
+                    "due_on IS NULL, due_on ASC, received_on DESC, id DESC"
+                ),
+                CaseSort::State => list_sql!(
+                    $owner,
+                    "CASE state WHEN 'received' THEN 0 WHEN 'verified' THEN 1 \
+                     WHEN 'on_hold' THEN 2 WHEN 'not_our_authority' THEN 3 \
+                     WHEN 'forwarded' THEN 4 WHEN 'in_progress' THEN 5 \
+                     WHEN 'escalated' THEN 6 WHEN 'answered' THEN 7 WHEN 'closed' THEN 8 \
+                     WHEN 'archived' THEN 9 ELSE 10 END, received_on DESC, id DESC"
+                ),
+            }
+        };
+    }
+    if forwarded_away {
+        // Forwarded by this institution and now with another one.
+        by_order!(
+            "institution <> ? AND id IN (SELECT case_id FROM case_past_owners WHERE institution = ?)"
+        )
+    } else {
+        by_order!("institution = ?")
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    #![allow(clippy::unwrap_used, clippy::expect_used)]
+
+    use super::*;
+
+    /// SQLite's plan for `sql`, one line per step.
+    async fn plan(store: &Store, sql: &str) -> Vec<String> {
+        query(&format!("EXPLAIN QUERY PLAN {sql}"))
+            .fetch_all(&store.pool)
+            .await
+            .unwrap()
+            .iter()
+            .map(|r| r.try_get::<String, _>("detail").unwrap())
+            .collect()
+    }
+
+    /// Every members' list (each owner filter and order) and the oversight body's list read the
+    /// case table only through the covering `cases_list` index. A column added to the summary
+    /// but not to the index sends each listed case through its wide row, envelope and overflow
+    /// pages (it did: `sealed_kind`, migration 21, made the one-member list ~7x slower at
+    /// 100,000 cases — BENCHMARKS.md H).
+    #[tokio::test]
+    async fn lists_read_only_the_covering_index() {
+        let dir = tempfile::tempdir().unwrap();
+        let store = Store::open(&dir.path().join("bisik.sqlite")).await.unwrap();
+        let sorts = [
+            CaseSort::ReceivedNewest,
+            CaseSort::ReceivedOldest,
+            CaseSort::DueSoonest,
+            CaseSort::State,
+        ];
+        // (statement, may it seek case rows by primary key): the list of cases forwarded away
+        // starts from this institution's past-owner rows and looks each case up by its id.
+        let mut statements: Vec<(&str, bool)> = Vec::new();
+        for forwarded_away in [false, true] {
+            for sort in sorts {
+                statements.push((list_sql(forwarded_away, sort), forwarded_away));
+            }
+        }
+        statements.push((super::super::workflow::ESCALATED_LIST, false));
+        for (sql, by_id) in statements {
+            let steps = plan(&store, sql).await;
+            let on_cases: Vec<_> = steps
+                .iter()
+                .filter(|s| s.contains(" cases ") || s.ends_with(" cases"))
+                .collect();
+            assert!(
+                !on_cases.is_empty(),
+                "no step reads cases: {steps:?}\n{sql}"
+            );
+            for step in on_cases {
+                assert!(
+                    step.contains("USING COVERING INDEX cases_list")
+                        || (by_id && step.contains("SEARCH cases USING PRIMARY KEY (id=?)")),
+                    "reads the case rows: {step}\n{steps:?}\n{sql}"
+                );
+            }
+        }
     }
 }

@@ -27,30 +27,30 @@ macro_rules! activity {
     };
 }
 
-impl Store {
-    /// Records that `member` (`institution/handle`) has seen the case as it stands.
-    /// `notes_of`: the member's institution if they read its internal notes.
-    #[instrument(skip_all)]
-    pub async fn mark_seen(
-        &self,
-        member: &str,
-        notes_of: Option<&str>,
-        case_id: &str,
-    ) -> Result<(), StoreError> {
-        query(concat!(
-            "INSERT INTO seen_marks (member, case_id, mark) SELECT ?, c.id, ",
-            activity!(),
-            " FROM cases c WHERE c.id = ? \
-             ON CONFLICT (member, case_id) DO UPDATE SET mark = excluded.mark"
-        ))
-        .bind(member)
-        .bind(notes_of)
-        .bind(case_id)
-        .execute(&self.pool)
-        .await?;
-        Ok(())
-    }
+/// Records that `member` (`institution/handle`) has seen the case as it stands, inside `tx`
+/// (the read's grouped audit transaction, [`super::audit::SeenMark`]). `notes_of`: the member's
+/// institution if they read its internal notes.
+pub(super) async fn mark_seen_in(
+    tx: &mut super::Tx<'_>,
+    member: &str,
+    notes_of: Option<&str>,
+    case_id: &str,
+) -> Result<(), StoreError> {
+    query(concat!(
+        "INSERT INTO seen_marks (member, case_id, mark) SELECT ?, c.id, ",
+        activity!(),
+        " FROM cases c WHERE c.id = ? \
+         ON CONFLICT (member, case_id) DO UPDATE SET mark = excluded.mark"
+    ))
+    .bind(member)
+    .bind(notes_of)
+    .bind(case_id)
+    .execute(&mut **tx)
+    .await?;
+    Ok(())
+}
 
+impl Store {
     /// Which of `ids` hold something `member` has not seen: never opened (`New`) or changed
     /// since (`Updated`). Cases they have seen as they stand are left out.
     #[instrument(skip_all)]

@@ -230,18 +230,12 @@ impl Store {
         limit: u32,
         offset: u32,
     ) -> Result<Vec<CaseSummary>, StoreError> {
-        let rows = query(concat!(
-            "SELECT ",
-            summary_cols!(),
-            " FROM cases WHERE escalated_on IS NOT NULL \
-             AND id NOT IN (SELECT case_id FROM exclusions WHERE handle = ?) \
-             ORDER BY escalated_on DESC, id LIMIT ? OFFSET ?"
-        ))
-        .bind(viewer)
-        .bind(i64::from(limit))
-        .bind(i64::from(offset))
-        .fetch_all(&self.pool)
-        .await?;
+        let rows = query(ESCALATED_LIST)
+            .bind(viewer)
+            .bind(i64::from(limit))
+            .bind(i64::from(offset))
+            .fetch_all(&self.pool)
+            .await?;
         rows.iter().map(summary_from_row).collect()
     }
 
@@ -424,3 +418,12 @@ impl Store {
             .collect()
     }
 }
+
+/// The oversight body's list of escalated cases (reads only the `cases_list` index).
+pub(super) const ESCALATED_LIST: &str = concat!(
+    "SELECT ",
+    summary_cols!(),
+    " FROM cases WHERE escalated_on IS NOT NULL \
+     AND id NOT IN (SELECT case_id FROM exclusions WHERE handle = ?) \
+     ORDER BY escalated_on DESC, id LIMIT ? OFFSET ?"
+);
