@@ -70,9 +70,15 @@ impl Store {
             // dead one — and a receipt could be shown for a report that was never committed
             // (tests/faults.rs, full disk). The queued rollback runs first, then this probe:
             // `BEGIN` fails inside a real transaction, and the depth must be back to zero.
-            // Either way the connection is closed, never reused.
+            // Either way the connection is closed, never reused. A connection whose depth is
+            // already zero (every committed transaction, every plain read) goes back as it is:
+            // nothing in Bisik begins a transaction behind sqlx's counter, and the probe's round
+            // trip to the connection's thread cost every request two or three (BENCHMARKS.md I).
             .after_release(|conn, _| {
                 Box::pin(async move {
+                    if !sqlx::Connection::is_in_transaction(conn) {
+                        return Ok(true);
+                    }
                     sqlx::raw_sql("BEGIN; ROLLBACK").execute(&mut *conn).await?;
                     Ok(!sqlx::Connection::is_in_transaction(conn))
                 })

@@ -400,22 +400,7 @@ impl Store {
         &self,
         case_id: &str,
     ) -> Result<Vec<(String, i64, Date)>, StoreError> {
-        let rows = query(
-            "SELECT item, seq, flagged_on FROM reporter_unreadable WHERE case_id = ? \
-             ORDER BY item, seq",
-        )
-        .bind(case_id)
-        .fetch_all(&self.pool)
-        .await?;
-        rows.iter()
-            .map(|r| {
-                Ok((
-                    r.try_get("item")?,
-                    r.try_get("seq")?,
-                    date_col(r, "flagged_on")?,
-                ))
-            })
-            .collect()
+        reporter_unreadable_on(&self.pool, case_id).await
     }
 }
 
@@ -427,3 +412,26 @@ pub(super) const ESCALATED_LIST: &str = concat!(
      AND id NOT IN (SELECT case_id FROM exclusions WHERE handle = ?) \
      ORDER BY escalated_on DESC, id LIMIT ? OFFSET ?"
 );
+
+/// What the reporter could not open of a case (item, seq, the day it was flagged).
+pub(super) async fn reporter_unreadable_on<'e>(
+    ex: impl sqlx::Executor<'e, Database = Any>,
+    case_id: &str,
+) -> Result<Vec<(String, i64, Date)>, StoreError> {
+    let rows = query(
+        "SELECT item, seq, flagged_on FROM reporter_unreadable WHERE case_id = ? \
+         ORDER BY item, seq",
+    )
+    .bind(case_id)
+    .fetch_all(ex)
+    .await?;
+    rows.iter()
+        .map(|r| {
+            Ok((
+                r.try_get("item")?,
+                r.try_get("seq")?,
+                date_col(r, "flagged_on")?,
+            ))
+        })
+        .collect()
+}
