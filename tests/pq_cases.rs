@@ -557,3 +557,50 @@ async fn an_old_case_in_a_post_quantum_only_directory_is_refused_with_a_reason()
     .await;
     assert_eq!(r.status, StatusCode::CONFLICT, "{}", r.text());
 }
+
+/// A case filed before reporters had a post-quantum key (its reporter's `age1pq1…` not stored)
+/// gets the one the receipt gives when the citizen next *writes* to it — never on a plain status
+/// check, which must leave no trace an officer could see — and from then on members are handed
+/// the reporter's post-quantum key, so the case can move to post-quantum.
+#[tokio::test]
+async fn an_old_case_learns_its_reporters_post_quantum_key_when_the_citizen_writes() {
+    let fx = Fixture::new(CHEAP_KDF);
+    let (receipt, case_id) = {
+        let (router, _app, _clock) = fx.router().await;
+        submit(&router, &[("title", TITLE)]).await
+    };
+    // As a case filed before migration 21 looks.
+    db_sql(
+        &fx.data_dir(),
+        &format!("UPDATE cases SET reporter_pq_recipient = NULL WHERE id = '{case_id}'"),
+    );
+    let stored = || {
+        db_sql(
+            &fx.data_dir(),
+            &format!(
+                "SELECT COALESCE(reporter_pq_recipient, '-') FROM cases WHERE id = '{case_id}'"
+            ),
+        )
+        .concat()
+    };
+    fx.add_post_quantum_keys(&[]);
+    let (router, _app, _clock) = fx.router().await;
+    let triage = login(&router, &classic_of(fx.keys("health-triage"))).await;
+    let before = recipients(&router, &triage, &case_id).await;
+    assert_eq!(
+        before.kind, "x25519",
+        "the reporter has no post-quantum key yet"
+    );
+
+    let page = status_page(&router, &receipt).await;
+    assert!(page.contains(TITLE), "{page}");
+    assert_eq!(stored(), "-", "a status check writes nothing");
+
+    let page = citizen_reply(&router, &receipt, CITIZEN_SAYS).await;
+    assert!(page.contains(CITIZEN_SAYS), "{page}");
+    let pq = stored();
+    assert!(pq.starts_with("age1pq1"), "{pq}");
+    let after = recipients(&router, &triage, &case_id).await;
+    assert_eq!(after.kind, "mlkem768x25519");
+    assert_eq!(after.reporter, pq, "the key the receipt gives");
+}

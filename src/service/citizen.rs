@@ -491,6 +491,9 @@ pub async fn reply(
             None,
         )
         .await;
+    if saved.is_ok() {
+        remember_post_quantum_key(app, &identity, case_id).await;
+    }
     let view = view(app, case_id, &identity).await?;
     Ok(Some(match saved {
         Ok(_) => Replied::Saved(view),
@@ -516,6 +519,29 @@ pub(super) async fn opened_case(
         .await?
         .ok_or(Error::NotFound)?;
     Ok(Some((identity, summary)))
+}
+
+/// After a write of the reporter's was stored: a case filed before Bisik derived reporters'
+/// post-quantum keys gets the one this receipt gives, so members can seal to the reporter
+/// post-quantum from now on (a rekey moves the case). Only then — never on a plain status
+/// check, which leaves no trace: the write itself already shows officers that the reporter came
+/// back, the key adds nothing to that. A failure here loses nothing (the next write tries again).
+pub(super) async fn remember_post_quantum_key(
+    app: &App,
+    identity: &ReporterIdentity,
+    case_id: &str,
+) {
+    let stored = app
+        .store
+        .remember_reporter_pq(
+            case_id,
+            &identity.to_public().to_string(),
+            &identity.pq_public().to_string(),
+        )
+        .await;
+    if stored.is_err() {
+        app.incidents.record("database");
+    }
 }
 
 /// The recipients of what the reporter writes or moves: the case's readers and the reporter,
@@ -646,6 +672,7 @@ pub async fn escalate(app: &App, receipt: &Receipt) -> Result<Option<ReporterVie
     if !done? {
         return Err(Error::Invalid("this case cannot be escalated now".into()));
     }
+    remember_post_quantum_key(app, &identity, case_id).await;
     let mut v = view(app, case_id, &identity).await?;
     v.not_escalated = not_escalated;
     Ok(Some(v))
@@ -691,5 +718,6 @@ pub async fn add_files(
     app.store
         .add_attachments(&target.case_id, app.clock.today(), files)
         .await?;
+    remember_post_quantum_key(app, &target.identity, &target.case_id).await;
     view(app, &target.case_id, &target.identity).await
 }

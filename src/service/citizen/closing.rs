@@ -103,6 +103,7 @@ pub async fn verdict(
         .await;
     match stored {
         Ok(VerdictStored::Done | VerdictStored::AlreadySent) => {
+            super::remember_post_quantum_key(app, &identity, case_id).await;
             Ok(Some(Verdicted::Done(view(app, case_id, &identity).await?)))
         }
         Ok(VerdictStored::Moved) => Ok(Some(Verdicted::Refused(

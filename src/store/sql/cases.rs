@@ -25,6 +25,28 @@ impl Store {
         Ok(())
     }
 
+    /// Stores the reporter's post-quantum recipient of a case filed before Bisik derived one —
+    /// only where none is stored yet and `classic` is the case's reporter recipient (both come
+    /// from one receipt). Returns whether it was stored.
+    #[instrument(skip_all)]
+    pub async fn remember_reporter_pq(
+        &self,
+        case_id: &str,
+        classic: &str,
+        pq: &str,
+    ) -> Result<bool, StoreError> {
+        let done = query(
+            "UPDATE cases SET reporter_pq_recipient = ? \
+             WHERE id = ? AND reporter_recipient = ? AND reporter_pq_recipient IS NULL",
+        )
+        .bind(pq)
+        .bind(case_id)
+        .bind(classic)
+        .execute(&self.pool)
+        .await?;
+        Ok(done.rows_affected() == 1)
+    }
+
     /// The receipt check data for a lookup id.
     #[instrument(skip_all)]
     pub async fn receipt_record(
