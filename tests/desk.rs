@@ -88,6 +88,12 @@ fn an_officer_works_a_case_in_the_desk_with_javascript_off() {
     browser.window(1366, 768);
     browser.goto(&format!("{}/case/{case_id}", desk.base));
     let message = browser.wait_for("#message");
+    assert!(
+        browser
+            .source()
+            .contains("<dd id=\"sealing\">Classic (X25519)</dd>"),
+        "a classic directory seals classic, and the page says so"
+    );
     browser.type_into(&message, "Terima kasih, kami periksa minggu ini.");
     let send = browser.find("#send");
     browser.click(&send);

@@ -360,8 +360,22 @@ async fn rekey_moves_an_old_case_to_post_quantum() {
         .to_owned();
     assert!(!line.contains("post-quantum"), "{line}");
 
+    let sealed = |case_id: &str| {
+        let (ok, out, err) = case_cli(&server.base, &triage, &["show", case_id]);
+        assert!(ok, "{err}");
+        String::from_utf8_lossy(&out)
+            .lines()
+            .find(|l| l.starts_with("  sealed:"))
+            .expect("case show says how the case is sealed")
+            .to_owned()
+    };
+    assert_eq!(sealed(&case_id), "  sealed:    classic (X25519)");
     let (ok, _, err) = case_cli(&server.base, &triage, &["rekey", &case_id]);
     assert!(ok, "{err}");
+    assert_eq!(
+        sealed(&case_id),
+        "  sealed:    post-quantum (ML-KEM-768 + X25519)"
+    );
     let (ok, out, err) = case_cli(&server.base, &triage, &["list"]);
     assert!(ok, "{err}");
     let listed = String::from_utf8_lossy(&out).into_owned();

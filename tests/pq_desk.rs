@@ -1,8 +1,9 @@
 //! The officers' desk on a post-quantum directory, in headless Chromium with JavaScript off: the
 //! desk unlocks with an identity file holding both keys (it logs in with the post-quantum one),
 //! decrypts the post-quantum case's title, and marks the case "PQ" in the inbox, explained in
-//! its title attribute; no horizontal overflow at 1366 and 360 px (screenshots in
-//! `target/tmp/desk-screenshots/pq-inbox-*.png`).
+//! its title attribute, and the case page says "Post-quantum (ML-KEM-768 + X25519)"; no
+//! horizontal overflow at 1366 and 360 px (screenshots in
+//! `target/tmp/desk-screenshots/pq-inbox-*.png`, `pq-case-*.png`).
 #![allow(clippy::unwrap_used, clippy::expect_used)]
 
 mod common;
@@ -51,6 +52,16 @@ fn the_desk_marks_post_quantum_cases() {
         b.screenshot(&shots.join(format!("pq-inbox-{width}.png")));
         b.screenshot_of("#cases", &shots.join(format!("pq-inbox-cases-{width}.png")));
         b.assert_no_horizontal_overflow("main *", &format!("inbox at {width}"));
+        // The case page says how the case is sealed.
+        b.goto(&format!("{}/case/{case_id}", desk.base));
+        b.wait_for("#sealing");
+        let source = b.source();
+        assert!(
+            source.contains("<dd id=\"sealing\">Post-quantum (ML-KEM-768 + X25519)</dd>"),
+            "{source}"
+        );
+        b.screenshot(&shots.join(format!("pq-case-{width}.png")));
+        b.assert_no_horizontal_overflow("main *", &format!("case page at {width}"));
     }
     drop(desk);
     server.stop();

@@ -119,6 +119,8 @@ struct CasePage {
     concerns: Option<String>,
     privacy: &'static str,
     has_identity: bool,
+    /// The report's content is sealed post-quantum.
+    post_quantum: bool,
     state: &'static str,
     institution: String,
     due: Option<String>,
@@ -245,6 +247,7 @@ fn case_page(
         concerns: report.and_then(|r| r.concerns.as_deref().map(one)),
         privacy: Privacy::parse(&c.privacy).map_or("?", |p| w.privacy(p)),
         has_identity: v.raw.has_identity,
+        post_quantum: v.raw.case.post_quantum,
         state: CaseState::parse(&c.state).map_or("?", |s| t.state(s)),
         institution,
         due: c.due_on.as_deref().map(|d| human_day(lang, d)),

@@ -50,6 +50,14 @@ pub(super) fn print_case(
             ""
         }
     );
+    println!(
+        "  sealed:    {}",
+        if c.post_quantum {
+            "post-quantum (ML-KEM-768 + X25519)"
+        } else {
+            "classic (X25519)"
+        }
+    );
     if !case.tags.is_empty() {
         println!("  tags:      {}", one(&case.tags.join(", ")));
     }
