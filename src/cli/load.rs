@@ -95,13 +95,28 @@ pub(super) fn agent() -> ureq::Agent {
 pub(super) fn spawn_server(exe: &Path, config: &Path) -> Result<(ServerChild, String), String> {
     let port = free_port()?;
     let base = format!("http://127.0.0.1:{port}");
+    // `BISIK_BENCH_SERVER_LOG=FILE`: the servers' logs (at `BISIK_LOG`, default `info`) are
+    // appended to FILE, to see what a server was doing during a slow stretch.
+    let (log, level) = match std::env::var_os("BISIK_BENCH_SERVER_LOG") {
+        Some(path) => (
+            std::process::Stdio::from(
+                std::fs::OpenOptions::new()
+                    .create(true)
+                    .append(true)
+                    .open(path)
+                    .map_err(|e| format!("server log: {e}"))?,
+            ),
+            std::env::var("BISIK_LOG").unwrap_or_else(|_| "info".into()),
+        ),
+        None => (std::process::Stdio::null(), "warn".into()),
+    };
     let child = Command::new(exe)
         .args(["serve", "--config"])
         .arg(config)
         .env("BISIK_LISTEN", format!("127.0.0.1:{port}"))
-        .env("BISIK_LOG", "warn")
+        .env("BISIK_LOG", level)
         .stdout(std::process::Stdio::null())
-        .stderr(std::process::Stdio::null())
+        .stderr(log)
         .spawn()
         .map_err(|e| e.to_string())?;
     let server = ServerChild(child);
