@@ -585,12 +585,12 @@ async fn an_old_case_learns_its_reporters_post_quantum_key_when_the_citizen_writ
     };
     // As a case filed before migration 21 looks.
     db_sql(
-        &fx.data_dir(),
+        fx.data_dir(),
         &format!("UPDATE cases SET reporter_pq_recipient = NULL WHERE id = '{case_id}'"),
     );
     let stored = || {
         db_sql(
-            &fx.data_dir(),
+            fx.data_dir(),
             &format!(
                 "SELECT COALESCE(reporter_pq_recipient, '-') FROM cases WHERE id = '{case_id}'"
             ),
