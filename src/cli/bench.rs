@@ -59,6 +59,10 @@ enum BenchCommand {
         /// Only the members' list and fetch flows (no Argon2id-bound flows).
         #[arg(long)]
         members_only: bool,
+        /// Leave the seed's citizens' actions waiting for the audit chain: the server moves
+        /// them itself when it starts, while the flows run (a server back after days down).
+        #[arg(long)]
+        leave_backlog: bool,
     },
     /// `/stats.json` over many seeded cases: counted for every request, then cached; alone and
     /// under concurrent clients, with receipt checks running meanwhile (see BENCHMARKS.md).
@@ -119,6 +123,7 @@ pub fn run(args: BenchArgs) -> Result<(), String> {
             database_url,
             instances,
             members_only,
+            leave_backlog,
         } => {
             if instances > 1 && database_url.is_none() {
                 return Err(
@@ -143,6 +148,7 @@ pub fn run(args: BenchArgs) -> Result<(), String> {
                 database_url,
                 instances: instances.max(1),
                 members_only,
+                leave_backlog,
             };
             super::load::print(&super::load::run(&opts)?);
             Ok(())
