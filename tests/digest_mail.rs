@@ -13,6 +13,7 @@ use std::process::{Child, Command, Stdio};
 use std::time::{Duration, Instant};
 
 use bisik::notify::mail::round;
+use common::tls::TestCa;
 use common::*;
 use time::macros::datetime;
 
@@ -20,32 +21,8 @@ const TITLE: &str = "Canary title 7f3a: clinic fees";
 const BODY: &str = "Canary body c0ffee: the head nurse asks for money.";
 const PASSWORD: &str = "relay-password-9d2e";
 
-/// A CA and a certificate for 127.0.0.1 signed by it, as PEM files in `dir`.
-struct TestCa {
-    ca: PathBuf,
-    cert: PathBuf,
-    key: PathBuf,
-}
-
 fn make_ca(dir: &Path) -> TestCa {
-    use rcgen::{BasicConstraints, CertificateParams, CertifiedIssuer, IsCa, KeyPair};
-    let mut ca_params = CertificateParams::new(Vec::<String>::new()).unwrap();
-    ca_params.is_ca = IsCa::Ca(BasicConstraints::Unconstrained);
-    let ca = CertifiedIssuer::self_signed(ca_params, KeyPair::generate().unwrap()).unwrap();
-    let key = KeyPair::generate().unwrap();
-    let cert = CertificateParams::new(vec!["127.0.0.1".to_owned()])
-        .unwrap()
-        .signed_by(&key, &ca)
-        .unwrap();
-    let out = TestCa {
-        ca: dir.join("test-ca.pem"),
-        cert: dir.join("relay-cert.pem"),
-        key: dir.join("relay-key.pem"),
-    };
-    std::fs::write(&out.ca, ca.pem()).unwrap();
-    std::fs::write(&out.cert, cert.pem()).unwrap();
-    std::fs::write(&out.key, key.serialize_pem()).unwrap();
-    out
+    common::tls::make_ca(dir, "relay")
 }
 
 impl TestCa {

@@ -8,33 +8,12 @@
 mod common;
 
 use std::path::{Path, PathBuf};
+
 use std::process::Command;
 
 use bisik::store::{PostgresOptions, Store};
 
 const PASSWORD: &str = "pg-password-canary-41f7";
-
-/// A CA (PEM) and a server certificate and key for 127.0.0.1 signed by it.
-fn make_ca(dir: &Path, name: &str) -> (PathBuf, PathBuf, PathBuf) {
-    use rcgen::{BasicConstraints, CertificateParams, CertifiedIssuer, IsCa, KeyPair};
-    let mut ca_params = CertificateParams::new(Vec::<String>::new()).unwrap();
-    ca_params.is_ca = IsCa::Ca(BasicConstraints::Unconstrained);
-    let ca = CertifiedIssuer::self_signed(ca_params, KeyPair::generate().unwrap()).unwrap();
-    let key = KeyPair::generate().unwrap();
-    let cert = CertificateParams::new(vec!["127.0.0.1".to_owned()])
-        .unwrap()
-        .signed_by(&key, &ca)
-        .unwrap();
-    let paths = (
-        dir.join(format!("{name}-ca.pem")),
-        dir.join(format!("{name}-cert.pem")),
-        dir.join(format!("{name}-key.pem")),
-    );
-    std::fs::write(&paths.0, ca.pem()).unwrap();
-    std::fs::write(&paths.1, cert.pem()).unwrap();
-    std::fs::write(&paths.2, key.serialize_pem()).unwrap();
-    paths
-}
 
 /// The cluster; stopped and removed when dropped.
 struct TlsCluster {
@@ -74,8 +53,8 @@ async fn tls_with_a_password_file_and_nothing_else() {
         return;
     }
     let tmp = tempfile::tempdir().unwrap();
-    let (ca, cert, key) = make_ca(tmp.path(), "server");
-    let (other_ca, _, _) = make_ca(tmp.path(), "other");
+    let common::tls::TestCa { ca, cert, key } = common::tls::make_ca(tmp.path(), "server");
+    let other_ca = common::tls::make_ca(tmp.path(), "other").ca;
     let password = tmp.path().join("password");
     std::fs::write(&password, format!("{PASSWORD}\n")).unwrap();
     let wrong = tmp.path().join("wrong-password");
