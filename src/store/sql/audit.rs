@@ -21,7 +21,7 @@ type Done = tokio::sync::oneshot::Sender<Result<(), String>>;
 /// ([`Store::flush_reporter_actions`]).
 pub const FLUSH_CHUNK: i64 = 500;
 
-/// A member's "seen" marker for a case they opened ([`Store::mark_seen`]), written in the same
+/// A member's "seen" marker for a case they opened (`seen::mark_seen_in`), written in the same
 /// grouped transaction as the read's audit entry: one commit per fetch, not two.
 #[derive(Debug)]
 pub struct SeenMark {
