@@ -194,6 +194,42 @@ async fn two_instances_appending_to_the_audit_log_keep_one_chain() {
     two.close().await;
 }
 
+/// A bulk read's entries are chained in one go (one head read, multi-row inserts of up to 64):
+/// across the inserts' boundaries every entry follows the one before, in the order given, after
+/// what another instance appended before them.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn many_entries_appended_at_once_follow_each_other_in_order() {
+    let db = Db::new();
+    let (one, two) = (db.open().await, db.open().await);
+    two.append_audit("2026-11-24T08:00:00Z", "member:health/dewi", "login", None)
+        .await
+        .unwrap();
+    let ids: Vec<String> = (0..150).map(|i| format!("LPR-2026-{i:06}")).collect();
+    let refs: Vec<&str> = ids.iter().map(String::as_str).collect();
+    one.append_audit_many("2026-11-24T09:00:00Z", "member:health/dewi", "export", &refs)
+        .await
+        .unwrap();
+    two.append_audit("2026-11-24T10:00:00Z", "member:health/dewi", "logout", None)
+        .await
+        .unwrap();
+    let entries = one.audit_entries().await.unwrap();
+    verify_chain(&entries).expect("one unbroken chain");
+    assert_eq!(entries.len(), 152);
+    assert_eq!(
+        entries.iter().map(|e| e.seq).collect::<Vec<_>>(),
+        (1..=152).collect::<Vec<i64>>()
+    );
+    assert_eq!(entries[0].action, "login");
+    assert_eq!(entries[151].action, "logout");
+    let exported: Vec<_> = entries[1..151]
+        .iter()
+        .map(|e| e.case_id.clone().unwrap())
+        .collect();
+    assert_eq!(exported, ids, "in the order given");
+    one.close().await;
+    two.close().await;
+}
+
 /// Citizens' actions wait by day and enter the chain in chunks (a backlog must not hold the
 /// write lock for seconds): every action of a backlog several chunks long is moved exactly once,
 /// while another instance keeps appending members' entries between the chunks, and the chain

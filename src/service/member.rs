@@ -31,21 +31,23 @@ mod reply_files;
 pub mod reports;
 mod reseal;
 mod session;
+mod view;
 pub use bulk::{contents, unseen};
 use casework::require_notes_sealed_for_readers;
-pub use casework::{assign, case_notes, note, note_recipients};
+pub use casework::{assign, note, note_recipients};
 pub use custody::{
     PendingReveal, decide_reveal, hand_over_identity, identity_grant, identity_recipients,
     pending_reveals, request_reveal, reveal_recipients,
 };
 pub use intake::{Intake, intake, intake_params};
-pub use oversight::{case_recommendations, oversight_message, recommend};
+pub use oversight::{oversight_message, recommend};
 pub use reply_files::{ReplyDocument, message_files, reply_with_files};
 pub use reseal::{
     ClientAttachment, Forwarding, forward, forward_recipients, may_upload_blob, record_upload,
     rekey, resealed_from_client,
 };
 pub use session::{IssuedChallenge, NewSession, answer, authenticate, challenge, logout};
+pub use view::{CaseView, case_view};
 
 /// The audit's name for a member. A machine member (role `integration`) is written
 /// `integration:<institution>/<handle>`, so an auditor sees at a glance that a system acted.
@@ -160,18 +162,24 @@ pub async fn overdue_cases(app: &App, m: &Member) -> Result<Vec<CaseSummary>> {
 /// A case the member may read: their institution's (readers), or an escalated one (oversight).
 async fn readable_case(app: &App, m: &Member, case_id: &str) -> Result<CaseRecord> {
     let id = not_excluded(app, m, case_id).await?;
+    readable_by(app, m, id).await?.ok_or(Error::NotFound)
+}
+
+/// The case `id` as a member who is not excluded from it may read it: their institution's, or
+/// an escalated case for the oversight body; `None` if neither.
+async fn readable_by(app: &App, m: &Member, id: &str) -> Result<Option<CaseRecord>> {
     require(m.is_reader() || m.has(Role::Oversight))?;
     if m.is_reader()
         && let Some(r) = app.store.case_for_institution(&m.institution, id).await?
     {
-        return Ok(r);
+        return Ok(Some(r));
     }
     if m.has(Role::Oversight)
         && let Some(r) = app.store.escalated_case(id).await?
     {
-        return Ok(r);
+        return Ok(Some(r));
     }
-    Err(Error::NotFound)
+    Ok(None)
 }
 
 /// A member excluded from a case (conflict of interest) is told it does not exist.
@@ -200,42 +208,6 @@ fn checked_id(case_id: &str) -> Result<&str> {
     } else {
         Err(Error::NotFound)
     }
-}
-
-/// One case with its content envelope, messages and history — never its identity envelope.
-#[instrument(skip_all)]
-pub async fn case(app: &App, m: &Member, case_id: &str) -> Result<CaseRecord> {
-    let record = match readable_case(app, m, case_id).await {
-        // An institution that forwarded the case away still sees its state and history.
-        Err(Error::NotFound) if m.is_reader() => app
-            .store
-            .case_for_past_owner(&m.institution, not_excluded(app, m, case_id).await?)
-            .await?
-            .ok_or(Error::NotFound)?,
-        other => other?,
-    };
-    // The read's audit entry and the member's "seen" marker: one grouped commit.
-    let seen = SeenMark {
-        member: seen_key(m),
-        notes_of: notes_of(m).map(str::to_owned),
-        case_id: record.summary.id.clone(),
-    };
-    audit_with(
-        app,
-        &actor(m),
-        "view_case",
-        Some(&record.summary.id),
-        Some(seen),
-    )
-    .await?;
-    let mut record = record;
-    // A flag is written when the reporter looks: shown from the next day on, so it never
-    // tells an officer when the reporter came (DESIGN 2.4).
-    let today = app.clock.today();
-    record
-        .reporter_unreadable
-        .retain(|(_, _, day)| *day < today);
-    Ok(record)
 }
 
 /// The raw content envelope (the `bisik case envelope` contract).

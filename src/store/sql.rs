@@ -178,33 +178,67 @@ async fn append_chain(
     action: &str,
     case_id: Option<&str>,
 ) -> Result<(), StoreError> {
-    let head = query("SELECT seq, hash FROM audit_log ORDER BY seq DESC LIMIT 1")
-        .fetch_optional(&mut **tx)
-        .await?;
-    let (seq, prev): (i64, Vec<u8>) = match head {
-        Some(r) => (r.try_get::<i64, _>("seq")? + 1, r.try_get("hash")?),
-        None => (1, GENESIS.to_vec()),
-    };
-    let hash = entry_hash(
-        &prev,
-        &AuditFields {
-            seq,
+    append_chain_many(
+        tx,
+        &[AuditFields {
+            seq: 0,
             at,
             actor,
             action,
             case_id,
-        },
-    );
-    query("INSERT INTO audit_log (seq, at, actor, action, case_id, prev_hash, hash) VALUES (?, ?, ?, ?, ?, ?, ?)")
-        .bind(seq)
-        .bind(at)
-        .bind(actor)
-        .bind(action)
-        .bind(case_id)
-        .bind(&prev)
-        .bind(hash.as_slice())
-        .execute(&mut **tx)
+        }],
+    )
+    .await
+}
+
+/// Rows one `INSERT` into the audit log carries ([`append_chain_many`]): 7 values each, far
+/// below either backend's limit on bound values.
+const CHAIN_ROWS_PER_INSERT: usize = 64;
+
+/// Appends `entries` to the audit chain in their order (their `seq` is ignored: each gets the
+/// next one). The head is read once and the chain computed here, then written with multi-row
+/// inserts: a group of N entries costs 1 + ⌈N / 64⌉ statements, not 2 N. The caller's
+/// transaction holds the write lock ([`Store::begin_write`]), so no other writer moves the head
+/// in between.
+async fn append_chain_many(
+    tx: &mut Tx<'_>,
+    entries: &[AuditFields<'_>],
+) -> Result<(), StoreError> {
+    if entries.is_empty() {
+        return Ok(());
+    }
+    let head = query("SELECT seq, hash FROM audit_log ORDER BY seq DESC LIMIT 1")
+        .fetch_optional(&mut **tx)
         .await?;
+    let (mut seq, mut prev): (i64, Vec<u8>) = match head {
+        Some(r) => (r.try_get::<i64, _>("seq")? + 1, r.try_get("hash")?),
+        None => (1, GENESIS.to_vec()),
+    };
+    for chunk in entries.chunks(CHAIN_ROWS_PER_INSERT) {
+        let mut rows = Vec::with_capacity(chunk.len());
+        for e in chunk {
+            let fields = AuditFields { seq, ..*e };
+            let hash = entry_hash(&prev, &fields).to_vec();
+            rows.push((fields, std::mem::replace(&mut prev, hash.clone()), hash));
+            seq += 1;
+        }
+        let sql = format!(
+            "INSERT INTO audit_log (seq, at, actor, action, case_id, prev_hash, hash) VALUES {}",
+            vec!["(?, ?, ?, ?, ?, ?, ?)"; rows.len()].join(", ")
+        );
+        let mut q = query(&sql);
+        for (f, prev_hash, hash) in rows {
+            q = q
+                .bind(f.seq)
+                .bind(f.at.to_owned())
+                .bind(f.actor.to_owned())
+                .bind(f.action.to_owned())
+                .bind(f.case_id.map(str::to_owned))
+                .bind(prev_hash)
+                .bind(hash);
+        }
+        q.execute(&mut **tx).await?;
+    }
     Ok(())
 }
 

@@ -57,6 +57,10 @@ impl Store {
         let options = AnyConnectOptions::from_url(&url)?;
         let pool = AnyPoolOptions::new()
             .max_connections(8)
+            // sqlx pings every connection it hands out: a round trip to the connection's thread
+            // per acquire that can find nothing wrong with an embedded file (a failed write is
+            // caught on release, below). Two or three acquires per request (BENCHMARKS.md I).
+            .test_before_acquire(false)
             .after_connect(|conn, _| {
                 Box::pin(async move {
                     sqlx::raw_sql(PRAGMAS).execute(&mut *conn).await?;

@@ -248,10 +248,12 @@ pub async fn show(
     AuthMember(m): AuthMember,
     Path(id): Path<String>,
 ) -> Result<Json<CaseResponse>> {
-    let r = svc::case(&state.app, &m, &id).await?;
-    let notes = svc::case_notes(&state.app, &m, &r.summary).await?;
-    let recommendations = svc::case_recommendations(&state.app, &m, &r.summary).await?;
-    let files = svc::message_files(&state.app, &r.summary.id).await?;
+    let svc::CaseView {
+        record: r,
+        notes,
+        recommendations,
+        files,
+    } = svc::case_view(&state.app, &m, &id).await?;
     let with_files = |msg: &crate::domain::records::StoredMessage| {
         let mut j = message_json(msg);
         j.files = files

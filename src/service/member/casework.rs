@@ -10,9 +10,7 @@ use tracing::instrument;
 use super::{Expected, audit, entry, owned_case, require, require_age_file, require_stanzas};
 use crate::crypto::keys::PartyKeys;
 use crate::domain::case::Actor;
-use crate::domain::case::CaseSummary;
 use crate::domain::institution::{Member, Role};
-use crate::domain::records::StoredMessage;
 use crate::error::{Error, Result};
 use crate::service::App;
 
@@ -122,17 +120,4 @@ pub async fn note(app: &App, m: &Member, case_id: &str, sealed: &[u8]) -> Result
         .await?
         .ok_or_else(|| Error::Conflict("the case changed meanwhile; look at it again".into()))?;
     Ok(seq)
-}
-
-/// A case's internal notes for a member who has just been given the case (see
-/// [`super::case`]): only its readers in the owning institution get them — not the oversight
-/// body reading an escalated case, not an institution it was forwarded away from.
-#[instrument(skip_all)]
-pub async fn case_notes(app: &App, m: &Member, case: &CaseSummary) -> Result<Vec<StoredMessage>> {
-    if !(m.is_reader() && m.institution == case.institution)
-        || app.store.excluded(&case.id).await?.contains(&m.handle)
-    {
-        return Ok(Vec::new());
-    }
-    Ok(app.store.notes_of_kind(&case.id, false).await?)
 }

@@ -13,7 +13,6 @@ use crate::crypto::keys::PartyKeys;
 use crate::domain::case::Actor;
 use crate::domain::case::CaseSummary;
 use crate::domain::institution::{Member, Role};
-use crate::domain::records::StoredMessage;
 use crate::domain::workflow::is_final;
 use crate::error::{Error, Result};
 use crate::service::App;
@@ -89,21 +88,4 @@ pub async fn oversight_message(app: &App, m: &Member, case_id: &str, sealed: &[u
         ));
     }
     Ok(())
-}
-
-/// The oversight body's recommendations on a case, for its owning institution's readers and for
-/// the oversight body while the case is escalated; nobody else (an institution it was forwarded
-/// away from included).
-#[instrument(skip_all)]
-pub async fn case_recommendations(
-    app: &App,
-    m: &Member,
-    case: &CaseSummary,
-) -> Result<Vec<StoredMessage>> {
-    let owner = m.is_reader() && m.institution == case.institution;
-    let oversight = m.has(Role::Oversight) && case.escalated_on.is_some();
-    if !(owner || oversight) || app.store.excluded(&case.id).await?.contains(&m.handle) {
-        return Ok(Vec::new());
-    }
-    Ok(app.store.notes_of_kind(&case.id, true).await?)
 }

@@ -107,13 +107,23 @@ impl Store {
         &self,
         entries: impl Iterator<Item = (&AuditNew, Option<&SeenMark>)>,
     ) -> Result<(), StoreError> {
+        let (chain, seen): (Vec<_>, Vec<_>) = entries
+            .map(|(a, s)| {
+                let fields = AuditFields {
+                    seq: 0,
+                    at: &a.at,
+                    actor: &a.actor,
+                    action: &a.action,
+                    case_id: a.case_id.as_deref(),
+                };
+                (fields, s)
+            })
+            .unzip();
         let mut tx = self.begin_write().await?;
-        for (a, seen) in entries {
-            append_new(&mut tx, a).await?;
-            if let Some(s) = seen {
-                super::seen::mark_seen_in(&mut tx, &s.member, s.notes_of.as_deref(), &s.case_id)
-                    .await?;
-            }
+        append_chain_many(&mut tx, &chain).await?;
+        for s in seen.into_iter().flatten() {
+            super::seen::mark_seen_in(&mut tx, &s.member, s.notes_of.as_deref(), &s.case_id)
+                .await?;
         }
         tx.commit().await?;
         Ok(())
@@ -128,10 +138,18 @@ impl Store {
         action: &str,
         case_ids: &[&str],
     ) -> Result<(), StoreError> {
+        let chain: Vec<_> = case_ids
+            .iter()
+            .map(|id| AuditFields {
+                seq: 0,
+                at,
+                actor,
+                action,
+                case_id: Some(id),
+            })
+            .collect();
         let mut tx = self.begin_write().await?;
-        for id in case_ids {
-            append_chain(&mut tx, at, actor, action, Some(id)).await?;
-        }
+        append_chain_many(&mut tx, &chain).await?;
         tx.commit().await?;
         Ok(())
     }
@@ -157,23 +175,38 @@ impl Store {
             .bind(FLUSH_CHUNK)
             .fetch_all(&mut *tx)
             .await?;
+            let mut ids = Vec::with_capacity(rows.len());
+            let mut actions = Vec::with_capacity(rows.len());
             for r in &rows {
-                let day: String = r.try_get("day")?;
-                let action: String = r.try_get("action")?;
-                let case_id: Option<String> = r.try_get("case_id")?;
-                append_chain(
-                    &mut tx,
-                    &day,
-                    &Actor::Reporter.to_column(),
-                    &action,
-                    case_id.as_deref(),
-                )
-                .await?;
-                let id: String = r.try_get("id")?;
-                query("DELETE FROM audit_pending WHERE id = ?")
-                    .bind(id)
-                    .execute(&mut *tx)
-                    .await?;
+                ids.push(r.try_get::<String, _>("id")?);
+                actions.push((
+                    r.try_get::<String, _>("day")?,
+                    r.try_get::<String, _>("action")?,
+                    r.try_get::<Option<String>, _>("case_id")?,
+                ));
+            }
+            let reporter = Actor::Reporter.to_column();
+            let chain: Vec<_> = actions
+                .iter()
+                .map(|(day, action, case_id)| AuditFields {
+                    seq: 0,
+                    at: day,
+                    actor: &reporter,
+                    action,
+                    case_id: case_id.as_deref(),
+                })
+                .collect();
+            append_chain_many(&mut tx, &chain).await?;
+            for chunk in ids.chunks(CHAIN_ROWS_PER_INSERT) {
+                let sql = format!(
+                    "DELETE FROM audit_pending WHERE id IN ({})",
+                    vec!["?"; chunk.len()].join(", ")
+                );
+                let mut q = query(&sql);
+                for id in chunk {
+                    q = q.bind(id.clone());
+                }
+                q.execute(&mut *tx).await?;
             }
             tx.commit().await?;
             moved += rows.len();

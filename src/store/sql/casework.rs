@@ -5,7 +5,7 @@ use sqlx::Row as _;
 use time::Date;
 use tracing::instrument;
 
-use super::{Store, append_new, date_col};
+use super::{Row, Store, append_new, date_col};
 use super::{query, query_scalar};
 use crate::domain::audit::AuditNew;
 use crate::domain::case::Actor;
@@ -135,20 +135,29 @@ impl Store {
         self.notes_where(case_id, None).await
     }
 
-    /// The officers' own notes (`recommendations = false`) or the oversight body's
-    /// recommendations (`true`) of a case, in order.
+    /// A case's notes and recommendations as a member's case page needs them, in one query:
+    /// the notes if `notes`, the recommendations if `recommendations` (empty otherwise).
     #[instrument(skip_all)]
-    pub async fn notes_of_kind(
+    pub async fn notes_and_recommendations(
         &self,
         case_id: &str,
+        notes: bool,
         recommendations: bool,
-    ) -> Result<Vec<StoredMessage>, StoreError> {
-        let kind = if recommendations {
-            "recommendation"
-        } else {
-            "note"
+    ) -> Result<(Vec<StoredMessage>, Vec<StoredMessage>), StoreError> {
+        let kind = match (notes, recommendations) {
+            (false, false) => return Ok((Vec::new(), Vec::new())),
+            (true, true) => None,
+            (true, false) => Some("note"),
+            (false, true) => Some("recommendation"),
         };
-        self.notes_where(case_id, Some(kind)).await
+        let rows = self.note_rows(case_id, kind).await?;
+        let (mut n, mut r) = (Vec::new(), Vec::new());
+        for row in &rows {
+            let kind: String = row.try_get("kind")?;
+            let list = if kind == "recommendation" { &mut r } else { &mut n };
+            list.push(super::stored_message(row)?);
+        }
+        Ok((n, r))
     }
 
     async fn notes_where(
@@ -156,16 +165,20 @@ impl Store {
         case_id: &str,
         kind: Option<&str>,
     ) -> Result<Vec<StoredMessage>, StoreError> {
-        let rows = query(
-            "SELECT seq, author, written_on, envelope FROM notes \
+        let rows = self.note_rows(case_id, kind).await?;
+        rows.iter().map(super::stored_message).collect()
+    }
+
+    async fn note_rows(&self, case_id: &str, kind: Option<&str>) -> Result<Vec<Row>, StoreError> {
+        Ok(query(
+            "SELECT seq, author, written_on, envelope, kind FROM notes \
              WHERE case_id = ? AND (? IS NULL OR kind = ?) ORDER BY seq",
         )
         .bind(case_id)
         .bind(kind)
         .bind(kind)
         .fetch_all(&self.pool)
-        .await?;
-        rows.iter().map(super::stored_message).collect()
+        .await?)
     }
 
     /// Content envelopes of the cases in `ids` that a member of `institution` (`handle`) may
