@@ -206,9 +206,14 @@ async fn many_entries_appended_at_once_follow_each_other_in_order() {
         .unwrap();
     let ids: Vec<String> = (0..150).map(|i| format!("LPR-2026-{i:06}")).collect();
     let refs: Vec<&str> = ids.iter().map(String::as_str).collect();
-    one.append_audit_many("2026-11-24T09:00:00Z", "member:health/dewi", "export", &refs)
-        .await
-        .unwrap();
+    one.append_audit_many(
+        "2026-11-24T09:00:00Z",
+        "member:health/dewi",
+        "export",
+        &refs,
+    )
+    .await
+    .unwrap();
     two.append_audit("2026-11-24T10:00:00Z", "member:health/dewi", "logout", None)
         .await
         .unwrap();

@@ -63,6 +63,11 @@ enum BenchCommand {
         /// them itself when it starts, while the flows run (a server back after days down).
         #[arg(long)]
         leave_backlog: bool,
+        /// Each member sends one request every this many milliseconds (an open loop, as officers
+        /// click) instead of the next as soon as the last is answered; latencies count from
+        /// when a request was due, so a server that falls behind shows its queue.
+        #[arg(long)]
+        member_pace_ms: Option<u64>,
     },
     /// `/stats.json` over many seeded cases: counted for every request, then cached; alone and
     /// under concurrent clients, with receipt checks running meanwhile (see BENCHMARKS.md).
@@ -124,6 +129,7 @@ pub fn run(args: BenchArgs) -> Result<(), String> {
             instances,
             members_only,
             leave_backlog,
+            member_pace_ms,
         } => {
             if instances > 1 && database_url.is_none() {
                 return Err(
@@ -149,6 +155,9 @@ pub fn run(args: BenchArgs) -> Result<(), String> {
                 instances: instances.max(1),
                 members_only,
                 leave_backlog,
+                member_pace: member_pace_ms
+                    .filter(|&ms| ms > 0)
+                    .map(Duration::from_millis),
             };
             super::load::print(&super::load::run(&opts)?);
             Ok(())

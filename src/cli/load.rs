@@ -50,6 +50,8 @@ pub struct Report {
     pub attachment_kib: u64,
     pub max_waiting_submissions: Option<usize>,
     pub server_peak_rss_kib: Option<u64>,
+    /// The paced member flows' interval per member (`--member-pace-ms`).
+    pub member_pace_ms: Option<u128>,
     pub results: Vec<FlowResult>,
 }
 
@@ -72,6 +74,8 @@ pub struct LoadOptions {
     pub members_only: bool,
     /// The server, not the seeder, moves the seed's citizens' actions into the audit chain.
     pub leave_backlog: bool,
+    /// Members send one request per this interval (open loop) instead of back to back.
+    pub member_pace: Option<Duration>,
 }
 
 pub(super) struct ServerChild(pub(super) Child);
@@ -212,6 +216,20 @@ pub(super) fn run_flow(
     flow: &'static str,
     work: impl Fn(usize, usize) -> Outcome + Send + Sync + 'static,
 ) -> FlowResult {
+    run_paced_flow(clients, seconds, None, flow, work)
+}
+
+/// [`run_flow`], and with `pace` each client sends a request every `pace` (the clients' first
+/// requests spread evenly over one interval) rather than the next as soon as the last is
+/// answered. A request's latency is then counted from when it was due, not from when it could
+/// be sent: a server that falls behind shows the whole wait (no coordinated omission).
+pub(super) fn run_paced_flow(
+    clients: usize,
+    seconds: u64,
+    pace: Option<Duration>,
+    flow: &'static str,
+    work: impl Fn(usize, usize) -> Outcome + Send + Sync + 'static,
+) -> FlowResult {
     let work = Arc::new(work);
     let stop = Arc::new(AtomicBool::new(false));
     let latencies: Arc<Mutex<Vec<Duration>>> = Arc::default();
@@ -229,8 +247,21 @@ pub(super) fn run_flow(
             std::thread::spawn(move || {
                 let mut n = 0;
                 let mut mine = Vec::new();
+                let phase = |p: Duration| p.mul_f64(c as f64 / clients as f64);
+                let mut due = pace.map(|p| started + phase(p));
                 while !stop.load(Ordering::Relaxed) {
-                    let t = Instant::now();
+                    let t = match (&mut due, pace) {
+                        (Some(due), Some(p)) => {
+                            let at = *due;
+                            *due += p;
+                            std::thread::sleep(at.saturating_duration_since(Instant::now()));
+                            if stop.load(Ordering::Relaxed) {
+                                break;
+                            }
+                            at
+                        }
+                        _ => Instant::now(),
+                    };
                     match work(c, n) {
                         Outcome::Ok => mine.push(t.elapsed()),
                         Outcome::Busy => {
@@ -397,6 +428,7 @@ pub fn run(opts: &LoadOptions) -> Result<Report, String> {
             results.extend(member_flows(
                 n,
                 opts.seconds,
+                opts.member_pace,
                 &dir.path().join("identities"),
                 &bases,
             )?);
@@ -478,6 +510,7 @@ pub fn run(opts: &LoadOptions) -> Result<Report, String> {
         results.extend(member_flows(
             n,
             opts.seconds,
+            opts.member_pace,
             &dir.path().join("identities"),
             &bases,
         )?);
@@ -492,6 +525,7 @@ pub fn run(opts: &LoadOptions) -> Result<Report, String> {
         attachment_kib: opts.attachment_kib,
         max_waiting_submissions: opts.max_waiting,
         server_peak_rss_kib,
+        member_pace_ms: opts.member_pace.map(|p| p.as_millis()),
         results,
     })
 }
@@ -501,6 +535,7 @@ pub fn run(opts: &LoadOptions) -> Result<Report, String> {
 fn member_flows(
     n: usize,
     seconds: u64,
+    pace: Option<Duration>,
     ids: &Path,
     bases: &Arc<Vec<String>>,
 ) -> Result<Vec<FlowResult>, String> {
@@ -516,16 +551,6 @@ fn member_flows(
             })
             .collect::<Result<_, String>>()?,
     );
-    let mut out = Vec::new();
-    let m = members.clone();
-    out.push(run_flow(n, seconds, "member list", move |c, _| {
-        m[c].list(&crate::client::ListFilter {
-            limit: 50,
-            ..Default::default()
-        })
-        .is_ok()
-        .into()
-    }));
     let case_ids: Arc<Vec<String>> = Arc::new(
         members[0]
             .list(&crate::client::ListFilter {
@@ -540,12 +565,30 @@ fn member_flows(
     if case_ids.is_empty() {
         return Err("no case to fetch: seed some (--seed)".into());
     }
-    let m = members.clone();
-    out.push(run_flow(n, seconds, "member fetch", move |c, i| {
-        m[c].case(&case_ids[(c * 31 + i) % case_ids.len()])
+    let mut out = Vec::new();
+    // Back to back; then, with a pace, the same at that pace.
+    let runs: &[(Option<Duration>, &'static str, &'static str)] = match pace {
+        None => &[(None, "member list", "member fetch")],
+        Some(_) => &[
+            (None, "member list", "member fetch"),
+            (pace, "member list, paced", "member fetch, paced"),
+        ],
+    };
+    for &(pace, list, fetch) in runs {
+        let m = members.clone();
+        out.push(run_paced_flow(n, seconds, pace, list, move |c, _| {
+            m[c].list(&crate::client::ListFilter {
+                limit: 50,
+                ..Default::default()
+            })
             .is_ok()
             .into()
-    }));
+        }));
+        let (m, ids) = (members.clone(), case_ids.clone());
+        out.push(run_paced_flow(n, seconds, pace, fetch, move |c, i| {
+            m[c].case(&ids[(c * 31 + i) % ids.len()]).is_ok().into()
+        }));
+    }
     Ok(out)
 }
 
@@ -562,6 +605,9 @@ pub fn print(report: &Report) {
         report.seeded_cases,
         report.attachment_kib
     );
+    if let Some(ms) = report.member_pace_ms {
+        println!("paced member flows: each member sends one request every {ms} ms");
+    }
     for c in &report.ceilings {
         let m: Vec<String> = c.measured.iter().map(|x| format!("{x:.2}")).collect();
         println!(
@@ -571,7 +617,7 @@ pub fn print(report: &Report) {
         );
     }
     println!(
-        "{:>7}  {:<13} {:>8} {:>8} {:>6} {:>9} {:>9} {:>9} {:>9} {:>9}",
+        "{:>7}  {:<19} {:>8} {:>8} {:>6} {:>9} {:>9} {:>9} {:>9} {:>9}",
         "clients",
         "flow",
         "requests",
@@ -585,7 +631,7 @@ pub fn print(report: &Report) {
     );
     for r in &report.results {
         println!(
-            "{:>7}  {:<13} {:>8} {:>8} {:>6} {:>9.2} {:>9.1} {:>9.1} {:>9.1} {:>9}",
+            "{:>7}  {:<19} {:>8} {:>8} {:>6} {:>9.2} {:>9.1} {:>9.1} {:>9.1} {:>9}",
             r.clients,
             r.flow,
             r.requests,

@@ -200,10 +200,7 @@ const CHAIN_ROWS_PER_INSERT: usize = 64;
 /// inserts: a group of N entries costs 1 + ⌈N / 64⌉ statements, not 2 N. The caller's
 /// transaction holds the write lock ([`Store::begin_write`]), so no other writer moves the head
 /// in between.
-async fn append_chain_many(
-    tx: &mut Tx<'_>,
-    entries: &[AuditFields<'_>],
-) -> Result<(), StoreError> {
+async fn append_chain_many(tx: &mut Tx<'_>, entries: &[AuditFields<'_>]) -> Result<(), StoreError> {
     if entries.is_empty() {
         return Ok(());
     }

@@ -154,7 +154,11 @@ impl Store {
         let (mut n, mut r) = (Vec::new(), Vec::new());
         for row in &rows {
             let kind: String = row.try_get("kind")?;
-            let list = if kind == "recommendation" { &mut r } else { &mut n };
+            let list = if kind == "recommendation" {
+                &mut r
+            } else {
+                &mut n
+            };
             list.push(super::stored_message(row)?);
         }
         Ok((n, r))
