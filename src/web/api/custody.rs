@@ -1,7 +1,20 @@
 //! Member routes for a confidential reporter's identity: handing it over after a forward, and
 //! reveal requests with the custodians' decisions (see `service::member::custody`).
 
-use super::*;
+use axum::Json;
+use axum::extract::{Path, State};
+use axum::response::Response;
+
+use super::cases::{age_file, recipients_response};
+use super::{AuthMember, envelope_bytes};
+use crate::api::{
+    IdentityRequest, OkResponse, PendingRevealJson, PendingRevealsResponse, RecipientsResponse,
+    RevealCreated, RevealDecided, RevealDecisionBody, RevealRequestBody,
+};
+use crate::crypto::token;
+use crate::error::Result;
+use crate::service::member as svc;
+use crate::web::AppState;
 
 /// Whom to seal a confidential identity to when handing it over.
 #[utoipa::path(
