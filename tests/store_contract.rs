@@ -9,9 +9,10 @@ mod common;
 use std::sync::Arc;
 
 use bisik::crypto::kdf::KdfParams;
+use bisik::domain::audit::AuditNew;
 use bisik::domain::audit::verify_chain;
-use bisik::domain::case::{Actor, Kind, Privacy};
-use bisik::store::{Backend, NewCase, PostgresOptions, Store, StoreError};
+use bisik::domain::case::{Actor, CaseState, Kind, Privacy};
+use bisik::store::{Backend, Classification, Move, NewCase, PostgresOptions, Store, StoreError};
 use time::macros::date;
 
 /// One database, and a way to open it again (another instance).
@@ -125,6 +126,147 @@ async fn taken_keys_are_told_apart_and_a_resent_form_is_stored_once() {
     );
     store.close().await;
     other.close().await;
+}
+
+/// A case is read whole — row, identity, tags, flags, history, messages — with each list in its
+/// order and each row where it belongs, whoever reads it (the lists come back as one statement).
+#[tokio::test]
+async fn a_case_reads_whole_with_every_list_in_order() {
+    let db = Db::new();
+    let store = db.open().await;
+    let r = reporter();
+    let (id, bare) = ("LPR-2026-000020", "LPR-2026-000021");
+    let mut c = case(id, 20, &r);
+    c.identity = Some(b"identity envelope");
+    store.insert_case(&c).await.unwrap();
+    store.insert_case(&case(bare, 21, &r)).await.unwrap();
+    let day = date!(2026 - 11 - 24);
+    for (i, nonce) in [b"m1", b"m2", b"m3"].iter().enumerate() {
+        let body = format!("message {}", i + 1);
+        assert!(
+            store
+                .add_message(
+                    id,
+                    &Actor::Reporter,
+                    day,
+                    Some(*nonce),
+                    body.as_bytes(),
+                    None,
+                    None
+                )
+                .await
+                .unwrap()
+        );
+    }
+    let member = Actor::from_column("member:health/ani");
+    let verified = Move {
+        from: CaseState::Received,
+        to: CaseState::Verified,
+        due_on: Some(date!(2026 - 12 - 8)),
+        extended_days: 0,
+    };
+    let audit = |action: &str| AuditNew {
+        at: "2026-11-25T09:00:00Z".into(),
+        actor: "health/ani".into(),
+        action: action.into(),
+        case_id: Some(id.into()),
+    };
+    assert!(
+        store
+            .transition(
+                "health",
+                id,
+                verified,
+                date!(2026 - 11 - 25),
+                &member,
+                Some(b"why"),
+                Some(&audit("verify"))
+            )
+            .await
+            .unwrap()
+    );
+    let tags = Classification {
+        tags: Some(vec!["zeta".into(), "alpha".into(), "mid".into()]),
+        ..Classification::default()
+    };
+    assert!(
+        store
+            .classify("health", id, &tags, &audit("classify"))
+            .await
+            .unwrap()
+    );
+    store
+        .flag_reporter_unreadable(id, &[("message", 3), ("content", 0), ("message", 1)], day)
+        .await
+        .unwrap();
+
+    let check = |rec: &bisik::store::CaseRecord| {
+        assert_eq!(rec.summary.id, id);
+        assert_eq!(rec.summary.state, CaseState::Verified);
+        assert_eq!(rec.content, b"age ciphertext stand-in");
+        assert!(rec.has_identity);
+        assert_eq!(rec.tags, ["alpha", "mid", "zeta"]);
+        let seqs: Vec<i64> = rec.messages.iter().map(|m| m.seq).collect();
+        assert_eq!(seqs, [1, 2, 3]);
+        assert_eq!(rec.messages[1].envelope, b"message 2");
+        assert_eq!(rec.messages[2].author, Actor::Reporter);
+        let states: Vec<CaseState> = rec.events.iter().map(|e| e.state).collect();
+        assert_eq!(states, [CaseState::Received, CaseState::Verified]);
+        assert_eq!(rec.events[1].seq, 2);
+        assert_eq!(rec.events[1].actor, member);
+        assert_eq!(rec.events[1].day, date!(2026 - 11 - 25));
+        assert_eq!(rec.events[1].reason_envelope.as_deref(), Some(&b"why"[..]));
+        assert_eq!(rec.events[0].reason_envelope, None);
+        let flags: Vec<(&str, i64)> = rec
+            .reporter_unreadable
+            .iter()
+            .map(|(item, seq, flagged)| {
+                assert_eq!(*flagged, day);
+                (item.as_str(), *seq)
+            })
+            .collect();
+        assert_eq!(flags, [("content", 0), ("message", 1), ("message", 3)]);
+    };
+    let reporter_view = store.case_for_reporter(id).await.unwrap().unwrap();
+    check(&reporter_view);
+    assert_eq!(
+        reporter_view.identity.as_deref(),
+        Some(&b"identity envelope"[..])
+    );
+    let member_view = store
+        .case_for_institution("health", id)
+        .await
+        .unwrap()
+        .unwrap();
+    check(&member_view);
+    assert_eq!(
+        member_view.identity, None,
+        "a member's read never carries the identity"
+    );
+    assert!(
+        store
+            .case_for_institution("police", id)
+            .await
+            .unwrap()
+            .is_none()
+    );
+
+    // A case with none of it reads as empty lists, not as another case's rows.
+    for rec in [
+        store.case_for_reporter(bare).await.unwrap().unwrap(),
+        store
+            .case_for_institution("health", bare)
+            .await
+            .unwrap()
+            .unwrap(),
+    ] {
+        assert!(!rec.has_identity && rec.identity.is_none());
+        assert!(
+            rec.tags.is_empty() && rec.messages.is_empty() && rec.reporter_unreadable.is_empty()
+        );
+        assert_eq!(rec.events.len(), 1);
+    }
+    store.close().await;
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 4)]

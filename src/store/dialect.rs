@@ -10,7 +10,7 @@
 //! PostgreSQL requires and SQLite reads by their number, so a query means the same on both.
 
 use sqlx::any::{Any, AnyArguments};
-use sqlx::query::{Query, QueryScalar};
+use sqlx::query::{Query, QueryAs, QueryScalar};
 
 pub(crate) type Tx<'a> = sqlx::Transaction<'a, Any>;
 pub(crate) type Row = sqlx::any::AnyRow;
@@ -84,6 +84,15 @@ where
     (O,): for<'r> sqlx::FromRow<'r, Row>,
 {
     sqlx::query_scalar(sqlx::AssertSqlSafe(numbered(sql)))
+}
+
+/// `sqlx::query_as` for the store's SQL (placeholders numbered): rows into a store-private
+/// struct that derives `sqlx::FromRow`.
+pub(crate) fn query_as<'q, O>(sql: &str) -> QueryAs<'q, Any, O, AnyArguments>
+where
+    O: for<'r> sqlx::FromRow<'r, Row>,
+{
+    sqlx::query_as(sqlx::AssertSqlSafe(numbered(sql)))
 }
 
 /// Takes the database's write lock inside `tx`: SQLite's transaction already holds it

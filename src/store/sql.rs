@@ -8,7 +8,7 @@ use sqlx::any::Any;
 use time::Date;
 use tracing::instrument;
 
-use super::dialect::{Backend, Row, Tx, lock_writes, query, query_scalar};
+use super::dialect::{Backend, Row, Tx, lock_writes, query, query_as, query_scalar};
 use super::{
     AuditEntry, CaseEvent, CaseFilter, CaseRecord, CaseSort, CaseSummary, Classification, Move,
     NewAttachment, NewCase, ReceiptRecord, Resealed, RevealDecision, RevealRequest, StoreError,
@@ -50,6 +50,18 @@ macro_rules! summary_cols {
          due_on, extended_days, escalated_on, channel, sealed_kind, \
          (SELECT handle FROM assignments WHERE assignments.case_id = cases.id) AS assigned_to, \
          (SELECT held_from FROM holds WHERE holds.case_id = cases.id) AS held_from"
+    };
+}
+
+/// The case row's columns for a member's read: the summary, the content envelope, and whether
+/// an identity envelope exists — never the envelope itself.
+macro_rules! member_record_cols {
+    () => {
+        concat!(
+            summary_cols!(),
+            ", content, CAST(CASE WHEN EXISTS (SELECT 1 FROM identities \
+             WHERE identities.case_id = cases.id) THEN 1 ELSE 0 END AS BIGINT) AS has_identity"
+        )
     };
 }
 
@@ -599,6 +611,7 @@ mod forwarding;
 mod held;
 mod message_files;
 mod oversight;
+mod record;
 pub use message_files::{FilesAdded, MessageFile};
 mod retention;
 #[macro_use]

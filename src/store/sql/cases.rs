@@ -82,56 +82,14 @@ impl Store {
         }))
     }
 
-    /// A case row made whole: identity envelope (or only whether there is one), tags, flags,
-    /// history and messages — read on one connection, not one from the pool per part.
-    pub(super) async fn record(
-        &self,
-        row: Option<Row>,
-        with_identity: bool,
-    ) -> Result<Option<CaseRecord>, StoreError> {
-        let Some(row) = row else { return Ok(None) };
-        let summary = summary_from_row(&row)?;
-        let mut conn = self.pool.acquire().await?;
-        let (identity, has_identity) = if with_identity {
-            let identity: Option<Vec<u8>> =
-                query_scalar("SELECT envelope FROM identities WHERE case_id = ?")
-                    .bind(&summary.id)
-                    .fetch_optional(&mut *conn)
-                    .await?;
-            let has = identity.is_some();
-            (identity, has)
-        } else {
-            let has: Option<i64> = query_scalar("SELECT 1 FROM identities WHERE case_id = ?")
-                .bind(&summary.id)
-                .fetch_optional(&mut *conn)
-                .await?;
-            (None, has.is_some())
-        };
-        let tags: Vec<String> =
-            query_scalar("SELECT tag FROM case_tags WHERE case_id = ? ORDER BY tag")
-                .bind(&summary.id)
-                .fetch_all(&mut *conn)
-                .await?;
-        Ok(Some(CaseRecord {
-            tags,
-            reporter_unreadable: super::workflow::reporter_unreadable_on(&mut *conn, &summary.id)
-                .await?,
-            content: row.try_get("content")?,
-            identity,
-            has_identity,
-            events: events_on(&mut *conn, &summary.id).await?,
-            messages: messages_on(&mut *conn, &summary.id).await?,
-            summary,
-        }))
-    }
-
     /// Everything the reporter may see of their own case, identity envelope included.
     #[instrument(skip_all)]
     pub async fn case_for_reporter(&self, case_id: &str) -> Result<Option<CaseRecord>, StoreError> {
         let row = query(concat!(
             "SELECT ",
             summary_cols!(),
-            ", content FROM cases WHERE id = ?"
+            ", content, (SELECT envelope FROM identities WHERE identities.case_id = cases.id) \
+             AS identity FROM cases WHERE id = ?"
         ))
         .bind(case_id)
         .fetch_optional(&self.pool)
@@ -149,8 +107,8 @@ impl Store {
     ) -> Result<Option<CaseRecord>, StoreError> {
         let row = query(concat!(
             "SELECT ",
-            summary_cols!(),
-            ", content FROM cases WHERE id = ? AND institution = ?"
+            member_record_cols!(),
+            " FROM cases WHERE id = ? AND institution = ?"
         ))
         .bind(case_id)
         .bind(institution)
@@ -250,55 +208,6 @@ impl Store {
         }
         Ok(cases)
     }
-}
-
-/// A case's history, in order.
-async fn events_on<'e>(
-    ex: impl sqlx::Executor<'e, Database = Any>,
-    case_id: &str,
-) -> Result<Vec<CaseEvent>, StoreError> {
-    let rows = query(
-        "SELECT seq, day, actor, state, reason_envelope, extension_days, forwarded_to, act \
-         FROM events WHERE case_id = ? ORDER BY seq",
-    )
-    .bind(case_id)
-    .fetch_all(ex)
-    .await?;
-    rows.iter()
-        .map(|r| {
-            let actor: String = r.try_get("actor")?;
-            let state: String = r.try_get("state")?;
-            Ok(CaseEvent {
-                seq: r.try_get("seq")?,
-                forwarded_to: r.try_get("forwarded_to")?,
-                day: date_col(r, "day")?,
-                actor: Actor::from_column(&actor),
-                state: CaseState::parse(&state)
-                    .ok_or_else(|| StoreError::Corrupt("state".into()))?,
-                reason_envelope: r.try_get("reason_envelope")?,
-                extension_days: r
-                    .try_get::<Option<i64>, _>("extension_days")?
-                    .and_then(|d| u32::try_from(d).ok()),
-                act: r
-                    .try_get::<Option<String>, _>("act")?
-                    .and_then(|a| CaseAct::parse(&a)),
-            })
-        })
-        .collect()
-}
-
-/// A case's messages, in order.
-async fn messages_on<'e>(
-    ex: impl sqlx::Executor<'e, Database = Any>,
-    case_id: &str,
-) -> Result<Vec<StoredMessage>, StoreError> {
-    let rows = query(
-        "SELECT seq, author, written_on, envelope FROM messages WHERE case_id = ? ORDER BY seq",
-    )
-    .bind(case_id)
-    .fetch_all(ex)
-    .await?;
-    rows.iter().map(stored_message).collect()
 }
 
 /// The members' list query for an owner filter and an order. Each (owner, order) pair is its own

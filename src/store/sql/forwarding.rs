@@ -146,8 +146,8 @@ impl Store {
     ) -> Result<Option<CaseRecord>, StoreError> {
         let row = query(concat!(
             "SELECT ",
-            summary_cols!(),
-            ", content FROM cases WHERE id = ? AND id IN (SELECT case_id FROM case_past_owners WHERE institution = ?)"
+            member_record_cols!(),
+            " FROM cases WHERE id = ? AND id IN (SELECT case_id FROM case_past_owners WHERE institution = ?)"
         ))
         .bind(case_id)
         .bind(institution)

@@ -244,8 +244,8 @@ impl Store {
     pub async fn escalated_case(&self, case_id: &str) -> Result<Option<CaseRecord>, StoreError> {
         let row = query(concat!(
             "SELECT ",
-            summary_cols!(),
-            ", content FROM cases WHERE id = ? AND escalated_on IS NOT NULL"
+            member_record_cols!(),
+            " FROM cases WHERE id = ? AND escalated_on IS NOT NULL"
         ))
         .bind(case_id)
         .fetch_optional(&self.pool)

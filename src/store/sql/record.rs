@@ -1,0 +1,133 @@
+//! A case made whole: its row, whether it has an identity envelope (or the envelope, for the
+//! reporter), and its tags, flags, history and messages — two statements, not six.
+//!
+//! Every statement on SQLite is a round trip to the connection's worker thread; a member's
+//! case page used to read the row, then the identity, tags, flags, events and messages one
+//! statement each. The row now carries the identity answer as a sub-select, and the four lists
+//! come back as one `UNION ALL`, each row naming the list it belongs to.
+
+use super::*;
+
+/// The four lists of a case in one statement. `part` says which list a row belongs to:
+/// `e`vent, `m`essage, `u`nreadable flag, `t`ag; `name` is the event's actor, the message's
+/// author, the flag's item or the tag. Columns a list has no use for are NULL. The order is
+/// restored in Rust ([`Parts::from_rows`]), so the statement needs no sort.
+const PARTS: &str = "\
+    SELECT 'e' AS part, seq, day, actor AS name, state, reason_envelope AS envelope, \
+           extension_days, forwarded_to, act FROM events WHERE case_id = ? \
+    UNION ALL \
+    SELECT 'm', seq, written_on, author, NULL, envelope, NULL, NULL, NULL \
+           FROM messages WHERE case_id = ? \
+    UNION ALL \
+    SELECT 'u', seq, flagged_on, item, NULL, NULL, NULL, NULL, NULL \
+           FROM reporter_unreadable WHERE case_id = ? \
+    UNION ALL \
+    SELECT 't', 0, NULL, tag, NULL, NULL, NULL, NULL, NULL FROM case_tags WHERE case_id = ?";
+
+/// One row of [`PARTS`].
+#[derive(sqlx::FromRow)]
+struct PartRow {
+    part: String,
+    seq: i64,
+    day: Option<String>,
+    name: String,
+    state: Option<String>,
+    envelope: Option<Vec<u8>>,
+    extension_days: Option<i64>,
+    forwarded_to: Option<String>,
+    act: Option<String>,
+}
+
+/// A case's lists, each in its order.
+#[derive(Default)]
+struct Parts {
+    events: Vec<CaseEvent>,
+    messages: Vec<StoredMessage>,
+    unreadable: Vec<(String, i64, Date)>,
+    tags: Vec<String>,
+}
+
+impl Parts {
+    fn from_rows(rows: Vec<PartRow>) -> Result<Self, StoreError> {
+        let mut p = Parts::default();
+        for r in rows {
+            let day = || {
+                r.day
+                    .as_deref()
+                    .and_then(parse_day)
+                    .ok_or_else(|| StoreError::Corrupt(format!("bad date in a case's {}", r.part)))
+            };
+            match r.part.as_str() {
+                "e" => p.events.push(CaseEvent {
+                    seq: r.seq,
+                    day: day()?,
+                    actor: Actor::from_column(&r.name),
+                    state: r
+                        .state
+                        .as_deref()
+                        .and_then(CaseState::parse)
+                        .ok_or_else(|| StoreError::Corrupt("state".into()))?,
+                    reason_envelope: r.envelope,
+                    extension_days: r.extension_days.and_then(|d| u32::try_from(d).ok()),
+                    forwarded_to: r.forwarded_to,
+                    act: r.act.as_deref().and_then(CaseAct::parse),
+                }),
+                "m" => p.messages.push(StoredMessage {
+                    seq: r.seq,
+                    author: Actor::from_column(&r.name),
+                    written_on: day()?,
+                    envelope: r
+                        .envelope
+                        .ok_or_else(|| StoreError::Corrupt("message envelope".into()))?,
+                }),
+                "u" => p.unreadable.push((r.name, r.seq, day()?)),
+                "t" => p.tags.push(r.name),
+                other => return Err(StoreError::Corrupt(format!("case part {other}"))),
+            }
+        }
+        p.events.sort_by_key(|e| e.seq);
+        p.messages.sort_by_key(|m| m.seq);
+        p.unreadable.sort_by(|a, b| (&a.0, a.1).cmp(&(&b.0, b.1)));
+        p.tags.sort();
+        Ok(p)
+    }
+}
+
+impl Store {
+    /// A case row made whole. `row` carries `member_record_cols!()` (or, for the reporter,
+    /// `identity`: the envelope itself); the lists are read with one more statement.
+    pub(super) async fn record(
+        &self,
+        row: Option<Row>,
+        with_identity: bool,
+    ) -> Result<Option<CaseRecord>, StoreError> {
+        let Some(row) = row else { return Ok(None) };
+        let summary = summary_from_row(&row)?;
+        let (identity, has_identity) = if with_identity {
+            let identity: Option<Vec<u8>> = row.try_get("identity")?;
+            let has = identity.is_some();
+            (identity, has)
+        } else {
+            (None, row.try_get::<i64, _>("has_identity")? != 0)
+        };
+        let id = summary.id.as_str();
+        let rows: Vec<PartRow> = query_as(PARTS)
+            .bind(id)
+            .bind(id)
+            .bind(id)
+            .bind(id)
+            .fetch_all(&self.pool)
+            .await?;
+        let parts = Parts::from_rows(rows)?;
+        Ok(Some(CaseRecord {
+            tags: parts.tags,
+            reporter_unreadable: parts.unreadable,
+            content: row.try_get("content")?,
+            identity,
+            has_identity,
+            events: parts.events,
+            messages: parts.messages,
+            summary,
+        }))
+    }
+}
