@@ -47,6 +47,8 @@ pub struct Report {
     pub ceilings: Vec<CeilingAt>,
     pub kdf_p50_ms: f64,
     pub seeded_cases: usize,
+    /// `bisik serve` instances the clients were spread over.
+    pub instances: usize,
     pub attachment_kib: u64,
     pub max_waiting_submissions: Option<usize>,
     pub server_peak_rss_kib: Option<u64>,
@@ -522,6 +524,7 @@ pub fn run(opts: &LoadOptions) -> Result<Report, String> {
         ceilings,
         kdf_p50_ms,
         seeded_cases: opts.seed,
+        instances: opts.instances,
         attachment_kib: opts.attachment_kib,
         max_waiting_submissions: opts.max_waiting,
         server_peak_rss_kib,
@@ -593,18 +596,26 @@ fn member_flows(
 }
 
 pub fn print(report: &Report) {
-    println!(
-        "Argon2id m={} KiB t={} p={}: {:.1} ms per derivation (p50, one core), {} cores; seeded cases: {}; attachment: {} KiB",
-        report.kdf.memory_kib,
-        report.kdf.iterations,
-        report.kdf.parallelism,
-        report.kdf_p50_ms,
-        std::thread::available_parallelism()
-            .map(|n| n.get())
-            .unwrap_or(1),
-        report.seeded_cases,
-        report.attachment_kib
-    );
+    let cores = std::thread::available_parallelism()
+        .map(|n| n.get())
+        .unwrap_or(1);
+    if report.ceilings.is_empty() && report.kdf_p50_ms <= 0.0 {
+        println!(
+            "members' flows only (Argon2id not measured), {cores} cores; seeded cases: {}; instances: {}",
+            report.seeded_cases, report.instances
+        );
+    } else {
+        println!(
+            "Argon2id m={} KiB t={} p={}: {:.1} ms per derivation (p50, one core), {cores} cores; seeded cases: {}; instances: {}; attachment: {} KiB",
+            report.kdf.memory_kib,
+            report.kdf.iterations,
+            report.kdf.parallelism,
+            report.kdf_p50_ms,
+            report.seeded_cases,
+            report.instances,
+            report.attachment_kib
+        );
+    }
     if let Some(ms) = report.member_pace_ms {
         println!("paced member flows: each member sends one request every {ms} ms");
     }

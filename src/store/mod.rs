@@ -6,6 +6,11 @@
 //! SQL both share; what differs is in [`dialect`] and the two backend modules, and each backend
 //! has its own migrations (`migrations/sqlite/`, `migrations/postgres/`).
 //!
+//! Rows become the domain's values through sqlx's `FromRow` derive on store-private row types
+//! (`sql/rows.rs`). `Any` has no date or enum types — sqlx's `time` feature does not reach it —
+//! so days are `YYYY-MM-DD` text and enums their names, turned into values inside the derive;
+//! the domain's types carry no sqlx derive.
+//!
 //! Every method is `#[instrument(skip_all)]`: arguments (envelopes, ids) never reach the logs.
 
 pub mod blobs;

@@ -17,7 +17,7 @@ use super::{
 use crate::crypto::kdf::KdfParams;
 use crate::crypto::keys::{KeyKind, PartyKeys};
 use crate::domain::audit::{AuditFields, AuditNew, GENESIS, entry_hash};
-use crate::domain::case::{Actor, CaseAct, CaseState, Kind, Privacy};
+use crate::domain::case::{Actor, CaseAct, CaseState, Kind};
 use crate::domain::clock::{day_string, parse_day};
 use crate::domain::webhook::WebhookEvent;
 
@@ -73,19 +73,7 @@ macro_rules! reveal_cols {
 }
 
 fn reveal_from_row(r: &Row) -> Result<RevealRequest, StoreError> {
-    Ok(RevealRequest {
-        case_id: r.try_get("case_id")?,
-        seq: r.try_get("seq")?,
-        requester: r.try_get("requester")?,
-        institution: r.try_get("institution")?,
-        requested_on: date_col(r, "requested_on")?,
-        reason_envelope: r.try_get("reason_envelope")?,
-        status: r.try_get("status")?,
-        decided_on: opt_date_col(r, "decided_on")?,
-        decider: r.try_get("decider")?,
-        decision_envelope: r.try_get("decision_envelope")?,
-        available_on: opt_date_col(r, "available_on")?,
-    })
+    Ok(<rows::RevealRow as sqlx::FromRow<Row>>::from_row(r)?.into())
 }
 
 fn opt_date_col(row: &Row, col: &str) -> Result<Option<Date>, StoreError> {
@@ -96,40 +84,12 @@ fn opt_date_col(row: &Row, col: &str) -> Result<Option<Date>, StoreError> {
 
 /// A message or note row (`seq, author, written_on, envelope`).
 fn stored_message(r: &Row) -> Result<StoredMessage, StoreError> {
-    let author: String = r.try_get("author")?;
-    Ok(StoredMessage {
-        seq: r.try_get("seq")?,
-        author: Actor::from_column(&author),
-        written_on: date_col(r, "written_on")?,
-        envelope: r.try_get("envelope")?,
-    })
+    Ok(<rows::MessageRow as sqlx::FromRow<Row>>::from_row(r)?.into())
 }
 
+/// A case's summary from a row carrying `summary_cols!()` (through [`rows::SummaryRow`]).
 fn summary_from_row(row: &Row) -> Result<CaseSummary, StoreError> {
-    let kind: String = row.try_get("kind")?;
-    let privacy: String = row.try_get("privacy")?;
-    let state: String = row.try_get("state")?;
-    Ok(CaseSummary {
-        id: row.try_get("id")?,
-        institution: row.try_get("institution")?,
-        kind: Kind::parse(&kind).ok_or_else(|| StoreError::Corrupt("kind".into()))?,
-        category: row.try_get("category")?,
-        privacy: Privacy::parse(&privacy).ok_or_else(|| StoreError::Corrupt("privacy".into()))?,
-        state: CaseState::parse(&state).ok_or_else(|| StoreError::Corrupt("state".into()))?,
-        received_on: date_col(row, "received_on")?,
-        state_since: date_col(row, "state_since")?,
-        accepted_on: opt_date_col(row, "accepted_on")?,
-        due_on: opt_date_col(row, "due_on")?,
-        extended_days: u32::try_from(row.try_get::<i64, _>("extended_days")?).unwrap_or(0),
-        escalated_on: opt_date_col(row, "escalated_on")?,
-        channel: row.try_get("channel")?,
-        assigned_to: row.try_get("assigned_to")?,
-        held_from: row
-            .try_get::<Option<String>, _>("held_from")?
-            .map(|s| CaseState::parse(&s).ok_or_else(|| StoreError::Corrupt("held_from".into())))
-            .transpose()?,
-        post_quantum: row.try_get::<String, _>("sealed_kind")? == KeyKind::Hybrid.as_str(),
-    })
+    Ok(<rows::SummaryRow as sqlx::FromRow<Row>>::from_row(row)?.into())
 }
 
 /// The kind of keys a report's content is sealed to, as `cases.sealed_kind` stores it: read off
@@ -612,6 +572,7 @@ mod held;
 mod message_files;
 mod oversight;
 mod record;
+mod rows;
 pub use message_files::{FilesAdded, MessageFile};
 mod retention;
 #[macro_use]

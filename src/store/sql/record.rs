@@ -6,6 +6,7 @@
 //! statement each. The row now carries the identity answer as a sub-select, and the four lists
 //! come back as one `UNION ALL`, each row naming the list it belongs to.
 
+use super::rows::{MaybeDay, MaybeNamed};
 use super::*;
 
 /// The four lists of a case in one statement. `part` says which list a row belongs to:
@@ -29,9 +30,11 @@ const PARTS: &str = "\
 struct PartRow {
     part: String,
     seq: i64,
-    day: Option<String>,
+    #[sqlx(try_from = "Option<String>")]
+    day: MaybeDay,
     name: String,
-    state: Option<String>,
+    #[sqlx(try_from = "Option<String>")]
+    state: MaybeNamed<CaseState>,
     envelope: Option<Vec<u8>>,
     extension_days: Option<i64>,
     forwarded_to: Option<String>,
@@ -53,9 +56,8 @@ impl Parts {
         for r in rows {
             let day = || {
                 r.day
-                    .as_deref()
-                    .and_then(parse_day)
-                    .ok_or_else(|| StoreError::Corrupt(format!("bad date in a case's {}", r.part)))
+                    .0
+                    .ok_or_else(|| StoreError::Corrupt(format!("no day in a case's {}", r.part)))
             };
             match r.part.as_str() {
                 "e" => p.events.push(CaseEvent {
@@ -64,9 +66,8 @@ impl Parts {
                     actor: Actor::from_column(&r.name),
                     state: r
                         .state
-                        .as_deref()
-                        .and_then(CaseState::parse)
-                        .ok_or_else(|| StoreError::Corrupt("state".into()))?,
+                        .0
+                        .ok_or_else(|| StoreError::Corrupt("no state in a case's event".into()))?,
                     reason_envelope: r.envelope,
                     extension_days: r.extension_days.and_then(|d| u32::try_from(d).ok()),
                     forwarded_to: r.forwarded_to,

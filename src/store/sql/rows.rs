@@ -1,0 +1,235 @@
+//! Rows as the database returns them, read by sqlx's `FromRow` derive, and the domain's values
+//! made from them.
+//!
+//! sqlx's `Any` driver (one SQL text for SQLite and PostgreSQL) has no date or enum types: days
+//! are stored as `YYYY-MM-DD` text and the domain's enums as their names. The wrappers here
+//! ([`Day`], [`MaybeDay`], [`Named`], [`MaybeNamed`]) turn such a column into its value inside
+//! the derive (`#[sqlx(try_from = "String")]`), so a bad value fails the read with the column's
+//! name — never silently — and the domain's types stay free of sqlx.
+
+use time::Date;
+
+use crate::crypto::keys::KeyKind;
+use crate::domain::case::{Actor, CaseState, Kind, Privacy};
+use crate::domain::clock::parse_day;
+use crate::store::{CaseSummary, RevealRequest, StoredMessage};
+
+/// Why a column could not become its value.
+#[derive(Debug, thiserror::Error)]
+#[error("not a {0}: the stored value is malformed")]
+pub(super) struct BadColumn(&'static str);
+
+/// A `YYYY-MM-DD` column.
+pub(super) struct Day(pub(super) Date);
+
+impl TryFrom<String> for Day {
+    type Error = BadColumn;
+    fn try_from(s: String) -> Result<Self, BadColumn> {
+        parse_day(&s).map(Day).ok_or(BadColumn("day"))
+    }
+}
+
+/// A `YYYY-MM-DD` column that may be NULL.
+pub(super) struct MaybeDay(pub(super) Option<Date>);
+
+impl TryFrom<Option<String>> for MaybeDay {
+    type Error = BadColumn;
+    fn try_from(s: Option<String>) -> Result<Self, BadColumn> {
+        s.map(Day::try_from)
+            .transpose()
+            .map(|d| MaybeDay(d.map(|d| d.0)))
+    }
+}
+
+/// A domain enum stored by its name.
+pub(super) trait ByName: Sized {
+    const WHAT: &'static str;
+    fn by_name(s: &str) -> Option<Self>;
+}
+
+impl ByName for Kind {
+    const WHAT: &'static str = "kind";
+    fn by_name(s: &str) -> Option<Self> {
+        Kind::parse(s)
+    }
+}
+
+impl ByName for Privacy {
+    const WHAT: &'static str = "privacy";
+    fn by_name(s: &str) -> Option<Self> {
+        Privacy::parse(s)
+    }
+}
+
+impl ByName for CaseState {
+    const WHAT: &'static str = "case state";
+    fn by_name(s: &str) -> Option<Self> {
+        CaseState::parse(s)
+    }
+}
+
+/// A column holding a [`ByName`] value.
+pub(super) struct Named<T>(pub(super) T);
+
+impl<T: ByName> TryFrom<String> for Named<T> {
+    type Error = BadColumn;
+    fn try_from(s: String) -> Result<Self, BadColumn> {
+        T::by_name(&s).map(Named).ok_or(BadColumn(T::WHAT))
+    }
+}
+
+/// A column holding a [`ByName`] value or NULL.
+pub(super) struct MaybeNamed<T>(pub(super) Option<T>);
+
+impl<T: ByName> TryFrom<Option<String>> for MaybeNamed<T> {
+    type Error = BadColumn;
+    fn try_from(s: Option<String>) -> Result<Self, BadColumn> {
+        s.map(Named::<T>::try_from)
+            .transpose()
+            .map(|v| MaybeNamed(v.map(|v| v.0)))
+    }
+}
+
+/// The columns `summary_cols!()` selects (extra columns in the row are ignored).
+#[derive(sqlx::FromRow)]
+pub(super) struct SummaryRow {
+    id: String,
+    institution: String,
+    #[sqlx(try_from = "String")]
+    kind: Named<Kind>,
+    category: Option<String>,
+    #[sqlx(try_from = "String")]
+    privacy: Named<Privacy>,
+    #[sqlx(try_from = "String")]
+    state: Named<CaseState>,
+    #[sqlx(try_from = "String")]
+    received_on: Day,
+    #[sqlx(try_from = "String")]
+    state_since: Day,
+    #[sqlx(try_from = "Option<String>")]
+    accepted_on: MaybeDay,
+    #[sqlx(try_from = "Option<String>")]
+    due_on: MaybeDay,
+    extended_days: i64,
+    #[sqlx(try_from = "Option<String>")]
+    escalated_on: MaybeDay,
+    channel: String,
+    sealed_kind: String,
+    assigned_to: Option<String>,
+    #[sqlx(try_from = "Option<String>")]
+    held_from: MaybeNamed<CaseState>,
+}
+
+impl From<SummaryRow> for CaseSummary {
+    fn from(r: SummaryRow) -> Self {
+        CaseSummary {
+            id: r.id,
+            institution: r.institution,
+            kind: r.kind.0,
+            category: r.category,
+            privacy: r.privacy.0,
+            state: r.state.0,
+            received_on: r.received_on.0,
+            state_since: r.state_since.0,
+            accepted_on: r.accepted_on.0,
+            due_on: r.due_on.0,
+            extended_days: u32::try_from(r.extended_days).unwrap_or(0),
+            escalated_on: r.escalated_on.0,
+            channel: r.channel,
+            assigned_to: r.assigned_to,
+            held_from: r.held_from.0,
+            post_quantum: r.sealed_kind == KeyKind::Hybrid.as_str(),
+        }
+    }
+}
+
+/// A message or note row (`seq, author, written_on, envelope`).
+#[derive(sqlx::FromRow)]
+pub(super) struct MessageRow {
+    seq: i64,
+    author: String,
+    #[sqlx(try_from = "String")]
+    written_on: Day,
+    envelope: Vec<u8>,
+}
+
+impl From<MessageRow> for StoredMessage {
+    fn from(r: MessageRow) -> Self {
+        StoredMessage {
+            seq: r.seq,
+            author: Actor::from_column(&r.author),
+            written_on: r.written_on.0,
+            envelope: r.envelope,
+        }
+    }
+}
+
+/// The columns `reveal_cols!()` selects.
+#[derive(sqlx::FromRow)]
+pub(super) struct RevealRow {
+    case_id: String,
+    seq: i64,
+    requester: String,
+    institution: String,
+    #[sqlx(try_from = "String")]
+    requested_on: Day,
+    reason_envelope: Vec<u8>,
+    status: String,
+    #[sqlx(try_from = "Option<String>")]
+    decided_on: MaybeDay,
+    decider: Option<String>,
+    decision_envelope: Option<Vec<u8>>,
+    #[sqlx(try_from = "Option<String>")]
+    available_on: MaybeDay,
+}
+
+impl From<RevealRow> for RevealRequest {
+    fn from(r: RevealRow) -> Self {
+        RevealRequest {
+            case_id: r.case_id,
+            seq: r.seq,
+            requester: r.requester,
+            institution: r.institution,
+            requested_on: r.requested_on.0,
+            reason_envelope: r.reason_envelope,
+            status: r.status,
+            decided_on: r.decided_on.0,
+            decider: r.decider,
+            decision_envelope: r.decision_envelope,
+            available_on: r.available_on.0,
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn a_malformed_column_is_refused_with_what_it_should_be() {
+        assert!(Day::try_from("2026-11-30".to_owned()).is_ok());
+        for bad in ["2026-13-01", "30/11/2026", ""] {
+            let e = Day::try_from(bad.to_owned()).err().map(|e| e.to_string());
+            assert_eq!(
+                e.as_deref(),
+                Some("not a day: the stored value is malformed")
+            );
+        }
+        assert!(matches!(MaybeDay::try_from(None), Ok(MaybeDay(None))));
+        assert!(MaybeDay::try_from(Some("2026-02-30".to_owned())).is_err());
+        assert!(matches!(
+            Named::<CaseState>::try_from("on_hold".to_owned()),
+            Ok(Named(CaseState::OnHold))
+        ));
+        let e = Named::<CaseState>::try_from("deleted".to_owned()).err();
+        assert_eq!(
+            e.map(|e| e.to_string()).as_deref(),
+            Some("not a case state: the stored value is malformed")
+        );
+        assert!(Named::<Kind>::try_from("rumour".to_owned()).is_err());
+        assert!(matches!(
+            MaybeNamed::<CaseState>::try_from(None),
+            Ok(MaybeNamed(None))
+        ));
+    }
+}
