@@ -117,15 +117,6 @@ impl Store {
             .map(|m| m.len() > 0)
             .unwrap_or(false);
         let mut settled = !written;
-        // The frames go to the database file first without holding anyone up (PASSIVE: a
-        // checkpoint that never blocks writers). TRUNCATE then has only what was written
-        // meanwhile to copy while it keeps new writers waiting — every member's read commits
-        // an audit entry, so with a full WAL that wait showed as a stall of all of them.
-        if written {
-            query("PRAGMA wal_checkpoint(PASSIVE)")
-                .fetch_one(&self.pool)
-                .await?;
-        }
         if written && self.checkpoint().await? {
             query("UPDATE wal_scrub SET n = n + 1 WHERE id = 1")
                 .execute(&self.pool)
