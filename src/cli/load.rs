@@ -45,7 +45,8 @@ pub struct Report {
     pub kdf: KdfParams,
     /// Derivations per second on all cores, measured around each Argon2id-bound flow.
     pub ceilings: Vec<CeilingAt>,
-    pub kdf_p50_ms: f64,
+    /// One derivation's p50; `None` when not measured (`--members-only`).
+    pub kdf_p50_ms: Option<f64>,
     pub seeded_cases: usize,
     /// `bisik serve` instances the clients were spread over.
     pub instances: usize,
@@ -249,20 +250,20 @@ pub(super) fn run_paced_flow(
             std::thread::spawn(move || {
                 let mut n = 0;
                 let mut mine = Vec::new();
-                let phase = |p: Duration| p.mul_f64(c as f64 / clients as f64);
-                let mut due = pace.map(|p| started + phase(p));
+                // With a pace: when this client's next request is due, and the pace.
+                let mut due = pace.map(|p| (started + p.mul_f64(c as f64 / clients as f64), p));
                 while !stop.load(Ordering::Relaxed) {
-                    let t = match (&mut due, pace) {
-                        (Some(due), Some(p)) => {
+                    let t = match &mut due {
+                        Some((due, p)) => {
                             let at = *due;
-                            *due += p;
+                            *due += *p;
                             std::thread::sleep(at.saturating_duration_since(Instant::now()));
                             if stop.load(Ordering::Relaxed) {
                                 break;
                             }
                             at
                         }
-                        _ => Instant::now(),
+                        None => Instant::now(),
                     };
                     match work(c, n) {
                         Outcome::Ok => mine.push(t.elapsed()),
@@ -522,7 +523,7 @@ pub fn run(opts: &LoadOptions) -> Result<Report, String> {
     Ok(Report {
         kdf: opts.kdf,
         ceilings,
-        kdf_p50_ms,
+        kdf_p50_ms: (!opts.members_only).then_some(kdf_p50_ms),
         seeded_cases: opts.seed,
         instances: opts.instances,
         attachment_kib: opts.attachment_kib,
@@ -599,21 +600,21 @@ pub fn print(report: &Report) {
     let cores = std::thread::available_parallelism()
         .map(|n| n.get())
         .unwrap_or(1);
-    if report.ceilings.is_empty() && report.kdf_p50_ms <= 0.0 {
-        println!(
-            "members' flows only (Argon2id not measured), {cores} cores; seeded cases: {}; instances: {}",
-            report.seeded_cases, report.instances
-        );
-    } else {
+    if let Some(kdf_p50_ms) = report.kdf_p50_ms {
         println!(
             "Argon2id m={} KiB t={} p={}: {:.1} ms per derivation (p50, one core), {cores} cores; seeded cases: {}; instances: {}; attachment: {} KiB",
             report.kdf.memory_kib,
             report.kdf.iterations,
             report.kdf.parallelism,
-            report.kdf_p50_ms,
+            kdf_p50_ms,
             report.seeded_cases,
             report.instances,
             report.attachment_kib
+        );
+    } else {
+        println!(
+            "members' flows only (Argon2id not measured), {cores} cores; seeded cases: {}; instances: {}",
+            report.seeded_cases, report.instances
         );
     }
     if let Some(ms) = report.member_pace_ms {

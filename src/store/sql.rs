@@ -18,7 +18,7 @@ use crate::crypto::kdf::KdfParams;
 use crate::crypto::keys::{KeyKind, PartyKeys};
 use crate::domain::audit::{AuditFields, AuditNew, GENESIS, entry_hash};
 use crate::domain::case::{Actor, CaseAct, CaseState, Kind};
-use crate::domain::clock::{day_string, parse_day};
+use crate::domain::clock::day_string;
 use crate::domain::webhook::WebhookEvent;
 
 /// The database: SQLite (embedded, the default) or PostgreSQL (several instances).
@@ -38,7 +38,9 @@ fn is_unique_violation(e: &sqlx::Error) -> bool {
 
 fn date_col(row: &Row, col: &str) -> Result<Date, StoreError> {
     let s: String = row.try_get(col)?;
-    parse_day(&s).ok_or_else(|| StoreError::Corrupt(format!("bad date in {col}")))
+    rows::Day::try_from(s)
+        .map(|d| d.0)
+        .map_err(|e| StoreError::Corrupt(format!("{col}: {e}")))
 }
 
 /// The columns [`summary_from_row`] reads, as a literal so queries stay static strings. The
@@ -78,8 +80,9 @@ fn reveal_from_row(r: &Row) -> Result<RevealRequest, StoreError> {
 
 fn opt_date_col(row: &Row, col: &str) -> Result<Option<Date>, StoreError> {
     let s: Option<String> = row.try_get(col)?;
-    s.map(|s| parse_day(&s).ok_or_else(|| StoreError::Corrupt(format!("bad date in {col}"))))
-        .transpose()
+    rows::MaybeDay::try_from(s)
+        .map(|d| d.0)
+        .map_err(|e| StoreError::Corrupt(format!("{col}: {e}")))
 }
 
 /// A message or note row (`seq, author, written_on, envelope`).

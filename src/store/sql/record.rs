@@ -88,7 +88,7 @@ impl Parts {
         }
         p.events.sort_by_key(|e| e.seq);
         p.messages.sort_by_key(|m| m.seq);
-        p.unreadable.sort_by(|a, b| (&a.0, a.1).cmp(&(&b.0, b.1)));
+        p.unreadable.sort();
         p.tags.sort();
         Ok(p)
     }

@@ -184,8 +184,9 @@ fn message_json(msg: &crate::domain::records::StoredMessage) -> MessageJson {
     }
 }
 
-pub(super) fn age_file(bytes: Vec<u8>) -> Response {
-    ([(CONTENT_TYPE, "application/octet-stream")], bytes).into_response()
+/// An age file as the answer: the bytes of an envelope, or a blob streamed from disk.
+pub(super) fn age_file(body: impl IntoResponse) -> Response {
+    ([(CONTENT_TYPE, "application/octet-stream")], body).into_response()
 }
 
 /// The case's content envelope as a raw age file.

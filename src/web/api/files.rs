@@ -2,9 +2,9 @@
 
 use axum::Json;
 use axum::extract::{Path, State};
-use axum::http::header::CONTENT_TYPE;
-use axum::response::{IntoResponse, Response};
+use axum::response::Response;
 
+use super::cases::age_file;
 use super::{AuthMember, openapi};
 use crate::api::{AttachmentJson, AttachmentsResponse, BlobUploaded};
 use crate::crypto::token;
@@ -145,5 +145,5 @@ pub async fn attachment(
         .await
         .map_err(|e| Error::Internal(e.to_string()))?;
     let body = axum::body::Body::from_stream(tokio_util::io::ReaderStream::new(file));
-    Ok(([(CONTENT_TYPE, "application/octet-stream")], body).into_response())
+    Ok(age_file(body))
 }
