@@ -68,6 +68,14 @@ enum BenchCommand {
         /// when a request was due, so a server that falls behind shows its queue.
         #[arg(long)]
         member_pace_ms: Option<u64>,
+        /// Run in this folder and keep it: created and seeded the first time, reused as it is
+        /// (seed included) by later runs with the same --seed, --database-url and --pq.
+        #[arg(long)]
+        dir: Option<std::path::PathBuf>,
+        /// Beside the server, write 4 KiB and fdatasync it in the data folder every 20 ms, and
+        /// say which slow stretches a slow sync of the disk overlapped.
+        #[arg(long)]
+        probe_disk: bool,
     },
     /// `/stats.json` over many seeded cases: counted for every request, then cached; alone and
     /// under concurrent clients, with receipt checks running meanwhile (see BENCHMARKS.md).
@@ -130,6 +138,8 @@ pub fn run(args: BenchArgs) -> Result<(), String> {
             members_only,
             leave_backlog,
             member_pace_ms,
+            dir,
+            probe_disk,
         } => {
             if instances > 1 && database_url.is_none() {
                 return Err(
@@ -158,6 +168,8 @@ pub fn run(args: BenchArgs) -> Result<(), String> {
                 member_pace: member_pace_ms
                     .filter(|&ms| ms > 0)
                     .map(Duration::from_millis),
+                dir,
+                probe_disk,
             };
             super::load::print(&super::load::run(&opts)?);
             Ok(())

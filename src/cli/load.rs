@@ -12,6 +12,7 @@ use std::time::{Duration, Instant};
 
 use serde::Serialize;
 
+use super::load_stalls::{DiskProbe, Prober, Stall, epoch, stalls};
 use crate::crypto::kdf::KdfParams;
 
 /// One flow at one concurrency.
@@ -31,6 +32,10 @@ pub struct FlowResult {
     /// Throughput over the Argon2id ceiling (the higher of the measurements just before and just
     /// after this flow), for flows that run one derivation per request.
     pub ratio_to_ceiling: Option<f64>,
+    /// When the flow started, in seconds since the first server was started.
+    pub started_s: f64,
+    /// Stretches in which requests took over [`STALL_MS`], in order.
+    pub stalls: Vec<Stall>,
 }
 
 #[derive(Debug, Clone, Serialize)]
@@ -55,6 +60,8 @@ pub struct Report {
     pub server_peak_rss_kib: Option<u64>,
     /// The paced member flows' interval per member (`--member-pace-ms`).
     pub member_pace_ms: Option<u128>,
+    /// The data disk's sync latency beside the server (`--probe-disk`).
+    pub disk_probe: Option<DiskProbe>,
     pub results: Vec<FlowResult>,
 }
 
@@ -79,6 +86,11 @@ pub struct LoadOptions {
     pub leave_backlog: bool,
     /// Members send one request per this interval (open loop) instead of back to back.
     pub member_pace: Option<Duration>,
+    /// Run in this folder and keep it (with its seed) for the next run, instead of a
+    /// throw-away one.
+    pub dir: Option<std::path::PathBuf>,
+    /// Sync a small write to the data folder's disk every 20 ms while the flows run.
+    pub probe_disk: bool,
 }
 
 pub(super) struct ServerChild(pub(super) Child);
@@ -104,6 +116,7 @@ pub(super) fn agent() -> ureq::Agent {
 pub(super) fn spawn_server(exe: &Path, config: &Path) -> Result<(ServerChild, String), String> {
     let port = free_port()?;
     let base = format!("http://127.0.0.1:{port}");
+    epoch();
     // `BISIK_BENCH_SERVER_LOG=FILE`: the servers' logs (at `BISIK_LOG`, default `info`) are
     // appended to FILE, to see what a server was doing during a slow stretch.
     let (log, level) = match std::env::var_os("BISIK_BENCH_SERVER_LOG") {
@@ -235,7 +248,7 @@ pub(super) fn run_paced_flow(
 ) -> FlowResult {
     let work = Arc::new(work);
     let stop = Arc::new(AtomicBool::new(false));
-    let latencies: Arc<Mutex<Vec<Duration>>> = Arc::default();
+    let latencies: Arc<Mutex<Vec<(Instant, Duration)>>> = Arc::default();
     let (requests, busy) = (Arc::new(AtomicUsize::new(0)), Arc::new(AtomicUsize::new(0)));
     let started = Instant::now();
     let threads: Vec<_> = (0..clients)
@@ -266,7 +279,7 @@ pub(super) fn run_paced_flow(
                         None => Instant::now(),
                     };
                     match work(c, n) {
-                        Outcome::Ok => mine.push(t.elapsed()),
+                        Outcome::Ok => mine.push((t, t.elapsed())),
                         Outcome::Busy => {
                             busy.fetch_add(1, Ordering::Relaxed);
                             std::thread::sleep(Duration::from_millis(50));
@@ -286,7 +299,8 @@ pub(super) fn run_paced_flow(
         let _ = t.join();
     }
     let elapsed = started.elapsed().as_secs_f64();
-    let mut l = latencies.lock().map(|l| l.clone()).unwrap_or_default();
+    let timed = latencies.lock().map(|l| l.clone()).unwrap_or_default();
+    let mut l: Vec<Duration> = timed.iter().map(|(_, l)| *l).collect();
     l.sort();
     let ok = l.len();
     let per_second = ok as f64 / elapsed;
@@ -301,6 +315,8 @@ pub(super) fn run_paced_flow(
         p95_ms: percentile(&l, 0.95),
         p99_ms: percentile(&l, 0.99),
         ratio_to_ceiling: None,
+        started_s: started.saturating_duration_since(epoch()).as_secs_f64(),
+        stalls: stalls(timed),
     }
 }
 
@@ -373,12 +389,28 @@ pub(super) fn seed(config_path: &Path, n: usize, leave_backlog: bool) -> Result<
     })
 }
 
-pub fn run(opts: &LoadOptions) -> Result<Report, String> {
-    let dir = tempfile::tempdir().map_err(|e| e.to_string())?;
-    super::demo::create_with(dir.path(), opts.pq).map_err(|e| e.to_string())?;
+/// What a kept bench folder (`--dir`) was seeded with, in `bench-seeded.json` beside its
+/// config: a later run on the folder reuses the seed only for the same store and keys.
+#[derive(Debug, PartialEq, Serialize, serde::Deserialize)]
+struct Seeded {
+    cases: usize,
+    database_url: Option<String>,
+    pq: bool,
+}
+
+/// The demo folder the bench runs in: created (and seeded) unless `--dir` names one a
+/// previous run left; its `bisik.toml` is written afresh from the demo's own
+/// (`bisik.demo.toml`) and this run's settings. Returns the number of seeded cases.
+fn prepare(dir: &Path, opts: &LoadOptions) -> Result<usize, String> {
+    let demo = dir.join("bisik.demo.toml");
+    let config_path = dir.join("bisik.toml");
+    let marker = dir.join("bench-seeded.json");
+    if !demo.exists() {
+        super::demo::create_with(dir, opts.pq).map_err(|e| e.to_string())?;
+        std::fs::copy(&config_path, &demo).map_err(|e| e.to_string())?;
+    }
     let max_clients = opts.clients.iter().copied().max().unwrap_or(1);
-    let config_path = dir.path().join("bisik.toml");
-    let mut text = std::fs::read_to_string(&config_path).map_err(|e| e.to_string())?;
+    let mut text = std::fs::read_to_string(&demo).map_err(|e| e.to_string())?;
     text.push_str(&format!(
         "\n[kdf]\nmemory_kib = {}\niterations = {}\nparallelism = {}\n\
          [rate]\nsubmissions_per_minute = 10000000\nsubmission_burst = 10000000\n\
@@ -392,10 +424,45 @@ pub fn run(opts: &LoadOptions) -> Result<Report, String> {
         text.push_str(&format!("[database]\nurl = \"{url}\"\npool_size = 16\n"));
     }
     std::fs::write(&config_path, text).map_err(|e| e.to_string())?;
+    let wanted = Seeded {
+        cases: opts.seed,
+        database_url: opts.database_url.clone(),
+        pq: opts.pq,
+    };
+    if let Ok(json) = std::fs::read_to_string(&marker) {
+        let had: Seeded = serde_json::from_str(&json).map_err(|e| format!("{marker:?}: {e}"))?;
+        if had == wanted {
+            eprintln!("reusing {} seeded cases in {}", had.cases, dir.display());
+            return Ok(had.cases);
+        }
+        return Err(format!(
+            "{} was seeded with {had:?}, not {wanted:?}: use another --dir",
+            dir.display()
+        ));
+    }
     if opts.seed > 0 {
         eprintln!("seeding {} cases…", opts.seed);
         seed(&config_path, opts.seed, opts.leave_backlog)?;
     }
+    std::fs::write(
+        &marker,
+        serde_json::to_string(&wanted).map_err(|e| e.to_string())?,
+    )
+    .map_err(|e| e.to_string())?;
+    Ok(opts.seed)
+}
+
+pub fn run(opts: &LoadOptions) -> Result<Report, String> {
+    let temp;
+    let dir = match &opts.dir {
+        Some(dir) => dir.as_path(),
+        None => {
+            temp = tempfile::tempdir().map_err(|e| e.to_string())?;
+            temp.path()
+        }
+    };
+    let seeded_cases = prepare(dir, opts)?;
+    let config_path = dir.join("bisik.toml");
 
     let kdf_p50_ms = if opts.members_only {
         0.0
@@ -416,6 +483,11 @@ pub fn run(opts: &LoadOptions) -> Result<Report, String> {
         bases.push(base);
     }
     let bases = Arc::new(bases);
+    let prober = opts
+        .probe_disk
+        .then(|| Prober::start(dir))
+        .transpose()
+        .map_err(|e| format!("disk probe: {e}"))?;
 
     let attachment: Arc<Vec<u8>> = Arc::new(
         (0..opts.attachment_kib * 1024)
@@ -432,7 +504,7 @@ pub fn run(opts: &LoadOptions) -> Result<Report, String> {
                 n,
                 opts.seconds,
                 opts.member_pace,
-                &dir.path().join("identities"),
+                &dir.join("identities"),
                 &bases,
             )?);
             continue;
@@ -514,22 +586,24 @@ pub fn run(opts: &LoadOptions) -> Result<Report, String> {
             n,
             opts.seconds,
             opts.member_pace,
-            &dir.path().join("identities"),
+            &dir.join("identities"),
             &bases,
         )?);
     }
     let server_peak_rss_kib = servers.iter().filter_map(|s| peak_rss_kib(s.0.id())).max();
+    let disk_probe = prober.map(|p| p.finish(&mut results)).transpose()?;
     drop(servers);
     Ok(Report {
         kdf: opts.kdf,
         ceilings,
         kdf_p50_ms: (!opts.members_only).then_some(kdf_p50_ms),
-        seeded_cases: opts.seed,
+        seeded_cases,
         instances: opts.instances,
         attachment_kib: opts.attachment_kib,
         max_waiting_submissions: opts.max_waiting,
         server_peak_rss_kib,
         member_pace_ms: opts.member_pace.map(|p| p.as_millis()),
+        disk_probe,
         results,
     })
 }
@@ -656,6 +730,10 @@ pub fn print(report: &Report) {
             r.ratio_to_ceiling
                 .map_or_else(|| "-".into(), |x| format!("{:.0}%", x * 100.0))
         );
+    }
+    super::load_stalls::print_stalls(&report.results);
+    if let Some(probe) = &report.disk_probe {
+        super::load_stalls::print_disk(probe);
     }
     if let Some(kib) = report.server_peak_rss_kib {
         println!("server peak memory (VmHWM): {:.1} MiB", kib as f64 / 1024.0);

@@ -14,6 +14,8 @@ pub mod digest;
 pub mod keygen;
 #[cfg(feature = "bench")]
 pub mod load;
+#[cfg(feature = "bench")]
+pub mod load_stalls;
 pub mod purge;
 pub mod serve;
 pub mod webhooks;
