@@ -59,7 +59,7 @@ pub fn run(
         .map_err(|e| e.to_string())?;
     if seed > 0 {
         eprintln!("seeding {seed} cases…");
-        load::seed(&config_path, seed, false)?;
+        super::load_seed::seed(&config_path, seed, false)?;
     }
     let exe = match server_bin {
         Some(p) => p,
