@@ -468,3 +468,162 @@ async fn overdue_webhooks_are_queued_once_with_random_ids() {
     assert_eq!(ids.len(), 3);
     store.close().await;
 }
+
+/// Each members' list filter narrows the list to what it names — alone, together, and with
+/// each order — on both backends. Each set of filters given is a statement of its own (the
+/// store names only the filters given, so PostgreSQL can keep one plan per statement).
+#[tokio::test]
+async fn every_list_filter_narrows_alone_and_together() {
+    use bisik::domain::records::{CaseFilter, CaseSort};
+    let db = Db::new();
+    let store = db.open().await;
+    let r = reporter();
+    let audit = |action: &str, id: &str| AuditNew {
+        at: "2026-11-25T09:00:00Z".into(),
+        actor: "health/ani".into(),
+        action: action.into(),
+        case_id: Some(id.into()),
+    };
+    // a: verified, tagged, assigned to ani, a whistleblowing report on roads, received early,
+    // due first. b: a plain complaint, received later, due later. c: another institution's.
+    let (a, b, c) = ("LPR-2026-000030", "LPR-2026-000031", "LPR-2026-000032");
+    let mut case_a = case(a, 30, &r);
+    case_a.kind = Kind::Whistleblowing;
+    case_a.category = Some("roads");
+    case_a.received_on = date!(2026 - 11 - 20);
+    case_a.due_on = Some(date!(2026 - 11 - 27));
+    store.insert_case(&case_a).await.unwrap();
+    store.insert_case(&case(b, 31, &r)).await.unwrap();
+    let mut case_c = case(c, 32, &r);
+    case_c.institution = "police";
+    case_c.kind = Kind::Whistleblowing;
+    store.insert_case(&case_c).await.unwrap();
+    let verified = Move {
+        from: CaseState::Received,
+        to: CaseState::Verified,
+        due_on: Some(date!(2026 - 11 - 27)),
+        extended_days: 0,
+    };
+    let member = Actor::from_column("member:health/ani");
+    let day = date!(2026 - 11 - 25);
+    let moved = store
+        .transition(
+            "health",
+            a,
+            verified,
+            day,
+            &member,
+            None,
+            Some(&audit("verify", a)),
+        )
+        .await
+        .unwrap();
+    assert!(moved);
+    let tags = Classification {
+        tags: Some(vec!["pungli".into()]),
+        ..Classification::default()
+    };
+    assert!(
+        store
+            .classify("health", a, &tags, &audit("classify", a))
+            .await
+            .unwrap()
+    );
+    assert!(
+        store
+            .assign("health", a, Some("ani"), day, &audit("assign", a))
+            .await
+            .unwrap()
+    );
+    assert!(
+        store
+            .exclude(
+                "health",
+                b,
+                "budi",
+                day,
+                "health/ani",
+                b"reason",
+                &audit("exclude", b)
+            )
+            .await
+            .unwrap()
+    );
+
+    let listed = |filter: CaseFilter| {
+        let store = store.clone();
+        async move {
+            let cases = store.list_cases("health", &filter, 50, 0).await.unwrap();
+            cases.into_iter().map(|c| c.id).collect::<Vec<_>>()
+        }
+    };
+    let with = |set: &dyn Fn(&mut CaseFilter)| {
+        let mut f = CaseFilter::default();
+        set(&mut f);
+        f
+    };
+    // Newest first by default: b (the 23rd) before a (the 20th); never the police's case.
+    assert_eq!(listed(CaseFilter::default()).await, [b, a]);
+    let only_a: Vec<CaseFilter> = vec![
+        with(&|f| f.state = Some(CaseState::Verified)),
+        with(&|f| f.kind = Some(Kind::Whistleblowing)),
+        with(&|f| f.category = Some("roads".into())),
+        with(&|f| f.overdue_on = Some(date!(2026 - 11 - 28))),
+        with(&|f| f.viewer = Some("budi".into())),
+        with(&|f| f.assigned_to = Some("ani".into())),
+        with(&|f| f.tag = Some("pungli".into())),
+        with(&|f| f.received_to = Some(date!(2026 - 11 - 21))),
+    ];
+    for filter in &only_a {
+        assert_eq!(listed(filter.clone()).await, [a], "{filter:?}");
+    }
+    assert_eq!(
+        listed(with(&|f| f.received_from = Some(date!(2026 - 11 - 21)))).await,
+        [b]
+    );
+    assert_eq!(
+        listed(with(&|f| f.state = Some(CaseState::Received))).await,
+        [b]
+    );
+    assert!(listed(with(&|f| f.escalated = true)).await.is_empty());
+    assert!(
+        listed(with(&|f| f.tag = Some("none".into())))
+            .await
+            .is_empty()
+    );
+    // All of a's filters together still find it; one that does not fit empties the list.
+    let all_a = with(&|f| {
+        for g in &only_a {
+            f.state = f.state.or(g.state);
+            f.kind = f.kind.or(g.kind);
+            f.category = f.category.clone().or(g.category.clone());
+            f.overdue_on = f.overdue_on.or(g.overdue_on);
+            f.viewer = f.viewer.clone().or(g.viewer.clone());
+            f.assigned_to = f.assigned_to.clone().or(g.assigned_to.clone());
+            f.tag = f.tag.clone().or(g.tag.clone());
+            f.received_to = f.received_to.or(g.received_to);
+        }
+        f.received_from = Some(date!(2026 - 11 - 19));
+    });
+    for sort in CaseSort::ALL {
+        let f = CaseFilter {
+            sort: *sort,
+            ..all_a.clone()
+        };
+        assert_eq!(listed(f).await, [a], "{sort:?}");
+    }
+    let mut none = all_a.clone();
+    none.kind = Some(Kind::Complaint);
+    assert!(listed(none).await.is_empty());
+    // The orders: oldest first, soonest due first, by state (received before verified).
+    let sorted = |sort: CaseSort| with(&move |f| f.sort = sort);
+    assert_eq!(listed(sorted(CaseSort::ReceivedOldest)).await, [a, b]);
+    assert_eq!(listed(sorted(CaseSort::DueSoonest)).await, [a, b]);
+    assert_eq!(listed(sorted(CaseSort::State)).await, [b, a]);
+    // A page: the limit and the offset are bound after the filters.
+    let page = store
+        .list_cases("health", &CaseFilter::default(), 1, 1)
+        .await
+        .unwrap();
+    assert_eq!(page.iter().map(|c| c.id.as_str()).collect::<Vec<_>>(), [a]);
+}

@@ -17,7 +17,7 @@ use super::{
 use crate::crypto::kdf::KdfParams;
 use crate::crypto::keys::{KeyKind, PartyKeys};
 use crate::domain::audit::{AuditFields, AuditNew, GENESIS, entry_hash};
-use crate::domain::case::{Actor, CaseAct, CaseState, Kind};
+use crate::domain::case::{Actor, CaseAct, CaseState};
 use crate::domain::clock::day_string;
 use crate::domain::webhook::WebhookEvent;
 
@@ -126,18 +126,6 @@ impl Store {
         lock_writes(&mut tx).await?;
         Ok(tx)
     }
-}
-
-fn audit_from_row(r: &Row) -> Result<AuditEntry, StoreError> {
-    Ok(AuditEntry {
-        seq: r.try_get("seq")?,
-        at: r.try_get("at")?,
-        actor: r.try_get("actor")?,
-        action: r.try_get("action")?,
-        case_id: r.try_get("case_id")?,
-        prev_hash: r.try_get("prev_hash")?,
-        hash: r.try_get("hash")?,
-    })
 }
 
 /// Appends `a` to the audit chain inside the transaction of the act it records: the act and
