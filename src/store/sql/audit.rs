@@ -225,23 +225,23 @@ impl Store {
         &self,
         case_id: &str,
     ) -> Result<Vec<AuditEntry>, StoreError> {
-        let rows = query(
+        let rows = query_as::<rows::AuditRow>(
             "SELECT seq, at, actor, action, case_id, prev_hash, hash FROM audit_log WHERE case_id = ? ORDER BY seq",
         )
         .bind(case_id)
         .fetch_all(&self.pool)
         .await?;
-        rows.iter().map(audit_from_row).collect()
+        Ok(rows.into_iter().map(Into::into).collect())
     }
 
     /// The whole audit log in order (for verification and display).
     #[instrument(skip_all)]
     pub async fn audit_entries(&self) -> Result<Vec<AuditEntry>, StoreError> {
-        let rows = query(
+        let rows = query_as::<rows::AuditRow>(
             "SELECT seq, at, actor, action, case_id, prev_hash, hash FROM audit_log ORDER BY seq",
         )
         .fetch_all(&self.pool)
         .await?;
-        rows.iter().map(audit_from_row).collect()
+        Ok(rows.into_iter().map(Into::into).collect())
     }
 }

@@ -33,18 +33,12 @@ impl Store {
         &self,
         id: &str,
     ) -> Result<Option<(String, Vec<u8>, i64)>, StoreError> {
-        let row = query("DELETE FROM challenges WHERE id = ? RETURNING member, digest, expires_at")
-            .bind(id)
-            .fetch_optional(&self.pool)
-            .await?;
-        row.map(|r| {
-            Ok((
-                r.try_get("member")?,
-                r.try_get("digest")?,
-                r.try_get("expires_at")?,
-            ))
-        })
-        .transpose()
+        Ok(query_as::<(String, Vec<u8>, i64)>(
+            "DELETE FROM challenges WHERE id = ? RETURNING member, digest, expires_at",
+        )
+        .bind(id)
+        .fetch_optional(&self.pool)
+        .await?)
     }
 
     #[instrument(skip_all)]

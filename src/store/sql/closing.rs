@@ -104,41 +104,46 @@ impl Store {
     /// The citizen's rating of a case's answer and its day, if they gave one.
     #[instrument(skip_all)]
     pub async fn case_rating(&self, case_id: &str) -> Result<Option<(u8, Date)>, StoreError> {
-        let row = query("SELECT rating, rated_on FROM ratings WHERE case_id = ?")
+        let row = query_as::<RatingRow>("SELECT rating, rated_on FROM ratings WHERE case_id = ?")
             .bind(case_id)
             .fetch_optional(&self.pool)
             .await?;
-        row.map(|r| {
-            let n: i64 = r.try_get("rating")?;
-            Ok((
-                u8::try_from(n).map_err(|_| StoreError::Corrupt("rating".into()))?,
-                date_col(&r, "rated_on")?,
-            ))
-        })
-        .transpose()
+        Ok(row.map(|r| (r.rating, r.rated_on.0)))
     }
 
     /// Ratings by the institution that holds the case now and by value (public statistics:
     /// counts only).
     #[instrument(skip_all)]
     pub async fn rating_counts(&self) -> Result<Vec<(String, u8, u64)>, StoreError> {
-        let rows = query(
+        let rows = query_as::<RatingCountRow>(
             "SELECT c.institution AS institution, r.rating AS rating, COUNT(*) AS n \
              FROM ratings r JOIN cases c ON c.id = r.case_id \
              GROUP BY c.institution, r.rating ORDER BY c.institution, r.rating",
         )
         .fetch_all(&self.pool)
         .await?;
-        rows.iter()
-            .map(|r| {
-                let rating: i64 = r.try_get("rating")?;
-                let n: i64 = r.try_get("n")?;
-                Ok((
-                    r.try_get("institution")?,
-                    u8::try_from(rating).map_err(|_| StoreError::Corrupt("rating".into()))?,
-                    u64::try_from(n).map_err(|_| StoreError::Corrupt("negative count".into()))?,
-                ))
-            })
-            .collect()
+        Ok(rows
+            .into_iter()
+            .map(|r| (r.institution, r.rating, r.n.0))
+            .collect())
     }
+}
+
+/// A citizen's rating (1–5) and its day.
+#[derive(sqlx::FromRow)]
+struct RatingRow {
+    #[sqlx(try_from = "i64")]
+    rating: u8,
+    #[sqlx(try_from = "String")]
+    rated_on: rows::Day,
+}
+
+/// How many cases an institution holds with one rating.
+#[derive(sqlx::FromRow)]
+struct RatingCountRow {
+    institution: String,
+    #[sqlx(try_from = "i64")]
+    rating: u8,
+    #[sqlx(try_from = "i64")]
+    n: rows::Count,
 }

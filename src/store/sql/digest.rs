@@ -2,12 +2,11 @@
 //! "seen" markers and the cases' states and due days), and the last digest slot each member
 //! was sent.
 
-use sqlx::Row as _;
 use time::Date;
 use tracing::instrument;
 
 use super::Store;
-use super::{query, query_scalar};
+use super::{query, query_as, query_scalar};
 use crate::domain::clock::day_string;
 use crate::domain::digest::{DigestCounts, DigestScope, Waiting};
 use crate::store::StoreError;
@@ -26,7 +25,7 @@ impl Store {
         if scope.reader {
             let tomorrow = today.next_day().unwrap_or(today);
             // One row per case that waits in some way; the flags say how.
-            let rows = query(concat!(
+            let rows = query_as::<(String, i64, i64, i64, i64)>(concat!(
                 "SELECT id, CASE WHEN is_new THEN 1 ELSE 0 END AS is_new, \
                  CASE WHEN reply THEN 1 ELSE 0 END AS reply, \
                  CASE WHEN due_tomorrow THEN 1 ELSE 0 END AS due_tomorrow, \
@@ -59,14 +58,8 @@ impl Store {
                 (Waiting::DueTomorrow, vec![]),
                 (Waiting::Overdue, vec![]),
             ];
-            for r in &rows {
-                let id: String = r.try_get("id")?;
-                let flags: [bool; 4] = [
-                    r.try_get::<i64, _>("is_new")? != 0,
-                    r.try_get::<i64, _>("reply")? != 0,
-                    r.try_get::<i64, _>("due_tomorrow")? != 0,
-                    r.try_get::<i64, _>("overdue")? != 0,
-                ];
+            for (id, is_new, reply, due_tomorrow, overdue) in rows {
+                let flags = [is_new, reply, due_tomorrow, overdue].map(|f| f != 0);
                 for (flag, (_, ids)) in flags.iter().zip(by_kind.iter_mut()) {
                     if *flag {
                         ids.push(id.clone());

@@ -21,21 +21,14 @@ impl Store {
     /// A case's attachments, in order.
     #[instrument(skip_all)]
     pub async fn attachments(&self, case_id: &str) -> Result<Vec<StoredAttachment>, StoreError> {
-        let rows = query("SELECT seq, blob, manifest, stored_size, added_on FROM attachments WHERE case_id = ? ORDER BY seq")
-            .bind(case_id)
-            .fetch_all(&self.pool)
-            .await?;
-        rows.iter()
-            .map(|r| {
-                Ok(StoredAttachment {
-                    seq: r.try_get("seq")?,
-                    blob: r.try_get("blob")?,
-                    manifest: r.try_get("manifest")?,
-                    stored_size: u64::try_from(r.try_get::<i64, _>("stored_size")?).unwrap_or(0),
-                    added_on: date_col(r, "added_on")?,
-                })
-            })
-            .collect()
+        let rows = query_as::<rows::AttachmentRow>(
+            "SELECT seq, blob, manifest, stored_size, added_on FROM attachments WHERE case_id = ? \
+             ORDER BY seq",
+        )
+        .bind(case_id)
+        .fetch_all(&self.pool)
+        .await?;
+        Ok(rows.into_iter().map(Into::into).collect())
     }
 
     /// Every blob a row refers to (for the start-up sweep): the cases' files and the files

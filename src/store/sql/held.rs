@@ -34,24 +34,14 @@ impl Store {
     /// A hold's files, in order (`added_on` is the day they were held).
     #[instrument(skip_all)]
     pub async fn held_files(&self, hold: &[u8]) -> Result<Vec<StoredAttachment>, StoreError> {
-        let rows = query(
-            "SELECT seq, blob, manifest, stored_size, held_on FROM held_files WHERE hold = ? \
-             ORDER BY seq",
+        let rows = query_as::<rows::AttachmentRow>(
+            "SELECT seq, blob, manifest, stored_size, held_on AS added_on FROM held_files \
+             WHERE hold = ? ORDER BY seq",
         )
         .bind(hold)
         .fetch_all(&self.pool)
         .await?;
-        rows.iter()
-            .map(|r| {
-                Ok(StoredAttachment {
-                    seq: r.try_get("seq")?,
-                    blob: r.try_get("blob")?,
-                    manifest: r.try_get("manifest")?,
-                    stored_size: u64::try_from(r.try_get::<i64, _>("stored_size")?).unwrap_or(0),
-                    added_on: date_col(r, "held_on")?,
-                })
-            })
-            .collect()
+        Ok(rows.into_iter().map(Into::into).collect())
     }
 
     /// Forgets files of a hold by their blobs; returns those it had (for the caller to shred).

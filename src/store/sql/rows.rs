@@ -10,9 +10,11 @@
 use time::Date;
 
 use crate::crypto::keys::KeyKind;
+use crate::domain::audit::AuditEntry;
 use crate::domain::case::{Actor, CaseState, Kind, Privacy};
 use crate::domain::clock::parse_day;
-use crate::store::{CaseSummary, RevealRequest, StoredMessage};
+use crate::domain::webhook::{Delivery, DeliveryStatus, WebhookEvent};
+use crate::store::{CaseSummary, RevealRequest, StoredAttachment, StoredMessage};
 
 /// Why a column could not become its value.
 #[derive(Debug, thiserror::Error)]
@@ -87,6 +89,39 @@ impl<T: ByName> TryFrom<Option<String>> for MaybeNamed<T> {
         s.map(Named::<T>::try_from)
             .transpose()
             .map(|v| MaybeNamed(v.map(|v| v.0)))
+    }
+}
+
+/// A count (`COUNT(*)`): never negative.
+pub(super) struct Count(pub(super) u64);
+
+impl TryFrom<i64> for Count {
+    type Error = BadColumn;
+    fn try_from(n: i64) -> Result<Self, BadColumn> {
+        u64::try_from(n).map(Count).map_err(|_| BadColumn("count"))
+    }
+}
+
+/// A 0/1 column that may be NULL (the `Any` driver has no booleans: they are integers).
+pub(super) struct MaybeFlag(pub(super) Option<bool>);
+
+impl From<Option<i64>> for MaybeFlag {
+    fn from(v: Option<i64>) -> Self {
+        MaybeFlag(v.map(|v| v != 0))
+    }
+}
+
+impl ByName for WebhookEvent {
+    const WHAT: &'static str = "webhook event";
+    fn by_name(s: &str) -> Option<Self> {
+        WebhookEvent::parse(s)
+    }
+}
+
+impl ByName for DeliveryStatus {
+    const WHAT: &'static str = "webhook delivery status";
+    fn by_name(s: &str) -> Option<Self> {
+        DeliveryStatus::parse(s)
     }
 }
 
@@ -201,6 +236,98 @@ impl From<RevealRow> for RevealRequest {
     }
 }
 
+/// A file row (`seq, blob, manifest, stored_size, added_on`): a case's attachment, or a file
+/// held for a form to be corrected (its `held_on AS added_on`).
+#[derive(sqlx::FromRow)]
+pub(super) struct AttachmentRow {
+    seq: i64,
+    blob: String,
+    manifest: Vec<u8>,
+    stored_size: i64,
+    #[sqlx(try_from = "String")]
+    added_on: Day,
+}
+
+impl From<AttachmentRow> for StoredAttachment {
+    fn from(r: AttachmentRow) -> Self {
+        StoredAttachment {
+            seq: r.seq,
+            blob: r.blob,
+            manifest: r.manifest,
+            stored_size: u64::try_from(r.stored_size).unwrap_or(0),
+            added_on: r.added_on.0,
+        }
+    }
+}
+
+/// An audit chain row (`seq, at, actor, action, case_id, prev_hash, hash`).
+#[derive(sqlx::FromRow)]
+pub(super) struct AuditRow {
+    seq: i64,
+    at: String,
+    actor: String,
+    action: String,
+    case_id: Option<String>,
+    prev_hash: Vec<u8>,
+    hash: Vec<u8>,
+}
+
+impl From<AuditRow> for AuditEntry {
+    fn from(r: AuditRow) -> Self {
+        AuditEntry {
+            seq: r.seq,
+            at: r.at,
+            actor: r.actor,
+            action: r.action,
+            case_id: r.case_id,
+            prev_hash: r.prev_hash,
+            hash: r.hash,
+        }
+    }
+}
+
+/// The columns `outbox_cols!()` selects: one webhook delivery.
+#[derive(sqlx::FromRow)]
+pub(super) struct DeliveryRow {
+    id: String,
+    #[sqlx(try_from = "String")]
+    event: Named<WebhookEvent>,
+    case_id: String,
+    institution: String,
+    state: String,
+    #[sqlx(try_from = "Option<String>")]
+    due_on: MaybeDay,
+    #[sqlx(try_from = "String")]
+    day: Day,
+    from_institution: Option<String>,
+    to_institution: Option<String>,
+    #[sqlx(try_from = "String")]
+    status: Named<DeliveryStatus>,
+    attempts: i64,
+    last_status: Option<i64>,
+    last_error: Option<String>,
+}
+
+impl From<DeliveryRow> for Delivery {
+    fn from(r: DeliveryRow) -> Self {
+        Delivery {
+            id: r.id,
+            event: r.event.0,
+            case_id: r.case_id,
+            institution: r.institution,
+            state: r.state,
+            due_on: r.due_on.0,
+            day: r.day.0,
+            from_institution: r.from_institution,
+            to_institution: r.to_institution,
+            status: r.status.0,
+            attempts: u32::try_from(r.attempts).unwrap_or(0),
+            last_status: r.last_status.and_then(|s| u16::try_from(s).ok()),
+            last_error: r.last_error,
+        }
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -231,5 +358,12 @@ mod tests {
             MaybeNamed::<CaseState>::try_from(None),
             Ok(MaybeNamed(None))
         ));
+        assert!(matches!(Count::try_from(3), Ok(Count(3))));
+        let e = Count::try_from(-1).err().map(|e| e.to_string());
+        assert_eq!(
+            e.as_deref(),
+            Some("not a count: the stored value is malformed")
+        );
+        assert!(Named::<DeliveryStatus>::try_from("lost".to_owned()).is_err());
     }
 }

@@ -6,11 +6,10 @@
 
 use std::collections::HashMap;
 
-use sqlx::Row as _;
 use tracing::instrument;
 
 use super::Store;
-use super::query;
+use super::{query, query_as};
 use crate::domain::case::Unseen;
 use crate::store::StoreError;
 
@@ -72,16 +71,13 @@ impl Store {
             activity!(),
             vec!["?"; ids.len()].join(", ")
         );
-        let mut q = query(&sql)
+        let mut q = query_as::<(String, Option<i64>, i64)>(&sql)
             .bind(member.to_owned())
             .bind(notes_of.map(str::to_owned));
         for id in ids {
             q = q.bind(id.clone());
         }
-        for row in q.fetch_all(&self.pool).await? {
-            let id: String = row.try_get("id")?;
-            let mark: Option<i64> = row.try_get("mark")?;
-            let activity: i64 = row.try_get("activity")?;
+        for (id, mark, activity) in q.fetch_all(&self.pool).await? {
             match mark {
                 None => {
                     out.insert(id, Unseen::New);

@@ -1,14 +1,12 @@
 //! The webhook outbox: rows written in the same transaction as the case event they announce
 //! (so a restart loses none), read and updated by the delivery worker, listed for the operator.
 
-use super::Row;
-use super::query;
+use super::{query, query_as, rows};
 use crate::store::dialect::{Backend, random_hex};
-use sqlx::Row as _;
 use time::Date;
 use tracing::instrument;
 
-use super::{Store, Tx, date_col, opt_date_col};
+use super::{Store, Tx};
 use crate::domain::case::Actor;
 use crate::domain::clock::day_string;
 use crate::domain::webhook::{Delivery, DeliveryStatus, WebhookEvent};
@@ -63,30 +61,6 @@ macro_rules! outbox_cols {
     };
 }
 
-fn delivery(r: &Row) -> Result<Delivery, StoreError> {
-    let event: String = r.try_get("event")?;
-    let status: String = r.try_get("status")?;
-    Ok(Delivery {
-        id: r.try_get("id")?,
-        event: WebhookEvent::parse(&event)
-            .ok_or_else(|| StoreError::Corrupt(format!("webhook event {event:?}")))?,
-        case_id: r.try_get("case_id")?,
-        institution: r.try_get("institution")?,
-        state: r.try_get("state")?,
-        due_on: opt_date_col(r, "due_on")?,
-        day: date_col(r, "day")?,
-        from_institution: r.try_get("from_institution")?,
-        to_institution: r.try_get("to_institution")?,
-        status: DeliveryStatus::parse(&status)
-            .ok_or_else(|| StoreError::Corrupt(format!("webhook status {status:?}")))?,
-        attempts: u32::try_from(r.try_get::<i64, _>("attempts")?).unwrap_or(0),
-        last_status: r
-            .try_get::<Option<i64>, _>("last_status")?
-            .and_then(|s| u16::try_from(s).ok()),
-        last_error: r.try_get("last_error")?,
-    })
-}
-
 impl Store {
     /// Records which institutions have a webhook (at start, from the keys files).
     #[instrument(skip_all)]
@@ -136,7 +110,7 @@ impl Store {
     /// an institution whose `[webhook]` was removed stay pending (and in the log) untouched.
     #[instrument(skip_all)]
     pub async fn due_webhooks(&self, now: i64, limit: u32) -> Result<Vec<Delivery>, StoreError> {
-        let rows = query(concat!(
+        let rows = query_as::<rows::DeliveryRow>(concat!(
             "SELECT ",
             outbox_cols!(),
             " FROM webhook_outbox WHERE status = 'pending' \
@@ -148,7 +122,7 @@ impl Store {
         .bind(i64::from(limit))
         .fetch_all(&self.pool)
         .await?;
-        rows.iter().map(delivery).collect()
+        Ok(rows.into_iter().map(Into::into).collect())
     }
 
     /// Records an attempt: delivered, or failed with the next attempt at `next_attempt_at`
@@ -188,7 +162,7 @@ impl Store {
         failed_only: bool,
         limit: u32,
     ) -> Result<Vec<Delivery>, StoreError> {
-        let rows = query(concat!(
+        let rows = query_as::<rows::DeliveryRow>(concat!(
             "SELECT ",
             outbox_cols!(),
             " FROM webhook_outbox WHERE (NOT ? OR status = 'failed') \
@@ -198,7 +172,7 @@ impl Store {
         .bind(i64::from(limit))
         .fetch_all(&self.pool)
         .await?;
-        rows.iter().map(delivery).collect()
+        Ok(rows.into_iter().map(Into::into).collect())
     }
 
     /// Sends a delivery again at once (attempts start over). A held row stays held — retrying
@@ -238,6 +212,7 @@ mod tests {
     #![allow(clippy::unwrap_used, clippy::expect_used)]
 
     use super::*;
+    use sqlx::Row as _;
 
     /// Housekeeping's overdue scan seeks the subscribed institutions' overdue cases in
     /// `cases_by_due`; it never scans the case table (it holds the write lock meanwhile).
