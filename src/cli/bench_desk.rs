@@ -4,7 +4,6 @@
 
 use std::time::{Duration, Instant};
 
-use crate::crypto::kdf::KdfParams;
 use crate::desk::vault::{InboxQuery, Vault};
 
 use super::load;
@@ -40,7 +39,7 @@ fn ms(d: Duration) -> f64 {
 /// Seeds `n` cases at the health office, each a real report sealed to its readers (so the desk
 /// has something to decrypt) with its own title.
 fn seed(dir: &std::path::Path, n: usize) -> Result<(), String> {
-    use crate::domain::case::{Kind, Privacy, new_case_id};
+    use crate::domain::case::new_case_id;
     use crate::domain::documents::{REPORT_TYPE, ReportDocument};
     use crate::store::NewCase;
     let config = crate::config::Config::load(&dir.join("bisik.toml")).map_err(|e| e.to_string())?;
@@ -83,23 +82,9 @@ fn seed(dir: &std::path::Path, n: usize) -> Result<(), String> {
                 .iter()
                 .zip(&contents)
                 .enumerate()
-                .map(|(i, (id, content))| NewCase {
-                    id,
-                    lookup_id: u32::try_from(done + i).unwrap_or(0),
-                    institution: "health",
-                    kind: Kind::Complaint,
-                    category: Some("health"),
-                    privacy: Privacy::Anonymous,
-                    received_on: today - time::Duration::days(((done + i) % 700) as i64),
-                    kdf_salt: &[0u8; 16],
-                    kdf: KdfParams::default(),
-                    reporter_recipient: &reporter,
-                    reporter_pq_recipient: None,
-                    content,
-                    identity: None,
-                    due_on: None,
-                    channel: "web",
-                    attachments: &[],
+                .map(|(i, (id, content))| {
+                    let received_on = today - time::Duration::days(((done + i) % 700) as i64);
+                    super::load_seed::seeded_case(id, done + i, received_on, &reporter, content)
                 })
                 .collect();
             store

@@ -7,10 +7,41 @@ use serde::Serialize;
 
 use super::load::LoadOptions;
 use crate::crypto::kdf::KdfParams;
+use crate::domain::case::{Kind, Privacy};
+use crate::store::NewCase;
+
+/// A seeded case of the load and desk benchmarks: an anonymous health complaint filed on the
+/// web, the `n`-th of its seed (its lookup id: far from the random ones a load draws, and
+/// unique within the seed).
+pub(super) fn seeded_case<'a>(
+    id: &'a str,
+    n: usize,
+    received_on: time::Date,
+    reporter: &'a str,
+    content: &'a [u8],
+) -> NewCase<'a> {
+    NewCase {
+        id,
+        lookup_id: u32::try_from(n).unwrap_or(0),
+        institution: "health",
+        kind: Kind::Complaint,
+        category: Some("health"),
+        privacy: Privacy::Anonymous,
+        received_on,
+        kdf_salt: &[0u8; 16],
+        kdf: KdfParams::default(),
+        reporter_recipient: reporter,
+        reporter_pq_recipient: None,
+        content,
+        identity: None,
+        due_on: None,
+        channel: "web",
+        attachments: &[],
+    }
+}
 
 pub(super) fn seed(config_path: &Path, n: usize, leave_backlog: bool) -> Result<(), String> {
-    use crate::domain::case::{Kind, Privacy, new_case_id};
-    use crate::store::NewCase;
+    use crate::domain::case::new_case_id;
     let config = crate::config::Config::load(config_path).map_err(|e| e.to_string())?;
     let rt = super::runtime()?;
     rt.block_on(async {
@@ -32,24 +63,9 @@ pub(super) fn seed(config_path: &Path, n: usize, leave_backlog: bool) -> Result<
             let cases: Vec<NewCase<'_>> = ids
                 .iter()
                 .enumerate()
-                .map(|(i, id)| NewCase {
-                    id,
-                    // Lookup ids far from the random ones the load draws are fine: unique here.
-                    lookup_id: u32::try_from(done + i).unwrap_or(0),
-                    institution: "health",
-                    kind: Kind::Complaint,
-                    category: Some("health"),
-                    privacy: Privacy::Anonymous,
-                    received_on: today - time::Duration::days((i % 700) as i64),
-                    kdf_salt: &[0u8; 16],
-                    kdf: KdfParams::default(),
-                    reporter_recipient: &recipient,
-                    reporter_pq_recipient: None,
-                    content: &content,
-                    identity: None,
-                    due_on: None,
-                    channel: "web",
-                    attachments: &[],
+                .map(|(i, id)| {
+                    let received_on = today - time::Duration::days((i % 700) as i64);
+                    seeded_case(id, done + i, received_on, &recipient, &content)
                 })
                 .collect();
             // Eight characters from 30: among a million random ids two are likely to meet. The
