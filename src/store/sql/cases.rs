@@ -147,7 +147,7 @@ impl Store {
         limit: u32,
         offset: u32,
     ) -> Result<Vec<CaseSummary>, StoreError> {
-        let (sql, args) = list_statement(self.backend, institution, filter);
+        let (sql, args) = list_statement(self.backend, institution, filter, limit, offset);
         let mut query = query(&sql);
         for arg in args {
             query = match arg {
@@ -155,11 +155,7 @@ impl Store {
                 ListArg::Day(d) => query.bind(day_string(d)),
             };
         }
-        let rows = query
-            .bind(i64::from(limit))
-            .bind(i64::from(offset))
-            .fetch_all(&self.pool)
-            .await?;
+        let rows = query.fetch_all(&self.pool).await?;
         let mut cases = rows
             .iter()
             .map(summary_from_row)
@@ -214,15 +210,19 @@ enum ListArg<'a> {
     Day(Date),
 }
 
-/// The members' list statement for `filter`, naming only the filters given, with the values
-/// to bind in order (then `LIMIT ? OFFSET ?`).
+/// The members' list statement for `filter` and one page, naming only the filters given, with
+/// the values to bind in order.
 ///
-/// One statement per set of filters given, rather than one with `(? IS NULL OR …)` for each:
-/// PostgreSQL cannot cache a generic plan for such a statement and planned the list afresh on
-/// every call (0.31 ms of planning beside 0.23 ms of execution at a million cases —
-/// BENCHMARKS.md M). Each statement is prepared once per connection and kept in sqlx's
-/// statement cache. sqlx's `QueryBuilder` is not used because for the `Any` driver it writes
-/// `?`, which PostgreSQL does not read; [`query`] numbers the finished text. Every statement
+/// PostgreSQL planned the list afresh on every call (0.31 ms of planning beside 0.23 ms of
+/// execution at a million cases — BENCHMARKS.md M): a prepared statement whose `LIMIT` or
+/// `OFFSET` is a parameter never gets a cached generic plan (its generic estimate assumes a
+/// tenth of the rows, so the custom plan always looks cheaper — checked with `EXPLAIN
+/// EXECUTE`, BENCHMARKS.md N). So the page's numbers are written into the text (they are
+/// integers; nothing a client sends reaches the SQL text), and only the filters given are
+/// named, rather than `(? IS NULL OR …)` for each. Each statement is prepared once per
+/// connection and kept in sqlx's statement cache. sqlx's `QueryBuilder` is not used because
+/// for the `Any` driver it writes `?`, which PostgreSQL does not read; [`query`] numbers the
+/// finished text. Every statement
 /// reads only the `cases_list` index (never the wide case rows: their envelope pushes later
 /// columns into overflow pages), as the test below checks: on SQLite the due-day filter is
 /// written `+due_on < ?` (SQLite's way to keep a term from choosing an index), or it seeks
@@ -234,6 +234,8 @@ fn list_statement<'a>(
     backend: Backend,
     institution: &'a str,
     f: &'a CaseFilter,
+    limit: u32,
+    offset: u32,
 ) -> (String, Vec<ListArg<'a>>) {
     let mut sql = String::from(concat!("SELECT ", summary_cols!(), " FROM cases WHERE "));
     let mut args = Vec::new();
@@ -295,7 +297,7 @@ fn list_statement<'a>(
              WHEN 'archived' THEN 9 ELSE 10 END, received_on DESC, id DESC"
         }
     });
-    sql.push_str(" LIMIT ? OFFSET ?");
+    sql.push_str(&format!(" LIMIT {limit} OFFSET {offset}"));
     (sql, args)
 }
 
@@ -380,7 +382,7 @@ mod tests {
                         ..filter.clone()
                     };
                     statements.push((
-                        list_statement(Backend::Sqlite, "inst", &filter).0,
+                        list_statement(Backend::Sqlite, "inst", &filter, 50, 0).0,
                         forwarded_away,
                     ));
                 }
@@ -405,5 +407,98 @@ mod tests {
                 );
             }
         }
+    }
+
+    /// On PostgreSQL, the members' list keeps a cached generic plan: after PostgreSQL's five
+    /// custom plans, a connection listing again does not plan again (BENCHMARKS.md N). With
+    /// the page as parameters (`LIMIT ? OFFSET ?`) this failed: 0 generic plans, 10 custom —
+    /// at 300 cases it passed even so, hence 6,000 (4,000 of one institution), where a
+    /// generic plan's guess of a tenth of the rows costs more than a custom plan for 50. Runs
+    /// in the PostgreSQL pass (`BISIK_TEST_DATABASE_URL`), on a database of its own.
+    #[tokio::test]
+    async fn postgres_keeps_a_generic_plan_for_the_list() {
+        use sqlx::Connection as _;
+        let Some(base) = std::env::var("BISIK_TEST_DATABASE_URL")
+            .ok()
+            .filter(|v| !v.is_empty())
+        else {
+            return;
+        };
+        sqlx::any::install_default_drivers();
+        let mut name = [0u8; 8];
+        getrandom::fill(&mut name).unwrap();
+        let name = format!(
+            "bisik_u_{}",
+            name.iter().map(|b| format!("{b:02x}")).collect::<String>()
+        );
+        let mut admin = sqlx::AnyConnection::connect(&base).await.unwrap();
+        sqlx::raw_sql(sqlx::AssertSqlSafe(format!("CREATE DATABASE {name}")))
+            .execute(&mut admin)
+            .await
+            .unwrap();
+        let mut url = url::Url::parse(&base).unwrap();
+        url.set_path(&format!("/{name}"));
+        // One connection, so every list below runs on the session whose statements we read.
+        let store = Store::connect_postgres(&crate::store::PostgresOptions {
+            url: url.to_string(),
+            password_file: None,
+            pool_size: 1,
+            ca_file: None,
+        })
+        .await
+        .unwrap();
+        let ids: Vec<String> = (0..6000).map(|i| format!("LPR-2026-{i:06}")).collect();
+        let day = crate::domain::clock::parse_day("2026-11-23").unwrap();
+        let cases: Vec<NewCase<'_>> = ids
+            .iter()
+            .enumerate()
+            .map(|(i, id)| NewCase {
+                id,
+                lookup_id: u32::try_from(i).unwrap(),
+                institution: if i % 3 == 0 { "police" } else { "health" },
+                kind: Kind::Complaint,
+                category: None,
+                privacy: crate::domain::case::Privacy::Anonymous,
+                received_on: day - time::Duration::days((i % 90) as i64),
+                kdf_salt: &[0u8; 16],
+                kdf: KdfParams::default(),
+                reporter_recipient: "age1stand-in",
+                reporter_pq_recipient: None,
+                content: b"age ciphertext stand-in",
+                identity: None,
+                due_on: None,
+                channel: "web",
+                attachments: &[],
+            })
+            .collect();
+        store.insert_cases(&cases).await.unwrap();
+        query("ANALYZE cases").execute(&store.pool).await.unwrap();
+        let filter = CaseFilter::default();
+        for _ in 0..10 {
+            assert_eq!(
+                store
+                    .list_cases("health", &filter, 50, 0)
+                    .await
+                    .unwrap()
+                    .len(),
+                50
+            );
+        }
+        let plans: Vec<(i64, i64)> = query_as(
+            "SELECT generic_plans, custom_plans FROM pg_prepared_statements \
+             WHERE statement LIKE '%FROM cases WHERE institution = %ORDER BY%' \
+             AND statement NOT LIKE '%pg_prepared_statements%'",
+        )
+        .fetch_all(&store.pool)
+        .await
+        .unwrap();
+        assert_eq!(plans.len(), 1, "one list statement: {plans:?}");
+        let (generic, custom) = plans[0];
+        assert!(
+            generic >= 4 && custom <= 6,
+            "the list is planned on every call: {generic} generic plans, {custom} custom"
+        );
+        store.close().await;
+        drop(admin);
     }
 }
