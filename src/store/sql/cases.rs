@@ -388,7 +388,7 @@ mod tests {
                 }
             }
         }
-        statements.push((super::super::workflow::ESCALATED_LIST.to_owned(), false));
+        statements.push((super::super::workflow::escalated_list(50, 0), false));
         for (sql, by_id) in statements {
             let steps = plan(&store, &sql).await;
             let on_cases: Vec<_> = steps
