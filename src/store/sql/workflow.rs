@@ -285,13 +285,7 @@ impl Store {
     /// Answered cases (all institutions): candidates for closing after the citizen's silence.
     #[instrument(skip_all)]
     pub async fn answered_cases(&self) -> Result<Vec<CaseSummary>, StoreError> {
-        let rows = query(concat!(
-            "SELECT ",
-            summary_cols!(),
-            " FROM cases WHERE state = 'answered'"
-        ))
-        .fetch_all(&self.pool)
-        .await?;
+        let rows = query(ANSWERED_CASES).fetch_all(&self.pool).await?;
         rows.iter().map(summary_from_row).collect()
     }
 
@@ -401,6 +395,15 @@ impl Store {
         reporter_unreadable_on(&self.pool, case_id).await
     }
 }
+
+/// The answered cases, for auto-close: through the partial index `cases_in_answered`, never a
+/// scan of every case (the test in `cases.rs` checks SQLite's plan). The state is written in
+/// the text, not bound: only then do SQLite and PostgreSQL know the partial index applies.
+pub(super) const ANSWERED_CASES: &str = concat!(
+    "SELECT ",
+    summary_cols!(),
+    " FROM cases WHERE state = 'answered'"
+);
 
 /// The oversight body's list of escalated cases, one page (reads only the `cases_list`
 /// index). The page's numbers are written into the text so PostgreSQL keeps a generic plan
