@@ -36,13 +36,6 @@ fn is_unique_violation(e: &sqlx::Error) -> bool {
     matches!(e, sqlx::Error::Database(d) if d.is_unique_violation())
 }
 
-fn date_col(row: &Row, col: &str) -> Result<Date, StoreError> {
-    let s: String = row.try_get(col)?;
-    rows::Day::try_from(s)
-        .map(|d| d.0)
-        .map_err(|e| StoreError::Corrupt(format!("{col}: {e}")))
-}
-
 /// The columns [`summary_from_row`] reads, as a literal so queries stay static strings. The
 /// assignee comes from its own table by the case id (its primary key): list queries still read
 /// only the `cases_list` index of `cases`.

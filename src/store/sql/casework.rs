@@ -5,8 +5,8 @@ use sqlx::Row as _;
 use time::Date;
 use tracing::instrument;
 
-use super::{Row, Store, append_new, date_col};
-use super::{query, query_scalar};
+use super::{Row, Store, append_new};
+use super::{query, query_as, query_scalar, rows};
 use crate::domain::audit::AuditNew;
 use crate::domain::case::Actor;
 use crate::domain::clock::day_string;
@@ -91,12 +91,20 @@ impl Store {
     /// The member a case is assigned to and the day it was, if any.
     #[instrument(skip_all)]
     pub async fn assignment(&self, case_id: &str) -> Result<Option<(String, Date)>, StoreError> {
-        let row = query("SELECT handle, assigned_on FROM assignments WHERE case_id = ?")
-            .bind(case_id)
-            .fetch_optional(&self.pool)
-            .await?;
-        row.map(|r| Ok((r.try_get("handle")?, date_col(&r, "assigned_on")?)))
-            .transpose()
+        /// Who holds a case and since which day.
+        #[derive(sqlx::FromRow)]
+        struct AssignmentRow {
+            handle: String,
+            #[sqlx(try_from = "String")]
+            assigned_on: rows::Day,
+        }
+        let row = query_as::<AssignmentRow>(
+            "SELECT handle, assigned_on FROM assignments WHERE case_id = ?",
+        )
+        .bind(case_id)
+        .fetch_optional(&self.pool)
+        .await?;
+        Ok(row.map(|r| (r.handle, r.assigned_on.0)))
     }
 
     /// Adds an internal note to a case of `institution`; returns its position in the case, or

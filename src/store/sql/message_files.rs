@@ -146,7 +146,7 @@ impl Store {
     /// Which of a case's files belong to which message, in file order.
     #[instrument(skip_all)]
     pub async fn message_files(&self, case_id: &str) -> Result<Vec<MessageFile>, StoreError> {
-        let rows = query(
+        let rows = query_as::<(i64, i64, String)>(
             "SELECT f.attachment_seq, f.message_seq, m.author FROM message_files f \
              JOIN messages m ON m.case_id = f.case_id AND m.seq = f.message_seq \
              WHERE f.case_id = ? ORDER BY f.attachment_seq",
@@ -154,15 +154,13 @@ impl Store {
         .bind(case_id)
         .fetch_all(&self.pool)
         .await?;
-        rows.iter()
-            .map(|r| {
-                let author: String = r.try_get("author")?;
-                Ok(MessageFile {
-                    attachment_seq: r.try_get("attachment_seq")?,
-                    message_seq: r.try_get("message_seq")?,
-                    author: Actor::from_column(&author),
-                })
+        Ok(rows
+            .into_iter()
+            .map(|(attachment_seq, message_seq, author)| MessageFile {
+                attachment_seq,
+                message_seq,
+                author: Actor::from_column(&author),
             })
-            .collect()
+            .collect())
     }
 }

@@ -254,13 +254,13 @@ impl Store {
     /// How many cases each institution has past their due day (metadata only).
     #[instrument(skip_all)]
     pub async fn overdue_counts(&self, today: Date) -> Result<Vec<(String, i64)>, StoreError> {
-        let rows = query("SELECT institution, COUNT(*) AS n FROM cases WHERE due_on < ? GROUP BY institution ORDER BY institution")
-            .bind(day_string(today))
-            .fetch_all(&self.pool)
-            .await?;
-        rows.iter()
-            .map(|r| Ok((r.try_get("institution")?, r.try_get("n")?)))
-            .collect()
+        Ok(query_as::<(String, i64)>(
+            "SELECT institution, COUNT(*) AS n FROM cases WHERE due_on < ? \
+             GROUP BY institution ORDER BY institution",
+        )
+        .bind(day_string(today))
+        .fetch_all(&self.pool)
+        .await?)
     }
 
     /// The cases past their due day, every institution (metadata only), oldest due day first.
@@ -426,20 +426,23 @@ pub(super) async fn reporter_unreadable_on<'e>(
     ex: impl sqlx::Executor<'e, Database = Any>,
     case_id: &str,
 ) -> Result<Vec<(String, i64, Date)>, StoreError> {
-    let rows = query(
+    /// One item the reporter's key could not open.
+    #[derive(sqlx::FromRow)]
+    struct UnreadableRow {
+        item: String,
+        seq: i64,
+        #[sqlx(try_from = "String")]
+        flagged_on: rows::Day,
+    }
+    let rows = query_as::<UnreadableRow>(
         "SELECT item, seq, flagged_on FROM reporter_unreadable WHERE case_id = ? \
          ORDER BY item, seq",
     )
     .bind(case_id)
     .fetch_all(ex)
     .await?;
-    rows.iter()
-        .map(|r| {
-            Ok((
-                r.try_get("item")?,
-                r.try_get("seq")?,
-                date_col(r, "flagged_on")?,
-            ))
-        })
-        .collect()
+    Ok(rows
+        .into_iter()
+        .map(|r| (r.item, r.seq, r.flagged_on.0))
+        .collect())
 }
