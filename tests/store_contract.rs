@@ -592,19 +592,18 @@ async fn every_list_filter_narrows_alone_and_together() {
             .is_empty()
     );
     // All of a's filters together still find it; one that does not fit empties the list.
-    let all_a = with(&|f| {
-        for g in &only_a {
-            f.state = f.state.or(g.state);
-            f.kind = f.kind.or(g.kind);
-            f.category = f.category.clone().or(g.category.clone());
-            f.overdue_on = f.overdue_on.or(g.overdue_on);
-            f.viewer = f.viewer.clone().or(g.viewer.clone());
-            f.assigned_to = f.assigned_to.clone().or(g.assigned_to.clone());
-            f.tag = f.tag.clone().or(g.tag.clone());
-            f.received_to = f.received_to.or(g.received_to);
-        }
-        f.received_from = Some(date!(2026 - 11 - 19));
-    });
+    let all_a = CaseFilter {
+        state: Some(CaseState::Verified),
+        kind: Some(Kind::Whistleblowing),
+        category: Some("roads".into()),
+        overdue_on: Some(date!(2026 - 11 - 28)),
+        viewer: Some("budi".into()),
+        assigned_to: Some("ani".into()),
+        tag: Some("pungli".into()),
+        received_from: Some(date!(2026 - 11 - 19)),
+        received_to: Some(date!(2026 - 11 - 21)),
+        ..CaseFilter::default()
+    };
     for sort in CaseSort::ALL {
         let f = CaseFilter {
             sort: *sort,

@@ -355,20 +355,19 @@ mod tests {
             one(&|f| f.received_from = day),
             one(&|f| f.received_to = day),
         ];
-        let all = one(&|f| {
-            for g in &filters {
-                f.state = f.state.or(g.state);
-                f.kind = f.kind.or(g.kind);
-                f.category = f.category.clone().or(g.category.clone());
-                f.overdue_on = f.overdue_on.or(g.overdue_on);
-                f.escalated |= g.escalated;
-                f.viewer = f.viewer.clone().or(g.viewer.clone());
-                f.assigned_to = f.assigned_to.clone().or(g.assigned_to.clone());
-                f.tag = f.tag.clone().or(g.tag.clone());
-                f.received_from = f.received_from.or(g.received_from);
-                f.received_to = f.received_to.or(g.received_to);
-            }
-        });
+        let all = CaseFilter {
+            state: Some(CaseState::Verified),
+            kind: Some(Kind::Complaint),
+            category: Some("roads".into()),
+            overdue_on: day,
+            escalated: true,
+            viewer: Some("ana".into()),
+            assigned_to: Some("ana".into()),
+            tag: Some("urgent".into()),
+            received_from: day,
+            received_to: day,
+            ..CaseFilter::default()
+        };
         filters.push(all);
         // (statement, may it seek case rows by primary key): the list of cases forwarded away
         // starts from this institution's past-owner rows and looks each case up by its id.
