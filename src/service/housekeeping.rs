@@ -72,7 +72,8 @@ pub async fn run_once(app: &App) -> Result<Round> {
     // First: a failure further on must not keep held files past their time.
     let held_expired = super::citizen::held::expire(app).await?;
     let closed = close_silent_answered(app).await?;
-    let audit_entries = app.store.flush_reporter_actions(app.clock.today()).await?;
+    let audit_entries = app.store.flush_reporter_actions(app.clock.today()).await?
+        + app.store.chain_staged_audit().await?;
     let purged = super::retention::purge(app)
         .await?
         .iter()

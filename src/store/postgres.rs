@@ -104,3 +104,30 @@ impl Store {
         })
     }
 }
+
+/// For the crate's own tests in the PostgreSQL pass: a fresh database on the cluster
+/// `BISIK_TEST_DATABASE_URL` names, or `None` in the SQLite pass. Panics if the cluster named
+/// cannot give one (a PostgreSQL pass must not pass without PostgreSQL).
+#[cfg(test)]
+#[allow(clippy::unwrap_used)]
+pub(crate) async fn fresh_test_database() -> Option<String> {
+    use sqlx::Connection as _;
+    let base = std::env::var("BISIK_TEST_DATABASE_URL")
+        .ok()
+        .filter(|v| !v.is_empty())?;
+    sqlx::any::install_default_drivers();
+    let mut name = [0u8; 8];
+    getrandom::fill(&mut name).unwrap();
+    let name = format!(
+        "bisik_u_{}",
+        name.iter().map(|b| format!("{b:02x}")).collect::<String>()
+    );
+    let mut admin = sqlx::AnyConnection::connect(&base).await.unwrap();
+    sqlx::raw_sql(sqlx::AssertSqlSafe(format!("CREATE DATABASE {name}")))
+        .execute(&mut admin)
+        .await
+        .unwrap();
+    let mut url = url::Url::parse(&base).unwrap();
+    url.set_path(&format!("/{name}"));
+    Some(url.to_string())
+}

@@ -17,6 +17,17 @@ pub struct AuditGroup {
 /// Tells a waiting caller how its entry's commit went.
 type Done = tokio::sync::oneshot::Sender<Result<(), String>>;
 
+/// An entry to chain, as [`append_chain_many`] takes it (its `seq` is set there).
+fn fields_of(a: &AuditNew) -> AuditFields<'_> {
+    AuditFields {
+        seq: 0,
+        at: &a.at,
+        actor: &a.actor,
+        action: &a.action,
+        case_id: a.case_id.as_deref(),
+    }
+}
+
 /// How many citizens' actions one transaction moves into the chain
 /// ([`Store::flush_reporter_actions`]).
 pub const FLUSH_CHUNK: i64 = 500;
@@ -107,18 +118,13 @@ impl Store {
         &self,
         entries: impl Iterator<Item = (&AuditNew, Option<&SeenMark>)>,
     ) -> Result<(), StoreError> {
-        let (chain, seen): (Vec<_>, Vec<_>) = entries
-            .map(|(a, s)| {
-                let fields = AuditFields {
-                    seq: 0,
-                    at: &a.at,
-                    actor: &a.actor,
-                    action: &a.action,
-                    case_id: a.case_id.as_deref(),
-                };
-                (fields, s)
-            })
-            .unzip();
+        let (chain, seen): (Vec<_>, Vec<_>) = entries.unzip();
+        if self.backend == Backend::Postgres {
+            self.stage_audit(&chain, &seen).await?;
+            self.chain_staged_audit().await?;
+            return Ok(());
+        }
+        let chain: Vec<_> = chain.into_iter().map(fields_of).collect();
         let mut tx = self.begin_write().await?;
         append_chain_many(&mut tx, &chain).await?;
         for s in seen.into_iter().flatten() {
@@ -127,6 +133,93 @@ impl Store {
         }
         tx.commit().await?;
         Ok(())
+    }
+
+    /// PostgreSQL: puts `entries` (and the seen marks) in `audit_inbox`, where any instance
+    /// holding the write lock can chain them ([`Store::chain_staged_audit`]), without taking
+    /// the lock. Its commit is not flushed on its own (`synchronous_commit = off`): the chain's
+    /// commit that moves these rows — this instance's or another's, which could read them only
+    /// once this commit was written, so it comes later in the WAL — flushes it, and no caller is
+    /// answered before that. A crash first loses only entries whose callers get an error.
+    async fn stage_audit(
+        &self,
+        entries: &[&AuditNew],
+        seen: &[Option<&SeenMark>],
+    ) -> Result<(), StoreError> {
+        let mut tx = self.pool.begin().await?;
+        query("SET LOCAL synchronous_commit = off")
+            .execute(&mut *tx)
+            .await?;
+        for chunk in entries.chunks(CHAIN_ROWS_PER_INSERT) {
+            let sql = format!(
+                "INSERT INTO audit_inbox (at, actor, action, case_id) VALUES {}",
+                vec!["(?, ?, ?, ?)"; chunk.len()].join(", ")
+            );
+            let mut q = query(&sql);
+            for a in chunk {
+                q = q
+                    .bind(a.at.clone())
+                    .bind(a.actor.clone())
+                    .bind(a.action.clone())
+                    .bind(a.case_id.clone());
+            }
+            q.execute(&mut *tx).await?;
+        }
+        for s in seen.iter().flatten() {
+            super::seen::mark_seen_in(&mut tx, &s.member, s.notes_of.as_deref(), &s.case_id)
+                .await?;
+        }
+        tx.commit().await?;
+        Ok(())
+    }
+
+    /// Moves every entry waiting in `audit_inbox` into the chain, in the order staged, under the
+    /// write lock and in durable commits of up to [`FLUSH_CHUNK`]. Returns how many. Finding
+    /// none after staging is success: the instance that held the lock before chained them, and
+    /// its commit was flushed before it let the lock go. Only PostgreSQL stages (0 on SQLite);
+    /// housekeeping calls this for rows an instance left when it died between the two steps.
+    #[instrument(skip_all)]
+    pub async fn chain_staged_audit(&self) -> Result<usize, StoreError> {
+        if self.backend != Backend::Postgres {
+            return Ok(0);
+        }
+        let mut moved = 0;
+        loop {
+            let mut tx = self.begin_write().await?;
+            let rows = query_as::<rows::StagedAuditRow>(
+                "SELECT id, at, actor, action, case_id FROM audit_inbox ORDER BY id LIMIT ?",
+            )
+            .bind(FLUSH_CHUNK)
+            .fetch_all(&mut *tx)
+            .await?;
+            let chain: Vec<_> = rows
+                .iter()
+                .map(|r| AuditFields {
+                    seq: 0,
+                    at: &r.at,
+                    actor: &r.actor,
+                    action: &r.action,
+                    case_id: r.case_id.as_deref(),
+                })
+                .collect();
+            append_chain_many(&mut tx, &chain).await?;
+            for chunk in rows.chunks(CHAIN_ROWS_PER_INSERT) {
+                let sql = format!(
+                    "DELETE FROM audit_inbox WHERE id IN ({})",
+                    vec!["?"; chunk.len()].join(", ")
+                );
+                let mut q = query(&sql);
+                for r in chunk {
+                    q = q.bind(r.id);
+                }
+                q.execute(&mut *tx).await?;
+            }
+            tx.commit().await?;
+            moved += rows.len();
+            if rows.len() < FLUSH_CHUNK as usize {
+                return Ok(moved);
+            }
+        }
     }
 
     /// Appends one entry per case, in one transaction (one commit for a bulk read).
@@ -243,5 +336,80 @@ impl Store {
         .fetch_all(&self.pool)
         .await?;
         Ok(rows.into_iter().map(Into::into).collect())
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    #![allow(clippy::unwrap_used)]
+    use super::*;
+    use crate::domain::audit::verify_chain;
+
+    async fn instance(url: &str) -> Store {
+        Store::connect_postgres(&crate::store::PostgresOptions {
+            url: url.to_owned(),
+            password_file: None,
+            pool_size: 2,
+            ca_file: None,
+        })
+        .await
+        .unwrap()
+    }
+
+    fn read(n: usize) -> AuditNew {
+        AuditNew {
+            at: "2026-12-03T09:00:00Z".into(),
+            actor: "member:health/dewi".into(),
+            action: format!("read {n}"),
+            case_id: Some(format!("LPR-2026-{n:06}")),
+        }
+    }
+
+    async fn staged(store: &Store) -> i64 {
+        query_scalar("SELECT COUNT(*) FROM audit_inbox")
+            .fetch_one(&store.pool)
+            .await
+            .unwrap()
+    }
+
+    /// PostgreSQL: entries one instance staged are chained by whichever instance takes the
+    /// write lock next — and only once. An instance that died between staging and chaining
+    /// leaves entries that the next append (from any instance) or housekeeping's sweep chains,
+    /// in the order staged, in chunks.
+    #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+    async fn staged_entries_enter_the_chain_once_through_any_instance() {
+        let Some(url) = crate::store::postgres::fresh_test_database().await else {
+            return;
+        };
+        let (one, two) = (instance(&url).await, instance(&url).await);
+        // One stages and "dies" before chaining; two's next read chains both, in order.
+        one.stage_audit(&[&read(1)], &[None]).await.unwrap();
+        two.append_audit("2026-12-03T09:00:01Z", "member:police/budi", "read 2", None)
+            .await
+            .unwrap();
+        let actions = |e: Vec<AuditEntry>| e.into_iter().map(|e| e.action).collect::<Vec<_>>();
+        assert_eq!(
+            actions(one.audit_entries().await.unwrap()),
+            ["read 1", "read 2"]
+        );
+        // One's own turn comes late and finds nothing left: nothing doubled.
+        assert_eq!(one.chain_staged_audit().await.unwrap(), 0);
+        // A backlog of more than a chunk, with nobody reading after: the sweep takes it all.
+        let backlog: Vec<AuditNew> = (3..1203).map(read).collect();
+        let refs: Vec<&AuditNew> = backlog.iter().collect();
+        one.stage_audit(&refs, &vec![None; refs.len()])
+            .await
+            .unwrap();
+        assert_eq!(staged(&one).await, 1200);
+        assert_eq!(two.chain_staged_audit().await.unwrap(), 1200);
+        assert_eq!(staged(&one).await, 0);
+        let entries = two.audit_entries().await.unwrap();
+        verify_chain(&entries).unwrap();
+        assert_eq!(
+            actions(entries)[2..],
+            (3..1203).map(|n| format!("read {n}")).collect::<Vec<_>>()
+        );
+        one.close().await;
+        two.close().await;
     }
 }

@@ -436,30 +436,12 @@ mod tests {
     /// in the PostgreSQL pass (`BISIK_TEST_DATABASE_URL`), on a database of its own.
     #[tokio::test]
     async fn postgres_keeps_a_generic_plan_for_the_list() {
-        use sqlx::Connection as _;
-        let Some(base) = std::env::var("BISIK_TEST_DATABASE_URL")
-            .ok()
-            .filter(|v| !v.is_empty())
-        else {
+        let Some(url) = crate::store::postgres::fresh_test_database().await else {
             return;
         };
-        sqlx::any::install_default_drivers();
-        let mut name = [0u8; 8];
-        getrandom::fill(&mut name).unwrap();
-        let name = format!(
-            "bisik_u_{}",
-            name.iter().map(|b| format!("{b:02x}")).collect::<String>()
-        );
-        let mut admin = sqlx::AnyConnection::connect(&base).await.unwrap();
-        sqlx::raw_sql(sqlx::AssertSqlSafe(format!("CREATE DATABASE {name}")))
-            .execute(&mut admin)
-            .await
-            .unwrap();
-        let mut url = url::Url::parse(&base).unwrap();
-        url.set_path(&format!("/{name}"));
         // One connection, so every list below runs on the session whose statements we read.
         let store = Store::connect_postgres(&crate::store::PostgresOptions {
-            url: url.to_string(),
+            url,
             password_file: None,
             pool_size: 1,
             ca_file: None,
@@ -518,6 +500,5 @@ mod tests {
             "the list is planned on every call: {generic} generic plans, {custom} custom"
         );
         store.close().await;
-        drop(admin);
     }
 }

@@ -286,6 +286,16 @@ impl From<AuditRow> for AuditEntry {
     }
 }
 
+/// A member's audit entry staged in `audit_inbox` (PostgreSQL), on its way into the chain.
+#[derive(sqlx::FromRow)]
+pub(super) struct StagedAuditRow {
+    pub(super) id: i64,
+    pub(super) at: String,
+    pub(super) actor: String,
+    pub(super) action: String,
+    pub(super) case_id: Option<String>,
+}
+
 /// The columns `outbox_cols!()` selects: one webhook delivery.
 #[derive(sqlx::FromRow)]
 pub(super) struct DeliveryRow {
