@@ -160,11 +160,12 @@ async fn append_chain_many(tx: &mut Tx<'_>, entries: &[AuditFields<'_>]) -> Resu
     if entries.is_empty() {
         return Ok(());
     }
-    let head = query("SELECT seq, hash FROM audit_log ORDER BY seq DESC LIMIT 1")
-        .fetch_optional(&mut **tx)
-        .await?;
-    let (mut seq, mut prev): (i64, Vec<u8>) = match head {
-        Some(r) => (r.try_get::<i64, _>("seq")? + 1, r.try_get("hash")?),
+    let head: Option<(i64, Vec<u8>)> =
+        query_as("SELECT seq, hash FROM audit_log ORDER BY seq DESC LIMIT 1")
+            .fetch_optional(&mut **tx)
+            .await?;
+    let (mut seq, mut prev) = match head {
+        Some((seq, hash)) => (seq + 1, hash),
         None => (1, GENESIS.to_vec()),
     };
     for chunk in entries.chunks(CHAIN_ROWS_PER_INSERT) {

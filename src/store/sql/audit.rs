@@ -165,7 +165,12 @@ impl Store {
             }
             q.execute(&mut *tx).await?;
         }
-        for s in seen.iter().flatten() {
+        // In one order on every instance: two instances' batches marking the same two cases
+        // seen must not each hold one mark's row while waiting for the other's (a deadlock;
+        // the write lock kept them apart when marks were written under it).
+        let mut marks: Vec<&SeenMark> = seen.iter().flatten().copied().collect();
+        marks.sort_by(|a, b| (&a.member, &a.case_id).cmp(&(&b.member, &b.case_id)));
+        for s in marks {
             super::seen::mark_seen_in(&mut tx, &s.member, s.notes_of.as_deref(), &s.case_id)
                 .await?;
         }
@@ -260,7 +265,7 @@ impl Store {
         let mut moved = 0;
         loop {
             let mut tx = self.begin_write().await?;
-            let rows = query(
+            let rows = query_as::<rows::PendingActionRow>(
                 "SELECT id, day, action, case_id FROM audit_pending WHERE day < ? \
                  ORDER BY id LIMIT ?",
             )
@@ -268,36 +273,26 @@ impl Store {
             .bind(FLUSH_CHUNK)
             .fetch_all(&mut *tx)
             .await?;
-            let mut ids = Vec::with_capacity(rows.len());
-            let mut actions = Vec::with_capacity(rows.len());
-            for r in &rows {
-                ids.push(r.try_get::<String, _>("id")?);
-                actions.push((
-                    r.try_get::<String, _>("day")?,
-                    r.try_get::<String, _>("action")?,
-                    r.try_get::<Option<String>, _>("case_id")?,
-                ));
-            }
             let reporter = Actor::Reporter.to_column();
-            let chain: Vec<_> = actions
+            let chain: Vec<_> = rows
                 .iter()
-                .map(|(day, action, case_id)| AuditFields {
+                .map(|r| AuditFields {
                     seq: 0,
-                    at: day,
+                    at: &r.day,
                     actor: &reporter,
-                    action,
-                    case_id: case_id.as_deref(),
+                    action: &r.action,
+                    case_id: r.case_id.as_deref(),
                 })
                 .collect();
             append_chain_many(&mut tx, &chain).await?;
-            for chunk in ids.chunks(CHAIN_ROWS_PER_INSERT) {
+            for chunk in rows.chunks(CHAIN_ROWS_PER_INSERT) {
                 let sql = format!(
                     "DELETE FROM audit_pending WHERE id IN ({})",
                     vec!["?"; chunk.len()].join(", ")
                 );
                 let mut q = query(&sql);
-                for id in chunk {
-                    q = q.bind(id.clone());
+                for r in chunk {
+                    q = q.bind(r.id.clone());
                 }
                 q.execute(&mut *tx).await?;
             }
@@ -409,6 +404,62 @@ mod tests {
             actions(entries)[2..],
             (3..1203).map(|n| format!("read {n}")).collect::<Vec<_>>()
         );
+        one.close().await;
+        two.close().await;
+    }
+
+    /// PostgreSQL: two instances staging the same member's reads of the same two cases at
+    /// once, their batches in opposite orders, never deadlock on the seen marks' rows (each
+    /// batch marks in one order). Without the ordering this failed: "deadlock detected".
+    #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+    async fn two_instances_marking_the_same_cases_seen_do_not_deadlock() {
+        let Some(url) = crate::store::postgres::fresh_test_database().await else {
+            return;
+        };
+        let (one, two) = (instance(&url).await, instance(&url).await);
+        let ids = ["LPR-2026-000001", "LPR-2026-000002"];
+        let day = crate::domain::clock::parse_day("2026-12-01").unwrap();
+        let cases: Vec<NewCase<'_>> = ids
+            .iter()
+            .zip(1..)
+            .map(|(id, lookup_id)| NewCase {
+                id,
+                lookup_id,
+                institution: "health",
+                kind: crate::domain::case::Kind::Complaint,
+                category: None,
+                privacy: crate::domain::case::Privacy::Anonymous,
+                received_on: day,
+                kdf_salt: &[0u8; 16],
+                kdf: KdfParams::default(),
+                reporter_recipient: "age1stand-in",
+                reporter_pq_recipient: None,
+                content: b"age ciphertext stand-in",
+                identity: None,
+                due_on: None,
+                channel: "web",
+                attachments: &[],
+            })
+            .collect();
+        one.insert_cases(&cases).await.unwrap();
+        let mark = |case_id: &str| SeenMark {
+            member: "health/dewi".into(),
+            notes_of: None,
+            case_id: case_id.into(),
+        };
+        let (m1, m2) = (mark(ids[0]), mark(ids[1]));
+        let entries = [read(1), read(2)];
+        let both: Vec<&AuditNew> = entries.iter().collect();
+        let (forward, backward) = ([Some(&m1), Some(&m2)], [Some(&m2), Some(&m1)]);
+        for _ in 0..100 {
+            let (a, b) = tokio::join!(
+                one.stage_audit(&both, &forward),
+                two.stage_audit(&both, &backward),
+            );
+            a.unwrap();
+            b.unwrap();
+        }
+        assert_eq!(two.chain_staged_audit().await.unwrap(), 400);
         one.close().await;
         two.close().await;
     }

@@ -296,6 +296,15 @@ pub(super) struct StagedAuditRow {
     pub(super) case_id: Option<String>,
 }
 
+/// A citizen's action waiting in `audit_pending` for its day to pass.
+#[derive(sqlx::FromRow)]
+pub(super) struct PendingActionRow {
+    pub(super) id: String,
+    pub(super) day: String,
+    pub(super) action: String,
+    pub(super) case_id: Option<String>,
+}
+
 /// The columns `outbox_cols!()` selects: one webhook delivery.
 #[derive(sqlx::FromRow)]
 pub(super) struct DeliveryRow {
