@@ -8,7 +8,7 @@ use sqlx::any::Any;
 use time::Date;
 use tracing::instrument;
 
-use super::dialect::{Backend, Row, Tx, lock_writes, query, query_as, query_scalar};
+use super::dialect::{Backend, Row, Tx, WRITE_LOCK, lock_writes, query, query_as, query_scalar};
 use super::{
     AuditEntry, CaseEvent, CaseFilter, CaseRecord, CaseSort, CaseSummary, Classification, Move,
     NewAttachment, NewCase, ReceiptRecord, Resealed, RevealDecision, RevealRequest, StoreError,

@@ -7,7 +7,9 @@ use super::*;
 /// behind each other's commit (16 members at once waited up to 165 ms, BENCHMARKS.md A). Here
 /// whoever gets the writer's turn commits every entry waiting at that moment in one
 /// transaction — chained in order, durable before any of their callers returns — so a crowd of
-/// reads costs one commit, not one each (group commit).
+/// reads costs one commit, not one each (group commit). On PostgreSQL the batch is staged first
+/// and chained by whichever instance holds the write lock next ([`Store::chain_staged_audit`]),
+/// so one commit also takes the batches other instances staged meanwhile.
 #[derive(Debug, Default)]
 pub struct AuditGroup {
     waiting: std::sync::Mutex<Vec<(AuditNew, Option<SeenMark>, Done)>>,
@@ -16,6 +18,71 @@ pub struct AuditGroup {
 
 /// Tells a waiting caller how its entry's commit went.
 type Done = tokio::sync::oneshot::Sender<Result<(), String>>;
+
+/// PostgreSQL, under the write lock: chains up to [`FLUSH_CHUNK`] staged entries (in the order
+/// staged; entries an instance left when it died come along with the next commit), then
+/// `own`, and removes the staged rows. Returns how many staged entries it chained.
+async fn chain_staged_then(tx: &mut Tx<'_>, own: &[AuditFields<'_>]) -> Result<usize, StoreError> {
+    let rows = query_as::<rows::StagedAuditRow>(
+        "SELECT id, at, actor, action, case_id FROM audit_inbox ORDER BY id LIMIT ?",
+    )
+    .bind(FLUSH_CHUNK)
+    .fetch_all(&mut **tx)
+    .await?;
+    let chain: Vec<_> = rows
+        .iter()
+        .map(|r| AuditFields {
+            seq: 0,
+            at: &r.at,
+            actor: &r.actor,
+            action: &r.action,
+            case_id: r.case_id.as_deref(),
+        })
+        .chain(own.iter().cloned())
+        .collect();
+    let ids: Vec<_> = rows.iter().map(|r| r.id).collect();
+    move_into_chain(tx, "audit_inbox", &ids, &chain).await?;
+    Ok(rows.len())
+}
+
+/// Writes a batch's seen marks, in one order on every instance: two instances' staged batches
+/// marking the same two cases seen must not each hold one mark's row while waiting for the
+/// other's (a deadlock: nothing else keeps staged batches apart).
+async fn mark_all_seen(tx: &mut Tx<'_>, seen: &[Option<&SeenMark>]) -> Result<(), StoreError> {
+    let mut marks: Vec<&SeenMark> = seen.iter().flatten().copied().collect();
+    marks.sort_by(|a, b| (&a.member, &a.case_id).cmp(&(&b.member, &b.case_id)));
+    for s in marks {
+        super::seen::mark_seen_in(tx, &s.member, s.notes_of.as_deref(), &s.case_id).await?;
+    }
+    Ok(())
+}
+
+/// Chains `entries` after the chain's head, in order, and deletes the waiting rows they came
+/// from (`ids` of `table`, `audit_pending` or `audit_inbox`), inside `tx`: each entry moves
+/// once or not at all.
+async fn move_into_chain<T>(
+    tx: &mut Tx<'_>,
+    table: &'static str,
+    ids: &[T],
+    entries: &[AuditFields<'_>],
+) -> Result<(), StoreError>
+where
+    T: for<'q> sqlx::Encode<'q, Any> + sqlx::Type<Any> + Clone + Send + 'static,
+{
+    append_chain_many(tx, entries).await?;
+    for chunk in ids.chunks(CHAIN_ROWS_PER_INSERT) {
+        let sql = format!(
+            "DELETE FROM {table} WHERE id IN ({})",
+            vec!["?"; chunk.len()].join(", ")
+        );
+        let mut q = query(&sql);
+        for id in chunk {
+            q = q.bind(id.clone());
+        }
+        q.execute(&mut **tx).await?;
+    }
+    Ok(())
+}
 
 /// An entry to chain, as [`append_chain_many`] takes it (its `seq` is set there).
 fn fields_of(a: &AuditNew) -> AuditFields<'_> {
@@ -119,20 +186,37 @@ impl Store {
         entries: impl Iterator<Item = (&AuditNew, Option<&SeenMark>)>,
     ) -> Result<(), StoreError> {
         let (chain, seen): (Vec<_>, Vec<_>) = entries.unzip();
-        if self.backend == Backend::Postgres {
+        // The write lock free (one instance, or a quiet moment): chain directly, one commit.
+        // Taken (another instance is committing): stage, so that its next holder — perhaps
+        // another instance — chains this batch with its own, instead of each in turn.
+        let Some(mut tx) = self.begin_write_if_free().await? else {
             self.stage_audit(&chain, &seen).await?;
             self.chain_staged_audit().await?;
             return Ok(());
-        }
+        };
         let chain: Vec<_> = chain.into_iter().map(fields_of).collect();
-        let mut tx = self.begin_write().await?;
-        append_chain_many(&mut tx, &chain).await?;
-        for s in seen.into_iter().flatten() {
-            super::seen::mark_seen_in(&mut tx, &s.member, s.notes_of.as_deref(), &s.case_id)
-                .await?;
+        if self.backend == Backend::Postgres {
+            chain_staged_then(&mut tx, &chain).await?;
+        } else {
+            append_chain_many(&mut tx, &chain).await?;
         }
+        mark_all_seen(&mut tx, &seen).await?;
         tx.commit().await?;
         Ok(())
+    }
+
+    /// [`Store::begin_write`] if no other transaction holds the write lock; `None` if one does
+    /// (PostgreSQL only: SQLite's single writer is one process, whose callers take turns).
+    async fn begin_write_if_free(&self) -> Result<Option<Tx<'static>>, StoreError> {
+        if self.backend != Backend::Postgres {
+            return self.begin_write().await.map(Some);
+        }
+        let mut tx = self.pool.begin().await?;
+        let free: bool = query_scalar("SELECT pg_try_advisory_xact_lock(?)")
+            .bind(WRITE_LOCK)
+            .fetch_one(&mut *tx)
+            .await?;
+        Ok(free.then_some(tx))
     }
 
     /// PostgreSQL: puts `entries` (and the seen marks) in `audit_inbox`, where any instance
@@ -165,15 +249,7 @@ impl Store {
             }
             q.execute(&mut *tx).await?;
         }
-        // In one order on every instance: two instances' batches marking the same two cases
-        // seen must not each hold one mark's row while waiting for the other's (a deadlock;
-        // the write lock kept them apart when marks were written under it).
-        let mut marks: Vec<&SeenMark> = seen.iter().flatten().copied().collect();
-        marks.sort_by(|a, b| (&a.member, &a.case_id).cmp(&(&b.member, &b.case_id)));
-        for s in marks {
-            super::seen::mark_seen_in(&mut tx, &s.member, s.notes_of.as_deref(), &s.case_id)
-                .await?;
-        }
+        mark_all_seen(&mut tx, seen).await?;
         tx.commit().await?;
         Ok(())
     }
@@ -191,37 +267,10 @@ impl Store {
         let mut moved = 0;
         loop {
             let mut tx = self.begin_write().await?;
-            let rows = query_as::<rows::StagedAuditRow>(
-                "SELECT id, at, actor, action, case_id FROM audit_inbox ORDER BY id LIMIT ?",
-            )
-            .bind(FLUSH_CHUNK)
-            .fetch_all(&mut *tx)
-            .await?;
-            let chain: Vec<_> = rows
-                .iter()
-                .map(|r| AuditFields {
-                    seq: 0,
-                    at: &r.at,
-                    actor: &r.actor,
-                    action: &r.action,
-                    case_id: r.case_id.as_deref(),
-                })
-                .collect();
-            append_chain_many(&mut tx, &chain).await?;
-            for chunk in rows.chunks(CHAIN_ROWS_PER_INSERT) {
-                let sql = format!(
-                    "DELETE FROM audit_inbox WHERE id IN ({})",
-                    vec!["?"; chunk.len()].join(", ")
-                );
-                let mut q = query(&sql);
-                for r in chunk {
-                    q = q.bind(r.id);
-                }
-                q.execute(&mut *tx).await?;
-            }
+            let n = chain_staged_then(&mut tx, &[]).await?;
             tx.commit().await?;
-            moved += rows.len();
-            if rows.len() < FLUSH_CHUNK as usize {
+            moved += n;
+            if n < FLUSH_CHUNK as usize {
                 return Ok(moved);
             }
         }
@@ -284,18 +333,8 @@ impl Store {
                     case_id: r.case_id.as_deref(),
                 })
                 .collect();
-            append_chain_many(&mut tx, &chain).await?;
-            for chunk in rows.chunks(CHAIN_ROWS_PER_INSERT) {
-                let sql = format!(
-                    "DELETE FROM audit_pending WHERE id IN ({})",
-                    vec!["?"; chunk.len()].join(", ")
-                );
-                let mut q = query(&sql);
-                for r in chunk {
-                    q = q.bind(r.id.clone());
-                }
-                q.execute(&mut *tx).await?;
-            }
+            let ids: Vec<_> = rows.iter().map(|r| r.id.clone()).collect();
+            move_into_chain(&mut tx, "audit_pending", &ids, &chain).await?;
             tx.commit().await?;
             moved += rows.len();
             if rows.len() < FLUSH_CHUNK as usize {
@@ -408,6 +447,40 @@ mod tests {
         two.close().await;
     }
 
+    /// PostgreSQL: a read while another instance holds the write lock is staged — not chained,
+    /// and its caller not answered — until the lock is let go; then it is in the chain, once.
+    #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+    async fn a_read_while_the_lock_is_taken_waits_staged_then_is_chained() {
+        let Some(url) = crate::store::postgres::fresh_test_database().await else {
+            return;
+        };
+        let (one, two) = (instance(&url).await, instance(&url).await);
+        let held = two.begin_write().await.unwrap();
+        let read = tokio::spawn({
+            let one = one.clone();
+            async move {
+                one.append_audit("2026-12-03T09:00:00Z", "member:health/dewi", "read", None)
+                    .await
+            }
+        });
+        let mut waited = 0;
+        while staged(&one).await == 0 {
+            waited += 1;
+            assert!(waited < 500, "the read was never staged");
+            tokio::time::sleep(std::time::Duration::from_millis(10)).await;
+        }
+        assert!(!read.is_finished(), "answered before its entry was chained");
+        assert!(one.audit_entries().await.unwrap().is_empty());
+        held.commit().await.unwrap();
+        read.await.unwrap().unwrap();
+        assert_eq!(staged(&one).await, 0);
+        let entries = one.audit_entries().await.unwrap();
+        assert_eq!(entries.len(), 1);
+        assert_eq!(entries[0].action, "read");
+        one.close().await;
+        two.close().await;
+    }
+
     /// PostgreSQL: two instances staging the same member's reads of the same two cases at
     /// once, their batches in opposite orders, never deadlock on the seen marks' rows (each
     /// batch marks in one order). Without the ordering this failed: "deadlock detected".
@@ -422,24 +495,7 @@ mod tests {
         let cases: Vec<NewCase<'_>> = ids
             .iter()
             .zip(1..)
-            .map(|(id, lookup_id)| NewCase {
-                id,
-                lookup_id,
-                institution: "health",
-                kind: crate::domain::case::Kind::Complaint,
-                category: None,
-                privacy: crate::domain::case::Privacy::Anonymous,
-                received_on: day,
-                kdf_salt: &[0u8; 16],
-                kdf: KdfParams::default(),
-                reporter_recipient: "age1stand-in",
-                reporter_pq_recipient: None,
-                content: b"age ciphertext stand-in",
-                identity: None,
-                due_on: None,
-                channel: "web",
-                attachments: &[],
-            })
+            .map(|(id, lookup_id)| super::cases::stand_in_case(id, lookup_id, "health", day))
             .collect();
         one.insert_cases(&cases).await.unwrap();
         let mark = |case_id: &str| SeenMark {

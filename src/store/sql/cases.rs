@@ -301,6 +301,35 @@ fn list_statement<'a>(
     (sql, args)
 }
 
+/// For the crate's own store tests: an anonymous web complaint with stand-in keys and bytes
+/// (the store stores them as given; nothing here is sealed).
+#[cfg(test)]
+pub(crate) fn stand_in_case<'a>(
+    id: &'a str,
+    lookup_id: u32,
+    institution: &'a str,
+    received_on: Date,
+) -> NewCase<'a> {
+    NewCase {
+        id,
+        lookup_id,
+        institution,
+        kind: crate::domain::case::Kind::Complaint,
+        category: None,
+        privacy: crate::domain::case::Privacy::Anonymous,
+        received_on,
+        kdf_salt: &[0u8; 16],
+        kdf: KdfParams::default(),
+        reporter_recipient: "age1stand-in",
+        reporter_pq_recipient: None,
+        content: b"age ciphertext stand-in",
+        identity: None,
+        due_on: None,
+        channel: "web",
+        attachments: &[],
+    }
+}
+
 #[cfg(test)]
 mod tests {
     #![allow(clippy::unwrap_used, clippy::expect_used)]
@@ -453,23 +482,13 @@ mod tests {
         let cases: Vec<NewCase<'_>> = ids
             .iter()
             .enumerate()
-            .map(|(i, id)| NewCase {
-                id,
-                lookup_id: u32::try_from(i).unwrap(),
-                institution: if i % 3 == 0 { "police" } else { "health" },
-                kind: Kind::Complaint,
-                category: None,
-                privacy: crate::domain::case::Privacy::Anonymous,
-                received_on: day - time::Duration::days((i % 90) as i64),
-                kdf_salt: &[0u8; 16],
-                kdf: KdfParams::default(),
-                reporter_recipient: "age1stand-in",
-                reporter_pq_recipient: None,
-                content: b"age ciphertext stand-in",
-                identity: None,
-                due_on: None,
-                channel: "web",
-                attachments: &[],
+            .map(|(i, id)| {
+                stand_in_case(
+                    id,
+                    u32::try_from(i).unwrap(),
+                    if i % 3 == 0 { "police" } else { "health" },
+                    day - time::Duration::days((i % 90) as i64),
+                )
             })
             .collect();
         store.insert_cases(&cases).await.unwrap();
