@@ -7,9 +7,10 @@ use super::*;
 /// behind each other's commit (16 members at once waited up to 165 ms, BENCHMARKS.md A). Here
 /// whoever gets the writer's turn commits every entry waiting at that moment in one
 /// transaction — chained in order, durable before any of their callers returns — so a crowd of
-/// reads costs one commit, not one each (group commit). On PostgreSQL the batch is staged first
-/// and chained by whichever instance holds the write lock next ([`Store::chain_staged_audit`]),
-/// so one commit also takes the batches other instances staged meanwhile.
+/// reads costs one commit, not one each (group commit). On PostgreSQL a batch that finds the
+/// write lock taken (another instance committing) is staged and chained by whichever instance
+/// holds the lock next ([`Store::chain_staged_audit`]), so one commit also takes the batches
+/// other instances staged meanwhile.
 #[derive(Debug, Default)]
 pub struct AuditGroup {
     waiting: std::sync::Mutex<Vec<(AuditNew, Option<SeenMark>, Done)>>,
