@@ -625,4 +625,10 @@ async fn every_list_filter_narrows_alone_and_together() {
         .await
         .unwrap();
     assert_eq!(page.iter().map(|c| c.id.as_str()).collect::<Vec<_>>(), [a]);
+    // A later page of a filtered list: the filter's values are bound first, then the page's.
+    let filtered = with(&|f| f.received_to = Some(date!(2026 - 11 - 30)));
+    let page = store.list_cases("health", &filtered, 1, 1).await.unwrap();
+    assert_eq!(page.iter().map(|c| c.id.as_str()).collect::<Vec<_>>(), [a]);
+    let page = store.list_cases("health", &filtered, 1, 2).await.unwrap();
+    assert!(page.is_empty());
 }

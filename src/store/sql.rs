@@ -3,7 +3,6 @@
 use std::path::PathBuf;
 
 use sqlx::Pool;
-use sqlx::Row as _;
 use sqlx::any::Any;
 use time::Date;
 use tracing::instrument;
@@ -69,18 +68,6 @@ macro_rules! reveal_cols {
 
 fn reveal_from_row(r: &Row) -> Result<RevealRequest, StoreError> {
     Ok(<rows::RevealRow as sqlx::FromRow<Row>>::from_row(r)?.into())
-}
-
-fn opt_date_col(row: &Row, col: &str) -> Result<Option<Date>, StoreError> {
-    let s: Option<String> = row.try_get(col)?;
-    rows::MaybeDay::try_from(s)
-        .map(|d| d.0)
-        .map_err(|e| StoreError::Corrupt(format!("{col}: {e}")))
-}
-
-/// A message or note row (`seq, author, written_on, envelope`).
-fn stored_message(r: &Row) -> Result<StoredMessage, StoreError> {
-    Ok(<rows::MessageRow as sqlx::FromRow<Row>>::from_row(r)?.into())
 }
 
 /// A case's summary from a row carrying `summary_cols!()` (through [`rows::SummaryRow`]).
@@ -294,9 +281,7 @@ async fn move_state(
 /// The reporter's public keys as stored with a case: the classic recipient (always: the
 /// receipt is checked against it) and the post-quantum one (cases filed since Bisik derives
 /// one).
-fn reporter_keys(r: &Row) -> Result<PartyKeys, StoreError> {
-    let classic: String = r.try_get("reporter_recipient")?;
-    let pq: Option<String> = r.try_get("reporter_pq_recipient")?;
+fn reporter_keys(classic: &str, pq: Option<&str>) -> Result<PartyKeys, StoreError> {
     let corrupt = || StoreError::Corrupt("a reporter's stored recipient does not parse".into());
     Ok(PartyKeys {
         classic: Some(classic.parse().map_err(|_| corrupt())?),

@@ -9,13 +9,12 @@ use std::path::Path;
 use std::time::Duration;
 
 use sqlx::ConnectOptions as _;
-use sqlx::Row as _;
 use sqlx::any::{AnyConnectOptions, AnyPoolOptions};
 use sqlx::sqlite::SqliteConnectOptions;
 use time::Date;
 use tracing::instrument;
 
-use super::dialect::{Backend, query};
+use super::dialect::{Backend, query, query_scalar};
 use super::{Store, StoreError};
 
 static MIGRATOR: sqlx::migrate::Migrator = sqlx::migrate!("./migrations/sqlite");
@@ -134,9 +133,10 @@ impl Store {
 
     /// `PRAGMA wal_checkpoint(TRUNCATE)`; false if SQLite could not finish it (busy).
     async fn checkpoint(&self) -> Result<bool, StoreError> {
-        let row = query("PRAGMA wal_checkpoint(TRUNCATE)")
+        // The first of its three numbers: 1 when a reader or writer kept it from finishing.
+        let busy: i64 = query_scalar("PRAGMA wal_checkpoint(TRUNCATE)")
             .fetch_one(&self.pool)
             .await?;
-        Ok(row.try_get::<i64, _>(0)? == 0)
+        Ok(busy == 0)
     }
 }

@@ -66,7 +66,7 @@ impl Store {
     /// Everything the reporter may see of their own case, identity envelope included.
     #[instrument(skip_all)]
     pub async fn case_for_reporter(&self, case_id: &str) -> Result<Option<CaseRecord>, StoreError> {
-        let row = query(concat!(
+        let row = query_as(concat!(
             "SELECT ",
             summary_cols!(),
             ", content, (SELECT envelope FROM identities WHERE identities.case_id = cases.id) \
@@ -86,7 +86,7 @@ impl Store {
         institution: &str,
         case_id: &str,
     ) -> Result<Option<CaseRecord>, StoreError> {
-        let row = query(concat!(
+        let row = query_as(concat!(
             "SELECT ",
             member_record_cols!(),
             " FROM cases WHERE id = ? AND institution = ?"
@@ -122,7 +122,7 @@ impl Store {
         institution: Option<&str>,
         case_id: &str,
     ) -> Result<Option<(CaseSummary, PartyKeys)>, StoreError> {
-        let row = query(concat!(
+        let row: Option<rows::KeyedSummaryRow> = query_as(concat!(
             "SELECT ",
             summary_cols!(),
             ", reporter_recipient, reporter_pq_recipient FROM cases \
@@ -133,8 +133,11 @@ impl Store {
         .bind(institution)
         .fetch_optional(&self.pool)
         .await?;
-        row.map(|r| Ok((summary_from_row(&r)?, reporter_keys(&r)?)))
-            .transpose()
+        row.map(|r| {
+            let keys = reporter_keys(&r.reporter_recipient, r.reporter_pq_recipient.as_deref())?;
+            Ok((r.summary.into(), keys))
+        })
+        .transpose()
     }
 
     /// One page of an institution's cases (or of those it forwarded away), filtered and in
@@ -153,6 +156,7 @@ impl Store {
             query = match arg {
                 ListArg::Text(s) => query.bind(s),
                 ListArg::Day(d) => query.bind(day_string(d)),
+                ListArg::Int(n) => query.bind(n),
             };
         }
         let rows = query.fetch_all(&self.pool).await?;
@@ -208,6 +212,7 @@ impl From<ReceiptRow> for ReceiptRecord {
 enum ListArg<'a> {
     Text(&'a str),
     Day(Date),
+    Int(i64),
 }
 
 /// The members' list statement for `filter` and one page, naming only the filters given, with
@@ -220,7 +225,10 @@ enum ListArg<'a> {
 /// EXECUTE`, BENCHMARKS.md N). So the page's numbers are written into the text (they are
 /// integers; nothing a client sends reaches the SQL text), and only the filters given are
 /// named, rather than `(? IS NULL OR …)` for each. Each statement is prepared once per
-/// connection and kept in sqlx's statement cache. sqlx's `QueryBuilder` is not used because
+/// connection and kept in sqlx's statement cache. That holds for the first page, the one
+/// members open all day ([`page`]); later pages bind their numbers, so paging through a list
+/// is one more statement per filter, not one per page (each would be prepared on every
+/// connection and crowd the first pages' statements out of the cache). sqlx's `QueryBuilder` is not used because
 /// for the `Any` driver it writes `?`, which PostgreSQL does not read; [`query`] numbers the
 /// finished text. Every statement
 /// reads only the `cases_list` index (never the wide case rows: their envelope pushes later
@@ -297,8 +305,23 @@ fn list_statement<'a>(
              WHEN 'archived' THEN 9 ELSE 10 END, received_on DESC, id DESC"
         }
     });
-    sql.push_str(&format!(" LIMIT {limit} OFFSET {offset}"));
+    if let Some(bound) = page(&mut sql, limit, offset) {
+        args.extend(bound.map(ListArg::Int));
+    }
     (sql, args)
+}
+
+/// Ends a list statement with its page: the first page's size written into the text (so
+/// PostgreSQL keeps a generic plan for it, see [`list_statement`]); a later page's size and
+/// offset as parameters, returned to be bound in order.
+pub(super) fn page(sql: &mut String, limit: u32, offset: u32) -> Option<[i64; 2]> {
+    if offset == 0 {
+        sql.push_str(&format!(" LIMIT {limit}"));
+        None
+    } else {
+        sql.push_str(" LIMIT ? OFFSET ?");
+        Some([i64::from(limit), i64::from(offset)])
+    }
 }
 
 /// For the crate's own store tests: an anonymous web complaint with stand-in keys and bytes
@@ -339,12 +362,13 @@ mod tests {
 
     /// SQLite's plan for `sql`, one line per step.
     async fn plan(store: &Store, sql: &str) -> Vec<String> {
-        query(&format!("EXPLAIN QUERY PLAN {sql}"))
+        // Its columns: id, parent, notused, detail.
+        query_as::<(i64, i64, i64, String)>(&format!("EXPLAIN QUERY PLAN {sql}"))
             .fetch_all(&store.pool)
             .await
             .unwrap()
-            .iter()
-            .map(|r| r.try_get::<String, _>("detail").unwrap())
+            .into_iter()
+            .map(|(_, _, _, detail)| detail)
             .collect()
     }
 
@@ -409,14 +433,20 @@ mod tests {
                         sort,
                         ..filter.clone()
                     };
-                    statements.push((
-                        list_statement(Backend::Sqlite, "inst", &filter, 50, 0).0,
-                        forwarded_away,
-                    ));
+                    // The first page (numbers in the text) and a later one (bound).
+                    for offset in [0, 50] {
+                        statements.push((
+                            list_statement(Backend::Sqlite, "inst", &filter, 50, offset).0,
+                            forwarded_away,
+                        ));
+                    }
                 }
             }
         }
-        statements.push((super::super::workflow::escalated_list(50, 0), false));
+        for offset in [0, 50] {
+            let sql = super::super::workflow::escalated_list(50, offset).0;
+            statements.push((sql, false));
+        }
         for (sql, by_id) in statements {
             let steps = plan(&store, &sql).await;
             let on_cases: Vec<_> = steps
@@ -518,6 +548,26 @@ mod tests {
             generic >= 4 && custom <= 6,
             "the list is planned on every call: {generic} generic plans, {custom} custom"
         );
+        // Paging on adds one statement for every later page, not one per page: each page
+        // continues where the one before it stopped.
+        let mut seen = std::collections::HashSet::new();
+        for page in 0..20u32 {
+            let cases = store
+                .list_cases("health", &filter, 50, page * 50)
+                .await
+                .unwrap();
+            assert_eq!(cases.len(), 50);
+            assert!(cases.into_iter().all(|c| seen.insert(c.id)), "page {page}");
+        }
+        let statements: i64 = query_scalar(
+            "SELECT COUNT(*) FROM pg_prepared_statements \
+             WHERE statement LIKE '%FROM cases WHERE institution = %ORDER BY%' \
+             AND statement NOT LIKE '%pg_prepared_statements%'",
+        )
+        .fetch_one(&store.pool)
+        .await
+        .unwrap();
+        assert_eq!(statements, 2, "list statements prepared for 20 pages");
         store.close().await;
     }
 }

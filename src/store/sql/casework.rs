@@ -1,11 +1,10 @@
 //! Work distribution and internal notes: who works a case, and what its officers write to each
 //! other (envelopes sealed to the case's readers only, never to the reporter).
 
-use sqlx::Row as _;
 use time::Date;
 use tracing::instrument;
 
-use super::{Row, Store, append_new};
+use super::{Store, append_new};
 use super::{query, query_as, query_scalar, rows};
 use crate::domain::audit::AuditNew;
 use crate::domain::case::Actor;
@@ -160,14 +159,13 @@ impl Store {
         };
         let rows = self.note_rows(case_id, kind).await?;
         let (mut n, mut r) = (Vec::new(), Vec::new());
-        for row in &rows {
-            let kind: String = row.try_get("kind")?;
-            let list = if kind == "recommendation" {
+        for row in rows {
+            let list = if row.kind == "recommendation" {
                 &mut r
             } else {
                 &mut n
             };
-            list.push(super::stored_message(row)?);
+            list.push(row.message.into());
         }
         Ok((n, r))
     }
@@ -178,11 +176,15 @@ impl Store {
         kind: Option<&str>,
     ) -> Result<Vec<StoredMessage>, StoreError> {
         let rows = self.note_rows(case_id, kind).await?;
-        rows.iter().map(super::stored_message).collect()
+        Ok(rows.into_iter().map(|r| r.message.into()).collect())
     }
 
-    async fn note_rows(&self, case_id: &str, kind: Option<&str>) -> Result<Vec<Row>, StoreError> {
-        Ok(query(
+    async fn note_rows(
+        &self,
+        case_id: &str,
+        kind: Option<&str>,
+    ) -> Result<Vec<rows::NoteRow>, StoreError> {
+        Ok(query_as(
             "SELECT seq, author, written_on, envelope, kind FROM notes \
              WHERE case_id = ? AND (? IS NULL OR kind = ?) ORDER BY seq",
         )
@@ -245,7 +247,7 @@ impl Store {
             if with_content { ", content" } else { "" },
             vec!["?"; ids.len()].join(", ")
         );
-        let mut q = query(&sql);
+        let mut q = query_as::<rows::AccessRow>(&sql);
         for id in ids {
             q = q.bind(id.clone());
         }
@@ -258,18 +260,11 @@ impl Store {
                 .into_iter()
                 .collect();
         let mut found = std::collections::HashMap::new();
-        for r in &rows {
-            let id: String = r.try_get("id")?;
-            let owner: String = r.try_get("institution")?;
-            let is_escalated = r.try_get::<Option<String>, _>("escalated_on")?.is_some();
-            let may = institution.is_some_and(|i| i == owner) || (escalated && is_escalated);
-            if may && !excluded.contains(&id) {
-                let content = if with_content {
-                    Some(r.try_get::<Vec<u8>, _>("content")?)
-                } else {
-                    None
-                };
-                found.insert(id, content);
+        for r in rows {
+            let may = institution.is_some_and(|i| i == r.institution)
+                || (escalated && r.escalated_on.is_some());
+            if may && !excluded.contains(&r.id) {
+                found.insert(r.id, r.content);
             }
         }
         // In the order asked for.

@@ -161,7 +161,7 @@ impl Store {
         case_id: &str,
         requester: &str,
     ) -> Result<Option<(Vec<u8>, Date)>, StoreError> {
-        let row = query(
+        let row: Option<rows::GrantRow> = query_as(
             "SELECT grant_envelope, available_on FROM reveal_requests WHERE case_id = ? AND requester = ? \
              AND status = 'approved' ORDER BY seq DESC LIMIT 1",
         )
@@ -169,12 +169,7 @@ impl Store {
         .bind(requester)
         .fetch_optional(&self.pool)
         .await?;
-        let Some(r) = row else { return Ok(None) };
-        let env: Option<Vec<u8>> = r.try_get("grant_envelope")?;
-        Ok(match (env, opt_date_col(&r, "available_on")?) {
-            (Some(e), Some(d)) => Some((e, d)),
-            _ => None,
-        })
+        Ok(row.and_then(|r| r.grant_envelope.zip(r.available_on.0)))
     }
 
     /// Re-seals a confidential identity for the case's current institution (done on a

@@ -144,7 +144,7 @@ impl Store {
         institution: &str,
         case_id: &str,
     ) -> Result<Option<CaseRecord>, StoreError> {
-        let row = query(concat!(
+        let row = query_as(concat!(
             "SELECT ",
             member_record_cols!(),
             " FROM cases WHERE id = ? AND id IN (SELECT case_id FROM case_past_owners WHERE institution = ?)"

@@ -99,17 +99,16 @@ impl Store {
     /// `identity`: the envelope itself); the lists are read with one more statement.
     pub(super) async fn record(
         &self,
-        row: Option<Row>,
+        row: Option<rows::RecordRow>,
         with_identity: bool,
     ) -> Result<Option<CaseRecord>, StoreError> {
         let Some(row) = row else { return Ok(None) };
-        let summary = summary_from_row(&row)?;
+        let summary: CaseSummary = row.summary.into();
         let (identity, has_identity) = if with_identity {
-            let identity: Option<Vec<u8>> = row.try_get("identity")?;
-            let has = identity.is_some();
-            (identity, has)
+            let has = row.identity.is_some();
+            (row.identity, has)
         } else {
-            (None, row.try_get::<i64, _>("has_identity")? != 0)
+            (None, row.has_identity != 0)
         };
         let id = summary.id.as_str();
         let rows: Vec<PartRow> = query_as(PARTS)
@@ -123,7 +122,7 @@ impl Store {
         Ok(Some(CaseRecord {
             tags: parts.tags,
             reporter_unreadable: parts.unreadable,
-            content: row.try_get("content")?,
+            content: row.content,
             identity,
             has_identity,
             events: parts.events,

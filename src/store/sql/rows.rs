@@ -199,6 +199,54 @@ impl From<MessageRow> for StoredMessage {
     }
 }
 
+/// A note or recommendation row: the message's columns and which of the two it is.
+#[derive(sqlx::FromRow)]
+pub(super) struct NoteRow {
+    pub(super) kind: String,
+    #[sqlx(flatten)]
+    pub(super) message: MessageRow,
+}
+
+/// A case row as [`Store::record`](super::Store) reads it: the summary, the content envelope and
+/// either the identity envelope (the reporter's read) or whether one exists (a member's).
+#[derive(sqlx::FromRow)]
+pub(super) struct RecordRow {
+    #[sqlx(flatten)]
+    pub(super) summary: SummaryRow,
+    pub(super) content: Vec<u8>,
+    #[sqlx(default)]
+    pub(super) identity: Option<Vec<u8>>,
+    #[sqlx(default)]
+    pub(super) has_identity: i64,
+}
+
+/// A case's summary with the reporter's stored public keys.
+#[derive(sqlx::FromRow)]
+pub(super) struct KeyedSummaryRow {
+    #[sqlx(flatten)]
+    pub(super) summary: SummaryRow,
+    pub(super) reporter_recipient: String,
+    pub(super) reporter_pq_recipient: Option<String>,
+}
+
+/// Who may read a case, and (when asked for) its content envelope.
+#[derive(sqlx::FromRow)]
+pub(super) struct AccessRow {
+    pub(super) id: String,
+    pub(super) institution: String,
+    pub(super) escalated_on: Option<String>,
+    #[sqlx(default)]
+    pub(super) content: Option<Vec<u8>>,
+}
+
+/// An approved reveal's grant: the envelope and the day it may be opened.
+#[derive(sqlx::FromRow)]
+pub(super) struct GrantRow {
+    pub(super) grant_envelope: Option<Vec<u8>>,
+    #[sqlx(try_from = "Option<String>")]
+    pub(super) available_on: MaybeDay,
+}
+
 /// The columns `reveal_cols!()` selects.
 #[derive(sqlx::FromRow)]
 pub(super) struct RevealRow {

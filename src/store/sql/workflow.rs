@@ -230,17 +230,19 @@ impl Store {
         limit: u32,
         offset: u32,
     ) -> Result<Vec<CaseSummary>, StoreError> {
-        let rows = query(&escalated_list(limit, offset))
-            .bind(viewer)
-            .fetch_all(&self.pool)
-            .await?;
+        let (sql, page) = escalated_list(limit, offset);
+        let mut q = query(&sql).bind(viewer);
+        for n in page.into_iter().flatten() {
+            q = q.bind(n);
+        }
+        let rows = q.fetch_all(&self.pool).await?;
         rows.iter().map(summary_from_row).collect()
     }
 
     /// An escalated case as the oversight body sees it (no identity envelope).
     #[instrument(skip_all)]
     pub async fn escalated_case(&self, case_id: &str) -> Result<Option<CaseRecord>, StoreError> {
-        let row = query(concat!(
+        let row = query_as(concat!(
             "SELECT ",
             member_record_cols!(),
             " FROM cases WHERE id = ? AND escalated_on IS NOT NULL"
@@ -406,19 +408,18 @@ pub(super) const ANSWERED_CASES: &str = concat!(
 );
 
 /// The oversight body's list of escalated cases, one page (reads only the `cases_list`
-/// index). The page's numbers are written into the text so PostgreSQL keeps a generic plan
-/// (see `cases::list_statement`).
-pub(super) fn escalated_list(limit: u32, offset: u32) -> String {
-    format!(
-        concat!(
-            "SELECT ",
-            summary_cols!(),
-            " FROM cases WHERE escalated_on IS NOT NULL \
-             AND id NOT IN (SELECT case_id FROM exclusions WHERE handle = ?) \
-             ORDER BY escalated_on DESC, id LIMIT {} OFFSET {}"
-        ),
-        limit, offset
-    )
+/// index), and the page's numbers to bind after the viewer ([`super::cases::page`]: the first
+/// page's are written into the text so PostgreSQL keeps a generic plan for it).
+pub(super) fn escalated_list(limit: u32, offset: u32) -> (String, Option<[i64; 2]>) {
+    let mut sql = String::from(concat!(
+        "SELECT ",
+        summary_cols!(),
+        " FROM cases WHERE escalated_on IS NOT NULL \
+         AND id NOT IN (SELECT case_id FROM exclusions WHERE handle = ?) \
+         ORDER BY escalated_on DESC, id"
+    ));
+    let page = super::cases::page(&mut sql, limit, offset);
+    (sql, page)
 }
 
 /// What the reporter could not open of a case (item, seq, the day it was flagged).
