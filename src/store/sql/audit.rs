@@ -17,6 +17,15 @@ pub struct AuditGroup {
     writer: tokio::sync::Mutex<()>,
 }
 
+impl AuditGroup {
+    /// The writer's turn: members' reads queue their entries behind it and are committed
+    /// together when it is let go (taken by SQLite's truncating checkpoint, which keeps writers
+    /// out while it runs).
+    pub(crate) async fn turn(&self) -> tokio::sync::MutexGuard<'_, ()> {
+        self.writer.lock().await
+    }
+}
+
 /// Tells a waiting caller how its entry's commit went.
 type Done = tokio::sync::oneshot::Sender<Result<(), String>>;
 
