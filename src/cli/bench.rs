@@ -68,6 +68,10 @@ enum BenchCommand {
         /// when a request was due, so a server that falls behind shows its queue.
         #[arg(long)]
         member_pace_ms: Option<u64>,
+        /// With --member-pace-ms, only the paced member flows: none back to back just before
+        /// them (the disk may still be writing back what those wrote when the paced ones begin)
+        #[arg(long, requires = "member_pace_ms")]
+        paced_only: bool,
         /// Run in this folder and keep it: created and seeded the first time, reused as it is
         /// (seed included) by later runs with the same --seed, --database-url and --pq.
         #[arg(long)]
@@ -138,6 +142,7 @@ pub fn run(args: BenchArgs) -> Result<(), String> {
             members_only,
             leave_backlog,
             member_pace_ms,
+            paced_only,
             dir,
             probe_disk,
         } => {
@@ -168,6 +173,7 @@ pub fn run(args: BenchArgs) -> Result<(), String> {
                 member_pace: member_pace_ms
                     .filter(|&ms| ms > 0)
                     .map(Duration::from_millis),
+                paced_only,
                 dir,
                 probe_disk,
             };

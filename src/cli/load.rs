@@ -86,6 +86,8 @@ pub struct LoadOptions {
     pub leave_backlog: bool,
     /// Members send one request per this interval (open loop) instead of back to back.
     pub member_pace: Option<Duration>,
+    /// With a pace, only the paced member flows: none back to back just before them.
+    pub paced_only: bool,
     /// Run in this folder and keep it (with its seed) for the next run, instead of a
     /// throw-away one.
     pub dir: Option<std::path::PathBuf>,
@@ -372,6 +374,7 @@ pub fn run(opts: &LoadOptions) -> Result<Report, String> {
                 n,
                 opts.seconds,
                 opts.member_pace,
+                opts.paced_only,
                 &dir.join("identities"),
                 &bases,
             )?);
@@ -454,6 +457,7 @@ pub fn run(opts: &LoadOptions) -> Result<Report, String> {
             n,
             opts.seconds,
             opts.member_pace,
+            opts.paced_only,
             &dir.join("identities"),
             &bases,
         )?);
@@ -482,6 +486,7 @@ fn member_flows(
     n: usize,
     seconds: u64,
     pace: Option<Duration>,
+    paced_only: bool,
     ids: &Path,
     bases: &Arc<Vec<String>>,
 ) -> Result<Vec<FlowResult>, String> {
@@ -512,9 +517,10 @@ fn member_flows(
         return Err("no case to fetch: seed some (--seed)".into());
     }
     let mut out = Vec::new();
-    // Back to back; then, with a pace, the same at that pace.
+    // Back to back; then, with a pace, the same at that pace (or only that).
     let runs: &[(Option<Duration>, &'static str, &'static str)] = match pace {
         None => &[(None, "member list", "member fetch")],
+        Some(_) if paced_only => &[(pace, "member list, paced", "member fetch, paced")],
         Some(_) => &[
             (None, "member list", "member fetch"),
             (pace, "member list, paced", "member fetch, paced"),
