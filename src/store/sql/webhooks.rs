@@ -212,7 +212,6 @@ mod tests {
     #![allow(clippy::unwrap_used, clippy::expect_used)]
 
     use super::*;
-    use sqlx::Row as _;
 
     /// Housekeeping's overdue scan seeks the subscribed institutions' overdue cases in
     /// `cases_by_due`; it never scans the case table (it holds the write lock meanwhile).
@@ -220,15 +219,16 @@ mod tests {
     async fn the_overdue_scan_seeks_an_index() {
         let dir = tempfile::tempdir().unwrap();
         let store = Store::open(&dir.path().join("bisik.sqlite")).await.unwrap();
-        let steps: Vec<String> = query(&format!(
+        // The plan's columns: id, parent, notused, detail.
+        let steps: Vec<String> = query_as::<(i64, i64, i64, String)>(&format!(
             "EXPLAIN QUERY PLAN {}",
             overdue_sql(Backend::Sqlite)
         ))
         .fetch_all(&store.pool)
         .await
         .unwrap()
-        .iter()
-        .map(|r| r.try_get::<String, _>("detail").unwrap())
+        .into_iter()
+        .map(|(_, _, _, detail)| detail)
         .collect();
         let on_cases: Vec<_> = steps
             .iter()
