@@ -51,11 +51,15 @@ macro_rules! summary_cols {
 /// an identity envelope exists — never the envelope itself.
 macro_rules! member_record_cols {
     () => {
-        concat!(
-            summary_cols!(),
-            ", content, CAST(CASE WHEN EXISTS (SELECT 1 FROM identities \
-             WHERE identities.case_id = cases.id) THEN 1 ELSE 0 END AS BIGINT) AS has_identity"
-        )
+        concat!(summary_cols!(), ", content, ", has_identity_col!())
+    };
+}
+
+/// Whether the case has an identity envelope, as the column `has_identity`.
+macro_rules! has_identity_col {
+    () => {
+        "CAST(CASE WHEN EXISTS (SELECT 1 FROM identities \
+         WHERE identities.case_id = cases.id) THEN 1 ELSE 0 END AS BIGINT) AS has_identity"
     };
 }
 

@@ -191,12 +191,16 @@ mod tests {
                 tokio::spawn(async move { store.settle_wal(day).await })
             })
             .collect();
-        for r in reads {
-            r.await.unwrap().unwrap();
-        }
-        for s in settles {
-            s.await.unwrap().unwrap();
-        }
+        // Bounded: a deadlock fails the test instead of hanging it.
+        let joined = tokio::time::timeout(Duration::from_secs(60), async {
+            for r in reads {
+                r.await.unwrap().unwrap();
+            }
+            for s in settles {
+                s.await.unwrap().unwrap();
+            }
+        });
+        joined.await.expect("reads and settlings finished");
         assert!(store.settle_wal(day).await.unwrap());
         assert_eq!(std::fs::metadata(sibling(&path, "-wal")).unwrap().len(), 0);
         let entries = store.audit_entries().await.unwrap();
@@ -206,5 +210,37 @@ mod tests {
         let mut expected: Vec<_> = (0..200).map(|i| format!("read {i}")).collect();
         expected.sort();
         assert_eq!(actions, expected);
+    }
+
+    /// The truncating checkpoints run in the audit group's turn: while the turn is taken (here
+    /// by the test, standing in for a group commit), settling a written WAL waits for it, and
+    /// goes on once it is let go.
+    #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+    async fn settling_the_wal_takes_the_audit_groups_turn() {
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("bisik.sqlite");
+        let store = Store::open(&path).await.unwrap();
+        store
+            .append_audit("2026-12-03T09:00:00Z", "health/ani", "read", None)
+            .await
+            .unwrap();
+        assert!(std::fs::metadata(sibling(&path, "-wal")).unwrap().len() > 0);
+        let day = crate::domain::clock::parse_day("2026-12-03").unwrap();
+        let turn = store.audit_group.turn().await;
+        let settling = {
+            let store = store.clone();
+            tokio::spawn(async move { store.settle_wal(day).await })
+        };
+        tokio::time::sleep(Duration::from_millis(500)).await;
+        assert!(
+            !settling.is_finished(),
+            "settled without the audit group's turn"
+        );
+        drop(turn);
+        let settled = tokio::time::timeout(Duration::from_secs(30), settling)
+            .await
+            .expect("settled once the turn was let go");
+        assert!(settled.unwrap().unwrap());
+        assert_eq!(std::fs::metadata(sibling(&path, "-wal")).unwrap().len(), 0);
     }
 }

@@ -70,7 +70,9 @@ impl Store {
             "SELECT ",
             summary_cols!(),
             ", content, (SELECT envelope FROM identities WHERE identities.case_id = cases.id) \
-             AS identity FROM cases WHERE id = ?"
+             AS identity, ",
+            has_identity_col!(),
+            " FROM cases WHERE id = ?"
         ))
         .bind(case_id)
         .fetch_optional(&self.pool)

@@ -104,12 +104,8 @@ impl Store {
     ) -> Result<Option<CaseRecord>, StoreError> {
         let Some(row) = row else { return Ok(None) };
         let summary: CaseSummary = row.summary.into();
-        let (identity, has_identity) = if with_identity {
-            let has = row.identity.is_some();
-            (row.identity, has)
-        } else {
-            (None, row.has_identity != 0)
-        };
+        let has_identity = row.has_identity != 0;
+        let identity = if with_identity { row.identity } else { None };
         let id = summary.id.as_str();
         let rows: Vec<PartRow> = query_as(PARTS)
             .bind(id)

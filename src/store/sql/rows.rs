@@ -207,8 +207,9 @@ pub(super) struct NoteRow {
     pub(super) message: MessageRow,
 }
 
-/// A case row as [`Store::record`](super::Store) reads it: the summary, the content envelope and
-/// either the identity envelope (the reporter's read) or whether one exists (a member's).
+/// A case row as [`Store::record`](super::Store) reads it: the summary, the content envelope,
+/// whether an identity envelope exists, and — in the reporter's read only — the envelope itself
+/// (a member's read does not select it: absent, it is `None`).
 #[derive(sqlx::FromRow)]
 pub(super) struct RecordRow {
     #[sqlx(flatten)]
@@ -216,7 +217,6 @@ pub(super) struct RecordRow {
     pub(super) content: Vec<u8>,
     #[sqlx(default)]
     pub(super) identity: Option<Vec<u8>>,
-    #[sqlx(default)]
     pub(super) has_identity: i64,
 }
 
