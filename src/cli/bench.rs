@@ -80,6 +80,10 @@ enum BenchCommand {
         /// say which slow stretches a slow sync of the disk overlapped.
         #[arg(long)]
         probe_disk: bool,
+        /// Beside the server, sleep 1 ms in a loop and note late wake-ups, read the
+        /// hypervisor's steal time every 250 ms, and say which slow stretches either overlapped
+        #[arg(long)]
+        probe_cpu: bool,
     },
     /// `/stats.json` over many seeded cases: counted for every request, then cached; alone and
     /// under concurrent clients, with receipt checks running meanwhile (see BENCHMARKS.md).
@@ -145,6 +149,7 @@ pub fn run(args: BenchArgs) -> Result<(), String> {
             paced_only,
             dir,
             probe_disk,
+            probe_cpu,
         } => {
             if instances > 1 && database_url.is_none() {
                 return Err(
@@ -176,6 +181,7 @@ pub fn run(args: BenchArgs) -> Result<(), String> {
                 paced_only,
                 dir,
                 probe_disk,
+                probe_cpu,
             };
             super::load::print(&super::load::run(&opts)?);
             Ok(())

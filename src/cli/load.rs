@@ -12,6 +12,7 @@ use std::time::{Duration, Instant};
 
 use serde::Serialize;
 
+use super::load_cpu::{CpuProbe, CpuProber};
 use super::load_stalls::{DiskProbe, Prober, Stall, epoch, stalls};
 use crate::crypto::kdf::KdfParams;
 
@@ -62,6 +63,8 @@ pub struct Report {
     pub member_pace_ms: Option<u128>,
     /// The data disk's sync latency beside the server (`--probe-disk`).
     pub disk_probe: Option<DiskProbe>,
+    /// Late wake-ups and steal time beside the server (`--probe-cpu`).
+    pub cpu_probe: Option<CpuProbe>,
     pub results: Vec<FlowResult>,
 }
 
@@ -93,6 +96,8 @@ pub struct LoadOptions {
     pub dir: Option<std::path::PathBuf>,
     /// Sync a small write to the data folder's disk every 20 ms while the flows run.
     pub probe_disk: bool,
+    /// Note late wake-ups of a 1 ms sleep and the hypervisor's steal while the flows run.
+    pub probe_cpu: bool,
 }
 
 pub(super) struct ServerChild(pub(super) Child);
@@ -358,6 +363,7 @@ pub fn run(opts: &LoadOptions) -> Result<Report, String> {
         .then(|| Prober::start(dir))
         .transpose()
         .map_err(|e| format!("disk probe: {e}"))?;
+    let cpu_prober = opts.probe_cpu.then(CpuProber::start);
 
     let attachment: Arc<Vec<u8>> = Arc::new(
         (0..opts.attachment_kib * 1024)
@@ -464,6 +470,7 @@ pub fn run(opts: &LoadOptions) -> Result<Report, String> {
     }
     let server_peak_rss_kib = servers.iter().filter_map(|s| peak_rss_kib(s.0.id())).max();
     let disk_probe = prober.map(|p| p.finish(&mut results)).transpose()?;
+    let cpu_probe = cpu_prober.map(|p| p.finish(&mut results)).transpose()?;
     drop(servers);
     Ok(Report {
         kdf: opts.kdf,
@@ -476,6 +483,7 @@ pub fn run(opts: &LoadOptions) -> Result<Report, String> {
         server_peak_rss_kib,
         member_pace_ms: opts.member_pace.map(|p| p.as_millis()),
         disk_probe,
+        cpu_probe,
         results,
     })
 }
@@ -608,6 +616,9 @@ pub fn print(report: &Report) {
     super::load_stalls::print_stalls(&report.results);
     if let Some(probe) = &report.disk_probe {
         super::load_stalls::print_disk(probe);
+    }
+    if let Some(probe) = &report.cpu_probe {
+        super::load_cpu::print_cpu(probe);
     }
     if let Some(kib) = report.server_peak_rss_kib {
         println!("server peak memory (VmHWM): {:.1} MiB", kib as f64 / 1024.0);

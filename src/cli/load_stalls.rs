@@ -24,6 +24,12 @@ pub struct Stall {
     pub worst_ms: f64,
     /// With `--probe-disk`: the slowest of the probe's syncs that overlapped this stall.
     pub disk_sync_ms: Option<f64>,
+    /// With `--probe-cpu`: how late the latest-waking of the CPU probe's naps that overlapped
+    /// this stall woke (only naps more than 5 ms late are kept).
+    pub woken_late_ms: Option<f64>,
+    /// With `--probe-cpu`: the largest share of CPU time stolen by the hypervisor in a window
+    /// that overlapped this stall.
+    pub steal_pct: Option<f64>,
 }
 
 /// Slow requests further apart than this are two stalls.
@@ -60,6 +66,8 @@ pub(super) fn stalls(mut timed: Vec<(Instant, Duration)>) -> Vec<Stall> {
                     requests: 1,
                     worst_ms: ms(latency),
                     disk_sync_ms: None,
+                    woken_late_ms: None,
+                    steal_pct: None,
                 },
                 due,
                 end,
@@ -77,11 +85,21 @@ pub(super) fn print_stalls(results: &[FlowResult]) {
             .iter()
             .take(10)
             .map(|s| {
-                let disk = s
-                    .disk_sync_ms
-                    .map_or_else(String::new, |d| format!(" (disk sync {d:.0} ms)"));
+                let beside: Vec<String> = [
+                    s.disk_sync_ms.map(|d| format!("disk sync {d:.0} ms")),
+                    s.woken_late_ms.map(|l| format!("woken {l:.0} ms late")),
+                    s.steal_pct.map(|p| format!("steal {p:.0} %")),
+                ]
+                .into_iter()
+                .flatten()
+                .collect();
+                let beside = if beside.is_empty() {
+                    String::new()
+                } else {
+                    format!(" ({})", beside.join(", "))
+                };
                 format!(
-                    "{:.1} s: {} over {:.0} ms, worst {:.0} ms{disk}",
+                    "{:.1} s: {} over {:.0} ms, worst {:.0} ms{beside}",
                     s.at_s, s.requests, s.lasted_ms, s.worst_ms
                 )
             })

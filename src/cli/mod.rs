@@ -15,6 +15,8 @@ pub mod keygen;
 #[cfg(feature = "bench")]
 pub mod load;
 #[cfg(feature = "bench")]
+pub mod load_cpu;
+#[cfg(feature = "bench")]
 pub mod load_seed;
 #[cfg(feature = "bench")]
 pub mod load_stalls;
