@@ -395,7 +395,8 @@ fn receipt_checks_survive_a_submission_flood() {
 
 /// The load generator itself, as a short smoke run: it starts its own server, drives every flow
 /// and prints the table and the JSON with a ratio to the Argon2id ceiling (the real numbers
-/// are in BENCHMARKS.md, measured with a release build and production parameters).
+/// are in BENCHMARKS.md, measured with a release build and production parameters), with the
+/// CPU probe beside it.
 #[test]
 fn load_generator_produces_its_table() {
     let out = std::process::Command::new(env!("CARGO_BIN_EXE_bisik"))
@@ -412,6 +413,7 @@ fn load_generator_produces_its_table() {
             "1024",
             "--kdf-iterations",
             "1",
+            "--probe-cpu",
         ])
         .output()
         .unwrap();
@@ -452,6 +454,19 @@ fn load_generator_produces_its_table() {
                 assert!(ratio.as_f64().unwrap() > 0.0, "{r}");
             }
         }
+    }
+    // The CPU probe napped beside the flows and laid itself beside every stall.
+    assert!(stdout.contains("cpu probe (a 1 ms sleep"), "{stdout}");
+    let cpu = &json["cpu_probe"];
+    assert!(cpu["wakeups"].as_u64().unwrap() > 100, "{cpu}");
+    let stalls: usize = results
+        .iter()
+        .map(|r| r["stalls"].as_array().unwrap().len())
+        .sum();
+    assert_eq!(cpu["stalls"].as_u64().unwrap(), stalls as u64, "{cpu}");
+    if std::path::Path::new("/proc/stat").exists() {
+        let steal = cpu["steal_pct"].as_f64().unwrap();
+        assert!((0.0..=100.0).contains(&steal), "{cpu}");
     }
 }
 

@@ -33,6 +33,9 @@ pub struct CpuProbe {
     pub late_max_ms: f64,
     /// Steal as a share of all CPU time over the run; `None` where the kernel does not say.
     pub steal_pct: Option<f64>,
+    /// Steal windows read: how often a stall could have lain beside one by chance is
+    /// `stolen.len()` of these.
+    pub windows: usize,
     /// Windows of [`STEAL_WINDOW`] with more than [`STEAL_PCT`] stolen: start (seconds on the
     /// bench's clock) and share.
     pub stolen: Vec<(f64, f64)>,
@@ -167,6 +170,7 @@ fn cpu_probe(mut s: Samples, results: &mut [FlowResult]) -> CpuProbe {
         late_p99_ms: super::load::percentile(&s.late, 0.99),
         late_max_ms: s.late.last().map_or(0.0, |d| ms(*d)),
         steal_pct: (all > 0).then(|| pct(steal, all)),
+        windows: s.windows.len(),
         stolen: s
             .windows
             .iter()
@@ -189,7 +193,7 @@ pub(super) fn print_cpu(probe: &CpuProbe) {
         .collect();
     let more = probe.stolen.len().saturating_sub(20);
     println!(
-        "cpu probe (a 1 ms sleep in a loop beside the server): {} wake-ups, late p50 {:.2} ms, p99 {:.2} ms, max {:.1} ms; steal {} of the run; {} ms windows over {STEAL_PCT} % stolen: {}{}",
+        "cpu probe (a 1 ms sleep in a loop beside the server): {} wake-ups, late p50 {:.2} ms, p99 {:.2} ms, max {:.1} ms; steal {} of the run; {} of {} windows of {} ms over {STEAL_PCT} % stolen: {}{}",
         probe.wakeups,
         probe.late_p50_ms,
         probe.late_p99_ms,
@@ -197,6 +201,8 @@ pub(super) fn print_cpu(probe: &CpuProbe) {
         probe
             .steal_pct
             .map_or_else(|| "unknown".into(), |p| format!("{p:.1} %")),
+        probe.stolen.len(),
+        probe.windows,
         STEAL_WINDOW.as_millis(),
         if stolen.is_empty() {
             "none".into()
@@ -296,7 +302,7 @@ mod tests {
         assert_eq!(whole(Some(probe.late_max_ms)), Some(30));
         // 17 of 150 ticks stolen over the run; one window over 20 %.
         assert_eq!(whole(probe.steal_pct.map(|p| p * 10.0)), Some(113));
-        assert_eq!(probe.stolen.len(), 1);
+        assert_eq!((probe.stolen.len(), probe.windows), (1, 3));
         assert_eq!(whole(Some(probe.stolen[0].0 * 1e3)), Some(9000));
     }
 }
