@@ -81,7 +81,7 @@ enum BenchCommand {
         #[arg(long)]
         probe_disk: bool,
         /// Beside the server, sleep 1 ms in a loop and note late wake-ups, read the
-        /// hypervisor's steal time every 250 ms, and say which slow stretches either overlapped
+        /// hypervisor's steal time every 250 ms, and say which slow stretches either overlapped.
         #[arg(long)]
         probe_cpu: bool,
     },

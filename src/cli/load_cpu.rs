@@ -33,8 +33,9 @@ pub struct CpuProbe {
     pub late_max_ms: f64,
     /// Steal as a share of all CPU time over the run; `None` where the kernel does not say.
     pub steal_pct: Option<f64>,
-    /// Steal windows read: how often a stall could have lain beside one by chance is
-    /// `stolen.len()` of these.
+    /// Steal windows read. `stolen.len()` of these is the share of moments beside a window
+    /// over [`STEAL_PCT`]; a stall spans one or more windows, so chance would put a somewhat
+    /// larger share of stalls beside one.
     pub windows: usize,
     /// Windows of [`STEAL_WINDOW`] with more than [`STEAL_PCT`] stolen: start (seconds on the
     /// bench's clock) and share.
@@ -70,8 +71,8 @@ fn read_steal() -> Option<(u64, u64)> {
 /// What the probe's thread collects.
 #[derive(Default)]
 struct Samples {
-    /// Every wake-up's lateness.
-    late: Vec<Duration>,
+    /// Every wake-up's lateness in microseconds (four bytes each: about 12 MB for an hour).
+    late_us: Vec<u32>,
     /// Wake-ups over [`NOTED_LATE_MS`]: when the nap began, and how late it ended.
     noted: Vec<(Instant, Duration)>,
     /// Steal windows: start, end, steal ticks, all ticks.
@@ -94,10 +95,13 @@ impl CpuProber {
                 let t = Instant::now();
                 std::thread::sleep(NAP);
                 let late = t.elapsed().saturating_sub(NAP);
-                s.late.push(late);
+                s.late_us
+                    .push(u32::try_from(late.as_micros()).unwrap_or(u32::MAX));
                 if late.as_secs_f64() * 1e3 > NOTED_LATE_MS {
                     s.noted.push((t, late));
                 }
+                // Windows run from one reading to the next: the last, partial one is left out,
+                // and so a stall in the run's last quarter-second has no steal beside it.
                 if last.0.elapsed() >= STEAL_WINDOW {
                     let now = (Instant::now(), read_steal());
                     if let (Some((s0, t0)), Some((s1, t1))) = (last.1, now.1) {
@@ -153,22 +157,26 @@ fn cpu_probe(mut s: Samples, results: &mut [FlowResult]) -> CpuProbe {
             .map(|&(_, _, steal, all)| pct(steal, all))
             .reduce(f64::max);
         let late = stall.woken_late_ms.is_some_and(|l| l >= LATE_MS);
-        let stolen = stall.steal_pct.is_some_and(|p| p >= STEAL_PCT);
+        let stolen = stall.steal_pct.is_some_and(|p| p > STEAL_PCT);
         stalls += 1;
         with_late += usize::from(late);
         with_steal += usize::from(stolen);
         with_either += usize::from(late || stolen);
     }
-    s.late.sort();
+    s.late_us.sort_unstable();
+    let late_ms = |q: f64| {
+        let i = ((s.late_us.len().saturating_sub(1)) as f64 * q).round() as usize;
+        s.late_us.get(i).map_or(0.0, |&us| f64::from(us) / 1e3)
+    };
     let (steal, all) = s
         .windows
         .iter()
         .fold((0, 0), |(a, b), w| (a + w.2, b + w.3));
     CpuProbe {
-        wakeups: s.late.len(),
-        late_p50_ms: super::load::percentile(&s.late, 0.5),
-        late_p99_ms: super::load::percentile(&s.late, 0.99),
-        late_max_ms: s.late.last().map_or(0.0, |d| ms(*d)),
+        wakeups: s.late_us.len(),
+        late_p50_ms: late_ms(0.5),
+        late_p99_ms: late_ms(0.99),
+        late_max_ms: late_ms(1.0),
         steal_pct: (all > 0).then(|| pct(steal, all)),
         windows: s.windows.len(),
         stolen: s
@@ -262,8 +270,11 @@ mod tests {
                 (t0 + ms(9000), ms(40)),
             ]),
         }];
+        // 98 naps on time, then 1, 6 and 30 ms late: p50 0, p99 6 ms (the 100th of 101).
+        let mut late_us = vec![0; 98];
+        late_us.extend([30_000, 1_000, 6_000]);
         let samples = Samples {
-            late: vec![ms(0), ms(0), ms(30), ms(6), ms(0)],
+            late_us,
             noted: vec![
                 // Woke 30 ms late inside the first stall.
                 (t0 + ms(1020), ms(30)),
@@ -272,7 +283,12 @@ mod tests {
                 (t0 + ms(4995), ms(6)),
             ],
             windows: vec![
+                // The first stall is beside steal as well as a late wake-up: counted once in
+                // "either".
                 (t0 + ms(750), t0 + ms(1000), 0, 50),
+                (t0 + ms(1000), t0 + ms(1250), 12, 50),
+                // Exactly 20 % is not over 20 %.
+                (t0 + ms(5000), t0 + ms(5250), 10, 50),
                 // The third stall lies in a window with 15 of 50 ticks stolen.
                 (t0 + ms(8750), t0 + ms(9000), 2, 50),
                 (t0 + ms(9000), t0 + ms(9250), 15, 50),
@@ -287,7 +303,7 @@ mod tests {
             .collect();
         assert_eq!(
             got,
-            [(Some(30), Some(0)), (Some(6), None), (None, Some(30))]
+            [(Some(30), Some(24)), (Some(6), Some(20)), (None, Some(30))]
         );
         assert_eq!(
             (
@@ -296,13 +312,21 @@ mod tests {
                 probe.stalls_with_steal,
                 probe.stalls_with_either
             ),
-            (3, 1, 1, 2)
+            (3, 1, 2, 2)
         );
-        assert_eq!(probe.wakeups, 5);
-        assert_eq!(whole(Some(probe.late_max_ms)), Some(30));
-        // 17 of 150 ticks stolen over the run; one window over 20 %.
-        assert_eq!(whole(probe.steal_pct.map(|p| p * 10.0)), Some(113));
-        assert_eq!((probe.stolen.len(), probe.windows), (1, 3));
-        assert_eq!(whole(Some(probe.stolen[0].0 * 1e3)), Some(9000));
+        assert_eq!(probe.wakeups, 101);
+        assert_eq!(
+            (probe.late_p50_ms, probe.late_p99_ms, probe.late_max_ms),
+            (0.0, 6.0, 30.0)
+        );
+        // 39 of 250 ticks stolen over the run; two windows over 20 %.
+        assert_eq!(whole(probe.steal_pct.map(|p| p * 10.0)), Some(156));
+        assert_eq!((probe.stolen.len(), probe.windows), (2, 5));
+        let starts: Vec<Option<i64>> = probe
+            .stolen
+            .iter()
+            .map(|w| whole(Some(w.0 * 1e3)))
+            .collect();
+        assert_eq!(starts, [Some(1000), Some(9000)]);
     }
 }

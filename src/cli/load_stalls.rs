@@ -25,7 +25,7 @@ pub struct Stall {
     /// With `--probe-disk`: the slowest of the probe's syncs that overlapped this stall.
     pub disk_sync_ms: Option<f64>,
     /// With `--probe-cpu`: how late the latest-waking of the CPU probe's naps that overlapped
-    /// this stall woke (only naps more than 5 ms late are kept).
+    /// this stall woke (only naps noticeably late are kept: see `load_cpu`).
     pub woken_late_ms: Option<f64>,
     /// With `--probe-cpu`: the largest share of CPU time stolen by the hypervisor in a window
     /// that overlapped this stall.
