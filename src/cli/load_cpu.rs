@@ -234,7 +234,7 @@ pub(super) fn print_cpu(probe: &CpuProbe) {
 
 #[cfg(test)]
 mod tests {
-    use super::super::load_stalls::stalls;
+    use super::super::load_stalls::three_stalls;
     use super::*;
 
     #[test]
@@ -252,24 +252,7 @@ mod tests {
     fn a_stall_is_laid_beside_late_wake_ups_and_steal() {
         let t0 = epoch();
         let ms = Duration::from_millis;
-        let mut results = vec![FlowResult {
-            clients: 16,
-            flow: "member list, paced",
-            requests: 0,
-            ok: 0,
-            busy: 0,
-            per_second: 0.0,
-            p50_ms: 0.0,
-            p95_ms: 0.0,
-            p99_ms: 0.0,
-            ratio_to_ceiling: None,
-            started_s: 0.0,
-            stalls: stalls(vec![
-                (t0 + ms(1000), ms(100)),
-                (t0 + ms(5000), ms(40)),
-                (t0 + ms(9000), ms(40)),
-            ]),
-        }];
+        let mut results = vec![three_stalls()];
         // 98 naps on time, then 1, 6 and 30 ms late: p50 0, p99 6 ms (the 100th of 101).
         let mut late_us = vec![0; 98];
         late_us.extend([30_000, 1_000, 6_000]);

@@ -235,6 +235,32 @@ pub(super) fn print_disk(probe: &DiskProbe) {
     );
 }
 
+/// A paced flow with three stalls: 100 ms at 1 s, 40 ms at 5 s and 40 ms at 9 s on the bench's
+/// clock (for the probes' tests).
+#[cfg(test)]
+pub(super) fn three_stalls() -> FlowResult {
+    let t0 = epoch();
+    let ms = Duration::from_millis;
+    FlowResult {
+        clients: 16,
+        flow: "member fetch, paced",
+        requests: 0,
+        ok: 0,
+        busy: 0,
+        per_second: 0.0,
+        p50_ms: 0.0,
+        p95_ms: 0.0,
+        p99_ms: 0.0,
+        ratio_to_ceiling: None,
+        started_s: 0.0,
+        stalls: stalls(vec![
+            (t0 + ms(1000), ms(100)),
+            (t0 + ms(5000), ms(40)),
+            (t0 + ms(9000), ms(40)),
+        ]),
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -266,24 +292,7 @@ mod tests {
     fn a_stall_is_laid_beside_the_disk_syncs_that_overlapped_it() {
         let t0 = epoch();
         let ms = Duration::from_millis;
-        let mut results = vec![FlowResult {
-            clients: 16,
-            flow: "member fetch, paced",
-            requests: 0,
-            ok: 0,
-            busy: 0,
-            per_second: 0.0,
-            p50_ms: 0.0,
-            p95_ms: 0.0,
-            p99_ms: 0.0,
-            ratio_to_ceiling: None,
-            started_s: 0.0,
-            stalls: stalls(vec![
-                (t0 + ms(1000), ms(100)),
-                (t0 + ms(5000), ms(40)),
-                (t0 + ms(9000), ms(40)),
-            ]),
-        }];
+        let mut results = vec![three_stalls()];
         let syncs = [
             (t0 + ms(500), ms(2)),
             (t0 + ms(1050), ms(40)),
