@@ -175,11 +175,14 @@ pub(super) fn peak_rss_kib(pid: u32) -> Option<u64> {
 }
 
 pub(super) fn percentile(sorted: &[Duration], q: f64) -> f64 {
-    if sorted.is_empty() {
-        return 0.0;
-    }
-    let i = ((sorted.len() - 1) as f64 * q).round() as usize;
-    sorted[i].as_secs_f64() * 1e3
+    sorted
+        .get(rank(sorted.len(), q))
+        .map_or(0.0, |d| d.as_secs_f64() * 1e3)
+}
+
+/// The index of quantile `q` among `len` sorted values (nearest rank).
+pub(super) fn rank(len: usize, q: f64) -> usize {
+    (len.saturating_sub(1) as f64 * q).round() as usize
 }
 
 pub(super) fn element(html: &str, id: &str) -> Option<String> {

@@ -11,7 +11,7 @@ use std::time::{Duration, Instant};
 use serde::Serialize;
 
 use super::load::FlowResult;
-use super::load_stalls::epoch;
+use super::load_stalls::{Beside, epoch};
 
 /// How long the probe sleeps between wake-ups.
 const NAP: Duration = Duration::from_millis(1);
@@ -79,16 +79,11 @@ struct Samples {
     windows: Vec<(Instant, Instant, u64, u64)>,
 }
 
-pub(super) struct CpuProber {
-    stop: std::sync::Arc<std::sync::atomic::AtomicBool>,
-    thread: std::thread::JoinHandle<Samples>,
-}
+pub(super) struct CpuProber(Beside<Samples>);
 
 impl CpuProber {
     pub(super) fn start() -> Self {
-        let stop = std::sync::Arc::new(std::sync::atomic::AtomicBool::new(false));
-        let stopped = stop.clone();
-        let thread = std::thread::spawn(move || {
+        Self(Beside::start(|stopped| {
             let mut s = Samples::default();
             let mut last = (Instant::now(), read_steal());
             while !stopped.load(std::sync::atomic::Ordering::Relaxed) {
@@ -116,18 +111,12 @@ impl CpuProber {
                 }
             }
             s
-        });
-        Self { stop, thread }
+        }))
     }
 
     /// Stops the probe and lays what it saw beside every flow's stalls.
     pub(super) fn finish(self, results: &mut [FlowResult]) -> Result<CpuProbe, String> {
-        self.stop.store(true, std::sync::atomic::Ordering::Relaxed);
-        let samples = self
-            .thread
-            .join()
-            .map_err(|_| "the CPU probe panicked".to_owned())?;
-        Ok(cpu_probe(samples, results))
+        Ok(cpu_probe(self.0.stop("CPU")?, results))
     }
 }
 
@@ -143,17 +132,16 @@ fn cpu_probe(mut s: Samples, results: &mut [FlowResult]) -> CpuProbe {
     };
     let (mut stalls, mut with_late, mut with_steal, mut with_either) = (0, 0, 0, 0);
     for stall in results.iter_mut().flat_map(|r| r.stalls.iter_mut()) {
-        let (from, to) = (stall.at_s, stall.at_s + stall.lasted_ms / 1e3);
         stall.woken_late_ms = s
             .noted
             .iter()
-            .filter(|(t, late)| at(*t) <= to && at(*t) + (NAP + *late).as_secs_f64() >= from)
+            .filter(|(t, late)| stall.overlaps(at(*t), at(*t) + (NAP + *late).as_secs_f64()))
             .map(|(_, late)| ms(*late))
             .reduce(f64::max);
         stall.steal_pct = s
             .windows
             .iter()
-            .filter(|(a, b, ..)| at(*a) <= to && at(*b) >= from)
+            .filter(|(a, b, ..)| stall.overlaps(at(*a), at(*b)))
             .map(|&(_, _, steal, all)| pct(steal, all))
             .reduce(f64::max);
         let late = stall.woken_late_ms.is_some_and(|l| l >= LATE_MS);
@@ -165,7 +153,7 @@ fn cpu_probe(mut s: Samples, results: &mut [FlowResult]) -> CpuProbe {
     }
     s.late_us.sort_unstable();
     let late_ms = |q: f64| {
-        let i = ((s.late_us.len().saturating_sub(1)) as f64 * q).round() as usize;
+        let i = super::load::rank(s.late_us.len(), q);
         s.late_us.get(i).map_or(0.0, |&us| f64::from(us) / 1e3)
     };
     let (steal, all) = s

@@ -32,6 +32,40 @@ pub struct Stall {
     pub steal_pct: Option<f64>,
 }
 
+impl Stall {
+    /// Whether something that began `from` and ended `to` (seconds on the bench's clock)
+    /// overlapped this stall.
+    pub(super) fn overlaps(&self, from: f64, to: f64) -> bool {
+        from <= self.at_s + self.lasted_ms / 1e3 && to >= self.at_s
+    }
+}
+
+/// A probe's thread beside the server: runs until told to stop, then hands back what it saw.
+pub(super) struct Beside<T> {
+    stop: std::sync::Arc<std::sync::atomic::AtomicBool>,
+    thread: std::thread::JoinHandle<T>,
+}
+
+impl<T: Send + 'static> Beside<T> {
+    /// Runs `probe` on its own thread; it should return soon after its flag is set.
+    pub(super) fn start(
+        probe: impl FnOnce(&std::sync::atomic::AtomicBool) -> T + Send + 'static,
+    ) -> Self {
+        let stop = std::sync::Arc::new(std::sync::atomic::AtomicBool::new(false));
+        let flag = stop.clone();
+        let thread = std::thread::spawn(move || probe(&flag));
+        Self { stop, thread }
+    }
+
+    /// Stops the probe and returns what it saw; `what` names it if it panicked.
+    pub(super) fn stop(self, what: &str) -> Result<T, String> {
+        self.stop.store(true, std::sync::atomic::Ordering::Relaxed);
+        self.thread
+            .join()
+            .map_err(|_| format!("the {what} probe panicked"))
+    }
+}
+
 /// Slow requests further apart than this are two stalls.
 const STALL_GAP: Duration = Duration::from_millis(200);
 
@@ -140,18 +174,13 @@ pub struct DiskProbe {
 /// Writes 4 KiB and `fdatasync`s it every 20 ms in `dir` (the data folder's disk) until
 /// stopped: what a commit's durable write costs on this disk at each moment, measured by a
 /// process that is not the server.
-pub(super) struct Prober {
-    stop: std::sync::Arc<std::sync::atomic::AtomicBool>,
-    thread: std::thread::JoinHandle<std::io::Result<Vec<(Instant, Duration)>>>,
-}
+pub(super) struct Prober(Beside<std::io::Result<Vec<(Instant, Duration)>>>);
 
 impl Prober {
     pub(super) fn start(dir: &std::path::Path) -> std::io::Result<Self> {
         use std::io::{Seek as _, Write as _};
         let mut file = std::fs::File::create(dir.join("bench-disk-probe"))?;
-        let stop = std::sync::Arc::new(std::sync::atomic::AtomicBool::new(false));
-        let stopped = stop.clone();
-        let thread = std::thread::spawn(move || {
+        Ok(Self(Beside::start(move |stopped| {
             let block = [0x5a_u8; 4096];
             let mut syncs = Vec::new();
             while !stopped.load(std::sync::atomic::Ordering::Relaxed) {
@@ -163,17 +192,14 @@ impl Prober {
                 std::thread::sleep(Duration::from_millis(20));
             }
             Ok(syncs)
-        });
-        Ok(Self { stop, thread })
+        })))
     }
 
     /// Stops the probe and lays its syncs beside every flow's stalls.
     pub(super) fn finish(self, results: &mut [FlowResult]) -> Result<DiskProbe, String> {
-        self.stop.store(true, std::sync::atomic::Ordering::Relaxed);
         let syncs = self
-            .thread
-            .join()
-            .map_err(|_| "the disk probe panicked".to_owned())?
+            .0
+            .stop("disk")?
             .map_err(|e| format!("disk probe: {e}"))?;
         Ok(disk_probe(&syncs, results))
     }
@@ -185,10 +211,9 @@ fn disk_probe(syncs: &[(Instant, Duration)], results: &mut [FlowResult]) -> Disk
     let mut stalls = 0;
     let mut with_slow = 0;
     for stall in results.iter_mut().flat_map(|r| r.stalls.iter_mut()) {
-        let (from, to) = (stall.at_s, stall.at_s + stall.lasted_ms / 1e3);
         stall.disk_sync_ms = syncs
             .iter()
-            .filter(|(t, d)| at(*t) <= to && at(*t) + d.as_secs_f64() >= from)
+            .filter(|(t, d)| stall.overlaps(at(*t), at(*t) + d.as_secs_f64()))
             .map(|(_, d)| ms(*d))
             .reduce(f64::max);
         stalls += 1;
