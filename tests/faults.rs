@@ -481,6 +481,133 @@ fn load_generator_produces_its_table() {
     }
 }
 
+/// `bisik bench load --probe-parts`: every member request of the flows is split into parts that
+/// add up to its latency, the server's traced functions among them (read from the servers'
+/// Server-Timing header).
+#[test]
+fn load_generator_splits_member_requests_into_parts() {
+    let out = std::process::Command::new(env!("CARGO_BIN_EXE_bisik"))
+        .args([
+            "bench",
+            "load",
+            "--members-only",
+            "--clients",
+            "1",
+            "--seconds",
+            "1",
+            "--seed",
+            "30",
+            "--probe-parts",
+        ])
+        .output()
+        .unwrap();
+    let stdout = String::from_utf8_lossy(&out.stdout);
+    assert!(
+        out.status.success(),
+        "{stdout}\n{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    assert!(stdout.contains("parts of "), "{stdout}");
+    let json: serde_json::Value =
+        serde_json::from_str(stdout.lines().last().unwrap()).expect("JSON on the last line");
+    for (flow, own) in [
+        ("member list", "member.list"),
+        ("member fetch", "view.case_view"),
+    ] {
+        let r = json["results"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .find(|r| r["flow"] == flow)
+            .unwrap_or_else(|| panic!("{flow} missing: {stdout}"));
+        assert!(r["ok"].as_u64().unwrap() > 0, "{r}");
+        assert_eq!(r["ok"], r["requests"], "every request succeeded: {r}");
+        let parts = &r["parts"];
+        assert_eq!(parts["requests"], r["ok"], "every request split: {parts}");
+        let names: Vec<&str> = parts["parts"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .map(|p| p["name"].as_str().unwrap())
+            .collect();
+        for name in [
+            "waiting to send",
+            "loopback and scheduling",
+            "session.authenticate",
+            own,
+            "audit.append_audit_seen",
+            "server, untraced",
+            "reading the answer",
+        ] {
+            assert!(names.contains(&name), "{name} missing from {names:?}");
+        }
+        for p in parts["parts"].as_array().unwrap() {
+            // Every request authenticates and is audited, in its own answer's header.
+            let name = p["name"].as_str().unwrap();
+            if ["session.authenticate", "audit.append_audit_seen", own].contains(&name) {
+                assert_eq!(p["count"], r["ok"], "{p}");
+            }
+            assert!(
+                p["p50_ms"].as_f64().unwrap() <= p["max_ms"].as_f64().unwrap(),
+                "{p}"
+            );
+        }
+        let slowest = parts["slowest"].as_array().unwrap();
+        assert!(!slowest.is_empty());
+        for req in slowest {
+            let sum: f64 = req["parts"]
+                .as_array()
+                .unwrap()
+                .iter()
+                .map(|p| p[1].as_f64().unwrap())
+                .sum();
+            let total = req["total_ms"].as_f64().unwrap();
+            assert!(
+                (sum - total).abs() < 0.01,
+                "parts {sum} against {total}: {req}"
+            );
+            let server: f64 = req["parts"]
+                .as_array()
+                .unwrap()
+                .iter()
+                .filter(|p| p[0].as_str().unwrap().contains('.') || p[0] == "server, untraced")
+                .map(|p| p[1].as_f64().unwrap())
+                .sum();
+            assert!(server > 0.0, "the server's parts came back: {req}");
+        }
+    }
+}
+
+/// The parts' header is on the member API's answers only, and only on a server started with
+/// `BISIK_BENCH_PARTS=1`: a citizen's page never says how long its parts took.
+#[test]
+fn server_timing_only_on_the_member_api_and_only_when_asked() {
+    let fx = Fixture::new("");
+    for (env, on) in [(&[][..], false), (&[("BISIK_BENCH_PARTS", "1")][..], true)] {
+        let server = ServerProcess::start(&fx.config_path, env);
+        let agent = loopback_agent();
+        let api = agent
+            .get(format!("{}/api/v1/cases", server.base))
+            .call()
+            .unwrap();
+        assert_eq!(api.status(), 401);
+        let timing = api
+            .headers()
+            .get("server-timing")
+            .map(|v| v.to_str().unwrap().to_owned());
+        assert_eq!(timing.is_some(), on, "{timing:?}");
+        if let Some(t) = timing {
+            assert!(t.starts_with("total;dur="), "{t}");
+        }
+        for page in ["/", "/report", "/status", "/stats", "/healthz"] {
+            let res = agent.get(format!("{}{page}", server.base)).call().unwrap();
+            assert!(res.status().is_success(), "{page}");
+            assert!(res.headers().get("server-timing").is_none(), "{page}");
+        }
+        server.stop();
+    }
+}
+
 /// The disk fills up under the server (a 2 MiB tmpfs as its data folder, in a private mount
 /// namespace): every report is either saved — its receipt opens it — or answered with the
 /// "NOT saved, please send it again" page that keeps what was typed and shows no receipt.

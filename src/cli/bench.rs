@@ -84,6 +84,11 @@ enum BenchCommand {
         /// hypervisor's steal time every 250 ms, and say which slow stretches either overlapped.
         #[arg(long)]
         probe_cpu: bool,
+        /// Split each member request's time into its parts: waiting to send, loopback and
+        /// scheduling, each of the server's traced functions, the rest of the server's time,
+        /// and reading the answer (the servers send their parts in a Server-Timing header).
+        #[arg(long)]
+        probe_parts: bool,
     },
     /// `/stats.json` over many seeded cases: counted for every request, then cached; alone and
     /// under concurrent clients, with receipt checks running meanwhile (see BENCHMARKS.md).
@@ -150,6 +155,7 @@ pub fn run(args: BenchArgs) -> Result<(), String> {
             dir,
             probe_disk,
             probe_cpu,
+            probe_parts,
         } => {
             if instances > 1 && database_url.is_none() {
                 return Err(
@@ -182,6 +188,7 @@ pub fn run(args: BenchArgs) -> Result<(), String> {
                 dir,
                 probe_disk,
                 probe_cpu,
+                probe_parts,
             };
             super::load::print(&super::load::run(&opts)?);
             Ok(())

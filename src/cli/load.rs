@@ -13,6 +13,7 @@ use std::time::{Duration, Instant};
 use serde::Serialize;
 
 use super::load_cpu::{CpuProbe, CpuProber};
+use super::load_parts::{Parts, Recorder};
 use super::load_stalls::{DiskProbe, Prober, Stall, epoch, stalls};
 use crate::crypto::kdf::KdfParams;
 
@@ -37,6 +38,8 @@ pub struct FlowResult {
     pub started_s: f64,
     /// Stretches in which requests took over [`STALL_MS`], in order.
     pub stalls: Vec<Stall>,
+    /// With `--probe-parts`, the members' flows: where their requests' time went.
+    pub parts: Option<Parts>,
 }
 
 #[derive(Debug, Clone, Serialize)]
@@ -98,6 +101,8 @@ pub struct LoadOptions {
     pub probe_disk: bool,
     /// Note late wake-ups of a 1 ms sleep and the hypervisor's steal while the flows run.
     pub probe_cpu: bool,
+    /// Split each member request's time into its parts (`web::timing`).
+    pub probe_parts: bool,
 }
 
 pub(super) struct ServerChild(pub(super) Child);
@@ -121,6 +126,15 @@ pub(super) fn agent() -> ureq::Agent {
 /// Starts `exe serve --config config` on a free loopback port (quiet) and waits until it
 /// answers; returns the running child (killed when dropped) and its base URL.
 pub(super) fn spawn_server(exe: &Path, config: &Path) -> Result<(ServerChild, String), String> {
+    spawn_server_with(exe, config, &[])
+}
+
+/// [`spawn_server`], with these variables in the server's environment.
+fn spawn_server_with(
+    exe: &Path,
+    config: &Path,
+    env: &[(&str, &str)],
+) -> Result<(ServerChild, String), String> {
     let port = free_port()?;
     let base = format!("http://127.0.0.1:{port}");
     epoch();
@@ -144,6 +158,7 @@ pub(super) fn spawn_server(exe: &Path, config: &Path) -> Result<(ServerChild, St
         .arg(config)
         .env("BISIK_LISTEN", format!("127.0.0.1:{port}"))
         .env("BISIK_LOG", level)
+        .envs(env.iter().copied())
         .stdout(std::process::Stdio::null())
         .stderr(log)
         .spawn()
@@ -256,6 +271,17 @@ pub(super) fn run_paced_flow(
     flow: &'static str,
     work: impl Fn(usize, usize) -> Outcome + Send + Sync + 'static,
 ) -> FlowResult {
+    run_flow_due(clients, seconds, pace, flow, move |c, n, _| work(c, n))
+}
+
+/// [`run_paced_flow`], telling `work` when its request was due (with a pace) or started.
+fn run_flow_due(
+    clients: usize,
+    seconds: u64,
+    pace: Option<Duration>,
+    flow: &'static str,
+    work: impl Fn(usize, usize, Instant) -> Outcome + Send + Sync + 'static,
+) -> FlowResult {
     let work = Arc::new(work);
     let stop = Arc::new(AtomicBool::new(false));
     let latencies: Arc<Mutex<Vec<(Instant, Duration)>>> = Arc::default();
@@ -288,7 +314,7 @@ pub(super) fn run_paced_flow(
                         }
                         None => Instant::now(),
                     };
-                    match work(c, n) {
+                    match work(c, n, t) {
                         Outcome::Ok => mine.push((t, t.elapsed())),
                         Outcome::Busy => {
                             busy.fetch_add(1, Ordering::Relaxed);
@@ -327,6 +353,7 @@ pub(super) fn run_paced_flow(
         ratio_to_ceiling: None,
         started_s: started.saturating_duration_since(epoch()).as_secs_f64(),
         stalls: stalls(timed),
+        parts: None,
     }
 }
 
@@ -355,8 +382,13 @@ pub fn run(opts: &LoadOptions) -> Result<Report, String> {
     let exe = std::env::current_exe().map_err(|e| e.to_string())?;
     let mut servers = Vec::new();
     let mut bases = Vec::new();
+    let env: &[(&str, &str)] = if opts.probe_parts {
+        &[(crate::web::timing::ENV, "1")]
+    } else {
+        &[]
+    };
     for _ in 0..opts.instances.max(1) {
-        let (server, base) = spawn_server(&exe, &config_path)?;
+        let (server, base) = spawn_server_with(&exe, &config_path, env)?;
         servers.push(server);
         bases.push(base);
     }
@@ -379,14 +411,7 @@ pub fn run(opts: &LoadOptions) -> Result<Report, String> {
     for &n in &opts.clients {
         eprintln!("{n} clients…");
         if opts.members_only {
-            results.extend(member_flows(
-                n,
-                opts.seconds,
-                opts.member_pace,
-                opts.paced_only,
-                &dir.join("identities"),
-                &bases,
-            )?);
+            results.extend(member_flows(n, opts, &dir.join("identities"), &bases)?);
             continue;
         }
         // Measured before the first Argon2id-bound flow and after each of them.
@@ -462,14 +487,7 @@ pub fn run(opts: &LoadOptions) -> Result<Report, String> {
             clients: n,
             measured,
         });
-        results.extend(member_flows(
-            n,
-            opts.seconds,
-            opts.member_pace,
-            opts.paced_only,
-            &dir.join("identities"),
-            &bases,
-        )?);
+        results.extend(member_flows(n, opts, &dir.join("identities"), &bases)?);
     }
     let server_peak_rss_kib = servers.iter().filter_map(|s| peak_rss_kib(s.0.id())).max();
     let disk_probe = prober.map(|p| p.finish(&mut results)).transpose()?;
@@ -492,15 +510,15 @@ pub fn run(opts: &LoadOptions) -> Result<Report, String> {
 }
 
 /// Members: each client logs in once (outside the timing) through its instance, then lists
-/// or fetches.
+/// or fetches. With `--probe-parts`, the flows send the same requests themselves to read the
+/// server's parts of each ([`Recorder`]).
 fn member_flows(
     n: usize,
-    seconds: u64,
-    pace: Option<Duration>,
-    paced_only: bool,
+    opts: &LoadOptions,
     ids: &Path,
     bases: &Arc<Vec<String>>,
 ) -> Result<Vec<FlowResult>, String> {
+    let (seconds, pace, paced_only) = (opts.seconds, opts.member_pace, opts.paced_only);
     let members: Arc<Vec<crate::client::Client>> = Arc::new(
         (0..n)
             .map(|c| {
@@ -538,6 +556,18 @@ fn member_flows(
         ],
     };
     for &(pace, list, fetch) in runs {
+        if opts.probe_parts {
+            out.extend(member_flows_in_parts(
+                n,
+                seconds,
+                pace,
+                [list, fetch],
+                &members,
+                &case_ids,
+                bases,
+            )?);
+            continue;
+        }
         let m = members.clone();
         out.push(run_paced_flow(n, seconds, pace, list, move |c, _| {
             m[c].list(&crate::client::ListFilter {
@@ -553,6 +583,41 @@ fn member_flows(
         }));
     }
     Ok(out)
+}
+
+/// The members' list and fetch flows as [`member_flows`] runs them (the same requests as
+/// `Client::list` with a limit of 50 and `Client::case`, decoded alike), each request split into
+/// its parts.
+fn member_flows_in_parts(
+    n: usize,
+    seconds: u64,
+    pace: Option<Duration>,
+    [list, fetch]: [&'static str; 2],
+    members: &[crate::client::Client],
+    case_ids: &Arc<Vec<String>>,
+    bases: &Arc<Vec<String>>,
+) -> Result<Vec<FlowResult>, String> {
+    let tokens: Arc<Vec<String>> = Arc::new(
+        members
+            .iter()
+            .map(|m| m.session().map(|s| s.token.clone()).ok_or("not logged in"))
+            .collect::<Result<_, _>>()?,
+    );
+    let recorder = Recorder::default();
+    let (r, t, b) = (recorder.clone(), tokens.clone(), bases.clone());
+    let mut listed = run_flow_due(n, seconds, pace, list, move |c, _, due| {
+        let url = format!("{}/api/v1/cases?limit=50&offset=0", b[c % b.len()]);
+        r.get::<crate::api::CaseListResponse>(&url, &t[c], due)
+    });
+    recorder.finish(&mut listed);
+    let (r, t, b, ids) = (recorder.clone(), tokens, bases.clone(), case_ids.clone());
+    let mut fetched = run_flow_due(n, seconds, pace, fetch, move |c, i, due| {
+        let id = &ids[(c * 31 + i) % ids.len()];
+        let url = format!("{}/api/v1/cases/{id}", b[c % b.len()]);
+        r.get::<crate::api::CaseResponse>(&url, &t[c], due)
+    });
+    recorder.finish(&mut fetched);
+    Ok(vec![listed, fetched])
 }
 
 pub fn print(report: &Report) {
@@ -615,6 +680,10 @@ pub fn print(report: &Report) {
             r.ratio_to_ceiling
                 .map_or_else(|| "-".into(), |x| format!("{:.0}%", x * 100.0))
         );
+    }
+    for r in report.results.iter().filter(|r| r.parts.is_some()) {
+        println!("{} clients, {}:", r.clients, r.flow);
+        super::load_parts::print(r);
     }
     super::load_stalls::print_stalls(&report.results);
     if let Some(probe) = &report.disk_probe {

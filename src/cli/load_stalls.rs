@@ -283,6 +283,7 @@ pub(super) fn three_stalls() -> FlowResult {
             (t0 + ms(5000), ms(40)),
             (t0 + ms(9000), ms(40)),
         ]),
+        parts: None,
     }
 }
 

@@ -17,6 +17,8 @@ pub mod load;
 #[cfg(feature = "bench")]
 pub mod load_cpu;
 #[cfg(feature = "bench")]
+pub mod load_parts;
+#[cfg(feature = "bench")]
 pub mod load_seed;
 #[cfg(feature = "bench")]
 pub mod load_stalls;
@@ -80,16 +82,27 @@ enum Command {
 /// Logs go to stderr; `BISIK_LOG` sets the filter (default `info`). No request data is logged
 /// anywhere in the code, whatever the level.
 pub fn init_logging() {
+    use tracing_subscriber::Layer as _;
+    use tracing_subscriber::layer::SubscriberExt as _;
+    use tracing_subscriber::util::SubscriberInitExt as _;
     let filter = tracing_subscriber::EnvFilter::try_from_env("BISIK_LOG")
         .unwrap_or_else(|_| tracing_subscriber::EnvFilter::new("info,sqlx=warn"))
         // tower-http's debug/trace events include request paths; a mistyped URL could hold
         // anything, so they stay off whatever BISIK_LOG says.
         .add_directive("tower_http=warn".parse().unwrap_or_default());
-    let _ = tracing_subscriber::fmt()
-        .with_env_filter(filter)
+    let log = tracing_subscriber::fmt::layer()
         .with_writer(std::io::stderr)
         .with_ansi(std::io::IsTerminal::is_terminal(&std::io::stderr()))
         .with_target(false)
+        .with_filter(filter);
+    // `bisik bench load --probe-parts` times the spans of each member request (`web::timing`).
+    #[cfg(feature = "bench")]
+    let parts = crate::web::timing::enabled().then(crate::web::timing::SpanTimes::layer);
+    #[cfg(not(feature = "bench"))]
+    let parts: Option<tracing_subscriber::layer::Identity> = None;
+    let _ = tracing_subscriber::registry()
+        .with(log)
+        .with(parts)
         .try_init();
 }
 

@@ -13,6 +13,8 @@ pub mod i18n;
 pub mod layers;
 pub mod listen;
 pub mod pages;
+#[cfg(feature = "bench")]
+pub mod timing;
 pub mod upload;
 
 use std::num::NonZeroU32;
@@ -216,6 +218,17 @@ pub fn router(app: Arc<App>) -> Result<Router, ConfigError> {
             incidents_app,
             layers::log_requests,
         ));
+    // Benchmarks only: the member API's responses carry their parts' times (`web::timing`).
+    #[cfg(feature = "bench")]
+    let router = if timing::enabled() {
+        tracing::warn!(
+            "{}=1: member API responses carry a Server-Timing header (a benchmark setting, never for production)",
+            timing::ENV
+        );
+        router.layer(middleware::from_fn(timing::server_timing))
+    } else {
+        router
+    };
     let router = match (&http.clearnet_origin, &http.onion_address) {
         (Some(_), Some(onion)) => {
             router.layer(middleware::from_fn(layers::onion_location(onion.clone())))
