@@ -603,18 +603,31 @@ fn member_flows_in_parts(
             .map(|m| m.session().map(|s| s.token.clone()).ok_or("not logged in"))
             .collect::<Result<_, _>>()?,
     );
+    // One agent per member, kept across its requests, as `Client` keeps its own.
+    let agents: Arc<Vec<ureq::Agent>> = Arc::new((0..n).map(|_| agent()).collect());
     let recorder = Recorder::default();
-    let (r, t, b) = (recorder.clone(), tokens.clone(), bases.clone());
+    let (r, a, t, b) = (
+        recorder.clone(),
+        agents.clone(),
+        tokens.clone(),
+        bases.clone(),
+    );
     let mut listed = run_flow_due(n, seconds, pace, list, move |c, _, due| {
         let url = format!("{}/api/v1/cases?limit=50&offset=0", b[c % b.len()]);
-        r.get::<crate::api::CaseListResponse>(&url, &t[c], due)
+        r.get::<crate::api::CaseListResponse>(&a[c], &url, &t[c], due)
     });
     recorder.finish(&mut listed);
-    let (r, t, b, ids) = (recorder.clone(), tokens, bases.clone(), case_ids.clone());
+    let (r, a, t, b, ids) = (
+        recorder.clone(),
+        agents,
+        tokens,
+        bases.clone(),
+        case_ids.clone(),
+    );
     let mut fetched = run_flow_due(n, seconds, pace, fetch, move |c, i, due| {
         let id = &ids[(c * 31 + i) % ids.len()];
         let url = format!("{}/api/v1/cases/{id}", b[c % b.len()]);
-        r.get::<crate::api::CaseResponse>(&url, &t[c], due)
+        r.get::<crate::api::CaseResponse>(&a[c], &url, &t[c], due)
     });
     recorder.finish(&mut fetched);
     Ok(vec![listed, fetched])

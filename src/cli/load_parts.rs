@@ -24,7 +24,7 @@ use std::time::Instant;
 
 use serde::Serialize;
 
-use super::load::{FlowResult, Outcome, agent, rank};
+use super::load::{FlowResult, Outcome, rank};
 use super::load_stalls::epoch;
 use crate::web::timing;
 
@@ -80,16 +80,18 @@ pub struct Parts {
 pub struct Recorder(Arc<Mutex<Vec<RequestParts>>>);
 
 impl Recorder {
-    /// Sends `GET url` with the member's `token`, due at `due`; reads the server's parts and
-    /// decodes the body as `T`, and keeps the request's parts.
+    /// Sends `GET url` through `agent` (the member's own, which keeps its connection as the
+    /// member client's does) with the member's `token`, due at `due`; reads the server's parts
+    /// and decodes the body as `T`, and keeps the request's parts.
     pub(super) fn get<T: serde::de::DeserializeOwned>(
         &self,
+        agent: &ureq::Agent,
         url: &str,
         token: &str,
         due: Instant,
     ) -> Outcome {
         let sent = Instant::now();
-        let Ok(mut res) = agent()
+        let Ok(mut res) = agent
             .get(url)
             .header("Authorization", &format!("Bearer {token}"))
             .call()
