@@ -229,7 +229,7 @@ pub fn print(flow: &FlowResult) {
     );
     for s in &p.parts {
         println!(
-            "      {:<28} {:>7.2} {:>7.2} {:>7.2}   {}",
+            "      {:<36} {:>7.2} {:>7.2} {:>7.2}   {}",
             s.name, s.p50_ms, s.p99_ms, s.max_ms, s.blamed
         );
     }

@@ -1,6 +1,7 @@
 //! The hash-chained audit log: members' acts with their time, citizens' acts by day.
 
 use super::*;
+use tracing::Instrument as _;
 
 /// Audit entries of members' reads waiting to be committed together. Every list and fetch
 /// appends an entry that must be durable before the answer; committed one by one they queue
@@ -28,6 +29,14 @@ impl AuditGroup {
 
 /// Tells a waiting caller how its entry's commit went.
 type Done = tokio::sync::oneshot::Sender<Result<(), String>>;
+
+/// What a caller of [`Store::append_audit_seen`] is told, from its [`Done`].
+fn committed(
+    told: Result<Result<(), String>, tokio::sync::oneshot::error::RecvError>,
+) -> Result<(), StoreError> {
+    told.map_err(|_| StoreError::Audit("the audit commit was cancelled".into()))?
+        .map_err(StoreError::Audit)
+}
 
 /// PostgreSQL, under the write lock: chains up to [`FLUSH_CHUNK`] staged entries (in the order
 /// staged; entries an instance left when it died come along with the next commit), then
@@ -159,36 +168,42 @@ impl Store {
             .lock()
             .map_err(|_| StoreError::Audit("audit queue poisoned".into()))?
             .push((entry, seen, done));
-        {
-            let _turn = self.audit_group.writer.lock().await;
-            let batch = std::mem::take(
-                &mut *self
-                    .audit_group
-                    .waiting
-                    .lock()
-                    .map_err(|_| StoreError::Audit("audit queue poisoned".into()))?,
-            );
-            // Empty: an earlier turn took this caller's entry along.
-            if !batch.is_empty() {
-                // A task of its own: the batch holds other callers' entries, and must be
-                // committed (and they told) even if this caller's request is dropped.
-                let store = self.clone();
-                let commit = tokio::spawn(async move {
-                    let outcome = store
-                        .commit_audit_batch(batch.iter().map(|(e, s, _)| (e, s.as_ref())))
-                        .await
-                        .map_err(|e| e.to_string());
-                    for (_, _, done) in batch {
-                        let _ = done.send(outcome.clone());
-                    }
-                });
-                let _ = commit.await;
-            }
+        let mut result = result;
+        // Whichever comes first: this caller's entry committed by another caller's turn (then
+        // it returns at once, instead of queueing for a turn it no longer needs behind the
+        // batches after it), or the writer's turn. Two spans (debug: no log shows them by
+        // default) for `bench load --probe-parts`: the wait, and this caller's batch's commit.
+        let turn = tokio::select! {
+            biased;
+            outcome = &mut result => return committed(outcome),
+            turn = self.audit_group.writer.lock().instrument(tracing::debug_span!("turn")) => turn,
+        };
+        let batch = std::mem::take(
+            &mut *self
+                .audit_group
+                .waiting
+                .lock()
+                .map_err(|_| StoreError::Audit("audit queue poisoned".into()))?,
+        );
+        // Empty: an earlier turn took this caller's entry along (and, having held the turn
+        // until its commit ended, has told it how it went).
+        if !batch.is_empty() {
+            // A task of its own: the batch holds other callers' entries, and must be
+            // committed (and they told) even if this caller's request is dropped.
+            let store = self.clone();
+            let commit = tokio::spawn(async move {
+                let outcome = store
+                    .commit_audit_batch(batch.iter().map(|(e, s, _)| (e, s.as_ref())))
+                    .await
+                    .map_err(|e| e.to_string());
+                for (_, _, done) in batch {
+                    let _ = done.send(outcome.clone());
+                }
+            });
+            let _ = commit.instrument(tracing::debug_span!("commit")).await;
         }
-        result
-            .await
-            .map_err(|_| StoreError::Audit("the audit commit was cancelled".into()))?
-            .map_err(StoreError::Audit)
+        drop(turn);
+        committed(result.await)
     }
 
     async fn commit_audit_batch(
@@ -414,6 +429,65 @@ mod tests {
             .fetch_one(&store.pool)
             .await
             .unwrap()
+    }
+
+    /// A caller whose entry another caller's turn committed is answered then, not after
+    /// queueing for a turn of its own behind the batches after it (here a turn the test takes
+    /// and holds). Before, it waited for every turn queued ahead of it: under a crowd of reads,
+    /// most of a read's time (BENCHMARKS.md R).
+    #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+    async fn an_entry_committed_by_another_turn_is_answered_at_once() {
+        use std::time::Duration;
+        let dir = tempfile::tempdir().unwrap();
+        let store = Store::open(&dir.path().join("bisik.sqlite")).await.unwrap();
+        let append = |n: usize| {
+            let store = store.clone();
+            tokio::spawn(async move {
+                store
+                    .append_audit(
+                        "2026-12-03T09:00:00Z",
+                        "member:health/dewi",
+                        &format!("read {n}"),
+                        None,
+                    )
+                    .await
+            })
+        };
+        let pause = || tokio::time::sleep(Duration::from_millis(200));
+        // A commit is in progress (the test holds the turn); A queues for the next turn.
+        let first = store.audit_group.turn().await;
+        let a = append(1);
+        pause().await;
+        // Another turn queues after A's: the test's, which it will hold.
+        let (held, is_held) = tokio::sync::oneshot::channel();
+        let (release, released) = tokio::sync::oneshot::channel::<()>();
+        let later = {
+            let store = store.clone();
+            tokio::spawn(async move {
+                let _turn = store.audit_group.turn().await;
+                let _ = held.send(());
+                let _ = released.await;
+            })
+        };
+        pause().await;
+        // B's entry waits beside A's; B's own turn would come after the test's.
+        let b = append(2);
+        pause().await;
+        drop(first);
+        // A's turn commits both entries; then the test's turn comes, and is held.
+        is_held.await.unwrap();
+        a.await.unwrap().unwrap();
+        let b_answered = tokio::time::timeout(Duration::from_secs(10), b).await;
+        let _ = release.send(());
+        later.await.unwrap();
+        b_answered
+            .expect("B was answered while a later turn was held")
+            .unwrap()
+            .unwrap();
+        let entries = store.audit_entries().await.unwrap();
+        verify_chain(&entries).unwrap();
+        let actions: Vec<_> = entries.iter().map(|e| e.action.as_str()).collect();
+        assert_eq!(actions, ["read 1", "read 2"]);
     }
 
     /// PostgreSQL: entries one instance staged are chained by whichever instance takes the
