@@ -45,7 +45,7 @@ pub struct RequestParts {
     /// When it was due, in seconds since the first server was started.
     pub at_s: f64,
     pub total_ms: f64,
-    /// In order: [`LATE`], [`WIRE`], the traced functions (in the order they finished),
+    /// In order: [`LATE`], [`WIRE`], the traced functions (in the order they were opened),
     /// [`UNTRACED`], [`READ`].
     pub parts: Vec<(String, f64)>,
 }

@@ -192,7 +192,7 @@ pub async fn server_timing(req: Request, next: Next) -> Response {
 }
 
 /// `total;dur=3.104, session.authenticate;dur=0.412, …` (milliseconds, in the order the spans
-/// closed).
+/// were opened).
 pub fn header_value(total: Duration, parts: &[(String, Duration)]) -> String {
     std::iter::once(("total", total))
         .chain(parts.iter().map(|(n, d)| (n.as_str(), *d)))
