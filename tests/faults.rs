@@ -393,40 +393,44 @@ fn receipt_checks_survive_a_submission_flood() {
     server.stop();
 }
 
+/// Runs `bisik bench load` with `args`; it must succeed. Its output, and the JSON it ends with.
+fn bench_load(args: &[&str]) -> (String, serde_json::Value) {
+    let out = std::process::Command::new(env!("CARGO_BIN_EXE_bisik"))
+        .args(["bench", "load"])
+        .args(args)
+        .output()
+        .unwrap();
+    let stdout = String::from_utf8_lossy(&out.stdout).into_owned();
+    assert!(
+        out.status.success(),
+        "{stdout}\n{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    let json = serde_json::from_str(stdout.lines().last().unwrap()).expect("JSON on the last line");
+    (stdout, json)
+}
+
 /// The load generator itself, as a short smoke run: it starts its own server, drives every flow
 /// and prints the table and the JSON with a ratio to the Argon2id ceiling (the real numbers
 /// are in BENCHMARKS.md, measured with a release build and production parameters), with the
 /// CPU probe beside it.
 #[test]
 fn load_generator_produces_its_table() {
-    let out = std::process::Command::new(env!("CARGO_BIN_EXE_bisik"))
-        .args([
-            "bench",
-            "load",
-            "--clients",
-            "1,2",
-            "--seconds",
-            "1",
-            "--seed",
-            "30",
-            "--kdf-memory-kib",
-            "1024",
-            "--kdf-iterations",
-            "1",
-            "--probe-cpu",
-        ])
-        .output()
-        .unwrap();
-    let stdout = String::from_utf8_lossy(&out.stdout);
-    assert!(
-        out.status.success(),
-        "{stdout}\n{}",
-        String::from_utf8_lossy(&out.stderr)
-    );
+    let (stdout, json) = bench_load(&[
+        "--clients",
+        "1,2",
+        "--seconds",
+        "1",
+        "--seed",
+        "30",
+        "--kdf-memory-kib",
+        "1024",
+        "--kdf-iterations",
+        "1",
+        "--probe-cpu",
+    ]);
     assert!(stdout.contains("clients  flow"), "{stdout}");
     assert!(stdout.contains("server peak memory"), "{stdout}");
-    let json: serde_json::Value =
-        serde_json::from_str(stdout.lines().last().unwrap()).expect("JSON on the last line");
     let ceilings = json["ceilings"].as_array().unwrap();
     assert_eq!(ceilings.len(), 2, "one ceiling per concurrency");
     for c in ceilings {
@@ -486,30 +490,17 @@ fn load_generator_produces_its_table() {
 /// Server-Timing header).
 #[test]
 fn load_generator_splits_member_requests_into_parts() {
-    let out = std::process::Command::new(env!("CARGO_BIN_EXE_bisik"))
-        .args([
-            "bench",
-            "load",
-            "--members-only",
-            "--clients",
-            "1",
-            "--seconds",
-            "1",
-            "--seed",
-            "30",
-            "--probe-parts",
-        ])
-        .output()
-        .unwrap();
-    let stdout = String::from_utf8_lossy(&out.stdout);
-    assert!(
-        out.status.success(),
-        "{stdout}\n{}",
-        String::from_utf8_lossy(&out.stderr)
-    );
+    let (stdout, json) = bench_load(&[
+        "--members-only",
+        "--clients",
+        "1",
+        "--seconds",
+        "1",
+        "--seed",
+        "30",
+        "--probe-parts",
+    ]);
     assert!(stdout.contains("parts of "), "{stdout}");
-    let json: serde_json::Value =
-        serde_json::from_str(stdout.lines().last().unwrap()).expect("JSON on the last line");
     for (flow, own) in [
         ("member list", "member.list"),
         ("member fetch", "view.case_view"),
