@@ -527,21 +527,27 @@ fn load_generator_splits_member_requests_into_parts() {
             "session.authenticate",
             own,
             "audit.append_audit_seen",
+            "audit.turn",
+            "audit.commit",
             "server, untraced",
             "reading the answer",
         ] {
             assert!(names.contains(&name), "{name} missing from {names:?}");
         }
         for p in parts["parts"].as_array().unwrap() {
-            // Every request authenticates and is audited, in its own answer's header.
+            // Every request authenticates and is audited, in its own answer's header; one
+            // member alone commits its own entry each time.
             let name = p["name"].as_str().unwrap();
-            if ["session.authenticate", "audit.append_audit_seen", own].contains(&name) {
+            let every = [
+                "session.authenticate",
+                "audit.append_audit_seen",
+                "audit.turn",
+                "audit.commit",
+                own,
+            ];
+            if every.contains(&name) {
                 assert_eq!(p["count"], r["ok"], "{p}");
             }
-            assert!(
-                p["p50_ms"].as_f64().unwrap() <= p["max_ms"].as_f64().unwrap(),
-                "{p}"
-            );
         }
         let slowest = parts["slowest"].as_array().unwrap();
         assert!(!slowest.is_empty());
@@ -557,14 +563,18 @@ fn load_generator_splits_member_requests_into_parts() {
                 (sum - total).abs() < 0.01,
                 "parts {sum} against {total}: {req}"
             );
-            let server: f64 = req["parts"]
-                .as_array()
-                .unwrap()
-                .iter()
-                .filter(|p| p[0].as_str().unwrap().contains('.') || p[0] == "server, untraced")
-                .map(|p| p[1].as_f64().unwrap())
-                .sum();
-            assert!(server > 0.0, "the server's parts came back: {req}");
+            let part = |name: &str| {
+                req["parts"]
+                    .as_array()
+                    .unwrap()
+                    .iter()
+                    .find(|p| p[0] == name)
+                    .map(|p| p[1].as_f64().unwrap())
+            };
+            // The server's time lies inside the client's round trip (one clock, one unit) ...
+            assert!(part("loopback and scheduling").unwrap() >= 0.0, "{req}");
+            // ... and a durable commit takes time, counted where it happens.
+            assert!(part("audit.commit").unwrap() > 0.0, "{req}");
         }
     }
 }

@@ -237,7 +237,7 @@ pub fn print(flow: &FlowResult) {
         let parts: Vec<String> = r
             .parts
             .iter()
-            .filter(|(_, d)| *d >= 0.05)
+            .filter(|(_, d)| d.abs() >= 0.05)
             .map(|(n, d)| format!("{n} {d:.1}"))
             .collect();
         println!(

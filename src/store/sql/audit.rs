@@ -15,7 +15,9 @@ use tracing::Instrument as _;
 #[derive(Debug, Default)]
 pub struct AuditGroup {
     waiting: std::sync::Mutex<Vec<(AuditNew, Option<SeenMark>, Done)>>,
-    writer: tokio::sync::Mutex<()>,
+    /// Held by the task committing a batch, from before it takes the batch until every caller
+    /// in it is told, even if the caller that took it is gone.
+    writer: std::sync::Arc<tokio::sync::Mutex<()>>,
 }
 
 impl AuditGroup {
@@ -176,7 +178,12 @@ impl Store {
         let turn = tokio::select! {
             biased;
             outcome = &mut result => return committed(outcome),
-            turn = self.audit_group.writer.lock().instrument(tracing::debug_span!("turn")) => turn,
+            turn = self
+                .audit_group
+                .writer
+                .clone()
+                .lock_owned()
+                .instrument(tracing::debug_span!("turn")) => turn,
         };
         let batch = std::mem::take(
             &mut *self
@@ -185,13 +192,17 @@ impl Store {
                 .lock()
                 .map_err(|_| StoreError::Audit("audit queue poisoned".into()))?,
         );
-        // Empty: an earlier turn took this caller's entry along (and, having held the turn
-        // until its commit ended, has told it how it went).
-        if !batch.is_empty() {
-            // A task of its own: the batch holds other callers' entries, and must be
-            // committed (and they told) even if this caller's request is dropped.
+        // Empty: an earlier turn took this caller's entry along (and, its commit's task having
+        // held the turn until it ended, has told it how it went).
+        if batch.is_empty() {
+            drop(turn);
+        } else {
+            // A task of its own, holding the turn: the batch holds other callers' entries, and
+            // must be committed (and they told) even if this caller's request is dropped, and
+            // no other batch or checkpoint may start before it ends.
             let store = self.clone();
             let commit = tokio::spawn(async move {
+                let _turn = turn;
                 let outcome = store
                     .commit_audit_batch(batch.iter().map(|(e, s, _)| (e, s.as_ref())))
                     .await
@@ -202,7 +213,6 @@ impl Store {
             });
             let _ = commit.instrument(tracing::debug_span!("commit")).await;
         }
-        drop(turn);
         committed(result.await)
     }
 
