@@ -500,6 +500,50 @@ mod tests {
         assert_eq!(actions, ["read 1", "read 2"]);
     }
 
+    /// The writer's turn is held by the task committing a batch, not by the caller that took
+    /// the batch: a caller dropped mid-commit (an officer closing the page) lets no other batch
+    /// or checkpoint start before the commit has ended.
+    #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+    async fn a_dropped_caller_leaves_the_turn_with_its_commit() {
+        use sqlx::Connection as _;
+        use std::time::Duration;
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("bisik.sqlite");
+        let store = Store::open(&path).await.unwrap();
+        // Another connection holds SQLite's write lock: the batch's commit waits for it.
+        let mut blocker = sqlx::SqliteConnection::connect(&format!("sqlite://{}", path.display()))
+            .await
+            .unwrap();
+        sqlx::query("BEGIN IMMEDIATE")
+            .execute(&mut blocker)
+            .await
+            .unwrap();
+        let reader = {
+            let store = store.clone();
+            tokio::spawn(async move {
+                store
+                    .append_audit("2026-12-03T09:00:00Z", "member:health/dewi", "read 1", None)
+                    .await
+            })
+        };
+        tokio::time::sleep(Duration::from_millis(300)).await;
+        reader.abort();
+        assert!(reader.await.unwrap_err().is_cancelled());
+        tokio::time::sleep(Duration::from_millis(100)).await;
+        assert!(
+            store.audit_group.writer.try_lock().is_err(),
+            "the turn was let go while the batch's commit still waited"
+        );
+        sqlx::query("COMMIT").execute(&mut blocker).await.unwrap();
+        let turn = tokio::time::timeout(Duration::from_secs(10), store.audit_group.turn())
+            .await
+            .expect("the turn let go once the commit ended");
+        drop(turn);
+        let entries = store.audit_entries().await.unwrap();
+        verify_chain(&entries).unwrap();
+        assert_eq!(entries.len(), 1, "the dropped caller's entry was committed");
+    }
+
     /// PostgreSQL: entries one instance staged are chained by whichever instance takes the
     /// write lock next — and only once. An instance that died between staging and chaining
     /// leaves entries that the next append (from any instance) or housekeeping's sweep chains,
