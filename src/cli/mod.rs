@@ -17,6 +17,8 @@ pub mod load;
 #[cfg(feature = "bench")]
 pub mod load_cpu;
 #[cfg(feature = "bench")]
+pub mod load_members;
+#[cfg(feature = "bench")]
 pub mod load_parts;
 #[cfg(feature = "bench")]
 pub mod load_seed;
@@ -82,7 +84,6 @@ enum Command {
 /// Logs go to stderr; `BISIK_LOG` sets the filter (default `info`). No request data is logged
 /// anywhere in the code, whatever the level.
 pub fn init_logging() {
-    use tracing_subscriber::Layer as _;
     use tracing_subscriber::layer::SubscriberExt as _;
     use tracing_subscriber::util::SubscriberInitExt as _;
     let filter = tracing_subscriber::EnvFilter::try_from_env("BISIK_LOG")
@@ -90,20 +91,33 @@ pub fn init_logging() {
         // tower-http's debug/trace events include request paths; a mistyped URL could hold
         // anything, so they stay off whatever BISIK_LOG says.
         .add_directive("tower_http=warn".parse().unwrap_or_default());
-    let log = tracing_subscriber::fmt::layer()
+    // `bisik bench load --probe-parts` times the spans of each member request (`web::timing`):
+    // the filter then applies to the log alone, so that the timing layer sees Bisik's spans.
+    #[cfg(feature = "bench")]
+    if crate::web::timing::enabled() {
+        use tracing_subscriber::Layer as _;
+        let _ = tracing_subscriber::registry()
+            .with(log_layer().with_filter(filter))
+            .with(crate::web::timing::SpanTimes::layer())
+            .try_init();
+        return;
+    }
+    // Otherwise as ever: one filter for the whole subscriber.
+    let _ = tracing_subscriber::registry()
+        .with(filter)
+        .with(log_layer())
+        .try_init();
+}
+
+/// The log's lines: to stderr, coloured on a terminal, without module names.
+fn log_layer<S>() -> impl tracing_subscriber::Layer<S>
+where
+    S: tracing::Subscriber + for<'a> tracing_subscriber::registry::LookupSpan<'a>,
+{
+    tracing_subscriber::fmt::layer()
         .with_writer(std::io::stderr)
         .with_ansi(std::io::IsTerminal::is_terminal(&std::io::stderr()))
         .with_target(false)
-        .with_filter(filter);
-    // `bisik bench load --probe-parts` times the spans of each member request (`web::timing`).
-    #[cfg(feature = "bench")]
-    let parts = crate::web::timing::enabled().then(crate::web::timing::SpanTimes::layer);
-    #[cfg(not(feature = "bench"))]
-    let parts: Option<tracing_subscriber::layer::Identity> = None;
-    let _ = tracing_subscriber::registry()
-        .with(log)
-        .with(parts)
-        .try_init();
 }
 
 pub fn run() -> ExitCode {
