@@ -131,3 +131,18 @@ pub(crate) async fn fresh_test_database() -> Option<String> {
     url.set_path(&format!("/{name}"));
     Some(url.to_string())
 }
+
+/// For the crate's own tests: an instance on the test database `url`
+/// ([`fresh_test_database`]) with a pool of `pool_size`.
+#[cfg(test)]
+#[allow(clippy::unwrap_used)]
+pub(crate) async fn test_instance(url: &str, pool_size: u32) -> Store {
+    Store::connect_postgres(&PostgresOptions {
+        url: url.to_owned(),
+        password_file: None,
+        pool_size,
+        ca_file: None,
+    })
+    .await
+    .unwrap()
+}

@@ -66,18 +66,6 @@ async fn chain_staged_then(tx: &mut Tx<'_>, own: &[AuditFields<'_>]) -> Result<u
     Ok(rows.len())
 }
 
-/// Writes a batch's seen marks, in one order on every instance: two instances' staged batches
-/// marking the same two cases seen must not each hold one mark's row while waiting for the
-/// other's (a deadlock: nothing else keeps staged batches apart).
-async fn mark_all_seen(tx: &mut Tx<'_>, seen: &[Option<&SeenMark>]) -> Result<(), StoreError> {
-    let mut marks: Vec<&SeenMark> = seen.iter().flatten().copied().collect();
-    marks.sort_by(|a, b| (&a.member, &a.case_id).cmp(&(&b.member, &b.case_id)));
-    for s in marks {
-        super::seen::mark_seen_in(tx, &s.member, s.notes_of.as_deref(), &s.case_id).await?;
-    }
-    Ok(())
-}
-
 /// Chains `entries` after the chain's head, in order, and deletes the waiting rows they came
 /// from (`ids` of `table`, `audit_pending` or `audit_inbox`), inside `tx`: each entry moves
 /// once or not at all.
@@ -120,7 +108,7 @@ fn fields_of(a: &AuditNew) -> AuditFields<'_> {
 /// ([`Store::flush_reporter_actions`]).
 pub const FLUSH_CHUNK: i64 = 500;
 
-/// A member's "seen" marker for a case they opened (`seen::mark_seen_in`), written in the same
+/// A member's "seen" marker for a case they opened (`seen::mark_all_seen_in`), written in the same
 /// grouped transaction as the read's audit entry: one commit per fetch, not two.
 #[derive(Debug)]
 pub struct SeenMark {
@@ -235,7 +223,7 @@ impl Store {
         } else {
             append_chain_many(&mut tx, &chain).await?;
         }
-        mark_all_seen(&mut tx, &seen).await?;
+        super::seen::mark_all_seen_in(&mut tx, &seen).await?;
         tx.commit().await?;
         Ok(())
     }
@@ -284,7 +272,7 @@ impl Store {
             }
             q.execute(&mut *tx).await?;
         }
-        mark_all_seen(&mut tx, seen).await?;
+        super::seen::mark_all_seen_in(&mut tx, seen).await?;
         tx.commit().await?;
         Ok(())
     }
@@ -415,14 +403,7 @@ mod tests {
     use crate::domain::audit::verify_chain;
 
     async fn instance(url: &str) -> Store {
-        Store::connect_postgres(&crate::store::PostgresOptions {
-            url: url.to_owned(),
-            password_file: None,
-            pool_size: 2,
-            ca_file: None,
-        })
-        .await
-        .unwrap()
+        crate::store::postgres::test_instance(url, 2).await
     }
 
     fn read(n: usize) -> AuditNew {

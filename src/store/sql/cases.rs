@@ -501,14 +501,7 @@ mod tests {
             return;
         };
         // One connection, so every list below runs on the session whose statements we read.
-        let store = Store::connect_postgres(&crate::store::PostgresOptions {
-            url,
-            password_file: None,
-            pool_size: 1,
-            ca_file: None,
-        })
-        .await
-        .unwrap();
+        let store = crate::store::postgres::test_instance(&url, 1).await;
         let ids: Vec<String> = (0..6000).map(|i| format!("LPR-2026-{i:06}")).collect();
         let day = crate::domain::clock::parse_day("2026-11-23").unwrap();
         let cases: Vec<NewCase<'_>> = ids

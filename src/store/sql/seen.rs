@@ -9,43 +9,71 @@ use std::collections::HashMap;
 use tracing::instrument;
 
 use super::Store;
+use super::audit::SeenMark;
 use super::{query, query_as};
 use crate::domain::case::Unseen;
 use crate::store::StoreError;
 
-/// The activity count of the case row `c`, from primary-key seeks only. One bind: the
-/// member's institution if they read its notes (else NULL).
+/// The activity count of the case row `c`, from primary-key seeks only. The member's
+/// institution if they read its notes (else NULL) is one bind (`activity!()`), or the SQL
+/// expression given (`activity!("v.column2")`).
 macro_rules! activity {
     () => {
-        "(COALESCE((SELECT MAX(seq) FROM events WHERE case_id = c.id), 0) \
-         + COALESCE((SELECT MAX(seq) FROM messages WHERE case_id = c.id), 0) \
-         + CASE WHEN c.institution = ? \
-             THEN COALESCE((SELECT MAX(seq) FROM notes WHERE case_id = c.id), 0) \
+        activity!("?")
+    };
+    ($notes_of:literal) => {
+        concat!(
+            "(COALESCE((SELECT MAX(seq) FROM events WHERE case_id = c.id), 0) \
+             + COALESCE((SELECT MAX(seq) FROM messages WHERE case_id = c.id), 0) \
+             + CASE WHEN c.institution = ",
+            $notes_of,
+            " THEN COALESCE((SELECT MAX(seq) FROM notes WHERE case_id = c.id), 0) \
              ELSE (SELECT COUNT(*) FROM notes WHERE case_id = c.id AND kind = 'recommendation') \
            END)"
+        )
     };
 }
 
-/// Records that `member` (`institution/handle`) has seen the case as it stands, inside `tx`
-/// (the read's grouped audit transaction, [`super::audit::SeenMark`]). `notes_of`: the member's
-/// institution if they read its internal notes.
-pub(super) async fn mark_seen_in(
+/// Marks one statement writes ([`mark_all_seen_in`]): 3 values each, far below either
+/// backend's limit on bound values.
+const MARKS_PER_INSERT: usize = 256;
+
+/// Records that each member has seen each case as it stands, inside `tx` (the reads' grouped
+/// audit transaction, [`SeenMark`]), in one statement per [`MARKS_PER_INSERT`] marks: under
+/// a crowd of reads, one round trip while the write lock is held instead of one per read.
+/// The marks are written in one order on every instance (member, then case): two instances'
+/// batches marking the same two cases must not each hold one mark's row while waiting for
+/// the other's (a deadlock). A member's later read of a case replaces an earlier one in the
+/// batch (PostgreSQL refuses a statement that updates a row twice); marks of unknown cases are
+/// left out.
+pub(super) async fn mark_all_seen_in(
     tx: &mut super::Tx<'_>,
-    member: &str,
-    notes_of: Option<&str>,
-    case_id: &str,
+    marks: &[Option<&SeenMark>],
 ) -> Result<(), StoreError> {
-    query(concat!(
-        "INSERT INTO seen_marks (member, case_id, mark) SELECT ?, c.id, ",
-        activity!(),
-        " FROM cases c WHERE c.id = ? \
-         ON CONFLICT (member, case_id) DO UPDATE SET mark = excluded.mark"
-    ))
-    .bind(member)
-    .bind(notes_of)
-    .bind(case_id)
-    .execute(&mut **tx)
-    .await?;
+    // Latest first, then a stable sort: `dedup_by` keeps each (member, case) pair's latest.
+    let mut marks: Vec<&SeenMark> = marks.iter().rev().flatten().copied().collect();
+    marks.sort_by(|a, b| (&a.member, &a.case_id).cmp(&(&b.member, &b.case_id)));
+    marks.dedup_by(|a, b| a.member == b.member && a.case_id == b.case_id);
+    for chunk in marks.chunks(MARKS_PER_INSERT) {
+        // VALUES' columns are column1… on both backends; `WHERE TRUE` keeps SQLite from
+        // reading `ON CONFLICT` as the join's constraint.
+        let sql = format!(
+            "INSERT INTO seen_marks (member, case_id, mark) SELECT v.column1, c.id, {} \
+             FROM (VALUES {}) AS v JOIN cases c ON c.id = v.column3 WHERE TRUE \
+             ORDER BY v.column1, v.column3 \
+             ON CONFLICT (member, case_id) DO UPDATE SET mark = excluded.mark",
+            activity!("v.column2"),
+            vec!["(?, ?, ?)"; chunk.len()].join(", ")
+        );
+        let mut q = query(&sql);
+        for m in chunk {
+            q = q
+                .bind(m.member.clone())
+                .bind(m.notes_of.clone())
+                .bind(m.case_id.clone());
+        }
+        q.execute(&mut **tx).await?;
+    }
     Ok(())
 }
 
@@ -89,5 +117,108 @@ impl Store {
             }
         }
         Ok(out)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    #![allow(clippy::unwrap_used)]
+    use super::*;
+    use crate::domain::case::Actor;
+    use crate::store::sql::cases::stand_in_case;
+
+    /// A batch's marks in one statement are what one statement per mark wrote before: each
+    /// mark the case's activity as that member may read it; a member's second read of a case
+    /// in the batch writes one mark (PostgreSQL refuses to update a row twice in one
+    /// statement); a mark of an unknown case is left out. On SQLite, and on PostgreSQL in its
+    /// pass.
+    #[tokio::test]
+    async fn a_batch_of_seen_marks_is_one_statement_with_each_mark_right() {
+        let dir = tempfile::tempdir().unwrap();
+        let sqlite = Store::open(&dir.path().join("bisik.sqlite")).await.unwrap();
+        batch_marks(&sqlite).await;
+        if let Some(url) = crate::store::postgres::fresh_test_database().await {
+            batch_marks(&crate::store::postgres::test_instance(&url, 2).await).await;
+        }
+    }
+
+    async fn batch_marks(store: &Store) {
+        let ids = ["LPR-2026-000001", "LPR-2026-000002"];
+        let day = crate::domain::clock::parse_day("2026-12-01").unwrap();
+        let cases: Vec<_> = ids
+            .iter()
+            .zip(1..)
+            .map(|(id, lookup_id)| stand_in_case(id, lookup_id, "health", day))
+            .collect();
+        store.insert_cases(&cases).await.unwrap();
+        // Case 1: two internal notes and a recommendation (its institution's readers count 3,
+        // others 1).
+        let author = Actor::Member {
+            handle: "dewi".into(),
+            institution: "health".into(),
+        };
+        let mut tx = store.begin_write().await.unwrap();
+        for kind in ["note", "note", "recommendation"] {
+            super::super::casework::insert_note(&mut tx, ids[0], &author, day, b"x", kind)
+                .await
+                .unwrap();
+        }
+        tx.commit().await.unwrap();
+        let mark = |member: &str, notes_of: Option<&str>, case_id: &str| SeenMark {
+            member: member.into(),
+            notes_of: notes_of.map(Into::into),
+            case_id: case_id.into(),
+        };
+        let marks = [
+            mark("health/dewi", Some("health"), ids[0]),
+            mark("ombudsman/sari", None, ids[0]),
+            mark("health/dewi", Some("health"), ids[1]),
+            mark("health/dewi", Some("health"), ids[0]),
+            mark("health/dewi", Some("health"), "LPR-2026-999999"),
+        ];
+        let batch: Vec<Option<&SeenMark>> = marks.iter().map(Some).chain([None]).collect();
+        let mut tx = store.begin_write().await.unwrap();
+        mark_all_seen_in(&mut tx, &batch).await.unwrap();
+        tx.commit().await.unwrap();
+        let rows = query_as::<(String, String, i64)>(
+            "SELECT member, case_id, mark FROM seen_marks ORDER BY member, case_id",
+        )
+        .fetch_all(&store.pool)
+        .await
+        .unwrap();
+        let expected =
+            |member: &str, case_id: &str, mark: i64| (member.to_owned(), case_id.to_owned(), mark);
+        // The cases' own events (their receipt).
+        let mut events = Vec::new();
+        for id in ids {
+            let n: i64 = super::super::query_scalar(
+                "SELECT COALESCE(MAX(seq), 0) FROM events WHERE case_id = ?",
+            )
+            .bind(id)
+            .fetch_one(&store.pool)
+            .await
+            .unwrap();
+            events.push(n);
+        }
+        assert_eq!(
+            rows,
+            [
+                expected("health/dewi", ids[0], events[0] + 3),
+                expected("health/dewi", ids[1], events[1]),
+                expected("ombudsman/sari", ids[0], events[0] + 1),
+            ]
+        );
+        // And nothing unseen for them now.
+        let ids: Vec<String> = ids.iter().map(|id| (*id).to_owned()).collect();
+        assert!(
+            store
+                .unseen("health/dewi", Some("health"), &ids)
+                .await
+                .unwrap()
+                .is_empty()
+        );
+        let sari = store.unseen("ombudsman/sari", None, &ids).await.unwrap();
+        assert_eq!(sari.into_keys().collect::<Vec<_>>(), [ids[1].clone()]);
+        store.close().await;
     }
 }
