@@ -142,18 +142,6 @@ async fn append_chain(
 /// below either backend's limit on bound values.
 const CHAIN_ROWS_PER_INSERT: usize = 64;
 
-/// The audit chain's head: its last entry's `seq` and hash; `None` while the chain is empty.
-type ChainHead = Option<(i64, Vec<u8>)>;
-
-/// The chain's head, read inside `tx` (which holds the write lock).
-async fn chain_head(tx: &mut Tx<'_>) -> Result<ChainHead, StoreError> {
-    Ok(
-        query_as("SELECT seq, hash FROM audit_log ORDER BY seq DESC LIMIT 1")
-            .fetch_optional(&mut **tx)
-            .await?,
-    )
-}
-
 /// Appends `entries` to the audit chain in their order (their `seq` is ignored: each gets the
 /// next one). The head is read once and the chain computed here, then written with multi-row
 /// inserts: a group of N entries costs 1 + ⌈N / 64⌉ statements, not 2 N. The caller's
@@ -163,16 +151,10 @@ async fn append_chain_many(tx: &mut Tx<'_>, entries: &[AuditFields<'_>]) -> Resu
     if entries.is_empty() {
         return Ok(());
     }
-    let head = chain_head(tx).await?;
-    append_chain_after(tx, head, entries).await
-}
-
-/// [`append_chain_many`] after `head`, read under the write lock `tx` holds.
-async fn append_chain_after(
-    tx: &mut Tx<'_>,
-    head: ChainHead,
-    entries: &[AuditFields<'_>],
-) -> Result<(), StoreError> {
+    let head: Option<(i64, Vec<u8>)> =
+        query_as("SELECT seq, hash FROM audit_log ORDER BY seq DESC LIMIT 1")
+            .fetch_optional(&mut **tx)
+            .await?;
     let (mut seq, mut prev) = match head {
         Some((seq, hash)) => (seq + 1, hash),
         None => (1, GENESIS.to_vec()),
@@ -551,7 +533,6 @@ async fn insert_event(
 
 // By subject; declared after the column macros above so they can use them.
 mod audit;
-mod audit_staging;
 mod auth;
 mod cases;
 mod casework;

@@ -1,6 +1,5 @@
 //! The hash-chained audit log: members' acts with their time, citizens' acts by day.
 
-use super::audit_staging::{chain_staged_then, lock_if_free_then_read};
 use super::*;
 use tracing::Instrument as _;
 
@@ -41,16 +40,45 @@ fn committed(
         .map_err(StoreError::Audit)
 }
 
-/// Deletes the waiting rows `ids` of `table` (`audit_pending` or `audit_inbox`) whose entries
-/// were chained in `tx`: each entry moves once or not at all.
-pub(super) async fn delete_moved<T>(
+/// PostgreSQL, under the write lock: chains up to [`FLUSH_CHUNK`] staged entries (in the order
+/// staged; entries an instance left when it died come along with the next commit), then
+/// `own`, and removes the staged rows. Returns how many staged entries it chained.
+async fn chain_staged_then(tx: &mut Tx<'_>, own: &[AuditFields<'_>]) -> Result<usize, StoreError> {
+    let rows = query_as::<rows::StagedAuditRow>(
+        "SELECT id, at, actor, action, case_id FROM audit_inbox ORDER BY id LIMIT ?",
+    )
+    .bind(FLUSH_CHUNK)
+    .fetch_all(&mut **tx)
+    .await?;
+    let chain: Vec<_> = rows
+        .iter()
+        .map(|r| AuditFields {
+            seq: 0,
+            at: &r.at,
+            actor: &r.actor,
+            action: &r.action,
+            case_id: r.case_id.as_deref(),
+        })
+        .chain(own.iter().cloned())
+        .collect();
+    let ids: Vec<_> = rows.iter().map(|r| r.id).collect();
+    move_into_chain(tx, "audit_inbox", &ids, &chain).await?;
+    Ok(rows.len())
+}
+
+/// Chains `entries` after the chain's head, in order, and deletes the waiting rows they came
+/// from (`ids` of `table`, `audit_pending` or `audit_inbox`), inside `tx`: each entry moves
+/// once or not at all.
+async fn move_into_chain<T>(
     tx: &mut Tx<'_>,
     table: &'static str,
     ids: &[T],
+    entries: &[AuditFields<'_>],
 ) -> Result<(), StoreError>
 where
     T: for<'q> sqlx::Encode<'q, Any> + sqlx::Type<Any> + Clone + Send + 'static,
 {
+    append_chain_many(tx, entries).await?;
     for chunk in ids.chunks(CHAIN_ROWS_PER_INSERT) {
         let sql = format!(
             "DELETE FROM {table} WHERE id IN ({})",
@@ -181,29 +209,94 @@ impl Store {
         entries: impl Iterator<Item = (&AuditNew, Option<&SeenMark>)>,
     ) -> Result<(), StoreError> {
         let (chain, seen): (Vec<_>, Vec<_>) = entries.unzip();
-        let own: Vec<_> = chain.iter().copied().map(fields_of).collect();
-        let mut tx = if self.backend == Backend::Postgres {
-            // The write lock free (one instance, or a quiet moment): chain directly, one
-            // commit, taking along what other instances staged. Taken (another instance is
-            // committing): stage, so that its next holder — perhaps another instance — chains
-            // this batch with its own, instead of each in turn.
-            let mut tx = self.pool.begin().await?;
-            let Some((head, staged)) = lock_if_free_then_read(&mut tx).await? else {
-                drop(tx);
-                self.stage_audit(&chain, &seen).await?;
-                self.chain_staged_audit().await?;
-                return Ok(());
-            };
-            chain_staged_then(&mut tx, head, &staged, &own).await?;
-            tx
-        } else {
-            let mut tx = self.begin_write().await?;
-            append_chain_many(&mut tx, &own).await?;
-            tx
+        // The write lock free (one instance, or a quiet moment): chain directly, one commit.
+        // Taken (another instance is committing): stage, so that its next holder — perhaps
+        // another instance — chains this batch with its own, instead of each in turn.
+        let Some(mut tx) = self.begin_write_if_free().await? else {
+            self.stage_audit(&chain, &seen).await?;
+            self.chain_staged_audit().await?;
+            return Ok(());
         };
+        let chain: Vec<_> = chain.into_iter().map(fields_of).collect();
+        if self.backend == Backend::Postgres {
+            chain_staged_then(&mut tx, &chain).await?;
+        } else {
+            append_chain_many(&mut tx, &chain).await?;
+        }
         super::seen::mark_all_seen_in(&mut tx, &seen).await?;
         tx.commit().await?;
         Ok(())
+    }
+
+    /// [`Store::begin_write`] if no other transaction holds the write lock; `None` if one does
+    /// (PostgreSQL only: SQLite's single writer is one process, whose callers take turns).
+    async fn begin_write_if_free(&self) -> Result<Option<Tx<'static>>, StoreError> {
+        if self.backend != Backend::Postgres {
+            return self.begin_write().await.map(Some);
+        }
+        let mut tx = self.pool.begin().await?;
+        let free: bool = query_scalar("SELECT pg_try_advisory_xact_lock(?)")
+            .bind(WRITE_LOCK)
+            .fetch_one(&mut *tx)
+            .await?;
+        Ok(free.then_some(tx))
+    }
+
+    /// PostgreSQL: puts `entries` (and the seen marks) in `audit_inbox`, where any instance
+    /// holding the write lock can chain them ([`Store::chain_staged_audit`]), without taking
+    /// the lock. Its commit is not flushed on its own (`synchronous_commit = off`): the chain's
+    /// commit that moves these rows — this instance's or another's, which could read them only
+    /// once this commit was written, so it comes later in the WAL — flushes it, and no caller is
+    /// answered before that. A crash first loses only entries whose callers get an error.
+    async fn stage_audit(
+        &self,
+        entries: &[&AuditNew],
+        seen: &[Option<&SeenMark>],
+    ) -> Result<(), StoreError> {
+        let mut tx = self.pool.begin().await?;
+        query("SET LOCAL synchronous_commit = off")
+            .execute(&mut *tx)
+            .await?;
+        for chunk in entries.chunks(CHAIN_ROWS_PER_INSERT) {
+            let sql = format!(
+                "INSERT INTO audit_inbox (at, actor, action, case_id) VALUES {}",
+                vec!["(?, ?, ?, ?)"; chunk.len()].join(", ")
+            );
+            let mut q = query(&sql);
+            for a in chunk {
+                q = q
+                    .bind(a.at.clone())
+                    .bind(a.actor.clone())
+                    .bind(a.action.clone())
+                    .bind(a.case_id.clone());
+            }
+            q.execute(&mut *tx).await?;
+        }
+        super::seen::mark_all_seen_in(&mut tx, seen).await?;
+        tx.commit().await?;
+        Ok(())
+    }
+
+    /// Moves every entry waiting in `audit_inbox` into the chain, in the order staged, under the
+    /// write lock and in durable commits of up to [`FLUSH_CHUNK`]. Returns how many. Finding
+    /// none after staging is success: the instance that held the lock before chained them, and
+    /// its commit was flushed before it let the lock go. Only PostgreSQL stages (0 on SQLite);
+    /// housekeeping calls this for rows an instance left when it died between the two steps.
+    #[instrument(skip_all)]
+    pub async fn chain_staged_audit(&self) -> Result<usize, StoreError> {
+        if self.backend != Backend::Postgres {
+            return Ok(0);
+        }
+        let mut moved = 0;
+        loop {
+            let mut tx = self.begin_write().await?;
+            let n = chain_staged_then(&mut tx, &[]).await?;
+            tx.commit().await?;
+            moved += n;
+            if n < FLUSH_CHUNK as usize {
+                return Ok(moved);
+            }
+        }
     }
 
     /// Appends one entry per case, in one transaction (one commit for a bulk read).
@@ -264,8 +357,7 @@ impl Store {
                 })
                 .collect();
             let ids: Vec<_> = rows.iter().map(|r| r.id.clone()).collect();
-            append_chain_many(&mut tx, &chain).await?;
-            delete_moved(&mut tx, "audit_pending", &ids).await?;
+            move_into_chain(&mut tx, "audit_pending", &ids, &chain).await?;
             tx.commit().await?;
             moved += rows.len();
             if rows.len() < FLUSH_CHUNK as usize {
@@ -309,6 +401,26 @@ mod tests {
     #![allow(clippy::unwrap_used)]
     use super::*;
     use crate::domain::audit::verify_chain;
+
+    async fn instance(url: &str) -> Store {
+        crate::store::postgres::test_instance(url, 2).await
+    }
+
+    fn read(n: usize) -> AuditNew {
+        AuditNew {
+            at: "2026-12-03T09:00:00Z".into(),
+            actor: "member:health/dewi".into(),
+            action: format!("read {n}"),
+            case_id: Some(format!("LPR-2026-{n:06}")),
+        }
+    }
+
+    async fn staged(store: &Store) -> i64 {
+        query_scalar("SELECT COUNT(*) FROM audit_inbox")
+            .fetch_one(&store.pool)
+            .await
+            .unwrap()
+    }
 
     /// A caller whose entry another caller's turn committed is answered then, not after
     /// queueing for a turn of its own behind the batches after it (here a turn the test takes
@@ -411,5 +523,119 @@ mod tests {
         let entries = store.audit_entries().await.unwrap();
         verify_chain(&entries).unwrap();
         assert_eq!(entries.len(), 1, "the dropped caller's entry was committed");
+    }
+
+    /// PostgreSQL: entries one instance staged are chained by whichever instance takes the
+    /// write lock next — and only once. An instance that died between staging and chaining
+    /// leaves entries that the next append (from any instance) or housekeeping's sweep chains,
+    /// in the order staged, in chunks.
+    #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+    async fn staged_entries_enter_the_chain_once_through_any_instance() {
+        let Some(url) = crate::store::postgres::fresh_test_database().await else {
+            return;
+        };
+        let (one, two) = (instance(&url).await, instance(&url).await);
+        // One stages and "dies" before chaining; two's next read chains both, in order.
+        one.stage_audit(&[&read(1)], &[None]).await.unwrap();
+        two.append_audit("2026-12-03T09:00:01Z", "member:police/budi", "read 2", None)
+            .await
+            .unwrap();
+        let actions = |e: Vec<AuditEntry>| e.into_iter().map(|e| e.action).collect::<Vec<_>>();
+        assert_eq!(
+            actions(one.audit_entries().await.unwrap()),
+            ["read 1", "read 2"]
+        );
+        // One's own turn comes late and finds nothing left: nothing doubled.
+        assert_eq!(one.chain_staged_audit().await.unwrap(), 0);
+        // A backlog of more than a chunk, with nobody reading after: the sweep takes it all.
+        let backlog: Vec<AuditNew> = (3..1203).map(read).collect();
+        let refs: Vec<&AuditNew> = backlog.iter().collect();
+        one.stage_audit(&refs, &vec![None; refs.len()])
+            .await
+            .unwrap();
+        assert_eq!(staged(&one).await, 1200);
+        assert_eq!(two.chain_staged_audit().await.unwrap(), 1200);
+        assert_eq!(staged(&one).await, 0);
+        let entries = two.audit_entries().await.unwrap();
+        verify_chain(&entries).unwrap();
+        assert_eq!(
+            actions(entries)[2..],
+            (3..1203).map(|n| format!("read {n}")).collect::<Vec<_>>()
+        );
+        one.close().await;
+        two.close().await;
+    }
+
+    /// PostgreSQL: a read while another instance holds the write lock is staged — not chained,
+    /// and its caller not answered — until the lock is let go; then it is in the chain, once.
+    #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+    async fn a_read_while_the_lock_is_taken_waits_staged_then_is_chained() {
+        let Some(url) = crate::store::postgres::fresh_test_database().await else {
+            return;
+        };
+        let (one, two) = (instance(&url).await, instance(&url).await);
+        let held = two.begin_write().await.unwrap();
+        let read = tokio::spawn({
+            let one = one.clone();
+            async move {
+                one.append_audit("2026-12-03T09:00:00Z", "member:health/dewi", "read", None)
+                    .await
+            }
+        });
+        let mut waited = 0;
+        while staged(&one).await == 0 {
+            waited += 1;
+            assert!(waited < 500, "the read was never staged");
+            tokio::time::sleep(std::time::Duration::from_millis(10)).await;
+        }
+        assert!(!read.is_finished(), "answered before its entry was chained");
+        assert!(one.audit_entries().await.unwrap().is_empty());
+        held.commit().await.unwrap();
+        read.await.unwrap().unwrap();
+        assert_eq!(staged(&one).await, 0);
+        let entries = one.audit_entries().await.unwrap();
+        assert_eq!(entries.len(), 1);
+        assert_eq!(entries[0].action, "read");
+        one.close().await;
+        two.close().await;
+    }
+
+    /// PostgreSQL: two instances staging the same member's reads of the same two cases at
+    /// once, their batches in opposite orders, never deadlock on the seen marks' rows (each
+    /// batch marks in one order). Without the ordering this failed: "deadlock detected".
+    #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+    async fn two_instances_marking_the_same_cases_seen_do_not_deadlock() {
+        let Some(url) = crate::store::postgres::fresh_test_database().await else {
+            return;
+        };
+        let (one, two) = (instance(&url).await, instance(&url).await);
+        let ids = ["LPR-2026-000001", "LPR-2026-000002"];
+        let day = crate::domain::clock::parse_day("2026-12-01").unwrap();
+        let cases: Vec<NewCase<'_>> = ids
+            .iter()
+            .zip(1..)
+            .map(|(id, lookup_id)| super::cases::stand_in_case(id, lookup_id, "health", day))
+            .collect();
+        one.insert_cases(&cases).await.unwrap();
+        let mark = |case_id: &str| SeenMark {
+            member: "health/dewi".into(),
+            notes_of: None,
+            case_id: case_id.into(),
+        };
+        let (m1, m2) = (mark(ids[0]), mark(ids[1]));
+        let entries = [read(1), read(2)];
+        let both: Vec<&AuditNew> = entries.iter().collect();
+        let (forward, backward) = ([Some(&m1), Some(&m2)], [Some(&m2), Some(&m1)]);
+        for _ in 0..100 {
+            let (a, b) = tokio::join!(
+                one.stage_audit(&both, &forward),
+                two.stage_audit(&both, &backward),
+            );
+            a.unwrap();
+            b.unwrap();
+        }
+        assert_eq!(two.chain_staged_audit().await.unwrap(), 400);
+        one.close().await;
+        two.close().await;
     }
 }
