@@ -34,16 +34,17 @@ macro_rules! activity {
     };
 }
 
-/// Marks one statement writes ([`mark_all_seen_in`]): 3 values each, far below either
+/// Marks one statement writes ([`mark_all_seen_in`]): 4 values each, far below either
 /// backend's limit on bound values.
 const MARKS_PER_INSERT: usize = 256;
 
 /// Records that each member has seen each case as it stands, inside `tx` (the reads' grouped
 /// audit transaction, [`SeenMark`]), in one statement per [`MARKS_PER_INSERT`] marks: under
 /// a crowd of reads, one round trip while the write lock is held instead of one per read.
-/// The marks are written in one order on every instance (member, then case): two instances'
-/// batches marking the same two cases must not each hold one mark's row while waiting for
-/// the other's (a deadlock). A member's later read of a case replaces an earlier one in the
+/// The marks are written in one order on every instance (member, then case, by their bytes,
+/// across chunks too: the statement orders by the position given here, not by the database's
+/// collation): two instances' batches marking the same two cases must not each hold one
+/// mark's row while waiting for the other's (a deadlock). A member's later read of a case replaces an earlier one in the
 /// batch (PostgreSQL refuses a statement that updates a row twice); marks of unknown cases are
 /// left out.
 pub(super) async fn mark_all_seen_in(
@@ -54,23 +55,27 @@ pub(super) async fn mark_all_seen_in(
     let mut marks: Vec<&SeenMark> = marks.iter().rev().flatten().copied().collect();
     marks.sort_by(|a, b| (&a.member, &a.case_id).cmp(&(&b.member, &b.case_id)));
     marks.dedup_by(|a, b| a.member == b.member && a.case_id == b.case_id);
-    for chunk in marks.chunks(MARKS_PER_INSERT) {
+    for (chunk, first) in marks
+        .chunks(MARKS_PER_INSERT)
+        .zip((0_i64..).step_by(MARKS_PER_INSERT))
+    {
         // VALUES' columns are column1… on both backends; `WHERE TRUE` keeps SQLite from
         // reading `ON CONFLICT` as the join's constraint.
         let sql = format!(
             "INSERT INTO seen_marks (member, case_id, mark) SELECT v.column1, c.id, {} \
              FROM (VALUES {}) AS v JOIN cases c ON c.id = v.column3 WHERE TRUE \
-             ORDER BY v.column1, v.column3 \
+             ORDER BY v.column4 \
              ON CONFLICT (member, case_id) DO UPDATE SET mark = excluded.mark",
             activity!("v.column2"),
-            vec!["(?, ?, ?)"; chunk.len()].join(", ")
+            vec!["(?, ?, ?, ?)"; chunk.len()].join(", ")
         );
         let mut q = query(&sql);
-        for m in chunk {
+        for (m, place) in chunk.iter().zip(first..) {
             q = q
                 .bind(m.member.clone())
                 .bind(m.notes_of.clone())
-                .bind(m.case_id.clone());
+                .bind(m.case_id.clone())
+                .bind(place);
         }
         q.execute(&mut **tx).await?;
     }
@@ -169,8 +174,10 @@ mod tests {
             notes_of: notes_of.map(Into::into),
             case_id: case_id.into(),
         };
+        // Dewi's first read of case 1 without the notes, her second with them: the second's
+        // mark is the one kept.
         let marks = [
-            mark("health/dewi", Some("health"), ids[0]),
+            mark("health/dewi", None, ids[0]),
             mark("ombudsman/sari", None, ids[0]),
             mark("health/dewi", Some("health"), ids[1]),
             mark("health/dewi", Some("health"), ids[0]),
