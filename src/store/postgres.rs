@@ -84,23 +84,28 @@ impl Store {
     pub async fn connect_postgres(options: &PostgresOptions) -> Result<Self, StoreError> {
         sqlx::any::install_default_drivers();
         let any = AnyConnectOptions::from_url(&options.connect_url()?)?;
-        let pool = AnyPoolOptions::new()
-            .max_connections(options.pool_size.max(1))
+        let pool_options = AnyPoolOptions::new()
             .acquire_timeout(Duration::from_secs(30))
             .after_connect(|conn, _| {
                 Box::pin(async move {
                     sqlx::raw_sql(SETTINGS).execute(&mut *conn).await?;
                     Ok(())
                 })
-            })
-            .connect_with(any)
+            });
+        let pool = pool_options
+            .clone()
+            .max_connections(options.pool_size.max(1))
+            .connect_with(any.clone())
             .await?;
         MIGRATOR.run(&pool).await?;
+        // The audit group's commits have a connection of their own ([`Store::audit_pool`]).
+        let audit_pool = pool_options.max_connections(1).connect_with(any).await?;
         Ok(Self {
             pool,
             backend: Backend::Postgres,
             path: None,
             audit_group: std::sync::Arc::default(),
+            audit_pool,
         })
     }
 }

@@ -29,6 +29,10 @@ pub struct Store {
     pub(super) path: Option<PathBuf>,
     /// Members' read entries waiting to be committed together.
     pub(super) audit_group: std::sync::Arc<audit::AuditGroup>,
+    /// One connection of the audit group's own, for its commits: every member read waits for
+    /// one, and a commit that queued for a connection behind the reads of `pool` made every
+    /// read behind it wait too (BENCHMARKS.md S).
+    pub(super) audit_pool: Pool<Any>,
 }
 
 fn is_unique_violation(e: &sqlx::Error) -> bool {
@@ -94,8 +98,9 @@ impl Store {
         self.backend
     }
 
-    /// Closes the pool (SQLite checkpoints the WAL).
+    /// Closes the pools (SQLite checkpoints the WAL when the last connection closes).
     pub async fn close(&self) {
+        self.audit_pool.close().await;
         self.pool.close().await;
     }
 
@@ -103,9 +108,14 @@ impl Store {
     /// [`lock_writes`]): read-modify-write steps (the next `seq`, the audit chain's head) see no
     /// other writer until it ends.
     pub(super) async fn begin_write(&self) -> Result<Tx<'static>, StoreError> {
+        self.begin_write_on(&self.pool).await
+    }
+
+    /// [`Store::begin_write`] on a connection of `pool` (`pool` or `audit_pool`).
+    pub(super) async fn begin_write_on(&self, pool: &Pool<Any>) -> Result<Tx<'static>, StoreError> {
         let mut tx = match self.backend {
-            Backend::Sqlite => self.pool.begin_with("BEGIN IMMEDIATE").await?,
-            Backend::Postgres => self.pool.begin().await?,
+            Backend::Sqlite => pool.begin_with("BEGIN IMMEDIATE").await?,
+            Backend::Postgres => pool.begin().await?,
         };
         lock_writes(&mut tx).await?;
         Ok(tx)

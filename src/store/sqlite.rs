@@ -54,8 +54,7 @@ impl Store {
             .create_if_missing(true)
             .to_url_lossy();
         let options = AnyConnectOptions::from_url(&url)?;
-        let pool = AnyPoolOptions::new()
-            .max_connections(8)
+        let pool_options = AnyPoolOptions::new()
             // sqlx pings every connection it hands out: a round trip to the connection's thread
             // per acquire that can find nothing wrong with an embedded file (a failed write is
             // caught on release, below). Two or three acquires per request (BENCHMARKS.md I).
@@ -86,15 +85,23 @@ impl Store {
                     Ok(!sqlx::Connection::is_in_transaction(conn))
                 })
             })
-            .acquire_timeout(Duration::from_secs(30))
-            .connect_with(options)
+            .acquire_timeout(Duration::from_secs(30));
+        let pool = pool_options
+            .clone()
+            .max_connections(8)
+            .connect_with(options.clone())
             .await?;
         MIGRATOR.run(&pool).await?;
+        let audit_pool = pool_options
+            .max_connections(1)
+            .connect_with(options)
+            .await?;
         Ok(Self {
             pool,
             backend: Backend::Sqlite,
             path: Some(path.to_owned()),
             audit_group: std::sync::Arc::default(),
+            audit_pool,
         })
     }
 

@@ -228,13 +228,14 @@ impl Store {
         Ok(())
     }
 
-    /// [`Store::begin_write`] if no other transaction holds the write lock; `None` if one does
-    /// (PostgreSQL only: SQLite's single writer is one process, whose callers take turns).
+    /// [`Store::begin_write`] on the audit group's own connection if no other transaction
+    /// holds the write lock; `None` if one does (PostgreSQL only: SQLite's single writer is
+    /// one process, whose callers take turns).
     async fn begin_write_if_free(&self) -> Result<Option<Tx<'static>>, StoreError> {
         if self.backend != Backend::Postgres {
-            return self.begin_write().await.map(Some);
+            return self.begin_write_on(&self.audit_pool).await.map(Some);
         }
-        let mut tx = self.pool.begin().await?;
+        let mut tx = self.audit_pool.begin().await?;
         let free: bool = query_scalar("SELECT pg_try_advisory_xact_lock(?)")
             .bind(WRITE_LOCK)
             .fetch_one(&mut *tx)
