@@ -44,9 +44,9 @@ const MARKS_PER_INSERT: usize = 256;
 /// The marks are written in one order on every instance (member, then case, by their bytes,
 /// across chunks too: the statement orders by the position given here, not by the database's
 /// collation): two instances' batches marking the same two cases must not each hold one
-/// mark's row while waiting for the other's (a deadlock). A member's later read of a case replaces an earlier one in the
-/// batch (PostgreSQL refuses a statement that updates a row twice); marks of unknown cases are
-/// left out.
+/// mark's row while waiting for the other's (a deadlock). A member's later read of a case
+/// replaces an earlier one in the batch (PostgreSQL refuses a statement that updates a row
+/// twice); marks of unknown cases are left out.
 pub(super) async fn mark_all_seen_in(
     tx: &mut super::Tx<'_>,
     marks: &[Option<&SeenMark>],
