@@ -220,7 +220,10 @@ async fn a_post_quantum_directory_seals_every_envelope_post_quantum() {
     ));
 
     // Nothing in the data folder (database, WAL, blobs) holds an X25519 stanza or a canary;
-    // post-quantum stanzas are there.
+    // post-quantum stanzas are there. The store is closed first, and waited for: a dropped
+    // pool closes its connections in the background, and SQLite removes its WAL when the last
+    // one closes — a file listed here could be gone when it is read.
+    app.store.close().await;
     drop(router);
     drop(app);
     for file in all_files(fx.data_dir()) {
