@@ -250,4 +250,27 @@ mod tests {
         assert!(settled.unwrap().unwrap());
         assert_eq!(std::fs::metadata(sibling(&path, "-wal")).unwrap().len(), 0);
     }
+
+    /// SQLite is built with `.cargo/config.toml`'s flags: without them every malloc and free in
+    /// SQLite takes one global mutex (memory statistics) and every page fetched from the cache
+    /// another (page caches shared across connections), which under 16 members cost a fifth of
+    /// the server's CPU (BENCHMARKS.md T). A build without the file would pass every other test.
+    #[tokio::test]
+    async fn sqlite_is_built_without_its_global_memory_locks() {
+        let dir = tempfile::tempdir().unwrap();
+        let store = Store::open(&dir.path().join("bisik.sqlite")).await.unwrap();
+        let options: Vec<String> =
+            query_scalar("SELECT compile_options FROM pragma_compile_options")
+                .fetch_all(&store.pool)
+                .await
+                .unwrap();
+        assert!(
+            options.iter().any(|o| o == "DEFAULT_MEMSTATUS=0"),
+            "SQLite counts its memory under a global mutex: {options:?}"
+        );
+        assert!(
+            !options.iter().any(|o| o == "ENABLE_MEMORY_MANAGEMENT"),
+            "SQLite's page caches share one mutex: {options:?}"
+        );
+    }
 }
