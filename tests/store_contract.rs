@@ -636,3 +636,90 @@ async fn every_list_filter_narrows_alone_and_together() {
     let page = store.list_cases("health", &only_a, 1, 1).await.unwrap();
     assert!(page.is_empty(), "{page:?}");
 }
+
+/// A listed case is the case as a single read gives it, every field, whatever its text: a page
+/// is read as one JSON value the database builds (one value, not 16 per case), so its escaping
+/// must carry markup, quotes, backslashes, control and bidi characters through unchanged, and
+/// an empty page must be empty, not an error. Also the oversight body's and the overdue lists.
+#[tokio::test]
+async fn a_listed_case_reads_as_the_case_itself_whatever_its_text() {
+    use bisik::domain::records::CaseFilter;
+    let db = Db::new();
+    let store = db.open().await;
+    let r = reporter();
+    let empty = store
+        .list_cases("health", &CaseFilter::default(), 50, 0)
+        .await
+        .unwrap();
+    assert!(empty.is_empty());
+    let hostile =
+        "<script>alert(\"x\")</script> \\ \u{1b}[31m\u{202e}kiri\u{2066} tab\there\nline 'q' 😀 ü";
+    let (a, b) = ("LPR-2026-000040", "LPR-2026-000041");
+    let mut case_a = case(a, 40, &r);
+    case_a.category = Some(hostile);
+    case_a.kind = Kind::Whistleblowing;
+    case_a.privacy = Privacy::Confidential;
+    store.insert_case(&case_a).await.unwrap();
+    store.insert_case(&case(b, 41, &r)).await.unwrap();
+    let audit = |action: &str| AuditNew {
+        at: "2026-11-25T09:00:00Z".into(),
+        actor: "health/ani".into(),
+        action: action.into(),
+        case_id: Some(a.into()),
+    };
+    let member = Actor::from_column("member:health/ani");
+    let day = date!(2026 - 11 - 25);
+    // Verified (accepted, due, two days' extension), then on hold: every day and the hold's
+    // state are set; and assigned.
+    for (from, to, extended_days) in [
+        (CaseState::Received, CaseState::Verified, 2),
+        (CaseState::Verified, CaseState::OnHold, 2),
+    ] {
+        let mv = Move {
+            from,
+            to,
+            due_on: Some(date!(2026 - 12 - 09)),
+            extended_days,
+        };
+        let moved = store
+            .transition("health", a, mv, day, &member, None, Some(&audit("move")))
+            .await
+            .unwrap();
+        assert!(moved);
+    }
+    assert!(
+        store
+            .assign("health", a, Some("ani"), day, &audit("assign"))
+            .await
+            .unwrap()
+    );
+    let single = |id: &'static str| {
+        let store = store.clone();
+        async move {
+            store
+                .case_summary(Some("health"), id)
+                .await
+                .unwrap()
+                .unwrap()
+                .0
+        }
+    };
+    let (one_a, one_b) = (single(a).await, single(b).await);
+    assert_eq!(one_a.category.as_deref(), Some(hostile));
+    assert_eq!(one_a.held_from, Some(CaseState::Verified));
+    assert_eq!(one_a.assigned_to.as_deref(), Some("ani"));
+    assert_eq!(one_a.extended_days, 2);
+    assert!(one_a.accepted_on.is_some());
+    let listed = store
+        .list_cases("health", &CaseFilter::default(), 50, 0)
+        .await
+        .unwrap();
+    // Both were received on the 23rd: the later id first.
+    assert_eq!(listed, [one_b.clone(), one_a.clone()]);
+    let overdue = store
+        .overdue_cases(date!(2026 - 12 - 31), 1000)
+        .await
+        .unwrap();
+    assert_eq!(overdue, [one_b, one_a]);
+    store.close().await;
+}

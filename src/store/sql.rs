@@ -83,6 +83,33 @@ fn summary_from_row(row: &Row) -> Result<CaseSummary, StoreError> {
     Ok(<rows::SummaryRow as sqlx::FromRow<Row>>::from_row(row)?.into())
 }
 
+/// The names of the columns `summary_cols!()` selects, in its order: the keys of a page of
+/// summaries read as one JSON value ([`summaries_statement`]).
+const SUMMARY_NAMES: [&str; 16] = [
+    "id",
+    "institution",
+    "kind",
+    "category",
+    "privacy",
+    "state",
+    "received_on",
+    "state_since",
+    "accepted_on",
+    "due_on",
+    "extended_days",
+    "escalated_on",
+    "channel",
+    "sealed_kind",
+    "assigned_to",
+    "held_from",
+];
+
+/// `rows` (a statement selecting `summary_cols!()`, ordered by `order` and paged) as one value,
+/// the page as a JSON array ([`super::dialect::json_rows`]), for [`rows::summaries_from_json`].
+fn summaries_statement(backend: Backend, rows: &str, order: &str) -> String {
+    super::dialect::json_rows(backend, &SUMMARY_NAMES, rows, order)
+}
+
 /// The kind of keys a report's content is sealed to, as `cases.sealed_kind` stores it: read off
 /// the envelope's own header (post-quantum when it has hybrid stanzas and no X25519 one).
 fn sealed_kind(content: &[u8]) -> &'static str {

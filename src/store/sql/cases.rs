@@ -153,7 +153,7 @@ impl Store {
         offset: u32,
     ) -> Result<Vec<CaseSummary>, StoreError> {
         let (sql, args) = list_statement(self.backend, institution, filter, limit, offset);
-        let mut query = query(&sql);
+        let mut query = query_scalar::<String>(&sql);
         for arg in args {
             query = match arg {
                 ListArg::Text(s) => query.bind(s),
@@ -161,11 +161,8 @@ impl Store {
                 ListArg::Int(n) => query.bind(n),
             };
         }
-        let rows = query.fetch_all(&self.pool).await?;
-        let mut cases = rows
-            .iter()
-            .map(summary_from_row)
-            .collect::<Result<Vec<_>, _>>()?;
+        let page = query.fetch_one(&self.pool).await?;
+        let mut cases = rows::summaries_from_json(&page)?;
         if filter.forwarded_away {
             // Who works the case now is the new institution's business.
             for c in &mut cases {
@@ -294,8 +291,7 @@ fn list_statement<'a>(
     if f.escalated {
         sql.push_str(" AND escalated_on IS NOT NULL");
     }
-    sql.push_str(" ORDER BY ");
-    sql.push_str(match f.sort {
+    let order = match f.sort {
         CaseSort::ReceivedNewest => "received_on DESC, id DESC",
         CaseSort::ReceivedOldest => "received_on ASC, id ASC",
         CaseSort::DueSoonest => "due_on IS NULL, due_on ASC, received_on DESC, id DESC",
@@ -306,11 +302,13 @@ fn list_statement<'a>(
              WHEN 'escalated' THEN 6 WHEN 'answered' THEN 7 WHEN 'closed' THEN 8 \
              WHEN 'archived' THEN 9 ELSE 10 END, received_on DESC, id DESC"
         }
-    });
+    };
+    sql.push_str(" ORDER BY ");
+    sql.push_str(order);
     if let Some(bound) = page(&mut sql, limit, offset) {
         args.extend(bound.map(ListArg::Int));
     }
-    (sql, args)
+    (summaries_statement(backend, &sql, order), args)
 }
 
 /// Ends a list statement with its page: the first page's size written into the text (so
@@ -446,7 +444,7 @@ mod tests {
             }
         }
         for offset in [0, 50] {
-            let sql = super::super::workflow::escalated_list(50, offset).0;
+            let sql = super::super::workflow::escalated_list(Backend::Sqlite, 50, offset).0;
             statements.push((sql, false));
         }
         for (sql, by_id) in statements {

@@ -14,7 +14,7 @@ use crate::domain::audit::AuditEntry;
 use crate::domain::case::{Actor, CaseState, Kind, Privacy};
 use crate::domain::clock::parse_day;
 use crate::domain::webhook::{Delivery, DeliveryStatus, WebhookEvent};
-use crate::store::{CaseSummary, RevealRequest, StoredAttachment, StoredMessage};
+use crate::store::{CaseSummary, RevealRequest, StoreError, StoredAttachment, StoredMessage};
 
 /// Why a column could not become its value.
 #[derive(Debug, thiserror::Error)]
@@ -22,6 +22,8 @@ use crate::store::{CaseSummary, RevealRequest, StoredAttachment, StoredMessage};
 pub(super) struct BadColumn(&'static str);
 
 /// A `YYYY-MM-DD` column.
+#[derive(serde::Deserialize)]
+#[serde(try_from = "String")]
 pub(super) struct Day(pub(super) Date);
 
 impl TryFrom<String> for Day {
@@ -32,6 +34,8 @@ impl TryFrom<String> for Day {
 }
 
 /// A `YYYY-MM-DD` column that may be NULL.
+#[derive(serde::Deserialize)]
+#[serde(try_from = "Option<String>")]
 pub(super) struct MaybeDay(pub(super) Option<Date>);
 
 impl TryFrom<Option<String>> for MaybeDay {
@@ -71,6 +75,8 @@ impl ByName for CaseState {
 }
 
 /// A column holding a [`ByName`] value.
+#[derive(serde::Deserialize)]
+#[serde(try_from = "String", bound = "T: ByName")]
 pub(super) struct Named<T>(pub(super) T);
 
 impl<T: ByName> TryFrom<String> for Named<T> {
@@ -81,6 +87,8 @@ impl<T: ByName> TryFrom<String> for Named<T> {
 }
 
 /// A column holding a [`ByName`] value or NULL.
+#[derive(serde::Deserialize)]
+#[serde(try_from = "Option<String>", bound = "T: ByName")]
 pub(super) struct MaybeNamed<T>(pub(super) Option<T>);
 
 impl<T: ByName> TryFrom<Option<String>> for MaybeNamed<T> {
@@ -125,8 +133,10 @@ impl ByName for DeliveryStatus {
     }
 }
 
-/// The columns `summary_cols!()` selects (extra columns in the row are ignored).
-#[derive(sqlx::FromRow)]
+/// The columns `summary_cols!()` selects (extra columns in the row are ignored); a page of
+/// them also comes as one JSON array of objects keyed by the same names
+/// ([`super::super::dialect::json_rows`]).
+#[derive(sqlx::FromRow, serde::Deserialize)]
 pub(super) struct SummaryRow {
     id: String,
     institution: String,
@@ -176,6 +186,14 @@ impl From<SummaryRow> for CaseSummary {
             post_quantum: r.sealed_kind == KeyKind::Hybrid.as_str(),
         }
     }
+}
+
+/// The page a [`super::summaries_statement`] returned. A malformed value fails the read with
+/// what it should have been, as a row's would.
+pub(super) fn summaries_from_json(page: &str) -> Result<Vec<CaseSummary>, StoreError> {
+    let rows: Vec<SummaryRow> =
+        serde_json::from_str(page).map_err(|e| StoreError::Corrupt(e.to_string()))?;
+    Ok(rows.into_iter().map(Into::into).collect())
 }
 
 /// A message or note row (`seq, author, written_on, envelope`).
@@ -432,5 +450,60 @@ mod tests {
             Some("not a count: the stored value is malformed")
         );
         assert!(Named::<DeliveryStatus>::try_from("lost".to_owned()).is_err());
+    }
+
+    /// A page read as JSON is keyed by exactly the names `summary_cols!()` gives its columns
+    /// (the last word of each, `AS` names included), in order.
+    #[test]
+    fn a_page_as_json_names_every_summary_column() {
+        let cols = summary_cols!();
+        let (mut names, mut depth, mut start) = (Vec::new(), 0i32, 0usize);
+        for (i, c) in cols.char_indices().chain([(cols.len(), ',')]) {
+            match c {
+                '(' => depth += 1,
+                ')' => depth -= 1,
+                ',' if depth == 0 => {
+                    let col = cols[start..i].trim();
+                    names.push(col.rsplit(' ').next().unwrap_or(col).to_owned());
+                    start = i + 1;
+                }
+                _ => {}
+            }
+        }
+        assert_eq!(names, super::super::SUMMARY_NAMES);
+    }
+
+    /// A page of summaries from JSON: every field read as a row's would be, `null` as absent;
+    /// a malformed value fails the page with what it should have been.
+    #[test]
+    fn a_page_from_json_reads_each_field_and_refuses_a_bad_one() {
+        let one = |state: &str| {
+            format!(
+                r#"[{{"id":"LPR-2026-000001","institution":"health","kind":"complaint",
+                "category":"<b>\"q\"</b>","privacy":"anonymous","state":"{state}",
+                "received_on":"2026-11-23","state_since":"2026-11-24","accepted_on":null,
+                "due_on":"2026-11-30","extended_days":2,"escalated_on":null,"channel":"web",
+                "sealed_kind":"mlkem768x25519","assigned_to":null,"held_from":"verified"}}]"#
+            )
+        };
+        let page = summaries_from_json(&one("on_hold")).unwrap();
+        assert_eq!(page.len(), 1);
+        let c = &page[0];
+        assert_eq!(c.category.as_deref(), Some("<b>\"q\"</b>"));
+        assert_eq!(c.state, CaseState::OnHold);
+        assert_eq!(c.held_from, Some(CaseState::Verified));
+        assert_eq!(c.accepted_on, None);
+        assert_eq!(c.due_on, parse_day("2026-11-30"));
+        assert_eq!(c.extended_days, 2);
+        assert!(c.post_quantum);
+        assert!(summaries_from_json("[]").unwrap().is_empty());
+        let e = summaries_from_json(&one("deleted"))
+            .err()
+            .map(|e| e.to_string());
+        assert!(
+            e.as_deref()
+                .is_some_and(|e| e.contains("not a case state: the stored value is malformed")),
+            "{e:?}"
+        );
     }
 }

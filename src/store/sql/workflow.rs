@@ -230,13 +230,12 @@ impl Store {
         limit: u32,
         offset: u32,
     ) -> Result<Vec<CaseSummary>, StoreError> {
-        let (sql, page) = escalated_list(limit, offset);
-        let mut q = query(&sql).bind(viewer);
+        let (sql, page) = escalated_list(self.backend, limit, offset);
+        let mut q = query_scalar::<String>(&sql).bind(viewer);
         for n in page.into_iter().flatten() {
             q = q.bind(n);
         }
-        let rows = q.fetch_all(&self.pool).await?;
-        rows.iter().map(summary_from_row).collect()
+        rows::summaries_from_json(&q.fetch_one(&self.pool).await?)
     }
 
     /// An escalated case as the oversight body sees it (no identity envelope).
@@ -272,16 +271,21 @@ impl Store {
         today: Date,
         limit: u32,
     ) -> Result<Vec<CaseSummary>, StoreError> {
-        let rows = query(concat!(
-            "SELECT ",
-            summary_cols!(),
-            " FROM cases WHERE due_on < ? ORDER BY due_on, institution, id LIMIT ?"
-        ))
-        .bind(day_string(today))
-        .bind(i64::from(limit))
-        .fetch_all(&self.pool)
-        .await?;
-        rows.iter().map(summary_from_row).collect()
+        const ORDER: &str = "due_on, institution, id";
+        let rows = format!(
+            concat!(
+                "SELECT ",
+                summary_cols!(),
+                " FROM cases WHERE due_on < ? ORDER BY {} LIMIT ?"
+            ),
+            ORDER
+        );
+        let page = query_scalar::<String>(&summaries_statement(self.backend, &rows, ORDER))
+            .bind(day_string(today))
+            .bind(i64::from(limit))
+            .fetch_one(&self.pool)
+            .await?;
+        rows::summaries_from_json(&page)
     }
 
     /// Answered cases (all institutions): candidates for closing after the citizen's silence.
@@ -410,16 +414,23 @@ pub(super) const ANSWERED_CASES: &str = concat!(
 /// The oversight body's list of escalated cases, one page (reads only the `cases_list`
 /// index), and the page's numbers to bind after the viewer ([`super::cases::page`]: the first
 /// page's are written into the text so PostgreSQL keeps a generic plan for it).
-pub(super) fn escalated_list(limit: u32, offset: u32) -> (String, Option<[i64; 2]>) {
-    let mut sql = String::from(concat!(
-        "SELECT ",
-        summary_cols!(),
-        " FROM cases WHERE escalated_on IS NOT NULL \
-         AND id NOT IN (SELECT case_id FROM exclusions WHERE handle = ?) \
-         ORDER BY escalated_on DESC, id"
-    ));
+pub(super) fn escalated_list(
+    backend: Backend,
+    limit: u32,
+    offset: u32,
+) -> (String, Option<[i64; 2]>) {
+    const ORDER: &str = "escalated_on DESC, id";
+    let mut sql = format!(
+        concat!(
+            "SELECT ",
+            summary_cols!(),
+            " FROM cases WHERE escalated_on IS NOT NULL \
+             AND id NOT IN (SELECT case_id FROM exclusions WHERE handle = ?) ORDER BY {}"
+        ),
+        ORDER
+    );
     let page = super::cases::page(&mut sql, limit, offset);
-    (sql, page)
+    (summaries_statement(backend, &sql, ORDER), page)
 }
 
 /// What the reporter could not open of a case (item, seq, the day it was flagged).
