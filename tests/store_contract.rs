@@ -723,3 +723,49 @@ async fn a_listed_case_reads_as_the_case_itself_whatever_its_text() {
     assert_eq!(overdue, [one_b, one_a]);
     store.close().await;
 }
+
+/// A member's case page reads the notes, recommendations and message files in one statement:
+/// each list in its order, and only the kinds asked for (the oversight body and an institution
+/// the case was forwarded away from get no internal notes).
+#[tokio::test]
+async fn a_case_pages_notes_come_only_when_asked_for_in_order() {
+    let db = Db::new();
+    let store = db.open().await;
+    let r = reporter();
+    let id = "LPR-2026-000050";
+    store.insert_case(&case(id, 50, &r)).await.unwrap();
+    let audit = AuditNew {
+        at: "2026-11-25T09:00:00Z".into(),
+        actor: "health/ani".into(),
+        action: "add_note".into(),
+        case_id: Some(id.into()),
+    };
+    let ani = Actor::from_column("member:health/ani");
+    for text in [b"first note".as_slice(), b"second note"] {
+        let seq = store
+            .add_note("health", id, &ani, date!(2026 - 11 - 25), text, &audit)
+            .await
+            .unwrap();
+        assert!(seq.is_some());
+    }
+    let all = store.case_extras(id, true, true).await.unwrap();
+    let envelopes: Vec<&[u8]> = all.notes.iter().map(|n| n.envelope.as_slice()).collect();
+    assert_eq!(envelopes, [b"first note".as_slice(), b"second note"]);
+    assert_eq!(all.notes.iter().map(|n| n.seq).collect::<Vec<_>>(), [1, 2]);
+    assert_eq!(all.notes[0].author, ani);
+    assert_eq!(all.notes[0].written_on, date!(2026 - 11 - 25));
+    assert!(all.recommendations.is_empty() && all.files.is_empty());
+    let notes = store.notes(id).await.unwrap();
+    assert_eq!(
+        notes
+            .iter()
+            .map(|n| n.envelope.as_slice())
+            .collect::<Vec<_>>(),
+        envelopes
+    );
+    let only_recommendations = store.case_extras(id, false, true).await.unwrap();
+    assert!(only_recommendations.notes.is_empty());
+    let none = store.case_extras(id, false, false).await.unwrap();
+    assert!(none.notes.is_empty() && none.recommendations.is_empty());
+    store.close().await;
+}

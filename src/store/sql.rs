@@ -585,6 +585,7 @@ mod oversight;
 mod record;
 mod rows;
 pub use message_files::{FilesAdded, MessageFile};
+pub use record::CaseExtras;
 mod retention;
 #[macro_use]
 mod seen;

@@ -6,7 +6,7 @@ use crate::domain::institution::{Member, Role};
 use crate::domain::records::{CaseRecord, StoredMessage};
 use crate::error::{Error, Result};
 use crate::store::SeenMark;
-use crate::store::sql::MessageFile;
+use crate::store::sql::{CaseExtras, MessageFile};
 
 use super::super::App;
 use super::{actor, audit_with, not_excluded, notes_of, readable_by, seen_key};
@@ -53,17 +53,14 @@ pub async fn case_view(app: &App, m: &Member, case_id: &str) -> Result<CaseView>
     };
     let who = actor(m);
     let audited = audit_with(app, &who, "view_case", Some(&case.id), Some(seen));
-    let extras = async {
-        let (notes, recommendations) = app
-            .store
-            .notes_and_recommendations(&case.id, owner, owner || oversight)
-            .await?;
-        let files = app.store.message_files(&case.id).await?;
-        Ok::<_, Error>((notes, recommendations, files))
-    };
+    let extras = app.store.case_extras(&case.id, owner, owner || oversight);
     let (audited, extras) = tokio::join!(audited, extras);
     audited?;
-    let (notes, recommendations, files) = extras?;
+    let CaseExtras {
+        notes,
+        recommendations,
+        files,
+    } = extras?;
     // A flag is written when the reporter looks: shown from the next day on, so it never
     // tells an officer when the reporter came (DESIGN 2.4).
     let today = app.clock.today();

@@ -139,60 +139,13 @@ impl Store {
     /// [`CaseRecord`](crate::store::CaseRecord), so no reporter-facing path can load them.
     #[instrument(skip_all)]
     pub async fn notes(&self, case_id: &str) -> Result<Vec<StoredMessage>, StoreError> {
-        self.notes_where(case_id, None).await
-    }
-
-    /// A case's notes and recommendations as a member's case page needs them, in one query:
-    /// the notes if `notes`, the recommendations if `recommendations` (empty otherwise).
-    #[instrument(skip_all)]
-    pub async fn notes_and_recommendations(
-        &self,
-        case_id: &str,
-        notes: bool,
-        recommendations: bool,
-    ) -> Result<(Vec<StoredMessage>, Vec<StoredMessage>), StoreError> {
-        let kind = match (notes, recommendations) {
-            (false, false) => return Ok((Vec::new(), Vec::new())),
-            (true, true) => None,
-            (true, false) => Some("note"),
-            (false, true) => Some("recommendation"),
-        };
-        let rows = self.note_rows(case_id, kind).await?;
-        let (mut n, mut r) = (Vec::new(), Vec::new());
-        for row in rows {
-            let list = if row.kind == "recommendation" {
-                &mut r
-            } else {
-                &mut n
-            };
-            list.push(row.message.into());
-        }
-        Ok((n, r))
-    }
-
-    async fn notes_where(
-        &self,
-        case_id: &str,
-        kind: Option<&str>,
-    ) -> Result<Vec<StoredMessage>, StoreError> {
-        let rows = self.note_rows(case_id, kind).await?;
-        Ok(rows.into_iter().map(|r| r.message.into()).collect())
-    }
-
-    async fn note_rows(
-        &self,
-        case_id: &str,
-        kind: Option<&str>,
-    ) -> Result<Vec<rows::NoteRow>, StoreError> {
-        Ok(query_as(
-            "SELECT seq, author, written_on, envelope, kind FROM notes \
-             WHERE case_id = ? AND (? IS NULL OR kind = ?) ORDER BY seq",
+        let rows: Vec<rows::MessageRow> = query_as(
+            "SELECT seq, author, written_on, envelope FROM notes WHERE case_id = ? ORDER BY seq",
         )
         .bind(case_id)
-        .bind(kind)
-        .bind(kind)
         .fetch_all(&self.pool)
-        .await?)
+        .await?;
+        Ok(rows.into_iter().map(Into::into).collect())
     }
 
     /// Content envelopes of the cases in `ids` that a member of `institution` (`handle`) may

@@ -127,3 +127,96 @@ impl Store {
         }))
     }
 }
+
+/// A case's internal notes, the oversight body's recommendations and which message each file
+/// belongs to, as a member's case page shows them, in one statement rather than two (each is a
+/// round trip to SQLite's connection thread and back; BENCHMARKS.md U). `part`: `n`ote,
+/// `r`ecommendation, `f`ile; notes of a kind not asked for are not read. The orders are
+/// restored in Rust ([`Store::case_extras`]).
+const EXTRAS: &str = "\
+    SELECT CASE kind WHEN 'recommendation' THEN 'r' ELSE 'n' END AS part, seq, author, \
+           written_on, envelope, CAST(NULL AS BIGINT) AS message_seq FROM notes \
+           WHERE case_id = ? AND ((kind = 'note' AND ? = 1) OR (kind = 'recommendation' AND ? = 1)) \
+    UNION ALL \
+    SELECT 'f', f.attachment_seq, m.author, NULL, NULL, f.message_seq FROM message_files f \
+           JOIN messages m ON m.case_id = f.case_id AND m.seq = f.message_seq \
+           WHERE f.case_id = ?";
+
+/// One row of [`EXTRAS`].
+#[derive(sqlx::FromRow)]
+struct ExtraRow {
+    part: String,
+    seq: i64,
+    author: String,
+    #[sqlx(try_from = "Option<String>")]
+    written_on: MaybeDay,
+    envelope: Option<Vec<u8>>,
+    message_seq: Option<i64>,
+}
+
+impl ExtraRow {
+    fn note(self) -> Result<StoredMessage, StoreError> {
+        Ok(StoredMessage {
+            seq: self.seq,
+            author: Actor::from_column(&self.author),
+            written_on: self
+                .written_on
+                .0
+                .ok_or_else(|| StoreError::Corrupt("no day on a note".into()))?,
+            envelope: self
+                .envelope
+                .ok_or_else(|| StoreError::Corrupt("note envelope".into()))?,
+        })
+    }
+}
+
+/// What a member's case page shows besides the case itself ([`Store::case_extras`]).
+#[derive(Debug, Default)]
+pub struct CaseExtras {
+    /// The internal notes, in order.
+    pub notes: Vec<StoredMessage>,
+    /// The oversight body's recommendations, in order.
+    pub recommendations: Vec<StoredMessage>,
+    /// Which message each file belongs to, by the file's position.
+    pub files: Vec<MessageFile>,
+}
+
+impl Store {
+    /// A case's notes (if `notes`), recommendations (if `recommendations`) and message files,
+    /// for a member's case page. Notes are only for the case's readers: the caller decides,
+    /// and they are never part of a [`CaseRecord`], so no reporter-facing path loads them.
+    #[instrument(skip_all)]
+    pub async fn case_extras(
+        &self,
+        case_id: &str,
+        notes: bool,
+        recommendations: bool,
+    ) -> Result<CaseExtras, StoreError> {
+        let rows: Vec<ExtraRow> = query_as(EXTRAS)
+            .bind(case_id)
+            .bind(i64::from(notes))
+            .bind(i64::from(recommendations))
+            .bind(case_id)
+            .fetch_all(&self.pool)
+            .await?;
+        let mut x = CaseExtras::default();
+        for r in rows {
+            match r.part.as_str() {
+                "n" => x.notes.push(r.note()?),
+                "r" => x.recommendations.push(r.note()?),
+                "f" => x.files.push(MessageFile {
+                    attachment_seq: r.seq,
+                    message_seq: r
+                        .message_seq
+                        .ok_or_else(|| StoreError::Corrupt("a file with no message".into()))?,
+                    author: Actor::from_column(&r.author),
+                }),
+                other => return Err(StoreError::Corrupt(format!("case page part {other}"))),
+            }
+        }
+        x.notes.sort_by_key(|m| m.seq);
+        x.recommendations.sort_by_key(|m| m.seq);
+        x.files.sort_by_key(|f| f.attachment_seq);
+        Ok(x)
+    }
+}

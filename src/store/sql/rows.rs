@@ -217,14 +217,6 @@ impl From<MessageRow> for StoredMessage {
     }
 }
 
-/// A note or recommendation row: the message's columns and which of the two it is.
-#[derive(sqlx::FromRow)]
-pub(super) struct NoteRow {
-    pub(super) kind: String,
-    #[sqlx(flatten)]
-    pub(super) message: MessageRow,
-}
-
 /// A case row as [`Store::record`](super::Store) reads it: the summary, the content envelope,
 /// whether an identity envelope exists, and — in the reporter's read only — the envelope itself
 /// (a member's read does not select it: absent, it is `None`).
@@ -497,6 +489,13 @@ mod tests {
         assert_eq!(c.extended_days, 2);
         assert!(c.post_quantum);
         assert!(summaries_from_json("[]").unwrap().is_empty());
+        let bad_day = one("verified").replace("2026-11-30", "2026-11-31");
+        let e = summaries_from_json(&bad_day).err().map(|e| e.to_string());
+        assert!(
+            e.as_deref()
+                .is_some_and(|e| e.contains("not a day: the stored value is malformed")),
+            "{e:?}"
+        );
         let e = summaries_from_json(&one("deleted"))
             .err()
             .map(|e| e.to_string());
