@@ -104,10 +104,13 @@ const SUMMARY_NAMES: [&str; 16] = [
     "held_from",
 ];
 
-/// `rows` (a statement selecting `summary_cols!()`, ordered by `order` and paged) as one value,
-/// the page as a JSON array ([`super::dialect::json_rows`]), for [`rows::summaries_from_json`].
+/// A page of case summaries: `rows` (a statement selecting `summary_cols!()`, ordered by
+/// `order` and paged) as the backend reads it best — on SQLite one JSON value
+/// ([`super::dialect::json_rows`]), on PostgreSQL the rows. Run it with
+/// [`Store::fetch_summaries`].
 fn summaries_statement(backend: Backend, rows: &str, order: &str) -> String {
     super::dialect::json_rows(backend, &SUMMARY_NAMES, rows, order)
+        .unwrap_or_else(|| rows.to_owned())
 }
 
 /// The kind of keys a report's content is sealed to, as `cases.sealed_kind` stores it: read off
@@ -120,6 +123,25 @@ fn sealed_kind(content: &[u8]) -> &'static str {
 }
 
 impl Store {
+    /// The page of summaries a [`summaries_statement`] returns, its arguments bound in `q`.
+    async fn fetch_summaries(
+        &self,
+        q: sqlx::query::Query<'_, Any, sqlx::any::AnyArguments>,
+    ) -> Result<Vec<CaseSummary>, StoreError> {
+        match self.backend {
+            Backend::Sqlite => {
+                let page: String = sqlx::Row::try_get(&q.fetch_one(&self.pool).await?, 0)?;
+                rows::summaries_from_json(&page)
+            }
+            Backend::Postgres => q
+                .fetch_all(&self.pool)
+                .await?
+                .iter()
+                .map(summary_from_row)
+                .collect(),
+        }
+    }
+
     /// Which database this is.
     pub fn backend(&self) -> Backend {
         self.backend

@@ -153,7 +153,7 @@ impl Store {
         offset: u32,
     ) -> Result<Vec<CaseSummary>, StoreError> {
         let (sql, args) = list_statement(self.backend, institution, filter, limit, offset);
-        let mut query = query_scalar::<String>(&sql);
+        let mut query = query(&sql);
         for arg in args {
             query = match arg {
                 ListArg::Text(s) => query.bind(s),
@@ -161,8 +161,7 @@ impl Store {
                 ListArg::Int(n) => query.bind(n),
             };
         }
-        let page = query.fetch_one(&self.pool).await?;
-        let mut cases = rows::summaries_from_json(&page)?;
+        let mut cases = self.fetch_summaries(query).await?;
         if filter.forwarded_away {
             // Who works the case now is the new institution's business.
             for c in &mut cases {

@@ -231,11 +231,11 @@ impl Store {
         offset: u32,
     ) -> Result<Vec<CaseSummary>, StoreError> {
         let (sql, page) = escalated_list(self.backend, limit, offset);
-        let mut q = query_scalar::<String>(&sql).bind(viewer);
+        let mut q = query(&sql).bind(viewer);
         for n in page.into_iter().flatten() {
             q = q.bind(n);
         }
-        rows::summaries_from_json(&q.fetch_one(&self.pool).await?)
+        self.fetch_summaries(q).await
     }
 
     /// An escalated case as the oversight body sees it (no identity envelope).
@@ -280,12 +280,10 @@ impl Store {
             ),
             ORDER
         );
-        let page = query_scalar::<String>(&summaries_statement(self.backend, &rows, ORDER))
+        let q = query(&summaries_statement(self.backend, &rows, ORDER))
             .bind(day_string(today))
-            .bind(i64::from(limit))
-            .fetch_one(&self.pool)
-            .await?;
-        rows::summaries_from_json(&page)
+            .bind(i64::from(limit));
+        self.fetch_summaries(q).await
     }
 
     /// Answered cases (all institutions): candidates for closing after the citizen's silence.
