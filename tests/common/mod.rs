@@ -20,6 +20,7 @@ use http_body_util::BodyExt;
 use tower::ServiceExt;
 
 pub mod desk;
+pub mod store;
 pub mod tls;
 pub mod typage;
 pub mod webdriver;

@@ -1,0 +1,313 @@
+//! The store's lists on whichever backend the pass runs (see `store_contract.rs`): every
+//! members' list filter and order, a listed case read field by field against the case itself,
+//! and the notes, recommendations and files a member's case page reads in one statement.
+#![allow(clippy::unwrap_used, clippy::expect_used)]
+
+mod common;
+
+use bisik::domain::audit::AuditNew;
+use bisik::domain::case::{Actor, CaseState, Kind, Privacy};
+use bisik::store::{Classification, Move};
+use common::store::{Db, case, reporter};
+use time::macros::date;
+
+/// Each members' list filter narrows the list to what it names — alone, together, and with
+/// each order — on both backends. Each set of filters given is a statement of its own (the
+/// store names only the filters given, so PostgreSQL can keep one plan per statement).
+#[tokio::test]
+async fn every_list_filter_narrows_alone_and_together() {
+    use bisik::domain::records::{CaseFilter, CaseSort};
+    let db = Db::new();
+    let store = db.open().await;
+    let r = reporter();
+    let audit = |action: &str, id: &str| AuditNew {
+        at: "2026-11-25T09:00:00Z".into(),
+        actor: "health/ani".into(),
+        action: action.into(),
+        case_id: Some(id.into()),
+    };
+    // a: verified, tagged, assigned to ani, a whistleblowing report on roads, received early,
+    // due first. b: a plain complaint, received later, due later. c: another institution's.
+    let (a, b, c) = ("LPR-2026-000030", "LPR-2026-000031", "LPR-2026-000032");
+    let mut case_a = case(a, 30, &r);
+    case_a.kind = Kind::Whistleblowing;
+    case_a.category = Some("roads");
+    case_a.received_on = date!(2026 - 11 - 20);
+    case_a.due_on = Some(date!(2026 - 11 - 27));
+    store.insert_case(&case_a).await.unwrap();
+    store.insert_case(&case(b, 31, &r)).await.unwrap();
+    let mut case_c = case(c, 32, &r);
+    case_c.institution = "police";
+    case_c.kind = Kind::Whistleblowing;
+    store.insert_case(&case_c).await.unwrap();
+    let verified = Move {
+        from: CaseState::Received,
+        to: CaseState::Verified,
+        due_on: Some(date!(2026 - 11 - 27)),
+        extended_days: 0,
+    };
+    let member = Actor::from_column("member:health/ani");
+    let day = date!(2026 - 11 - 25);
+    let moved = store
+        .transition(
+            "health",
+            a,
+            verified,
+            day,
+            &member,
+            None,
+            Some(&audit("verify", a)),
+        )
+        .await
+        .unwrap();
+    assert!(moved);
+    let tags = Classification {
+        tags: Some(vec!["pungli".into()]),
+        ..Classification::default()
+    };
+    assert!(
+        store
+            .classify("health", a, &tags, &audit("classify", a))
+            .await
+            .unwrap()
+    );
+    assert!(
+        store
+            .assign("health", a, Some("ani"), day, &audit("assign", a))
+            .await
+            .unwrap()
+    );
+    assert!(
+        store
+            .exclude(
+                "health",
+                b,
+                "budi",
+                day,
+                "health/ani",
+                b"reason",
+                &audit("exclude", b)
+            )
+            .await
+            .unwrap()
+    );
+
+    let listed = |filter: CaseFilter| {
+        let store = store.clone();
+        async move {
+            let cases = store.list_cases("health", &filter, 50, 0).await.unwrap();
+            cases.into_iter().map(|c| c.id).collect::<Vec<_>>()
+        }
+    };
+    let with = |set: &dyn Fn(&mut CaseFilter)| {
+        let mut f = CaseFilter::default();
+        set(&mut f);
+        f
+    };
+    // Newest first by default: b (the 23rd) before a (the 20th); never the police's case.
+    assert_eq!(listed(CaseFilter::default()).await, [b, a]);
+    let only_a: Vec<CaseFilter> = vec![
+        with(&|f| f.state = Some(CaseState::Verified)),
+        with(&|f| f.kind = Some(Kind::Whistleblowing)),
+        with(&|f| f.category = Some("roads".into())),
+        with(&|f| f.overdue_on = Some(date!(2026 - 11 - 28))),
+        with(&|f| f.viewer = Some("budi".into())),
+        with(&|f| f.assigned_to = Some("ani".into())),
+        with(&|f| f.tag = Some("pungli".into())),
+        with(&|f| f.received_to = Some(date!(2026 - 11 - 21))),
+    ];
+    for filter in &only_a {
+        assert_eq!(listed(filter.clone()).await, [a], "{filter:?}");
+    }
+    assert_eq!(
+        listed(with(&|f| f.received_from = Some(date!(2026 - 11 - 21)))).await,
+        [b]
+    );
+    assert_eq!(
+        listed(with(&|f| f.state = Some(CaseState::Received))).await,
+        [b]
+    );
+    assert!(listed(with(&|f| f.escalated = true)).await.is_empty());
+    assert!(
+        listed(with(&|f| f.tag = Some("none".into())))
+            .await
+            .is_empty()
+    );
+    // All of a's filters together still find it; one that does not fit empties the list.
+    let all_a = CaseFilter {
+        state: Some(CaseState::Verified),
+        kind: Some(Kind::Whistleblowing),
+        category: Some("roads".into()),
+        overdue_on: Some(date!(2026 - 11 - 28)),
+        viewer: Some("budi".into()),
+        assigned_to: Some("ani".into()),
+        tag: Some("pungli".into()),
+        received_from: Some(date!(2026 - 11 - 19)),
+        received_to: Some(date!(2026 - 11 - 21)),
+        ..CaseFilter::default()
+    };
+    for sort in CaseSort::ALL {
+        let f = CaseFilter {
+            sort: *sort,
+            ..all_a.clone()
+        };
+        assert_eq!(listed(f).await, [a], "{sort:?}");
+    }
+    let mut none = all_a.clone();
+    none.kind = Some(Kind::Complaint);
+    assert!(listed(none).await.is_empty());
+    // The orders: oldest first, soonest due first, by state (received before verified).
+    let sorted = |sort: CaseSort| with(&move |f| f.sort = sort);
+    assert_eq!(listed(sorted(CaseSort::ReceivedOldest)).await, [a, b]);
+    assert_eq!(listed(sorted(CaseSort::DueSoonest)).await, [a, b]);
+    assert_eq!(listed(sorted(CaseSort::State)).await, [b, a]);
+    // A page: the limit and the offset are bound after the filters.
+    let page = store
+        .list_cases("health", &CaseFilter::default(), 1, 1)
+        .await
+        .unwrap();
+    assert_eq!(page.iter().map(|c| c.id.as_str()).collect::<Vec<_>>(), [a]);
+    // Later pages (their numbers bound after the filters' values): oldest first, the second
+    // case is b; with a filter that keeps only a, the second page is empty (unfiltered it
+    // holds a, above).
+    let oldest = sorted(CaseSort::ReceivedOldest);
+    let page = store.list_cases("health", &oldest, 1, 1).await.unwrap();
+    assert_eq!(page.iter().map(|c| c.id.as_str()).collect::<Vec<_>>(), [b]);
+    let only_a = with(&|f| f.received_to = Some(date!(2026 - 11 - 21)));
+    assert_eq!(listed(only_a.clone()).await, [a]);
+    let page = store.list_cases("health", &only_a, 1, 1).await.unwrap();
+    assert!(page.is_empty(), "{page:?}");
+}
+
+/// A listed case is the case as a single read gives it, every field, whatever its text: a page
+/// is read as one JSON value the database builds (one value, not 16 per case), so its escaping
+/// must carry markup, quotes, backslashes, control and bidi characters through unchanged, and
+/// an empty page must be empty, not an error. Also the oversight body's and the overdue lists.
+#[tokio::test]
+async fn a_listed_case_reads_as_the_case_itself_whatever_its_text() {
+    use bisik::domain::records::CaseFilter;
+    let db = Db::new();
+    let store = db.open().await;
+    let r = reporter();
+    let empty = store
+        .list_cases("health", &CaseFilter::default(), 50, 0)
+        .await
+        .unwrap();
+    assert!(empty.is_empty());
+    let hostile =
+        "<script>alert(\"x\")</script> \\ \u{1b}[31m\u{202e}kiri\u{2066} tab\there\nline 'q' 😀 ü";
+    let (a, b) = ("LPR-2026-000040", "LPR-2026-000041");
+    let mut case_a = case(a, 40, &r);
+    case_a.category = Some(hostile);
+    case_a.kind = Kind::Whistleblowing;
+    case_a.privacy = Privacy::Confidential;
+    store.insert_case(&case_a).await.unwrap();
+    store.insert_case(&case(b, 41, &r)).await.unwrap();
+    let audit = |action: &str| AuditNew {
+        at: "2026-11-25T09:00:00Z".into(),
+        actor: "health/ani".into(),
+        action: action.into(),
+        case_id: Some(a.into()),
+    };
+    let member = Actor::from_column("member:health/ani");
+    let day = date!(2026 - 11 - 25);
+    // Verified (accepted, due, two days' extension), then on hold: every day and the hold's
+    // state are set; and assigned.
+    for (from, to, extended_days) in [
+        (CaseState::Received, CaseState::Verified, 2),
+        (CaseState::Verified, CaseState::OnHold, 2),
+    ] {
+        let mv = Move {
+            from,
+            to,
+            due_on: Some(date!(2026 - 12 - 09)),
+            extended_days,
+        };
+        let moved = store
+            .transition("health", a, mv, day, &member, None, Some(&audit("move")))
+            .await
+            .unwrap();
+        assert!(moved);
+    }
+    assert!(
+        store
+            .assign("health", a, Some("ani"), day, &audit("assign"))
+            .await
+            .unwrap()
+    );
+    let single = |id: &'static str| {
+        let store = store.clone();
+        async move {
+            store
+                .case_summary(Some("health"), id)
+                .await
+                .unwrap()
+                .unwrap()
+                .0
+        }
+    };
+    let (one_a, one_b) = (single(a).await, single(b).await);
+    assert_eq!(one_a.category.as_deref(), Some(hostile));
+    assert_eq!(one_a.held_from, Some(CaseState::Verified));
+    assert_eq!(one_a.assigned_to.as_deref(), Some("ani"));
+    assert_eq!(one_a.extended_days, 2);
+    assert!(one_a.accepted_on.is_some());
+    let listed = store
+        .list_cases("health", &CaseFilter::default(), 50, 0)
+        .await
+        .unwrap();
+    // Both were received on the 23rd: the later id first.
+    assert_eq!(listed, [one_b.clone(), one_a.clone()]);
+    let overdue = store
+        .overdue_cases(date!(2026 - 12 - 31), 1000)
+        .await
+        .unwrap();
+    assert_eq!(overdue, [one_b, one_a]);
+    store.close().await;
+}
+
+/// A member's case page reads the notes, recommendations and message files in one statement:
+/// each list in its order, and only the kinds asked for (the oversight body and an institution
+/// the case was forwarded away from get no internal notes).
+#[tokio::test]
+async fn a_case_pages_notes_come_only_when_asked_for_in_order() {
+    let db = Db::new();
+    let store = db.open().await;
+    let r = reporter();
+    let id = "LPR-2026-000050";
+    store.insert_case(&case(id, 50, &r)).await.unwrap();
+    let audit = AuditNew {
+        at: "2026-11-25T09:00:00Z".into(),
+        actor: "health/ani".into(),
+        action: "add_note".into(),
+        case_id: Some(id.into()),
+    };
+    let ani = Actor::from_column("member:health/ani");
+    for text in [b"first note".as_slice(), b"second note"] {
+        let seq = store
+            .add_note("health", id, &ani, date!(2026 - 11 - 25), text, &audit)
+            .await
+            .unwrap();
+        assert!(seq.is_some());
+    }
+    let all = store.case_extras(id, true, true).await.unwrap();
+    let envelopes: Vec<&[u8]> = all.notes.iter().map(|n| n.envelope.as_slice()).collect();
+    assert_eq!(envelopes, [b"first note".as_slice(), b"second note"]);
+    assert_eq!(all.notes.iter().map(|n| n.seq).collect::<Vec<_>>(), [1, 2]);
+    assert_eq!(all.notes[0].author, ani);
+    assert_eq!(all.notes[0].written_on, date!(2026 - 11 - 25));
+    assert!(all.recommendations.is_empty() && all.files.is_empty());
+    let notes = store.notes(id).await.unwrap();
+    assert_eq!(
+        notes
+            .iter()
+            .map(|n| n.envelope.as_slice())
+            .collect::<Vec<_>>(),
+        envelopes
+    );
+    let only_recommendations = store.case_extras(id, false, true).await.unwrap();
+    assert!(only_recommendations.notes.is_empty());
+    let none = store.case_extras(id, false, false).await.unwrap();
+    assert!(none.notes.is_empty() && none.recommendations.is_empty());
+    store.close().await;
+}
