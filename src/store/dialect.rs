@@ -46,35 +46,26 @@ pub(crate) fn random_hex(backend: Backend) -> &'static str {
     }
 }
 
-/// On SQLite, a statement that returns the rows of `rows` (a `SELECT` of the columns `names`)
-/// as one value: the text of a JSON array of objects keyed by those names, in `order` (an
-/// `ORDER BY` over the same columns), `[]` when there are none. On PostgreSQL, `rows` as they
-/// are (`None`).
+/// SQLite: a statement that returns the rows of `rows` (a `SELECT` of the columns `names`) as
+/// one value, the text of a JSON array of objects keyed by those names, in `order` (an
+/// `ORDER BY` over the same columns), `[]` when there are none.
 ///
-/// Why SQLite: a page of case summaries is 50 rows of 16 columns, and sqlx copies each value
-/// three times (SQLite's `sqlite3_value_dup`, the `Any` row, the decoded `String`), with a
-/// column list per row and a hand-over between threads per row; that was a quarter of the
-/// server's CPU in a member's list, and the page as one value takes a fifth off a list's CPU.
-/// Why not PostgreSQL: there the rows cost little to read, and building the JSON cost the
-/// database more than it saved the server — a list took 40 % more CPU in all (BENCHMARKS.md U).
-pub(crate) fn json_rows(
-    backend: Backend,
-    names: &[&str],
-    rows: &str,
-    order: &str,
-) -> Option<String> {
-    if backend == Backend::Postgres {
-        return None;
-    }
+/// Why: a page of case summaries is 50 rows of 16 columns, and sqlx copies each value three
+/// times (SQLite's `sqlite3_value_dup`, the `Any` row, the decoded `String`), with a column
+/// list per row and a hand-over between threads per row; that was a quarter of the server's
+/// CPU in a member's list, and the page as one value takes a fifth off a list's CPU. Not on
+/// PostgreSQL: there the rows cost little to read, and building the JSON cost the database
+/// more than it saved the server — a list took 40 % more CPU in all (BENCHMARKS.md U).
+pub(crate) fn sqlite_json_rows(names: &[&str], rows: &str, order: &str) -> String {
     let fields = names
         .iter()
         .map(|n| format!("'{n}', {n}"))
         .collect::<Vec<_>>()
         .join(", ");
-    Some(format!(
+    format!(
         "SELECT COALESCE(json_group_array(json_object({fields}) ORDER BY {order}), '[]') \
          FROM ({rows}) AS page"
-    ))
+    )
 }
 
 /// `sql` with each `?` outside quoted text replaced by `$1`, `$2`, … in order.

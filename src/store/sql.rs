@@ -106,11 +106,13 @@ const SUMMARY_NAMES: [&str; 16] = [
 
 /// A page of case summaries: `rows` (a statement selecting `summary_cols!()`, ordered by
 /// `order` and paged) as the backend reads it best — on SQLite one JSON value
-/// ([`super::dialect::json_rows`]), on PostgreSQL the rows. Run it with
-/// [`Store::fetch_summaries`].
+/// ([`super::dialect::sqlite_json_rows`]), on PostgreSQL the rows. Run it with
+/// [`Store::fetch_summaries`], which reads each backend's answer.
 fn summaries_statement(backend: Backend, rows: &str, order: &str) -> String {
-    super::dialect::json_rows(backend, &SUMMARY_NAMES, rows, order)
-        .unwrap_or_else(|| rows.to_owned())
+    match backend {
+        Backend::Sqlite => super::dialect::sqlite_json_rows(&SUMMARY_NAMES, rows, order),
+        Backend::Postgres => rows.to_owned(),
+    }
 }
 
 /// The kind of keys a report's content is sealed to, as `cases.sealed_kind` stores it: read off

@@ -253,8 +253,9 @@ mod tests {
 
     /// SQLite is built with `.cargo/config.toml`'s flags: without them every malloc and free in
     /// SQLite takes one global mutex (memory statistics) and every page fetched from the cache
-    /// another (page caches shared across connections), which under 16 members cost a fifth of
-    /// the server's CPU (BENCHMARKS.md T). A build without the file would pass every other test.
+    /// another (page caches shared across connections); without them a list under 16 members
+    /// costs the server about a fifth less CPU (BENCHMARKS.md T). A build without the file would
+    /// pass every other test.
     #[tokio::test]
     async fn sqlite_is_built_without_its_global_memory_locks() {
         let dir = tempfile::tempdir().unwrap();

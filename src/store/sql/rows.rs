@@ -135,7 +135,7 @@ impl ByName for DeliveryStatus {
 
 /// The columns `summary_cols!()` selects (extra columns in the row are ignored); a page of
 /// them also comes as one JSON array of objects keyed by the same names
-/// ([`super::super::dialect::json_rows`]).
+/// ([`super::super::dialect::sqlite_json_rows`]).
 #[derive(sqlx::FromRow, serde::Deserialize)]
 pub(super) struct SummaryRow {
     id: String,
