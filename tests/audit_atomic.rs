@@ -178,3 +178,68 @@ async fn a_member_act_and_its_audit_entry_commit_together() {
     // The chain still verifies: nothing half-written.
     assert!(bisik::domain::audit::verify_chain(&app.store.audit_entries().await.unwrap()).is_ok());
 }
+
+/// The store's write lock (`store::dialect::WRITE_LOCK`), which an instance's audit commit
+/// needs and another instance may hold.
+const WRITE_LOCK: i64 = 0x0062_6973_696b;
+
+/// A member's case read holds one connection for its reads (`store::Reads`) and gives it back
+/// before it waits for its audit entry's commit: on PostgreSQL that commit may need a
+/// connection of the same pool (while another instance holds the write lock it stages the entry
+/// there first). Holding it across the wait would leave a pool of one with none for the commit,
+/// and the read would fail when the pool gave up waiting (30 s) — seen failing so. The read is
+/// still answered only once its entry is durable: not while the lock is held.
+#[tokio::test]
+async fn a_case_read_gives_its_connection_back_before_waiting_for_its_audit_commit() {
+    if !on_postgres() {
+        eprintln!("PostgreSQL pass only: SQLite's audit commits use their own connection alone");
+        return;
+    }
+    let fx = Fixture::new(CHEAP_KDF);
+    let text = std::fs::read_to_string(&fx.config_path).unwrap();
+    let url = text
+        .lines()
+        .find_map(|l| l.strip_prefix("url = \""))
+        .and_then(|l| l.strip_suffix('"'))
+        .expect("the PostgreSQL pass's database url")
+        .to_owned();
+    std::fs::write(
+        &fx.config_path,
+        text.replace("pool_size = 4", "pool_size = 1"),
+    )
+    .unwrap();
+    let (router, app, _clock) = fx.router().await;
+    let (_, case_id) = submit(&router, &[]).await;
+    let triage = login(&router, &fx.identity("health-triage")).await;
+    let before = audited(&app, &case_id, "view_case").await;
+
+    // "Another instance" holds the write lock.
+    let mut other = <sqlx::PgConnection as sqlx::Connection>::connect(&url)
+        .await
+        .unwrap();
+    sqlx::query("SELECT pg_advisory_lock($1)")
+        .bind(WRITE_LOCK)
+        .execute(&mut other)
+        .await
+        .unwrap();
+    let read = tokio::spawn({
+        let (router, path) = (router.clone(), format!("/api/v1/cases/{case_id}"));
+        async move { send(&router, authed_get(&path, &triage)).await }
+    });
+    tokio::time::sleep(std::time::Duration::from_millis(1500)).await;
+    assert!(
+        !read.is_finished(),
+        "answered before its audit entry could be committed"
+    );
+    sqlx::query("SELECT pg_advisory_unlock($1)")
+        .bind(WRITE_LOCK)
+        .execute(&mut other)
+        .await
+        .unwrap();
+    let reply = tokio::time::timeout(std::time::Duration::from_secs(20), read)
+        .await
+        .expect("the read still waits: its connection was not given back for the commit")
+        .unwrap();
+    assert_eq!(reply.status, 200, "{}", reply.text());
+    assert_eq!(audited(&app, &case_id, "view_case").await, before + 1);
+}

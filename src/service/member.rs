@@ -18,7 +18,7 @@ use crate::domain::institution::{Member, Role};
 use crate::domain::records::{CaseFilter, CaseRecord, Classification};
 use crate::domain::workflow::{TransitionError, can_forward, check_member_move, is_final};
 use crate::error::{Error, Result};
-use crate::store::SeenMark;
+use crate::store::{Reads, SeenMark};
 
 use super::App;
 
@@ -161,21 +161,22 @@ pub async fn overdue_cases(app: &App, m: &Member) -> Result<Vec<CaseSummary>> {
 
 /// A case the member may read: their institution's (readers), or an escalated one (oversight).
 async fn readable_case(app: &App, m: &Member, case_id: &str) -> Result<CaseRecord> {
-    let id = not_excluded(app, m, case_id).await?;
-    readable_by(app, m, id).await?.ok_or(Error::NotFound)
+    let mut reads = app.store.reads().await?;
+    let id = not_excluded_in(&mut reads, m, case_id).await?;
+    readable_by(&mut reads, m, id).await?.ok_or(Error::NotFound)
 }
 
 /// The case `id` as a member who is not excluded from it may read it: their institution's, or
 /// an escalated case for the oversight body; `None` if neither.
-async fn readable_by(app: &App, m: &Member, id: &str) -> Result<Option<CaseRecord>> {
+async fn readable_by(reads: &mut Reads, m: &Member, id: &str) -> Result<Option<CaseRecord>> {
     require(m.is_reader() || m.has(Role::Oversight))?;
     if m.is_reader()
-        && let Some(r) = app.store.case_for_institution(&m.institution, id).await?
+        && let Some(r) = reads.case_for_institution(&m.institution, id).await?
     {
         return Ok(Some(r));
     }
     if m.has(Role::Oversight)
-        && let Some(r) = app.store.escalated_case(id).await?
+        && let Some(r) = reads.escalated_case(id).await?
     {
         return Ok(Some(r));
     }
@@ -185,7 +186,13 @@ async fn readable_by(app: &App, m: &Member, id: &str) -> Result<Option<CaseRecor
 /// A member excluded from a case (conflict of interest) is told it does not exist.
 async fn not_excluded<'a>(app: &App, m: &Member, case_id: &'a str) -> Result<&'a str> {
     let id = checked_id(case_id)?;
-    if app.store.excluded(id).await?.contains(&m.handle) {
+    not_excluded_in(&mut app.store.reads().await?, m, id).await
+}
+
+/// [`not_excluded`], read on a connection the caller holds for more reads.
+async fn not_excluded_in<'a>(reads: &mut Reads, m: &Member, case_id: &'a str) -> Result<&'a str> {
+    let id = checked_id(case_id)?;
+    if reads.excluded(id).await?.contains(&m.handle) {
         return Err(Error::NotFound);
     }
     Ok(id)

@@ -35,7 +35,7 @@ pub use crate::domain::records::{
 };
 pub use dialect::Backend;
 pub use postgres::PostgresOptions;
-pub use sql::{SeenMark, Store};
+pub use sql::{Reads, SeenMark, Store};
 
 #[derive(Debug, thiserror::Error)]
 pub enum StoreError {

@@ -606,9 +606,11 @@ mod forwarding;
 mod held;
 mod message_files;
 mod oversight;
+mod reads;
 mod record;
 mod rows;
 pub use message_files::{FilesAdded, MessageFile};
+pub use reads::Reads;
 pub use record::CaseExtras;
 mod retention;
 #[macro_use]

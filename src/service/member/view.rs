@@ -9,7 +9,7 @@ use crate::store::SeenMark;
 use crate::store::sql::{CaseExtras, MessageFile};
 
 use super::super::App;
-use super::{actor, audit_with, not_excluded, notes_of, readable_by, seen_key};
+use super::{actor, audit_with, not_excluded_in, notes_of, readable_by, seen_key};
 
 /// One case as a member sees it.
 #[derive(Debug)]
@@ -27,17 +27,19 @@ pub struct CaseView {
 }
 
 /// One case with its content envelope, messages, history, the notes and recommendations the
-/// member may read, and which files belong to which message. The exclusion list is read once;
-/// the read's audit entry and the member's "seen" marker are one grouped commit, and the notes
-/// and files are read while it is on its way to disk — nothing is answered before it is.
+/// member may read, and which files belong to which message. Every read is made on one
+/// connection (`Reads`: one connection taken from the pool and given back, not five), the
+/// exclusion list read once; the read's audit entry and the member's "seen" marker are one
+/// grouped commit, and the notes and files are read while it is on its way to disk — nothing
+/// is answered before it is.
 #[instrument(skip_all)]
 pub async fn case_view(app: &App, m: &Member, case_id: &str) -> Result<CaseView> {
-    let id = not_excluded(app, m, case_id).await?;
-    let mut record = match readable_by(app, m, id).await? {
+    let mut reads = app.store.reads().await?;
+    let id = not_excluded_in(&mut reads, m, case_id).await?;
+    let mut record = match readable_by(&mut reads, m, id).await? {
         Some(r) => r,
         // An institution that forwarded the case away still sees its state and history.
-        None if m.is_reader() => app
-            .store
+        None if m.is_reader() => reads
             .case_for_past_owner(&m.institution, id)
             .await?
             .ok_or(Error::NotFound)?,
@@ -53,7 +55,13 @@ pub async fn case_view(app: &App, m: &Member, case_id: &str) -> Result<CaseView>
     };
     let who = actor(m);
     let audited = audit_with(app, &who, "view_case", Some(&case.id), Some(seen));
-    let extras = app.store.case_extras(&case.id, owner, owner || oversight);
+    // The connection goes back to the pool as soon as the extras are read, not when the audit
+    // commit ends: that commit may itself need a connection of the pool (`Reads`).
+    let extras = async move {
+        let extras = reads.case_extras(&case.id, owner, owner || oversight).await;
+        drop(reads);
+        extras
+    };
     let (audited, extras) = tokio::join!(audited, extras);
     audited?;
     let CaseExtras {

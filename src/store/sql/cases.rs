@@ -63,41 +63,21 @@ impl Store {
         Ok(row.map(Into::into))
     }
 
-    /// Everything the reporter may see of their own case, identity envelope included.
-    #[instrument(skip_all)]
+    /// [`Reads::case_for_reporter`] on a connection of its own.
     pub async fn case_for_reporter(&self, case_id: &str) -> Result<Option<CaseRecord>, StoreError> {
-        let row = query_as(concat!(
-            "SELECT ",
-            summary_cols!(),
-            ", content, (SELECT envelope FROM identities WHERE identities.case_id = cases.id) \
-             AS identity, ",
-            has_identity_col!(),
-            " FROM cases WHERE id = ?"
-        ))
-        .bind(case_id)
-        .fetch_optional(&self.pool)
-        .await?;
-        self.record(row, true).await
+        self.reads().await?.case_for_reporter(case_id).await
     }
 
-    /// A case as a member of `institution` sees it: no identity envelope. `None` when the case
-    /// does not exist *or* belongs to another institution (callers answer 404 for both).
-    #[instrument(skip_all)]
+    /// [`Reads::case_for_institution`] on a connection of its own.
     pub async fn case_for_institution(
         &self,
         institution: &str,
         case_id: &str,
     ) -> Result<Option<CaseRecord>, StoreError> {
-        let row = query_as(concat!(
-            "SELECT ",
-            member_record_cols!(),
-            " FROM cases WHERE id = ? AND institution = ?"
-        ))
-        .bind(case_id)
-        .bind(institution)
-        .fetch_optional(&self.pool)
-        .await?;
-        self.record(row, false).await
+        self.reads()
+            .await?
+            .case_for_institution(institution, case_id)
+            .await
     }
 
     /// The identity envelope, only for the owning institution (role checks are the caller's).
@@ -349,6 +329,48 @@ pub(crate) fn stand_in_case<'a>(
         due_on: None,
         channel: "web",
         attachments: &[],
+    }
+}
+
+impl Reads {
+    /// Everything the reporter may see of their own case, identity envelope included.
+    #[instrument(skip_all)]
+    pub async fn case_for_reporter(
+        &mut self,
+        case_id: &str,
+    ) -> Result<Option<CaseRecord>, StoreError> {
+        let row = query_as(concat!(
+            "SELECT ",
+            summary_cols!(),
+            ", content, (SELECT envelope FROM identities WHERE identities.case_id = cases.id) \
+             AS identity, ",
+            has_identity_col!(),
+            " FROM cases WHERE id = ?"
+        ))
+        .bind(case_id)
+        .fetch_optional(&mut *self.conn)
+        .await?;
+        self.record(row, true).await
+    }
+
+    /// A case as a member of `institution` sees it: no identity envelope. `None` when the case
+    /// does not exist *or* belongs to another institution (callers answer 404 for both).
+    #[instrument(skip_all)]
+    pub async fn case_for_institution(
+        &mut self,
+        institution: &str,
+        case_id: &str,
+    ) -> Result<Option<CaseRecord>, StoreError> {
+        let row = query_as(concat!(
+            "SELECT ",
+            member_record_cols!(),
+            " FROM cases WHERE id = ? AND institution = ?"
+        ))
+        .bind(case_id)
+        .bind(institution)
+        .fetch_optional(&mut *self.conn)
+        .await?;
+        self.record(row, false).await
     }
 }
 

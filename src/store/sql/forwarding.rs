@@ -137,10 +137,24 @@ impl Store {
         )
     }
 
+    /// [`Reads::case_for_past_owner`] on a connection of its own.
+    pub async fn case_for_past_owner(
+        &self,
+        institution: &str,
+        case_id: &str,
+    ) -> Result<Option<CaseRecord>, StoreError> {
+        self.reads()
+            .await?
+            .case_for_past_owner(institution, case_id)
+            .await
+    }
+}
+
+impl Reads {
     /// A case's summary and history for an institution it was forwarded away from.
     #[instrument(skip_all)]
     pub async fn case_for_past_owner(
-        &self,
+        &mut self,
         institution: &str,
         case_id: &str,
     ) -> Result<Option<CaseRecord>, StoreError> {
@@ -151,7 +165,7 @@ impl Store {
         ))
         .bind(case_id)
         .bind(institution)
-        .fetch_optional(&self.pool)
+        .fetch_optional(&mut *self.conn)
         .await?;
         let Some(mut record) = self.record(row, false).await? else {
             return Ok(None);

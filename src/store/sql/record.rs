@@ -94,11 +94,12 @@ impl Parts {
     }
 }
 
-impl Store {
+impl Reads {
     /// A case row made whole. `row` carries `member_record_cols!()` (or, for the reporter,
-    /// `identity`: the envelope itself); the lists are read with one more statement.
+    /// `identity`: the envelope itself); the lists are read with one more statement, on the
+    /// same connection.
     pub(super) async fn record(
-        &self,
+        &mut self,
         row: Option<rows::RecordRow>,
         with_identity: bool,
     ) -> Result<Option<CaseRecord>, StoreError> {
@@ -112,7 +113,7 @@ impl Store {
             .bind(id)
             .bind(id)
             .bind(id)
-            .fetch_all(&self.pool)
+            .fetch_all(&mut *self.conn)
             .await?;
         let parts = Parts::from_rows(rows)?;
         Ok(Some(CaseRecord {
@@ -132,7 +133,7 @@ impl Store {
 /// belongs to, as a member's case page shows them, in one statement rather than two (each is a
 /// round trip to SQLite's connection thread and back; BENCHMARKS.md U). `part`: `n`ote,
 /// `r`ecommendation, `f`ile; notes of a kind not asked for are not read. The orders are
-/// restored in Rust ([`Store::case_extras`]).
+/// restored in Rust ([`Reads::case_extras`]).
 const EXTRAS: &str = "\
     SELECT CASE kind WHEN 'recommendation' THEN 'r' ELSE 'n' END AS part, seq, author, \
            written_on, envelope, CAST(NULL AS BIGINT) AS message_seq FROM notes \
@@ -170,7 +171,7 @@ impl ExtraRow {
     }
 }
 
-/// What a member's case page shows besides the case itself ([`Store::case_extras`]).
+/// What a member's case page shows besides the case itself ([`Reads::case_extras`]).
 #[derive(Debug, Default)]
 pub struct CaseExtras {
     /// The internal notes, in order.
@@ -182,12 +183,27 @@ pub struct CaseExtras {
 }
 
 impl Store {
+    /// [`Reads::case_extras`] on a connection of its own.
+    pub async fn case_extras(
+        &self,
+        case_id: &str,
+        notes: bool,
+        recommendations: bool,
+    ) -> Result<CaseExtras, StoreError> {
+        self.reads()
+            .await?
+            .case_extras(case_id, notes, recommendations)
+            .await
+    }
+}
+
+impl Reads {
     /// A case's notes (if `notes`), recommendations (if `recommendations`) and message files,
     /// for a member's case page. Notes are only for the case's readers: the caller decides,
     /// and they are never part of a [`CaseRecord`], so no reporter-facing path loads them.
     #[instrument(skip_all)]
     pub async fn case_extras(
-        &self,
+        &mut self,
         case_id: &str,
         notes: bool,
         recommendations: bool,
@@ -197,7 +213,7 @@ impl Store {
             .bind(i64::from(notes))
             .bind(i64::from(recommendations))
             .bind(case_id)
-            .fetch_all(&self.pool)
+            .fetch_all(&mut *self.conn)
             .await?;
         let mut x = CaseExtras::default();
         for r in rows {

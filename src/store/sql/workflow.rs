@@ -238,18 +238,9 @@ impl Store {
         self.fetch_summaries(q).await
     }
 
-    /// An escalated case as the oversight body sees it (no identity envelope).
-    #[instrument(skip_all)]
+    /// [`Reads::escalated_case`] on a connection of its own.
     pub async fn escalated_case(&self, case_id: &str) -> Result<Option<CaseRecord>, StoreError> {
-        let row = query_as(concat!(
-            "SELECT ",
-            member_record_cols!(),
-            " FROM cases WHERE id = ? AND escalated_on IS NOT NULL"
-        ))
-        .bind(case_id)
-        .fetch_optional(&self.pool)
-        .await?;
-        self.record(row, false).await
+        self.reads().await?.escalated_case(case_id).await
     }
 
     /// How many cases each institution has past their due day (metadata only).
@@ -455,4 +446,23 @@ pub(super) async fn reporter_unreadable_on<'e>(
         .into_iter()
         .map(|r| (r.item, r.seq, r.flagged_on.0))
         .collect())
+}
+
+impl Reads {
+    /// An escalated case as the oversight body sees it (no identity envelope).
+    #[instrument(skip_all)]
+    pub async fn escalated_case(
+        &mut self,
+        case_id: &str,
+    ) -> Result<Option<CaseRecord>, StoreError> {
+        let row = query_as(concat!(
+            "SELECT ",
+            member_record_cols!(),
+            " FROM cases WHERE id = ? AND escalated_on IS NOT NULL"
+        ))
+        .bind(case_id)
+        .fetch_optional(&mut *self.conn)
+        .await?;
+        self.record(row, false).await
+    }
 }

@@ -1,0 +1,36 @@
+//! Several reads of one request on one pooled connection.
+//!
+//! Each statement run on the pool takes a connection and gives it back, and sqlx tests every
+//! connection given back with a round trip of its own (on SQLite, to the connection's worker
+//! thread and back, in a task spawned for it) — whatever `after_release` says. A member's case
+//! page made five statements on the pool: the exclusions, the case row, its lists, its notes
+//! and files, besides the session's. [`Reads`] holds one connection for all of them.
+//!
+//! Only reads: nothing here begins a transaction. Hold it only while reading — never across a
+//! wait for the audit group, whose commit may need a connection of the same pool (PostgreSQL
+//! stages there): with every connection held by a reader waiting for that commit, none would
+//! be left for it.
+
+use sqlx::pool::PoolConnection;
+
+use super::*;
+
+/// One connection of the store's pool, for a request's reads (see the module's comment).
+pub struct Reads {
+    pub(super) conn: PoolConnection<Any>,
+}
+
+impl std::fmt::Debug for Reads {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("Reads").finish_non_exhaustive()
+    }
+}
+
+impl Store {
+    /// A connection for several reads in a row ([`Reads`]).
+    pub async fn reads(&self) -> Result<Reads, StoreError> {
+        Ok(Reads {
+            conn: self.pool.acquire().await?,
+        })
+    }
+}
