@@ -361,16 +361,12 @@ impl Reads {
         institution: &str,
         case_id: &str,
     ) -> Result<Option<CaseRecord>, StoreError> {
-        let row = query_as(concat!(
+        let sql = concat!(
             "SELECT ",
             member_record_cols!(),
             " FROM cases WHERE id = ? AND institution = ?"
-        ))
-        .bind(case_id)
-        .bind(institution)
-        .fetch_optional(&mut *self.conn)
-        .await?;
-        self.record(row, false).await
+        );
+        self.member_record(sql, case_id, Some(institution)).await
     }
 }
 

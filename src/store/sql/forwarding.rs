@@ -158,16 +158,12 @@ impl Reads {
         institution: &str,
         case_id: &str,
     ) -> Result<Option<CaseRecord>, StoreError> {
-        let row = query_as(concat!(
+        let sql = concat!(
             "SELECT ",
             member_record_cols!(),
             " FROM cases WHERE id = ? AND id IN (SELECT case_id FROM case_past_owners WHERE institution = ?)"
-        ))
-        .bind(case_id)
-        .bind(institution)
-        .fetch_optional(&mut *self.conn)
-        .await?;
-        let Some(mut record) = self.record(row, false).await? else {
+        );
+        let Some(mut record) = self.member_record(sql, case_id, Some(institution)).await? else {
             return Ok(None);
         };
         // State and history only: the content and messages are no longer theirs to read, nor

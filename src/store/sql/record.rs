@@ -95,6 +95,22 @@ impl Parts {
 }
 
 impl Reads {
+    /// A case as a member reads it: `sql` selects `member_record_cols!()` of the case `id = ?`
+    /// and, with `institution`, binds it to a second placeholder; the row is made whole.
+    pub(super) async fn member_record(
+        &mut self,
+        sql: &'static str,
+        case_id: &str,
+        institution: Option<&str>,
+    ) -> Result<Option<CaseRecord>, StoreError> {
+        let mut q = query_as(sql).bind(case_id);
+        if let Some(institution) = institution {
+            q = q.bind(institution);
+        }
+        let row = q.fetch_optional(&mut *self.conn).await?;
+        self.record(row, false).await
+    }
+
     /// A case row made whole. `row` carries `member_record_cols!()` (or, for the reporter,
     /// `identity`: the envelope itself); the lists are read with one more statement, on the
     /// same connection.

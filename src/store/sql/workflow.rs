@@ -455,14 +455,11 @@ impl Reads {
         &mut self,
         case_id: &str,
     ) -> Result<Option<CaseRecord>, StoreError> {
-        let row = query_as(concat!(
+        let sql = concat!(
             "SELECT ",
             member_record_cols!(),
             " FROM cases WHERE id = ? AND escalated_on IS NOT NULL"
-        ))
-        .bind(case_id)
-        .fetch_optional(&mut *self.conn)
-        .await?;
-        self.record(row, false).await
+        );
+        self.member_record(sql, case_id, None).await
     }
 }
