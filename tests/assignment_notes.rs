@@ -239,8 +239,31 @@ async fn triage_assigns_within_its_institution_and_nobody_else_may() {
     // An excluded member cannot be assigned; excluding the assignee takes the case from them.
     let r = assign(&router, &triage, &other_id, Some("health-investigator-2")).await;
     assert_eq!(r.status, StatusCode::OK, "{}", r.text());
+    let inv2 = login(&router, &fx.identity("health-investigator-2")).await;
+    let page =
+        |token: &str, id: &str| send(&router, authed_get(&format!("/api/v1/cases/{id}"), token));
+    assert_eq!(page(&inv2, &other_id).await.status, StatusCode::OK);
     let r = exclude(&router, &triage, &other_id, "health-investigator-2").await;
     assert_eq!(r.status, StatusCode::OK, "{}", r.text());
+    // The excluded member is told the case does not exist, as for an unknown one.
+    let (excluded, unknown) = (
+        page(&inv2, &other_id).await,
+        page(&inv2, "LPR-2026-999999").await,
+    );
+    assert_eq!(excluded.status, StatusCode::NOT_FOUND);
+    assert_eq!(excluded.body, unknown.body);
+    assert!(
+        !list(&router, &inv2, "")
+            .await
+            .iter()
+            .any(|c| c.id == other_id),
+        "nor listed"
+    );
+    assert_eq!(
+        page(&inv, &other_id).await.status,
+        StatusCode::OK,
+        "the others still read it"
+    );
     assert_eq!(
         case_json(&router, &triage, &other_id)
             .await

@@ -78,7 +78,7 @@ async fn act(
 
 async fn record(app: &App, case_id: &str) -> bisik::store::CaseRecord {
     app.store
-        .case_for_institution("health", case_id)
+        .case_for_institution("health", case_id, "health-triage")
         .await
         .unwrap()
         .unwrap()

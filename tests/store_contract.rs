@@ -178,7 +178,7 @@ async fn a_case_reads_whole_with_every_list_in_order() {
         Some(&b"identity envelope"[..])
     );
     let member_view = store
-        .case_for_institution("health", id)
+        .case_for_institution("health", id, "ani")
         .await
         .unwrap()
         .unwrap();
@@ -189,7 +189,7 @@ async fn a_case_reads_whole_with_every_list_in_order() {
     );
     assert!(
         store
-            .case_for_institution("police", id)
+            .case_for_institution("police", id, "ani")
             .await
             .unwrap()
             .is_none()
@@ -199,7 +199,7 @@ async fn a_case_reads_whole_with_every_list_in_order() {
     for rec in [
         store.case_for_reporter(bare).await.unwrap().unwrap(),
         store
-            .case_for_institution("health", bare)
+            .case_for_institution("health", bare, "ani")
             .await
             .unwrap()
             .unwrap(),

@@ -7,7 +7,8 @@ mod common;
 
 use bisik::domain::audit::AuditNew;
 use bisik::domain::case::{Actor, CaseState, Kind, Privacy};
-use bisik::store::{Classification, Move};
+use bisik::store::sql::CaseExtras;
+use bisik::store::{Classification, Move, Store};
 use common::store::{Db, case, reporter};
 use time::macros::date;
 
@@ -290,7 +291,7 @@ async fn a_case_pages_notes_come_only_when_asked_for_in_order() {
             .unwrap();
         assert!(seq.is_some());
     }
-    let all = store.case_extras(id, true, true).await.unwrap();
+    let all = page(&store, id, true, true).await;
     let envelopes: Vec<&[u8]> = all.notes.iter().map(|n| n.envelope.as_slice()).collect();
     assert_eq!(envelopes, [b"first note".as_slice(), b"second note"]);
     assert_eq!(all.notes.iter().map(|n| n.seq).collect::<Vec<_>>(), [1, 2]);
@@ -305,9 +306,79 @@ async fn a_case_pages_notes_come_only_when_asked_for_in_order() {
             .collect::<Vec<_>>(),
         envelopes
     );
-    let only_recommendations = store.case_extras(id, false, true).await.unwrap();
+    let only_recommendations = page(&store, id, false, true).await;
     assert!(only_recommendations.notes.is_empty());
-    let none = store.case_extras(id, false, false).await.unwrap();
+    let none = page(&store, id, false, false).await;
     assert!(none.notes.is_empty() && none.recommendations.is_empty());
+
+    // Read with the case's lists, the notes are not taken for them, nor they for notes.
+    let mut reads = store.reads().await.unwrap();
+    reads.with_extras(true, true);
+    let record = reads
+        .case_for_institution("health", id, "ani")
+        .await
+        .unwrap()
+        .unwrap();
+    assert!(record.messages.is_empty() && record.tags.is_empty());
+    assert_eq!(record.events.len(), 1, "only the case's first event");
+    assert_eq!(reads.take_extras().unwrap().notes.len(), 2);
+    assert!(reads.take_extras().is_none(), "taken once");
+    // Without asking, a read brings none.
+    reads
+        .case_for_institution("health", id, "ani")
+        .await
+        .unwrap()
+        .unwrap();
+    assert!(reads.take_extras().is_none());
+    drop(reads);
+    store.close().await;
+}
+
+/// The page's extras of `id` as a member of the health office reads it with the case.
+async fn page(store: &Store, id: &str, notes: bool, recommendations: bool) -> CaseExtras {
+    let mut reads = store.reads().await.unwrap();
+    reads.with_extras(notes, recommendations);
+    let record = reads
+        .case_for_institution("health", id, "ani")
+        .await
+        .unwrap();
+    assert!(record.is_some());
+    reads.take_extras().expect("read with the case")
+}
+
+/// A member's read of a case finds nothing once the member is excluded from it, whichever
+/// read it is; the others still read it.
+#[tokio::test]
+async fn an_excluded_members_reads_of_a_case_find_nothing() {
+    let db = Db::new();
+    let store = db.open().await;
+    let r = reporter();
+    let id = "LPR-2026-000051";
+    store.insert_case(&case(id, 51, &r)).await.unwrap();
+    let audit = AuditNew {
+        at: "2026-11-25T09:00:00Z".into(),
+        actor: "health/ani".into(),
+        action: "exclude".into(),
+        case_id: Some(id.into()),
+    };
+    let read = |who: &'static str| {
+        let store = store.clone();
+        async move {
+            let mut reads = store.reads().await.unwrap();
+            reads.with_extras(true, true);
+            let record = reads.case_for_institution("health", id, who).await.unwrap();
+            (record.is_some(), reads.take_extras().is_some())
+        }
+    };
+    assert_eq!(read("budi").await, (true, true));
+    let day = date!(2026 - 11 - 25);
+    assert!(
+        store
+            .exclude("health", id, "budi", day, "health/ani", b"reason", &audit)
+            .await
+            .unwrap()
+    );
+    assert_eq!(read("budi").await, (false, false), "excluded: nothing read");
+    assert_eq!(read("ani").await, (true, true));
     store.close().await;
 }

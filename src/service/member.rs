@@ -161,22 +161,26 @@ pub async fn overdue_cases(app: &App, m: &Member) -> Result<Vec<CaseSummary>> {
 
 /// A case the member may read: their institution's (readers), or an escalated one (oversight).
 async fn readable_case(app: &App, m: &Member, case_id: &str) -> Result<CaseRecord> {
-    let mut reads = app.store.reads().await?;
-    let id = not_excluded_in(&mut reads, m, case_id).await?;
-    readable_by(&mut reads, m, id).await?.ok_or(Error::NotFound)
+    let id = checked_id(case_id)?;
+    readable_by(&mut app.store.reads().await?, m, id)
+        .await?
+        .ok_or(Error::NotFound)
 }
 
-/// The case `id` as a member who is not excluded from it may read it: their institution's, or
-/// an escalated case for the oversight body; `None` if neither.
+/// The case `id` as the member may read it: their institution's, or an escalated case for the
+/// oversight body; `None` if neither, or if the member is excluded from it (the store's reads
+/// find nothing then).
 async fn readable_by(reads: &mut Reads, m: &Member, id: &str) -> Result<Option<CaseRecord>> {
     require(m.is_reader() || m.has(Role::Oversight))?;
     if m.is_reader()
-        && let Some(r) = reads.case_for_institution(&m.institution, id).await?
+        && let Some(r) = reads
+            .case_for_institution(&m.institution, id, &m.handle)
+            .await?
     {
         return Ok(Some(r));
     }
     if m.has(Role::Oversight)
-        && let Some(r) = reads.escalated_case(id).await?
+        && let Some(r) = reads.escalated_case(id, &m.handle).await?
     {
         return Ok(Some(r));
     }
@@ -186,13 +190,7 @@ async fn readable_by(reads: &mut Reads, m: &Member, id: &str) -> Result<Option<C
 /// A member excluded from a case (conflict of interest) is told it does not exist.
 async fn not_excluded<'a>(app: &App, m: &Member, case_id: &'a str) -> Result<&'a str> {
     let id = checked_id(case_id)?;
-    not_excluded_in(&mut app.store.reads().await?, m, id).await
-}
-
-/// [`not_excluded`], read on a connection the caller holds for more reads.
-async fn not_excluded_in<'a>(reads: &mut Reads, m: &Member, case_id: &'a str) -> Result<&'a str> {
-    let id = checked_id(case_id)?;
-    if reads.excluded(id).await?.contains(&m.handle) {
+    if app.store.excluded(id).await?.contains(&m.handle) {
         return Err(Error::NotFound);
     }
     Ok(id)

@@ -59,6 +59,15 @@ macro_rules! member_record_cols {
     };
 }
 
+/// A member's read of a case finds nothing if the member (bound last, by handle) is excluded
+/// from it: appended to the `WHERE` of every member's read of one case ([`Reads::member_record`]).
+macro_rules! reader_not_excluded {
+    () => {
+        " AND NOT EXISTS (SELECT 1 FROM exclusions \
+         WHERE exclusions.case_id = cases.id AND exclusions.handle = ?)"
+    };
+}
+
 /// Whether the case has an identity envelope, as the column `has_identity`.
 macro_rules! has_identity_col {
     () => {

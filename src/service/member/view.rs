@@ -9,7 +9,7 @@ use crate::store::SeenMark;
 use crate::store::sql::{CaseExtras, MessageFile};
 
 use super::super::App;
-use super::{actor, audit_with, not_excluded_in, notes_of, readable_by, seen_key};
+use super::{actor, audit_with, checked_id, notes_of, readable_by, seen_key};
 
 /// One case as a member sees it.
 #[derive(Debug)]
@@ -28,47 +28,53 @@ pub struct CaseView {
 
 /// One case with its content envelope, messages, history, the notes and recommendations the
 /// member may read, and which files belong to which message. Every read is made on one
-/// connection (`Reads`: one connection taken from the pool and given back, not five), the
-/// exclusion list read once; the read's audit entry and the member's "seen" marker are one
-/// grouped commit, and the notes and files are read while it is on its way to disk — nothing
-/// is answered before it is.
+/// connection (`Reads`: one connection taken from the pool and given back, not five), in two
+/// statements: the case row (none if the member is excluded from the case), and its lists with
+/// the page's notes and files;
+/// the read's audit entry and the member's "seen" marker are one grouped commit — nothing is
+/// answered before it is.
 #[instrument(skip_all)]
 pub async fn case_view(app: &App, m: &Member, case_id: &str) -> Result<CaseView> {
+    let id = checked_id(case_id)?;
     let mut reads = app.store.reads().await?;
-    let id = not_excluded_in(&mut reads, m, case_id).await?;
+    // The page's notes and files come in the statement that reads the case's lists: at most
+    // what the member could see of any case, narrowed below to what they may see of this one.
+    reads.with_extras(m.is_reader(), m.is_reader() || m.has(Role::Oversight));
     let mut record = match readable_by(&mut reads, m, id).await? {
         Some(r) => r,
         // An institution that forwarded the case away still sees its state and history.
         None if m.is_reader() => reads
-            .case_for_past_owner(&m.institution, id)
+            .case_for_past_owner(&m.institution, id, &m.handle)
             .await?
             .ok_or(Error::NotFound)?,
         None => return Err(Error::NotFound),
     };
+    let extras = reads.take_extras();
+    // Given back before the audit commit's wait: that commit may need a connection of the
+    // pool itself (`Reads`).
+    drop(reads);
+    let CaseExtras {
+        mut notes,
+        mut recommendations,
+        files,
+    } = extras.ok_or_else(|| Error::Internal("a case page read without its extras".into()))?;
     let case = &record.summary;
+    // Internal notes are the owning institution's; recommendations its and, once the case is
+    // escalated, the oversight body's.
     let owner = m.is_reader() && m.institution == case.institution;
     let oversight = m.has(Role::Oversight) && case.escalated_on.is_some();
+    if !owner {
+        notes.clear();
+        if !oversight {
+            recommendations.clear();
+        }
+    }
     let seen = SeenMark {
         member: seen_key(m),
         notes_of: notes_of(m).map(str::to_owned),
         case_id: case.id.clone(),
     };
-    let who = actor(m);
-    let audited = audit_with(app, &who, "view_case", Some(&case.id), Some(seen));
-    // The connection goes back to the pool as soon as the extras are read, not when the audit
-    // commit ends: that commit may itself need a connection of the pool (`Reads`).
-    let extras = async move {
-        let extras = reads.case_extras(&case.id, owner, owner || oversight).await;
-        drop(reads);
-        extras
-    };
-    let (audited, extras) = tokio::join!(audited, extras);
-    audited?;
-    let CaseExtras {
-        notes,
-        recommendations,
-        files,
-    } = extras?;
+    audit_with(app, &actor(m), "view_case", Some(&case.id), Some(seen)).await?;
     // A flag is written when the reporter looks: shown from the next day on, so it never
     // tells an officer when the reporter came (DESIGN 2.4).
     let today = app.clock.today();

@@ -73,10 +73,11 @@ impl Store {
         &self,
         institution: &str,
         case_id: &str,
+        reader: &str,
     ) -> Result<Option<CaseRecord>, StoreError> {
         self.reads()
             .await?
-            .case_for_institution(institution, case_id)
+            .case_for_institution(institution, case_id, reader)
             .await
     }
 
@@ -353,20 +354,24 @@ impl Reads {
         self.record(row, true).await
     }
 
-    /// A case as a member of `institution` sees it: no identity envelope. `None` when the case
-    /// does not exist *or* belongs to another institution (callers answer 404 for both).
+    /// A case as `reader`, a member of `institution`, sees it: no identity envelope. `None` when
+    /// the case does not exist, belongs to another institution or the reader is excluded from
+    /// it (callers answer 404 for all three).
     #[instrument(skip_all)]
     pub async fn case_for_institution(
         &mut self,
         institution: &str,
         case_id: &str,
+        reader: &str,
     ) -> Result<Option<CaseRecord>, StoreError> {
         let sql = concat!(
             "SELECT ",
             member_record_cols!(),
-            " FROM cases WHERE id = ? AND institution = ?"
+            " FROM cases WHERE id = ? AND institution = ?",
+            reader_not_excluded!()
         );
-        self.member_record(sql, case_id, Some(institution)).await
+        self.member_record(sql, case_id, Some(institution), reader)
+            .await
     }
 }
 

@@ -2,23 +2,16 @@
 
 use super::*;
 
-impl Reads {
+impl Store {
     /// Handles of the members excluded from a case.
     #[instrument(skip_all)]
-    pub async fn excluded(&mut self, case_id: &str) -> Result<Vec<String>, StoreError> {
+    pub async fn excluded(&self, case_id: &str) -> Result<Vec<String>, StoreError> {
         Ok(
             query_scalar("SELECT handle FROM exclusions WHERE case_id = ? ORDER BY handle")
                 .bind(case_id)
-                .fetch_all(&mut *self.conn)
+                .fetch_all(&self.pool)
                 .await?,
         )
-    }
-}
-
-impl Store {
-    /// [`Reads::excluded`] on a connection of its own.
-    pub async fn excluded(&self, case_id: &str) -> Result<Vec<String>, StoreError> {
-        self.reads().await?.excluded(case_id).await
     }
 
     /// Excludes a member from a case of `institution` (and takes the case from them if it was

@@ -136,34 +136,28 @@ impl Store {
                 .flatten(),
         )
     }
-
-    /// [`Reads::case_for_past_owner`] on a connection of its own.
-    pub async fn case_for_past_owner(
-        &self,
-        institution: &str,
-        case_id: &str,
-    ) -> Result<Option<CaseRecord>, StoreError> {
-        self.reads()
-            .await?
-            .case_for_past_owner(institution, case_id)
-            .await
-    }
 }
 
 impl Reads {
-    /// A case's summary and history for an institution it was forwarded away from.
+    /// A case's summary and history for `reader`, a member of an institution it was forwarded
+    /// away from; `None` if the reader is excluded from it.
     #[instrument(skip_all)]
     pub async fn case_for_past_owner(
         &mut self,
         institution: &str,
         case_id: &str,
+        reader: &str,
     ) -> Result<Option<CaseRecord>, StoreError> {
         let sql = concat!(
             "SELECT ",
             member_record_cols!(),
-            " FROM cases WHERE id = ? AND id IN (SELECT case_id FROM case_past_owners WHERE institution = ?)"
+            " FROM cases WHERE id = ? AND id IN (SELECT case_id FROM case_past_owners WHERE institution = ?)",
+            reader_not_excluded!()
         );
-        let Some(mut record) = self.member_record(sql, case_id, Some(institution)).await? else {
+        let Some(mut record) = self
+            .member_record(sql, case_id, Some(institution), reader)
+            .await?
+        else {
             return Ok(None);
         };
         // State and history only: the content and messages are no longer theirs to read, nor

@@ -4,7 +4,8 @@
 //! connection given back with a round trip of its own (on SQLite, to the connection's worker
 //! thread and back, in a task spawned for it) — whatever `after_release` says. A member's case
 //! page made five statements on the pool: the exclusions, the case row, its lists, its notes
-//! and files, besides the session's. [`Reads`] holds one connection for all of them.
+//! and files, besides the session's. [`Reads`] holds one connection for all of them (and the
+//! lists and the notes and files are now one statement).
 //!
 //! Only reads: nothing here begins a transaction. Hold it only while reading — never across a
 //! wait for the audit group, whose commit may need a connection of the same pool (PostgreSQL
@@ -18,6 +19,8 @@ use super::*;
 /// One connection of the store's pool, for a request's reads (see the module's comment).
 pub struct Reads {
     pub(super) conn: PoolConnection<Any>,
+    /// A case page's extras, asked for or read ([`Reads::with_extras`]).
+    pub(super) extras: Option<record::Extras>,
 }
 
 impl std::fmt::Debug for Reads {
@@ -31,6 +34,7 @@ impl Store {
     pub async fn reads(&self) -> Result<Reads, StoreError> {
         Ok(Reads {
             conn: self.pool.acquire().await?,
+            extras: None,
         })
     }
 }

@@ -1,10 +1,14 @@
 //! A case made whole: its row, whether it has an identity envelope (or the envelope, for the
-//! reporter), and its tags, flags, history and messages — two statements, not six.
+//! reporter), and its tags, flags, history and messages — two statements, not six; on a
+//! member's case page the same second statement also brings the page's notes, recommendations
+//! and files.
 //!
-//! Every statement on SQLite is a round trip to the connection's worker thread; a member's
-//! case page used to read the row, then the identity, tags, flags, events and messages one
-//! statement each. The row now carries the identity answer as a sub-select, and the four lists
-//! come back as one `UNION ALL`, each row naming the list it belongs to.
+//! Every statement costs a round trip: on SQLite to the connection's worker thread, on
+//! PostgreSQL to its backend, which spends more of its CPU starting and ending a statement than
+//! running these (BENCHMARKS.md W). A member's case page used to read the row, then the
+//! identity, tags, flags, events and messages one statement each. The row now carries the
+//! identity answer as a sub-select, and the lists come back as one `UNION ALL`, each row naming
+//! the list it belongs to.
 
 use super::rows::{MaybeDay, MaybeNamed};
 use super::*;
@@ -13,17 +17,41 @@ use super::*;
 /// `e`vent, `m`essage, `u`nreadable flag, `t`ag; `name` is the event's actor, the message's
 /// author, the flag's item or the tag. Columns a list has no use for are NULL. The order is
 /// restored in Rust ([`Parts::from_rows`]), so the statement needs no sort.
-const PARTS: &str = "\
+macro_rules! parts_sql {
+    () => {
+        "\
     SELECT 'e' AS part, seq, day, actor AS name, state, reason_envelope AS envelope, \
-           extension_days, forwarded_to, act FROM events WHERE case_id = ? \
+           extension_days, forwarded_to, act, CAST(NULL AS BIGINT) AS message_seq \
+           FROM events WHERE case_id = ? \
     UNION ALL \
-    SELECT 'm', seq, written_on, author, NULL, envelope, NULL, NULL, NULL \
+    SELECT 'm', seq, written_on, author, NULL, envelope, NULL, NULL, NULL, NULL \
            FROM messages WHERE case_id = ? \
     UNION ALL \
-    SELECT 'u', seq, flagged_on, item, NULL, NULL, NULL, NULL, NULL \
+    SELECT 'u', seq, flagged_on, item, NULL, NULL, NULL, NULL, NULL, NULL \
            FROM reporter_unreadable WHERE case_id = ? \
     UNION ALL \
-    SELECT 't', 0, NULL, tag, NULL, NULL, NULL, NULL, NULL FROM case_tags WHERE case_id = ?";
+    SELECT 't', 0, NULL, tag, NULL, NULL, NULL, NULL, NULL, NULL FROM case_tags WHERE case_id = ?"
+    };
+}
+
+/// [`parts_sql`]'s lists.
+const PARTS: &str = parts_sql!();
+
+/// The lists and, for a member's case page, its extras ([`Reads::with_extras`]): `n`ote and
+/// `r`ecommendation (`day` the day written, `name` the author; notes of a kind not asked for
+/// are not read) and `f`ile (`seq` the file's position, `message_seq` its message, `name` that
+/// message's author).
+const PARTS_AND_EXTRAS: &str = concat!(
+    parts_sql!(),
+    " UNION ALL \
+    SELECT CASE kind WHEN 'recommendation' THEN 'r' ELSE 'n' END, seq, written_on, author, \
+           NULL, envelope, NULL, NULL, NULL, NULL FROM notes \
+           WHERE case_id = ? AND ((kind = 'note' AND ? = 1) OR (kind = 'recommendation' AND ? = 1)) \
+    UNION ALL \
+    SELECT 'f', f.attachment_seq, NULL, m.author, NULL, NULL, NULL, NULL, NULL, f.message_seq \
+           FROM message_files f JOIN messages m ON m.case_id = f.case_id AND m.seq = f.message_seq \
+           WHERE f.case_id = ?"
+);
 
 /// One row of [`PARTS`].
 #[derive(sqlx::FromRow)]
@@ -39,15 +67,17 @@ struct PartRow {
     extension_days: Option<i64>,
     forwarded_to: Option<String>,
     act: Option<String>,
+    message_seq: Option<i64>,
 }
 
-/// A case's lists, each in its order.
+/// A case's lists, each in its order, and its page's extras if they were read.
 #[derive(Default)]
 struct Parts {
     events: Vec<CaseEvent>,
     messages: Vec<StoredMessage>,
     unreadable: Vec<(String, i64, Date)>,
     tags: Vec<String>,
+    extras: CaseExtras,
 }
 
 impl Parts {
@@ -83,6 +113,28 @@ impl Parts {
                 }),
                 "u" => p.unreadable.push((r.name, r.seq, day()?)),
                 "t" => p.tags.push(r.name),
+                "n" | "r" => {
+                    let note = StoredMessage {
+                        seq: r.seq,
+                        author: Actor::from_column(&r.name),
+                        written_on: day()?,
+                        envelope: r
+                            .envelope
+                            .ok_or_else(|| StoreError::Corrupt("note envelope".into()))?,
+                    };
+                    if r.part == "n" {
+                        p.extras.notes.push(note);
+                    } else {
+                        p.extras.recommendations.push(note);
+                    }
+                }
+                "f" => p.extras.files.push(MessageFile {
+                    attachment_seq: r.seq,
+                    message_seq: r
+                        .message_seq
+                        .ok_or_else(|| StoreError::Corrupt("a file with no message".into()))?,
+                    author: Actor::from_column(&r.name),
+                }),
                 other => return Err(StoreError::Corrupt(format!("case part {other}"))),
             }
         }
@@ -90,24 +142,29 @@ impl Parts {
         p.messages.sort_by_key(|m| m.seq);
         p.unreadable.sort();
         p.tags.sort();
+        p.extras.notes.sort_by_key(|m| m.seq);
+        p.extras.recommendations.sort_by_key(|m| m.seq);
+        p.extras.files.sort_by_key(|f| f.attachment_seq);
         Ok(p)
     }
 }
 
 impl Reads {
-    /// A case as a member reads it: `sql` selects `member_record_cols!()` of the case `id = ?`
-    /// and, with `institution`, binds it to a second placeholder; the row is made whole.
+    /// A case as member `reader` reads it: `sql` selects `member_record_cols!()` of the case
+    /// `id = ?`, with `institution` bound to a second placeholder if given, and ends with
+    /// `reader_not_excluded!()`; the row is made whole.
     pub(super) async fn member_record(
         &mut self,
         sql: &'static str,
         case_id: &str,
         institution: Option<&str>,
+        reader: &str,
     ) -> Result<Option<CaseRecord>, StoreError> {
         let mut q = query_as(sql).bind(case_id);
         if let Some(institution) = institution {
             q = q.bind(institution);
         }
-        let row = q.fetch_optional(&mut *self.conn).await?;
+        let row = q.bind(reader).fetch_optional(&mut *self.conn).await?;
         self.record(row, false).await
     }
 
@@ -124,14 +181,37 @@ impl Reads {
         let has_identity = row.has_identity != 0;
         let identity = if with_identity { row.identity } else { None };
         let id = summary.id.as_str();
-        let rows: Vec<PartRow> = query_as(PARTS)
-            .bind(id)
-            .bind(id)
-            .bind(id)
-            .bind(id)
-            .fetch_all(&mut *self.conn)
-            .await?;
+        let wanted = match self.extras.take() {
+            Some(Extras::Wanted {
+                notes,
+                recommendations,
+            }) => Some((notes, recommendations)),
+            other => {
+                self.extras = other;
+                None
+            }
+        };
+        let mut q = query_as(if wanted.is_some() {
+            PARTS_AND_EXTRAS
+        } else {
+            PARTS
+        })
+        .bind(id)
+        .bind(id)
+        .bind(id)
+        .bind(id);
+        if let Some((notes, recommendations)) = wanted {
+            q = q
+                .bind(id)
+                .bind(i64::from(notes))
+                .bind(i64::from(recommendations))
+                .bind(id);
+        }
+        let rows: Vec<PartRow> = q.fetch_all(&mut *self.conn).await?;
         let parts = Parts::from_rows(rows)?;
+        if wanted.is_some() {
+            self.extras = Some(Extras::Read(parts.extras));
+        }
         Ok(Some(CaseRecord {
             tags: parts.tags,
             reporter_unreadable: parts.unreadable,
@@ -145,49 +225,7 @@ impl Reads {
     }
 }
 
-/// A case's internal notes, the oversight body's recommendations and which message each file
-/// belongs to, as a member's case page shows them, in one statement rather than two (each is a
-/// round trip to SQLite's connection thread and back; BENCHMARKS.md U). `part`: `n`ote,
-/// `r`ecommendation, `f`ile; notes of a kind not asked for are not read. The orders are
-/// restored in Rust ([`Reads::case_extras`]).
-const EXTRAS: &str = "\
-    SELECT CASE kind WHEN 'recommendation' THEN 'r' ELSE 'n' END AS part, seq, author, \
-           written_on, envelope, CAST(NULL AS BIGINT) AS message_seq FROM notes \
-           WHERE case_id = ? AND ((kind = 'note' AND ? = 1) OR (kind = 'recommendation' AND ? = 1)) \
-    UNION ALL \
-    SELECT 'f', f.attachment_seq, m.author, NULL, NULL, f.message_seq FROM message_files f \
-           JOIN messages m ON m.case_id = f.case_id AND m.seq = f.message_seq \
-           WHERE f.case_id = ?";
-
-/// One row of [`EXTRAS`].
-#[derive(sqlx::FromRow)]
-struct ExtraRow {
-    part: String,
-    seq: i64,
-    author: String,
-    #[sqlx(try_from = "Option<String>")]
-    written_on: MaybeDay,
-    envelope: Option<Vec<u8>>,
-    message_seq: Option<i64>,
-}
-
-impl ExtraRow {
-    fn note(self) -> Result<StoredMessage, StoreError> {
-        Ok(StoredMessage {
-            seq: self.seq,
-            author: Actor::from_column(&self.author),
-            written_on: self
-                .written_on
-                .0
-                .ok_or_else(|| StoreError::Corrupt("no day on a note".into()))?,
-            envelope: self
-                .envelope
-                .ok_or_else(|| StoreError::Corrupt("note envelope".into()))?,
-        })
-    }
-}
-
-/// What a member's case page shows besides the case itself ([`Reads::case_extras`]).
+/// What a member's case page shows besides the case itself ([`Reads::with_extras`]).
 #[derive(Debug, Default)]
 pub struct CaseExtras {
     /// The internal notes, in order.
@@ -198,57 +236,33 @@ pub struct CaseExtras {
     pub files: Vec<MessageFile>,
 }
 
-impl Store {
-    /// [`Reads::case_extras`] on a connection of its own.
-    pub async fn case_extras(
-        &self,
-        case_id: &str,
-        notes: bool,
-        recommendations: bool,
-    ) -> Result<CaseExtras, StoreError> {
-        self.reads()
-            .await?
-            .case_extras(case_id, notes, recommendations)
-            .await
-    }
+/// A case page's extras on a [`Reads`]: asked for, then read with the case's lists.
+#[derive(Debug)]
+pub(super) enum Extras {
+    Wanted { notes: bool, recommendations: bool },
+    Read(CaseExtras),
 }
 
 impl Reads {
-    /// A case's notes (if `notes`), recommendations (if `recommendations`) and message files,
-    /// for a member's case page. Notes are only for the case's readers: the caller decides,
-    /// and they are never part of a [`CaseRecord`], so no reporter-facing path loads them.
-    #[instrument(skip_all)]
-    pub async fn case_extras(
-        &mut self,
-        case_id: &str,
-        notes: bool,
-        recommendations: bool,
-    ) -> Result<CaseExtras, StoreError> {
-        let rows: Vec<ExtraRow> = query_as(EXTRAS)
-            .bind(case_id)
-            .bind(i64::from(notes))
-            .bind(i64::from(recommendations))
-            .bind(case_id)
-            .fetch_all(&mut *self.conn)
-            .await?;
-        let mut x = CaseExtras::default();
-        for r in rows {
-            match r.part.as_str() {
-                "n" => x.notes.push(r.note()?),
-                "r" => x.recommendations.push(r.note()?),
-                "f" => x.files.push(MessageFile {
-                    attachment_seq: r.seq,
-                    message_seq: r
-                        .message_seq
-                        .ok_or_else(|| StoreError::Corrupt("a file with no message".into()))?,
-                    author: Actor::from_column(&r.author),
-                }),
-                other => return Err(StoreError::Corrupt(format!("case page part {other}"))),
+    /// The next case this connection reads, whichever member's read finds it, brings its page's
+    /// extras too, in the statement that reads its lists: the message files, the internal notes
+    /// if `notes` and the recommendations if `recommendations`. The caller narrows them to what
+    /// the member may see of that case ([`Reads::take_extras`]).
+    pub fn with_extras(&mut self, notes: bool, recommendations: bool) {
+        self.extras = Some(Extras::Wanted {
+            notes,
+            recommendations,
+        });
+    }
+
+    /// The extras read with the last case ([`Reads::with_extras`]); `None` if none were.
+    pub fn take_extras(&mut self) -> Option<CaseExtras> {
+        match self.extras.take() {
+            Some(Extras::Read(x)) => Some(x),
+            wanted => {
+                self.extras = wanted;
+                None
             }
         }
-        x.notes.sort_by_key(|m| m.seq);
-        x.recommendations.sort_by_key(|m| m.seq);
-        x.files.sort_by_key(|f| f.attachment_seq);
-        Ok(x)
     }
 }

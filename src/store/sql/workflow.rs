@@ -238,11 +238,6 @@ impl Store {
         self.fetch_summaries(q).await
     }
 
-    /// [`Reads::escalated_case`] on a connection of its own.
-    pub async fn escalated_case(&self, case_id: &str) -> Result<Option<CaseRecord>, StoreError> {
-        self.reads().await?.escalated_case(case_id).await
-    }
-
     /// How many cases each institution has past their due day (metadata only).
     #[instrument(skip_all)]
     pub async fn overdue_counts(&self, today: Date) -> Result<Vec<(String, i64)>, StoreError> {
@@ -449,17 +444,20 @@ pub(super) async fn reporter_unreadable_on<'e>(
 }
 
 impl Reads {
-    /// An escalated case as the oversight body sees it (no identity envelope).
+    /// An escalated case as `reader`, of the oversight body, sees it (no identity envelope);
+    /// `None` if it is not escalated or the reader is excluded from it.
     #[instrument(skip_all)]
     pub async fn escalated_case(
         &mut self,
         case_id: &str,
+        reader: &str,
     ) -> Result<Option<CaseRecord>, StoreError> {
         let sql = concat!(
             "SELECT ",
             member_record_cols!(),
-            " FROM cases WHERE id = ? AND escalated_on IS NOT NULL"
+            " FROM cases WHERE id = ? AND escalated_on IS NOT NULL",
+            reader_not_excluded!()
         );
-        self.member_record(sql, case_id, None).await
+        self.member_record(sql, case_id, None, reader).await
     }
 }
