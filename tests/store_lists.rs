@@ -382,3 +382,211 @@ async fn an_excluded_members_reads_of_a_case_find_nothing() {
     assert_eq!(read("ani").await, (true, true));
     store.close().await;
 }
+
+/// A list shows each case's assignee and the state its hold returns to from copies on the case
+/// row (the list index covers them): the copies follow every write of the assignment and the
+/// hold — assigning, reassigning, excluding the assignee, clearing; holding, resuming.
+#[tokio::test]
+async fn a_listed_cases_assignee_and_hold_follow_every_write() {
+    use bisik::domain::records::CaseFilter;
+    let db = Db::new();
+    let store = db.open().await;
+    let r = reporter();
+    let id = "LPR-2026-000060";
+    store.insert_case(&case(id, 60, &r)).await.unwrap();
+    let audit = |action: &str| AuditNew {
+        at: "2026-11-25T09:00:00Z".into(),
+        actor: "health/ani".into(),
+        action: action.into(),
+        case_id: Some(id.into()),
+    };
+    let day = date!(2026 - 11 - 25);
+    let listed = || {
+        let store = store.clone();
+        async move {
+            let page = store
+                .list_cases("health", &CaseFilter::default(), 50, 0)
+                .await
+                .unwrap();
+            let single = store
+                .case_summary(Some("health"), id)
+                .await
+                .unwrap()
+                .unwrap()
+                .0;
+            assert_eq!(
+                page,
+                std::slice::from_ref(&single),
+                "the list and the case agree"
+            );
+            (single.assigned_to, single.held_from)
+        }
+    };
+    assert_eq!(listed().await, (None, None));
+    for (who, then) in [
+        (Some("ani"), Some("ani")),
+        (Some("budi"), Some("budi")),
+        (None, None),
+    ] {
+        assert!(
+            store
+                .assign("health", id, who, day, &audit("assign"))
+                .await
+                .unwrap()
+        );
+        assert_eq!(listed().await.0.as_deref(), then);
+    }
+    assert!(
+        store
+            .assign("health", id, Some("budi"), day, &audit("assign"))
+            .await
+            .unwrap()
+    );
+    assert!(
+        store
+            .exclude(
+                "health",
+                id,
+                "budi",
+                day,
+                "health/ani",
+                b"reason",
+                &audit("exclude")
+            )
+            .await
+            .unwrap()
+    );
+    assert_eq!(
+        listed().await.0,
+        None,
+        "excluding the assignee takes the case from them"
+    );
+
+    let member = Actor::from_column("member:health/ani");
+    for (from, to, held) in [
+        (
+            CaseState::Received,
+            CaseState::OnHold,
+            Some(CaseState::Received),
+        ),
+        (CaseState::OnHold, CaseState::Verified, None),
+        (
+            CaseState::Verified,
+            CaseState::OnHold,
+            Some(CaseState::Verified),
+        ),
+    ] {
+        let mv = Move {
+            from,
+            to,
+            due_on: Some(date!(2026 - 12 - 09)),
+            extended_days: 0,
+        };
+        let moved = store
+            .transition("health", id, mv, day, &member, None, Some(&audit("move")))
+            .await
+            .unwrap();
+        assert!(moved);
+        assert_eq!(listed().await.1, held);
+    }
+    store.close().await;
+}
+
+/// A store written before the copies existed (SQLite migration 25, PostgreSQL 6) gets them
+/// filled in when it is opened by this version: its assigned and held cases list as before.
+#[tokio::test]
+async fn upgrading_fills_the_listed_copies_of_assignments_and_holds() {
+    use bisik::domain::records::CaseFilter;
+    let db = Db::new();
+    let store = db.open().await;
+    let r = reporter();
+    let (a, b) = ("LPR-2026-000061", "LPR-2026-000062");
+    store.insert_case(&case(a, 61, &r)).await.unwrap();
+    store.insert_case(&case(b, 62, &r)).await.unwrap();
+    let audit = |action: &str, id: &str| AuditNew {
+        at: "2026-11-25T09:00:00Z".into(),
+        actor: "health/ani".into(),
+        action: action.into(),
+        case_id: Some(id.into()),
+    };
+    let day = date!(2026 - 11 - 25);
+    assert!(
+        store
+            .assign("health", a, Some("ani"), day, &audit("assign", a))
+            .await
+            .unwrap()
+    );
+    let hold = Move {
+        from: CaseState::Received,
+        to: CaseState::OnHold,
+        due_on: None,
+        extended_days: 0,
+    };
+    let member = Actor::from_column("member:health/ani");
+    let moved = store
+        .transition(
+            "health",
+            b,
+            hold,
+            day,
+            &member,
+            None,
+            Some(&audit("move", b)),
+        )
+        .await
+        .unwrap();
+    assert!(moved);
+    store.close().await;
+
+    // The schema as the version before left it: no copies, no triggers, the old list index.
+    const OLD_INDEX: &str = "CREATE INDEX cases_list ON cases (institution, received_on, id, \
+        kind, category, privacy, state, state_since, accepted_on, due_on, extended_days, \
+        escalated_on, channel, sealed_kind);";
+    db.raw_sql(
+        &format!(
+            "DROP TRIGGER cases_assigned_to_insert; DROP TRIGGER cases_assigned_to_update; \
+             DROP TRIGGER cases_assigned_to_delete; DROP TRIGGER cases_held_from_insert; \
+             DROP TRIGGER cases_held_from_update; DROP TRIGGER cases_held_from_delete; \
+             DROP INDEX cases_list; {OLD_INDEX} \
+             ALTER TABLE cases DROP COLUMN assigned_to; ALTER TABLE cases DROP COLUMN held_from; \
+             DELETE FROM _sqlx_migrations WHERE version = 20261204000025;"
+        ),
+        &format!(
+            "DROP TRIGGER cases_assigned_to ON assignments; DROP TRIGGER cases_held_from ON holds; \
+             DROP FUNCTION cases_copy_assigned_to(); DROP FUNCTION cases_copy_held_from(); \
+             DROP INDEX cases_list; {OLD_INDEX} \
+             ALTER TABLE cases DROP COLUMN assigned_to, DROP COLUMN held_from; \
+             DELETE FROM _sqlx_migrations WHERE version = 20261204000006;"
+        ),
+    )
+    .await;
+
+    let store = db.open().await;
+    let page = store
+        .list_cases("health", &CaseFilter::default(), 50, 0)
+        .await
+        .unwrap();
+    let shown: Vec<(&str, Option<&str>, Option<CaseState>)> = page
+        .iter()
+        .map(|c| (c.id.as_str(), c.assigned_to.as_deref(), c.held_from))
+        .collect();
+    assert_eq!(
+        shown,
+        [(b, None, Some(CaseState::Received)), (a, Some("ani"), None)]
+    );
+    // And the triggers are back: clearing the assignment clears the copy.
+    assert!(
+        store
+            .assign("health", a, None, day, &audit("assign", a))
+            .await
+            .unwrap()
+    );
+    let again = store
+        .case_summary(Some("health"), a)
+        .await
+        .unwrap()
+        .unwrap()
+        .0;
+    assert_eq!(again.assigned_to, None);
+    store.close().await;
+}

@@ -40,14 +40,13 @@ fn is_unique_violation(e: &sqlx::Error) -> bool {
 }
 
 /// The columns [`summary_from_row`] reads, as a literal so queries stay static strings. The
-/// assignee comes from its own table by the case id (its primary key): list queries still read
-/// only the `cases_list` index of `cases`.
+/// assignee and the state a hold returns to are the case row's copies of `assignments` and
+/// `holds`, kept by triggers (migration 25 on SQLite, 6 on PostgreSQL): list queries read only
+/// the `cases_list` index of `cases`.
 macro_rules! summary_cols {
     () => {
         "id, institution, kind, category, privacy, state, received_on, state_since, accepted_on, \
-         due_on, extended_days, escalated_on, channel, sealed_kind, \
-         (SELECT handle FROM assignments WHERE assignments.case_id = cases.id) AS assigned_to, \
-         (SELECT held_from FROM holds WHERE holds.case_id = cases.id) AS held_from"
+         due_on, extended_days, escalated_on, channel, sealed_kind, assigned_to, held_from"
     };
 }
 

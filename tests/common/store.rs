@@ -38,6 +38,30 @@ impl Db {
     }
 }
 
+impl Db {
+    /// Runs `sqlite` or `postgres` (whichever this database is) on a connection of its own,
+    /// beside any store open on it: for tests that must put the schema back as an older
+    /// version left it.
+    pub async fn raw_sql(&self, sqlite: &str, postgres: &str) {
+        sqlx::any::install_default_drivers();
+        let (url, sql) = match &self.url {
+            Some(url) => (url.clone(), postgres),
+            None => (
+                format!("sqlite:{}", self._dir.path().join("bisik.sqlite").display()),
+                sqlite,
+            ),
+        };
+        let mut conn = <sqlx::AnyConnection as sqlx::Connection>::connect(&url)
+            .await
+            .unwrap();
+        sqlx::raw_sql(sqlx::AssertSqlSafe(sql.to_owned()))
+            .execute(&mut conn)
+            .await
+            .unwrap();
+        sqlx::Connection::close(conn).await.unwrap();
+    }
+}
+
 pub fn case<'a>(id: &'a str, lookup_id: u32, reporter: &'a str) -> NewCase<'a> {
     NewCase {
         id,
