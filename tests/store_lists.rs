@@ -5,11 +5,10 @@
 
 mod common;
 
-use bisik::domain::audit::AuditNew;
 use bisik::domain::case::{Actor, CaseState, Kind, Privacy};
 use bisik::store::sql::CaseExtras;
 use bisik::store::{Classification, Move, Store};
-use common::store::{Db, case, reporter};
+use common::store::{Db, audit, case, reporter};
 use time::macros::date;
 
 /// Each members' list filter narrows the list to what it names — alone, together, and with
@@ -21,12 +20,6 @@ async fn every_list_filter_narrows_alone_and_together() {
     let db = Db::new();
     let store = db.open().await;
     let r = reporter();
-    let audit = |action: &str, id: &str| AuditNew {
-        at: "2026-11-25T09:00:00Z".into(),
-        actor: "health/ani".into(),
-        action: action.into(),
-        case_id: Some(id.into()),
-    };
     // a: verified, tagged, assigned to ani, a whistleblowing report on roads, received early,
     // due first. b: a plain complaint, received later, due later. c: another institution's.
     let (a, b, c) = ("LPR-2026-000030", "LPR-2026-000031", "LPR-2026-000032");
@@ -204,12 +197,7 @@ async fn a_listed_case_reads_as_the_case_itself_whatever_its_text() {
     case_a.privacy = Privacy::Confidential;
     store.insert_case(&case_a).await.unwrap();
     store.insert_case(&case(b, 41, &r)).await.unwrap();
-    let audit = |action: &str| AuditNew {
-        at: "2026-11-25T09:00:00Z".into(),
-        actor: "health/ani".into(),
-        action: action.into(),
-        case_id: Some(a.into()),
-    };
+    let audit = |action: &str| audit(action, a);
     let member = Actor::from_column("member:health/ani");
     let day = date!(2026 - 11 - 25);
     // Verified (accepted, due, two days' extension), then on hold: every day and the hold's
@@ -277,12 +265,7 @@ async fn a_case_pages_notes_come_only_when_asked_for_in_order() {
     let r = reporter();
     let id = "LPR-2026-000050";
     store.insert_case(&case(id, 50, &r)).await.unwrap();
-    let audit = AuditNew {
-        at: "2026-11-25T09:00:00Z".into(),
-        actor: "health/ani".into(),
-        action: "add_note".into(),
-        case_id: Some(id.into()),
-    };
+    let audit = audit("add_note", id);
     let ani = Actor::from_column("member:health/ani");
     for text in [b"first note".as_slice(), b"second note"] {
         let seq = store
@@ -355,12 +338,7 @@ async fn an_excluded_members_reads_of_a_case_find_nothing() {
     let r = reporter();
     let id = "LPR-2026-000051";
     store.insert_case(&case(id, 51, &r)).await.unwrap();
-    let audit = AuditNew {
-        at: "2026-11-25T09:00:00Z".into(),
-        actor: "health/ani".into(),
-        action: "exclude".into(),
-        case_id: Some(id.into()),
-    };
+    let audit = audit("exclude", id);
     let read = |who: &'static str| {
         let store = store.clone();
         async move {
@@ -394,12 +372,7 @@ async fn a_listed_cases_assignee_and_hold_follow_every_write() {
     let r = reporter();
     let id = "LPR-2026-000060";
     store.insert_case(&case(id, 60, &r)).await.unwrap();
-    let audit = |action: &str| AuditNew {
-        at: "2026-11-25T09:00:00Z".into(),
-        actor: "health/ani".into(),
-        action: action.into(),
-        case_id: Some(id.into()),
-    };
+    let audit = |action: &str| audit(action, id);
     let day = date!(2026 - 11 - 25);
     let listed = || {
         let store = store.clone();
@@ -503,12 +476,6 @@ async fn upgrading_fills_the_listed_copies_of_assignments_and_holds() {
     let (a, b) = ("LPR-2026-000061", "LPR-2026-000062");
     store.insert_case(&case(a, 61, &r)).await.unwrap();
     store.insert_case(&case(b, 62, &r)).await.unwrap();
-    let audit = |action: &str, id: &str| AuditNew {
-        at: "2026-11-25T09:00:00Z".into(),
-        actor: "health/ani".into(),
-        action: action.into(),
-        case_id: Some(id.into()),
-    };
     let day = date!(2026 - 11 - 25);
     assert!(
         store

@@ -83,6 +83,17 @@ pub fn case<'a>(id: &'a str, lookup_id: u32, reporter: &'a str) -> NewCase<'a> {
     }
 }
 
+/// An audit entry of the health office's member `ani` on `case_id`, for store calls that write
+/// one with their act.
+pub fn audit(action: &str, case_id: &str) -> bisik::domain::audit::AuditNew {
+    bisik::domain::audit::AuditNew {
+        at: "2026-11-25T09:00:00Z".into(),
+        actor: "health/ani".into(),
+        action: action.into(),
+        case_id: Some(case_id.into()),
+    }
+}
+
 pub fn reporter() -> String {
     age::x25519::Identity::generate().to_public().to_string()
 }

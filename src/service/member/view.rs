@@ -30,9 +30,8 @@ pub struct CaseView {
 /// member may read, and which files belong to which message. Every read is made on one
 /// connection (`Reads`: one connection taken from the pool and given back, not five), in two
 /// statements: the case row (none if the member is excluded from the case), and its lists with
-/// the page's notes and files;
-/// the read's audit entry and the member's "seen" marker are one grouped commit — nothing is
-/// answered before it is.
+/// the page's notes and files. The read's audit entry and the member's "seen" marker are one
+/// grouped commit — nothing is answered before it is.
 #[instrument(skip_all)]
 pub async fn case_view(app: &App, m: &Member, case_id: &str) -> Result<CaseView> {
     let id = checked_id(case_id)?;

@@ -103,31 +103,24 @@ impl Parts {
                     forwarded_to: r.forwarded_to,
                     act: r.act.as_deref().and_then(CaseAct::parse),
                 }),
-                "m" => p.messages.push(StoredMessage {
-                    seq: r.seq,
-                    author: Actor::from_column(&r.name),
-                    written_on: day()?,
-                    envelope: r
-                        .envelope
-                        .ok_or_else(|| StoreError::Corrupt("message envelope".into()))?,
-                }),
-                "u" => p.unreadable.push((r.name, r.seq, day()?)),
-                "t" => p.tags.push(r.name),
-                "n" | "r" => {
-                    let note = StoredMessage {
+                "m" | "n" | "r" => {
+                    let what = if r.part == "m" { "message" } else { "note" };
+                    let message = StoredMessage {
                         seq: r.seq,
                         author: Actor::from_column(&r.name),
                         written_on: day()?,
                         envelope: r
                             .envelope
-                            .ok_or_else(|| StoreError::Corrupt("note envelope".into()))?,
+                            .ok_or_else(|| StoreError::Corrupt(format!("{what} envelope")))?,
                     };
-                    if r.part == "n" {
-                        p.extras.notes.push(note);
-                    } else {
-                        p.extras.recommendations.push(note);
+                    match r.part.as_str() {
+                        "m" => p.messages.push(message),
+                        "n" => p.extras.notes.push(message),
+                        _ => p.extras.recommendations.push(message),
                     }
                 }
+                "u" => p.unreadable.push((r.name, r.seq, day()?)),
+                "t" => p.tags.push(r.name),
                 "f" => p.extras.files.push(MessageFile {
                     attachment_seq: r.seq,
                     message_seq: r
