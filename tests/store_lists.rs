@@ -313,6 +313,19 @@ async fn a_case_pages_notes_come_only_when_asked_for_in_order() {
         .unwrap()
         .unwrap();
     assert!(reads.take_extras().is_none());
+    // Extras left untaken are not handed out with a later read that did not ask for them.
+    reads.with_extras(true, true);
+    reads
+        .case_for_institution("health", id, "ani")
+        .await
+        .unwrap()
+        .unwrap();
+    reads
+        .case_for_institution("health", id, "ani")
+        .await
+        .unwrap()
+        .unwrap();
+    assert!(reads.take_extras().is_none(), "stale extras dropped");
     drop(reads);
     store.close().await;
 }

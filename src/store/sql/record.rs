@@ -174,15 +174,14 @@ impl Reads {
         let has_identity = row.has_identity != 0;
         let identity = if with_identity { row.identity } else { None };
         let id = summary.id.as_str();
+        // Extras asked for are read with this case; any left from an earlier case are dropped,
+        // so `take_extras` never hands out another case's.
         let wanted = match self.extras.take() {
             Some(Extras::Wanted {
                 notes,
                 recommendations,
             }) => Some((notes, recommendations)),
-            other => {
-                self.extras = other;
-                None
-            }
+            _ => None,
         };
         let mut q = query_as(if wanted.is_some() {
             PARTS_AND_EXTRAS
@@ -252,10 +251,7 @@ impl Reads {
     pub fn take_extras(&mut self) -> Option<CaseExtras> {
         match self.extras.take() {
             Some(Extras::Read(x)) => Some(x),
-            wanted => {
-                self.extras = wanted;
-                None
-            }
+            _ => None,
         }
     }
 }
