@@ -200,40 +200,34 @@ impl Session {
             .to_owned()
     }
 
-    /// The element for a CSS selector: `Ok(None)` if the current page has none,
-    /// `Err` with the driver's error code and body for anything else.
-    fn find_element(&self, css: &str) -> Result<Option<String>, (String, Value)> {
-        match self.call(
-            "POST",
-            "/element",
-            Some(json!({ "using": "css selector", "value": css })),
-        ) {
-            Ok(v) => Ok(Some(
-                v[ELEMENT_KEY]
-                    .as_str()
-                    .expect("element reference")
-                    .to_owned(),
-            )),
-            Err((code, _)) if code == "no such element" => Ok(None),
-            Err(e) => Err(e),
-        }
-    }
-
-    /// One look while polling: like `try_find`, but a page still loading is "not yet".
-    /// A click's navigation may be under way when the search is sent; Chromium then
-    /// aborts the search ("aborted by navigation"), and the next look finds the new page.
-    fn poll_find(&self, css: &str) -> Option<String> {
-        match self.find_element(css) {
-            Ok(found) => found,
-            Err((code, _)) if code == "aborted by navigation" => None,
-            Err((_, v)) => panic!("find {css}: {v}"),
-        }
-    }
-
     /// The element for a CSS selector, if the current page has one.
+    ///
+    /// A click's navigation may still be under way when the search is sent; Chromium then
+    /// aborts the search ("aborted by navigation"). That is "look again" (bounded), for
+    /// every caller: the answer must come from the page the navigation ends on.
     pub fn try_find(&self, css: &str) -> Option<String> {
-        self.find_element(css)
-            .unwrap_or_else(|(_, v)| panic!("find {css}: {v}"))
+        let deadline = Instant::now() + PAGE_WAIT;
+        loop {
+            match self.call(
+                "POST",
+                "/element",
+                Some(json!({ "using": "css selector", "value": css })),
+            ) {
+                Ok(v) => {
+                    return Some(
+                        v[ELEMENT_KEY]
+                            .as_str()
+                            .expect("element reference")
+                            .to_owned(),
+                    );
+                }
+                Err((code, _)) if code == "no such element" => return None,
+                Err((code, _)) if code == "aborted by navigation" && Instant::now() < deadline => {
+                    std::thread::sleep(Duration::from_millis(50));
+                }
+                Err((_, v)) => panic!("find {css}: {v}"),
+            }
+        }
     }
 
     pub fn find(&self, css: &str) -> String {
@@ -245,7 +239,7 @@ impl Session {
     pub fn wait_for(&self, css: &str) -> String {
         let deadline = Instant::now() + PAGE_WAIT;
         loop {
-            if let Some(el) = self.poll_find(css) {
+            if let Some(el) = self.try_find(css) {
                 return el;
             }
             assert!(
@@ -295,7 +289,7 @@ impl Session {
     pub fn wait_for_text(&self, css: &str, expected: &str) {
         let deadline = Instant::now() + PAGE_WAIT;
         loop {
-            if let Some(el) = self.poll_find(css)
+            if let Some(el) = self.try_find(css)
                 && let Ok(v) = self.call("GET", &format!("/element/{el}/text"), None)
                 && v.as_str() == Some(expected)
             {
