@@ -28,6 +28,40 @@ async fn the_pass_runs_on_the_backend_it_names() {
     store.close().await;
 }
 
+/// A pooled connection the database dropped while it sat idle (a restart, a failover, a killed
+/// backend) is found and replaced before anyone is handed it: every read after works. sqlx no
+/// longer pings a connection given back moments ago, only one idle for `PING_AFTER_IDLE`.
+/// PostgreSQL only: SQLite's connections are the embedded file's.
+#[tokio::test]
+async fn a_pooled_connection_the_database_dropped_is_replaced() {
+    let db = Db::new();
+    let store = db.open().await;
+    if store.backend() != Backend::Postgres {
+        return;
+    }
+    // Several connections open and idle in the pool.
+    let read = || store.session_member(&[7; 32], 0);
+    let (a, b, c, d) = tokio::join!(read(), read(), read(), read());
+    for r in [a, b, c, d] {
+        assert_eq!(r.unwrap(), None);
+    }
+    db.raw_sql(
+        "",
+        "SELECT pg_terminate_backend(pid) FROM pg_stat_activity \
+         WHERE datname = current_database() AND pid <> pg_backend_pid()",
+    )
+    .await;
+    tokio::time::sleep(bisik::store::PING_AFTER_IDLE + std::time::Duration::from_millis(300)).await;
+    for i in 0..10 {
+        let read = store.session_member(&[7; 32], 0).await;
+        assert!(
+            matches!(read, Ok(None)),
+            "read {i} after the database dropped the pool's connections: {read:?}"
+        );
+    }
+    store.close().await;
+}
+
 #[tokio::test]
 async fn taken_keys_are_told_apart_and_a_resent_form_is_stored_once() {
     let db = Db::new();

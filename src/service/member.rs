@@ -46,7 +46,10 @@ pub use reseal::{
     ClientAttachment, Forwarding, forward, forward_recipients, may_upload_blob, record_upload,
     rekey, resealed_from_client,
 };
-pub use session::{IssuedChallenge, NewSession, answer, authenticate, challenge, logout};
+pub use session::{
+    IssuedChallenge, NewSession, Reading, answer, authenticate, authenticate_reading, challenge,
+    logout,
+};
 pub use view::{CaseView, case_view};
 
 /// The audit's name for a member. A machine member (role `integration`) is written
@@ -111,18 +114,23 @@ fn require(ok: bool) -> Result<()> {
 
 /// Cases of the member's own institution; for the oversight body (the `oversight` role), the
 /// escalated cases of every institution — an oversight-only member sees nothing else.
+/// Read on the connection the member's session was read on.
 #[instrument(skip_all)]
 pub async fn list(
     app: &App,
-    m: &Member,
+    reading: Reading,
     filter: &CaseFilter,
     limit: u32,
     offset: u32,
 ) -> Result<Vec<CaseSummary>> {
+    let Reading {
+        member: ref m,
+        mut reads,
+    } = reading;
     let limit = limit.clamp(1, 500);
     let own = m.is_reader() || m.has(Role::Custodian);
     let cases = if m.has(Role::Oversight) && (filter.escalated || !own) {
-        let mut cases = app.store.list_escalated(&m.handle, limit, offset).await?;
+        let mut cases = reads.list_escalated(&m.handle, limit, offset).await?;
         // Cases are assigned within their institution: "mine" keeps only those (an
         // oversight-only member has none).
         if let Some(me) = &filter.assigned_to {
@@ -133,10 +141,12 @@ pub async fn list(
         require(own)?;
         let mut filter = filter.clone();
         filter.viewer = Some(m.handle.clone());
-        app.store
+        reads
             .list_cases(&m.institution, &filter, limit, offset)
             .await?
     };
+    // Given back before the audit commit's wait, which may need a connection of the pool.
+    drop(reads);
     audit(app, m, "list_cases", None).await?;
     Ok(cases)
 }

@@ -34,7 +34,7 @@ pub use crate::domain::records::{
     ResealedAttachment, RevealDecision, RevealRequest, StoredAttachment, StoredMessage,
 };
 pub use dialect::Backend;
-pub use postgres::PostgresOptions;
+pub use postgres::{PING_AFTER_IDLE, PostgresOptions};
 pub use sql::{Reads, SeenMark, Store};
 
 #[derive(Debug, thiserror::Error)]

@@ -24,6 +24,9 @@ static MIGRATOR: sqlx::migrate::Migrator = sqlx::migrate!("./migrations/postgres
 const SETTINGS: &str =
     "SET synchronous_commit = on; SET default_transaction_isolation = 'read committed';";
 
+/// A pooled connection idle this long is pinged before it is handed out ([`Store::connect_postgres`]).
+pub const PING_AFTER_IDLE: Duration = Duration::from_secs(1);
+
 /// How to reach the database. `Debug` never shows the URL (it may carry a password).
 #[derive(Clone)]
 pub struct PostgresOptions {
@@ -86,6 +89,20 @@ impl Store {
         let any = AnyConnectOptions::from_url(&options.connect_url()?)?;
         let pool_options = AnyPoolOptions::new()
             .acquire_timeout(Duration::from_secs(30))
+            // sqlx pings every connection it hands out and every one given back. A connection
+            // given back moments ago was pinged then: one more round trip to find it alive
+            // cost every request one or two (BENCHMARKS.md X). Only a connection idle long
+            // enough for the server to have gone (a restart, a failover, a killed backend) is
+            // pinged first; one that fails is closed and another taken.
+            .test_before_acquire(false)
+            .before_acquire(|conn, meta| {
+                Box::pin(async move {
+                    if meta.idle_for >= PING_AFTER_IDLE {
+                        sqlx::Connection::ping(conn).await?;
+                    }
+                    Ok(true)
+                })
+            })
             .after_connect(|conn, _| {
                 Box::pin(async move {
                     sqlx::raw_sql(SETTINGS).execute(&mut *conn).await?;

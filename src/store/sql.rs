@@ -115,7 +115,7 @@ const SUMMARY_NAMES: [&str; 16] = [
 /// A page of case summaries: `rows` (a statement selecting `summary_cols!()`, ordered by
 /// `order` and paged) as the backend reads it best — on SQLite one JSON value
 /// ([`super::dialect::sqlite_json_rows`]), on PostgreSQL the rows. Run it with
-/// [`Store::fetch_summaries`], which reads each backend's answer.
+/// [`fetch_summaries`], which reads each backend's answer.
 fn summaries_statement(backend: Backend, rows: &str, order: &str) -> String {
     match backend {
         Backend::Sqlite => super::dialect::sqlite_json_rows(&SUMMARY_NAMES, rows, order),
@@ -132,26 +132,28 @@ fn sealed_kind(content: &[u8]) -> &'static str {
     }
 }
 
-impl Store {
-    /// The page of summaries a [`summaries_statement`] returns, its arguments bound in `q`.
-    async fn fetch_summaries(
-        &self,
-        q: sqlx::query::Query<'_, Any, sqlx::any::AnyArguments>,
-    ) -> Result<Vec<CaseSummary>, StoreError> {
-        match self.backend {
-            Backend::Sqlite => {
-                let page: String = sqlx::Row::try_get(&q.fetch_one(&self.pool).await?, 0)?;
-                rows::summaries_from_json(&page)
-            }
-            Backend::Postgres => q
-                .fetch_all(&self.pool)
-                .await?
-                .iter()
-                .map(summary_from_row)
-                .collect(),
+/// The page of summaries a [`summaries_statement`] returns, its arguments bound in `q`, run on
+/// `on` (the pool, or a request's [`Reads`]).
+async fn fetch_summaries<'c>(
+    backend: Backend,
+    on: impl sqlx::Executor<'c, Database = Any>,
+    q: sqlx::query::Query<'_, Any, sqlx::any::AnyArguments>,
+) -> Result<Vec<CaseSummary>, StoreError> {
+    match backend {
+        Backend::Sqlite => {
+            let page: String = sqlx::Row::try_get(&q.fetch_one(on).await?, 0)?;
+            rows::summaries_from_json(&page)
         }
+        Backend::Postgres => q
+            .fetch_all(on)
+            .await?
+            .iter()
+            .map(summary_from_row)
+            .collect(),
     }
+}
 
+impl Store {
     /// Which database this is.
     pub fn backend(&self) -> Backend {
         self.backend

@@ -56,6 +56,21 @@ impl FromRequestParts<AppState> for AuthMember {
     }
 }
 
+/// The authenticated member of a read request, with the connection their session was read on
+/// for the request's reads (see [`svc::Reading`]).
+#[derive(Debug)]
+pub struct AuthReading(pub svc::Reading);
+
+impl FromRequestParts<AppState> for AuthReading {
+    type Rejection = Error;
+
+    async fn from_request_parts(parts: &mut Parts, state: &AppState) -> Result<Self> {
+        Ok(AuthReading(
+            svc::authenticate_reading(&state.app, bearer(&parts.headers)?).await?,
+        ))
+    }
+}
+
 fn envelope_bytes(b64: &str) -> Result<Vec<u8>> {
     token::decode(b64).ok_or_else(|| Error::Invalid("the envelope is not valid base64url".into()))
 }

@@ -118,6 +118,30 @@ pub async fn authenticate<'a>(app: &'a App, bearer: &str) -> Result<&'a Member> 
     app.directory.member(&handle).ok_or(Error::Unauthorized)
 }
 
+/// A member with one connection for a request's reads, their session read on it: a list or a
+/// case page takes one connection from the pool, not one for the session and one for the rest.
+#[derive(Debug)]
+pub struct Reading {
+    pub member: Member,
+    pub(super) reads: Reads,
+}
+
+/// [`authenticate`], on a connection kept for the request's reads ([`Reading`]).
+#[instrument(skip_all)]
+pub async fn authenticate_reading(app: &App, bearer: &str) -> Result<Reading> {
+    let raw = token::decode(bearer).ok_or(Error::Unauthorized)?;
+    let mut reads = app.store.reads().await?;
+    let handle = reads
+        .session_member(&token::digest(&raw), app.clock.now().unix_timestamp())
+        .await?
+        .ok_or(Error::Unauthorized)?;
+    let member = app.directory.member(&handle).ok_or(Error::Unauthorized)?;
+    Ok(Reading {
+        member: member.clone(),
+        reads,
+    })
+}
+
 /// Ends the session behind a bearer token.
 #[instrument(skip_all)]
 pub async fn logout(app: &App, bearer: &str) -> Result<()> {

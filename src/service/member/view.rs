@@ -2,14 +2,14 @@
 
 use tracing::instrument;
 
-use crate::domain::institution::{Member, Role};
+use crate::domain::institution::Role;
 use crate::domain::records::{CaseRecord, StoredMessage};
 use crate::error::{Error, Result};
 use crate::store::SeenMark;
 use crate::store::sql::{CaseExtras, MessageFile};
 
 use super::super::App;
-use super::{actor, audit_with, checked_id, notes_of, readable_by, seen_key};
+use super::{Reading, actor, audit_with, checked_id, notes_of, readable_by, seen_key};
 
 /// One case as a member sees it.
 #[derive(Debug)]
@@ -27,15 +27,18 @@ pub struct CaseView {
 }
 
 /// One case with its content envelope, messages, history, the notes and recommendations the
-/// member may read, and which files belong to which message. Every read is made on one
-/// connection (`Reads`: one connection taken from the pool and given back, not five), in two
-/// statements: the case row (none if the member is excluded from the case), and its lists with
+/// member may read, and which files belong to which message. Every read is made on the
+/// connection the member's session was read on ([`Reading`]: one connection taken from the
+/// pool and given back, not six), in two statements: the case row (none if the member is excluded from the case), and its lists with
 /// the page's notes and files. The read's audit entry and the member's "seen" marker are one
 /// grouped commit — nothing is answered before it is.
 #[instrument(skip_all)]
-pub async fn case_view(app: &App, m: &Member, case_id: &str) -> Result<CaseView> {
+pub async fn case_view(app: &App, reading: Reading, case_id: &str) -> Result<CaseView> {
+    let Reading {
+        member: ref m,
+        mut reads,
+    } = reading;
     let id = checked_id(case_id)?;
-    let mut reads = app.store.reads().await?;
     // The page's notes and files come in the statement that reads the case's lists: at most
     // what the member could see of any case, narrowed below to what they may see of this one.
     reads.with_extras(m.is_reader(), m.is_reader() || m.has(Role::Oversight));

@@ -79,12 +79,31 @@ impl Store {
         token_digest: &[u8],
         now: i64,
     ) -> Result<Option<String>, StoreError> {
-        Ok(
-            query_scalar("SELECT member FROM sessions WHERE token_digest = ? AND expires_at >= ?")
-                .bind(token_digest)
-                .bind(now)
-                .fetch_optional(&self.pool)
-                .await?,
-        )
+        Ok(query_scalar(SESSION_MEMBER)
+            .bind(token_digest)
+            .bind(now)
+            .fetch_optional(&self.pool)
+            .await?)
     }
 }
+
+impl Reads {
+    /// [`Store::session_member`] on this connection: a member's read request takes one
+    /// connection for its session and its reads, not two.
+    #[instrument(skip_all)]
+    pub async fn session_member(
+        &mut self,
+        token_digest: &[u8],
+        now: i64,
+    ) -> Result<Option<String>, StoreError> {
+        Ok(query_scalar(SESSION_MEMBER)
+            .bind(token_digest)
+            .bind(now)
+            .fetch_optional(&mut *self.conn)
+            .await?)
+    }
+}
+
+/// The member whose unexpired session a token's digest opens.
+const SESSION_MEMBER: &str =
+    "SELECT member FROM sessions WHERE token_digest = ? AND expires_at >= ?";

@@ -123,11 +123,27 @@ impl Store {
         .transpose()
     }
 
+    /// [`Reads::list_cases`] on a connection of its own.
+    pub async fn list_cases(
+        &self,
+        institution: &str,
+        filter: &CaseFilter,
+        limit: u32,
+        offset: u32,
+    ) -> Result<Vec<CaseSummary>, StoreError> {
+        self.reads()
+            .await?
+            .list_cases(institution, filter, limit, offset)
+            .await
+    }
+}
+
+impl Reads {
     /// One page of an institution's cases (or of those it forwarded away), filtered and in
     /// the filter's order. The statement names only the filters given (see [`list_statement`]).
     #[instrument(skip_all)]
     pub async fn list_cases(
-        &self,
+        &mut self,
         institution: &str,
         filter: &CaseFilter,
         limit: u32,
@@ -142,7 +158,7 @@ impl Store {
                 ListArg::Int(n) => query.bind(n),
             };
         }
-        let mut cases = self.fetch_summaries(query).await?;
+        let mut cases = fetch_summaries(self.backend, &mut *self.conn, query).await?;
         if filter.forwarded_away {
             // Who works the case now is the new institution's business.
             for c in &mut cases {

@@ -5,7 +5,8 @@
 //! thread and back, in a task spawned for it) — whatever `after_release` says. A member's case
 //! page made five statements on the pool: the exclusions, the case row, its lists, its notes
 //! and files, besides the session's. [`Reads`] holds one connection for all of them (and the
-//! lists and the notes and files are now one statement).
+//! lists and the notes and files are now one statement); a member's list or case page reads
+//! its session on it too (`service::member::Reading`).
 //!
 //! Only reads: nothing here begins a transaction. Hold it only while reading — never across a
 //! wait for the audit group, whose commit may need a connection of the same pool (PostgreSQL
@@ -19,6 +20,7 @@ use super::*;
 /// One connection of the store's pool, for a request's reads (see the module's comment).
 pub struct Reads {
     pub(super) conn: PoolConnection<Any>,
+    pub(super) backend: Backend,
     /// A case page's extras, asked for or read ([`Reads::with_extras`]).
     pub(super) extras: Option<record::Extras>,
 }
@@ -34,6 +36,7 @@ impl Store {
     pub async fn reads(&self) -> Result<Reads, StoreError> {
         Ok(Reads {
             conn: self.pool.acquire().await?,
+            backend: self.backend,
             extras: None,
         })
     }

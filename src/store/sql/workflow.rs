@@ -222,20 +222,17 @@ impl Store {
         Ok(true)
     }
 
-    /// Escalated cases of every institution (for the oversight body), newest day first.
-    #[instrument(skip_all)]
+    /// [`Reads::list_escalated`] on a connection of its own.
     pub async fn list_escalated(
         &self,
         viewer: &str,
         limit: u32,
         offset: u32,
     ) -> Result<Vec<CaseSummary>, StoreError> {
-        let (sql, page) = escalated_list(self.backend, limit, offset);
-        let mut q = query(&sql).bind(viewer);
-        for n in page.into_iter().flatten() {
-            q = q.bind(n);
-        }
-        self.fetch_summaries(q).await
+        self.reads()
+            .await?
+            .list_escalated(viewer, limit, offset)
+            .await
     }
 
     /// How many cases each institution has past their due day (metadata only).
@@ -269,7 +266,7 @@ impl Store {
         let q = query(&summaries_statement(self.backend, &rows, ORDER))
             .bind(day_string(today))
             .bind(i64::from(limit));
-        self.fetch_summaries(q).await
+        fetch_summaries(self.backend, &self.pool, q).await
     }
 
     /// Answered cases (all institutions): candidates for closing after the citizen's silence.
@@ -444,6 +441,23 @@ pub(super) async fn reporter_unreadable_on<'e>(
 }
 
 impl Reads {
+    /// Escalated cases of every institution (for the oversight body), newest day first,
+    /// without those `viewer` is excluded from.
+    #[instrument(skip_all)]
+    pub async fn list_escalated(
+        &mut self,
+        viewer: &str,
+        limit: u32,
+        offset: u32,
+    ) -> Result<Vec<CaseSummary>, StoreError> {
+        let (sql, page) = escalated_list(self.backend, limit, offset);
+        let mut q = query(&sql).bind(viewer);
+        for n in page.into_iter().flatten() {
+            q = q.bind(n);
+        }
+        fetch_summaries(self.backend, &mut *self.conn, q).await
+    }
+
     /// An escalated case as `reader`, of the oversight body, sees it (no identity envelope);
     /// `None` if it is not escalated or the reader is excluded from it.
     #[instrument(skip_all)]

@@ -7,7 +7,7 @@ use axum::http::header::CONTENT_TYPE;
 use axum::response::{IntoResponse, Response};
 use serde::Deserialize;
 
-use super::{AuthMember, openapi};
+use super::{AuthMember, AuthReading, openapi};
 use crate::api::{
     CaseListResponse, CaseResponse, CaseSummaryJson, EventJson, InstitutionJson,
     InstitutionsResponse, MessageJson, OverdueCount, OverdueResponse, RecipientsQuery,
@@ -86,9 +86,10 @@ fn default_limit() -> u32 {
 )]
 pub async fn list(
     State(state): State<AppState>,
-    AuthMember(m): AuthMember,
+    AuthReading(reading): AuthReading,
     Query(p): Query<ListQuery>,
 ) -> Result<Json<CaseListResponse>> {
+    let m = &reading.member;
     let filter = CaseFilter {
         state: p
             .state
@@ -121,7 +122,7 @@ pub async fn list(
             .transpose()?
             .unwrap_or_default(),
     };
-    let cases = svc::list(&state.app, &m, &filter, p.limit, p.offset).await?;
+    let cases = svc::list(&state.app, reading, &filter, p.limit, p.offset).await?;
     Ok(Json(CaseListResponse {
         cases: cases.iter().map(CaseSummaryJson::from).collect(),
     }))
@@ -136,7 +137,7 @@ pub async fn list(
 )]
 pub async fn show(
     State(state): State<AppState>,
-    AuthMember(m): AuthMember,
+    AuthReading(reading): AuthReading,
     Path(id): Path<String>,
 ) -> Result<Json<CaseResponse>> {
     let svc::CaseView {
@@ -144,7 +145,7 @@ pub async fn show(
         notes,
         recommendations,
         files,
-    } = svc::case_view(&state.app, &m, &id).await?;
+    } = svc::case_view(&state.app, reading, &id).await?;
     let with_files = |msg: &crate::domain::records::StoredMessage| {
         let mut j = message_json(msg);
         j.files = files
