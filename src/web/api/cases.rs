@@ -124,7 +124,7 @@ pub async fn list(
     };
     let cases = svc::list(&state.app, reading, &filter, p.limit, p.offset).await?;
     Ok(Json(CaseListResponse {
-        cases: cases.iter().map(CaseSummaryJson::from).collect(),
+        cases: cases.into_iter().map(CaseSummaryJson::from).collect(),
     }))
 }
 
@@ -286,7 +286,7 @@ pub async fn overdue_cases(
 ) -> Result<Json<CaseListResponse>> {
     let cases = svc::overdue_cases(&state.app, &m).await?;
     Ok(Json(CaseListResponse {
-        cases: cases.iter().map(CaseSummaryJson::from).collect(),
+        cases: cases.into_iter().map(CaseSummaryJson::from).collect(),
     }))
 }
 
