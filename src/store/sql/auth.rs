@@ -72,24 +72,19 @@ impl Store {
         Ok(r.rows_affected() == 1)
     }
 
-    /// The member handle of a live session.
-    #[instrument(skip_all)]
+    /// [`Reads::session_member`] on a connection of its own.
     pub async fn session_member(
         &self,
         token_digest: &[u8],
         now: i64,
     ) -> Result<Option<String>, StoreError> {
-        Ok(query_scalar(SESSION_MEMBER)
-            .bind(token_digest)
-            .bind(now)
-            .fetch_optional(&self.pool)
-            .await?)
+        self.reads().await?.session_member(token_digest, now).await
     }
 }
 
 impl Reads {
-    /// [`Store::session_member`] on this connection: a member's read request takes one
-    /// connection for its session and its reads, not two.
+    /// The member handle of a live session, read on this connection: a member's read request
+    /// takes one connection for its session and its reads, not two.
     #[instrument(skip_all)]
     pub async fn session_member(
         &mut self,
