@@ -711,10 +711,15 @@ impl Drop for ServerProcess {
 
 /// An HTTP client for 127.0.0.1: no proxy from the environment, bounded, statuses as values.
 pub fn loopback_agent() -> ureq::Agent {
+    loopback_agent_waiting(Duration::from_secs(60))
+}
+
+/// [`loopback_agent`] that waits up to `timeout` for an answer.
+pub fn loopback_agent_waiting(timeout: Duration) -> ureq::Agent {
     ureq::Agent::config_builder()
         .http_status_as_error(false)
         .proxy(None)
-        .timeout_global(Some(Duration::from_secs(60)))
+        .timeout_global(Some(timeout))
         .build()
         .into()
 }

@@ -14,6 +14,10 @@ pub const CHROMEDRIVER: &str = "/usr/bin/chromedriver";
 pub const ELEMENT_KEY: &str = "element-6066-11e4-a52e-4f735466cecf";
 /// How long to wait for a page to show the element a step expects.
 pub const PAGE_WAIT: Duration = Duration::from_secs(20);
+/// How long a screenshot may take. Headless Chromium on two busy cores has once taken over a
+/// minute for one (its compositor idle; a known stall that ends by itself), past the 60 s every
+/// other command gets.
+pub const SCREENSHOT_WAIT: Duration = Duration::from_secs(180);
 
 /// A running `chromedriver`, stopped (and its log shown on failure) when dropped.
 pub struct Driver {
@@ -94,6 +98,8 @@ impl Drop for Driver {
 /// One WebDriver session (one headless Chromium), deleted when dropped.
 pub struct Session {
     http: ureq::Agent,
+    /// For screenshots ([`SCREENSHOT_WAIT`]).
+    slow_http: ureq::Agent,
     url: String,
     // Dropped after the session is deleted (field order), so the browser is gone first.
     _profile: tempfile::TempDir,
@@ -146,6 +152,7 @@ impl Session {
             .to_owned();
         Self {
             http,
+            slow_http: super::loopback_agent_waiting(SCREENSHOT_WAIT),
             url: format!("{}/session/{id}", driver.base),
             _profile: profile,
         }
@@ -159,13 +166,15 @@ impl Session {
         body: Option<Value>,
     ) -> Result<Value, (String, Value)> {
         let url = format!("{}{path}", self.url);
+        let http = if path.ends_with("/screenshot") || path == "/goog/cdp/execute" {
+            &self.slow_http
+        } else {
+            &self.http
+        };
         let mut res = match (method, body) {
-            ("GET", _) => self.http.get(&url).call(),
-            ("DELETE", _) => self.http.delete(&url).call(),
-            (_, body) => self
-                .http
-                .post(&url)
-                .send_json(body.unwrap_or_else(|| json!({}))),
+            ("GET", _) => http.get(&url).call(),
+            ("DELETE", _) => http.delete(&url).call(),
+            (_, body) => http.post(&url).send_json(body.unwrap_or_else(|| json!({}))),
         }
         .unwrap_or_else(|e| panic!("{method} {path}: {e}"));
         let ok = res.status().is_success();
