@@ -110,12 +110,7 @@ pub async fn answer(app: &App, challenge_id: &str, response: &[u8]) -> Result<Ne
 #[instrument(skip_all)]
 pub async fn authenticate<'a>(app: &'a App, bearer: &str) -> Result<&'a Member> {
     let raw = token::decode(bearer).ok_or(Error::Unauthorized)?;
-    let handle = app
-        .store
-        .session_member(&token::digest(&raw), app.clock.now().unix_timestamp())
-        .await?
-        .ok_or(Error::Unauthorized)?;
-    app.directory.member(&handle).ok_or(Error::Unauthorized)
+    session_member(app, &mut app.store.reads().await?, &raw).await
 }
 
 /// A member with one connection for a request's reads, their session read on it: a list or a
@@ -132,15 +127,18 @@ pub struct Reading {
 pub async fn authenticate_reading(app: &App, bearer: &str) -> Result<Reading> {
     let raw = token::decode(bearer).ok_or(Error::Unauthorized)?;
     let mut reads = app.store.reads().await?;
+    let member = session_member(app, &mut reads, &raw).await?.clone();
+    Ok(Reading { member, reads })
+}
+
+/// The member whose live session the token `raw` opens, read on `reads`; a member no longer in
+/// `keys/` has none.
+async fn session_member<'a>(app: &'a App, reads: &mut Reads, raw: &[u8]) -> Result<&'a Member> {
     let handle = reads
-        .session_member(&token::digest(&raw), app.clock.now().unix_timestamp())
+        .session_member(&token::digest(raw), app.clock.now().unix_timestamp())
         .await?
         .ok_or(Error::Unauthorized)?;
-    let member = app.directory.member(&handle).ok_or(Error::Unauthorized)?;
-    Ok(Reading {
-        member: member.clone(),
-        reads,
-    })
+    app.directory.member(&handle).ok_or(Error::Unauthorized)
 }
 
 /// Ends the session behind a bearer token.

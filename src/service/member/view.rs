@@ -30,8 +30,9 @@ pub struct CaseView {
 /// member may read, and which files belong to which message. Every read is made on the
 /// connection the member's session was read on ([`Reading`]: one connection taken from the
 /// pool and given back for the whole request), in two statements: the case row (none if the
-/// member is excluded from the case), and its lists with the page's notes and files. The read's audit entry and the member's "seen" marker are one
-/// grouped commit — nothing is answered before it is.
+/// member is excluded from the case), and its lists with the page's notes and files. The read's
+/// audit entry and the member's "seen" marker are one grouped commit — nothing is answered
+/// before it is.
 #[instrument(skip_all)]
 pub async fn case_view(app: &App, reading: Reading, case_id: &str) -> Result<CaseView> {
     let Reading {
