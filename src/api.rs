@@ -75,7 +75,7 @@ pub struct CaseSummaryJson {
     pub post_quantum: bool,
 }
 
-/// A summary's text moves into the answer: a page of 50 cases is 250 strings not copied.
+/// A summary's text moves into the answer (a list's page, a case page): nothing is copied.
 impl From<CaseSummary> for CaseSummaryJson {
     fn from(s: CaseSummary) -> Self {
         Self {
@@ -93,12 +93,6 @@ impl From<CaseSummary> for CaseSummaryJson {
             held_from: s.held_from.map(|h| h.as_str().into()),
             post_quantum: s.post_quantum,
         }
-    }
-}
-
-impl From<&CaseSummary> for CaseSummaryJson {
-    fn from(s: &CaseSummary) -> Self {
-        Self::from(s.clone())
     }
 }
 

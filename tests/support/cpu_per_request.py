@@ -59,8 +59,9 @@ def run(bin_, seed, d, secs, url, pg):
     for line in text.splitlines():
         m = re.match(r'\s*16\s+(member list|member fetch)\s+(\d+)\s+(\d+)\s+(\d+)\s+([\d.]+)\s+([\d.]+)\s+([\d.]+)\s+([\d.]+)', line)
         if m: rows[m.group(1)] = dict(rps=float(m.group(5)), p50=float(m.group(6)), p99=float(m.group(8)))
-    # the flows start after login and the first list: find t_start as the first moment the
-    # server's CPU rises steeply after t0 (simplify: t0 + 0.5 s)
+    if t0 is None:
+        sys.exit(f'{bin_}: the bench never started its flows; its output:\n' + open(ERR).read())
+    # the flows start about 0.5 s after "16 clients" (the members' logins and the first list)
     res = {}
     for i, flow in enumerate(['member list', 'member fetch']):
         a = t0 + 0.5 + i * secs + 1; b = t0 + 0.5 + (i + 1) * secs - 1

@@ -156,9 +156,9 @@ pub async fn show(
         j
     };
     Ok(Json(CaseResponse {
-        case: CaseSummaryJson::from(&r.summary),
+        case: CaseSummaryJson::from(r.summary),
         has_identity: r.has_identity,
-        tags: r.tags.clone(),
+        tags: r.tags,
         content: token::encode(&r.content),
         events: r.events.iter().map(EventJson::from).collect(),
         messages: r.messages.iter().map(with_files).collect(),
