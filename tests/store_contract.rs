@@ -62,6 +62,102 @@ async fn a_pooled_connection_the_database_dropped_is_replaced() {
     store.close().await;
 }
 
+/// A session claimed on a request's connection (`Reads::claim_session`) is checked in the
+/// statement of each read that carries it: a list, the oversight body's list and a case row
+/// find nothing for a token with no session, an expired session or another member's session,
+/// and the claim is then read on its own and refused; the right claim finds the rows and is
+/// settled by them. A read that finds nothing for a live session proves nothing, and the claim
+/// is read and accepted.
+#[tokio::test]
+async fn a_claimed_session_is_checked_in_the_read_that_carries_it() {
+    use bisik::domain::records::CaseFilter;
+    use bisik::store::SessionClaim;
+    let db = Db::new();
+    let store = db.open().await;
+    let r = reporter();
+    let id = "LPR-2026-000030";
+    store.insert_case(&case(id, 30, &r)).await.unwrap();
+    let escalate = format!("UPDATE cases SET escalated_on = '2026-11-24' WHERE id = '{id}'");
+    db.raw_sql(&escalate, &escalate).await;
+    let (live, gone) = ([1u8; 32], [2u8; 32]);
+    store.put_session(&live, "ani", 1_000, 0).await.unwrap();
+    let claim = |token_digest: [u8; 32], now: i64, member: &str| SessionClaim {
+        token_digest,
+        now,
+        member: member.to_owned(),
+    };
+    let filter = CaseFilter::default();
+    for (what, c) in [
+        ("no session", claim(gone, 10, "ani")),
+        ("expired", claim(live, 1_001, "ani")),
+        ("another member's", claim(live, 10, "budi")),
+    ] {
+        let mut reads = store.reads().await.unwrap();
+        reads.claim_session(c.clone());
+        let cases = reads.list_cases("health", &filter, 50, 0).await.unwrap();
+        assert!(cases.is_empty(), "{what}: the list found {}", cases.len());
+        assert!(!reads.session_confirmed().await.unwrap(), "{what}");
+        reads.claim_session(c.clone());
+        let cases = reads.list_escalated("ani", 50, 0).await.unwrap();
+        assert!(
+            cases.is_empty(),
+            "{what}: the escalated list found {}",
+            cases.len()
+        );
+        assert!(!reads.session_confirmed().await.unwrap(), "{what}");
+        reads.claim_session(c);
+        let case = reads
+            .case_for_institution("health", id, "ani")
+            .await
+            .unwrap();
+        assert!(case.is_none(), "{what}: the case row was read");
+        assert!(!reads.session_confirmed().await.unwrap(), "{what}");
+    }
+    // The right claim: found, and settled by what was found.
+    let mut reads = store.reads().await.unwrap();
+    reads.claim_session(claim(live, 10, "ani"));
+    let cases = reads.list_cases("health", &filter, 50, 0).await.unwrap();
+    assert_eq!(cases.len(), 1);
+    assert!(reads.session_confirmed().await.unwrap());
+    reads.claim_session(claim(live, 10, "ani"));
+    assert_eq!(reads.list_escalated("ani", 50, 0).await.unwrap().len(), 1);
+    assert!(reads.session_confirmed().await.unwrap());
+    reads.claim_session(claim(live, 10, "ani"));
+    let case = reads
+        .case_for_institution("health", id, "ani")
+        .await
+        .unwrap();
+    assert_eq!(case.unwrap().summary.id, id);
+    assert!(reads.session_confirmed().await.unwrap());
+    // Nothing found for a live session: the claim is read on its own, and holds.
+    reads.claim_session(claim(live, 10, "ani"));
+    let cases = reads.list_cases("police", &filter, 50, 0).await.unwrap();
+    assert!(cases.is_empty());
+    assert!(reads.session_confirmed().await.unwrap());
+    reads.claim_session(claim(live, 10, "ani"));
+    let case = reads
+        .case_for_institution("police", id, "ani")
+        .await
+        .unwrap();
+    assert!(case.is_none());
+    assert!(reads.session_confirmed().await.unwrap());
+    drop(reads);
+    // Ended: the same claim is refused.
+    assert!(store.delete_session(&live).await.unwrap());
+    let mut reads = store.reads().await.unwrap();
+    reads.claim_session(claim(live, 10, "ani"));
+    assert!(
+        reads
+            .list_cases("health", &filter, 50, 0)
+            .await
+            .unwrap()
+            .is_empty()
+    );
+    assert!(!reads.session_confirmed().await.unwrap());
+    drop(reads);
+    store.close().await;
+}
+
 #[tokio::test]
 async fn taken_keys_are_told_apart_and_a_resent_form_is_stored_once() {
     let db = Db::new();

@@ -18,7 +18,7 @@ use crate::domain::institution::{Member, Role};
 use crate::domain::records::{CaseFilter, CaseRecord, Classification};
 use crate::domain::workflow::{TransitionError, can_forward, check_member_move, is_final};
 use crate::error::{Error, Result};
-use crate::store::{Reads, SeenMark};
+use crate::store::{Reads, SeenMark, SessionClaim};
 
 use super::App;
 
@@ -47,8 +47,8 @@ pub use reseal::{
     rekey, resealed_from_client,
 };
 pub use session::{
-    IssuedChallenge, NewSession, Reading, answer, authenticate, authenticate_reading, challenge,
-    logout,
+    IssuedChallenge, NewSession, Reading, SessionHints, answer, authenticate, authenticate_reading,
+    challenge, logout,
 };
 pub use view::{CaseView, case_view};
 
@@ -118,37 +118,47 @@ fn require(ok: bool) -> Result<()> {
 #[instrument(skip_all)]
 pub async fn list(
     app: &App,
-    reading: Reading,
+    mut reading: Reading,
     filter: &CaseFilter,
     limit: u32,
     offset: u32,
 ) -> Result<Vec<CaseSummary>> {
-    let Reading {
-        member: ref m,
-        mut reads,
-    } = reading;
+    let cases = list_on(&mut reading.reads, &reading.member, filter, limit, offset).await;
+    // Nothing is answered or audited before the session is known to be live.
+    reading.confirmed(app).await?;
+    // Given back before the audit commit's wait, which may need a connection of the pool.
+    drop(reading.reads);
+    let cases = cases?;
+    audit(app, &reading.member, "list_cases", None).await?;
+    Ok(cases)
+}
+
+/// [`list`]'s read, on `reads`.
+async fn list_on(
+    reads: &mut Reads,
+    m: &Member,
+    filter: &CaseFilter,
+    limit: u32,
+    offset: u32,
+) -> Result<Vec<CaseSummary>> {
     let limit = limit.clamp(1, 500);
     let own = m.is_reader() || m.has(Role::Custodian);
-    let cases = if m.has(Role::Oversight) && (filter.escalated || !own) {
+    if m.has(Role::Oversight) && (filter.escalated || !own) {
         let mut cases = reads.list_escalated(&m.handle, limit, offset).await?;
         // Cases are assigned within their institution: "mine" keeps only those (an
         // oversight-only member has none).
         if let Some(me) = &filter.assigned_to {
             cases.retain(|c| c.assigned_to.as_ref() == Some(me));
         }
-        cases
+        Ok(cases)
     } else {
         require(own)?;
         let mut filter = filter.clone();
         filter.viewer = Some(m.handle.clone());
-        reads
+        Ok(reads
             .list_cases(&m.institution, &filter, limit, offset)
-            .await?
-    };
-    // Given back before the audit commit's wait, which may need a connection of the pool.
-    drop(reads);
-    audit(app, m, "list_cases", None).await?;
-    Ok(cases)
+            .await?)
+    }
 }
 
 /// How many cases each institution has past their due day: oversight only, metadata only.

@@ -37,6 +37,9 @@ pub struct App {
     pub webhooks: Vec<crate::config::keys::WebhookTarget>,
     /// Members who asked for digests (`[members.digest]` in the keys files).
     pub digests: Vec<crate::config::keys::DigestSubscriber>,
+    /// Which member each session token last opened here: hints for members' reads, never
+    /// trusted alone (`member::SessionHints`).
+    pub sessions: member::SessionHints,
 }
 
 /// The recipients of one envelope sealed to `parties`: post-quantum when every party has a
@@ -142,6 +145,7 @@ impl App {
             incidents: incidents::Incidents::default(),
             webhooks: Vec::new(),
             digests: Vec::new(),
+            sessions: member::SessionHints::default(),
         }
     }
 

@@ -35,7 +35,7 @@ pub use crate::domain::records::{
 };
 pub use dialect::Backend;
 pub use postgres::{PING_AFTER_IDLE, PostgresOptions};
-pub use sql::{Reads, SeenMark, Store};
+pub use sql::{Reads, SeenMark, SessionClaim, Store};
 
 #[derive(Debug, thiserror::Error)]
 pub enum StoreError {

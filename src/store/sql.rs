@@ -605,6 +605,7 @@ async fn insert_event(
 // By subject; declared after the column macros above so they can use them.
 mod audit;
 mod auth;
+pub use auth::SessionClaim;
 mod cases;
 mod casework;
 mod closing;

@@ -2,11 +2,11 @@
 
 use tracing::instrument;
 
-use crate::domain::institution::Role;
+use crate::domain::institution::{Member, Role};
 use crate::domain::records::{CaseRecord, StoredMessage};
 use crate::error::{Error, Result};
-use crate::store::SeenMark;
 use crate::store::sql::{CaseExtras, MessageFile};
+use crate::store::{Reads, SeenMark};
 
 use super::super::App;
 use super::{Reading, actor, audit_with, checked_id, notes_of, readable_by, seen_key};
@@ -26,24 +26,17 @@ pub struct CaseView {
     pub files: Vec<MessageFile>,
 }
 
-/// One case with its content envelope, messages, history, the notes and recommendations the
-/// member may read, and which files belong to which message. Every read is made on the
-/// connection the member's session was read on ([`Reading`]: one connection taken from the
-/// pool and given back for the whole request), in two statements: the case row (none if the
-/// member is excluded from the case), and its lists with the page's notes and files. The read's
-/// audit entry and the member's "seen" marker are one grouped commit — nothing is answered
-/// before it is.
-#[instrument(skip_all)]
-pub async fn case_view(app: &App, reading: Reading, case_id: &str) -> Result<CaseView> {
-    let Reading {
-        member: ref m,
-        mut reads,
-    } = reading;
+/// The case `case_id` as member `m` may read it, and its page's extras, read on `reads`.
+async fn read_case(
+    reads: &mut Reads,
+    m: &Member,
+    case_id: &str,
+) -> Result<(CaseRecord, Option<CaseExtras>)> {
     let id = checked_id(case_id)?;
     // The page's notes and files come in the statement that reads the case's lists: at most
     // what the member could see of any case, narrowed below to what they may see of this one.
     reads.with_extras(m.is_reader(), m.is_reader() || m.has(Role::Oversight));
-    let mut record = match readable_by(&mut reads, m, id).await? {
+    let record = match readable_by(reads, m, id).await? {
         Some(r) => r,
         // An institution that forwarded the case away still sees its state and history.
         None if m.is_reader() => reads
@@ -52,10 +45,27 @@ pub async fn case_view(app: &App, reading: Reading, case_id: &str) -> Result<Cas
             .ok_or(Error::NotFound)?,
         None => return Err(Error::NotFound),
     };
-    let extras = reads.take_extras();
+    Ok((record, reads.take_extras()))
+}
+
+/// One case with its content envelope, messages, history, the notes and recommendations the
+/// member may read, and which files belong to which message. Every read is made on the
+/// connection the member's session was read on ([`Reading`]: one connection taken from the
+/// pool and given back for the whole request), in two statements: the case row (none if the
+/// member is excluded from the case; it checks the member's session too when this instance has
+/// seen the token before, [`Reading`]), and its lists with the page's notes and files. The read's
+/// audit entry and the member's "seen" marker are one grouped commit — nothing is answered
+/// before it is.
+#[instrument(skip_all)]
+pub async fn case_view(app: &App, mut reading: Reading, case_id: &str) -> Result<CaseView> {
+    let read = read_case(&mut reading.reads, &reading.member, case_id).await;
+    // Nothing is answered or audited before the session is known to be live.
+    reading.confirmed(app).await?;
     // Given back before the audit commit's wait: that commit may need a connection of the
     // pool itself (`Reads`).
-    drop(reads);
+    drop(reading.reads);
+    let m = &reading.member;
+    let (mut record, extras) = read?;
     let CaseExtras {
         mut notes,
         mut recommendations,

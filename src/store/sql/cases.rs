@@ -149,16 +149,26 @@ impl Reads {
         limit: u32,
         offset: u32,
     ) -> Result<Vec<CaseSummary>, StoreError> {
-        let (sql, args) = list_statement(self.backend, institution, filter, limit, offset);
+        let claim = self.take_claim();
+        let (sql, args) = list_statement(
+            self.backend,
+            institution,
+            filter,
+            claim.as_ref(),
+            limit,
+            offset,
+        );
         let mut query = query(&sql);
         for arg in args {
             query = match arg {
                 ListArg::Text(s) => query.bind(s),
                 ListArg::Day(d) => query.bind(day_string(d)),
                 ListArg::Int(n) => query.bind(n),
+                ListArg::Bytes(b) => query.bind(b),
             };
         }
         let mut cases = fetch_summaries(self.backend, &mut *self.conn, query).await?;
+        self.settle_claim(claim, !cases.is_empty());
         if filter.forwarded_away {
             // Who works the case now is the new institution's business.
             for c in &mut cases {
@@ -208,6 +218,7 @@ enum ListArg<'a> {
     Text(&'a str),
     Day(Date),
     Int(i64),
+    Bytes(&'a [u8]),
 }
 
 /// The members' list statement for `filter` and one page, naming only the filters given, with
@@ -237,6 +248,7 @@ fn list_statement<'a>(
     backend: Backend,
     institution: &'a str,
     f: &'a CaseFilter,
+    claim: Option<&'a SessionClaim>,
     limit: u32,
     offset: u32,
 ) -> (String, Vec<ListArg<'a>>) {
@@ -286,6 +298,14 @@ fn list_statement<'a>(
     }
     if f.escalated {
         sql.push_str(" AND escalated_on IS NOT NULL");
+    }
+    if let Some(c) = claim {
+        sql.push_str(auth::SESSION_CLAUSE);
+        args.extend([
+            ListArg::Bytes(&c.token_digest),
+            ListArg::Int(c.now),
+            ListArg::Text(&c.member),
+        ]);
     }
     let order = match f.sort {
         CaseSort::ReceivedNewest => "received_on DESC, id DESC",
@@ -463,6 +483,11 @@ mod tests {
         // (statement, may it seek case rows by primary key): the list of cases forwarded away
         // starts from this institution's past-owner rows and looks each case up by its id.
         let mut statements: Vec<(String, bool)> = Vec::new();
+        let claim = SessionClaim {
+            token_digest: [7; 32],
+            now: 0,
+            member: "ana".into(),
+        };
         for forwarded_away in [false, true] {
             for sort in sorts {
                 for filter in &filters {
@@ -471,10 +496,14 @@ mod tests {
                         sort,
                         ..filter.clone()
                     };
-                    // The first page (numbers in the text) and a later one (bound).
-                    for offset in [0, 50] {
+                    // The first page (numbers in the text) and a later one (bound); with a
+                    // session checked in the statement and without.
+                    for (offset, claim) in [0, 50]
+                        .into_iter()
+                        .flat_map(|o| [None, Some(&claim)].into_iter().map(move |c| (o, c)))
+                    {
                         statements.push((
-                            list_statement(Backend::Sqlite, "inst", &filter, 50, offset).0,
+                            list_statement(Backend::Sqlite, "inst", &filter, claim, 50, offset).0,
                             forwarded_away,
                         ));
                     }
@@ -482,8 +511,11 @@ mod tests {
             }
         }
         for offset in [0, 50] {
-            let sql = super::super::workflow::escalated_list(Backend::Sqlite, 50, offset).0;
-            statements.push((sql, false));
+            for claim in [None, Some(&claim)] {
+                let sql =
+                    super::super::workflow::escalated_list(Backend::Sqlite, claim, 50, offset).0;
+                statements.push((sql, false));
+            }
         }
         for (sql, by_id) in statements {
             let steps = plan(&store, &sql).await;

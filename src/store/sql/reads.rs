@@ -23,6 +23,8 @@ pub struct Reads {
     pub(super) backend: Backend,
     /// A case page's extras, asked for or read ([`Reads::with_extras`]).
     pub(super) extras: Option<record::Extras>,
+    /// A session the next read checks in its own statement ([`SessionClaim`]).
+    pub(super) claim: Option<SessionClaim>,
 }
 
 impl std::fmt::Debug for Reads {
@@ -38,6 +40,7 @@ impl Store {
             conn: self.pool.acquire().await?,
             backend: self.backend,
             extras: None,
+            claim: None,
         })
     }
 }

@@ -145,7 +145,8 @@ impl Parts {
 impl Reads {
     /// A case as member `reader` reads it: `sql` selects `member_record_cols!()` of the case
     /// `id = ?`, with `institution` bound to a second placeholder if given, and ends with
-    /// `reader_not_excluded!()`; the row is made whole.
+    /// `reader_not_excluded!()`; the row is made whole. A session claimed on this connection
+    /// is checked in the same statement ([`SessionClaim`]).
     pub(super) async fn member_record(
         &mut self,
         sql: &'static str,
@@ -153,11 +154,21 @@ impl Reads {
         institution: Option<&str>,
         reader: &str,
     ) -> Result<Option<CaseRecord>, StoreError> {
-        let mut q = query_as(sql).bind(case_id);
+        let claim = self.take_claim();
+        let sql = match claim {
+            Some(_) => std::borrow::Cow::Owned(format!("{sql}{}", super::auth::SESSION_CLAUSE)),
+            None => std::borrow::Cow::Borrowed(sql),
+        };
+        let mut q = query_as(&sql).bind(case_id);
         if let Some(institution) = institution {
             q = q.bind(institution);
         }
-        let row = q.bind(reader).fetch_optional(&mut *self.conn).await?;
+        q = q.bind(reader);
+        if let Some(c) = &claim {
+            q = q.bind(&c.token_digest[..]).bind(c.now).bind(&c.member);
+        }
+        let row = q.fetch_optional(&mut *self.conn).await?;
+        self.settle_claim(claim, row.is_some());
         self.record(row, false).await
     }
 

@@ -397,19 +397,22 @@ pub(super) const ANSWERED_CASES: &str = concat!(
 /// page's are written into the text so PostgreSQL keeps a generic plan for it).
 pub(super) fn escalated_list(
     backend: Backend,
+    claim: Option<&SessionClaim>,
     limit: u32,
     offset: u32,
 ) -> (String, Option<[i64; 2]>) {
     const ORDER: &str = "escalated_on DESC, id";
-    let mut sql = format!(
-        concat!(
-            "SELECT ",
-            summary_cols!(),
-            " FROM cases WHERE escalated_on IS NOT NULL \
-             AND id NOT IN (SELECT case_id FROM exclusions WHERE handle = ?) ORDER BY {}"
-        ),
-        ORDER
-    );
+    let mut sql = String::from(concat!(
+        "SELECT ",
+        summary_cols!(),
+        " FROM cases WHERE escalated_on IS NOT NULL \
+         AND id NOT IN (SELECT case_id FROM exclusions WHERE handle = ?)"
+    ));
+    if claim.is_some() {
+        sql.push_str(super::auth::SESSION_CLAUSE);
+    }
+    sql.push_str(" ORDER BY ");
+    sql.push_str(ORDER);
     let page = super::cases::page(&mut sql, limit, offset);
     (summaries_statement(backend, &sql, ORDER), page)
 }
@@ -450,12 +453,18 @@ impl Reads {
         limit: u32,
         offset: u32,
     ) -> Result<Vec<CaseSummary>, StoreError> {
-        let (sql, page) = escalated_list(self.backend, limit, offset);
+        let claim = self.take_claim();
+        let (sql, page) = escalated_list(self.backend, claim.as_ref(), limit, offset);
         let mut q = query(&sql).bind(viewer);
+        if let Some(c) = &claim {
+            q = q.bind(&c.token_digest[..]).bind(c.now).bind(&c.member);
+        }
         for n in page.into_iter().flatten() {
             q = q.bind(n);
         }
-        fetch_summaries(self.backend, &mut *self.conn, q).await
+        let cases = fetch_summaries(self.backend, &mut *self.conn, q).await?;
+        self.settle_claim(claim, !cases.is_empty());
+        Ok(cases)
     }
 
     /// An escalated case as `reader`, of the oversight body, sees it (no identity envelope);

@@ -2,6 +2,7 @@
 //! seal to, the overdue counts, and the institutions a case may go to.
 
 use axum::Json;
+use axum::extract::rejection::{PathRejection, QueryRejection};
 use axum::extract::{Path, Query, State};
 use axum::http::header::CONTENT_TYPE;
 use axum::response::{IntoResponse, Response};
@@ -87,9 +88,26 @@ fn default_limit() -> u32 {
 pub async fn list(
     State(state): State<AppState>,
     AuthReading(reading): AuthReading,
-    Query(p): Query<ListQuery>,
+    query: std::result::Result<Query<ListQuery>, QueryRejection>,
 ) -> Result<Json<CaseListResponse>> {
-    let m = &reading.member;
+    // A request refused for its query is told so only once its session is known to be live.
+    let filter = query
+        .map_err(|rejection| Error::Invalid(rejection.body_text()))
+        .and_then(|Query(p)| list_filter(&state, &reading.member.handle, p));
+    let (filter, (limit, offset)) = match filter {
+        Ok(f) => f,
+        Err(e) => return Err(reading.refuse(&state.app, e).await),
+    };
+    let cases = svc::list(&state.app, reading, &filter, limit, offset).await?;
+    Ok(Json(CaseListResponse {
+        cases: cases.into_iter().map(CaseSummaryJson::from).collect(),
+    }))
+}
+
+/// The list's filter as `GET /cases` asks for it, for member `handle`, and the page asked for
+/// (limit, offset).
+fn list_filter(state: &AppState, handle: &str, p: ListQuery) -> Result<(CaseFilter, (u32, u32))> {
+    let page = (p.limit, p.offset);
     let filter = CaseFilter {
         state: p
             .state
@@ -107,7 +125,7 @@ pub async fn list(
         overdue_on: p.overdue.then(|| state.app.clock.today()),
         escalated: p.escalated,
         viewer: None,
-        assigned_to: p.assigned_to_me.then(|| m.handle.clone()),
+        assigned_to: p.assigned_to_me.then(|| handle.to_owned()),
         tag: p.tag,
         received_from: query_day("received_from", p.received_from.as_deref())?,
         received_to: query_day("received_to", p.received_to.as_deref())?,
@@ -122,10 +140,7 @@ pub async fn list(
             .transpose()?
             .unwrap_or_default(),
     };
-    let cases = svc::list(&state.app, reading, &filter, p.limit, p.offset).await?;
-    Ok(Json(CaseListResponse {
-        cases: cases.into_iter().map(CaseSummaryJson::from).collect(),
-    }))
+    Ok((filter, page))
 }
 
 /// One case: metadata, events, and its envelopes (content, messages, notes).
@@ -138,8 +153,15 @@ pub async fn list(
 pub async fn show(
     State(state): State<AppState>,
     AuthReading(reading): AuthReading,
-    Path(id): Path<String>,
+    path: std::result::Result<Path<String>, PathRejection>,
 ) -> Result<Json<CaseResponse>> {
+    let id = match path {
+        Ok(Path(id)) => id,
+        Err(rejection) => {
+            let e = Error::Invalid(rejection.body_text());
+            return Err(reading.refuse(&state.app, e).await);
+        }
+    };
     let svc::CaseView {
         record: r,
         notes,
