@@ -155,6 +155,26 @@ async fn a_claimed_session_is_checked_in_the_read_that_carries_it() {
     );
     assert!(!reads.session_confirmed().await.unwrap());
     drop(reads);
+    // A read that fails proves nothing: the claim is still read on its own (and refused, or
+    // the connection's failure answered). Seen failing when a failed read took the claim with
+    // it: the session was then taken as confirmed without a statement.
+    let mut reads = store.reads().await.unwrap();
+    reads.claim_session(claim(gone, 10, "ani"));
+    db.raw_sql(
+        "ALTER TABLE cases RENAME TO cases_away",
+        "SELECT pg_terminate_backend(pid) FROM pg_stat_activity \
+         WHERE datname = current_database() AND pid <> pg_backend_pid()",
+    )
+    .await;
+    assert!(reads.list_cases("health", &filter, 50, 0).await.is_err());
+    let confirmed = reads.session_confirmed().await;
+    assert!(
+        !matches!(confirmed, Ok(true)),
+        "a failed read proved the session: {confirmed:?}"
+    );
+    drop(reads);
+    db.raw_sql("ALTER TABLE cases_away RENAME TO cases", "SELECT 1")
+        .await;
     store.close().await;
 }
 

@@ -102,6 +102,7 @@ impl Reads {
     /// something ([`SessionClaim`]).
     pub fn claim_session(&mut self, claim: SessionClaim) {
         self.claim = Some(claim);
+        self.claim_proved = false;
     }
 
     /// Whether the claimed session is live and the claimed member's: `true` once a read that
@@ -112,22 +113,26 @@ impl Reads {
         let Some(claim) = self.claim.take() else {
             return Ok(true);
         };
+        if self.claim_proved {
+            return Ok(true);
+        }
         let member = self.session_member(&claim.token_digest, claim.now).await?;
         Ok(member.as_deref() == Some(claim.member.as_str()))
     }
 
-    /// The claim the next read checks in its statement, taken: the read gives it back with
-    /// [`Reads::settle_claim`].
-    pub(super) fn take_claim(&mut self) -> Option<SessionClaim> {
-        self.claim.take()
+    /// The claim the next read is to check in its statement ([`SESSION_CLAUSE`]); none if none
+    /// was made or a read has proved it. The read then says what it found with
+    /// [`Reads::settle_claim`]. A read that fails never says, so the claim stays unproved and
+    /// is read on its own ([`Reads::session_confirmed`]).
+    pub(super) fn pending_claim(&self) -> Option<SessionClaim> {
+        self.claim.clone().filter(|_| !self.claim_proved)
     }
 
-    /// After a read that checked `claim` ([`SESSION_CLAUSE`]): a read that found something
-    /// proved the session live; one that found nothing proved nothing, and the claim stays
-    /// for [`Reads::session_confirmed`] to read.
-    pub(super) fn settle_claim(&mut self, claim: Option<SessionClaim>, found: bool) {
-        if !found {
-            self.claim = claim;
+    /// After a read that checked the claim: one that found something proved the session live;
+    /// one that found nothing proved nothing.
+    pub(super) fn settle_claim(&mut self, found: bool) {
+        if found {
+            self.claim_proved = true;
         }
     }
 }

@@ -149,7 +149,7 @@ impl Reads {
         limit: u32,
         offset: u32,
     ) -> Result<Vec<CaseSummary>, StoreError> {
-        let claim = self.take_claim();
+        let claim = self.pending_claim();
         let (sql, args) = list_statement(
             self.backend,
             institution,
@@ -168,7 +168,9 @@ impl Reads {
             };
         }
         let mut cases = fetch_summaries(self.backend, &mut *self.conn, query).await?;
-        self.settle_claim(claim, !cases.is_empty());
+        if claim.is_some() {
+            self.settle_claim(!cases.is_empty());
+        }
         if filter.forwarded_away {
             // Who works the case now is the new institution's business.
             for c in &mut cases {

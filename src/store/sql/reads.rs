@@ -25,6 +25,8 @@ pub struct Reads {
     pub(super) extras: Option<record::Extras>,
     /// A session the next read checks in its own statement ([`SessionClaim`]).
     pub(super) claim: Option<SessionClaim>,
+    /// Whether a read that checked [`Reads::claim`] found something.
+    pub(super) claim_proved: bool,
 }
 
 impl std::fmt::Debug for Reads {
@@ -41,6 +43,7 @@ impl Store {
             backend: self.backend,
             extras: None,
             claim: None,
+            claim_proved: false,
         })
     }
 }

@@ -154,7 +154,7 @@ impl Reads {
         institution: Option<&str>,
         reader: &str,
     ) -> Result<Option<CaseRecord>, StoreError> {
-        let claim = self.take_claim();
+        let claim = self.pending_claim();
         let sql = match claim {
             Some(_) => std::borrow::Cow::Owned(format!("{sql}{}", super::auth::SESSION_CLAUSE)),
             None => std::borrow::Cow::Borrowed(sql),
@@ -168,7 +168,9 @@ impl Reads {
             q = q.bind(&c.token_digest[..]).bind(c.now).bind(&c.member);
         }
         let row = q.fetch_optional(&mut *self.conn).await?;
-        self.settle_claim(claim, row.is_some());
+        if claim.is_some() {
+            self.settle_claim(row.is_some());
+        }
         self.record(row, false).await
     }
 

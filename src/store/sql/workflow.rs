@@ -453,7 +453,7 @@ impl Reads {
         limit: u32,
         offset: u32,
     ) -> Result<Vec<CaseSummary>, StoreError> {
-        let claim = self.take_claim();
+        let claim = self.pending_claim();
         let (sql, page) = escalated_list(self.backend, claim.as_ref(), limit, offset);
         let mut q = query(&sql).bind(viewer);
         if let Some(c) = &claim {
@@ -463,7 +463,9 @@ impl Reads {
             q = q.bind(n);
         }
         let cases = fetch_summaries(self.backend, &mut *self.conn, q).await?;
-        self.settle_claim(claim, !cases.is_empty());
+        if claim.is_some() {
+            self.settle_claim(!cases.is_empty());
+        }
         Ok(cases)
     }
 
