@@ -16,12 +16,14 @@ async fn actions(app: &bisik::service::App) -> Vec<String> {
 }
 
 /// Every way a member reads: a list with cases, a list with none, the cases forwarded away, a
-/// case, an unknown case, and requests refused for their query.
+/// later page (its size and offset bound after the session's values), a case, an unknown case,
+/// and requests refused for their query.
 fn read_paths(case_id: &str) -> Vec<String> {
     vec![
         "/api/v1/cases".to_owned(),
         "/api/v1/cases?state=closed".to_owned(),
         "/api/v1/cases?forwarded_away=true".to_owned(),
+        "/api/v1/cases?limit=1&offset=1".to_owned(),
         format!("/api/v1/cases/{case_id}"),
         "/api/v1/cases/LPR-2026-999999".to_owned(),
         "/api/v1/cases?state=nonsense".to_owned(),
@@ -46,8 +48,10 @@ async fn a_session_ended_elsewhere_opens_nothing_on_an_instance_that_saw_it_live
     let (a, app_a, clock_a) = fx.router().await;
     let (b, _app_b, _) = fx.router().await;
     let (_, case_id) = submit(&a, &[]).await;
+    submit(&a, &[("title", "A second report")]).await;
     let triage = fx.identity("health-triage");
     let expected = [
+        StatusCode::OK,
         StatusCode::OK,
         StatusCode::OK,
         StatusCode::OK,
@@ -69,6 +73,13 @@ async fn a_session_ended_elsewhere_opens_nothing_on_an_instance_that_saw_it_live
 
     // Live: every read answers as it should, through `a` (which knows the token) and `b`.
     let token = seen_live().await;
+    let page = send(&a, authed_get("/api/v1/cases?limit=1&offset=1", &token)).await;
+    let page: bisik::api::CaseListResponse = serde_json::from_slice(&page.body).unwrap();
+    assert_eq!(
+        page.cases.len(),
+        1,
+        "the second page of one case, the session checked in it"
+    );
     for (path, want) in read_paths(&case_id).into_iter().zip(expected) {
         for (name, router) in [("a", &a), ("b", &b)] {
             let status = send(router, authed_get(&path, &token)).await.status;

@@ -105,6 +105,10 @@ async fn a_claimed_session_is_checked_in_the_read_that_carries_it() {
             cases.len()
         );
         assert!(!reads.session_confirmed().await.unwrap(), "{what}");
+        reads.claim_session(c.clone());
+        let case = reads.escalated_case(id, "ani").await.unwrap();
+        assert!(case.is_none(), "{what}: the escalated case row was read");
+        assert!(!reads.session_confirmed().await.unwrap(), "{what}");
         reads.claim_session(c);
         let case = reads
             .case_for_institution("health", id, "ani")
@@ -127,6 +131,10 @@ async fn a_claimed_session_is_checked_in_the_read_that_carries_it() {
         .case_for_institution("health", id, "ani")
         .await
         .unwrap();
+    assert_eq!(case.unwrap().summary.id, id);
+    assert!(reads.session_confirmed().await.unwrap());
+    reads.claim_session(claim(live, 10, "ani"));
+    let case = reads.escalated_case(id, "ani").await.unwrap();
     assert_eq!(case.unwrap().summary.id, id);
     assert!(reads.session_confirmed().await.unwrap());
     // Nothing found for a live session: the claim is read on its own, and holds.

@@ -56,8 +56,8 @@ impl FromRequestParts<AppState> for AuthMember {
     }
 }
 
-/// The authenticated member of a read request, with the connection their session was read on
-/// for the request's reads (see [`svc::Reading`]).
+/// The member of a read request, with one connection for the request's reads; their session
+/// is read on it, or checked in its first read (see [`svc::Reading`]).
 #[derive(Debug)]
 pub struct AuthReading(pub svc::Reading);
 

@@ -113,25 +113,42 @@ pub async fn authenticate<'a>(app: &'a App, bearer: &str) -> Result<&'a Member> 
     session_member(app, &mut app.store.reads().await?, &raw).await
 }
 
-/// A member with one connection for a request's reads, their session read on it: a list or a
-/// case page takes one connection from the pool, not one for the session and one for the rest.
+/// A member with one connection for a request's reads: a list or a case page takes one
+/// connection from the pool, for its session and its page.
 ///
 /// The session may not have been read yet: if this instance saw the token open the member's
 /// session before ([`SessionHints`]), the request's first read checks it in its own statement
-/// (`store::SessionClaim`). Nothing read on it may be answered, audited or acted on before
-/// [`Reading::confirmed`] (or [`Reading::refuse`]) says the session is live.
-#[derive(Debug)]
+/// (`store::SessionClaim`). So the member is only claimed ([`Reading::claimed_member`]) until
+/// [`Reading::confirmed`] says the session is live: nothing read on it may be answered, audited
+/// or acted on before, and a request refused before its reads is refused through
+/// [`Reading::refuse`].
+#[must_use = "a Reading's session is confirmed by `confirmed` or `refuse`"]
 pub struct Reading {
-    pub member: Member,
+    pub(super) member: Member,
     pub(super) reads: Reads,
     /// The session token's digest, to forget a hint that proved wrong.
     pub(super) token_digest: [u8; 32],
 }
 
+impl std::fmt::Debug for Reading {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("Reading")
+            .field("member", &self.member.handle)
+            .finish_non_exhaustive()
+    }
+}
+
 impl Reading {
-    /// The request's reads, once its session is known to be live: read now if no read has
-    /// proved it yet. A session that ended (logout, expiry) or is not the member's is
-    /// `Unauthorized`, and this instance forgets it.
+    /// The member the session is claimed for: known to be theirs only once
+    /// [`Reading::confirmed`] has said so. Fit to shape a request (the filter of "assigned to
+    /// me"), never to answer one.
+    pub fn claimed_member(&self) -> &Member {
+        &self.member
+    }
+
+    /// `Ok` once the request's session is known to be live: read now if no read has proved it
+    /// yet. A session that ended (logout, expiry) or is not the member's is `Unauthorized`, and
+    /// this instance forgets the token; a failed read of it is that failure.
     pub(super) async fn confirmed(&mut self, app: &App) -> Result<()> {
         if self.reads.session_confirmed().await? {
             Ok(())
@@ -142,12 +159,13 @@ impl Reading {
     }
 
     /// The answer to a request refused with `e` before its reads were done: `e` once the
-    /// session is known to be live, else `Unauthorized` — a refusal says nothing to a holder
-    /// of a token whose session has ended that a live session's holder would not be told.
+    /// session is known to be live, else why it is not (`Unauthorized`, or the failure that
+    /// kept it from being read). A refusal tells the holder of a token whose session has ended
+    /// nothing a live session's holder would be told.
     pub async fn refuse(mut self, app: &App, e: Error) -> Error {
         match self.confirmed(app).await {
             Ok(()) => e,
-            Err(unauthorized) => unauthorized,
+            Err(not_confirmed) => not_confirmed,
         }
     }
 }
@@ -191,8 +209,9 @@ impl Default for SessionHints {
 pub async fn authenticate_reading(app: &App, bearer: &str) -> Result<Reading> {
     let raw = token::decode(bearer).ok_or(Error::Unauthorized)?;
     let token_digest = token::digest(&raw);
-    let now = app.clock.now().unix_timestamp();
     let mut reads = app.store.reads().await?;
+    // The request's time once it has its connection (which it may have waited for).
+    let now = app.clock.now().unix_timestamp();
     // A member removed from `keys/` has no session, hint or not.
     let hinted = app
         .sessions
@@ -208,12 +227,8 @@ pub async fn authenticate_reading(app: &App, bearer: &str) -> Result<Reading> {
             member
         }
         None => {
-            let handle = reads
-                .session_member(&token_digest, now)
-                .await?
-                .ok_or(Error::Unauthorized)?;
-            let member = app.directory.member(&handle).ok_or(Error::Unauthorized)?;
-            app.sessions.remember(token_digest, &handle);
+            let member = session_member(app, &mut reads, &raw).await?;
+            app.sessions.remember(token_digest, &member.handle);
             member
         }
     };

@@ -50,12 +50,13 @@ async fn read_case(
 
 /// One case with its content envelope, messages, history, the notes and recommendations the
 /// member may read, and which files belong to which message. Every read is made on the
-/// connection the member's session was read on ([`Reading`]: one connection taken from the
-/// pool and given back for the whole request), in two statements: the case row (none if the
-/// member is excluded from the case; it checks the member's session too when this instance has
-/// seen the token before, [`Reading`]), and its lists with the page's notes and files. The read's
-/// audit entry and the member's "seen" marker are one grouped commit — nothing is answered
-/// before it is.
+/// request's one connection ([`Reading`]): the case row (none if the member is excluded from
+/// the case; it checks the member's session too when this instance has seen the token before),
+/// then its lists with the page's notes and files — two statements for a case of the member's
+/// institution. An escalated case read by the oversight body, or a case the institution
+/// forwarded away, takes a case-row statement more each; a session no read proved, one more.
+/// The read's audit entry and the member's "seen" marker are one grouped commit — nothing is
+/// answered before it is.
 #[instrument(skip_all)]
 pub async fn case_view(app: &App, mut reading: Reading, case_id: &str) -> Result<CaseView> {
     let read = read_case(&mut reading.reads, &reading.member, case_id).await;

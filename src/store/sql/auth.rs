@@ -107,17 +107,17 @@ impl Reads {
 
     /// Whether the claimed session is live and the claimed member's: `true` once a read that
     /// checked it found something (or if nothing was claimed), else read now, with
-    /// [`SESSION_MEMBER`]. The claim is settled either way.
+    /// [`SESSION_MEMBER`]. A claim stays unproved until a read proves it: a failed statement
+    /// here leaves it so, and asking again reads again.
     #[instrument(skip_all)]
     pub async fn session_confirmed(&mut self) -> Result<bool, StoreError> {
-        let Some(claim) = self.claim.take() else {
+        let Some(claim) = self.claim.clone().filter(|_| !self.claim_proved) else {
             return Ok(true);
         };
-        if self.claim_proved {
-            return Ok(true);
-        }
         let member = self.session_member(&claim.token_digest, claim.now).await?;
-        Ok(member.as_deref() == Some(claim.member.as_str()))
+        let live = member.as_deref() == Some(claim.member.as_str());
+        self.claim_proved = live;
+        Ok(live)
     }
 
     /// The claim the next read is to check in its statement ([`SESSION_CLAUSE`]); none if none
@@ -149,7 +149,7 @@ const SESSION_MEMBER: &str =
 /// token's session is live, unexpired and `member`'s. Finding nothing proves nothing (the page
 /// may be empty, the case may not exist), so a claim no read has proved is read with
 /// [`SESSION_MEMBER`] before anything is answered ([`Reads::session_confirmed`]).
-#[derive(Debug, Clone)]
+#[derive(Clone)]
 pub struct SessionClaim {
     /// The token's digest, as `sessions.token_digest` holds it.
     pub token_digest: [u8; 32],
@@ -159,7 +159,47 @@ pub struct SessionClaim {
     pub member: String,
 }
 
+impl std::fmt::Debug for SessionClaim {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("SessionClaim").finish_non_exhaustive()
+    }
+}
+
 /// A read's check of a [`SessionClaim`], appended to its `WHERE`; bound in the claim's order
-/// (digest, time, member). Uncorrelated: both backends evaluate it once per statement.
+/// (digest, time, member). PostgreSQL evaluates it once per statement (an init plan and a
+/// one-time filter before the scan); SQLite tests it on each row it reads, which is right for a
+/// case row read by its id, but would walk a whole list's range for a session that has ended
+/// (no row ever passes, so the `LIMIT` never stops it): SQLite's lists of an institution's
+/// cases start from [`SESSION_FIRST`] instead (the oversight body's list reads every case's
+/// entry anyway, `workflow::escalated_list`).
 pub(super) const SESSION_CLAUSE: &str = " AND EXISTS (SELECT 1 FROM sessions \
      WHERE token_digest = ? AND expires_at >= ? AND member = ?)";
+
+/// A list's check of a [`SessionClaim`] on SQLite, placed between `FROM` and `cases`: the
+/// session's row (by its primary key) is the outer loop, so a session that has ended reads no
+/// case at all. Bound first, in the claim's order. (PostgreSQL's planner puts `cases` outside
+/// such a join; its lists use [`SESSION_CLAUSE`].)
+pub(super) const SESSION_FIRST: &str = "(SELECT 1 FROM sessions \
+     WHERE token_digest = ? AND expires_at >= ? AND member = ?) AS live CROSS JOIN ";
+
+/// A list statement's check of `claim`, if any, for `backend`: the text to put before `cases`
+/// ([`SESSION_FIRST`], SQLite) and the text to end its `WHERE` with ([`SESSION_CLAUSE`],
+/// PostgreSQL); the claim's values are bound where its text is.
+pub(super) fn list_session_check(backend: Backend, claimed: bool) -> (&'static str, &'static str) {
+    match (claimed, backend) {
+        (false, _) => ("", ""),
+        (true, Backend::Sqlite) => (SESSION_FIRST, ""),
+        (true, Backend::Postgres) => ("", SESSION_CLAUSE),
+    }
+}
+
+/// Binds `claim`'s values, in its order, if there is one.
+pub(super) fn bind_claim<'q>(
+    q: sqlx::query::Query<'q, Any, sqlx::any::AnyArguments>,
+    claim: Option<&'q SessionClaim>,
+) -> sqlx::query::Query<'q, Any, sqlx::any::AnyArguments> {
+    match claim {
+        Some(c) => q.bind(&c.token_digest[..]).bind(c.now).bind(&c.member),
+        None => q,
+    }
+}

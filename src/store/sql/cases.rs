@@ -254,8 +254,21 @@ fn list_statement<'a>(
     limit: u32,
     offset: u32,
 ) -> (String, Vec<ListArg<'a>>) {
-    let mut sql = String::from(concat!("SELECT ", summary_cols!(), " FROM cases WHERE "));
+    let (first, last) = auth::list_session_check(backend, claim.is_some());
+    let claim_args = |c: &'a SessionClaim| {
+        [
+            ListArg::Bytes(&c.token_digest),
+            ListArg::Int(c.now),
+            ListArg::Text(&c.member),
+        ]
+    };
+    let mut sql = String::from(concat!("SELECT ", summary_cols!(), " FROM "));
     let mut args = Vec::new();
+    sql.push_str(first);
+    if let Some(c) = claim.filter(|_| !first.is_empty()) {
+        args.extend(claim_args(c));
+    }
+    sql.push_str("cases WHERE ");
     if f.forwarded_away {
         // Forwarded by this institution and now with another one.
         sql.push_str(
@@ -301,13 +314,9 @@ fn list_statement<'a>(
     if f.escalated {
         sql.push_str(" AND escalated_on IS NOT NULL");
     }
-    if let Some(c) = claim {
-        sql.push_str(auth::SESSION_CLAUSE);
-        args.extend([
-            ListArg::Bytes(&c.token_digest),
-            ListArg::Int(c.now),
-            ListArg::Text(&c.member),
-        ]);
+    sql.push_str(last);
+    if let Some(c) = claim.filter(|_| !last.is_empty()) {
+        args.extend(claim_args(c));
     }
     let order = match f.sort {
         CaseSort::ReceivedNewest => "received_on DESC, id DESC",
@@ -484,7 +493,7 @@ mod tests {
         filters.push(all);
         // (statement, may it seek case rows by primary key): the list of cases forwarded away
         // starts from this institution's past-owner rows and looks each case up by its id.
-        let mut statements: Vec<(String, bool)> = Vec::new();
+        let mut statements: Vec<(String, bool, bool)> = Vec::new();
         let claim = SessionClaim {
             token_digest: [7; 32],
             now: 0,
@@ -507,6 +516,7 @@ mod tests {
                         statements.push((
                             list_statement(Backend::Sqlite, "inst", &filter, claim, 50, offset).0,
                             forwarded_away,
+                            claim.is_some(),
                         ));
                     }
                 }
@@ -516,11 +526,23 @@ mod tests {
             for claim in [None, Some(&claim)] {
                 let sql =
                     super::super::workflow::escalated_list(Backend::Sqlite, claim, 50, offset).0;
-                statements.push((sql, false));
+                // The session at the end of the `WHERE` here (see `escalated_list`).
+                statements.push((sql, false, false));
             }
         }
-        for (sql, by_id) in statements {
+        for (sql, by_id, claimed) in statements {
             let steps = plan(&store, &sql).await;
+            if claimed {
+                // The session's row is the outer loop: a session that has ended reads no case
+                // (it walked the list's whole range, checking the session on each row).
+                let first = |what: &str| steps.iter().position(|s| s.contains(what));
+                let session = first(" sessions ").expect("a step on sessions");
+                let cases = first(" cases ").expect("a step on cases");
+                assert!(
+                    session < cases && steps[session].contains("PRIMARY KEY"),
+                    "the session is not read first: {steps:?}\n{sql}"
+                );
+            }
             let on_cases: Vec<_> = steps
                 .iter()
                 .filter(|s| s.contains(" cases ") || s.ends_with(" cases"))

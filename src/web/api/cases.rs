@@ -93,7 +93,7 @@ pub async fn list(
     // A request refused for its query is told so only once its session is known to be live.
     let filter = query
         .map_err(|rejection| Error::Invalid(rejection.body_text()))
-        .and_then(|Query(p)| list_filter(&state, &reading.member.handle, p));
+        .and_then(|Query(p)| list_filter(&state, &reading.claimed_member().handle, p));
     let (filter, (limit, offset)) = match filter {
         Ok(f) => f,
         Err(e) => return Err(reading.refuse(&state.app, e).await),
