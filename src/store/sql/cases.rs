@@ -245,7 +245,9 @@ enum ListArg<'a> {
 /// `cases_by_due` and reads each matching case's wide row (it did, when first written plain).
 /// The received-day filters seek a range of `cases_list` itself (institution, received_on, …).
 /// PostgreSQL has no unary `+` for text; its planner weighs an index's row reads by its own
-/// statistics.
+/// statistics. A session `claim` is checked where each backend reads it best
+/// (`auth::list_session_check`): SQLite reads the session's row first, PostgreSQL once, in a
+/// one-time filter.
 fn list_statement<'a>(
     backend: Backend,
     institution: &'a str,

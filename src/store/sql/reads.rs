@@ -6,7 +6,8 @@
 //! page made five statements on the pool: the exclusions, the case row, its lists, its notes
 //! and files, besides the session's. [`Reads`] holds one connection for all of them (and the
 //! lists and the notes and files are now one statement); a member's list or case page reads
-//! its session on it too (`service::member::Reading`).
+//! its session on it too (`service::member::Reading`), or checks it inside its first read
+//! when the instance has seen the token before ([`SessionClaim`]).
 //!
 //! Only reads: nothing here begins a transaction. Hold it only while reading — never across a
 //! wait for the audit group, whose commit may need a connection of the same pool (PostgreSQL
