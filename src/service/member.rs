@@ -124,12 +124,8 @@ pub async fn list(
     offset: u32,
 ) -> Result<Vec<CaseSummary>> {
     let cases = list_on(&mut reading.reads, &reading.member, filter, limit, offset).await;
-    // Nothing is answered or audited before the session is known to be live.
-    reading.confirmed(app).await?;
-    // Given back before the audit commit's wait, which may need a connection of the pool.
-    drop(reading.reads);
-    let cases = cases?;
-    audit(app, &reading.member, "list_cases", None).await?;
+    let (m, cases) = reading.done(app, cases).await?;
+    audit(app, &m, "list_cases", None).await?;
     Ok(cases)
 }
 

@@ -119,10 +119,10 @@ pub async fn authenticate<'a>(app: &'a App, bearer: &str) -> Result<&'a Member> 
 /// The session may not have been read yet: if this instance saw the token open the member's
 /// session before ([`SessionHints`]), the request's first read checks it in its own statement
 /// (`store::SessionClaim`). So the member is only claimed ([`Reading::claimed_member`]) until
-/// [`Reading::confirmed`] says the session is live: nothing read on it may be answered, audited
-/// or acted on before, and a request refused before its reads is refused through
+/// [`Reading::done`] says the session is live: nothing read on it may be answered, audited or
+/// acted on before, and a request refused before its reads is refused through
 /// [`Reading::refuse`].
-#[must_use = "a Reading's session is confirmed by `confirmed` or `refuse`"]
+#[must_use = "a Reading's session is confirmed by `done` or `refuse`"]
 pub struct Reading {
     pub(super) member: Member,
     pub(super) reads: Reads,
@@ -139,17 +139,28 @@ impl std::fmt::Debug for Reading {
 }
 
 impl Reading {
-    /// The member the session is claimed for: known to be theirs only once
-    /// [`Reading::confirmed`] has said so. Fit to shape a request (the filter of "assigned to
+    /// The member the session is claimed for: known to be theirs only once [`Reading::done`]
+    /// has said so. Fit to shape a request (the filter of "assigned to
     /// me"), never to answer one.
     pub fn claimed_member(&self) -> &Member {
         &self.member
     }
 
+    /// Ends the request's reads: `read` (what was read on its connection, or why it was
+    /// not) once the session is known to be live, with the member; the connection is given
+    /// back first (before the audit commit's wait, which may need a connection of the pool).
+    /// Nothing read is answered or audited before this.
+    pub(super) async fn done<T>(mut self, app: &App, read: Result<T>) -> Result<(Member, T)> {
+        self.confirmed(app).await?;
+        let Reading { member, reads, .. } = self;
+        drop(reads);
+        Ok((member, read?))
+    }
+
     /// `Ok` once the request's session is known to be live: read now if no read has proved it
     /// yet. A session that ended (logout, expiry) or is not the member's is `Unauthorized`, and
     /// this instance forgets the token; a failed read of it is that failure.
-    pub(super) async fn confirmed(&mut self, app: &App) -> Result<()> {
+    async fn confirmed(&mut self, app: &App) -> Result<()> {
         if self.reads.session_confirmed().await? {
             Ok(())
         } else {

@@ -60,13 +60,8 @@ async fn read_case(
 #[instrument(skip_all)]
 pub async fn case_view(app: &App, mut reading: Reading, case_id: &str) -> Result<CaseView> {
     let read = read_case(&mut reading.reads, &reading.member, case_id).await;
-    // Nothing is answered or audited before the session is known to be live.
-    reading.confirmed(app).await?;
-    // Given back before the audit commit's wait: that commit may need a connection of the
-    // pool itself (`Reads`).
-    drop(reading.reads);
-    let m = &reading.member;
-    let (mut record, extras) = read?;
+    let (m, (mut record, extras)) = reading.done(app, read).await?;
+    let m = &m;
     let CaseExtras {
         mut notes,
         mut recommendations,

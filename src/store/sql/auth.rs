@@ -102,37 +102,36 @@ impl Reads {
     /// something ([`SessionClaim`]).
     pub fn claim_session(&mut self, claim: SessionClaim) {
         self.claim = Some(claim);
-        self.claim_proved = false;
     }
 
     /// Whether the claimed session is live and the claimed member's: `true` once a read that
     /// checked it found something (or if nothing was claimed), else read now, with
-    /// [`SESSION_MEMBER`]. A claim stays unproved until a read proves it: a failed statement
-    /// here leaves it so, and asking again reads again.
+    /// [`SESSION_MEMBER`]. A claim stays until it is proved: a failed statement here leaves it,
+    /// and asking again reads again.
     #[instrument(skip_all)]
     pub async fn session_confirmed(&mut self) -> Result<bool, StoreError> {
-        let Some(claim) = self.claim.clone().filter(|_| !self.claim_proved) else {
+        let Some(claim) = self.claim.clone() else {
             return Ok(true);
         };
         let member = self.session_member(&claim.token_digest, claim.now).await?;
         let live = member.as_deref() == Some(claim.member.as_str());
-        self.claim_proved = live;
+        self.settle_claim(live);
         Ok(live)
     }
 
     /// The claim the next read is to check in its statement ([`SESSION_CLAUSE`]); none if none
     /// was made or a read has proved it. The read then says what it found with
-    /// [`Reads::settle_claim`]. A read that fails never says, so the claim stays unproved and
-    /// is read on its own ([`Reads::session_confirmed`]).
+    /// [`Reads::settle_claim`]. A read that fails never says, so the claim stays and is read on
+    /// its own ([`Reads::session_confirmed`]).
     pub(super) fn pending_claim(&self) -> Option<SessionClaim> {
-        self.claim.clone().filter(|_| !self.claim_proved)
+        self.claim.clone()
     }
 
-    /// After a read that checked the claim: one that found something proved the session live;
-    /// one that found nothing proved nothing.
+    /// After a read that checked the claim: one that found something proved the session live,
+    /// and the claim is done; one that found nothing proved nothing.
     pub(super) fn settle_claim(&mut self, found: bool) {
         if found {
-            self.claim_proved = true;
+            self.claim = None;
         }
     }
 }

@@ -24,10 +24,9 @@ pub struct Reads {
     pub(super) backend: Backend,
     /// A case page's extras, asked for or read ([`Reads::with_extras`]).
     pub(super) extras: Option<record::Extras>,
-    /// A session the next read checks in its own statement ([`SessionClaim`]).
+    /// A session the next read checks in its own statement, until one proves it
+    /// ([`SessionClaim`]).
     pub(super) claim: Option<SessionClaim>,
-    /// Whether a read that checked [`Reads::claim`] found something.
-    pub(super) claim_proved: bool,
 }
 
 impl std::fmt::Debug for Reads {
@@ -44,7 +43,6 @@ impl Store {
             backend: self.backend,
             extras: None,
             claim: None,
-            claim_proved: false,
         })
     }
 }
