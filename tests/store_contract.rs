@@ -62,6 +62,71 @@ async fn a_pooled_connection_the_database_dropped_is_replaced() {
     store.close().await;
 }
 
+/// Kills every backend of the test database but the caller's, and waits until they are gone.
+async fn kill_backends(db: &Db) {
+    db.raw_sql(
+        "",
+        "DO $$ BEGIN \
+           PERFORM pg_terminate_backend(pid) FROM pg_stat_activity \
+             WHERE datname = current_database() AND pid <> pg_backend_pid(); \
+           FOR i IN 1..500 LOOP \
+             PERFORM pg_stat_clear_snapshot(); \
+             EXIT WHEN NOT EXISTS (SELECT 1 FROM pg_stat_activity \
+               WHERE datname = current_database() AND pid <> pg_backend_pid()); \
+             PERFORM pg_sleep(0.01); \
+           END LOOP; \
+         END $$",
+    )
+    .await;
+}
+
+/// On PostgreSQL a request's reads (`Reads`) have a pool of their own that pings a connection
+/// before handing it out again only if it was not given back clean (`Reads::finish` with `Ok`)
+/// or has sat idle (`PING_AFTER_IDLE`). One given back mid-read — the request dropped, a read
+/// failed — is checked: after the database dropped it, the next read works at once. One given
+/// back clean is handed out without that round trip; if the database dropped it in that
+/// second, one read fails, and the next works.
+#[tokio::test]
+async fn a_connection_given_back_mid_read_is_checked_before_it_is_handed_out_again() {
+    let db = Db::new();
+    let store = db.open().await;
+    if store.backend() != Backend::Postgres {
+        return;
+    }
+    // Given back without `finish`: as a request dropped while it read leaves it.
+    let mut reads = store.reads().await.unwrap();
+    assert_eq!(reads.session_member(&[7; 32], 0).await.unwrap(), None);
+    drop(reads);
+    kill_backends(&db).await;
+    // (Before the connection is handed out: the idle time counts from then.)
+    let handed_out = std::time::Instant::now();
+    let read = store.session_member(&[7; 32], 0).await;
+    assert!(
+        matches!(read, Ok(None)),
+        "the read after a connection given back mid-read was dropped: {read:?}"
+    );
+    // Given back clean (the read above): no ping, so a connection the database dropped within
+    // `PING_AFTER_IDLE` fails the one read that gets it (unless this machine took longer than
+    // that to get there: it is then pinged as idle)...
+    kill_backends(&db).await;
+    let read = store.session_member(&[7; 32], 0).await;
+    if handed_out.elapsed() < bisik::store::PING_AFTER_IDLE {
+        assert!(
+            read.is_err(),
+            "a connection given back clean was pinged before it was handed out"
+        );
+    }
+    // ...and, given back after that failure, it is checked and replaced.
+    for i in 0..3 {
+        let read = store.session_member(&[7; 32], 0).await;
+        assert!(
+            matches!(read, Ok(None)),
+            "read {i} after the failure: {read:?}"
+        );
+    }
+    store.close().await;
+}
+
 /// A session claimed on a request's connection (`Reads::claim_session`) is checked in the
 /// statement of each read that carries it: a list, the oversight body's list and a case row
 /// find nothing for a token with no session, an expired session or another member's session,

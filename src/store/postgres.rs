@@ -15,13 +15,13 @@ use sqlx::any::{AnyConnectOptions, AnyPoolOptions};
 use tracing::instrument;
 
 use super::dialect::Backend;
-use super::{Store, StoreError};
+use super::{Store, StoreError, read_pool};
 
 static MIGRATOR: sqlx::migrate::Migrator = sqlx::migrate!("./migrations/postgres");
 
 /// Every connection: a commit is durable (flushed on the server, and on a synchronous standby
 /// when one is configured) before the statement returns — so before a receipt is shown.
-const SETTINGS: &str =
+pub(super) const SETTINGS: &str =
     "SET synchronous_commit = on; SET default_transaction_isolation = 'read committed';";
 
 /// A pooled connection idle this long is pinged before it is handed out ([`Store::connect_postgres`]).
@@ -93,7 +93,8 @@ impl Store {
             // given back moments ago was pinged then: one more round trip to find it alive
             // cost every request one or two (BENCHMARKS.md X). Only a connection idle long
             // enough for the server to have gone (a restart, a failover, a killed backend) is
-            // pinged first; one that fails is closed and another taken.
+            // pinged first; one that fails is closed and another taken. (Reads have a pool of
+            // their own without the ping on giving back: [`read_pool`].)
             .test_before_acquire(false)
             .before_acquire(|conn, meta| {
                 Box::pin(async move {
@@ -116,9 +117,13 @@ impl Store {
             .await?;
         MIGRATOR.run(&pool).await?;
         // The audit group's commits have a connection of their own ([`Store::audit_pool`]).
-        let audit_pool = pool_options.max_connections(1).connect_with(any).await?;
+        let audit_pool = pool_options
+            .max_connections(1)
+            .connect_with(any.clone())
+            .await?;
         Ok(Self {
             pool,
+            read_pool: Some(read_pool::new(any, options.pool_size)?),
             backend: Backend::Postgres,
             path: None,
             audit_group: std::sync::Arc::default(),

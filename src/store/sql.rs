@@ -24,6 +24,8 @@ use crate::domain::webhook::WebhookEvent;
 #[derive(Debug, Clone)]
 pub struct Store {
     pub(super) pool: Pool<Any>,
+    /// PostgreSQL's pool for [`Reads`] ([`super::read_pool`]); on SQLite reads use `pool`.
+    pub(super) read_pool: Option<super::read_pool::ReadPool>,
     pub(super) backend: Backend,
     /// SQLite's database file (its `-wal` and `-shm` sit next to it); none on PostgreSQL.
     pub(super) path: Option<PathBuf>,
@@ -161,6 +163,9 @@ impl Store {
 
     /// Closes the pools (SQLite checkpoints the WAL when the last connection closes).
     pub async fn close(&self) {
+        if let Some(reads) = &self.read_pool {
+            super::read_pool::close(reads).await;
+        }
         self.audit_pool.close().await;
         self.pool.close().await;
     }

@@ -98,6 +98,7 @@ impl Store {
             .await?;
         Ok(Self {
             pool,
+            read_pool: None,
             backend: Backend::Sqlite,
             path: Some(path.to_owned()),
             audit_group: std::sync::Arc::default(),

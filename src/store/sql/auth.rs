@@ -78,7 +78,9 @@ impl Store {
         token_digest: &[u8],
         now: i64,
     ) -> Result<Option<String>, StoreError> {
-        self.reads().await?.session_member(token_digest, now).await
+        let mut reads = self.reads().await?;
+        let member = reads.session_member(token_digest, now).await;
+        reads.finish(member)
     }
 }
 

@@ -65,7 +65,9 @@ impl Store {
 
     /// [`Reads::case_for_reporter`] on a connection of its own.
     pub async fn case_for_reporter(&self, case_id: &str) -> Result<Option<CaseRecord>, StoreError> {
-        self.reads().await?.case_for_reporter(case_id).await
+        let mut reads = self.reads().await?;
+        let case = reads.case_for_reporter(case_id).await;
+        reads.finish(case)
     }
 
     /// [`Reads::case_for_institution`] on a connection of its own.
@@ -75,10 +77,11 @@ impl Store {
         case_id: &str,
         reader: &str,
     ) -> Result<Option<CaseRecord>, StoreError> {
-        self.reads()
-            .await?
+        let mut reads = self.reads().await?;
+        let case = reads
             .case_for_institution(institution, case_id, reader)
-            .await
+            .await;
+        reads.finish(case)
     }
 
     /// The identity envelope, only for the owning institution (role checks are the caller's).
@@ -131,10 +134,9 @@ impl Store {
         limit: u32,
         offset: u32,
     ) -> Result<Vec<CaseSummary>, StoreError> {
-        self.reads()
-            .await?
-            .list_cases(institution, filter, limit, offset)
-            .await
+        let mut reads = self.reads().await?;
+        let cases = reads.list_cases(institution, filter, limit, offset).await;
+        reads.finish(cases)
     }
 }
 
@@ -594,7 +596,8 @@ mod tests {
         let Some(url) = crate::store::postgres::fresh_test_database().await else {
             return;
         };
-        // One connection, so every list below runs on the session whose statements we read.
+        // One connection for reads, so every list below runs on the session whose statements
+        // we read (on the reads' own connection, below).
         let store = crate::store::postgres::test_instance(&url, 1).await;
         let ids: Vec<String> = (0..6000).map(|i| format!("LPR-2026-{i:06}")).collect();
         let day = crate::domain::clock::parse_day("2026-11-23").unwrap();
@@ -628,7 +631,7 @@ mod tests {
              WHERE statement LIKE '%FROM cases WHERE institution = %ORDER BY%' \
              AND statement NOT LIKE '%pg_prepared_statements%'",
         )
-        .fetch_all(&store.pool)
+        .fetch_all(&mut *store.reads().await.unwrap().conn)
         .await
         .unwrap();
         assert_eq!(plans.len(), 1, "one list statement: {plans:?}");
@@ -653,7 +656,7 @@ mod tests {
              WHERE statement LIKE '%FROM cases WHERE institution = %ORDER BY%' \
              AND statement NOT LIKE '%pg_prepared_statements%'",
         )
-        .fetch_one(&store.pool)
+        .fetch_one(&mut *store.reads().await.unwrap().conn)
         .await
         .unwrap();
         assert_eq!(statements, 2, "list statements prepared for 20 pages");

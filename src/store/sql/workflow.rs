@@ -229,10 +229,9 @@ impl Store {
         limit: u32,
         offset: u32,
     ) -> Result<Vec<CaseSummary>, StoreError> {
-        self.reads()
-            .await?
-            .list_escalated(viewer, limit, offset)
-            .await
+        let mut reads = self.reads().await?;
+        let cases = reads.list_escalated(viewer, limit, offset).await;
+        reads.finish(cases)
     }
 
     /// How many cases each institution has past their due day (metadata only).
