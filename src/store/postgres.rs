@@ -123,7 +123,7 @@ impl Store {
             .await?;
         Ok(Self {
             pool,
-            read_pool: Some(read_pool::new(any, options.pool_size)?),
+            read_pool: Some(std::sync::Arc::new(read_pool::new(any, options.pool_size)?)),
             backend: Backend::Postgres,
             path: None,
             audit_group: std::sync::Arc::default(),
