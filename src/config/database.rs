@@ -15,7 +15,7 @@ pub(super) struct RawDatabase {
     url: Option<String>,
     /// The password, first line of this file (never in the URL or this file).
     password_file: Option<PathBuf>,
-    /// Connections per instance (PostgreSQL); default 16.
+    /// Connections per pool (PostgreSQL: one pool for reads, one for the rest); default 16.
     pool_size: Option<u32>,
     /// Verify the database server's TLS certificate against this CA (PEM file): TLS required.
     ca_file: Option<PathBuf>,

@@ -178,9 +178,9 @@ pub async fn overdue_cases(app: &App, m: &Member) -> Result<Vec<CaseSummary>> {
 /// A case the member may read: their institution's (readers), or an escalated one (oversight).
 async fn readable_case(app: &App, m: &Member, case_id: &str) -> Result<CaseRecord> {
     let id = checked_id(case_id)?;
-    let mut reads = app.store.reads().await?;
-    let case = readable_by(&mut reads, m, id).await;
-    reads.finish(case)?.ok_or(Error::NotFound)
+    readable_by(&mut app.store.reads().await?, m, id)
+        .await?
+        .ok_or(Error::NotFound)
 }
 
 /// The case `id` as the member may read it: their institution's, or an escalated case for the

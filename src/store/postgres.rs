@@ -34,7 +34,8 @@ pub struct PostgresOptions {
     pub url: String,
     /// A file whose first line is the password (kept out of the URL and the config file).
     pub password_file: Option<PathBuf>,
-    /// Connections per instance.
+    /// Connections per pool: an instance has one for requests' reads and one for the rest
+    /// (and one connection for its audit commits).
     pub pool_size: u32,
     /// Verify the server's certificate against this CA (PEM); TLS is then required.
     pub ca_file: Option<PathBuf>,
@@ -123,7 +124,7 @@ impl Store {
             .await?;
         Ok(Self {
             pool,
-            read_pool: Some(std::sync::Arc::new(read_pool::new(any, options.pool_size)?)),
+            read_pool: Some(read_pool::new(any, options.pool_size)?),
             backend: Backend::Postgres,
             path: None,
             audit_group: std::sync::Arc::default(),

@@ -3,27 +3,29 @@
 //!
 //! sqlx's pool pings every connection given back to it, whatever its options say: one more
 //! round trip per request, after the answer, about a tenth of a list's or a case page's CPU in
-//! all (BENCHMARKS.md Z). The ping is there for a connection whose holder stopped mid-statement
-//! (a request dropped while it read) and may have left the wire in a state the next statement
-//! cannot start from. A [`Reads`](super::Reads) knows whether that happened: it is given back
-//! *clean* ([`ReadConnection::give_back_clean`]) only once every read on it has ended with its
-//! answer. So this pool (deadpool's) pings a connection before handing it out again only when it
-//! was not given back clean, or when it has sat [`PING_AFTER_IDLE`] (the server may have gone:
-//! a restart, a failover, a killed backend). A connection whose ping fails is dropped and
-//! another taken or opened, as sqlx does.
+//! all (BENCHMARKS.md Z, AA). The ping is there for a connection whose holder stopped
+//! mid-statement (a request dropped while it read, a statement that failed) and may have left
+//! the wire in a state the next statement cannot start from. A [`Reads`](super::Reads) knows
+//! whether that happened: each of its statements marks the connection busy until its answer has
+//! been read whole. One given back idle is *clean* and goes straight back; one given back busy
+//! is pinged in a task of its own first, as sqlx does, and dropped if the ping fails
+//! ([`give_back`]). So this pool (deadpool's) pings a connection before handing it out only
+//! when it has sat [`PING_AFTER_IDLE`] (the server may have gone: a restart, a failover, a
+//! killed backend) or was not given back clean (the task could not run); a connection whose
+//! ping fails, or takes [`PING_TIMEOUT`], is dropped and another taken or opened.
 //!
 //! The most recently given back is handed out first (LIFO): at an officer's pace the
 //! connection taken is the warm one, not the one idle longest (which would need its ping).
-//! SQLite keeps sqlx's pool: its reads cost no round trip, and each connection's page cache
-//! counts against the memory target.
+//! Connections idle for [`IDLE_CLOSE`] are closed on the server, and one older than
+//! [`MAX_LIFETIME`] is replaced (sqlx's pools: the same). SQLite keeps sqlx's pool: its reads
+//! cost no round trip, and each connection's page cache counts against the memory target.
 //!
 //! Writes, housekeeping and the audit group keep sqlx's pools: an instance opens up to
 //! `pool_size` connections here and `pool_size + 1` there (docs/scale-out.md).
 
-use std::sync::atomic::{AtomicU64, Ordering};
-use std::time::{Duration, Instant};
+use std::time::Duration;
 
-use deadpool::managed::{self, Metrics, PoolError, QueueMode, RecycleResult};
+use deadpool::managed::{self, Metrics, Object, PoolError, QueueMode, RecycleError, RecycleResult};
 use sqlx::AnyConnection;
 use sqlx::any::AnyConnectOptions;
 use sqlx::{ConnectOptions as _, Connection as _};
@@ -33,15 +35,23 @@ use super::postgres::{PING_AFTER_IDLE, SETTINGS};
 /// How long a read waits for a connection before it fails (sqlx's pools: the same).
 const ACQUIRE_TIMEOUT: Duration = Duration::from_secs(30);
 
+/// A ping that takes longer finds the connection dead (a server gone without a word).
+pub const PING_TIMEOUT: Duration = Duration::from_secs(5);
+
+/// A connection idle this long is closed (sqlx's pools: the same): after a busy hour the
+/// instance does not keep `pool_size` connections open on the server for nothing.
+const IDLE_CLOSE: Duration = Duration::from_secs(600);
+
+/// How often the pool looks for connections idle for [`IDLE_CLOSE`].
+const SWEEP_EVERY: Duration = Duration::from_secs(60);
+
+/// A connection this old is replaced when it is next handed out (sqlx's pools: the same): the
+/// server's memory for it does not grow for ever, and after a failover the instance's
+/// connections spread out again.
+const MAX_LIFETIME: Duration = Duration::from_secs(1800);
+
 /// The pool ([`Store::reads`](super::Store::reads) on PostgreSQL).
-#[derive(Debug)]
-pub struct ReadPool {
-    pool: managed::Pool<ReadManager>,
-    /// When the pool was made, and the second after it when idle connections are next looked
-    /// for ([`close_idle`]).
-    made: Instant,
-    next_sweep: AtomicU64,
-}
+pub type ReadPool = managed::Pool<ReadManager>;
 
 /// Opens and checks the read pool's connections. `Debug` never shows the options (they may
 /// carry the database's password).
@@ -58,7 +68,7 @@ impl std::fmt::Debug for ReadManager {
 /// One connection of the read pool.
 pub struct ReadConnection {
     pub(super) raw: AnyConnection,
-    /// Set when its holder gives it back with every read ended; cleared when it is handed out.
+    /// Set when it is given back with no statement unfinished; cleared when it is handed out.
     clean: bool,
 }
 
@@ -70,12 +80,33 @@ impl std::fmt::Debug for ReadConnection {
     }
 }
 
-impl ReadConnection {
-    /// Every read on this connection ended with its answer: it may be handed out again without
-    /// a ping (unless it then sits idle).
-    pub(super) fn give_back_clean(&mut self) {
-        self.clean = true;
+/// Gives `conn` back to its pool: at once if `busy` is false (no statement on it unfinished),
+/// else after a ping in a task of its own (dropped if the ping fails). Without a runtime to run
+/// that task, it goes back unclean and is pinged when next handed out.
+pub(super) fn give_back(mut conn: Object<ReadManager>, busy: bool) {
+    if !busy {
+        conn.clean = true;
+        return;
     }
+    let Ok(runtime) = tokio::runtime::Handle::try_current() else {
+        return;
+    };
+    runtime.spawn(async move {
+        if ping(&mut conn.raw).await.is_ok() {
+            conn.clean = true;
+        } else {
+            // Out of the pool for good: the pool opens another when one is needed.
+            drop(Object::take(conn));
+        }
+    });
+}
+
+/// A round trip to the server, bounded by [`PING_TIMEOUT`]. (sqlx's ping also reads whatever
+/// a statement given up on left unread.)
+async fn ping(raw: &mut AnyConnection) -> Result<(), sqlx::Error> {
+    tokio::time::timeout(PING_TIMEOUT, raw.ping())
+        .await
+        .map_err(|_| sqlx::Error::PoolTimedOut)?
 }
 
 impl managed::Manager for ReadManager {
@@ -106,10 +137,13 @@ impl managed::Manager for ReadManager {
         conn: &mut ReadConnection,
         metrics: &Metrics,
     ) -> RecycleResult<sqlx::Error> {
+        if metrics.age() >= MAX_LIFETIME {
+            return Err(RecycleError::message("past its lifetime"));
+        }
         // `last_used` counts from when it was last handed out: at least its idle time.
         let clean = std::mem::replace(&mut conn.clean, false);
         if !clean || metrics.last_used() >= PING_AFTER_IDLE {
-            conn.raw.ping().await?;
+            ping(&mut conn.raw).await?;
         }
         Ok(())
     }
@@ -126,71 +160,44 @@ fn retry_connect(e: &sqlx::Error) -> bool {
     }
 }
 
-/// A pool of at most `size` connections opened with `options` (none opened yet).
+/// A pool of at most `size` connections opened with `options` (none opened yet), and a task
+/// that closes its idle ones ([`IDLE_CLOSE`]) for as long as the pool lives.
 pub(super) fn new(options: AnyConnectOptions, size: u32) -> Result<ReadPool, sqlx::Error> {
     let pool = managed::Pool::builder(ReadManager { options })
         .max_size(usize::try_from(size.max(1)).unwrap_or(1))
         .queue_mode(QueueMode::Lifo)
         .build()
         .map_err(|e| sqlx::Error::Configuration(e.to_string().into()))?;
-    Ok(ReadPool {
-        pool,
-        made: Instant::now(),
-        next_sweep: AtomicU64::new(SWEEP_EVERY.as_secs()),
-    })
+    let weak = pool.weak();
+    tokio::spawn(async move {
+        loop {
+            tokio::time::sleep(SWEEP_EVERY).await;
+            let Some(pool) = weak.upgrade().filter(|p| !p.is_closed()) else {
+                break;
+            };
+            let idle = idle_for(&pool, IDLE_CLOSE);
+            drop(pool);
+            close_all(idle).await;
+        }
+    });
+    Ok(pool)
 }
 
 /// A connection of `pool`, checked as the module's comment says; sqlx's errors for a timeout
 /// or a closed pool, so callers see one kind of failure whichever pool served them.
-pub(super) async fn get(pool: &ReadPool) -> Result<managed::Object<ReadManager>, sqlx::Error> {
-    let conn = match tokio::time::timeout(ACQUIRE_TIMEOUT, pool.pool.get()).await {
+pub(super) async fn get(pool: &ReadPool) -> Result<Object<ReadManager>, sqlx::Error> {
+    match tokio::time::timeout(ACQUIRE_TIMEOUT, pool.get()).await {
         Err(_) => Err(sqlx::Error::PoolTimedOut),
         Ok(Ok(conn)) => Ok(conn),
         Ok(Err(PoolError::Backend(e))) => Err(e),
         Ok(Err(PoolError::Closed)) => Err(sqlx::Error::PoolClosed),
         Ok(Err(e)) => Err(sqlx::Error::Configuration(e.to_string().into())),
-    }?;
-    close_idle(pool);
-    Ok(conn)
-}
-
-/// A connection idle this long is closed (sqlx's pools: the same): after a busy hour the
-/// instance does not keep `pool_size` connections open on the server for nothing.
-const IDLE_CLOSE: Duration = Duration::from_secs(600);
-
-/// How often a read looks for connections idle for [`IDLE_CLOSE`].
-const SWEEP_EVERY: Duration = Duration::from_secs(60);
-
-/// Closes the pool's connections idle for [`IDLE_CLOSE`], in a task of their own, if
-/// [`SWEEP_EVERY`] has passed since it last looked. The most recently given back are handed out
-/// first, so the ones left idle are the pool's surplus.
-fn close_idle(pool: &ReadPool) {
-    let now = pool.made.elapsed().as_secs();
-    let due = pool.next_sweep.load(Ordering::Relaxed);
-    if now < due
-        || pool
-            .next_sweep
-            .compare_exchange(
-                due,
-                now + SWEEP_EVERY.as_secs(),
-                Ordering::Relaxed,
-                Ordering::Relaxed,
-            )
-            .is_err()
-    {
-        return;
-    }
-    let idle = idle_for(pool, IDLE_CLOSE);
-    if !idle.is_empty() {
-        tokio::spawn(close_all(idle));
     }
 }
 
 /// Takes out of `pool` its connections idle for `age` (handed out that long ago).
 fn idle_for(pool: &ReadPool, age: Duration) -> Vec<ReadConnection> {
-    pool.pool
-        .retain(|_, metrics| metrics.last_used() < age)
-        .removed
+    pool.retain(|_, metrics| metrics.last_used() < age).removed
 }
 
 /// Closes `conns`, telling the server; one that cannot be told is dropped all the same.
@@ -204,7 +211,7 @@ async fn close_all(conns: Vec<ReadConnection>) {
 /// given back.
 pub(super) async fn close(pool: &ReadPool) {
     let idle = idle_for(pool, Duration::ZERO);
-    pool.pool.close();
+    pool.close();
     close_all(idle).await;
 }
 
@@ -215,21 +222,22 @@ mod tests {
 
     use crate::store::postgres::{fresh_test_database, test_instance};
 
-    /// The connections the server has open to the test database `url`, besides the asker's.
-    async fn backends(url: &str) -> i64 {
+    /// How many of the server processes `pids` are still there.
+    async fn alive(url: &str, pids: &[i32]) -> i64 {
         use sqlx::Connection as _;
+        let list: Vec<String> = pids.iter().map(ToString::to_string).collect();
         let mut conn = sqlx::AnyConnection::connect(url).await.unwrap();
-        sqlx::query_scalar(
-            "SELECT COUNT(*) FROM pg_stat_activity \
-             WHERE datname = current_database() AND pid <> pg_backend_pid()",
-        )
+        sqlx::query_scalar(sqlx::AssertSqlSafe(format!(
+            "SELECT COUNT(*) FROM pg_stat_activity WHERE pid IN ({})",
+            list.join(", ")
+        )))
         .fetch_one(&mut conn)
         .await
         .unwrap()
     }
 
-    /// The read pool's idle connections are closed on the server once idle long enough; those
-    /// used since are kept. PostgreSQL pass only.
+    /// The read pool's idle connections are closed on the server once idle long enough; one
+    /// used since is kept. PostgreSQL pass only.
     #[tokio::test]
     async fn idle_read_connections_are_closed_on_the_server() {
         let Some(url) = fresh_test_database().await else {
@@ -237,37 +245,46 @@ mod tests {
         };
         let store = test_instance(&url, 4).await;
         let pool = store.read_pool.clone().unwrap();
-        // Four reads at once: four connections, all idle after.
-        let read = || store.session_member(&[7; 32], 0);
-        let (a, b, c, d) = tokio::join!(read(), read(), read(), read());
-        for r in [a, b, c, d] {
-            assert_eq!(r.unwrap(), None);
+        // Four connections at once, and their server processes.
+        let mut held = Vec::new();
+        for _ in 0..4 {
+            held.push(store.reads().await.unwrap());
         }
-        // The other pools' connections are closed, so only the read pool's remain.
-        store.audit_pool.close().await;
-        store.pool.close().await;
-        assert_eq!(pool.pool.status().size, 4);
-        let before = backends(&url).await;
-        assert!(before >= 4, "{before}");
-        tokio::time::sleep(Duration::from_millis(300)).await;
-        // One used again now; the other three idle 300 ms, the limit 200 ms.
-        assert_eq!(store.session_member(&[7; 32], 0).await.unwrap(), None);
-        super::close_all(super::idle_for(&pool, Duration::from_millis(200))).await;
-        assert_eq!(pool.pool.status().size, 1);
-        let mut after = before;
-        for _ in 0..100 {
-            after = backends(&url).await;
-            if after == before - 3 {
+        let mut pids = Vec::new();
+        for reads in &mut held {
+            let pid: i32 = sqlx::query_scalar("SELECT pg_backend_pid()")
+                .fetch_one(reads.conn.statement())
+                .await
+                .unwrap();
+            reads.conn.ended();
+            pids.push(pid);
+        }
+        drop(held);
+        assert_eq!(pool.status().size, 4);
+        tokio::time::sleep(Duration::from_millis(1200)).await;
+        // One used again now; the other three idle over a second, the limit 600 ms.
+        let mut reads = store.reads().await.unwrap();
+        let used: i32 = sqlx::query_scalar("SELECT pg_backend_pid()")
+            .fetch_one(reads.conn.statement())
+            .await
+            .unwrap();
+        reads.conn.ended();
+        drop(reads);
+        super::close_all(super::idle_for(&pool, Duration::from_millis(600))).await;
+        assert_eq!(pool.status().size, 1);
+        let closed: Vec<i32> = pids.iter().copied().filter(|p| *p != used).collect();
+        assert_eq!(closed.len(), 3, "the used connection is one of the four");
+        let mut left = 3;
+        for _ in 0..250 {
+            left = alive(&url, &closed).await;
+            if left == 0 {
                 break;
             }
             tokio::time::sleep(Duration::from_millis(20)).await;
         }
-        assert_eq!(
-            after,
-            before - 3,
-            "the server still has the idle connections"
-        );
+        assert_eq!(left, 0, "the server still has idle connections");
+        assert_eq!(alive(&url, &[used]).await, 1);
         assert_eq!(store.session_member(&[7; 32], 0).await.unwrap(), None);
-        super::close(&pool).await;
+        store.close().await;
     }
 }

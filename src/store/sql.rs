@@ -25,7 +25,7 @@ use crate::domain::webhook::WebhookEvent;
 pub struct Store {
     pub(super) pool: Pool<Any>,
     /// PostgreSQL's pool for [`Reads`] ([`super::read_pool`]); on SQLite reads use `pool`.
-    pub(super) read_pool: Option<std::sync::Arc<super::read_pool::ReadPool>>,
+    pub(super) read_pool: Option<super::read_pool::ReadPool>,
     pub(super) backend: Backend,
     /// SQLite's database file (its `-wal` and `-shm` sit next to it); none on PostgreSQL.
     pub(super) path: Option<PathBuf>,

@@ -36,6 +36,11 @@ impl Db {
                 .unwrap(),
         }
     }
+
+    /// The PostgreSQL database's URL; `None` in the SQLite pass.
+    pub fn url(&self) -> Option<&str> {
+        self.url.as_deref()
+    }
 }
 
 impl Db {

@@ -110,9 +110,7 @@ pub async fn answer(app: &App, challenge_id: &str, response: &[u8]) -> Result<Ne
 #[instrument(skip_all)]
 pub async fn authenticate<'a>(app: &'a App, bearer: &str) -> Result<&'a Member> {
     let raw = token::decode(bearer).ok_or(Error::Unauthorized)?;
-    let mut reads = app.store.reads().await?;
-    let member = session_member(app, &mut reads, &raw).await;
-    reads.finish(member)
+    session_member(app, &mut app.store.reads().await?, &raw).await
 }
 
 /// A member with one connection for a request's reads: a list or a case page takes one
@@ -155,7 +153,8 @@ impl Reading {
     pub(super) async fn done<T>(mut self, app: &App, read: Result<T>) -> Result<(Member, T)> {
         self.confirmed(app).await?;
         let Reading { member, reads, .. } = self;
-        Ok((member, reads.finish(read)?))
+        drop(reads);
+        Ok((member, read?))
     }
 
     /// `Ok` once the request's session is known to be live: read now if no read has proved it

@@ -78,9 +78,7 @@ impl Store {
         token_digest: &[u8],
         now: i64,
     ) -> Result<Option<String>, StoreError> {
-        let mut reads = self.reads().await?;
-        let member = reads.session_member(token_digest, now).await;
-        reads.finish(member)
+        self.reads().await?.session_member(token_digest, now).await
     }
 }
 
@@ -93,11 +91,14 @@ impl Reads {
         token_digest: &[u8],
         now: i64,
     ) -> Result<Option<String>, StoreError> {
-        Ok(query_scalar(SESSION_MEMBER)
+        // Every row read (`fetch_all`, one at most): the statement has ended ([`ReadConn`]).
+        let member: Vec<String> = query_scalar(SESSION_MEMBER)
             .bind(token_digest)
             .bind(now)
-            .fetch_optional(&mut *self.conn)
-            .await?)
+            .fetch_all(self.conn.statement())
+            .await?;
+        self.conn.ended();
+        Ok(member.into_iter().next())
     }
 
     /// Reads on this connection check `claim` in their own statement, until one finds

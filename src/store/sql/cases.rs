@@ -65,9 +65,7 @@ impl Store {
 
     /// [`Reads::case_for_reporter`] on a connection of its own.
     pub async fn case_for_reporter(&self, case_id: &str) -> Result<Option<CaseRecord>, StoreError> {
-        let mut reads = self.reads().await?;
-        let case = reads.case_for_reporter(case_id).await;
-        reads.finish(case)
+        self.reads().await?.case_for_reporter(case_id).await
     }
 
     /// [`Reads::case_for_institution`] on a connection of its own.
@@ -77,11 +75,10 @@ impl Store {
         case_id: &str,
         reader: &str,
     ) -> Result<Option<CaseRecord>, StoreError> {
-        let mut reads = self.reads().await?;
-        let case = reads
+        self.reads()
+            .await?
             .case_for_institution(institution, case_id, reader)
-            .await;
-        reads.finish(case)
+            .await
     }
 
     /// The identity envelope, only for the owning institution (role checks are the caller's).
@@ -134,9 +131,10 @@ impl Store {
         limit: u32,
         offset: u32,
     ) -> Result<Vec<CaseSummary>, StoreError> {
-        let mut reads = self.reads().await?;
-        let cases = reads.list_cases(institution, filter, limit, offset).await;
-        reads.finish(cases)
+        self.reads()
+            .await?
+            .list_cases(institution, filter, limit, offset)
+            .await
     }
 }
 
@@ -169,7 +167,8 @@ impl Reads {
                 ListArg::Bytes(b) => query.bind(b),
             };
         }
-        let mut cases = fetch_summaries(self.backend, &mut *self.conn, query).await?;
+        let mut cases = fetch_summaries(self.backend, self.conn.statement(), query).await?;
+        self.conn.ended();
         if claim.is_some() {
             self.settle_claim(!cases.is_empty());
         }
@@ -400,8 +399,11 @@ impl Reads {
             " FROM cases WHERE id = ?"
         ))
         .bind(case_id)
-        .fetch_optional(&mut *self.conn)
-        .await?;
+        .fetch_all(self.conn.statement())
+        .await?
+        .into_iter()
+        .next();
+        self.conn.ended();
         self.record(row, true).await
     }
 
@@ -631,7 +633,7 @@ mod tests {
              WHERE statement LIKE '%FROM cases WHERE institution = %ORDER BY%' \
              AND statement NOT LIKE '%pg_prepared_statements%'",
         )
-        .fetch_all(&mut *store.reads().await.unwrap().conn)
+        .fetch_all(store.reads().await.unwrap().conn.statement())
         .await
         .unwrap();
         assert_eq!(plans.len(), 1, "one list statement: {plans:?}");
@@ -656,7 +658,7 @@ mod tests {
              WHERE statement LIKE '%FROM cases WHERE institution = %ORDER BY%' \
              AND statement NOT LIKE '%pg_prepared_statements%'",
         )
-        .fetch_one(&mut *store.reads().await.unwrap().conn)
+        .fetch_one(store.reads().await.unwrap().conn.statement())
         .await
         .unwrap();
         assert_eq!(statements, 2, "list statements prepared for 20 pages");

@@ -9,9 +9,10 @@
 //! its session on it too (`service::member::Reading`), or checks it inside its first read
 //! when the instance has seen the token before ([`SessionClaim`]).
 //!
-//! On PostgreSQL the connection is the read pool's ([`super::super::read_pool`]), which pings a
-//! connection before handing it out again only if it was not given back clean
-//! ([`Reads::finish`] with `Ok`) or has sat idle; on SQLite it is the store's pool's.
+//! On PostgreSQL the connection is the read pool's ([`super::super::read_pool`]): each statement
+//! marks it busy until its answer is read whole ([`ReadConn::statement`], [`ReadConn::ended`]),
+//! and only one given back busy is pinged before it is used again. On SQLite it is the store's
+//! pool's.
 //!
 //! Only reads: nothing here begins a transaction. Hold it only while reading — never across a
 //! wait for the audit group, whose commit may need a connection of the store's pool (on SQLite
@@ -26,7 +27,7 @@ use super::*;
 
 /// One connection of the store's pool, for a request's reads (see the module's comment).
 pub struct Reads {
-    pub(super) conn: ReadConn,
+    pub(in crate::store) conn: ReadConn,
     pub(super) backend: Backend,
     /// A case page's extras, asked for or read ([`Reads::with_extras`]).
     pub(super) extras: Option<record::Extras>,
@@ -41,56 +42,61 @@ impl std::fmt::Debug for Reads {
     }
 }
 
-/// Where a [`Reads`]' connection came from: sqlx's pool (SQLite) or the read pool
-/// (PostgreSQL, [`read_pool`]). Either is the connection it holds.
-pub(super) enum ReadConn {
+/// A [`Reads`]' connection, and whether a statement on it has not yet ended.
+pub(in crate::store) struct ReadConn {
+    pooled: Pooled,
+    /// A statement was sent on it and its answer not yet read whole (see [`read_pool`]).
+    busy: bool,
+}
+
+/// Where the connection came from: sqlx's pool (SQLite) or the read pool (PostgreSQL,
+/// [`read_pool`]).
+enum Pooled {
     Shared(PoolConnection<Any>),
     Own(deadpool::managed::Object<ReadManager>),
+    /// Given back (only as it is dropped).
+    Gone,
 }
 
-impl std::ops::Deref for ReadConn {
-    type Target = AnyConnection;
-    fn deref(&self) -> &AnyConnection {
-        match self {
-            Self::Shared(conn) => conn,
-            Self::Own(conn) => &conn.raw,
+impl ReadConn {
+    /// The connection, for one statement: busy until [`ReadConn::ended`] says its answer was
+    /// read whole. Given back busy — the statement failed, or the request was dropped while it
+    /// ran — it is pinged before it is used again.
+    pub(in crate::store) fn statement(&mut self) -> &mut AnyConnection {
+        self.busy = true;
+        match &mut self.pooled {
+            Pooled::Shared(conn) => conn,
+            Pooled::Own(conn) => &mut conn.raw,
+            Pooled::Gone => unreachable!("a read connection is given back only as it is dropped"),
         }
+    }
+
+    /// The statement's answer has been read whole (every row, to the end).
+    pub(in crate::store) fn ended(&mut self) {
+        self.busy = false;
     }
 }
 
-impl std::ops::DerefMut for ReadConn {
-    fn deref_mut(&mut self) -> &mut AnyConnection {
-        match self {
-            Self::Shared(conn) => conn,
-            Self::Own(conn) => &mut conn.raw,
+impl Drop for ReadConn {
+    fn drop(&mut self) {
+        if let Pooled::Own(conn) = std::mem::replace(&mut self.pooled, Pooled::Gone) {
+            read_pool::give_back(conn, self.busy);
         }
-    }
-}
-
-impl Reads {
-    /// Gives the connection back, then `result`: clean if it is `Ok` (every read on it ended
-    /// with its answer), and on PostgreSQL then handed out again without a ping
-    /// ([`read_pool`]). A connection given back after an error, or dropped without this (a
-    /// request dropped mid-read), is pinged first.
-    pub fn finish<T, E>(mut self, result: Result<T, E>) -> Result<T, E> {
-        if result.is_ok()
-            && let ReadConn::Own(conn) = &mut self.conn
-        {
-            conn.give_back_clean();
-        }
-        result
     }
 }
 
 impl Store {
     /// A connection for several reads in a row ([`Reads`]).
     pub async fn reads(&self) -> Result<Reads, StoreError> {
-        let conn = match &self.read_pool {
-            Some(pool) => ReadConn::Own(read_pool::get(pool).await?),
-            None => ReadConn::Shared(self.pool.acquire().await?),
+        let pooled = match &self.read_pool {
+            Some(pool) => Pooled::Own(read_pool::get(pool).await?),
+            None => Pooled::Shared(self.pool.acquire().await?),
         };
         Ok(Reads {
-            conn,
+            conn: ReadConn {
+                pooled,
+                busy: false,
+            },
             backend: self.backend,
             extras: None,
             claim: None,

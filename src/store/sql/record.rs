@@ -167,7 +167,8 @@ impl Reads {
         if let Some(c) = &claim {
             q = q.bind(&c.token_digest[..]).bind(c.now).bind(&c.member);
         }
-        let row = q.fetch_optional(&mut *self.conn).await?;
+        let row = q.fetch_all(self.conn.statement()).await?.into_iter().next();
+        self.conn.ended();
         if claim.is_some() {
             self.settle_claim(row.is_some());
         }
@@ -212,7 +213,8 @@ impl Reads {
                 .bind(i64::from(recommendations))
                 .bind(id);
         }
-        let rows: Vec<PartRow> = q.fetch_all(&mut *self.conn).await?;
+        let rows: Vec<PartRow> = q.fetch_all(self.conn.statement()).await?;
+        self.conn.ended();
         let parts = Parts::from_rows(rows)?;
         if wanted.is_some() {
             self.extras = Some(Extras::Read(parts.extras));

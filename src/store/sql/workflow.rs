@@ -229,9 +229,10 @@ impl Store {
         limit: u32,
         offset: u32,
     ) -> Result<Vec<CaseSummary>, StoreError> {
-        let mut reads = self.reads().await?;
-        let cases = reads.list_escalated(viewer, limit, offset).await;
-        reads.finish(cases)
+        self.reads()
+            .await?
+            .list_escalated(viewer, limit, offset)
+            .await
     }
 
     /// How many cases each institution has past their due day (metadata only).
@@ -462,7 +463,8 @@ impl Reads {
         for n in page.into_iter().flatten() {
             q = q.bind(n);
         }
-        let cases = fetch_summaries(self.backend, &mut *self.conn, q).await?;
+        let cases = fetch_summaries(self.backend, self.conn.statement(), q).await?;
+        self.conn.ended();
         if claim.is_some() {
             self.settle_claim(!cases.is_empty());
         }
