@@ -18,7 +18,7 @@ pub mod dialect;
 pub mod disk;
 pub mod leader;
 pub mod postgres;
-pub mod read_pool;
+mod read_pool;
 pub mod space;
 pub mod sql;
 pub mod sqlite;

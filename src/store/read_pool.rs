@@ -36,7 +36,7 @@ use super::postgres::{PING_AFTER_IDLE, SETTINGS};
 const ACQUIRE_TIMEOUT: Duration = Duration::from_secs(30);
 
 /// A ping that takes longer finds the connection dead (a server gone without a word).
-pub const PING_TIMEOUT: Duration = Duration::from_secs(5);
+const PING_TIMEOUT: Duration = Duration::from_secs(5);
 
 /// A connection idle this long is closed (sqlx's pools: the same): after a busy hour the
 /// instance does not keep `pool_size` connections open on the server for nothing.
