@@ -12,6 +12,7 @@ use std::time::Duration;
 
 use sqlx::ConnectOptions as _;
 use sqlx::any::{AnyConnectOptions, AnyPoolOptions};
+use sqlx::postgres::PgConnectOptions;
 use tracing::instrument;
 
 use super::dialect::Backend;
@@ -87,7 +88,8 @@ impl Store {
     #[instrument(skip_all)]
     pub async fn connect_postgres(options: &PostgresOptions) -> Result<Self, StoreError> {
         sqlx::any::install_default_drivers();
-        let any = AnyConnectOptions::from_url(&options.connect_url()?)?;
+        let url = options.connect_url()?;
+        let any = AnyConnectOptions::from_url(&url)?;
         let pool_options = AnyPoolOptions::new()
             .acquire_timeout(Duration::from_secs(30))
             // sqlx pings every connection it hands out and every one given back. A connection
@@ -124,7 +126,11 @@ impl Store {
             .await?;
         Ok(Self {
             pool,
-            read_pool: Some(read_pool::new(any, options.pool_size)?),
+            // Reads run on the driver's own connections, not `Any`'s ([`super::Reads`]).
+            read_pool: Some(read_pool::new(
+                PgConnectOptions::from_url(&url)?,
+                options.pool_size,
+            )?),
             backend: Backend::Postgres,
             path: None,
             audit_group: std::sync::Arc::default(),

@@ -26,8 +26,7 @@
 use std::time::Duration;
 
 use deadpool::managed::{self, Metrics, Object, PoolError, QueueMode, RecycleError, RecycleResult};
-use sqlx::AnyConnection;
-use sqlx::any::AnyConnectOptions;
+use sqlx::postgres::{PgConnectOptions, PgConnection};
 use sqlx::{ConnectOptions as _, Connection as _};
 
 use super::postgres::{PING_AFTER_IDLE, SETTINGS};
@@ -56,7 +55,7 @@ pub type ReadPool = managed::Pool<ReadManager>;
 /// Opens and checks the read pool's connections. `Debug` never shows the options (they may
 /// carry the database's password).
 pub struct ReadManager {
-    options: AnyConnectOptions,
+    options: PgConnectOptions,
 }
 
 impl std::fmt::Debug for ReadManager {
@@ -67,7 +66,7 @@ impl std::fmt::Debug for ReadManager {
 
 /// One connection of the read pool.
 pub struct ReadConnection {
-    pub(super) raw: AnyConnection,
+    pub(super) raw: PgConnection,
     /// Set when it is given back with no statement unfinished; cleared when it is handed out.
     clean: bool,
 }
@@ -103,7 +102,7 @@ pub(super) fn give_back(mut conn: Object<ReadManager>, busy: bool) {
 
 /// A round trip to the server, bounded by [`PING_TIMEOUT`]. (sqlx's ping also reads whatever
 /// a statement given up on left unread.)
-async fn ping(raw: &mut AnyConnection) -> Result<(), sqlx::Error> {
+async fn ping(raw: &mut PgConnection) -> Result<(), sqlx::Error> {
     tokio::time::timeout(PING_TIMEOUT, raw.ping())
         .await
         .map_err(|_| sqlx::Error::PoolTimedOut)?
@@ -162,7 +161,7 @@ fn retry_connect(e: &sqlx::Error) -> bool {
 
 /// A pool of at most `size` connections opened with `options` (none opened yet), and a task
 /// that closes its idle ones ([`IDLE_CLOSE`]) for as long as the pool lives.
-pub(super) fn new(options: AnyConnectOptions, size: u32) -> Result<ReadPool, sqlx::Error> {
+pub(super) fn new(options: PgConnectOptions, size: u32) -> Result<ReadPool, sqlx::Error> {
     let pool = managed::Pool::builder(ReadManager { options })
         .max_size(usize::try_from(size.max(1)).unwrap_or(1))
         .queue_mode(QueueMode::Lifo)
@@ -236,6 +235,16 @@ mod tests {
         .unwrap()
     }
 
+    /// The server process of `reads`' connection.
+    async fn backend_pid(reads: &mut crate::store::Reads) -> i32 {
+        let pid: Vec<(i32,)> = reads
+            .conn
+            .fetch_all("SELECT pg_backend_pid()", &[])
+            .await
+            .unwrap();
+        pid[0].0
+    }
+
     /// The read pool's idle connections are closed on the server once idle long enough; one
     /// used since is kept. PostgreSQL pass only.
     #[tokio::test]
@@ -252,24 +261,13 @@ mod tests {
         }
         let mut pids = Vec::new();
         for reads in &mut held {
-            let pid: i32 = sqlx::query_scalar("SELECT pg_backend_pid()")
-                .fetch_one(reads.conn.statement())
-                .await
-                .unwrap();
-            reads.conn.ended();
-            pids.push(pid);
+            pids.push(backend_pid(reads).await);
         }
         drop(held);
         assert_eq!(pool.status().size, 4);
         tokio::time::sleep(Duration::from_millis(1200)).await;
         // One used again now; the other three idle over a second, the limit 600 ms.
-        let mut reads = store.reads().await.unwrap();
-        let used: i32 = sqlx::query_scalar("SELECT pg_backend_pid()")
-            .fetch_one(reads.conn.statement())
-            .await
-            .unwrap();
-        reads.conn.ended();
-        drop(reads);
+        let used = backend_pid(&mut store.reads().await.unwrap()).await;
         super::close_all(super::idle_for(&pool, Duration::from_millis(600))).await;
         assert_eq!(pool.status().size, 1);
         let closed: Vec<i32> = pids.iter().copied().filter(|p| *p != used).collect();

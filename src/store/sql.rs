@@ -135,7 +135,7 @@ fn sealed_kind(content: &[u8]) -> &'static str {
 }
 
 /// The page of summaries a [`summaries_statement`] returns, its arguments bound in `q`, run on
-/// `on` (the pool, or a request's [`Reads`]).
+/// `on` (the pool; a request's reads use [`Reads::summaries`]).
 async fn fetch_summaries<'c>(
     backend: Backend,
     on: impl sqlx::Executor<'c, Database = Any>,
@@ -152,6 +152,31 @@ async fn fetch_summaries<'c>(
             .iter()
             .map(summary_from_row)
             .collect(),
+    }
+}
+
+impl Reads {
+    /// The page of summaries a [`summaries_statement`] returns with `args` bound, read as
+    /// [`fetch_summaries`] reads it, on this connection.
+    async fn summaries(
+        &mut self,
+        sql: &str,
+        args: &[Arg<'_>],
+    ) -> Result<Vec<CaseSummary>, StoreError> {
+        match self.backend {
+            Backend::Sqlite => {
+                let page: Vec<(String,)> = self.conn.fetch_all(sql, args).await?;
+                let (page,) = page.into_iter().next().ok_or(sqlx::Error::RowNotFound)?;
+                rows::summaries_from_json(&page)
+            }
+            Backend::Postgres => Ok(self
+                .conn
+                .fetch_all::<rows::SummaryRow>(sql, args)
+                .await?
+                .into_iter()
+                .map(Into::into)
+                .collect()),
+        }
     }
 }
 
@@ -626,6 +651,7 @@ mod reads;
 mod record;
 mod rows;
 pub use message_files::{FilesAdded, MessageFile};
+use reads::Arg;
 pub use reads::Reads;
 pub use record::CaseExtras;
 mod retention;

@@ -91,14 +91,11 @@ impl Reads {
         token_digest: &[u8],
         now: i64,
     ) -> Result<Option<String>, StoreError> {
-        // Every row read (`fetch_all`, one at most): the statement has ended ([`ReadConn`]).
-        let member: Vec<String> = query_scalar(SESSION_MEMBER)
-            .bind(token_digest)
-            .bind(now)
-            .fetch_all(self.conn.statement())
+        let member: Vec<(String,)> = self
+            .conn
+            .fetch_all(SESSION_MEMBER, &[Arg::Bytes(token_digest), Arg::Int(now)])
             .await?;
-        self.conn.ended();
-        Ok(member.into_iter().next())
+        Ok(member.into_iter().next().map(|(m,)| m))
     }
 
     /// Reads on this connection check `claim` in their own statement, until one finds
@@ -195,13 +192,11 @@ pub(super) fn list_session_check(backend: Backend, claimed: bool) -> (&'static s
     }
 }
 
-/// Binds `claim`'s values, in its order, if there is one.
-pub(super) fn bind_claim<'q>(
-    q: sqlx::query::Query<'q, Any, sqlx::any::AnyArguments>,
-    claim: Option<&'q SessionClaim>,
-) -> sqlx::query::Query<'q, Any, sqlx::any::AnyArguments> {
-    match claim {
-        Some(c) => q.bind(&c.token_digest[..]).bind(c.now).bind(&c.member),
-        None => q,
-    }
+/// `claim`'s values, in its order, to bind where its text is.
+pub(super) fn claim_args(c: &SessionClaim) -> [Arg<'_>; 3] {
+    [
+        Arg::Bytes(&c.token_digest),
+        Arg::Int(c.now),
+        Arg::Text(&c.member),
+    ]
 }

@@ -158,17 +158,7 @@ impl Reads {
             limit,
             offset,
         );
-        let mut query = query(&sql);
-        for arg in args {
-            query = match arg {
-                ListArg::Text(s) => query.bind(s),
-                ListArg::Day(d) => query.bind(day_string(d)),
-                ListArg::Int(n) => query.bind(n),
-                ListArg::Bytes(b) => query.bind(b),
-            };
-        }
-        let mut cases = fetch_summaries(self.backend, self.conn.statement(), query).await?;
-        self.conn.ended();
+        let mut cases = self.summaries(&sql, &args).await?;
         if claim.is_some() {
             self.settle_claim(!cases.is_empty());
         }
@@ -216,14 +206,6 @@ impl From<ReceiptRow> for ReceiptRecord {
     }
 }
 
-/// A value bound to a list statement, in the order of its `?`s.
-enum ListArg<'a> {
-    Text(&'a str),
-    Day(Date),
-    Int(i64),
-    Bytes(&'a [u8]),
-}
-
 /// The members' list statement for `filter` and one page, naming only the filters given, with
 /// the values to bind in order.
 ///
@@ -256,20 +238,13 @@ fn list_statement<'a>(
     claim: Option<&'a SessionClaim>,
     limit: u32,
     offset: u32,
-) -> (String, Vec<ListArg<'a>>) {
+) -> (String, Vec<Arg<'a>>) {
     let (first, last) = auth::list_session_check(backend, claim.is_some());
-    let claim_args = |c: &'a SessionClaim| {
-        [
-            ListArg::Bytes(&c.token_digest),
-            ListArg::Int(c.now),
-            ListArg::Text(&c.member),
-        ]
-    };
     let mut sql = String::from(concat!("SELECT ", summary_cols!(), " FROM "));
     let mut args = Vec::new();
     sql.push_str(first);
     if let Some(c) = claim.filter(|_| !first.is_empty()) {
-        args.extend(claim_args(c));
+        args.extend(auth::claim_args(c));
     }
     sql.push_str("cases WHERE ");
     if f.forwarded_away {
@@ -277,21 +252,21 @@ fn list_statement<'a>(
         sql.push_str(
             "institution <> ? AND id IN (SELECT case_id FROM case_past_owners WHERE institution = ?)",
         );
-        args.extend([ListArg::Text(institution), ListArg::Text(institution)]);
+        args.extend([Arg::Text(institution), Arg::Text(institution)]);
     } else {
         sql.push_str("institution = ?");
-        args.push(ListArg::Text(institution));
+        args.push(Arg::Text(institution));
     }
-    let text = |v: &'a Option<String>| v.as_deref().map(ListArg::Text);
+    let text = |v: &'a Option<String>| v.as_deref().map(Arg::Text);
     let due_before = match backend {
         Backend::Sqlite => "+due_on < ?",
         Backend::Postgres => "due_on < ?",
     };
-    let clauses: [(&str, Option<ListArg<'a>>); 9] = [
-        ("state = ?", f.state.map(|s| ListArg::Text(s.as_str()))),
-        ("kind = ?", f.kind.map(|k| ListArg::Text(k.as_str()))),
+    let clauses: [(&str, Option<Arg<'a>>); 9] = [
+        ("state = ?", f.state.map(|s| Arg::Text(s.as_str()))),
+        ("kind = ?", f.kind.map(|k| Arg::Text(k.as_str()))),
         ("category = ?", text(&f.category)),
-        (due_before, f.overdue_on.map(ListArg::Day)),
+        (due_before, f.overdue_on.map(Arg::Day)),
         (
             "id NOT IN (SELECT case_id FROM exclusions WHERE handle = ?)",
             text(&f.viewer),
@@ -304,8 +279,8 @@ fn list_statement<'a>(
             "id IN (SELECT case_id FROM case_tags WHERE tag = ?)",
             text(&f.tag),
         ),
-        ("received_on >= ?", f.received_from.map(ListArg::Day)),
-        ("received_on <= ?", f.received_to.map(ListArg::Day)),
+        ("received_on >= ?", f.received_from.map(Arg::Day)),
+        ("received_on <= ?", f.received_to.map(Arg::Day)),
     ];
     for (clause, arg) in clauses {
         if let Some(arg) = arg {
@@ -319,7 +294,7 @@ fn list_statement<'a>(
     }
     sql.push_str(last);
     if let Some(c) = claim.filter(|_| !last.is_empty()) {
-        args.extend(claim_args(c));
+        args.extend(auth::claim_args(c));
     }
     let order = match f.sort {
         CaseSort::ReceivedNewest => "received_on DESC, id DESC",
@@ -336,7 +311,7 @@ fn list_statement<'a>(
     sql.push_str(" ORDER BY ");
     sql.push_str(order);
     if let Some(bound) = page(&mut sql, limit, offset) {
-        args.extend(bound.map(ListArg::Int));
+        args.extend(bound.map(Arg::Int));
     }
     (summaries_statement(backend, &sql, order), args)
 }
@@ -390,20 +365,20 @@ impl Reads {
         &mut self,
         case_id: &str,
     ) -> Result<Option<CaseRecord>, StoreError> {
-        let row = query_as(concat!(
+        const SQL: &str = concat!(
             "SELECT ",
             summary_cols!(),
             ", content, (SELECT envelope FROM identities WHERE identities.case_id = cases.id) \
              AS identity, ",
             has_identity_col!(),
             " FROM cases WHERE id = ?"
-        ))
-        .bind(case_id)
-        .fetch_all(self.conn.statement())
-        .await?
-        .into_iter()
-        .next();
-        self.conn.ended();
+        );
+        let row = self
+            .conn
+            .fetch_all(SQL, &[Arg::Text(case_id)])
+            .await?
+            .into_iter()
+            .next();
         self.record(row, true).await
     }
 
@@ -628,14 +603,19 @@ mod tests {
                 50
             );
         }
-        let plans: Vec<(i64, i64)> = query_as(
-            "SELECT generic_plans, custom_plans FROM pg_prepared_statements \
-             WHERE statement LIKE '%FROM cases WHERE institution = %ORDER BY%' \
-             AND statement NOT LIKE '%pg_prepared_statements%'",
-        )
-        .fetch_all(store.reads().await.unwrap().conn.statement())
-        .await
-        .unwrap();
+        let plans: Vec<(i64, i64)> = store
+            .reads()
+            .await
+            .unwrap()
+            .conn
+            .fetch_all(
+                "SELECT generic_plans, custom_plans FROM pg_prepared_statements \
+                 WHERE statement LIKE '%FROM cases WHERE institution = %ORDER BY%' \
+                 AND statement NOT LIKE '%pg_prepared_statements%'",
+                &[],
+            )
+            .await
+            .unwrap();
         assert_eq!(plans.len(), 1, "one list statement: {plans:?}");
         let (generic, custom) = plans[0];
         assert!(
@@ -653,15 +633,20 @@ mod tests {
             assert_eq!(cases.len(), 50);
             assert!(cases.into_iter().all(|c| seen.insert(c.id)), "page {page}");
         }
-        let statements: i64 = query_scalar(
-            "SELECT COUNT(*) FROM pg_prepared_statements \
-             WHERE statement LIKE '%FROM cases WHERE institution = %ORDER BY%' \
-             AND statement NOT LIKE '%pg_prepared_statements%'",
-        )
-        .fetch_one(store.reads().await.unwrap().conn.statement())
-        .await
-        .unwrap();
-        assert_eq!(statements, 2, "list statements prepared for 20 pages");
+        let statements: Vec<(i64,)> = store
+            .reads()
+            .await
+            .unwrap()
+            .conn
+            .fetch_all(
+                "SELECT COUNT(*) FROM pg_prepared_statements \
+                 WHERE statement LIKE '%FROM cases WHERE institution = %ORDER BY%' \
+                 AND statement NOT LIKE '%pg_prepared_statements%'",
+                &[],
+            )
+            .await
+            .unwrap();
+        assert_eq!(statements, [(2,)], "list statements prepared for 20 pages");
         store.close().await;
     }
 }

@@ -9,19 +9,21 @@
 //! its session on it too (`service::member::Reading`), or checks it inside its first read
 //! when the instance has seen the token before ([`SessionClaim`]).
 //!
-//! On PostgreSQL the connection is the read pool's ([`super::super::read_pool`]): each statement
-//! marks it busy until its answer is read whole ([`ReadConn::statement`], [`ReadConn::ended`]),
-//! and only one given back busy is pinged before it is used again. On SQLite it is the store's
-//! pool's.
+//! On PostgreSQL the connection is the read pool's ([`super::super::read_pool`]), a connection
+//! of the PostgreSQL driver itself: each statement marks it busy until its answer is read whole
+//! ([`ReadConn::fetch_all`]), and only one given back busy is pinged before it is used again.
+//! On SQLite it is the store's pool's, through sqlx's `Any` driver.
 //!
 //! Only reads: nothing here begins a transaction. Hold it only while reading — never across a
 //! wait for the audit group, whose commit may need a connection of the store's pool (on SQLite
 //! the reads' pool too; PostgreSQL stages there): with every connection held by a reader
 //! waiting for that commit, none would be left for it.
 
-use sqlx::AnyConnection;
+use sqlx::any::AnyRow;
 use sqlx::pool::PoolConnection;
+use sqlx::postgres::{PgRow, Postgres};
 
+use super::super::dialect::numbered;
 use super::super::read_pool::{self, ReadManager};
 use super::*;
 
@@ -49,8 +51,8 @@ pub(in crate::store) struct ReadConn {
     busy: bool,
 }
 
-/// Where the connection came from: sqlx's pool (SQLite) or the read pool (PostgreSQL,
-/// [`read_pool`]).
+/// Where the connection came from: sqlx's pool (SQLite, through sqlx's `Any` driver) or the
+/// read pool (PostgreSQL, its own driver: [`read_pool`]).
 enum Pooled {
     Shared(PoolConnection<Any>),
     Own(deadpool::managed::Object<ReadManager>),
@@ -58,22 +60,62 @@ enum Pooled {
     Gone,
 }
 
-impl ReadConn {
-    /// The connection, for one statement: busy until [`ReadConn::ended`] says its answer was
-    /// read whole. Given back busy — the statement failed, or the request was dropped while it
-    /// ran — it is pinged before it is used again.
-    pub(in crate::store) fn statement(&mut self) -> &mut AnyConnection {
-        self.busy = true;
-        match &mut self.pooled {
-            Pooled::Shared(conn) => conn,
-            Pooled::Own(conn) => &mut conn.raw,
-            Pooled::Gone => unreachable!("a read connection is given back only as it is dropped"),
-        }
-    }
+/// A value bound to a read's statement ([`ReadConn::fetch_all`]), for either backend's driver.
+#[derive(Debug, Clone, Copy)]
+pub(in crate::store) enum Arg<'a> {
+    Text(&'a str),
+    /// A day, bound as the `YYYY-MM-DD` text the store keeps.
+    Day(Date),
+    Int(i64),
+    Bytes(&'a [u8]),
+}
 
-    /// The statement's answer has been read whole (every row, to the end).
-    pub(in crate::store) fn ended(&mut self) {
+/// `q` with `args` bound in order: the same for both drivers' queries.
+macro_rules! bind_args {
+    ($q:expr, $args:expr) => {{
+        let mut q = $q;
+        for arg in $args {
+            q = match *arg {
+                Arg::Text(s) => q.bind(s),
+                Arg::Day(d) => q.bind(day_string(d)),
+                Arg::Int(n) => q.bind(n),
+                Arg::Bytes(b) => q.bind(b),
+            };
+        }
+        q
+    }};
+}
+
+impl ReadConn {
+    /// Every row of `sql` (the store's SQL, `?` placeholders) with `args` bound, as `O`. On
+    /// PostgreSQL it runs on the driver's own connection: the rows are decoded where they lie
+    /// in the answer, not first copied into sqlx's `Any` values, which cost a list a fifth of
+    /// the server's CPU (BENCHMARKS.md X, AB). The connection is busy until every row has been
+    /// read; given back busy — the statement failed, or the request was dropped while it ran
+    /// — it is pinged before it is used again ([`read_pool`]).
+    pub(in crate::store) async fn fetch_all<O>(
+        &mut self,
+        sql: &str,
+        args: &[Arg<'_>],
+    ) -> Result<Vec<O>, sqlx::Error>
+    where
+        O: for<'r> sqlx::FromRow<'r, AnyRow> + for<'r> sqlx::FromRow<'r, PgRow> + Send + Unpin,
+    {
+        self.busy = true;
+        let rows = match &mut self.pooled {
+            Pooled::Shared(conn) => {
+                bind_args!(query_as::<O>(sql), args)
+                    .fetch_all(&mut **conn)
+                    .await?
+            }
+            Pooled::Own(conn) => {
+                let q = sqlx::query_as::<Postgres, O>(sqlx::AssertSqlSafe(numbered(sql)));
+                bind_args!(q, args).fetch_all(&mut conn.raw).await?
+            }
+            Pooled::Gone => unreachable!("a read connection is given back only as it is dropped"),
+        };
         self.busy = false;
+        Ok(rows)
     }
 }
 

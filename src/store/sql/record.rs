@@ -159,16 +159,11 @@ impl Reads {
             Some(_) => std::borrow::Cow::Owned(format!("{sql}{}", super::auth::SESSION_CLAUSE)),
             None => std::borrow::Cow::Borrowed(sql),
         };
-        let mut q = query_as(&sql).bind(case_id);
-        if let Some(institution) = institution {
-            q = q.bind(institution);
-        }
-        q = q.bind(reader);
-        if let Some(c) = &claim {
-            q = q.bind(&c.token_digest[..]).bind(c.now).bind(&c.member);
-        }
-        let row = q.fetch_all(self.conn.statement()).await?.into_iter().next();
-        self.conn.ended();
+        let mut args = vec![Arg::Text(case_id)];
+        args.extend(institution.map(Arg::Text));
+        args.push(Arg::Text(reader));
+        args.extend(claim.iter().flat_map(super::auth::claim_args));
+        let row = self.conn.fetch_all(&sql, &args).await?.into_iter().next();
         if claim.is_some() {
             self.settle_claim(row.is_some());
         }
@@ -197,24 +192,24 @@ impl Reads {
             }) => Some((notes, recommendations)),
             _ => None,
         };
-        let mut q = query_as(if wanted.is_some() {
-            PARTS_AND_EXTRAS
-        } else {
-            PARTS
-        })
-        .bind(id)
-        .bind(id)
-        .bind(id)
-        .bind(id);
-        if let Some((notes, recommendations)) = wanted {
-            q = q
-                .bind(id)
-                .bind(i64::from(notes))
-                .bind(i64::from(recommendations))
-                .bind(id);
-        }
-        let rows: Vec<PartRow> = q.fetch_all(self.conn.statement()).await?;
-        self.conn.ended();
+        let id = Arg::Text(id);
+        let rows: Vec<PartRow> = match wanted {
+            Some((notes, recommendations)) => {
+                let (notes, recommendations) = (i64::from(notes), i64::from(recommendations));
+                let args = [
+                    id,
+                    id,
+                    id,
+                    id,
+                    id,
+                    Arg::Int(notes),
+                    Arg::Int(recommendations),
+                    id,
+                ];
+                self.conn.fetch_all(PARTS_AND_EXTRAS, &args).await?
+            }
+            None => self.conn.fetch_all(PARTS, &[id, id, id, id]).await?,
+        };
         let parts = Parts::from_rows(rows)?;
         if wanted.is_some() {
             self.extras = Some(Extras::Read(parts.extras));

@@ -459,12 +459,10 @@ impl Reads {
     ) -> Result<Vec<CaseSummary>, StoreError> {
         let claim = self.pending_claim();
         let (sql, page) = escalated_list(self.backend, claim.as_ref(), limit, offset);
-        let mut q = super::auth::bind_claim(query(&sql).bind(viewer), claim.as_ref());
-        for n in page.into_iter().flatten() {
-            q = q.bind(n);
-        }
-        let cases = fetch_summaries(self.backend, self.conn.statement(), q).await?;
-        self.conn.ended();
+        let mut args = vec![Arg::Text(viewer)];
+        args.extend(claim.iter().flat_map(super::auth::claim_args));
+        args.extend(page.into_iter().flatten().map(Arg::Int));
+        let cases = self.summaries(&sql, &args).await?;
         if claim.is_some() {
             self.settle_claim(!cases.is_empty());
         }
