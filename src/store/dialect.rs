@@ -1,7 +1,9 @@
 //! One SQL text for both backends.
 //!
 //! The store's queries are written once, in the SQL that SQLite and PostgreSQL share, and run
-//! through sqlx's `Any` driver: the backend is chosen by the database URL at start. What
+//! through sqlx's `Any` driver: the backend is chosen by the database URL at start. (A
+//! request's reads on PostgreSQL run the same text on the PostgreSQL driver itself, which
+//! decodes their rows without first copying them: [`super::sql::Reads`].) What
 //! differs is kept here and in the backends' own modules ([`super::sqlite`],
 //! [`super::postgres`]): how a writing transaction takes the write lock, connection set-up,
 //! migrations, and file care that only an embedded database has.
