@@ -16,8 +16,9 @@
 //!
 //! The most recently given back is handed out first (LIFO): at an officer's pace the
 //! connection taken is the warm one, not the one idle longest (which would need its ping).
-//! Connections idle for [`IDLE_CLOSE`] are closed on the server, and one older than
-//! [`MAX_LIFETIME`] is replaced (sqlx's pools: the same). SQLite keeps sqlx's pool: its reads
+//! Connections idle for [`IDLE_CLOSE`] or older than [`MAX_LIFETIME`] are closed on the
+//! server by a sweep, and one found past its lifetime when handed out is replaced (sqlx's
+//! pools: the same). SQLite keeps sqlx's pool: its reads
 //! cost no round trip, and each connection's page cache counts against the memory target.
 //!
 //! Writes, housekeeping and the audit group keep sqlx's pools: an instance opens up to
@@ -41,10 +42,12 @@ const PING_TIMEOUT: Duration = Duration::from_secs(5);
 /// instance does not keep `pool_size` connections open on the server for nothing.
 const IDLE_CLOSE: Duration = Duration::from_secs(600);
 
-/// How often the pool looks for connections idle for [`IDLE_CLOSE`].
+/// How often the pool looks for connections idle for [`IDLE_CLOSE`] or older than
+/// [`MAX_LIFETIME`].
 const SWEEP_EVERY: Duration = Duration::from_secs(60);
 
-/// A connection this old is replaced when it is next handed out (sqlx's pools: the same): the
+/// A connection this old is closed by the sweep, or replaced if it is handed out first (sqlx's
+/// pools: the same): the
 /// server's memory for it does not grow for ever, and after a failover the instance's
 /// connections spread out again.
 const MAX_LIFETIME: Duration = Duration::from_secs(1800);
@@ -160,7 +163,8 @@ fn retry_connect(e: &sqlx::Error) -> bool {
 }
 
 /// A pool of at most `size` connections opened with `options` (none opened yet), and a task
-/// that closes its idle ones ([`IDLE_CLOSE`]) for as long as the pool lives.
+/// that closes its idle ones ([`IDLE_CLOSE`]) and its old ones ([`MAX_LIFETIME`]) for as long
+/// as the pool lives.
 pub(super) fn new(options: PgConnectOptions, size: u32) -> Result<ReadPool, sqlx::Error> {
     let pool = managed::Pool::builder(ReadManager { options })
         .max_size(usize::try_from(size.max(1)).unwrap_or(1))
@@ -174,9 +178,9 @@ pub(super) fn new(options: PgConnectOptions, size: u32) -> Result<ReadPool, sqlx
             let Some(pool) = weak.upgrade().filter(|p| !p.is_closed()) else {
                 break;
             };
-            let idle = idle_for(&pool, IDLE_CLOSE);
+            let done = expired(&pool, IDLE_CLOSE, MAX_LIFETIME);
             drop(pool);
-            close_all(idle).await;
+            close_all(done).await;
         }
     });
     Ok(pool)
@@ -194,9 +198,13 @@ pub(super) async fn get(pool: &ReadPool) -> Result<Object<ReadManager>, sqlx::Er
     }
 }
 
-/// Takes out of `pool` its connections idle for `age` (handed out that long ago).
-fn idle_for(pool: &ReadPool, age: Duration) -> Vec<ReadConnection> {
-    pool.retain(|_, metrics| metrics.last_used() < age).removed
+/// Takes out of `pool` its connections idle for `idle` (handed out that long ago) and those
+/// older than `lifetime`: closed by the sweep, the server told, rather than dropped without a
+/// word when next handed out ([`ReadManager::recycle`]). Only idle ones: one in use is looked
+/// at when it is given back.
+fn expired(pool: &ReadPool, idle: Duration, lifetime: Duration) -> Vec<ReadConnection> {
+    pool.retain(|_, metrics| metrics.last_used() < idle && metrics.age() < lifetime)
+        .removed
 }
 
 /// Closes `conns`, telling the server; one that cannot be told is dropped all the same.
@@ -209,7 +217,7 @@ async fn close_all(conns: Vec<ReadConnection>) {
 /// Closes `pool`: its idle connections are closed (the server told), one in use when it is
 /// given back.
 pub(super) async fn close(pool: &ReadPool) {
-    let idle = idle_for(pool, Duration::ZERO);
+    let idle = expired(pool, Duration::ZERO, Duration::ZERO);
     pool.close();
     close_all(idle).await;
 }
@@ -245,6 +253,47 @@ mod tests {
         pid[0].0
     }
 
+    /// The sweep also closes, on the server, idle connections past their lifetime (they are
+    /// not dropped without a word when next handed out). PostgreSQL pass only.
+    #[tokio::test]
+    async fn old_read_connections_are_closed_on_the_server() {
+        let Some(url) = fresh_test_database().await else {
+            return;
+        };
+        let store = test_instance(&url, 2).await;
+        let pool = store.read_pool.clone().unwrap();
+        let mut held = [store.reads().await.unwrap(), store.reads().await.unwrap()];
+        let mut pids = Vec::new();
+        for reads in &mut held {
+            pids.push(backend_pid(reads).await);
+        }
+        drop(held);
+        tokio::time::sleep(Duration::from_millis(50)).await;
+        // Given back a moment ago: not idle for long, but older than a lifetime of 20 ms.
+        super::close_all(super::expired(
+            &pool,
+            super::IDLE_CLOSE,
+            Duration::from_millis(20),
+        ))
+        .await;
+        assert_eq!(
+            pool.status().size,
+            0,
+            "connections past their lifetime kept"
+        );
+        let mut left = 2;
+        for _ in 0..250 {
+            left = alive(&url, &pids).await;
+            if left == 0 {
+                break;
+            }
+            tokio::time::sleep(Duration::from_millis(20)).await;
+        }
+        assert_eq!(left, 0, "the server still has the old connections");
+        assert_eq!(store.session_member(&[7; 32], 0).await.unwrap(), None);
+        store.close().await;
+    }
+
     /// The read pool's idle connections are closed on the server once idle long enough; one
     /// used since is kept. PostgreSQL pass only.
     #[tokio::test]
@@ -268,7 +317,12 @@ mod tests {
         tokio::time::sleep(Duration::from_millis(1200)).await;
         // One used again now; the other three idle over a second, the limit 600 ms.
         let used = backend_pid(&mut store.reads().await.unwrap()).await;
-        super::close_all(super::idle_for(&pool, Duration::from_millis(600))).await;
+        super::close_all(super::expired(
+            &pool,
+            Duration::from_millis(600),
+            super::MAX_LIFETIME,
+        ))
+        .await;
         assert_eq!(pool.status().size, 1);
         let closed: Vec<i32> = pids.iter().copied().filter(|p| *p != used).collect();
         assert_eq!(closed.len(), 3, "the used connection is one of the four");
