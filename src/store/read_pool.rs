@@ -35,7 +35,8 @@ use super::postgres::{PING_AFTER_IDLE, SETTINGS};
 /// How long a read waits for a connection before it fails (sqlx's pools: the same).
 const ACQUIRE_TIMEOUT: Duration = Duration::from_secs(30);
 
-/// A ping that takes longer finds the connection dead (a server gone without a word).
+/// A ping that takes longer finds the connection dead (a server gone without a word); a close
+/// that takes longer is given up on (the connection dropped).
 const PING_TIMEOUT: Duration = Duration::from_secs(5);
 
 /// A connection idle this long is closed (sqlx's pools: the same): after a busy hour the
@@ -201,7 +202,7 @@ pub(super) async fn get(pool: &ReadPool) -> Result<Object<ReadManager>, sqlx::Er
 /// Takes out of `pool` its connections idle for `idle` (handed out that long ago) and those
 /// older than `lifetime`: closed by the sweep, the server told, rather than dropped without a
 /// word when next handed out ([`ReadManager::recycle`]). Only idle ones: one in use is looked
-/// at when it is given back.
+/// at by the next sweep after it is given back, or when it is next handed out.
 fn expired(pool: &ReadPool, idle: Duration, lifetime: Duration) -> Vec<ReadConnection> {
     pool.retain(|_, metrics| metrics.last_used() < idle && metrics.age() < lifetime)
         .removed
@@ -210,7 +211,8 @@ fn expired(pool: &ReadPool, idle: Duration, lifetime: Duration) -> Vec<ReadConne
 /// Closes `conns`, telling the server; one that cannot be told is dropped all the same.
 async fn close_all(conns: Vec<ReadConnection>) {
     for conn in conns {
-        let _ = conn.raw.close().await;
+        // Bounded, so one server gone silent cannot hold up the sweep (or a store's close).
+        let _ = tokio::time::timeout(PING_TIMEOUT, conn.raw.close()).await;
     }
 }
 

@@ -61,7 +61,8 @@ enum Pooled {
 }
 
 /// A value bound to a read's statement ([`ReadConn::fetch_all`]), for either backend's driver.
-#[derive(Debug, Clone, Copy)]
+/// No `Debug`: the values include a session's token digest.
+#[derive(Clone, Copy)]
 pub(in crate::store) enum Arg<'a> {
     Text(&'a str),
     /// A day, bound as the `YYYY-MM-DD` text the store keeps.
